@@ -1,0 +1,78 @@
+/* The daemon's configuration: embedded defaults, then conf/switchboard.conf (libconfig
+ * syntax), then command-line flags, each overriding the one before.
+ * Owned by main; read-only once loaded, so any thread may read it afterwards. */
+#ifndef SB_CONFIG_CONFIG_H
+#define SB_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct sb_config {
+    /* general */
+    int log_level;
+    char *plugins_folder;
+    char *configs_folder; /* where plugins read their own <package>.conf */
+    char *html_folder;    /* web app served at "/"; empty string disables */
+    unsigned session_timeout_s;
+    unsigned node_id; /* 0..255, carried in every session and handle id */
+    unsigned max_sessions;
+    unsigned max_handles_per_session;
+    unsigned event_queue_max;
+    /* http */
+    bool http_enabled;
+    char *http_bind; /* address; NULL or "" = any */
+    unsigned http_port;
+    char *base_path;
+    char *cors_origin; /* "*" or an origin; NULL or "" = no CORS headers */
+    size_t max_body_size;
+    unsigned longpoll_timeout_s;
+    unsigned max_polls_per_session;
+    char *api_secret; /* NULL = none required */
+    /* websocket */
+    bool ws_enabled;
+    char *ws_bind;
+    unsigned ws_port;
+    /* nat / ice */
+    char *stun_server;
+    unsigned stun_port;
+    char *turn_server;
+    unsigned turn_port;
+    char *turn_type; /* udp, tcp, tls */
+    char *turn_user;
+    char *turn_pwd;
+    unsigned rtp_port_min, rtp_port_max;
+    char *ice_enforce_list; /* comma separated interface names or address prefixes */
+    char *ice_ignore_list;
+    bool ipv6;
+    /* media */
+    unsigned loops; /* 0 = number of cores */
+    char *dtls_cert;
+    char *dtls_key;
+    char *dtls_key_passphrase;
+    unsigned nack_history_ms;
+    /* set by the loader */
+    char *loaded_file; /* NULL when running on embedded defaults */
+} sb_config_t;
+
+/* Fill cfg with the embedded defaults. */
+void sb_config_defaults(sb_config_t *cfg);
+void sb_config_deinit(sb_config_t *cfg);
+
+/* Apply a libconfig-syntax file (or text) on top of cfg. On error returns SB_EINVAL and
+ * writes a one-line reason ("file:line: what") into err. */
+int sb_config_apply_file(sb_config_t *cfg, const char *path, char *err, size_t err_len);
+int sb_config_apply_text(sb_config_t *cfg, const char *text, char *err, size_t err_len);
+
+/* Set one setting by its file name ("http.port") from text, with the file's type and
+ * bound checks. SB_ENOENT for an unknown name, SB_EINVAL for a bad value. */
+int sb_config_set(sb_config_t *cfg, const char *setting, const char *value);
+
+/* The whole start-up sequence: defaults, the file named by -C/--config (or none), then the
+ * other flags. Returns 0 to run, 1 when --help/--version printed and the caller should
+ * exit 0, or SB_EINVAL with a reason in err. */
+int sb_config_load(sb_config_t *cfg, int argc, char **argv, char *err, size_t err_len);
+
+void sb_config_print_help(FILE *out, const char *argv0);
+
+#endif
