@@ -1,0 +1,176 @@
+/* Packet buffer pools: refcounts, reuse without malloc after warm-up, the max bound,
+ * release on another thread going back to the owner pool. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "loop/pktbuf.h"
+
+static void test_alloc_ref_unref(void **state)
+{
+    (void)state;
+    sb_pktbuf_pool_t *pool;
+    assert_int_equal(sb_pktbuf_pool_new(0, &pool), 0);
+    sb_pktbuf_t *b = sb_pktbuf_alloc(pool);
+    assert_non_null(b);
+    assert_ptr_equal(b->data, b->buf);
+    assert_int_equal(b->len, 0);
+    assert_int_equal(sb_pktbuf_room(b), SB_PKTBUF_SIZE);
+    memset(b->data, 0xab, 1500);
+    b->len = 1500;
+    sb_pktbuf_ref(b);
+    sb_pktbuf_unref(b);
+    sb_pktbuf_stats_t st;
+    sb_pktbuf_pool_stats(pool, &st);
+    assert_int_equal(st.free_local, st.total - 1); /* still held once */
+    sb_pktbuf_unref(b);
+    sb_pktbuf_pool_stats(pool, &st);
+    assert_int_equal(st.free_local, st.total);
+    assert_int_equal(st.slabs, 1);
+    sb_pktbuf_pool_free(pool);
+}
+
+/* After a warm-up that reaches the peak, a long steady state allocates no slab. */
+static void test_reuse_without_malloc(void **state)
+{
+    (void)state;
+    sb_pktbuf_pool_t *pool;
+    sb_pktbuf_pool_new(0, &pool);
+    enum { PEAK = 300 };
+    sb_pktbuf_t *held[PEAK];
+    for (int i = 0; i < PEAK; i++)
+        held[i] = sb_pktbuf_alloc(pool);
+    for (int i = 0; i < PEAK; i++)
+        sb_pktbuf_unref(held[i]);
+    sb_pktbuf_stats_t warm;
+    sb_pktbuf_pool_stats(pool, &warm);
+    assert_int_equal(warm.slabs, (PEAK + SB_PKTBUF_SLAB - 1) / SB_PKTBUF_SLAB);
+
+    for (int round = 0; round < 1000; round++) {
+        for (int i = 0; i < PEAK; i++) {
+            held[i] = sb_pktbuf_alloc(pool);
+            held[i]->len = (uint32_t)i;
+        }
+        for (int i = 0; i < PEAK; i++)
+            sb_pktbuf_unref(held[i]);
+    }
+    sb_pktbuf_stats_t st;
+    sb_pktbuf_pool_stats(pool, &st);
+    assert_int_equal(st.slabs, warm.slabs);
+    assert_int_equal(st.total, warm.total);
+    assert_int_equal(st.free_local, st.total);
+    sb_pktbuf_pool_free(pool);
+}
+
+static void test_max_bound(void **state)
+{
+    (void)state;
+    sb_pktbuf_pool_t *pool;
+    sb_pktbuf_pool_new(SB_PKTBUF_SLAB * 2, &pool);
+    sb_pktbuf_t *held[SB_PKTBUF_SLAB * 2];
+    for (int i = 0; i < SB_PKTBUF_SLAB * 2; i++)
+        assert_non_null(held[i] = sb_pktbuf_alloc(pool));
+    assert_null(sb_pktbuf_alloc(pool));
+    sb_pktbuf_unref(held[7]);
+    held[7] = sb_pktbuf_alloc(pool);
+    assert_non_null(held[7]);
+    sb_pktbuf_stats_t st;
+    sb_pktbuf_pool_stats(pool, &st);
+    assert_int_equal(st.alloc_failures, 1);
+    for (int i = 0; i < SB_PKTBUF_SLAB * 2; i++)
+        sb_pktbuf_unref(held[i]);
+    sb_pktbuf_pool_free(pool);
+}
+
+#define XFER 20000
+
+typedef struct {
+    sb_pktbuf_t **bufs;
+    int from, to;
+} releaser_t;
+
+static void *release_elsewhere(void *arg)
+{
+    releaser_t *r = arg;
+    for (int i = r->from; i < r->to; i++)
+        sb_pktbuf_unref(r->bufs[i]);
+    return NULL;
+}
+
+/* Buffers released on two other threads come back to the owner, with no new slab. */
+static void test_cross_thread_release(void **state)
+{
+    (void)state;
+    sb_pktbuf_pool_t *pool;
+    sb_pktbuf_pool_new(0, &pool);
+    static sb_pktbuf_t *bufs[XFER];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < XFER; i++) {
+            bufs[i] = sb_pktbuf_alloc(pool);
+            assert_non_null(bufs[i]);
+            bufs[i]->data[0] = (uint8_t)i;
+            bufs[i]->len = 1;
+            if (i % 2)
+                sb_pktbuf_ref(bufs[i]); /* a second holder: the owner releases later */
+        }
+        releaser_t a = {bufs, 0, XFER / 2}, b = {bufs, XFER / 2, XFER};
+        pthread_t ta, tb;
+        pthread_create(&ta, NULL, release_elsewhere, &a);
+        pthread_create(&tb, NULL, release_elsewhere, &b);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        for (int i = 1; i < XFER; i += 2) {
+            assert_int_equal(bufs[i]->data[0], (uint8_t)i); /* still ours: not recycled */
+            sb_pktbuf_unref(bufs[i]);
+        }
+    }
+    sb_pktbuf_stats_t st;
+    sb_pktbuf_pool_stats(pool, &st);
+    assert_int_equal(st.free_local, st.total);
+    assert_int_equal(st.slabs, (XFER + SB_PKTBUF_SLAB - 1) / SB_PKTBUF_SLAB);
+    assert_true(st.remote_returns >= 3 * XFER / 2);
+    sb_pktbuf_pool_free(pool);
+}
+
+typedef struct {
+    sb_pktbuf_pool_t *pool;
+    sb_pktbuf_t *held;
+} owner_t;
+
+static void *owner_thread(void *arg)
+{
+    owner_t *o = arg;
+    sb_pktbuf_pool_new(0, &o->pool);
+    o->held = sb_pktbuf_alloc(o->pool);
+    return NULL;
+}
+
+/* The owner thread has gone; the last holder returns its buffer, then the pool is freed. */
+static void test_free_after_owner_exit(void **state)
+{
+    (void)state;
+    owner_t o = {0};
+    pthread_t t;
+    pthread_create(&t, NULL, owner_thread, &o);
+    pthread_join(t, NULL);
+    o.held->len = 10; /* still valid */
+    sb_pktbuf_unref(o.held); /* remote release: onto the return stack */
+    sb_pktbuf_pool_free(o.pool); /* freed from here: every buffer is back, so it is freed */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alloc_ref_unref),
+        cmocka_unit_test(test_reuse_without_malloc),
+        cmocka_unit_test(test_max_bound),
+        cmocka_unit_test(test_cross_thread_release),
+        cmocka_unit_test(test_free_after_owner_exit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
