@@ -1,10 +1,144 @@
-/* Start-up and shutdown only. */
+/* Start-up and shutdown only: configuration, logging, sessions, plugins, transports, and
+ * the main loop that handles signals and the periodic sweeps (session timeouts, long-poll
+ * deadlines). Everything else lives in the modules. */
+#include <glib-unix.h>
+#include <glib.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/request.h"
+#include "api/transport.h"
+#include "base/alloc.h"
 #include "base/log.h"
+#include "base/time.h"
+#include "config/config.h"
+#include "peer/session.h"
+#include "plugin/loader.h"
+#include "sb_build.h"
+
+static const sb_transport_t *const sb_transports[] = {&sb_transport_http, &sb_transport_ws};
+#define SB_NTRANSPORTS (sizeof(sb_transports) / sizeof(sb_transports[0]))
+
+static gboolean sb_main_on_signal(gpointer loop)
+{
+    SB_INFO("main", "signal received: shutting down");
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean sb_main_tick(gpointer unused)
+{
+    (void)unused;
+    static int64_t last_sweep;
+    int64_t now = sb_now_us();
+    for (size_t i = 0; i < SB_NTRANSPORTS; i++)
+        sb_transports[i]->tick(now);
+    if (now - last_sweep >= 1000000) {
+        sb_sessions_sweep();
+        last_sweep = now;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static bool sb_main_is_dir(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Running from a build tree (the quick start): when the installed folders are absent,
+ * use the plugins next to the binary and the web app of the source tree. */
+static void sb_main_find_folders(sb_config_t *cfg)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    char path[PATH_MAX + 32];
+    if (!strcmp(cfg->plugins_folder, SB_PLUGIN_DIR) && !sb_main_is_dir(cfg->plugins_folder)) {
+        snprintf(path, sizeof(path), "%s/plugins", exe);
+        if (sb_main_is_dir(path)) {
+            sb_free(cfg->plugins_folder);
+            cfg->plugins_folder = sb_strdup(path);
+        }
+    }
+    if (!strcmp(cfg->html_folder, SB_HTML_DIR) && !sb_main_is_dir(cfg->html_folder) &&
+        sb_main_is_dir(SB_SRCDIR "/html/dist")) {
+        sb_free(cfg->html_folder);
+        cfg->html_folder = sb_strdup(SB_SRCDIR "/html/dist");
+    }
+}
+
+static int sb_main_start_transports(const sb_config_t *cfg)
+{
+    for (size_t i = 0; i < SB_NTRANSPORTS; i++) {
+        if (sb_transports[i]->enabled(cfg) && sb_transports[i]->start(cfg) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    SB_INFO("main", "switchboard");
-    return 0;
+    sb_config_t cfg;
+    char err[512] = "";
+    int rc = sb_config_load(&cfg, argc, argv, err, sizeof(err));
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "switchboard: %s\n", err);
+        sb_config_deinit(&cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    sb_log_set_level(cfg.log_level);
+    sb_log_start();
+    signal(SIGPIPE, SIG_IGN);
+    sb_main_find_folders(&cfg);
+    SB_INFO("main", "Switchboard %s starting (%s)", PACKAGE_VERSION,
+            cfg.loaded_file ? cfg.loaded_file : "embedded defaults");
+
+    sb_sessions_init(&(sb_sessions_config_t){
+        .node_id = cfg.node_id,
+        .timeout_s = cfg.session_timeout_s,
+        .max_sessions = cfg.max_sessions,
+        .max_handles_per_session = cfg.max_handles_per_session,
+        .event_queue_max = cfg.event_queue_max,
+    });
+    sb_api_init(&(sb_api_config_t){.api_secret = cfg.api_secret,
+                                   .session_timeout_s = cfg.session_timeout_s,
+                                   .ipv6 = cfg.ipv6});
+    sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
+
+    int exit_code = 0;
+    GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+    if (sb_main_start_transports(&cfg) < 0) {
+        exit_code = 1;
+    } else {
+        g_unix_signal_add(SIGINT, sb_main_on_signal, loop);
+        g_unix_signal_add(SIGTERM, sb_main_on_signal, loop);
+        g_timeout_add(250, sb_main_tick, NULL);
+        if (cfg.http_enabled)
+            SB_INFO("main", "ready: http://localhost:%u/ (API at %s)", cfg.http_port,
+                    cfg.base_path);
+        g_main_loop_run(loop);
+    }
+
+    for (size_t i = SB_NTRANSPORTS; i-- > 0;)
+        sb_transports[i]->stop();
+    sb_sessions_deinit();
+    sb_plugins_unload();
+    sb_api_deinit();
+    g_main_loop_unref(loop);
+    SB_INFO("main", "stopped");
+    sb_log_stop();
+    sb_config_deinit(&cfg);
+    return exit_code;
 }

@@ -1,0 +1,456 @@
+/* HTTP transport on libmicrohttpd: the Janus REST endpoints, long-polls parked with
+ * suspend/resume (no thread per poll), CORS, bounded bodies, and the web app's static
+ * files (http_static.c). MHD runs one internal epoll thread; the API calls made from it
+ * never block. Does not know sessions beyond the waiter/event interface of session.h. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/errors.h"
+#include "api/http_static.h"
+#include "api/request.h"
+#include "api/transport.h"
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "peer/session.h"
+
+#define SB_HTTP_MAXEV_LIMIT 100
+
+typedef enum { SB_POLL_NONE, SB_POLL_PARKED, SB_POLL_WOKEN, SB_POLL_EXPIRED } sb_poll_state_t;
+
+/* Per-request state (MHD's con_cls). Owned by MHD's connection; MHD thread, except the
+ * poll fields, which the waking thread touches under sb_http.polls_lock. */
+typedef struct sb_http_req {
+    struct MHD_Connection *conn;
+    char *body;
+    size_t len, cap;
+    bool rejected; /* a response was already queued (body too large) */
+    /* long-poll */
+    sb_session_waiter_t waiter;
+    sb_session_t *session; /* reference while polling */
+    unsigned maxev;
+    bool maxev_given;
+    sb_poll_state_t poll_state;
+    int64_t deadline_us;
+    struct sb_http_req *prev, *next; /* in sb_http.polls while parked */
+} sb_http_req_t;
+
+static struct {
+    struct MHD_Daemon *daemon;
+    const sb_config_t *cfg;
+    size_t base_len;
+    pthread_mutex_t polls_lock; /* guards polls list and every poll_state */
+    sb_http_req_t *polls;
+} sb_http = {.polls_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void sb_http_add_cors(struct MHD_Connection *conn, struct MHD_Response *resp)
+{
+    const char *origin = sb_http.cfg->cors_origin;
+    if (!origin || !*origin)
+        return;
+    if (!strcmp(origin, "*")) {
+        /* Echo the caller's origin so credentialed requests work too. */
+        const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", o ? o : "*");
+        if (o)
+            MHD_add_response_header(resp, "Vary", "Origin");
+    } else {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+    }
+}
+
+static enum MHD_Result sb_http_send(struct MHD_Connection *conn, unsigned status,
+                                    const char *type, char *text, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    sb_http_add_cors(conn, resp);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* Send a JSON reply (reference stolen). */
+static enum MHD_Result sb_http_send_json(struct MHD_Connection *conn, unsigned status,
+                                         json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text)
+        text = strdup("{\"janus\":\"error\",\"error\":{\"code\":490,\"reason\":\"Unknown error\"}}");
+    return sb_http_send(conn, status, "application/json", text, strlen(text));
+}
+
+static enum MHD_Result sb_http_preflight(struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    sb_http_add_cors(conn, resp);
+    const char *hdrs =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Headers");
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            hdrs ? hdrs : "Content-Type");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* Parse "<base>[/<session>[/<handle>]]" (after the base); false for anything else. */
+static bool sb_http_parse_ids(const char *rest, uint64_t *sid, uint64_t *hid)
+{
+    *sid = *hid = 0;
+    if (*rest == '\0' || !strcmp(rest, "/"))
+        return true;
+    uint64_t *ids[2] = {sid, hid};
+    for (int i = 0; i < 2 && *rest; i++) {
+        if (*rest != '/' || rest[1] < '1' || rest[1] > '9')
+            return false;
+        char *end;
+        unsigned long long v = strtoull(rest + 1, &end, 10);
+        if (end - (rest + 1) > 16)
+            return false;
+        *ids[i] = v;
+        rest = end;
+    }
+    return *rest == '\0' || !strcmp(rest, "/");
+}
+
+static enum MHD_Result sb_http_api_post(struct MHD_Connection *conn, sb_http_req_t *r,
+                                        uint64_t sid, uint64_t hid)
+{
+    json_error_t jerr;
+    json_t *msg = r->len ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!msg)
+        return sb_http_send_json(conn, MHD_HTTP_OK,
+                                 sb_api_reject_body(r->body, r->len, r->len ? jerr.text : NULL));
+    sb_api_request_t req = {.message = msg, .ids_from_path = true, .session_id = sid,
+                            .handle_id = hid};
+    json_t *reply = sb_api_handle(&req);
+    json_decref(msg);
+    return sb_http_send_json(conn, MHD_HTTP_OK, reply);
+}
+
+/* ---- long-poll ---- */
+
+static void sb_http_poll_unlist(sb_http_req_t *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (sb_http.polls == r)
+        sb_http.polls = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+}
+
+/* Lock order: sb_http.polls_lock, then a session's lock. on_linked runs under the session
+ * lock, so it only suspends; listing the poll for its deadline happens after. */
+static void sb_http_poll_on_linked(sb_session_waiter_t *w)
+{
+    sb_http_req_t *r = (sb_http_req_t *)((char *)w - offsetof(sb_http_req_t, waiter));
+    MHD_suspend_connection(r->conn);
+}
+
+static void sb_http_poll_list(sb_http_req_t *r)
+{
+    pthread_mutex_lock(&sb_http.polls_lock);
+    if (r->poll_state == SB_POLL_NONE) { /* not woken in the meantime */
+        r->poll_state = SB_POLL_PARKED;
+        r->next = sb_http.polls;
+        r->prev = NULL;
+        if (sb_http.polls)
+            sb_http.polls->prev = r;
+        sb_http.polls = r;
+    }
+    pthread_mutex_unlock(&sb_http.polls_lock);
+}
+
+/* An event arrived (or the session went): resume the parked connection. Any thread. */
+static void sb_http_poll_wake(sb_session_waiter_t *w)
+{
+    sb_http_req_t *r = (sb_http_req_t *)((char *)w - offsetof(sb_http_req_t, waiter));
+    pthread_mutex_lock(&sb_http.polls_lock);
+    if (r->poll_state == SB_POLL_PARKED)
+        sb_http_poll_unlist(r);
+    r->poll_state = SB_POLL_WOKEN;
+    pthread_mutex_unlock(&sb_http.polls_lock);
+    MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result sb_http_poll_reply(struct MHD_Connection *conn, sb_http_req_t *r)
+{
+    json_t *events = sb_session_take_events(r->session, r->maxev);
+    if (!events) {
+        if (sb_session_is_destroyed(r->session))
+            return sb_http_send_json(conn, MHD_HTTP_OK,
+                                     sb_api_error(0, NULL, SB_API_ERR_SESSION_NOT_FOUND,
+                                                  "No such session %llu",
+                                                  (unsigned long long)sb_session_id(r->session)));
+        return sb_http_send_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "janus", "keepalive"));
+    }
+    if (!r->maxev_given || r->maxev == 1) {
+        json_t *one = json_incref(json_array_get(events, 0));
+        json_decref(events);
+        return sb_http_send_json(conn, MHD_HTTP_OK, one);
+    }
+    return sb_http_send_json(conn, MHD_HTTP_OK, events);
+}
+
+static enum MHD_Result sb_http_poll(struct MHD_Connection *conn, sb_http_req_t *r, uint64_t sid)
+{
+    if (r->poll_state == SB_POLL_WOKEN || r->poll_state == SB_POLL_EXPIRED) {
+        sb_session_touch(r->session);
+        return sb_http_poll_reply(conn, r);
+    }
+    r->session = sb_session_find(sid);
+    if (!r->session)
+        return sb_http_send_json(conn, MHD_HTTP_OK,
+                                 sb_api_error(0, NULL, SB_API_ERR_SESSION_NOT_FOUND,
+                                              "No such session %llu", (unsigned long long)sid));
+    const char *maxev = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "maxev");
+    r->maxev = 1;
+    if (maxev) {
+        long v = strtol(maxev, NULL, 10);
+        r->maxev_given = true;
+        r->maxev = v < 1 ? 1 : v > SB_HTTP_MAXEV_LIMIT ? SB_HTTP_MAXEV_LIMIT : (unsigned)v;
+    }
+    const char *secret = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apisecret");
+    if (sb_http.cfg->api_secret && *sb_http.cfg->api_secret &&
+        (!secret || strcmp(secret, sb_http.cfg->api_secret)))
+        return sb_http_send_json(conn, MHD_HTTP_OK,
+                                 sb_api_error(0, NULL, SB_API_ERR_UNAUTHORIZED, NULL));
+    sb_session_touch(r->session);
+    r->waiter.wake = sb_http_poll_wake;
+    r->waiter.on_linked = sb_http_poll_on_linked;
+    r->deadline_us = sb_now_us() + (int64_t)sb_http.cfg->longpoll_timeout_s * 1000000;
+    if (sb_session_wait(r->session, &r->waiter)) {
+        sb_http_poll_list(r);
+        return MHD_YES; /* parked: the reply comes after resume */
+    }
+    return sb_http_poll_reply(conn, r);
+}
+
+/* Main thread: answer polls that waited longer than the long-poll timeout. */
+static void sb_http_tick(int64_t now_us)
+{
+    pthread_mutex_lock(&sb_http.polls_lock);
+    sb_http_req_t *r = sb_http.polls;
+    while (r) {
+        sb_http_req_t *next = r->next;
+        if (r->deadline_us <= now_us && r->poll_state == SB_POLL_PARKED &&
+            sb_session_unwait(r->session, &r->waiter)) {
+            sb_http_poll_unlist(r);
+            r->poll_state = SB_POLL_EXPIRED;
+            MHD_resume_connection(r->conn);
+        }
+        r = next;
+    }
+    pthread_mutex_unlock(&sb_http.polls_lock);
+}
+
+/* ---- dispatch ---- */
+
+static bool sb_http_body_append(sb_http_req_t *r, const char *data, size_t size)
+{
+    if (r->len + size > sb_http.cfg->max_body_size)
+        return false;
+    if (r->len + size + 1 > r->cap) {
+        r->cap = (r->len + size + 1) * 2;
+        if (r->cap > sb_http.cfg->max_body_size + 1)
+            r->cap = sb_http.cfg->max_body_size + 1;
+        r->body = sb_realloc(r->body, r->cap);
+    }
+    memcpy(r->body + r->len, data, size);
+    r->len += size;
+    r->body[r->len] = '\0';
+    return true;
+}
+
+static enum MHD_Result sb_http_too_large(struct MHD_Connection *conn, sb_http_req_t *r)
+{
+    r->rejected = true;
+    return sb_http_send_json(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+                             sb_api_error(0, NULL, SB_API_ERR_TRANSPORT_SPECIFIC,
+                                          "Request body larger than %zu bytes",
+                                          sb_http.cfg->max_body_size));
+}
+
+static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t *r,
+                                     const char *url, const char *method)
+{
+    const char *base = sb_http.cfg->base_path;
+    bool in_api = !strncmp(url, base, sb_http.base_len) &&
+                  (url[sb_http.base_len] == '\0' || url[sb_http.base_len] == '/');
+    if (!in_api) {
+        if (!strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD))
+            return sb_http_static_serve(conn, sb_http.cfg->html_folder, url);
+        return sb_http_send_json(conn, MHD_HTTP_NOT_FOUND,
+                                 sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH,
+                                              "Invalid path %.100s", url));
+    }
+    const char *rest = url + sb_http.base_len;
+    bool is_get = !strcmp(method, MHD_HTTP_METHOD_GET);
+    if (is_get && !strcmp(rest, "/info"))
+        return sb_http_send_json(conn, MHD_HTTP_OK, sb_api_server_info(NULL));
+    uint64_t sid, hid;
+    if (!sb_http_parse_ids(rest, &sid, &hid))
+        return sb_http_send_json(conn, MHD_HTTP_NOT_FOUND,
+                                 sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH,
+                                              "Invalid path %.100s", url));
+    if (!strcmp(method, MHD_HTTP_METHOD_POST))
+        return sb_http_api_post(conn, r, sid, hid);
+    if (is_get && sid && !hid)
+        return sb_http_poll(conn, r, sid);
+    return sb_http_send_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                             sb_api_error(0, NULL, SB_API_ERR_TRANSPORT_SPECIFIC,
+                                          "Method %s not allowed here", method));
+}
+
+static enum MHD_Result sb_http_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    sb_http_req_t *r = *con_cls;
+    if (!r) {
+        r = SB_NEW(sb_http_req_t);
+        r->conn = conn;
+        *con_cls = r;
+        if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS))
+            return sb_http_preflight(conn);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > sb_http.cfg->max_body_size)
+            return sb_http_too_large(conn, r);
+        return MHD_YES;
+    }
+    if (r->rejected) {
+        *upload_data_size = 0; /* discard the rest of an oversized body */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!sb_http_body_append(r, upload_data, *upload_data_size)) {
+            *upload_data_size = 0;
+            return sb_http_too_large(conn, r);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return sb_http_route(conn, r, url, method);
+}
+
+static void sb_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    sb_http_req_t *r = *con_cls;
+    if (!r)
+        return;
+    if (r->session) {
+        pthread_mutex_lock(&sb_http.polls_lock);
+        if (r->poll_state == SB_POLL_PARKED && sb_session_unwait(r->session, &r->waiter))
+            sb_http_poll_unlist(r);
+        pthread_mutex_unlock(&sb_http.polls_lock);
+        sb_session_unref(r->session);
+    }
+    sb_free(r->body);
+    sb_free(r);
+    *con_cls = NULL;
+}
+
+static void sb_http_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[256];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    SB_DEBUG("http", "microhttpd: %s", line);
+}
+
+/* "" or NULL: every IPv4 address; otherwise an IPv4 or IPv6 literal. */
+static int sb_http_bind_address(const char *bind, unsigned port, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (!bind || !*bind) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        v4->sin_addr.s_addr = htonl(INADDR_ANY);
+        return 0;
+    }
+    if (inet_pton(AF_INET, bind, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, bind, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        return 0;
+    }
+    return SB_EINVAL;
+}
+
+static int sb_http_enabled(const sb_config_t *cfg)
+{
+    return cfg->http_enabled;
+}
+
+static int sb_http_start(const sb_config_t *cfg)
+{
+    sb_http.cfg = cfg;
+    sb_http.base_len = strlen(cfg->base_path);
+    while (sb_http.base_len > 1 && cfg->base_path[sb_http.base_len - 1] == '/')
+        sb_http.base_len--;
+    struct sockaddr_storage addr;
+    int rc = sb_http_bind_address(cfg->http_bind, cfg->http_port, &addr);
+    if (rc < 0) {
+        SB_ERROR("http", "invalid bind address '%s'", cfg->http_bind);
+        return rc;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    sb_http.daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->http_port, NULL, NULL, sb_http_access, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, sb_http_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        sb_http_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (!sb_http.daemon) {
+        SB_ERROR("http", "cannot listen on port %u (in use, or no permission?)", cfg->http_port);
+        return SB_EIO;
+    }
+    SB_INFO("http", "HTTP API on port %u at %s", cfg->http_port, cfg->base_path);
+    return 0;
+}
+
+static void sb_http_stop(void)
+{
+    if (!sb_http.daemon)
+        return;
+    /* MHD cannot stop with suspended connections: answer every parked poll first. */
+    sb_http_tick(INT64_MAX);
+    MHD_stop_daemon(sb_http.daemon);
+    sb_http.daemon = NULL;
+}
+
+const sb_transport_t sb_transport_http = {
+    .name = "http",
+    .enabled = sb_http_enabled,
+    .start = sb_http_start,
+    .tick = sb_http_tick,
+    .stop = sb_http_stop,
+};

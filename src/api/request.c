@@ -1,0 +1,379 @@
+/* Request validation and dispatch for the Janus API (see request.h).
+ * Does not parse HTTP or JSON text and does not queue events: transports and sessions do. */
+#include "api/request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/errors.h"
+#include "api/jsep.h"
+#include "base/error.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "peer/handle.h"
+#include "plugin/loader.h"
+#include "sb_build.h"
+
+typedef enum { SB_LEVEL_ROOT, SB_LEVEL_SESSION, SB_LEVEL_HANDLE } sb_api_level_t;
+
+/* The context one verb runs with: the request, its transaction, the objects it names. */
+typedef struct sb_api_ctx {
+    const sb_api_request_t *req;
+    json_t *msg;
+    const char *transaction;
+    uint64_t session_id;
+    sb_session_t *session; /* owned reference when level >= SESSION */
+    sb_handle_t *handle;   /* owned reference when level == HANDLE */
+} sb_api_ctx_t;
+
+typedef json_t *(*sb_api_verb_fn)(sb_api_ctx_t *c);
+
+static struct {
+    char *api_secret;
+    char *server_name;
+    unsigned session_timeout_s;
+    bool ipv6;
+} sb_api;
+
+void sb_api_init(const sb_api_config_t *cfg)
+{
+    sb_api.api_secret = cfg->api_secret && *cfg->api_secret ? sb_strdup(cfg->api_secret) : NULL;
+    sb_api.server_name = sb_strdup(cfg->server_name ? cfg->server_name : "Switchboard");
+    sb_api.session_timeout_s = cfg->session_timeout_s;
+    sb_api.ipv6 = cfg->ipv6;
+}
+
+void sb_api_deinit(void)
+{
+    sb_free(sb_api.api_secret);
+    sb_free(sb_api.server_name);
+    memset(&sb_api, 0, sizeof(sb_api));
+}
+
+bool sb_api_authorized(json_t *message)
+{
+    if (!sb_api.api_secret)
+        return true;
+    const char *secret = json_string_value(json_object_get(message, "apisecret"));
+    return secret && !strcmp(secret, sb_api.api_secret);
+}
+
+static json_t *sb_api_reply(sb_api_ctx_t *c, const char *type)
+{
+    json_t *r = json_pack("{s:s}", "janus", type);
+    if (c->session_id)
+        json_object_set_new(r, "session_id", json_integer((json_int_t)c->session_id));
+    if (c->transaction)
+        json_object_set_new(r, "transaction", json_string(c->transaction));
+    return r;
+}
+
+static json_t *sb_api_fail(sb_api_ctx_t *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static json_t *sb_api_fail(sb_api_ctx_t *c, int code, const char *fmt, ...)
+{
+    char reason[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    return sb_api_error(c->session_id, c->transaction, code, "%s", reason);
+}
+
+json_t *sb_api_server_info(const char *transaction)
+{
+    json_t *info = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:s}", "janus",
+        "server_info", "name", "Switchboard WebRTC SFU", "version", 1, "version_string",
+        PACKAGE_VERSION, "author", "Switchboard", "server-name", sb_api.server_name,
+        "data_channels", 0, "ipv6", sb_api.ipv6, "ice-lite", 0, "ice-tcp", 0, "full-trickle", 1,
+        "api_secret", sb_api.api_secret != NULL, "session-timeout",
+        (int)sb_api.session_timeout_s, "transports_note", "http, websocket");
+    json_object_set_new(info, "auth_token", json_false());
+    json_object_set_new(info, "transports",
+                        json_pack("{s:{s:s}, s:{s:s}}", "janus.transport.http", "name",
+                                  "HTTP REST + long-poll", "janus.transport.websockets", "name",
+                                  "WebSocket (janus-protocol)"));
+    json_object_del(info, "transports_note");
+    json_object_set_new(info, "plugins", sb_plugins_info());
+    if (transaction)
+        json_object_set_new(info, "transaction", json_string(transaction));
+    return info;
+}
+
+/* ---- root level ---- */
+
+static json_t *sb_api_create(sb_api_ctx_t *c)
+{
+    sb_session_t *s;
+    int rc = sb_session_create(c->req->sink, &s);
+    if (rc < 0)
+        return sb_api_fail(c, SB_API_ERR_NOT_ACCEPTING_SESSIONS,
+                           "Too many sessions: not accepting new ones");
+    json_t *r = sb_api_reply(c, "success");
+    json_object_set_new(r, "data", json_pack("{s:I}", "id", (json_int_t)sb_session_id(s)));
+    SB_DEBUG("api", "session %llu created", (unsigned long long)sb_session_id(s));
+    sb_session_unref(s);
+    return r;
+}
+
+static json_t *sb_api_info(sb_api_ctx_t *c)
+{
+    return sb_api_server_info(c->transaction);
+}
+
+static json_t *sb_api_ping(sb_api_ctx_t *c)
+{
+    return sb_api_reply(c, "pong");
+}
+
+/* ---- session level ---- */
+
+static json_t *sb_api_attach(sb_api_ctx_t *c)
+{
+    json_t *plugin = json_object_get(c->msg, "plugin");
+    if (!plugin)
+        return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                           "Missing mandatory element (plugin)");
+    if (!json_is_string(plugin))
+        return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (plugin should be a string)");
+    json_t *opaque = json_object_get(c->msg, "opaque_id");
+    if (opaque && !json_is_string(opaque))
+        return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (opaque_id should be a string)");
+    const sb_plugin_t *p = sb_plugins_find(json_string_value(plugin));
+    if (!p)
+        return sb_api_fail(c, SB_API_ERR_PLUGIN_NOT_FOUND, "No such plugin '%s'",
+                           json_string_value(plugin));
+    sb_handle_t *h;
+    int rc = sb_handle_create(c->session, p, json_string_value(opaque), &h);
+    if (rc < 0)
+        return sb_api_fail(c, SB_API_ERR_PLUGIN_ATTACH, "Couldn't attach to plugin: %s",
+                           rc == SB_ENOMEM ? "too many handles in this session"
+                                           : "the plugin refused");
+    json_t *r = sb_api_reply(c, "success");
+    json_object_set_new(r, "data", json_pack("{s:I}", "id", (json_int_t)sb_handle_id(h)));
+    sb_handle_unref(h);
+    return r;
+}
+
+static json_t *sb_api_keepalive(sb_api_ctx_t *c)
+{
+    return sb_api_reply(c, "ack");
+}
+
+static json_t *sb_api_destroy(sb_api_ctx_t *c)
+{
+    sb_session_destroy(c->session);
+    return sb_api_reply(c, "success");
+}
+
+static json_t *sb_api_claim(sb_api_ctx_t *c)
+{
+    sb_session_set_sink(c->session, c->req->sink);
+    return sb_api_reply(c, "success");
+}
+
+/* ---- handle level ---- */
+
+static json_t *sb_api_message(sb_api_ctx_t *c)
+{
+    json_t *body = json_object_get(c->msg, "body");
+    if (!body)
+        return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                           "Missing mandatory element (body)");
+    if (!json_is_object(body))
+        return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (body should be an object)");
+    json_t *jsep = json_object_get(c->msg, "jsep");
+    char reason[256];
+    int code = sb_jsep_validate(jsep, reason, sizeof(reason));
+    if (code)
+        return sb_api_fail(c, code, "%s", reason);
+
+    const sb_plugin_t *p = sb_handle_plugin(c->handle);
+    sb_plugin_result_t res =
+        p->handle_message(sb_handle_plugin_handle(c->handle), c->transaction, body, jsep);
+    json_t *r;
+    switch (res.kind) {
+    case SB_PLUGIN_OK:
+        r = sb_api_reply(c, "success");
+        json_object_set_new(r, "sender", json_integer((json_int_t)sb_handle_id(c->handle)));
+        json_object_set_new(r, "plugindata",
+                            json_pack("{s:s, s:o}", "plugin", p->package,
+                                      "data", res.content ? res.content : json_object()));
+        return r;
+    case SB_PLUGIN_OK_WAIT:
+        json_decref(res.content);
+        return sb_api_reply(c, "ack");
+    default:
+        r = sb_api_fail(c, SB_API_ERR_PLUGIN_MESSAGE, "%s",
+                        res.error ? res.error : "Plugin returned a severe (unknown) error");
+        sb_free(res.error);
+        json_decref(res.content);
+        return r;
+    }
+}
+
+static json_t *sb_api_trickle(sb_api_ctx_t *c)
+{
+    json_t *candidate = json_object_get(c->msg, "candidate");
+    json_t *candidates = json_object_get(c->msg, "candidates");
+    if (!candidate && !candidates)
+        return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                           "Missing mandatory element (candidate|candidates)");
+    if (candidate && candidates)
+        return sb_api_fail(c, SB_API_ERR_INVALID_JSON,
+                           "Can't have both candidate and candidates");
+    if (candidates && !json_is_array(candidates))
+        return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (candidates should be an array)");
+    if (candidate && !json_is_object(candidate) && !json_is_null(candidate))
+        return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (candidate should be an object)");
+    /* The media plane consumes candidates; without a PeerConnection they are accepted
+     * and dropped, as a trickle may legitimately race ahead of the offer. */
+    return sb_api_reply(c, "ack");
+}
+
+static json_t *sb_api_detach(sb_api_ctx_t *c)
+{
+    sb_handle_detach(c->handle, true);
+    return sb_api_reply(c, "success");
+}
+
+static json_t *sb_api_hangup(sb_api_ctx_t *c)
+{
+    return sb_api_reply(c, "success");
+}
+
+static const struct {
+    const char *verb;
+    sb_api_level_t level;
+    sb_api_verb_fn fn;
+} sb_api_verbs[] = {
+    {"create", SB_LEVEL_ROOT, sb_api_create},
+    {"info", SB_LEVEL_ROOT, sb_api_info},
+    {"ping", SB_LEVEL_ROOT, sb_api_ping},
+    {"attach", SB_LEVEL_SESSION, sb_api_attach},
+    {"keepalive", SB_LEVEL_SESSION, sb_api_keepalive},
+    {"destroy", SB_LEVEL_SESSION, sb_api_destroy},
+    {"claim", SB_LEVEL_SESSION, sb_api_claim},
+    {"message", SB_LEVEL_HANDLE, sb_api_message},
+    {"trickle", SB_LEVEL_HANDLE, sb_api_trickle},
+    {"detach", SB_LEVEL_HANDLE, sb_api_detach},
+    {"hangup", SB_LEVEL_HANDLE, sb_api_hangup},
+};
+
+/* Read an id field of a WebSocket request: absent → 0 with ok, wrong type → error. */
+static int sb_api_body_id(json_t *msg, const char *name, uint64_t *out)
+{
+    json_t *v = json_object_get(msg, name);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* Resolve the session and handle a verb needs; NULL on success, else the error reply. */
+static json_t *sb_api_resolve(sb_api_ctx_t *c, sb_api_level_t level, const char *verb)
+{
+    uint64_t sid = c->req->session_id, hid = c->req->handle_id;
+    if (!c->req->ids_from_path) {
+        if (sb_api_body_id(c->msg, "session_id", &sid) < 0)
+            return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                               "Invalid element type (session_id should be a positive integer)");
+        if (sb_api_body_id(c->msg, "handle_id", &hid) < 0)
+            return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                               "Invalid element type (handle_id should be a positive integer)");
+        if (level >= SB_LEVEL_SESSION && !sid)
+            return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                               "Missing mandatory element (session_id)");
+        if (level == SB_LEVEL_HANDLE && !hid)
+            return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                               "Missing mandatory element (handle_id)");
+    } else {
+        sb_api_level_t at = hid ? SB_LEVEL_HANDLE : sid ? SB_LEVEL_SESSION : SB_LEVEL_ROOT;
+        if (at != level)
+            return sb_api_fail(c, SB_API_ERR_INVALID_REQUEST_PATH,
+                               "Unhandled request '%s' at this path", verb);
+    }
+    if (level == SB_LEVEL_ROOT)
+        return NULL;
+    c->session_id = sid;
+    c->session = sb_session_find(sid);
+    if (!c->session) {
+        c->session_id = 0;
+        json_t *e = sb_api_error(0, c->transaction, SB_API_ERR_SESSION_NOT_FOUND,
+                                 "No such session %llu", (unsigned long long)sid);
+        return e;
+    }
+    sb_session_touch(c->session);
+    if (level == SB_LEVEL_HANDLE) {
+        c->handle = sb_session_find_handle(c->session, hid);
+        if (!c->handle)
+            return sb_api_error(sid, c->transaction, SB_API_ERR_HANDLE_NOT_FOUND,
+                                "No such handle %llu in session %llu", (unsigned long long)hid,
+                                (unsigned long long)sid);
+    }
+    return NULL;
+}
+
+json_t *sb_api_handle(const sb_api_request_t *req)
+{
+    sb_api_ctx_t c = {.req = req, .msg = req->message};
+    if (!json_is_object(c.msg))
+        return sb_api_error(0, NULL, SB_API_ERR_INVALID_JSON_OBJECT,
+                            "JSON error: not an object");
+    json_t *tr = json_object_get(c.msg, "transaction");
+    if (!tr)
+        return sb_api_error(0, NULL, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                            "Missing mandatory element (transaction)");
+    if (!json_is_string(tr))
+        return sb_api_error(0, NULL, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                            "Invalid element type (transaction should be a string)");
+    c.transaction = json_string_value(tr);
+    json_t *verb_json = json_object_get(c.msg, "janus");
+    if (!verb_json)
+        return sb_api_fail(&c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                           "Missing mandatory element (janus)");
+    if (!json_is_string(verb_json))
+        return sb_api_fail(&c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (janus should be a string)");
+    const char *verb = json_string_value(verb_json);
+    size_t i;
+    for (i = 0; i < sizeof(sb_api_verbs) / sizeof(sb_api_verbs[0]); i++) {
+        if (!strcmp(sb_api_verbs[i].verb, verb))
+            break;
+    }
+    if (i == sizeof(sb_api_verbs) / sizeof(sb_api_verbs[0]))
+        return sb_api_fail(&c, SB_API_ERR_UNKNOWN_REQUEST, "Unknown request '%s'", verb);
+    if (sb_api_verbs[i].fn != sb_api_info && sb_api_verbs[i].fn != sb_api_ping &&
+        !sb_api_authorized(c.msg))
+        return sb_api_fail(&c, SB_API_ERR_UNAUTHORIZED, "%s",
+                           sb_api_error_text(SB_API_ERR_UNAUTHORIZED));
+
+    json_t *reply = sb_api_resolve(&c, sb_api_verbs[i].level, verb);
+    if (!reply)
+        reply = sb_api_verbs[i].fn(&c);
+    if (c.handle)
+        sb_handle_unref(c.handle);
+    if (c.session)
+        sb_session_unref(c.session);
+    return reply;
+}
+
+json_t *sb_api_reject_body(const char *body, size_t len, const char *parse_error)
+{
+    (void)body;
+    if (len == 0)
+        return sb_api_error(0, NULL, SB_API_ERR_MISSING_REQUEST, "Empty request body");
+    return sb_api_error(0, NULL, SB_API_ERR_INVALID_JSON, "JSON error: %s",
+                        parse_error ? parse_error : "invalid JSON");
+}

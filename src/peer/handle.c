@@ -1,0 +1,149 @@
+/* Handles (see handle.h): creation through the plugin, detach exactly once, and the
+ * events a handle sends to its session. The PeerConnection hangs off here later. */
+#include "peer/handle.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/id.h"
+#include "base/log.h"
+
+/* Owned by its references: the session's, the creator's, plugins'. Any thread. */
+struct sb_handle {
+    sb_plugin_handle_t ph; /* first: what plugins see */
+    sb_refcount_t ref;
+    sb_session_t *session; /* strong reference, released at free */
+    const sb_plugin_t *plugin;
+    char *opaque_id;
+    atomic_bool detached;
+    bool plugin_created; /* create_handle succeeded: destroy_handle is owed */
+};
+
+sb_handle_t *sb_handle_from_plugin(sb_plugin_handle_t *ph)
+{
+    return (sb_handle_t *)((char *)ph - offsetof(sb_handle_t, ph));
+}
+
+sb_plugin_handle_t *sb_handle_plugin_handle(sb_handle_t *h)
+{
+    return &h->ph;
+}
+
+uint64_t sb_handle_id(const sb_handle_t *h)
+{
+    return h->ph.handle_id;
+}
+
+sb_session_t *sb_handle_session(const sb_handle_t *h)
+{
+    return h->session;
+}
+
+const sb_plugin_t *sb_handle_plugin(const sb_handle_t *h)
+{
+    return h->plugin;
+}
+
+const char *sb_handle_opaque_id(const sb_handle_t *h)
+{
+    return h->opaque_id;
+}
+
+bool sb_handle_is_detached(sb_handle_t *h)
+{
+    return atomic_load(&h->detached);
+}
+
+void sb_handle_ref(sb_handle_t *h)
+{
+    sb_refcount_inc(&h->ref);
+}
+
+void sb_handle_unref(sb_handle_t *h)
+{
+    if (!h || !sb_refcount_dec(&h->ref))
+        return;
+    sb_session_unref(h->session);
+    sb_free(h->opaque_id);
+    sb_free(h);
+}
+
+int sb_handle_create(sb_session_t *s, const sb_plugin_t *plugin, const char *opaque_id,
+                     sb_handle_t **out)
+{
+    sb_handle_t *h = SB_NEW(sb_handle_t);
+    sb_refcount_init(&h->ref);
+    sb_session_ref(s);
+    h->session = s;
+    h->plugin = plugin;
+    h->opaque_id = sb_strdup(opaque_id);
+    h->ph.session_id = sb_session_id(s);
+    do {
+        h->ph.handle_id = sb_id_new(sb_id_node(sb_session_id(s)));
+        sb_handle_t *clash = sb_session_find_handle(s, h->ph.handle_id);
+        if (!clash)
+            break;
+        sb_handle_unref(clash);
+    } while (1);
+
+    int rc = sb_session_add_handle(s, h);
+    if (rc < 0) {
+        atomic_store(&h->detached, true);
+        sb_handle_unref(h);
+        return rc;
+    }
+    if (plugin->create_handle(&h->ph) < 0) {
+        atomic_store(&h->detached, true);
+        sb_session_remove_handle(s, h);
+        sb_handle_unref(h);
+        return SB_EIO;
+    }
+    h->plugin_created = true;
+    *out = h;
+    return 0;
+}
+
+void sb_handle_detach(sb_handle_t *h, bool notify)
+{
+    if (atomic_exchange(&h->detached, true))
+        return;
+    sb_handle_ref(h);
+    sb_session_remove_handle(h->session, h);
+    if (h->plugin_created)
+        h->plugin->destroy_handle(&h->ph);
+    if (notify)
+        sb_handle_push_core_event(h, "detached", NULL);
+    SB_DEBUG("handle", "handle %llu detached", (unsigned long long)h->ph.handle_id);
+    sb_handle_unref(h);
+}
+
+void sb_handle_push_core_event(sb_handle_t *h, const char *type, json_t *fields)
+{
+    json_t *ev = json_pack("{s:s, s:I, s:I}", "janus", type, "session_id",
+                           (json_int_t)h->ph.session_id, "sender", (json_int_t)h->ph.handle_id);
+    if (fields) {
+        json_object_update(ev, fields);
+        json_decref(fields);
+    }
+    sb_session_push(h->session, ev);
+}
+
+int sb_handle_push_event(sb_handle_t *h, const char *transaction, json_t *data, json_t *jsep)
+{
+    if (atomic_load(&h->detached))
+        return SB_ENOENT;
+    json_t *ev = json_pack("{s:s, s:I, s:I, s:{s:s, s:o}}", "janus", "event", "session_id",
+                           (json_int_t)h->ph.session_id, "sender", (json_int_t)h->ph.handle_id,
+                           "plugindata", "plugin", h->plugin->package, "data",
+                           data ? json_incref(data) : json_object());
+    if (!ev)
+        return SB_EINVAL;
+    if (transaction)
+        json_object_set_new(ev, "transaction", json_string(transaction));
+    if (jsep)
+        json_object_set(ev, "jsep", jsep);
+    sb_session_push(h->session, ev);
+    return 0;
+}

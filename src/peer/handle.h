@@ -1,0 +1,41 @@
+/* Handles: one client's attachment to one plugin inside a session, and later its
+ * PeerConnection. Refcounted: the session holds one reference, plugins may take more
+ * (through the core API) for queued work; memory lives until the last one goes.
+ * Any thread; the detach sequence runs once, on whichever thread asks first. */
+#ifndef SB_PEER_HANDLE_H
+#define SB_PEER_HANDLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "peer/session.h"
+#include "plugin/plugin.h"
+
+/* Create a handle in session s for plugin (calls plugin->create_handle). Returns an owned
+ * reference; the session holds its own. SB_ENOMEM past the per-session bound, SB_EIO when
+ * the plugin refuses. */
+int sb_handle_create(sb_session_t *s, const sb_plugin_t *plugin, const char *opaque_id,
+                     sb_handle_t **out);
+void sb_handle_ref(sb_handle_t *h);
+void sb_handle_unref(sb_handle_t *h);
+
+uint64_t sb_handle_id(const sb_handle_t *h);
+/* Borrowed; valid while the handle is referenced. */
+sb_session_t *sb_handle_session(const sb_handle_t *h);
+const sb_plugin_t *sb_handle_plugin(const sb_handle_t *h);
+sb_plugin_handle_t *sb_handle_plugin_handle(sb_handle_t *h);
+sb_handle_t *sb_handle_from_plugin(sb_plugin_handle_t *ph);
+const char *sb_handle_opaque_id(const sb_handle_t *h);
+bool sb_handle_is_detached(sb_handle_t *h);
+
+/* Detach: leave the session, tell the plugin (destroy_handle), and when notify is set
+ * push a "detached" event. Idempotent: only the first call acts. */
+void sb_handle_detach(sb_handle_t *h, bool notify);
+
+/* Build and queue a plugin event on the handle's session (see plugin.h push_event). */
+int sb_handle_push_event(sb_handle_t *h, const char *transaction, json_t *data, json_t *jsep);
+/* Queue a core event {"janus":type,"session_id","sender",...fields} (fields stolen). */
+void sb_handle_push_core_event(sb_handle_t *h, const char *type, json_t *fields);
+
+#endif
