@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install what a fresh Debian 12 machine is missing, then build Switchboard out of tree.
+#   scripts/setup.sh [--sanitizers]   → build/ (or build-asan/ with --sanitizers)
+# Idempotent: packages already present are skipped, an existing build is updated.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+packages=(
+  build-essential autoconf automake pkg-config clang
+  libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libjansson-dev libmicrohttpd-dev
+  libconfig-dev libwebsockets-dev libcurl4-openssl-dev libcmocka-dev
+  python3 python3-aiortc chromium libjs-janus-gateway janus janus-doc
+  nodejs iproute2 util-linux curl wrk valgrind
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+command -v npm >/dev/null || { echo "setup: npm missing (Debian: apt-get install npm)"; exit 1; }
+
+build=build
+flags=()
+if [ "${1:-}" = "--sanitizers" ]; then
+  build=build-asan
+  flags=(--enable-sanitizers)
+fi
+[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
+mkdir -p "$build"
+if [ ! -f "$build/Makefile" ]; then
+  (cd "$build" && ../configure -q "${flags[@]}")
+fi
+make -s -C "$build" -j"$(nproc)" >/dev/null
+
+# The web app, served at / by the daemon.
+if [ -f html/package.json ]; then
+  (cd html && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run -s build)
+fi
+echo "setup: built $build/switchboard"

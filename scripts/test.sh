@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Every test suite: set up and build (plain and sanitizer builds), unit tests and fuzz
+# corpora (make check), then the integration tests with real clients, in both builds.
+# The last line is the total: "N passed, M failed"; the exit status is non-zero on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+"$top/scripts/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
+"$top/scripts/setup.sh" --sanitizers || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+count_check() { # count automake test results of one build dir
+  local log="$1/test-suite.log" p f e
+  p=$(sed -n 's/^# PASS: *//p' "$log" 2>/dev/null | head -1)
+  f=$(sed -n 's/^# FAIL: *//p' "$log" 2>/dev/null | head -1)
+  e=$(sed -n 's/^# ERROR: *//p' "$log" 2>/dev/null | head -1)
+  [ -n "$p" ] || { f=1; e=0; } # no log at all: the build itself failed
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0}))
+}
+for b in build build-asan; do
+  echo "== unit tests and fuzz corpora ($b)"
+  make -s -C "$b" -j"$(nproc)" check >/dev/null 2>&1
+  grep -E '^(FAIL|ERROR):' "$b/test-suite.log" || true
+  count_check "$b"
+done
+if [ -x tests/integration/run.sh ]; then
+  for b in build build-asan; do
+    echo "== integration ($b)"
+    out=$(tests/integration/run.sh "$top/$b" </dev/null 2>&1)
+    echo "$out" | grep -E '^(not ok|ok) ' | sed 's/^/  /'
+    p=$(echo "$out" | grep -c '^ok ')
+    f=$(echo "$out" | grep -c '^not ok ')
+    if ! echo "$out" | grep -q '^integration: '; then
+      echo "$out" | tail -20
+      f=$((f + 1))
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+  done
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
