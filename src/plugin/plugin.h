@@ -14,7 +14,10 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "proto/rtp.h"
 
 #define SB_PLUGIN_ABI_VERSION 1
 
@@ -39,7 +42,91 @@ typedef struct sb_plugin_result {
     char *error;     /* ERROR: owned (malloc'd) text handed to the core, may be NULL */
 } sb_plugin_result_t;
 
-/* What the core offers plugins. Every callback is thread-safe. */
+/* ---- media ---------------------------------------------------------------------------- */
+
+typedef enum sb_media_kind {
+    SB_MEDIA_AUDIO = 0,
+    SB_MEDIA_VIDEO = 1,
+} sb_media_kind_t;
+
+#define SB_MEDIA_MAX_LAYERS 3 /* simulcast layers per stream */
+#define SB_MEDIA_MAX_STREAMS 32 /* m-lines per PeerConnection */
+
+/* One negotiated m-line of a PeerConnection. Filled by the core at each negotiation;
+ * plugins read it (on any thread) through core->streams() and copy what they keep. */
+typedef struct sb_media_stream {
+    unsigned index; /* m-line index in the SDP */
+    char mid[32];
+    sb_media_kind_t kind;
+    bool active; /* false: rejected (port 0) or inactive */
+    bool recv;   /* the client sends media to us on it */
+    bool send;   /* we send media to the client on it */
+    uint8_t pt;  /* negotiated payload type */
+    uint8_t rtx_pt; /* 0: no RTX */
+    char codec[16]; /* "opus", "VP8", "VP9", "H264", "AV1", "PCMU", ... */
+    uint32_t clock_rate;
+    uint8_t channels;
+    char fmtp[160];
+    /* What the client sends (recv): one layer, or 2-3 simulcast layers, lowest first. */
+    unsigned layers;
+    uint32_t remote_ssrc[SB_MEDIA_MAX_LAYERS]; /* 0: not announced, learnt from rid */
+    uint32_t remote_rtx_ssrc[SB_MEDIA_MAX_LAYERS];
+    char rid[SB_MEDIA_MAX_LAYERS][16]; /* "" without rid-based simulcast */
+    /* What we send (send). */
+    uint32_t local_ssrc;
+    uint32_t local_rtx_ssrc;
+    /* Header extension ids, 0 when not negotiated. */
+    uint8_t ext_mid, ext_rid, ext_repaired_rid, ext_audio_level, ext_abs_send_time,
+        ext_twcc, ext_video_orientation, ext_playout_delay;
+    /* rtcp-fb negotiated. */
+    bool fb_nack, fb_pli, fb_fir, fb_remb, fb_twcc;
+} sb_media_stream_t;
+
+/* A received RTP packet, decrypted and parsed once by the core. Loop thread, valid for
+ * the on_rtp call only. RTX is already unwrapped: the plugin sees the original packet,
+ * flagged as a retransmission. data is writable: a plugin may rewrite it in place
+ * (echotest does) and hand it to send_rtp. */
+typedef struct sb_rtp_packet {
+    const sb_media_stream_t *stream;
+    unsigned layer;     /* simulcast layer (index into stream->rid/remote_ssrc) */
+    bool retransmission;
+    bool keyframe;      /* video: first packet of a keyframe (codec inspection) */
+    int audio_level;    /* audio: -dBov 0..127 from RFC 6464, -1 when absent */
+    bool voice;         /* audio: the V bit of RFC 6464 */
+    int64_t arrival_us; /* monotonic */
+    uint8_t *data;      /* plaintext RTP */
+    size_t len;
+    sb_rtp_view_t rtp;  /* parsed view of data */
+} sb_rtp_packet_t;
+
+/* What a plugin wants when the core answers a client's offer. */
+typedef struct sb_answer_opts {
+    /* Directions we accept per kind: recv (the client may send), send (we will send). */
+    bool audio_recv, audio_send, video_recv, video_send;
+    /* Codec preference ("opus", "vp8,h264", ...); NULL: the core's default order. */
+    const char *audio_codecs;
+    const char *video_codecs;
+    /* Media loop index to bind the PeerConnection to; -1: the core picks. Rooms pin all
+     * their peers to one loop so fan-out is a plain loop with no lock. */
+    int loop;
+} sb_answer_opts_t;
+
+/* One stream Switchboard offers to send (subscribers). */
+typedef struct sb_offer_stream {
+    sb_media_kind_t kind;
+    const char *mid;      /* NULL: "0", "1", ... by position */
+    const char *codec;    /* "opus", "VP8", ... */
+    uint8_t pt;
+    uint32_t clock_rate;
+    uint8_t channels;     /* audio */
+    const char *fmtp;     /* NULL: none */
+    uint8_t rtx_pt;       /* 0: no RTX */
+    const char *msid_stream; /* MediaStream id the client sees (e.g. the publisher's id) */
+    const char *msid_track;
+    bool active;          /* false: m-line kept but inactive (a feed that left) */
+} sb_offer_stream_t;
+
+/* What the core offers plugins. Every callback is thread-safe unless it says otherwise. */
 typedef struct sb_core_api {
     /* Queue an event for the handle's session: {"janus":"event","sender":handle_id,
      * "transaction":transaction (NULL = unsolicited),"plugindata":{"plugin":<package>,
@@ -56,6 +143,37 @@ typedef struct sb_core_api {
     void (*end_handle)(sb_plugin_handle_t *h);
     /* True while the handle exists (not detached or destroyed). */
     bool (*handle_alive)(sb_plugin_handle_t *h);
+
+    /* -- negotiation: any non-loop thread (they wait briefly for the handle's loop) -- */
+    /* Answer the client's offer (a validated jsep, borrowed). Creates or updates the
+     * PeerConnection. Returns 0 and *answer (owned {"type":"answer","sdp":...}), or an
+     * SB_E* code with a reason for the client (the plugin reports it, e.g. as 465). */
+    int (*answer_offer)(sb_plugin_handle_t *h, json_t *offer, const sb_answer_opts_t *opts,
+                        json_t **answer, char *reason, size_t reason_len);
+    /* Offer to send these streams (creates or renegotiates the PeerConnection); loop as
+     * in sb_answer_opts_t. *offer is owned. */
+    int (*make_offer)(sb_plugin_handle_t *h, const sb_offer_stream_t *streams, unsigned n,
+                      int loop, json_t **offer, char *reason, size_t reason_len);
+    /* The client's answer to our offer (validated jsep, borrowed). */
+    int (*process_answer)(sb_plugin_handle_t *h, json_t *answer, char *reason,
+                          size_t reason_len);
+    /* Copy of the negotiated streams into out (up to max); returns how many. */
+    unsigned (*streams)(sb_plugin_handle_t *h, sb_media_stream_t *out, unsigned max);
+    /* The media loop index the handle's PeerConnection is bound to, -1 when none. */
+    int (*loop_index)(sb_plugin_handle_t *h);
+    /* Run fn(arg) on media loop index (a mailbox post; returns at once). */
+    int (*loop_post)(int loop, void (*fn)(void *arg), void *arg);
+
+    /* -- media: the handle's loop thread only -- */
+    /* Send one plaintext RTP packet on a stream we send on: the header is final (the
+     * plugin rewrote ssrc/seq/timestamp/pt as needed); the core copies, protects and
+     * sends it, and keeps it for NACK retransmission. 0, SB_ESTATE when not connected. */
+    int (*send_rtp)(sb_plugin_handle_t *h, unsigned stream, const uint8_t *data, size_t len);
+    /* Ask the client for a keyframe on a stream it sends (PLI, or FIR when only that was
+     * negotiated); the core rate-limits. */
+    void (*request_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
+    /* Cap the bitrate the client sends us (REMB), 0 = no cap. */
+    void (*send_remb)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
 } sb_core_api_t;
 
 typedef struct sb_plugin {
@@ -90,6 +208,13 @@ typedef struct sb_plugin {
     void (*destroy_handle)(sb_plugin_handle_t *h);
     /* Control thread. Plugin state of one handle for the admin API; owned result or NULL. */
     json_t *(*query_handle)(sb_plugin_handle_t *h);
+
+    /* Loop thread. One received RTP packet (see sb_rtp_packet_t). Optional. */
+    void (*on_rtp)(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt);
+    /* Loop thread. The client asks for a keyframe (PLI/FIR) on a stream we send. */
+    void (*on_keyframe_request)(sb_plugin_handle_t *h, unsigned stream);
+    /* Loop thread. The client's bandwidth estimate for what we send it (REMB). */
+    void (*on_bitrate_estimate)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
 } sb_plugin_t;
 
 typedef const sb_plugin_t *(*sb_plugin_get_fn)(void);
