@@ -1,0 +1,518 @@
+/* Unit tests for proto/srtp and proto/srtp_evp: round trips for every DTLS-SRTP profile,
+ * tamper and replay rejection, input validation, RFC 3711 Appendix B known answers, and the
+ * EVP transform checked byte for byte against libsrtp2 and against an independent
+ * construction from the RFC (KDF + AES-CM keystream + HMAC-SHA1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "base/error.h"
+#include "proto/srtp.h"
+#include "proto/srtp_evp.h"
+
+static const sb_srtp_profile_t all_profiles[] = {
+    SB_SRTP_AES128_CM_SHA1_80,
+    SB_SRTP_AES128_CM_SHA1_32,
+    SB_SRTP_AEAD_AES_128_GCM,
+    SB_SRTP_AEAD_AES_256_GCM,
+};
+#define N_PROFILES (sizeof(all_profiles) / sizeof(all_profiles[0]))
+
+static size_t unhex(const char *hex, uint8_t *out)
+{
+    size_t n = 0;
+    for (; hex[0] && hex[1]; hex += 2) {
+        unsigned v;
+        sscanf(hex, "%2x", &v);
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
+/* a and b are the two ends of one call: a's local keys are b's remote keys and vice versa. */
+static void make_keys(sb_srtp_profile_t profile, sb_srtp_keys_t *a, sb_srtp_keys_t *b)
+{
+    size_t kl, sl;
+    assert_int_equal(sb_srtp_profile_lengths(profile, &kl, &sl), 0);
+    memset(a, 0, sizeof(*a));
+    a->profile = profile;
+    a->key_len = (uint8_t)kl;
+    a->salt_len = (uint8_t)sl;
+    assert_int_equal(RAND_bytes(a->local_key, (int)kl), 1);
+    assert_int_equal(RAND_bytes(a->local_salt, (int)sl), 1);
+    assert_int_equal(RAND_bytes(a->remote_key, (int)kl), 1);
+    assert_int_equal(RAND_bytes(a->remote_salt, (int)sl), 1);
+    *b = *a;
+    memcpy(b->local_key, a->remote_key, kl);
+    memcpy(b->local_salt, a->remote_salt, sl);
+    memcpy(b->remote_key, a->local_key, kl);
+    memcpy(b->remote_salt, a->local_salt, sl);
+}
+
+/* RTP packet: 12-byte header, optional CSRCs and one-byte-header extension, payload. */
+static size_t make_rtp(uint8_t *buf, uint16_t seq, uint32_t ssrc, size_t payload, int csrcs,
+                       int ext_words)
+{
+    size_t n = 0;
+    buf[n++] = (uint8_t)(0x80 | (ext_words ? 0x10 : 0) | csrcs);
+    buf[n++] = 96;
+    buf[n++] = (uint8_t)(seq >> 8);
+    buf[n++] = (uint8_t)seq;
+    uint32_t ts = seq * 3000u;
+    for (int i = 3; i >= 0; i--)
+        buf[n++] = (uint8_t)(ts >> (8 * i));
+    for (int i = 3; i >= 0; i--)
+        buf[n++] = (uint8_t)(ssrc >> (8 * i));
+    for (int c = 0; c < csrcs; c++) {
+        for (int i = 0; i < 4; i++)
+            buf[n++] = (uint8_t)(0x10 + c);
+    }
+    if (ext_words) {
+        buf[n++] = 0xbe;
+        buf[n++] = 0xde;
+        buf[n++] = 0;
+        buf[n++] = (uint8_t)ext_words;
+        for (int i = 0; i < 4 * ext_words; i++)
+            buf[n++] = (uint8_t)(0x20 + i);
+    }
+    for (size_t i = 0; i < payload; i++)
+        buf[n++] = (uint8_t)(seq + i * 7);
+    return n;
+}
+
+/* Sender report with one report block: 52 bytes. */
+static size_t make_rtcp(uint8_t *buf, uint32_t ssrc)
+{
+    memset(buf, 0, 52);
+    buf[0] = 0x81;
+    buf[1] = 200;
+    buf[3] = 12;
+    for (int i = 0; i < 4; i++)
+        buf[4 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+    for (int i = 8; i < 52; i++)
+        buf[i] = (uint8_t)(i * 13);
+    return 52;
+}
+
+static sb_srtp_session_t *session(const sb_srtp_keys_t *k, sb_srtp_direction_t dir,
+                                  sb_srtp_impl_t impl)
+{
+    sb_srtp_session_t *s = NULL;
+    assert_int_equal(sb_srtp_session_new_impl(k, dir, impl, &s), 0);
+    assert_non_null(s);
+    return s;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return sb_srtp_init();
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sb_srtp_deinit();
+    return 0;
+}
+
+/* Every profile, both implementations, RTP and RTCP, in exactly sized heap buffers so the
+ * sanitizer build catches any write past the declared overhead. */
+static void test_roundtrip_all_profiles(void **state)
+{
+    (void)state;
+    const size_t rtp_over[] = {10, 4, 16, 16}, rtcp_over[] = {14, 14, 20, 20};
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        for (int impl = SB_SRTP_IMPL_AUTO; impl <= SB_SRTP_IMPL_LIBSRTP; impl++) {
+            sb_srtp_keys_t ka, kb;
+            make_keys(all_profiles[p], &ka, &kb);
+            sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, (sb_srtp_impl_t)impl);
+            sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_AUTO);
+            assert_int_equal(sb_srtp_rtp_overhead(out), rtp_over[p]);
+            assert_int_equal(sb_srtp_rtcp_overhead(out), rtcp_over[p]);
+            assert_true(sb_srtp_rtp_overhead(out) <= SB_SRTP_MAX_TRAILER_LEN);
+            assert_true(sb_srtp_rtcp_overhead(out) <= SB_SRTP_MAX_TRAILER_LEN);
+            for (uint16_t seq = 65500; seq != 40; seq++) { /* crosses the ROC wrap */
+                uint8_t plain[1300];
+                size_t n = make_rtp(plain, seq, 0x11223344, 1100 + seq % 50, seq % 3, seq % 2);
+                size_t cap = n + rtp_over[p];
+                uint8_t *buf = malloc(cap);
+                memcpy(buf, plain, n);
+                size_t len = n;
+                assert_int_equal(sb_srtp_protect_rtp(out, buf, &len, cap), 0);
+                assert_int_equal(len, cap);
+                assert_memory_not_equal(buf, plain, n);
+                assert_int_equal(sb_srtp_unprotect_rtp(in, buf, &len), 0);
+                assert_int_equal(len, n);
+                assert_memory_equal(buf, plain, n);
+                free(buf);
+            }
+            uint8_t plain[64];
+            size_t n = make_rtcp(plain, 0x11223344);
+            uint8_t *buf = malloc(n + rtcp_over[p]);
+            memcpy(buf, plain, n);
+            size_t len = n;
+            assert_int_equal(sb_srtp_protect_rtcp(out, buf, &len, n + rtcp_over[p]), 0);
+            assert_int_equal(len, n + rtcp_over[p]);
+            assert_int_equal(sb_srtp_unprotect_rtcp(in, buf, &len), 0);
+            assert_int_equal(len, n);
+            assert_memory_equal(buf, plain, n);
+            free(buf);
+            sb_srtp_stats_t st;
+            sb_srtp_session_stats(in, &st);
+            assert_int_equal(st.rtp_ok, 76);
+            assert_int_equal(st.rtcp_ok, 1);
+            assert_int_equal(st.auth_fail + st.replay_fail + st.other_fail, 0);
+            sb_srtp_session_free(out);
+            sb_srtp_session_free(in);
+        }
+    }
+}
+
+static void test_tamper_detected(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        sb_srtp_keys_t ka, kb;
+        make_keys(all_profiles[p], &ka, &kb);
+        sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+        sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_AUTO);
+        uint8_t pkt[1500], copy[1500];
+        size_t len = make_rtp(pkt, 1, 42, 200, 0, 0);
+        assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, sizeof(pkt)), 0);
+        const size_t flip[] = {1, 20, 100, len - 1}; /* header, payload, payload, tag */
+        for (size_t i = 0; i < 4; i++) {
+            memcpy(copy, pkt, len);
+            copy[flip[i]] ^= 0x01;
+            size_t l = len;
+            assert_int_equal(sb_srtp_unprotect_rtp(in, copy, &l), SB_EPROTO);
+        }
+        /* The untouched packet still passes: failures did not advance the replay window. */
+        assert_int_equal(sb_srtp_unprotect_rtp(in, pkt, &len), 0);
+        /* A packet protected with other keys fails too. */
+        sb_srtp_keys_t kc, kd;
+        make_keys(all_profiles[p], &kc, &kd);
+        sb_srtp_session_t *other = session(&kc, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+        len = make_rtp(pkt, 2, 42, 200, 0, 0);
+        assert_int_equal(sb_srtp_protect_rtp(other, pkt, &len, sizeof(pkt)), 0);
+        assert_int_equal(sb_srtp_unprotect_rtp(in, pkt, &len), SB_EPROTO);
+        /* RTCP too. */
+        len = make_rtcp(pkt, 42);
+        assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, sizeof(pkt)), 0);
+        pkt[10] ^= 0x80;
+        assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), SB_EPROTO);
+        sb_srtp_stats_t st;
+        sb_srtp_session_stats(in, &st);
+        assert_int_equal(st.auth_fail, 6);
+        assert_int_equal(st.rtp_ok, 1);
+        sb_srtp_session_free(other);
+        sb_srtp_session_free(out);
+        sb_srtp_session_free(in);
+    }
+}
+
+static void test_replay_rejected(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        sb_srtp_keys_t ka, kb;
+        make_keys(all_profiles[p], &ka, &kb);
+        sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+        sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_AUTO);
+        static uint8_t prot[2100][300];
+        static size_t plen[2100];
+        for (uint16_t seq = 0; seq < 2100; seq++) {
+            plen[seq] = make_rtp(prot[seq], seq, 7, 100, 0, 0);
+            assert_int_equal(sb_srtp_protect_rtp(out, prot[seq], &plen[seq], 300), 0);
+        }
+        uint8_t buf[300];
+        size_t len;
+        /* Deliver 0..1999, then a duplicate. */
+        for (uint16_t seq = 0; seq < 2000; seq++) {
+            if (seq == 100)
+                continue; /* lost, retransmitted late below */
+            memcpy(buf, prot[seq], len = plen[seq]);
+            assert_int_equal(sb_srtp_unprotect_rtp(in, buf, &len), 0);
+        }
+        memcpy(buf, prot[1999], len = plen[1999]);
+        assert_int_equal(sb_srtp_unprotect_rtp(in, buf, &len), SB_EPROTO);
+        /* 1899 packets late is outside the 1024-packet window. */
+        memcpy(buf, prot[100], len = plen[100]);
+        assert_int_equal(sb_srtp_unprotect_rtp(in, buf, &len), SB_EPROTO);
+        /* Within the window a late packet is fine (NACK retransmission), once. */
+        memcpy(buf, prot[2099], len = plen[2099]);
+        assert_int_equal(sb_srtp_unprotect_rtp(in, buf, &len), 0);
+        memcpy(buf, prot[2050], len = plen[2050]);
+        assert_int_equal(sb_srtp_unprotect_rtp(in, buf, &len), 0);
+        memcpy(buf, prot[2050], len = plen[2050]);
+        assert_int_equal(sb_srtp_unprotect_rtp(in, buf, &len), SB_EPROTO);
+        sb_srtp_stats_t st;
+        sb_srtp_session_stats(in, &st);
+        assert_int_equal(st.replay_fail, 3);
+        assert_int_equal(st.auth_fail, 0);
+        /* RTCP replay. */
+        len = make_rtcp(buf, 7);
+        assert_int_equal(sb_srtp_protect_rtcp(out, buf, &len, sizeof(buf)), 0);
+        uint8_t again[300];
+        memcpy(again, buf, len);
+        size_t len2 = len;
+        assert_int_equal(sb_srtp_unprotect_rtcp(in, buf, &len), 0);
+        assert_int_equal(sb_srtp_unprotect_rtcp(in, again, &len2), SB_EPROTO);
+        sb_srtp_session_free(out);
+        sb_srtp_session_free(in);
+    }
+}
+
+/* allow_repeat_tx: protecting the same packet again (a retransmission from history) works and
+ * yields the same bytes, with either implementation. */
+static void test_retransmission_protect(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        for (int impl = SB_SRTP_IMPL_AUTO; impl <= SB_SRTP_IMPL_LIBSRTP; impl++) {
+            sb_srtp_keys_t ka, kb;
+            make_keys(all_profiles[p], &ka, &kb);
+            sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, (sb_srtp_impl_t)impl);
+            uint8_t first[300], pkt[300];
+            size_t l1 = 0, len = 0;
+            for (uint16_t seq = 10; seq < 600; seq++) {
+                len = make_rtp(pkt, seq, 9, 100, 0, 0);
+                assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, sizeof(pkt)), 0);
+                if (seq == 20) {
+                    memcpy(first, pkt, len);
+                    l1 = len;
+                }
+            }
+            len = make_rtp(pkt, 20, 9, 100, 0, 0);
+            assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, sizeof(pkt)), 0);
+            assert_int_equal(len, l1);
+            assert_memory_equal(pkt, first, len);
+            sb_srtp_session_free(out);
+        }
+    }
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    sb_srtp_keys_t ka, kb;
+    make_keys(SB_SRTP_AES128_CM_SHA1_80, &ka, &kb);
+    sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+    sb_srtp_session_t *lib = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_LIBSRTP);
+    sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_AUTO);
+    assert_true(sb_srtp_session_uses_evp(out));
+    assert_false(sb_srtp_session_uses_evp(lib));
+    assert_false(sb_srtp_session_uses_evp(in));
+    uint8_t pkt[200];
+    size_t len = make_rtp(pkt, 1, 1, 50, 0, 0);
+    size_t n = len;
+    /* Wrong direction. */
+    assert_int_equal(sb_srtp_unprotect_rtp(out, pkt, &len), SB_ESTATE);
+    assert_int_equal(sb_srtp_protect_rtp(in, pkt, &len, sizeof(pkt)), SB_ESTATE);
+    /* No room for the tag. */
+    assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, n + 9), SB_ERANGE);
+    assert_int_equal(sb_srtp_protect_rtp(lib, pkt, &len, n + 9), SB_ERANGE);
+    assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, 3), SB_ERANGE);
+    assert_int_equal(len, n);
+    /* Too short, wrong version, extension running past the end, CSRCs past the end. */
+    len = 11;
+    assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, sizeof(pkt)), SB_EINVAL);
+    len = n;
+    pkt[0] = 0x40;
+    assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, sizeof(pkt)), SB_EINVAL);
+    for (int i = 0; i < 2; i++) {
+        sb_srtp_session_t *s = i ? lib : out;
+        len = make_rtp(pkt, 2, 1, 0, 0, 2);
+        pkt[15] = 40; /* extension says 40 words */
+        assert_int_equal(sb_srtp_protect_rtp(s, pkt, &len, sizeof(pkt)), SB_EINVAL);
+        len = make_rtp(pkt, 2, 1, 0, 0, 0);
+        pkt[0] |= 0x0f; /* 15 CSRCs in a 12-byte packet */
+        assert_int_equal(sb_srtp_protect_rtp(s, pkt, &len, sizeof(pkt)), SB_EINVAL);
+    }
+    /* Unprotect of something shorter than header + tag. */
+    len = 15;
+    pkt[0] = 0x80;
+    assert_int_equal(sb_srtp_unprotect_rtp(in, pkt, &len), SB_EINVAL);
+    len = 9;
+    assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), SB_EINVAL);
+    /* Garbage of a plausible length: rejected by authentication. */
+    memset(pkt, 0x80, sizeof(pkt));
+    len = 100;
+    assert_int_equal(sb_srtp_unprotect_rtp(in, pkt, &len), SB_EPROTO);
+    sb_srtp_session_free(out);
+    sb_srtp_session_free(lib);
+    sb_srtp_session_free(in);
+
+    /* Session creation. */
+    sb_srtp_session_t *s = (sb_srtp_session_t *)1;
+    sb_srtp_keys_t bad = ka;
+    bad.profile = (sb_srtp_profile_t)5;
+    assert_int_equal(sb_srtp_session_new(&bad, SB_SRTP_OUTBOUND, &s), SB_ENOTSUP);
+    assert_null(s);
+    bad = ka;
+    bad.salt_len = 12;
+    assert_int_equal(sb_srtp_session_new(&bad, SB_SRTP_OUTBOUND, &s), SB_EINVAL);
+    assert_int_equal(sb_srtp_session_new_impl(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_EVP, &s),
+                     SB_ENOTSUP);
+    make_keys(SB_SRTP_AEAD_AES_128_GCM, &ka, &kb);
+    assert_int_equal(sb_srtp_session_new_impl(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_EVP, &s),
+                     SB_ENOTSUP);
+    assert_int_equal(sb_srtp_session_new(&ka, SB_SRTP_OUTBOUND, &s), 0);
+    assert_false(sb_srtp_session_uses_evp(s));
+    sb_srtp_session_free(s);
+    assert_string_equal(sb_srtp_profile_name(SB_SRTP_AEAD_AES_256_GCM), "SRTP_AEAD_AES_256_GCM");
+}
+
+/* RFC 3711 Appendix B.3: key derivation. */
+static void test_rfc3711_kdf(void **state)
+{
+    (void)state;
+    uint8_t mk[16], ms[14], want[32], got[32];
+    unhex("E1F97A0D3E018BE0D64FA32C06DE4139", mk);
+    unhex("0EC675AD498AFEEBB6960B3AABE6", ms);
+    size_t n = unhex("C61E7A93744F39EE10734AFE3FF7A087", want);
+    assert_int_equal(sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_ENC, got, n), 0);
+    assert_memory_equal(got, want, n);
+    n = unhex("30CBBC08863D8C85D49DB34A9AE1", want);
+    assert_int_equal(sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_SALT, got, n), 0);
+    assert_memory_equal(got, want, n);
+    n = unhex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4", want);
+    assert_int_equal(sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_AUTH, got, n), 0);
+    assert_memory_equal(got, want, n);
+}
+
+/* RFC 3711 Appendix B.2: AES-CM keystream segments. */
+static void test_rfc3711_keystream(void **state)
+{
+    (void)state;
+    uint8_t key[16], salt[14], want[16];
+    unhex("2B7E151628AED2A6ABF7158809CF4F3C", key);
+    unhex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD", salt);
+    size_t len = 0xFF02 * 16;
+    uint8_t *ks = calloc(1, len);
+    assert_int_equal(sb_srtp_evp_keystream_xor(key, salt, 0, 0, ks, len), 0);
+    const struct {
+        size_t block;
+        const char *hex;
+    } v[] = {
+        {0x0000, "E03EAD0935C95E80E166B16DD92B4EB4"},
+        {0x0001, "D23513162B02D0F72A43A2FE4A5F97AB"},
+        {0x0002, "41E95B3BB0A2E8DD477901E4FCA894C0"},
+        {0xFEFF, "EC8CDF7398607CB0F2D21675EA9EA1E4"},
+        {0xFF00, "362B7C3C6773516318A077D7FC5073AE"},
+        {0xFF01, "6A2CC3787889374FBEB4C81B17BA6C44"},
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        unhex(v[i].hex, want);
+        assert_memory_equal(ks + v[i].block * 16, want, 16);
+    }
+    free(ks);
+}
+
+/* Builds the SRTP packet for (master key, salt, roc, plain) from the RFC alone: derived keys,
+ * AES-CM, HMAC-SHA1 over packet || ROC (RFC 3711 §3.1, §4.1.1, §4.2.1). */
+static size_t reference_protect(const uint8_t mk[16], const uint8_t ms[14], uint32_t roc,
+                                size_t hdr_len, const uint8_t *plain, size_t n, size_t tag,
+                                uint8_t *out)
+{
+    uint8_t ek[16], ak[20], es[14], mac[20];
+    sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_ENC, ek, 16);
+    sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_AUTH, ak, 20);
+    sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_SALT, es, 14);
+    memcpy(out, plain, n);
+    uint16_t seq = (uint16_t)(plain[2] << 8 | plain[3]);
+    uint32_t ssrc = (uint32_t)plain[8] << 24 | (uint32_t)plain[9] << 16 |
+                    (uint32_t)plain[10] << 8 | plain[11];
+    uint64_t index = ((uint64_t)roc << 16) | seq;
+    assert_int_equal(sb_srtp_evp_keystream_xor(ek, es, ssrc, index, out + hdr_len, n - hdr_len),
+                     0);
+    uint8_t rocb[4] = {(uint8_t)(roc >> 24), (uint8_t)(roc >> 16), (uint8_t)(roc >> 8),
+                       (uint8_t)roc};
+    uint8_t *authed = malloc(n + 4);
+    memcpy(authed, out, n);
+    memcpy(authed + n, rocb, 4);
+    unsigned int ml = 0;
+    HMAC(EVP_sha1(), ak, 20, authed, n + 4, mac, &ml);
+    free(authed);
+    memcpy(out + n, mac, tag);
+    return n + tag;
+}
+
+/* Bit-exactness: EVP and libsrtp2 produce identical bytes, both equal the RFC construction,
+ * and libsrtp2 accepts what EVP produced, across ROC wrap, several SSRCs, CSRCs, extensions
+ * and reordered (late) sends. */
+static void test_evp_matches_libsrtp(void **state)
+{
+    (void)state;
+    const sb_srtp_profile_t cm[] = {SB_SRTP_AES128_CM_SHA1_80, SB_SRTP_AES128_CM_SHA1_32};
+    for (size_t p = 0; p < 2; p++) {
+        sb_srtp_keys_t ka, kb;
+        make_keys(cm[p], &ka, &kb);
+        size_t tag = p == 0 ? 10 : 4;
+        sb_srtp_session_t *evp = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_EVP);
+        sb_srtp_session_t *lib = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_LIBSRTP);
+        sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_AUTO);
+        const uint32_t ssrcs[] = {0xCAFEBABE, 0x00000001, 0xFFFFFFFF};
+        const uint16_t starts[] = {65000, 40000, 1000};
+        for (int i = 0; i < 4000; i++) {
+            int k = i % 3;
+            uint16_t seq = (uint16_t)(starts[k] + i / 3);
+            if (i % 97 == 50)
+                seq = (uint16_t)(seq - 30); /* a late send (retransmission of an old index) */
+            uint8_t plain[1400], a[1400], b[1400], r[1400];
+            size_t n = make_rtp(plain, seq, ssrcs[k], (size_t)(i * 37) % 1200, i % 4, i % 3);
+            size_t la = n, lb = n;
+            memcpy(a, plain, n);
+            memcpy(b, plain, n);
+            assert_int_equal(sb_srtp_protect_rtp(evp, a, &la, sizeof(a)), 0);
+            assert_int_equal(sb_srtp_protect_rtp(lib, b, &lb, sizeof(b)), 0);
+            assert_int_equal(la, lb);
+            assert_memory_equal(a, b, la);
+            /* The true extended index tells the ROC the sender must use. */
+            uint32_t ext = (uint32_t)starts[k] + (uint32_t)(i / 3) - (i % 97 == 50 ? 30u : 0u);
+            uint32_t roc = ext >> 16;
+            size_t hl = 12 + 4 * (size_t)(i % 4) + (i % 3 ? 4 + 4 * (size_t)(i % 3) : 0);
+            size_t lr = reference_protect(ka.local_key, ka.local_salt, roc, hl, plain, n, tag, r);
+            assert_int_equal(lr, la);
+            assert_memory_equal(r, a, la);
+            if (i % 97 != 50) {
+                assert_int_equal(sb_srtp_unprotect_rtp(in, a, &la), 0);
+                assert_int_equal(la, n);
+                assert_memory_equal(a, plain, n);
+            }
+        }
+        /* Too old for either: more than the window behind the highest sent (41332). */
+        uint8_t pkt[200];
+        size_t la = make_rtp(pkt, 40000, 0x00000001, 10, 0, 0), lb = la;
+        uint8_t pkt2[200];
+        memcpy(pkt2, pkt, la);
+        assert_int_equal(sb_srtp_protect_rtp(evp, pkt, &la, sizeof(pkt)), SB_EPROTO);
+        assert_int_equal(sb_srtp_protect_rtp(lib, pkt2, &lb, sizeof(pkt2)), SB_EPROTO);
+        sb_srtp_session_free(evp);
+        sb_srtp_session_free(lib);
+        sb_srtp_session_free(in);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_all_profiles),
+        cmocka_unit_test(test_tamper_detected),
+        cmocka_unit_test(test_replay_rejected),
+        cmocka_unit_test(test_retransmission_protect),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_rfc3711_kdf),
+        cmocka_unit_test(test_rfc3711_keystream),
+        cmocka_unit_test(test_evp_matches_libsrtp),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
