@@ -56,7 +56,7 @@ typedef enum sb_media_kind {
  * plugins read it (on any thread) through core->streams() and copy what they keep. */
 typedef struct sb_media_stream {
     unsigned index; /* m-line index in the SDP */
-    char mid[32];
+    char mid[40];
     sb_media_kind_t kind;
     bool active; /* false: rejected (port 0) or inactive */
     bool recv;   /* the client sends media to us on it */
@@ -66,7 +66,7 @@ typedef struct sb_media_stream {
     char codec[16]; /* "opus", "VP8", "VP9", "H264", "AV1", "PCMU", ... */
     uint32_t clock_rate;
     uint8_t channels;
-    char fmtp[160];
+    char fmtp[256];
     /* What the client sends (recv): one layer, or 2-3 simulcast layers, lowest first. */
     unsigned layers;
     uint32_t remote_ssrc[SB_MEDIA_MAX_LAYERS]; /* 0: not announced, learnt from rid */

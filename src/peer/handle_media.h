@@ -1,0 +1,46 @@
+/* A handle's media binding: the PeerConnection (peer.h) it may have, the media loop it is
+ * bound to, remote candidates that trickled in before the offer was processed, and a copy
+ * of the negotiated streams readable from any thread. Negotiation runs on the calling
+ * (plugin or control) thread for the SDP work and on the loop for the peer, through
+ * sb_loop_call_sync. One lock per binding, never held while calling out. */
+#ifndef SB_PEER_HANDLE_MEDIA_H
+#define SB_PEER_HANDLE_MEDIA_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "peer/handle.h"
+#include "plugin/plugin.h"
+
+typedef struct sb_handle_media sb_handle_media_t;
+struct sb_peer;
+
+sb_handle_media_t *sb_handle_media_new(void);
+void sb_handle_media_free(sb_handle_media_t *m);
+
+/* The binding of a handle (handle.c owns it). */
+sb_handle_media_t *sb_handle_media(sb_handle_t *h);
+
+int sb_handle_media_answer(sb_handle_t *h, json_t *offer, const sb_answer_opts_t *opts,
+                           json_t **answer, char *reason, size_t reason_len);
+int sb_handle_media_offer(sb_handle_t *h, const sb_offer_stream_t *streams, unsigned n,
+                          int loop, json_t **offer, char *reason, size_t reason_len);
+int sb_handle_media_process_answer(sb_handle_t *h, json_t *answer, char *reason,
+                                   size_t reason_len);
+unsigned sb_handle_media_streams(sb_handle_t *h, sb_media_stream_t *out, unsigned max);
+int sb_handle_media_loop_index(sb_handle_t *h);
+
+/* A "trickle" request's candidate (object, or null) or candidates (array). Returns 0 or an
+ * API error code (467 for a malformed candidate). */
+int sb_handle_media_trickle(sb_handle_t *h, json_t *candidate, json_t *candidates);
+/* Close the PeerConnection, synchronously with its loop: when this returns, the plugin
+ * got hangup_media (if media was up) and no media callback runs any more. reason NULL:
+ * no hangup event. */
+void sb_handle_media_hangup(sb_handle_t *h, const char *reason);
+
+/* Loop thread (peer.c): the peer is closing, forget it. */
+void sb_handle_media_detach_peer(sb_handle_t *h, struct sb_peer *p);
+/* Loop thread: the live peer of h, or NULL. Borrowed: valid during this loop iteration. */
+struct sb_peer *sb_handle_media_peer(sb_handle_t *h);
+
+#endif

@@ -1,0 +1,134 @@
+/* Process-wide media set-up (see media.h). */
+#include "peer/media.h"
+
+#include <glib.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "loop/loop.h"
+#include "peer/ice.h"
+#include "peer/ice_iface.h"
+#include "peer/peer.h"
+#include "proto/cert.h"
+#include "proto/dtls.h"
+#include "proto/srtp.h"
+
+static struct {
+    sb_cert_t *cert;
+    sb_ice_config_t ice;
+    char stun_host[64], turn_host[64];
+    char **allow, **deny;
+} sb_media;
+
+/* Resolve a STUN/TURN host name to a numeric address at start-up. */
+static int sb_media_resolve(const char *name, char *out, size_t out_len)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+    if (getaddrinfo(name, NULL, &hints, &res) != 0 || !res)
+        return SB_ENOENT;
+    int rc = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)out_len, NULL, 0,
+                         NI_NUMERICHOST);
+    freeaddrinfo(res);
+    return rc == 0 ? 0 : SB_ENOENT;
+}
+
+/* "eth0, 10.0." → NULL-terminated strv (NULL for an empty list). */
+static char **sb_media_list(const char *text)
+{
+    if (!text || !*text)
+        return NULL;
+    char **parts = g_strsplit_set(text, ", ", -1);
+    GPtrArray *out = g_ptr_array_new();
+    for (char **p = parts; *p; p++) {
+        if (**p)
+            g_ptr_array_add(out, g_strdup(*p));
+    }
+    g_strfreev(parts);
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static int sb_media_ice_config(const sb_config_t *cfg)
+{
+    sb_ice_config_t *ice = &sb_media.ice;
+    memset(ice, 0, sizeof(*ice));
+    if (cfg->stun_server && *cfg->stun_server) {
+        if (sb_media_resolve(cfg->stun_server, sb_media.stun_host, sizeof(sb_media.stun_host)) < 0)
+            SB_WARN("media", "cannot resolve STUN server %s: no srflx candidates",
+                    cfg->stun_server);
+        else
+            ice->stun_host = sb_media.stun_host;
+        ice->stun_port = (uint16_t)cfg->stun_port;
+    }
+    if (cfg->turn_server && *cfg->turn_server) {
+        if (sb_media_resolve(cfg->turn_server, sb_media.turn_host, sizeof(sb_media.turn_host)) < 0)
+            SB_WARN("media", "cannot resolve TURN server %s", cfg->turn_server);
+        else
+            ice->turn_host = sb_media.turn_host;
+        ice->turn_port = (uint16_t)cfg->turn_port;
+        ice->turn_user = cfg->turn_user;
+        ice->turn_pass = cfg->turn_pwd;
+        ice->turn_transport = !strcmp(cfg->turn_type ? cfg->turn_type : "udp", "tcp")
+                                  ? SB_ICE_TURN_TCP
+                              : !strcmp(cfg->turn_type ? cfg->turn_type : "udp", "tls")
+                                  ? SB_ICE_TURN_TLS
+                                  : SB_ICE_TURN_UDP;
+    }
+    ice->port_min = (uint16_t)cfg->rtp_port_min;
+    ice->port_max = (uint16_t)cfg->rtp_port_max;
+    sb_media.allow = sb_media_list(cfg->ice_enforce_list);
+    sb_media.deny = sb_media_list(cfg->ice_ignore_list);
+    if ((sb_media.allow && sb_ice_iface_validate((const char *const *)sb_media.allow) < 0) ||
+        (sb_media.deny && sb_ice_iface_validate((const char *const *)sb_media.deny) < 0)) {
+        SB_ERROR("media", "invalid ice_enforce_list or ice_ignore_list");
+        return SB_EINVAL;
+    }
+    ice->allow = (const char *const *)sb_media.allow;
+    ice->deny = (const char *const *)sb_media.deny;
+    ice->ipv6 = cfg->ipv6;
+    return 0;
+}
+
+int sb_media_start(const sb_config_t *cfg)
+{
+    if (sb_srtp_init() < 0) {
+        SB_ERROR("media", "libsrtp initialisation failed");
+        return SB_EIO;
+    }
+    int rc = cfg->dtls_cert && *cfg->dtls_cert
+                 ? sb_cert_load(cfg->dtls_cert, cfg->dtls_key, cfg->dtls_key_passphrase,
+                                &sb_media.cert)
+                 : sb_cert_generate(&sb_media.cert);
+    if (rc < 0) {
+        SB_ERROR("media", "DTLS certificate: %s", sb_strerror(rc));
+        return rc;
+    }
+    rc = sb_media_ice_config(cfg);
+    if (rc < 0)
+        return rc;
+    sb_peer_globals_set(&(sb_peer_globals_t){.cert = sb_media.cert, .ice = &sb_media.ice});
+    rc = sb_loops_start(cfg->loops);
+    if (rc < 0) {
+        SB_ERROR("media", "cannot start the media loops");
+        return rc;
+    }
+    SB_INFO("media", "%u media loops, DTLS fingerprint %s", sb_loops_count(),
+            sb_cert_fingerprint(sb_media.cert));
+    return 0;
+}
+
+void sb_media_stop(void)
+{
+    sb_loops_stop();
+    sb_cert_free(sb_media.cert);
+    sb_media.cert = NULL;
+    g_strfreev(sb_media.allow);
+    g_strfreev(sb_media.deny);
+    sb_media.allow = sb_media.deny = NULL;
+    sb_dtls_global_deinit();
+    sb_srtp_deinit();
+}

@@ -1,0 +1,350 @@
+/* PeerConnection transport and lifecycle (see peer.h): ICE events, first-byte demux,
+ * the DTLS handshake and its timer, SRTP sessions from the exported keys, and the
+ * webrtcup/hangup events. RTP and RTCP themselves are peer_media.c's.
+ * Media loop thread only. */
+#include "peer/peer_internal.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/error.h"
+#include "base/id.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "peer/handle_media.h"
+#include "proto/demux.h"
+
+static sb_peer_globals_t sb_peer_globals;
+
+void sb_peer_globals_set(const sb_peer_globals_t *g)
+{
+    sb_peer_globals = *g;
+}
+
+#define SB_PEER_LOG(level, p, fmt, ...)                                                   \
+    SB_LOG_PEER(level, "peer", (p)->ph->session_id, (p)->ph->handle_id, fmt, ##__VA_ARGS__)
+
+void sb_peer_push_core_event(sb_peer_t *p, const char *type, json_t *fields)
+{
+    sb_handle_push_core_event(p->handle, type, fields);
+}
+
+int sb_peer_transport_send(sb_peer_t *p, const uint8_t *data, size_t len)
+{
+    if (!p->ice || p->state == SB_PEER_CLOSING)
+        return SB_ESTATE;
+    return sb_ice_send(p->ice, data, len);
+}
+
+/* ---- DTLS ---- */
+
+static void sb_peer_dtls_send(void *ctx, const uint8_t *datagram, size_t len)
+{
+    sb_peer_transport_send(ctx, datagram, len);
+}
+
+static bool sb_peer_dtls_timer_fire(void *arg);
+
+static void sb_peer_dtls_rearm(sb_peer_t *p)
+{
+    if (p->dtls_timer) {
+        sb_loop_timer_remove(p->loop, p->dtls_timer);
+        p->dtls_timer = 0;
+    }
+    if (!p->dtls || p->state == SB_PEER_CLOSING)
+        return;
+    int64_t now = sb_now_us();
+    int64_t due = sb_dtls_next_timeout_us(p->dtls, now);
+    if (due < 0)
+        return;
+    int64_t ms = (due - now + 999) / 1000;
+    p->dtls_timer = sb_loop_timer_add(p->loop, ms < 1 ? 1 : (unsigned)ms,
+                                      sb_peer_dtls_timer_fire, p);
+}
+
+static bool sb_peer_dtls_timer_fire(void *arg)
+{
+    sb_peer_t *p = arg;
+    p->dtls_timer = 0;
+    if (p->dtls && p->state != SB_PEER_CLOSING) {
+        sb_dtls_handle_timeout(p->dtls, sb_now_us());
+        sb_peer_dtls_rearm(p);
+    }
+    return false; /* one-shot: rearm created a new timer if needed */
+}
+
+static void sb_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
+{
+    sb_peer_t *p = ctx;
+    if (sb_srtp_session_new(keys, SB_SRTP_INBOUND, &p->srtp_in) < 0 ||
+        sb_srtp_session_new(keys, SB_SRTP_OUTBOUND, &p->srtp_out) < 0) {
+        sb_peer_close(p, "SRTP setup failed");
+        return;
+    }
+    p->profile = keys->profile;
+    p->state = SB_PEER_UP;
+    SB_PEER_LOG(SB_LOG_INFO, p, "WebRTC up (%s)", sb_srtp_profile_name(keys->profile));
+    sb_peer_push_core_event(p, "webrtcup", NULL);
+    sb_peer_media_start(p);
+    p->media_setup = true;
+    if (p->plugin->setup_media)
+        p->plugin->setup_media(p->ph);
+}
+
+static void sb_peer_dtls_failed(void *ctx, const char *reason)
+{
+    sb_peer_t *p = ctx;
+    SB_PEER_LOG(SB_LOG_WARN, p, "DTLS failed: %s", reason);
+    sb_peer_close(p, "DTLS alert");
+}
+
+static void sb_peer_dtls_closed(void *ctx)
+{
+    sb_peer_close(ctx, "DTLS alert");
+}
+
+static const sb_dtls_ops_t sb_peer_dtls_ops = {
+    .send = sb_peer_dtls_send,
+    .on_connected = sb_peer_dtls_connected,
+    .on_failed = sb_peer_dtls_failed,
+    .on_closed = sb_peer_dtls_closed,
+};
+
+/* ---- ICE ---- */
+
+static void sb_peer_ice_candidate(void *ctx, const char *candidate)
+{
+    sb_peer_t *p = ctx;
+    if (p->state == SB_PEER_CLOSING)
+        return;
+    if (!p->sdp_sent) { /* still going into the SDP itself */
+        if (p->local_candidates->len < 64)
+            g_ptr_array_add(p->local_candidates, g_strdup(candidate));
+        return;
+    }
+    sb_peer_push_core_event(
+        p, "trickle",
+        json_pack("{s:{s:s, s:i, s:s}}", "candidate", "sdpMid",
+                  p->nstreams ? p->streams[0].mid : "0", "sdpMLineIndex", 0, "candidate",
+                  candidate));
+}
+
+static void sb_peer_ice_gathering_done(void *ctx)
+{
+    sb_peer_t *p = ctx;
+    p->gathering_done = true;
+    if (p->sdp_sent && p->state != SB_PEER_CLOSING)
+        sb_peer_push_core_event(p, "trickle", json_pack("{s:{s:b}}", "candidate", "completed", 1));
+}
+
+static void sb_peer_ice_connected(void *ctx)
+{
+    sb_peer_t *p = ctx;
+    SB_PEER_LOG(SB_LOG_DEBUG, p, "ICE connected, DTLS as %s",
+                p->dtls_role == SB_DTLS_CLIENT ? "client" : "server");
+    if (p->dtls) {
+        sb_dtls_start(p->dtls);
+        sb_peer_dtls_rearm(p);
+    }
+}
+
+static void sb_peer_ice_failed(void *ctx, const char *reason)
+{
+    sb_peer_t *p = ctx;
+    SB_PEER_LOG(SB_LOG_INFO, p, "ICE failed: %s", reason);
+    sb_peer_close(p, "ICE failed");
+}
+
+/* Every datagram of the selected pair: demultiplex by first byte (RFC 7983). */
+static void sb_peer_ice_recv(void *ctx, uint8_t *buf, size_t len)
+{
+    sb_peer_t *p = ctx;
+    if (p->state == SB_PEER_CLOSING)
+        return;
+    switch (sb_demux_classify(buf, len)) {
+    case SB_PKT_DTLS:
+        if (p->dtls) {
+            sb_dtls_handle(p->dtls, buf, len);
+            sb_peer_dtls_rearm(p);
+        }
+        break;
+    case SB_PKT_RTP:
+        if (p->state == SB_PEER_UP)
+            sb_peer_media_on_rtp(p, buf, len);
+        break;
+    case SB_PKT_RTCP:
+        if (p->state == SB_PEER_UP)
+            sb_peer_media_on_rtcp(p, buf, len);
+        break;
+    default:
+        p->stats.dropped_in++;
+        break;
+    }
+}
+
+static const sb_ice_ops_t sb_peer_ice_ops = {
+    .on_local_candidate = sb_peer_ice_candidate,
+    .on_gathering_done = sb_peer_ice_gathering_done,
+    .on_connected = sb_peer_ice_connected,
+    .on_failed = sb_peer_ice_failed,
+    .on_recv = sb_peer_ice_recv,
+};
+
+/* ---- lifecycle ---- */
+
+int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **out)
+{
+    SB_ASSERT(sb_loop_is_current(loop));
+    sb_peer_t *p = SB_NEW(sb_peer_t);
+    p->loop = loop;
+    sb_handle_ref(h);
+    p->handle = h;
+    p->ph = sb_handle_plugin_handle(h);
+    p->plugin = sb_handle_plugin(h);
+    p->controlling = controlling;
+    p->local_candidates = g_ptr_array_new_with_free_func(g_free);
+    sb_random_bytes(&p->rtcp_ssrc, sizeof(p->rtcp_ssrc));
+    int rc = sb_ice_new(sb_loop_context(loop), sb_peer_globals.ice, controlling,
+                        &sb_peer_ice_ops, p, &p->ice);
+    if (rc == 0)
+        rc = sb_ice_gather(p->ice);
+    if (rc < 0) {
+        if (p->ice)
+            sb_ice_free(p->ice);
+        g_ptr_array_free(p->local_candidates, TRUE);
+        sb_handle_unref(h);
+        sb_free(p);
+        return rc;
+    }
+    sb_loop_bind(loop);
+    *out = p;
+    return 0;
+}
+
+void sb_peer_local_ice(sb_peer_t *p, const char **ufrag, const char **pwd)
+{
+    sb_ice_local_credentials(p->ice, ufrag, pwd);
+}
+
+char **sb_peer_local_candidates(sb_peer_t *p)
+{
+    char **out = g_new0(char *, p->local_candidates->len + 1);
+    for (guint i = 0; i < p->local_candidates->len; i++)
+        out[i] = g_strdup(g_ptr_array_index(p->local_candidates, i));
+    return out;
+}
+
+bool sb_peer_gathering_done(const sb_peer_t *p)
+{
+    return p->gathering_done;
+}
+
+void sb_peer_mark_sdp_sent(sb_peer_t *p)
+{
+    p->sdp_sent = true;
+}
+
+const char *sb_peer_local_fingerprint(void)
+{
+    return sb_cert_fingerprint(sb_peer_globals.cert);
+}
+
+int sb_peer_set_remote(sb_peer_t *p, const sb_peer_remote_t *r)
+{
+    if (p->state == SB_PEER_CLOSING)
+        return SB_ESTATE;
+    if (p->remote_set)
+        return 0; /* renegotiation on the same transport: nothing to change here */
+    int rc = sb_ice_set_remote_credentials(p->ice, r->ufrag, r->pwd);
+    if (rc < 0)
+        return rc;
+    p->dtls_role = r->our_role;
+    rc = sb_dtls_new(sb_peer_globals.cert, r->our_role, r->fp_hash, r->fp_hex,
+                     &sb_peer_dtls_ops, p, &p->dtls);
+    if (rc < 0)
+        return rc;
+    p->remote_set = true;
+    p->state = SB_PEER_CONNECTING;
+    return 0;
+}
+
+int sb_peer_add_remote_candidate(sb_peer_t *p, const char *line)
+{
+    if (p->state == SB_PEER_CLOSING)
+        return SB_ESTATE;
+    return sb_ice_add_remote_candidate(p->ice, line);
+}
+
+void sb_peer_remote_candidates_done(sb_peer_t *p)
+{
+    if (p->state != SB_PEER_CLOSING)
+        sb_ice_remote_gathering_done(p->ice);
+}
+
+static gboolean sb_peer_free_idle(gpointer arg)
+{
+    sb_peer_t *p = arg;
+    sb_peer_media_stop(p);
+    if (p->dtls)
+        sb_dtls_free(p->dtls);
+    sb_srtp_session_free(p->srtp_in);
+    sb_srtp_session_free(p->srtp_out);
+    sb_ice_free(p->ice);
+    g_ptr_array_free(p->local_candidates, TRUE);
+    sb_loop_unbind(p->loop);
+    sb_handle_unref(p->handle);
+    sb_free(p);
+    return G_SOURCE_REMOVE;
+}
+
+void sb_peer_close(sb_peer_t *p, const char *reason)
+{
+    if (p->state == SB_PEER_CLOSING)
+        return;
+    bool was_up = p->state == SB_PEER_UP;
+    p->state = SB_PEER_CLOSING;
+    if (p->dtls_timer)
+        sb_loop_timer_remove(p->loop, p->dtls_timer);
+    p->dtls_timer = 0;
+    if (p->dtls && was_up)
+        sb_dtls_close(p->dtls);
+    sb_handle_media_detach_peer(p->handle, p);
+    if (reason)
+        sb_peer_push_core_event(p, "hangup", json_pack("{s:s}", "reason", reason));
+    if (p->media_setup && p->plugin->hangup_media)
+        p->plugin->hangup_media(p->ph);
+    SB_PEER_LOG(SB_LOG_DEBUG, p, "closed (%s)", reason ? reason : "silently");
+    /* Freed once the current dispatch (possibly a libnice callback) has unwound. */
+    GSource *idle = g_idle_source_new();
+    g_source_set_callback(idle, sb_peer_free_idle, p, NULL);
+    g_source_attach(idle, sb_loop_context(p->loop));
+    g_source_unref(idle);
+}
+
+bool sb_peer_is_closing(const sb_peer_t *p)
+{
+    return p->state == SB_PEER_CLOSING;
+}
+
+sb_loop_t *sb_peer_loop(const sb_peer_t *p)
+{
+    return p->loop;
+}
+
+void sb_peer_set_streams(sb_peer_t *p, const sb_media_stream_t *streams, unsigned n)
+{
+    if (n > SB_MEDIA_MAX_STREAMS)
+        n = SB_MEDIA_MAX_STREAMS;
+    memcpy(p->streams, streams, n * sizeof(*streams));
+    p->nstreams = n;
+    sb_peer_media_map_streams(p);
+}
+
+unsigned sb_peer_get_streams(sb_peer_t *p, sb_media_stream_t *out, unsigned max)
+{
+    unsigned n = p->nstreams < max ? p->nstreams : max;
+    memcpy(out, p->streams, n * sizeof(*out));
+    return n;
+}

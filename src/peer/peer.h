@@ -1,0 +1,77 @@
+/* A PeerConnection terminated in Switchboard: ICE (libnice, via ice.h) → first-byte demux →
+ * DTLS (keys) → SRTP → RTP/RTCP → the handle's plugin, and the way back.
+ *
+ * Threads: a peer is bound to one media loop for its whole life and every sb_peer_*
+ * function runs on that loop (debug builds assert it). Others reach it by posting to the
+ * loop (handle_media.c does). Owned by its handle's media binding; sb_peer_close() starts an
+ * asynchronous teardown that frees it at the end of the loop iteration, never inside its
+ * own callbacks. */
+#ifndef SB_PEER_PEER_H
+#define SB_PEER_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop/loop.h"
+#include "peer/handle.h"
+#include "plugin/plugin.h"
+#include "proto/cert.h"
+#include "proto/dtls.h"
+
+typedef struct sb_peer sb_peer_t;
+
+/* Process-wide media settings, set once at start-up (main thread). */
+typedef struct sb_peer_globals {
+    const sb_cert_t *cert;           /* borrowed for the process lifetime */
+    const struct sb_ice_config *ice; /* borrowed for the process lifetime */
+} sb_peer_globals_t;
+void sb_peer_globals_set(const sb_peer_globals_t *g);
+
+/* The transport side of a negotiation, as read from the remote SDP. */
+typedef struct sb_peer_remote {
+    char ufrag[257];
+    char pwd[257];
+    char fp_hash[24];  /* "sha-256" */
+    char fp_hex[200];  /* "AB:CD:..." */
+    sb_dtls_role_t our_role; /* from a=setup: remote active → we are server */
+} sb_peer_remote_t;
+
+/* Create a peer for handle h on the current loop. controlling: we made the offer.
+ * Returns 0 and *out, or SB_E*. */
+int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **out);
+
+/* Local ICE credentials (borrowed) and DTLS fingerprint for our SDP. */
+void sb_peer_local_ice(sb_peer_t *p, const char **ufrag, const char **pwd);
+/* Local candidates gathered so far (host candidates are there once gather returned);
+ * owned NULL-terminated array of owned strings (g_strfreev). */
+char **sb_peer_local_candidates(sb_peer_t *p);
+bool sb_peer_gathering_done(const sb_peer_t *p);
+/* Our SDP went out: later local candidates are sent as trickle events. */
+void sb_peer_mark_sdp_sent(sb_peer_t *p);
+/* "sha-256 AB:..." of the process certificate. */
+const char *sb_peer_local_fingerprint(void);
+
+/* Apply the remote transport parameters (first negotiation; later ones must match or
+ * an ICE restart is refused with SB_ENOTSUP). Starts ICE and, once connected, DTLS. */
+int sb_peer_set_remote(sb_peer_t *p, const sb_peer_remote_t *r);
+/* A remote candidate line ("candidate:..." with or without "a="). */
+int sb_peer_add_remote_candidate(sb_peer_t *p, const char *line);
+void sb_peer_remote_candidates_done(sb_peer_t *p);
+
+/* Replace the negotiated streams (copied). */
+void sb_peer_set_streams(sb_peer_t *p, const sb_media_stream_t *streams, unsigned n);
+unsigned sb_peer_get_streams(sb_peer_t *p, sb_media_stream_t *out, unsigned max);
+
+/* Media, see plugin.h for the semantics. */
+int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t len);
+void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer);
+void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps);
+
+/* Tear down: hangup event with reason (unless NULL: silent), plugin hangup_media if media
+ * was set up, then freed at the end of the loop iteration. Idempotent. */
+void sb_peer_close(sb_peer_t *p, const char *reason);
+bool sb_peer_is_closing(const sb_peer_t *p);
+sb_loop_t *sb_peer_loop(const sb_peer_t *p);
+
+#endif

@@ -1,0 +1,111 @@
+/* The inside of a peer, shared by peer.c (transport: ICE, DTLS, SRTP keys, lifecycle) and
+ * peer_media.c (RTP/RTCP in and out). Nothing outside src/peer includes this. */
+#ifndef SB_PEER_PEER_INTERNAL_H
+#define SB_PEER_PEER_INTERNAL_H
+
+#include <glib.h>
+
+#include "peer/ice.h"
+#include "peer/peer.h"
+#include "proto/nack_gen.h"
+#include "proto/rtp_stats.h"
+#include "proto/rtx_history.h"
+#include "proto/srtp.h"
+
+#define SB_PEER_MAX_SSRCS (SB_MEDIA_MAX_STREAMS * 2)
+#define SB_PEER_PKT_MAX 1500
+#define SB_PEER_SEND_HISTORY 256 /* packets we sent, per video stream, for NACKs */
+
+typedef enum sb_peer_state {
+    SB_PEER_NEW,        /* created, no remote parameters yet */
+    SB_PEER_CONNECTING, /* ICE checks and DTLS handshake */
+    SB_PEER_UP,         /* SRTP keys installed: webrtcup */
+    SB_PEER_CLOSING,    /* torn down; freed at the end of this loop iteration */
+} sb_peer_state_t;
+
+/* Receive side of one simulcast layer of one stream. */
+typedef struct sb_peer_rx_layer {
+    uint32_t ssrc;     /* 0 until known */
+    uint32_t rtx_ssrc;
+    bool stats_ready;
+    sb_rtp_stats_t stats;
+    sb_nack_gen_t *nack; /* video with nack negotiated */
+    int64_t last_packet_us;
+    int64_t last_keyframe_request_us;
+} sb_peer_rx_layer_t;
+
+/* Runtime state of one negotiated stream. */
+typedef struct sb_peer_stream_rt {
+    sb_peer_rx_layer_t rx[SB_MEDIA_MAX_LAYERS];
+    bool receiving; /* last "media" event said so */
+    /* send side */
+    sb_rtx_history_t *sent; /* copies of what we sent, for NACKs (video) */
+    uint8_t *sent_slab;     /* SB_PEER_SEND_HISTORY slots of SB_PEER_PKT_MAX bytes */
+    unsigned sent_next;
+    uint16_t rtx_seq;
+    uint64_t packets_sent, octets_sent;
+    uint32_t last_rtp_ts;
+    int64_t last_send_us;
+} sb_peer_stream_rt_t;
+
+/* A known SSRC of what the client sends: which stream and layer, RTX or not. */
+typedef struct sb_peer_ssrc_map {
+    uint32_t ssrc;
+    uint8_t stream;
+    uint8_t layer;
+    bool rtx;
+} sb_peer_ssrc_map_t;
+
+/* Owned by the handle's media binding; its loop only. */
+struct sb_peer {
+    sb_loop_t *loop;
+    sb_handle_t *handle; /* strong reference */
+    sb_plugin_handle_t *ph;
+    const sb_plugin_t *plugin;
+    sb_peer_state_t state;
+    bool controlling;
+    bool media_setup; /* plugin->setup_media was called */
+    bool remote_set;
+    bool sdp_sent; /* later local candidates go out as trickle events */
+    bool gathering_done;
+    GPtrArray *local_candidates; /* char*, gathered before our SDP was written */
+
+    sb_ice_t *ice;
+    sb_dtls_t *dtls;
+    sb_dtls_role_t dtls_role;
+    unsigned dtls_timer;
+    sb_srtp_session_t *srtp_in;
+    sb_srtp_session_t *srtp_out;
+    sb_srtp_profile_t profile;
+
+    sb_media_stream_t streams[SB_MEDIA_MAX_STREAMS];
+    sb_peer_stream_rt_t rt[SB_MEDIA_MAX_STREAMS];
+    unsigned nstreams;
+    sb_peer_ssrc_map_t ssrcs[SB_PEER_MAX_SSRCS];
+    unsigned nssrcs;
+    uint32_t rtcp_ssrc; /* our sender SSRC for feedback */
+    unsigned rtcp_timer;
+    int64_t last_report_us;
+    uint32_t remb_bps;
+
+    uint8_t scratch[SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN + 64];
+    struct {
+        uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, dropped_in, unknown_ssrc;
+        uint64_t srtp_fail, nacks_in, retransmitted;
+    } stats;
+};
+
+/* peer_media.c */
+void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len);
+void sb_peer_media_on_rtcp(sb_peer_t *p, uint8_t *buf, size_t len);
+void sb_peer_media_start(sb_peer_t *p);  /* after webrtcup: timers */
+void sb_peer_media_stop(sb_peer_t *p);   /* frees per-stream state */
+void sb_peer_media_map_streams(sb_peer_t *p);
+/* Protect and send one plaintext RTCP compound built in p->scratch (or elsewhere). */
+int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
+
+/* peer.c: send one protected datagram through ICE. */
+int sb_peer_transport_send(sb_peer_t *p, const uint8_t *data, size_t len);
+void sb_peer_push_core_event(sb_peer_t *p, const char *type, json_t *fields);
+
+#endif

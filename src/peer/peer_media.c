@@ -1,0 +1,498 @@
+/* RTP and RTCP of one peer (see peer.h): SRTP unprotect, SSRC → stream/layer mapping
+ * (from the SDP, then from mid/rid header extensions), RTX unwrap, receiver statistics,
+ * NACK generation, the plugin's on_rtp; on the way out SRTP protect, send history for
+ * NACKs, and the RTCP we originate (RR, SR, PLI, REMB, NACK). Media loop thread only.
+ * Allocation happens at negotiation, never per packet. */
+#include "peer/peer_internal.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "proto/codec.h"
+#include "proto/rtcp.h"
+#include "proto/rtp.h"
+
+#define SB_PEER_RTCP_TICK_MS 20
+#define SB_PEER_REPORT_US 1000000
+#define SB_PEER_PLI_MIN_US 300000
+#define SB_PEER_NOT_RECEIVING_US 1500000
+
+/* ---- SSRC map ---- */
+
+static void sb_peer_map_add(sb_peer_t *p, uint32_t ssrc, unsigned stream, unsigned layer,
+                            bool rtx)
+{
+    if (!ssrc || p->nssrcs == SB_PEER_MAX_SSRCS)
+        return;
+    for (unsigned i = 0; i < p->nssrcs; i++) {
+        if (p->ssrcs[i].ssrc == ssrc)
+            return;
+    }
+    p->ssrcs[p->nssrcs++] = (sb_peer_ssrc_map_t){ssrc, (uint8_t)stream, (uint8_t)layer, rtx};
+    if (!rtx)
+        p->rt[stream].rx[layer].ssrc = ssrc;
+    else
+        p->rt[stream].rx[layer].rtx_ssrc = ssrc;
+}
+
+static void sb_peer_stream_rt_free(sb_peer_stream_rt_t *rt)
+{
+    for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS; l++)
+        sb_nack_gen_free(rt->rx[l].nack);
+    sb_rtx_history_free(rt->sent);
+    sb_free(rt->sent_slab);
+    memset(rt, 0, sizeof(*rt));
+}
+
+/* (Re)build runtime state from the negotiated streams. Kept SSRCs survive a renegotiation
+ * of the same m-lines; statistics restart. */
+void sb_peer_media_map_streams(sb_peer_t *p)
+{
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
+        sb_peer_stream_rt_free(&p->rt[i]);
+    p->nssrcs = 0;
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        const sb_media_stream_t *s = &p->streams[i];
+        sb_peer_stream_rt_t *rt = &p->rt[i];
+        if (!s->active)
+            continue;
+        for (unsigned l = 0; l < s->layers && l < SB_MEDIA_MAX_LAYERS; l++) {
+            sb_peer_map_add(p, s->remote_ssrc[l], i, l, false);
+            sb_peer_map_add(p, s->remote_rtx_ssrc[l], i, l, true);
+            if (s->recv && s->kind == SB_MEDIA_VIDEO && s->fb_nack)
+                sb_nack_gen_new(NULL, &rt->rx[l].nack);
+        }
+        if (s->send && s->kind == SB_MEDIA_VIDEO && s->fb_nack) {
+            rt->sent_slab = sb_malloc((size_t)SB_PEER_SEND_HISTORY * SB_PEER_PKT_MAX);
+            sb_rtx_history_new(&(sb_rtx_history_config_t){.capacity = SB_PEER_SEND_HISTORY},
+                               &rt->sent);
+        }
+    }
+}
+
+/* Learn an unannounced SSRC from the mid / rid / repaired-rid extensions (RFC 8843 §9.2,
+ * RFC 8852), or, for a single-layer stream, from the payload type alone. */
+static int sb_peer_map_learn(sb_peer_t *p, const sb_rtp_view_t *v)
+{
+    char mid[32] = "", rid[16] = "";
+    bool rtx = false;
+    int stream = -1;
+    const uint8_t *d;
+    size_t dl;
+    for (unsigned i = 0; i < p->nstreams && stream < 0; i++) {
+        const sb_media_stream_t *s = &p->streams[i];
+        if (!s->active || !s->recv)
+            continue;
+        if (s->ext_mid && !mid[0] && sb_rtp_ext_find(v, s->ext_mid, &d, &dl) == 0)
+            sb_rtp_ext_string(d, dl, mid, sizeof(mid));
+        if (mid[0] ? !strcmp(mid, s->mid) : (v->pt == s->pt || (s->rtx_pt && v->pt == s->rtx_pt)))
+            stream = (int)i;
+    }
+    if (stream < 0)
+        return -1;
+    const sb_media_stream_t *s = &p->streams[stream];
+    rtx = s->rtx_pt && v->pt == s->rtx_pt;
+    unsigned layer = 0;
+    if (s->layers > 1) {
+        uint8_t id = rtx ? s->ext_repaired_rid : s->ext_rid;
+        if (!id || sb_rtp_ext_find(v, id, &d, &dl) < 0 ||
+            sb_rtp_ext_string(d, dl, rid, sizeof(rid)) < 0)
+            return -1;
+        for (layer = 0; layer < s->layers; layer++) {
+            if (!strcmp(s->rid[layer], rid))
+                break;
+        }
+        if (layer == s->layers)
+            return -1;
+    }
+    sb_peer_map_add(p, v->ssrc, (unsigned)stream, layer, rtx);
+    return (int)p->nssrcs - 1;
+}
+
+static const sb_peer_ssrc_map_t *sb_peer_map_find(sb_peer_t *p, const sb_rtp_view_t *v)
+{
+    for (unsigned i = 0; i < p->nssrcs; i++) {
+        if (p->ssrcs[i].ssrc == v->ssrc)
+            return &p->ssrcs[i];
+    }
+    int i = sb_peer_map_learn(p, v);
+    return i < 0 ? NULL : &p->ssrcs[i];
+}
+
+/* ---- receive ---- */
+
+static void sb_peer_media_event(sb_peer_t *p, unsigned stream, bool receiving)
+{
+    sb_peer_stream_rt_t *rt = &p->rt[stream];
+    if (rt->receiving == receiving)
+        return;
+    rt->receiving = receiving;
+    const sb_media_stream_t *s = &p->streams[stream];
+    sb_peer_push_core_event(p, "media",
+                            json_pack("{s:s, s:s, s:b}", "type",
+                                      s->kind == SB_MEDIA_AUDIO ? "audio" : "video", "mid", s->mid,
+                                      "receiving", receiving));
+}
+
+static void sb_peer_fill_packet_info(sb_peer_t *p, sb_rtp_packet_t *pkt)
+{
+    const sb_media_stream_t *s = pkt->stream;
+    pkt->audio_level = -1;
+    if (s->kind == SB_MEDIA_AUDIO) {
+        const uint8_t *d;
+        size_t dl;
+        bool voice;
+        uint8_t level;
+        if (s->ext_audio_level && sb_rtp_ext_find(&pkt->rtp, s->ext_audio_level, &d, &dl) == 0 &&
+            sb_rtp_ext_audio_level(d, dl, &voice, &level) == 0) {
+            pkt->audio_level = level;
+            pkt->voice = voice;
+        }
+    } else {
+        pkt->keyframe = sb_codec_is_keyframe(sb_codec_from_name(s->codec), pkt->rtp.payload,
+                                             pkt->rtp.payload_len);
+    }
+    (void)p;
+}
+
+void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
+{
+    size_t n = len;
+    if (sb_srtp_unprotect_rtp(p->srtp_in, buf, &n) < 0) {
+        p->stats.srtp_fail++;
+        return;
+    }
+    sb_rtp_packet_t pkt = {0};
+    if (sb_rtp_parse(buf, n, &pkt.rtp) < 0) {
+        p->stats.dropped_in++;
+        return;
+    }
+    const sb_peer_ssrc_map_t *m = sb_peer_map_find(p, &pkt.rtp);
+    if (!m) {
+        p->stats.unknown_ssrc++;
+        return;
+    }
+    p->stats.rtp_in++;
+    const sb_media_stream_t *s = &p->streams[m->stream];
+    sb_peer_rx_layer_t *rx = &p->rt[m->stream].rx[m->layer];
+    int64_t now = sb_now_us();
+    pkt.data = buf;
+    pkt.len = n;
+    if (m->rtx) {
+        /* Restore the original packet into scratch and hand that on. */
+        uint32_t ssrc = rx->ssrc;
+        int olen = ssrc ? sb_rtx_restore(&pkt.rtp, ssrc, s->pt, p->scratch, sizeof(p->scratch)) : -1;
+        if (olen < 0 || sb_rtp_parse(p->scratch, (size_t)olen, &pkt.rtp) < 0)
+            return;
+        pkt.data = p->scratch;
+        pkt.len = (size_t)olen;
+        pkt.retransmission = true;
+    } else {
+        if (!rx->stats_ready) {
+            sb_rtp_stats_init(&rx->stats, pkt.rtp.ssrc, 1);
+            rx->stats_ready = true;
+        }
+        uint32_t arrival = (uint32_t)((uint64_t)now * s->clock_rate / 1000000);
+        sb_rtp_stats_update(&rx->stats, pkt.rtp.seq, pkt.rtp.timestamp, arrival);
+    }
+    if (rx->nack)
+        sb_nack_gen_on_packet(rx->nack, pkt.rtp.seq, pkt.retransmission, now);
+    rx->last_packet_us = now;
+    pkt.stream = s;
+    pkt.layer = m->layer;
+    pkt.arrival_us = now;
+    sb_peer_fill_packet_info(p, &pkt);
+    if (!p->rt[m->stream].receiving)
+        sb_peer_media_event(p, m->stream, true);
+    if (p->plugin->on_rtp)
+        p->plugin->on_rtp(p->ph, &pkt);
+}
+
+/* Map one of OUR media SSRCs (what a client's feedback names) back to our stream. */
+static int sb_peer_local_stream(sb_peer_t *p, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        if (p->streams[i].send && (p->streams[i].local_ssrc == ssrc))
+            return (int)i;
+    }
+    return -1;
+}
+
+static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, int n);
+
+static void sb_peer_on_feedback(sb_peer_t *p, const sb_rtcp_pkt_t *pkt)
+{
+    sb_rtcp_fb_t fb;
+    if (sb_rtcp_parse_fb(pkt, &fb) < 0)
+        return;
+    if (pkt->type == SB_RTCP_PSFB && fb.fmt == SB_RTCP_FMT_AFB) {
+        sb_rtcp_remb_t remb;
+        if (sb_rtcp_parse_remb(&fb, &remb) == 0 && p->plugin->on_bitrate_estimate)
+            p->plugin->on_bitrate_estimate(p->ph, remb.bitrate > UINT32_MAX
+                                                      ? UINT32_MAX
+                                                      : (uint32_t)remb.bitrate);
+        return;
+    }
+    if (pkt->type == SB_RTCP_PSFB && (fb.fmt == SB_RTCP_FMT_PLI || fb.fmt == SB_RTCP_FMT_FIR)) {
+        uint32_t media = fb.media_ssrc;
+        sb_rtcp_fir_entry_t fir;
+        if (fb.fmt == SB_RTCP_FMT_FIR && sb_rtcp_parse_fir(&fb, &fir, 1) > 0)
+            media = fir.ssrc;
+        int stream = sb_peer_local_stream(p, media);
+        if (stream >= 0 && p->plugin->on_keyframe_request)
+            p->plugin->on_keyframe_request(p->ph, (unsigned)stream);
+        return;
+    }
+    if (pkt->type == SB_RTCP_RTPFB && fb.fmt == SB_RTCP_FMT_NACK) {
+        uint16_t seqs[64];
+        int n = sb_rtcp_parse_nack(&fb, seqs, 64);
+        int stream = sb_peer_local_stream(p, fb.media_ssrc);
+        p->stats.nacks_in++;
+        if (n > 0 && stream >= 0)
+            sb_peer_resend(p, (unsigned)stream, seqs, n);
+    }
+}
+
+void sb_peer_media_on_rtcp(sb_peer_t *p, uint8_t *buf, size_t len)
+{
+    size_t n = len;
+    if (sb_srtp_unprotect_rtcp(p->srtp_in, buf, &n) < 0) {
+        p->stats.srtp_fail++;
+        return;
+    }
+    p->stats.rtcp_in++;
+    sb_rtcp_iter_t it;
+    sb_rtcp_pkt_t pkt;
+    sb_rtcp_iter_init(&it, buf, n);
+    int64_t now = sb_now_us();
+    while (sb_rtcp_iter_next(&it, &pkt) > 0) {
+        if (pkt.type == SB_RTCP_SR) {
+            sb_rtcp_sr_t sr;
+            if (sb_rtcp_parse_sr(&pkt, &sr) < 0)
+                continue;
+            for (unsigned i = 0; i < p->nssrcs; i++) {
+                const sb_peer_ssrc_map_t *m = &p->ssrcs[i];
+                sb_peer_rx_layer_t *rx = &p->rt[m->stream].rx[m->layer];
+                if (m->ssrc == sr.ssrc && !m->rtx && rx->stats_ready)
+                    sb_rtp_stats_on_sr(&rx->stats, sr.ntp, now);
+            }
+        } else if (pkt.type == SB_RTCP_RTPFB || pkt.type == SB_RTCP_PSFB) {
+            sb_peer_on_feedback(p, &pkt);
+        }
+    }
+}
+
+/* ---- send ---- */
+
+int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len)
+{
+    if (p->state != SB_PEER_UP || len + SB_SRTP_MAX_TRAILER_LEN > sizeof(p->scratch))
+        return SB_ESTATE;
+    uint8_t buf[SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN];
+    if (len > SB_PEER_PKT_MAX)
+        return SB_ERANGE;
+    memcpy(buf, data, len);
+    size_t n = len;
+    int rc = sb_srtp_protect_rtcp(p->srtp_out, buf, &n, sizeof(buf));
+    if (rc < 0)
+        return rc;
+    p->stats.rtcp_out++;
+    return sb_peer_transport_send(p, buf, n);
+}
+
+/* Protect and send a plaintext packet that sits in a buffer we may overwrite. */
+static int sb_peer_protect_send(sb_peer_t *p, uint8_t *buf, size_t len, size_t cap)
+{
+    size_t n = len;
+    int rc = sb_srtp_protect_rtp(p->srtp_out, buf, &n, cap);
+    if (rc < 0)
+        return rc;
+    p->stats.rtp_out++;
+    return sb_peer_transport_send(p, buf, n);
+}
+
+int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t len)
+{
+    if (p->state != SB_PEER_UP)
+        return SB_ESTATE;
+    if (stream >= p->nstreams || !p->streams[stream].send || len > SB_PEER_PKT_MAX ||
+        len < SB_RTP_HEADER_MIN)
+        return SB_EINVAL;
+    sb_peer_stream_rt_t *rt = &p->rt[stream];
+    if (rt->sent) {
+        /* Keep the plaintext for NACKs: the slot is overwritten when the ring wraps. */
+        uint8_t *slot = rt->sent_slab + (size_t)(rt->sent_next % SB_PEER_SEND_HISTORY) * SB_PEER_PKT_MAX;
+        rt->sent_next++;
+        memcpy(slot, data, len);
+        uint16_t seq = (uint16_t)((data[2] << 8) | data[3]);
+        sb_rtx_history_put(rt->sent, seq, p->streams[stream].local_ssrc, slot, len, NULL,
+                           sb_now_us());
+    }
+    memcpy(p->scratch, data, len);
+    rt->packets_sent++;
+    rt->octets_sent += len - SB_RTP_HEADER_MIN;
+    rt->last_rtp_ts = (uint32_t)((data[4] << 24) | (data[5] << 16) | (data[6] << 8) | data[7]);
+    rt->last_send_us = sb_now_us();
+    return sb_peer_protect_send(p, p->scratch, len, sizeof(p->scratch));
+}
+
+static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, int n)
+{
+    sb_peer_stream_rt_t *rt = &p->rt[stream];
+    const sb_media_stream_t *s = &p->streams[stream];
+    if (!rt->sent)
+        return;
+    int64_t now = sb_now_us();
+    for (int i = 0; i < n; i++) {
+        sb_rtx_entry_t e;
+        if (sb_rtx_history_lookup(rt->sent, seqs[i], now, &e) < 0)
+            continue;
+        sb_rtp_view_t v;
+        if (sb_rtp_parse(e.data, e.len, &v) < 0)
+            continue;
+        int len;
+        if (s->rtx_pt && s->local_rtx_ssrc) {
+            len = sb_rtx_wrap(&v, s->local_rtx_ssrc, s->rtx_pt, rt->rtx_seq++, p->scratch,
+                              sizeof(p->scratch) - SB_SRTP_MAX_TRAILER_LEN);
+        } else {
+            memcpy(p->scratch, e.data, e.len);
+            len = (int)e.len;
+        }
+        if (len > 0 && sb_peer_protect_send(p, p->scratch, (size_t)len, sizeof(p->scratch)) == 0)
+            p->stats.retransmitted++;
+    }
+}
+
+void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer)
+{
+    if (p->state != SB_PEER_UP || stream >= p->nstreams || layer >= SB_MEDIA_MAX_LAYERS)
+        return;
+    sb_peer_rx_layer_t *rx = &p->rt[stream].rx[layer];
+    int64_t now = sb_now_us();
+    if (!rx->ssrc || now - rx->last_keyframe_request_us < SB_PEER_PLI_MIN_US)
+        return;
+    rx->last_keyframe_request_us = now;
+    uint8_t buf[64];
+    int n = sb_rtcp_write_pli(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc);
+    if (n > 0)
+        sb_peer_send_rtcp(p, buf, (size_t)n);
+}
+
+void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps)
+{
+    p->remb_bps = bitrate_bps;
+    if (p->state != SB_PEER_UP || !bitrate_bps)
+        return;
+    uint32_t ssrcs[SB_PEER_MAX_SSRCS];
+    size_t n = 0;
+    for (unsigned i = 0; i < p->nssrcs; i++) {
+        if (!p->ssrcs[i].rtx)
+            ssrcs[n++] = p->ssrcs[i].ssrc;
+    }
+    uint8_t buf[SB_RTCP_HEADER_LEN + 16 + 4 * SB_PEER_MAX_SSRCS];
+    int len = sb_rtcp_write_remb(buf, sizeof(buf), p->rtcp_ssrc, bitrate_bps, ssrcs, n);
+    if (len > 0)
+        sb_peer_send_rtcp(p, buf, (size_t)len);
+}
+
+/* ---- periodic RTCP ---- */
+
+static void sb_peer_send_nacks(sb_peer_t *p, int64_t now)
+{
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS; l++) {
+            sb_peer_rx_layer_t *rx = &p->rt[i].rx[l];
+            if (!rx->nack || !rx->ssrc)
+                continue;
+            uint16_t seqs[64];
+            size_t n = sb_nack_gen_collect(rx->nack, now, seqs, 64);
+            if (n) {
+                uint8_t buf[SB_RTCP_HEADER_LEN + 8 + 4 * 64];
+                int len = sb_rtcp_write_nack(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc, seqs, n);
+                if (len > 0)
+                    sb_peer_send_rtcp(p, buf, (size_t)len);
+            }
+            if (sb_nack_gen_take_keyframe_request(rx->nack))
+                sb_peer_request_keyframe(p, i, l);
+        }
+    }
+}
+
+/* RR blocks for everything we receive, and an SR per stream we send (RFC 3550 §6.4). */
+static void sb_peer_send_reports(sb_peer_t *p, int64_t now)
+{
+    sb_rtcp_rb_t rbs[SB_RTCP_MAX_RB];
+    size_t nrb = 0;
+    for (unsigned i = 0; i < p->nstreams && nrb < SB_RTCP_MAX_RB; i++) {
+        for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS && nrb < SB_RTCP_MAX_RB; l++) {
+            sb_peer_rx_layer_t *rx = &p->rt[i].rx[l];
+            if (rx->stats_ready && sb_rtp_stats_report(&rx->stats, now, &rbs[nrb]) == 0)
+                nrb++;
+        }
+        if (p->streams[i].active && p->rt[i].receiving &&
+            now - p->rt[i].rx[0].last_packet_us > SB_PEER_NOT_RECEIVING_US &&
+            (p->streams[i].layers < 2 || now - p->rt[i].rx[1].last_packet_us > SB_PEER_NOT_RECEIVING_US))
+            sb_peer_media_event(p, i, false);
+    }
+    uint8_t buf[1200];
+    size_t off = 0;
+    int n = sb_rtcp_write_rr(buf, sizeof(buf), p->rtcp_ssrc, rbs, nrb);
+    if (n > 0)
+        off += (size_t)n;
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        sb_peer_stream_rt_t *rt = &p->rt[i];
+        const sb_media_stream_t *s = &p->streams[i];
+        if (!s->send || !rt->packets_sent || off + 64 > sizeof(buf))
+            continue;
+        /* Extrapolate the RTP clock from the last packet sent to now. */
+        uint32_t ts = rt->last_rtp_ts +
+                      (uint32_t)((uint64_t)(now - rt->last_send_us) * s->clock_rate / 1000000);
+        sb_rtcp_sr_t sr = {.ssrc = s->local_ssrc,
+                           .ntp = sb_rtcp_ntp_from_unix_us(sb_wall_us()),
+                           .rtp_ts = ts,
+                           .packet_count = (uint32_t)rt->packets_sent,
+                           .octet_count = (uint32_t)rt->octets_sent};
+        n = sb_rtcp_write_sr(buf + off, sizeof(buf) - off, &sr, NULL, 0);
+        if (n > 0)
+            off += (size_t)n;
+    }
+    n = sb_rtcp_write_sdes_cname(buf + off, sizeof(buf) - off, p->rtcp_ssrc, "switchboard");
+    if (n > 0)
+        off += (size_t)n;
+    if (off)
+        sb_peer_send_rtcp(p, buf, off);
+    if (p->remb_bps)
+        sb_peer_send_remb(p, p->remb_bps);
+}
+
+static bool sb_peer_rtcp_tick(void *arg)
+{
+    sb_peer_t *p = arg;
+    if (p->state != SB_PEER_UP)
+        return true;
+    int64_t now = sb_now_us();
+    sb_peer_send_nacks(p, now);
+    if (now - p->last_report_us >= SB_PEER_REPORT_US) {
+        p->last_report_us = now;
+        sb_peer_send_reports(p, now);
+    }
+    return true;
+}
+
+void sb_peer_media_start(sb_peer_t *p)
+{
+    p->last_report_us = sb_now_us();
+    p->rtcp_timer = sb_loop_timer_add(p->loop, SB_PEER_RTCP_TICK_MS, sb_peer_rtcp_tick, p);
+}
+
+void sb_peer_media_stop(sb_peer_t *p)
+{
+    if (p->rtcp_timer)
+        sb_loop_timer_remove(p->loop, p->rtcp_timer);
+    p->rtcp_timer = 0;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
+        sb_peer_stream_rt_free(&p->rt[i]);
+}
