@@ -29,7 +29,8 @@ typedef struct sb_http_req {
     struct MHD_Connection *conn;
     char *body;
     size_t len, cap;
-    bool rejected; /* a response was already queued (body too large) */
+    bool rejected;  /* a response was already queued (body too large) */
+    bool too_large; /* the body outgrew the limit mid-upload: 413 once it is read */
     /* long-poll */
     sb_session_waiter_t waiter;
     sb_session_t *session; /* reference while polling */
@@ -339,13 +340,19 @@ static enum MHD_Result sb_http_access(void *cls, struct MHD_Connection *conn, co
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!sb_http_body_append(r, upload_data, *upload_data_size)) {
-            *upload_data_size = 0;
-            return sb_http_too_large(conn, r);
+        /* MHD takes no response while a body is being received: past the limit, drop
+         * what we have, discard the rest, and answer 413 once the request is complete. */
+        if (!r->too_large && !sb_http_body_append(r, upload_data, *upload_data_size)) {
+            r->too_large = true;
+            sb_free(r->body);
+            r->body = NULL;
+            r->len = r->cap = 0;
         }
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (r->too_large)
+        return sb_http_too_large(conn, r);
     return sb_http_route(conn, r, url, method);
 }
 
