@@ -273,6 +273,8 @@ def raw_exchange(port, data, timeout=3.0, read_all=True):
                 c = s.recv(65536)
             except socket.timeout:
                 break
+            except ConnectionResetError:
+                break
             if not c:
                 break
             chunks.append(c)
