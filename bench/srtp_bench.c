@@ -48,8 +48,8 @@ static int64_t sb_bench_now_ns(void)
 /* Protects n packets in batches of SB_BENCH_BATCH, then (with in) unprotects each batch; the
  * clock is read once per batch so its cost stays out of the figures. ns per packet out. */
 #define SB_BENCH_BATCH 256
-static int sb_bench_run(sb_srtp_session_t *out, sb_srtp_session_t *in, unsigned n,
-                        double *prot_ns, double *unprot_ns)
+static int sb_bench_run(sb_srtp_session_t *out, sb_srtp_session_t *in, unsigned n, double *prot_ns,
+                        double *unprot_ns)
 {
     static uint8_t buf[SB_BENCH_BATCH][SB_BENCH_PAYLOAD + SB_SRTP_MAX_TRAILER_LEN];
     static size_t len[SB_BENCH_BATCH];

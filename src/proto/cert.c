@@ -27,8 +27,9 @@
 #define SB_CERT_CN "switchboard"
 #define SB_CERT_DAYS_BACK 30L
 #define SB_CERT_DAYS_AHEAD 365L
-/* Forward secrecy only; AEAD first. DTLS 1.2 has no ChaCha20 in every client, hence AES too. */
-#define SB_CERT_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!SHA384"
+/* Handshake ciphers only (media keys come from the exporter): forward secrecy, AEAD first, CBC
+ * kept for older DTLS 1.2 stacks, no CCM (short tags, rarely offered). */
+#define SB_CERT_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!AESCCM"
 
 struct sb_cert {
     X509 *x509;
@@ -42,10 +43,8 @@ static const struct {
     const char *md;
     size_t len;
 } sb_cert_hashes[] = {
-    [SB_CERT_SHA1] = {"sha-1", "SHA1", 20},
-    [SB_CERT_SHA224] = {"sha-224", "SHA224", 28},
-    [SB_CERT_SHA256] = {"sha-256", "SHA256", 32},
-    [SB_CERT_SHA384] = {"sha-384", "SHA384", 48},
+    [SB_CERT_SHA1] = {"sha-1", "SHA1", 20},       [SB_CERT_SHA224] = {"sha-224", "SHA224", 28},
+    [SB_CERT_SHA256] = {"sha-256", "SHA256", 32}, [SB_CERT_SHA384] = {"sha-384", "SHA384", 48},
     [SB_CERT_SHA512] = {"sha-512", "SHA512", 64},
 };
 
@@ -116,8 +115,8 @@ static X509 *sb_cert_self_sign(EVP_PKEY *key)
         !X509_gmtime_adj(X509_getm_notBefore(x), -SB_CERT_DAYS_BACK * 86400) ||
         !X509_gmtime_adj(X509_getm_notAfter(x), SB_CERT_DAYS_AHEAD * 86400) ||
         X509_set_pubkey(x, key) != 1 ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)SB_CERT_CN,
-                                   -1, -1, 0) != 1 ||
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)SB_CERT_CN, -1,
+                                   -1, 0) != 1 ||
         X509_set_issuer_name(x, name) != 1 || X509_sign(x, key, EVP_sha256()) <= 0) {
         X509_free(x);
         return NULL;
@@ -279,8 +278,7 @@ int sb_cert_fp_compute(const struct x509_st *x, sb_cert_hash_t hash, sb_cert_fp_
         return SB_EINVAL;
     EVP_MD *md = EVP_MD_fetch(NULL, sb_cert_hashes[hash].md, NULL);
     unsigned int len = 0;
-    int ok = md && X509_digest(x, md, out->digest, &len) == 1 &&
-             len == sb_cert_hashes[hash].len;
+    int ok = md && X509_digest(x, md, out->digest, &len) == 1 && len == sb_cert_hashes[hash].len;
     EVP_MD_free(md);
     if (!ok) {
         ERR_clear_error();

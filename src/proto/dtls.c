@@ -28,7 +28,7 @@
 #define SB_DTLS_MIN_MTU 256
 #define SB_DTLS_MAX_MTU 16384
 #define SB_DTLS_MAX_DATAGRAM 65535
-#define SB_DTLS_RECORD_HEADER 13 /* RFC 6347 §4.1 */
+#define SB_DTLS_RECORD_HEADER 13                     /* RFC 6347 §4.1 */
 #define SB_DTLS_EXPORTER_LABEL "EXTRACTOR-dtls_srtp" /* RFC 5764 §4.2 */
 
 struct sb_dtls {
@@ -40,9 +40,9 @@ struct sb_dtls {
     sb_srtp_profile_t profile;
     bool started;
     bool fp_set;
-    bool fp_mismatch;      /* the verify callback rejected the remote certificate */
+    bool fp_mismatch; /* the verify callback rejected the remote certificate */
     bool deadline_set;
-    int64_t deadline_us;   /* handshake deadline, in the caller's time base */
+    int64_t deadline_us; /* handshake deadline, in the caller's time base */
     sb_cert_fp_t remote_fp;
     /* The datagram being fed by sb_dtls_handle, read once by the BIO. */
     const uint8_t *in;
@@ -144,8 +144,9 @@ static BIO_METHOD *sb_dtls_bio_method_get(void)
     if (!sb_dtls_bio_method) {
         int idx = BIO_get_new_index();
         BIO_METHOD *m = idx > 0 ? BIO_meth_new(idx | BIO_TYPE_SOURCE_SINK, "sb_dtls") : NULL;
-        if (m && BIO_meth_set_write(m, sb_dtls_bio_write) && BIO_meth_set_read(m, sb_dtls_bio_read) &&
-            BIO_meth_set_ctrl(m, sb_dtls_bio_ctrl) && BIO_meth_set_create(m, sb_dtls_bio_create) &&
+        if (m && BIO_meth_set_write(m, sb_dtls_bio_write) &&
+            BIO_meth_set_read(m, sb_dtls_bio_read) && BIO_meth_set_ctrl(m, sb_dtls_bio_ctrl) &&
+            BIO_meth_set_create(m, sb_dtls_bio_create) &&
             BIO_meth_set_destroy(m, sb_dtls_bio_destroy))
             sb_dtls_bio_method = m;
         else
@@ -211,7 +212,7 @@ static void sb_dtls_fail(sb_dtls_t *d, const char *reason)
     sb_dtls_flush(d);
     ERR_clear_error();
     d->state = SB_DTLS_FAILED;
-    SB_INFO("dtls", "%s handshake failed: %s", d->role == SB_DTLS_CLIENT ? "client" : "server",
+    SB_DEBUG("dtls", "%s failed: %s", d->role == SB_DTLS_CLIENT ? "client" : "server",
             reason);
     d->ops->on_failed(d->ctx, reason);
 }

@@ -36,7 +36,7 @@
 #define SB_DTLS_INITIAL_RTO_US 100000
 #define SB_DTLS_MAX_RTO_US 2000000
 #define SB_DTLS_HANDSHAKE_TIMEOUT_US 10000000
-#define SB_DTLS_DEFAULT_PROFILES \
+#define SB_DTLS_DEFAULT_PROFILES                                                                   \
     "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32"
 
 /* Our role per the negotiated a=setup (RFC 5763 §5): active = client, passive = server. */
@@ -46,11 +46,11 @@ typedef enum sb_dtls_role {
 } sb_dtls_role_t;
 
 typedef enum sb_dtls_state {
-    SB_DTLS_NEW = 0,     /* created, nothing sent or received */
-    SB_DTLS_CONNECTING,  /* handshake under way */
-    SB_DTLS_CONNECTED,   /* keys delivered */
-    SB_DTLS_FAILED,      /* on_failed was called; terminal */
-    SB_DTLS_CLOSED,      /* close_notify sent or received; terminal */
+    SB_DTLS_NEW = 0,    /* created, nothing sent or received */
+    SB_DTLS_CONNECTING, /* handshake under way */
+    SB_DTLS_CONNECTED,  /* keys delivered */
+    SB_DTLS_FAILED,     /* on_failed was called; terminal */
+    SB_DTLS_CLOSED,     /* close_notify sent or received; terminal */
 } sb_dtls_state_t;
 
 /* Called on the owner's loop, from inside sb_dtls_* calls. ctx is the owner's pointer. */

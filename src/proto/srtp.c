@@ -121,11 +121,10 @@ static int sb_srtp_policy(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir,
     return 0;
 }
 
-static int sb_srtp_attach_evp(sb_srtp_session_t *s, const sb_srtp_keys_t *keys,
-                              sb_srtp_impl_t impl)
+static int sb_srtp_attach_evp(sb_srtp_session_t *s, const sb_srtp_keys_t *keys, sb_srtp_impl_t impl)
 {
-    bool cm = keys->profile == SB_SRTP_AES128_CM_SHA1_80 ||
-              keys->profile == SB_SRTP_AES128_CM_SHA1_32;
+    bool cm =
+        keys->profile == SB_SRTP_AES128_CM_SHA1_80 || keys->profile == SB_SRTP_AES128_CM_SHA1_32;
     bool out = s->dir == SB_SRTP_OUTBOUND;
     if (impl == SB_SRTP_IMPL_LIBSRTP || (impl == SB_SRTP_IMPL_AUTO && !(cm && out)))
         return 0;

@@ -29,9 +29,9 @@ typedef struct sb_srtp_evp_stream {
 } sb_srtp_evp_stream_t;
 
 struct sb_srtp_evp {
-    EVP_CIPHER_CTX *aes;  /* AES-128-CTR keyed with the session key; IV set per packet */
-    EVP_MAC_CTX *hmac;    /* HMAC-SHA1 keyed with the session auth key; re-initialised */
-    uint8_t salt[14];     /* session salt */
+    EVP_CIPHER_CTX *aes; /* AES-128-CTR keyed with the session key; IV set per packet */
+    EVP_MAC_CTX *hmac;   /* HMAC-SHA1 keyed with the session auth key; re-initialised */
+    uint8_t salt[14];    /* session salt */
     size_t tag_len;
     sb_srtp_evp_stream_t *streams;
     size_t n_streams, cap_streams;
@@ -39,8 +39,7 @@ struct sb_srtp_evp {
 };
 
 /* Builds the AES-CM IV (RFC 3711 §4.1.1): (salt << 16) XOR (ssrc << 64) XOR (index << 16). */
-static void sb_srtp_evp_iv(uint8_t iv[16], const uint8_t salt[14], uint32_t ssrc,
-                           uint64_t index)
+static void sb_srtp_evp_iv(uint8_t iv[16], const uint8_t salt[14], uint32_t ssrc, uint64_t index)
 {
     memcpy(iv, salt, 14);
     iv[14] = iv[15] = 0;
@@ -57,8 +56,8 @@ static int sb_srtp_evp_ctr_oneshot(const uint8_t key[16], const uint8_t iv[16], 
 {
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int outl = 0, ok = c && len <= (size_t)INT32_MAX &&
-                      EVP_EncryptInit_ex(c, EVP_aes_128_ctr(), NULL, key, iv) == 1 &&
-                      EVP_EncryptUpdate(c, buf, &outl, buf, (int)len) == 1;
+                       EVP_EncryptInit_ex(c, EVP_aes_128_ctr(), NULL, key, iv) == 1 &&
+                       EVP_EncryptUpdate(c, buf, &outl, buf, (int)len) == 1;
     EVP_CIPHER_CTX_free(c);
     return ok ? 0 : SB_EIO;
 }
@@ -213,8 +212,8 @@ int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t 
     if (cap < n + e->tag_len || n > (size_t)INT32_MAX - 64)
         return SB_ERANGE;
     uint16_t seq = (uint16_t)((buf[2] << 8) | buf[3]);
-    uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) |
-                    ((uint32_t)buf[10] << 8) | buf[11];
+    uint32_t ssrc =
+        ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
     sb_srtp_evp_stream_t *st = sb_srtp_evp_stream(e, ssrc);
     uint64_t index;
     int32_t delta = sb_srtp_evp_estimate(st->index, seq, &index);

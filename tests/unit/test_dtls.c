@@ -35,7 +35,7 @@ typedef struct side {
         size_t len;
     } q[QMAX];
     size_t nq;
-    unsigned sent;     /* datagrams handed to send (dropped ones included) */
+    unsigned sent; /* datagrams handed to send (dropped ones included) */
     unsigned dropped;
     uint64_t drop_mask; /* bit i: drop the i-th datagram this side sends */
     bool drop_all;
@@ -261,8 +261,9 @@ static void test_fingerprint_mismatch(void **state)
         memset(&zero, 0, sizeof(zero));
         assert_memory_equal(&a.keys, &zero, sizeof(zero));
         assert_memory_equal(&b.keys, &zero, sizeof(zero));
-        assert_int_equal(sb_dtls_handle(a.d, (const uint8_t *)"\x16\xfe\xfd\0\0\0\0\0\0\0\0\0\0", 13),
-                         SB_ESTATE);
+        assert_int_equal(
+            sb_dtls_handle(a.d, (const uint8_t *)"\x16\xfe\xfd\0\0\0\0\0\0\0\0\0\0", 13),
+            SB_ESTATE);
         assert_int_equal(sb_dtls_next_timeout_us(a.d, 0), -1);
         free_pair(&a, &b);
     }
@@ -504,13 +505,13 @@ static void test_cert_generate(void **state)
     assert_true(X509_cmp_current_time(X509_get0_notBefore(x)) < 0);
     assert_true(X509_cmp_current_time(X509_get0_notAfter(x)) > 0);
     char cn[64];
-    assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
-                                          sizeof(cn)) > 0);
+    assert_true(
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)) > 0);
     assert_string_equal(cn, "switchboard");
     assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(x)), EVP_PKEY_EC);
-    assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(x),
-                                          X509_get0_serialNumber(sb_cert_x509(cert_b))),
-                         0);
+    assert_int_not_equal(
+        ASN1_INTEGER_cmp(X509_get0_serialNumber(x), X509_get0_serialNumber(sb_cert_x509(cert_b))),
+        0);
 }
 
 static void test_fingerprints(void **state)
@@ -568,8 +569,8 @@ static void write_pem(const char *path, X509 *x, EVP_PKEY *k, const char *pass)
     if (x)
         assert_int_equal(PEM_write_X509(f, x), 1);
     if (k)
-        assert_int_equal(PEM_write_PrivateKey(f, k, pass ? EVP_aes_256_cbc() : NULL, NULL, 0,
-                                              NULL, (void *)pass),
+        assert_int_equal(PEM_write_PrivateKey(f, k, pass ? EVP_aes_256_cbc() : NULL, NULL, 0, NULL,
+                                              (void *)pass),
                          1);
     fclose(f);
 }

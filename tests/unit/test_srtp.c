@@ -403,12 +403,9 @@ static void test_rfc3711_keystream(void **state)
         size_t block;
         const char *hex;
     } v[] = {
-        {0x0000, "E03EAD0935C95E80E166B16DD92B4EB4"},
-        {0x0001, "D23513162B02D0F72A43A2FE4A5F97AB"},
-        {0x0002, "41E95B3BB0A2E8DD477901E4FCA894C0"},
-        {0xFEFF, "EC8CDF7398607CB0F2D21675EA9EA1E4"},
-        {0xFF00, "362B7C3C6773516318A077D7FC5073AE"},
-        {0xFF01, "6A2CC3787889374FBEB4C81B17BA6C44"},
+        {0x0000, "E03EAD0935C95E80E166B16DD92B4EB4"}, {0x0001, "D23513162B02D0F72A43A2FE4A5F97AB"},
+        {0x0002, "41E95B3BB0A2E8DD477901E4FCA894C0"}, {0xFEFF, "EC8CDF7398607CB0F2D21675EA9EA1E4"},
+        {0xFF00, "362B7C3C6773516318A077D7FC5073AE"}, {0xFF01, "6A2CC3787889374FBEB4C81B17BA6C44"},
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         unhex(v[i].hex, want);
@@ -429,11 +426,10 @@ static size_t reference_protect(const uint8_t mk[16], const uint8_t ms[14], uint
     sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_SALT, es, 14);
     memcpy(out, plain, n);
     uint16_t seq = (uint16_t)(plain[2] << 8 | plain[3]);
-    uint32_t ssrc = (uint32_t)plain[8] << 24 | (uint32_t)plain[9] << 16 |
-                    (uint32_t)plain[10] << 8 | plain[11];
+    uint32_t ssrc =
+        (uint32_t)plain[8] << 24 | (uint32_t)plain[9] << 16 | (uint32_t)plain[10] << 8 | plain[11];
     uint64_t index = ((uint64_t)roc << 16) | seq;
-    assert_int_equal(sb_srtp_evp_keystream_xor(ek, es, ssrc, index, out + hdr_len, n - hdr_len),
-                     0);
+    assert_int_equal(sb_srtp_evp_keystream_xor(ek, es, ssrc, index, out + hdr_len, n - hdr_len), 0);
     uint8_t rocb[4] = {(uint8_t)(roc >> 24), (uint8_t)(roc >> 16), (uint8_t)(roc >> 8),
                        (uint8_t)roc};
     uint8_t *authed = malloc(n + 4);
