@@ -39,6 +39,7 @@ typedef struct side {
     unsigned dropped;
     uint64_t drop_mask; /* bit i: drop the i-th datagram this side sends */
     bool drop_all;
+    bool close_on_connect; /* call sb_dtls_close from inside on_connected */
     size_t max_len;
     int n_connected, n_failed, n_closed;
     char reason[160];
@@ -68,6 +69,8 @@ static void op_connected(void *ctx, const sb_srtp_keys_t *keys)
     side_t *s = ctx;
     s->n_connected++;
     s->keys = *keys;
+    if (s->close_on_connect)
+        assert_int_equal(sb_dtls_close(s->d), 0);
 }
 
 static void op_failed(void *ctx, const char *reason)
@@ -221,8 +224,17 @@ static void test_profiles_forced(void **state)
             free_pair(&a, &b);
         }
     }
-    /* No profile in common: both fail, no keys. */
+    /* As server our preference wins: GCM even when the client lists AES-CM first. */
     side_t a, b;
+    make(&a, cert_a, cert_b, SB_DTLS_CLIENT);
+    make(&b, cert_b, cert_a, SB_DTLS_SERVER);
+    assert_int_equal(sb_dtls_set_profiles(
+                         a.d, "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_256_GCM:SRTP_AEAD_AES_128_GCM"),
+                     0);
+    connect_pair(&a, &b);
+    assert_int_equal(a.keys.profile, SB_SRTP_AEAD_AES_128_GCM);
+    free_pair(&a, &b);
+    /* No profile in common: both fail, no keys. */
     make(&a, cert_a, cert_b, SB_DTLS_CLIENT);
     make(&b, cert_b, cert_a, SB_DTLS_SERVER);
     assert_int_equal(sb_dtls_set_profiles(a.d, "SRTP_AES128_CM_SHA1_32"), 0);
@@ -428,6 +440,24 @@ static void test_close_notify(void **state)
         assert_int_equal(a.n_failed + b.n_failed, 0);
         free_pair(&a, &b);
     }
+}
+
+/* The peer layer may close from inside on_connected (e.g. SRTP set-up failed). */
+static void test_close_inside_connected(void **state)
+{
+    (void)state;
+    side_t a, b;
+    make(&a, cert_a, cert_b, SB_DTLS_CLIENT);
+    make(&b, cert_b, cert_a, SB_DTLS_SERVER);
+    b.close_on_connect = true;
+    assert_int_equal(sb_dtls_start(a.d), 0);
+    pump(&a, &b);
+    assert_int_equal(b.n_connected, 1);
+    assert_int_equal(sb_dtls_get_state(b.d), SB_DTLS_CLOSED);
+    assert_int_equal(a.n_connected, 1);
+    assert_int_equal(a.n_closed, 1);
+    assert_int_equal(a.n_failed + b.n_failed, 0);
+    free_pair(&a, &b);
 }
 
 static void test_mtu(void **state)
@@ -691,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_loss_recovered),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_close_notify),
+        cmocka_unit_test(test_close_inside_connected),
         cmocka_unit_test(test_mtu),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_cert_load),
