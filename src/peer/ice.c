@@ -1,0 +1,559 @@
+/* ICE for one peer over libnice (see ice.h): agent set-up, local addresses, candidates in and
+ * out as SDP attribute values, credentials, state changes mapped to on_connected/on_failed,
+ * the receive callback, sends, and the selected socket for a batched-send fast path.
+ *
+ * libnice skips loopback when it enumerates interfaces itself, so we always enumerate
+ * (sb_ice_iface_collect, loopback allowed) and add each address with
+ * nice_agent_add_local_address; when none passes the lists we do not let libnice enumerate
+ * (it would ignore them): gathering ends at once with no candidate.
+ *
+ * Consent (RFC 7675): the agent is built with libnice's "consent-freshness" property when this
+ * libnice has it (0.1.19+: Debian's 0.1.21 does), and the component fails when consent
+ * expires (measured on loopback with the peer gone: 10 s, as the closed port answers with ICMP
+ * errors; at most 30 s otherwise). Older libnice: keepalives become binding requests that
+ * expect answers ("keepalive-conncheck"), and libnice fails the component when they go
+ * unanswered (measured: 50 s); a watch timer also fails a peer left DISCONNECTED for 30 s.
+ *
+ * Does not: parse SDP beyond one candidate line, do DTLS, or know about peers and sessions.
+ * Thread: the loop thread running ctx, for every call and callback. */
+#include "peer/ice.h"
+
+#include <nice/agent.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "peer/ice_iface.h"
+
+#define SB_ICE_COMPONENT 1
+#define SB_ICE_MAX_LOCAL_ADDRS 32
+#define SB_ICE_LINE_MAX 512
+#define SB_ICE_DEFAULT_MAX_REMOTE 32
+#define SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS 30000
+#define SB_ICE_CONSENT_TIMEOUT_US (30 * 1000000LL)
+
+/* Owned by the peer; its loop thread only. */
+struct sb_ice {
+    NiceAgent *agent;
+    GMainContext *ctx;
+    guint stream;
+    const sb_ice_ops_t *ops;
+    void *opctx;
+    gchar *ufrag, *pwd;          /* local, from libnice */
+    char *remote_ufrag, *remote_pwd;
+    GSList *pending;             /* NiceCandidate *, held until the remote credentials */
+    unsigned remote_count, max_remote;
+    unsigned n_local_addrs;
+    unsigned connect_timeout_ms;
+    bool ice_tcp;
+    bool has_turn;
+    bool native_consent;
+    bool gather_started, gathering, connected, failed, remote_done;
+    unsigned in_callback;        /* > 0 while an op runs: sb_ice_free must not */
+    int64_t connect_deadline_us; /* 0: not armed */
+    int64_t unusable_since_us;   /* fallback consent: pair lost at; 0: fine */
+    GSource *idle;               /* gathering-done when there is no address */
+    GSource *watch;              /* 1 s: connect timeout, fallback consent */
+};
+
+/* ---- calling out ---- */
+
+static void sb_ice_fail(sb_ice_t *ice, const char *reason)
+{
+    if (ice->failed)
+        return;
+    ice->failed = true;
+    SB_INFO("ice", "agent %p failed: %s", (void *)ice, reason);
+    ice->in_callback++;
+    ice->ops->on_failed(ice->opctx, reason);
+    ice->in_callback--;
+}
+
+static void sb_ice_set_connected(sb_ice_t *ice)
+{
+    if (ice->connected || ice->failed)
+        return;
+    ice->connected = true;
+    ice->connect_deadline_us = 0;
+    ice->in_callback++;
+    ice->ops->on_connected(ice->opctx);
+    ice->in_callback--;
+}
+
+static void sb_ice_gathering_done(sb_ice_t *ice)
+{
+    if (!ice->gathering)
+        return;
+    ice->gathering = false;
+    ice->in_callback++;
+    ice->ops->on_gathering_done(ice->opctx);
+    ice->in_callback--;
+}
+
+/* ---- libnice signals ---- */
+
+static void sb_ice_on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
+{
+    sb_ice_t *ice = data;
+    if (cand->stream_id != ice->stream || cand->component_id != SB_ICE_COMPONENT)
+        return;
+    gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
+    if (!sdp)
+        return;
+    const char *value = g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;
+    ice->in_callback++;
+    ice->ops->on_local_candidate(ice->opctx, value);
+    ice->in_callback--;
+    g_free(sdp);
+}
+
+static void sb_ice_on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
+{
+    sb_ice_t *ice = data;
+    if (stream == ice->stream)
+        sb_ice_gathering_done(ice);
+}
+
+static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, guint state,
+                            gpointer data)
+{
+    sb_ice_t *ice = data;
+    if (stream != ice->stream || component != SB_ICE_COMPONENT)
+        return;
+    SB_DEBUG("ice", "agent %p: %s", (void *)ice, nice_component_state_to_string(state));
+    switch (state) {
+    case NICE_COMPONENT_STATE_CONNECTED:
+    case NICE_COMPONENT_STATE_READY:
+        ice->unusable_since_us = 0;
+        if (state == NICE_COMPONENT_STATE_READY)
+            sb_ice_set_connected(ice);
+        break;
+    case NICE_COMPONENT_STATE_FAILED:
+        sb_ice_fail(ice, ice->connected ? "consent lost" : "ice failed");
+        break;
+    case NICE_COMPONENT_STATE_DISCONNECTED:
+        if (ice->connected && !ice->unusable_since_us)
+            ice->unusable_since_us = sb_now_us();
+        break;
+    default:
+        break;
+    }
+}
+
+static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint component,
+                                    NiceCandidate *local, NiceCandidate *remote, gpointer data)
+{
+    sb_ice_t *ice = data;
+    if (stream != ice->stream || component != SB_ICE_COMPONENT)
+        return;
+    SB_DEBUG("ice", "agent %p: selected pair %s -> %s", (void *)ice, local->foundation,
+             remote->foundation);
+    sb_ice_set_connected(ice);
+}
+
+static void sb_ice_on_recv(NiceAgent *agent, guint stream, guint component, guint len,
+                           gchar *buf, gpointer data)
+{
+    sb_ice_t *ice = data;
+    if (ice->failed)
+        return;
+    ice->in_callback++;
+    ice->ops->on_recv(ice->opctx, (uint8_t *)buf, len);
+    ice->in_callback--;
+}
+
+/* ---- timers ---- */
+
+static gboolean sb_ice_on_watch(gpointer data)
+{
+    sb_ice_t *ice = data;
+    int64_t now = sb_now_us();
+    if (ice->failed)
+        return G_SOURCE_CONTINUE;
+    if (!ice->connected && ice->connect_deadline_us && now >= ice->connect_deadline_us)
+        sb_ice_fail(ice, "ice timeout");
+    else if (!ice->native_consent && ice->unusable_since_us &&
+             now - ice->unusable_since_us >= SB_ICE_CONSENT_TIMEOUT_US)
+        sb_ice_fail(ice, "consent lost");
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean sb_ice_on_idle_done(gpointer data)
+{
+    sb_ice_t *ice = data;
+    g_source_unref(ice->idle);
+    ice->idle = NULL;
+    sb_ice_gathering_done(ice);
+    return G_SOURCE_REMOVE;
+}
+
+/* ---- creation ---- */
+
+/* Construct-only properties go in at construction. consent-freshness only when this libnice
+ * knows it (0.1.19+); the nomination mode's enum type is read from the class, since libnice's
+ * headers do not export it. Returns the agent and whether consent freshness is on. */
+static NiceAgent *sb_ice_agent_new(GMainContext *ctx, bool *consent)
+{
+    GObjectClass *klass = g_type_class_ref(NICE_TYPE_AGENT);
+    GParamSpec *nomination = g_object_class_find_property(klass, "nomination-mode");
+    *consent = g_object_class_find_property(klass, "consent-freshness") != NULL;
+    const char *names[5];
+    GValue values[5] = {G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT};
+    guint n = 0;
+    names[n] = "compatibility";
+    g_value_init(&values[n], G_TYPE_UINT);
+    g_value_set_uint(&values[n++], NICE_COMPATIBILITY_RFC5245);
+    names[n] = "main-context";
+    g_value_init(&values[n], G_TYPE_POINTER);
+    g_value_set_pointer(&values[n++], ctx);
+    names[n] = "full-mode";
+    g_value_init(&values[n], G_TYPE_BOOLEAN);
+    g_value_set_boolean(&values[n++], TRUE);
+    if (nomination && G_TYPE_IS_ENUM(nomination->value_type)) {
+        /* RFC 8445 deprecates aggressive nomination; browsers handle regular. */
+        names[n] = "nomination-mode";
+        g_value_init(&values[n], nomination->value_type);
+        g_value_set_enum(&values[n++], NICE_NOMINATION_MODE_REGULAR);
+    }
+    if (*consent) {
+        names[n] = "consent-freshness";
+        g_value_init(&values[n], G_TYPE_BOOLEAN);
+        g_value_set_boolean(&values[n++], TRUE);
+    }
+    NiceAgent *agent = (NiceAgent *)g_object_new_with_properties(NICE_TYPE_AGENT, n, names, values);
+    for (guint i = 0; i < n; i++)
+        g_value_unset(&values[i]);
+    g_type_class_unref(klass);
+    return agent;
+}
+
+static bool sb_ice_is_ip(const char *s)
+{
+    return s && g_hostname_is_ip_address(s);
+}
+
+static int sb_ice_check_config(const sb_ice_config_t *cfg)
+{
+    if (cfg->stun_host && !sb_ice_is_ip(cfg->stun_host))
+        return SB_EINVAL;
+    if (cfg->turn_host && (!sb_ice_is_ip(cfg->turn_host) || !cfg->turn_user || !cfg->turn_pass))
+        return SB_EINVAL;
+    if (cfg->turn_transport > SB_ICE_TURN_TLS)
+        return SB_EINVAL;
+    if ((cfg->port_min || cfg->port_max) && (!cfg->port_min || cfg->port_min > cfg->port_max))
+        return SB_EINVAL;
+    if (sb_ice_iface_validate(cfg->allow) != 0 || sb_ice_iface_validate(cfg->deny) != 0)
+        return SB_EINVAL;
+    return 0;
+}
+
+/* Host addresses: ours, with loopback, filtered; libnice gathers on exactly these. */
+static void sb_ice_add_addresses(sb_ice_t *ice, const sb_ice_config_t *cfg)
+{
+    struct sockaddr_storage addrs[SB_ICE_MAX_LOCAL_ADDRS];
+    int n = sb_ice_iface_collect(cfg->allow, cfg->deny, cfg->ipv6, addrs, SB_ICE_MAX_LOCAL_ADDRS);
+    if (n < 0) {
+        SB_WARN("ice", "cannot list interfaces: %s", sb_strerror(n));
+        n = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        NiceAddress na;
+        nice_address_init(&na);
+        nice_address_set_from_sockaddr(&na, (const struct sockaddr *)&addrs[i]);
+        if (nice_agent_add_local_address(ice->agent, &na))
+            ice->n_local_addrs++;
+    }
+    if (ice->n_local_addrs == 0)
+        SB_WARN("ice", "no local address passes the interface lists: no host candidates");
+}
+
+static int sb_ice_configure(sb_ice_t *ice, const sb_ice_config_t *cfg, bool controlling)
+{
+    g_object_set(ice->agent, "controlling-mode", controlling, "ice-trickle", TRUE, "ice-udp",
+                 TRUE, "ice-tcp", cfg->ice_tcp, "upnp", FALSE, "keepalive-conncheck",
+                 !ice->native_consent, NULL);
+    if (cfg->stun_host)
+        g_object_set(ice->agent, "stun-server", cfg->stun_host, "stun-server-port",
+                     (guint)(cfg->stun_port ? cfg->stun_port : 3478), NULL);
+    sb_ice_add_addresses(ice, cfg);
+    ice->stream = nice_agent_add_stream(ice->agent, 1);
+    if (ice->stream == 0)
+        return SB_EIO;
+    nice_agent_set_stream_name(ice->agent, ice->stream, "application");
+    if (cfg->port_min)
+        nice_agent_set_port_range(ice->agent, ice->stream, SB_ICE_COMPONENT, cfg->port_min,
+                                  cfg->port_max);
+    if (cfg->turn_host) {
+        static const NiceRelayType types[] = {NICE_RELAY_TYPE_TURN_UDP, NICE_RELAY_TYPE_TURN_TCP,
+                                              NICE_RELAY_TYPE_TURN_TLS};
+        guint port = cfg->turn_port ? cfg->turn_port
+                                    : (cfg->turn_transport == SB_ICE_TURN_TLS ? 5349 : 3478);
+        if (!nice_agent_set_relay_info(ice->agent, ice->stream, SB_ICE_COMPONENT, cfg->turn_host,
+                                       port, cfg->turn_user, cfg->turn_pass,
+                                       types[cfg->turn_transport]))
+            return SB_EIO;
+        ice->has_turn = true;
+    }
+    if (!nice_agent_get_local_credentials(ice->agent, ice->stream, &ice->ufrag, &ice->pwd))
+        return SB_EIO;
+    return 0;
+}
+
+int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
+               const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out)
+{
+    if (!ctx || !cfg || !ops || !out || !ops->on_local_candidate || !ops->on_gathering_done ||
+        !ops->on_connected || !ops->on_failed || !ops->on_recv)
+        return SB_EINVAL;
+    int rc = sb_ice_check_config(cfg);
+    if (rc != 0)
+        return rc;
+    sb_ice_t *ice = SB_NEW(sb_ice_t);
+    ice->ctx = g_main_context_ref(ctx);
+    ice->ops = ops;
+    ice->opctx = opctx;
+    ice->ice_tcp = cfg->ice_tcp;
+    ice->max_remote = cfg->max_remote_candidates ? cfg->max_remote_candidates
+                                                 : SB_ICE_DEFAULT_MAX_REMOTE;
+    ice->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms
+                                                      : SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS;
+    ice->agent = sb_ice_agent_new(ctx, &ice->native_consent);
+    if (!ice->agent) {
+        rc = SB_EIO;
+        goto fail;
+    }
+    rc = sb_ice_configure(ice, cfg, controlling);
+    if (rc != 0)
+        goto fail;
+    g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(sb_ice_on_candidate), ice);
+    g_signal_connect(ice->agent, "candidate-gathering-done", G_CALLBACK(sb_ice_on_gathering_done),
+                     ice);
+    g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(sb_ice_on_state), ice);
+    g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(sb_ice_on_selected_pair),
+                     ice);
+    nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ctx, sb_ice_on_recv, ice);
+    ice->watch = g_timeout_source_new_seconds(1);
+    g_source_set_callback(ice->watch, sb_ice_on_watch, ice, NULL);
+    g_source_attach(ice->watch, ctx);
+    *out = ice;
+    return 0;
+fail:
+    SB_ERROR("ice", "cannot set up the ICE agent: %s", sb_strerror(rc));
+    sb_ice_free(ice);
+    return rc;
+}
+
+/* ---- gathering and credentials ---- */
+
+int sb_ice_gather(sb_ice_t *ice)
+{
+    if (ice->gather_started)
+        return SB_ESTATE;
+    ice->gather_started = true;
+    ice->gathering = true;
+    if (ice->n_local_addrs == 0) {
+        /* Later, not inline: the caller may not expect a callback from inside this call. */
+        ice->idle = g_idle_source_new();
+        g_source_set_callback(ice->idle, sb_ice_on_idle_done, ice, NULL);
+        g_source_attach(ice->idle, ice->ctx);
+        return 0;
+    }
+    if (!nice_agent_gather_candidates(ice->agent, ice->stream)) {
+        ice->gathering = false;
+        return SB_EIO;
+    }
+    return 0;
+}
+
+void sb_ice_local_credentials(sb_ice_t *ice, const char **ufrag, const char **pwd)
+{
+    if (ufrag)
+        *ufrag = ice->ufrag;
+    if (pwd)
+        *pwd = ice->pwd;
+}
+
+/* ice-char = ALPHA / DIGIT / "+" / "/" (RFC 8839 section 5.4), min..256 of them. */
+static bool sb_ice_chars_ok(const char *s, size_t min)
+{
+    size_t n = s ? strnlen(s, 257) : 0;
+    if (n < min || n > 256)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!g_ascii_isalnum(c) && c != '+' && c != '/')
+            return false;
+    }
+    return true;
+}
+
+static int sb_ice_push_remote(sb_ice_t *ice, NiceCandidate *cand)
+{
+    GSList one = {.data = cand, .next = NULL};
+    int added = nice_agent_set_remote_candidates(ice->agent, ice->stream, SB_ICE_COMPONENT, &one);
+    nice_candidate_free(cand);
+    return added < 0 ? SB_EIO : 0;
+}
+
+int sb_ice_set_remote_credentials(sb_ice_t *ice, const char *ufrag, const char *pwd)
+{
+    if (!sb_ice_chars_ok(ufrag, 4) || !sb_ice_chars_ok(pwd, 22))
+        return SB_EINVAL;
+    if (ice->remote_ufrag) {
+        bool same = !strcmp(ice->remote_ufrag, ufrag) && !strcmp(ice->remote_pwd, pwd);
+        return same ? 0 : SB_ENOTSUP;
+    }
+    if (!nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd))
+        return SB_EIO;
+    ice->remote_ufrag = sb_strdup(ufrag);
+    ice->remote_pwd = sb_strdup(pwd);
+    ice->connect_deadline_us = sb_now_us() + (int64_t)ice->connect_timeout_ms * 1000;
+    ice->pending = g_slist_reverse(ice->pending);
+    for (GSList *l = ice->pending; l; l = l->next)
+        sb_ice_push_remote(ice, l->data);
+    g_slist_free(ice->pending);
+    ice->pending = NULL;
+    if (ice->remote_done)
+        nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
+    return 0;
+}
+
+/* "a=candidate:...", "candidate:..." or the bare value -> "a=candidate:<value>" (what libnice
+ * parses), refusing anything but printable ASCII. */
+static int sb_ice_normalize(const char *line, char *out, size_t outlen)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (!strncmp(line, "a=", 2))
+        line += 2;
+    if (!g_ascii_strncasecmp(line, "candidate:", 10))
+        line += 10;
+    size_t n = strcspn(line, "\r\n");
+    if (n == 0 || n + 13 > outlen || (line[n] && strspn(line + n, "\r\n") != strlen(line + n)))
+        return SB_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (line[i] < 0x20 || line[i] > 0x7e)
+            return SB_EINVAL;
+    }
+    snprintf(out, outlen, "a=candidate:%.*s", (int)n, line);
+    return 0;
+}
+
+int sb_ice_add_remote_candidate(sb_ice_t *ice, const char *line)
+{
+    char sdp[SB_ICE_LINE_MAX];
+    if (!line || sb_ice_normalize(line, sdp, sizeof(sdp)) != 0)
+        return SB_EINVAL;
+    if (ice->remote_count >= ice->max_remote)
+        return SB_ENOMEM;
+    NiceCandidate *cand = nice_agent_parse_remote_candidate_sdp(ice->agent, ice->stream, sdp);
+    if (!cand)
+        return strstr(sdp, ".local ") ? SB_ENOTSUP : SB_EINVAL; /* mDNS: nothing to resolve */
+    if (cand->component_id != SB_ICE_COMPONENT ||
+        (cand->transport != NICE_CANDIDATE_TRANSPORT_UDP && !ice->ice_tcp)) {
+        nice_candidate_free(cand);
+        return SB_ENOTSUP;
+    }
+    ice->remote_count++;
+    if (!ice->remote_ufrag) {
+        ice->pending = g_slist_prepend(ice->pending, cand);
+        return 0;
+    }
+    return sb_ice_push_remote(ice, cand);
+}
+
+int sb_ice_remote_gathering_done(sb_ice_t *ice)
+{
+    ice->remote_done = true;
+    if (ice->remote_ufrag)
+        nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
+    return 0;
+}
+
+/* ---- data ---- */
+
+int sb_ice_send(sb_ice_t *ice, const uint8_t *buf, size_t len)
+{
+    if (len == 0 || len > 65535)
+        return SB_EINVAL;
+    if (ice->failed)
+        return SB_ESTATE;
+    gint sent = nice_agent_send(ice->agent, ice->stream, SB_ICE_COMPONENT, (guint)len,
+                                (const gchar *)buf);
+    if (sent < 0)
+        return ice->connected ? SB_EIO : SB_ESTATE;
+    return 0;
+}
+
+int sb_ice_selected_socket_fd(sb_ice_t *ice, struct sockaddr_storage *peer, socklen_t *peer_len)
+{
+    NiceCandidate *local = NULL, *remote = NULL;
+    if (ice->failed ||
+        !nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local, &remote))
+        return SB_ENOENT;
+    if (local->type == NICE_CANDIDATE_TYPE_RELAYED ||
+        local->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+        return SB_ENOENT;
+    GSocket *sock = nice_agent_get_selected_socket(ice->agent, ice->stream, SB_ICE_COMPONENT);
+    if (!sock)
+        return SB_ENOENT;
+    int fd = g_socket_get_fd(sock);
+    g_object_unref(sock); /* libnice keeps its own reference */
+    if (peer) {
+        memset(peer, 0, sizeof(*peer));
+        nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)peer);
+        if (peer_len)
+            *peer_len = peer->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                    : sizeof(struct sockaddr_in);
+    }
+    return fd;
+}
+
+bool sb_ice_is_connected(const sb_ice_t *ice)
+{
+    return ice->connected && !ice->failed;
+}
+
+/* ---- teardown ---- */
+
+static void sb_ice_drop_source(GSource **src)
+{
+    if (!*src)
+        return;
+    g_source_destroy(*src);
+    g_source_unref(*src);
+    *src = NULL;
+}
+
+void sb_ice_free(sb_ice_t *ice)
+{
+    if (!ice)
+        return;
+    SB_ASSERT(ice->in_callback == 0); /* never from inside our own callback chain */
+    sb_ice_drop_source(&ice->idle);
+    sb_ice_drop_source(&ice->watch);
+    if (ice->agent) {
+        g_signal_handlers_disconnect_by_data(ice->agent, ice);
+        if (ice->stream)
+            nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->ctx, NULL,
+                                   NULL);
+        if (ice->has_turn) {
+            /* Release TURN allocations. The task holds the agent and completes on the
+             * thread-default context, so make that ours: ctx keeps running after us. */
+            g_main_context_push_thread_default(ice->ctx);
+            nice_agent_close_async(ice->agent, NULL, NULL);
+            g_main_context_pop_thread_default(ice->ctx);
+        }
+        g_object_unref(ice->agent);
+    }
+    g_slist_free_full(ice->pending, (GDestroyNotify)nice_candidate_free);
+    g_free(ice->ufrag);
+    g_free(ice->pwd);
+    sb_free(ice->remote_ufrag);
+    sb_free(ice->remote_pwd);
+    g_main_context_unref(ice->ctx);
+    sb_free(ice);
+}

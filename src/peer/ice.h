@@ -1,0 +1,108 @@
+/* ICE for one PeerConnection: the only user of libnice in Switchboard.
+ *
+ * One NiceAgent per peer, created on the peer's loop context: full ICE (RFC 8445 through
+ * libnice's RFC 5245 mode, regular nomination), one stream with one component (rtcp-mux and
+ * BUNDLE), trickle on, ICE-TCP off unless configured, RFC 7675 consent freshness. Host
+ * candidates come from sb_ice_iface_collect (loopback allowed; allow/deny lists decide).
+ *
+ * Thread: everything, calls and callbacks, on the thread running ctx (the peer's loop).
+ * Callbacks may come from inside an sb_ice_* call (e.g. local candidates during gather).
+ * The owner must not call sb_ice_free from inside a callback: mark the peer closing and free
+ * it later in the loop iteration (sb_ice_free asserts this). */
+#ifndef SB_PEER_ICE_H
+#define SB_PEER_ICE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct sb_ice sb_ice_t;
+
+typedef enum sb_ice_turn_transport {
+    SB_ICE_TURN_UDP = 0,
+    SB_ICE_TURN_TCP,
+    SB_ICE_TURN_TLS,
+} sb_ice_turn_transport_t;
+
+/* Borrowed for the duration of sb_ice_new only. Hosts are numeric addresses (names are
+ * resolved once at start-up by the config layer, never on a media loop). */
+typedef struct sb_ice_config {
+    const char *stun_host;        /* NULL: no server-reflexive candidates */
+    uint16_t stun_port;           /* 0: 3478 */
+    const char *turn_host;        /* NULL: no relay candidates */
+    uint16_t turn_port;           /* 0: 3478 (5349 for TLS) */
+    const char *turn_user;
+    const char *turn_pass;
+    sb_ice_turn_transport_t turn_transport;
+    uint16_t port_min, port_max;  /* local UDP port range; 0/0: any */
+    const char *const *allow;     /* interface allow list (ice_iface.h), NULL-terminated */
+    const char *const *deny;      /* interface deny list */
+    bool ipv6;                    /* also gather IPv6 (including ::1) */
+    bool ice_tcp;                 /* also gather ICE-TCP candidates */
+    unsigned max_remote_candidates; /* 0: 32 */
+    unsigned connect_timeout_ms;  /* fail when not connected this long after the remote
+                                     credentials are set; 0: 30000 */
+} sb_ice_config_t;
+
+/* Callbacks, on the loop thread; ctx is the opctx given to sb_ice_new. */
+typedef struct sb_ice_ops {
+    /* A local candidate as "candidate:1 1 udp 2015363327 127.0.0.1 40000 typ host": the value
+     * of an SDP a=candidate line with its "candidate:" name, as Janus trickle events carry it.
+     * Borrowed for the call. */
+    void (*on_local_candidate)(void *ctx, const char *candidate);
+    void (*on_gathering_done)(void *ctx);
+    /* A pair was selected, the first time only. */
+    void (*on_connected)(void *ctx);
+    /* ICE failed, timed out, or consent was lost (RFC 7675): final, called once. */
+    void (*on_failed)(void *ctx, const char *reason);
+    /* A datagram from the peer (DTLS, SRTP, SRTCP: STUN is handled inside). buf may be
+     * modified in place; valid during the call only. */
+    void (*on_recv)(void *ctx, uint8_t *buf, size_t len);
+} sb_ice_ops_t;
+
+/* Create the agent on ctx (the peer's loop context, owned by the caller and outliving the
+ * agent's teardown). ops and opctx are borrowed for the agent's life. Returns 0, SB_EINVAL
+ * (bad config), SB_EIO (libnice refused). *out is owned: sb_ice_free. */
+int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
+               const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out);
+
+/* Start gathering; candidates trickle through on_local_candidate (some maybe before this
+ * returns), then on_gathering_done. With no usable local address, on_gathering_done comes
+ * with no candidate. Returns 0, SB_ESTATE (called twice), SB_EIO. */
+int sb_ice_gather(sb_ice_t *ice);
+
+/* Local ufrag and password, borrowed (valid for the agent's life). */
+void sb_ice_local_credentials(sb_ice_t *ice, const char **ufrag, const char **pwd);
+
+/* Remote ufrag (4-256 ice-chars) and pwd (22-256 ice-chars), RFC 8839 section 5.4. Returns 0,
+ * SB_EINVAL, or SB_ENOTSUP when different credentials were already set (ICE restart). */
+int sb_ice_set_remote_credentials(sb_ice_t *ice, const char *ufrag, const char *pwd);
+
+/* A remote candidate line, with or without "a=" and "candidate:", trailing CR/LF tolerated.
+ * Candidates given before the credentials are held until then. Returns 0; SB_EINVAL
+ * (malformed); SB_ENOTSUP (component other than 1, TCP without ice_tcp, mDNS .local name);
+ * SB_ENOMEM (max_remote_candidates reached). */
+int sb_ice_add_remote_candidate(sb_ice_t *ice, const char *line);
+
+/* The peer signalled end-of-candidates: ICE may now fail when every check has. Returns 0. */
+int sb_ice_remote_gathering_done(sb_ice_t *ice);
+
+/* Send one datagram on the selected (or a valid) pair. Returns 0, SB_EINVAL (len 0 or over
+ * 65535), SB_ESTATE (failed, or no pair yet), SB_EIO. */
+int sb_ice_send(sb_ice_t *ice, const uint8_t *buf, size_t len);
+
+/* The selected pair's UDP socket and the peer's address, for a batched-send fast path
+ * (sendmmsg) while libnice keeps ICE, consent and keepalives. The fd stays owned by libnice
+ * and valid while the pair stays selected. Returns the fd (>= 0), or SB_ENOENT when nothing
+ * is selected or the pair is relayed or TCP. */
+int sb_ice_selected_socket_fd(sb_ice_t *ice, struct sockaddr_storage *peer, socklen_t *peer_len);
+
+bool sb_ice_is_connected(const sb_ice_t *ice);
+
+/* Tear down (releasing TURN allocations asynchronously on ctx). Not from inside a callback of
+ * this agent. NULL is a no-op. */
+void sb_ice_free(sb_ice_t *ice);
+
+#endif

@@ -1,0 +1,462 @@
+/* ICE over libnice: two agents in one process on one GMainContext exchange credentials and
+ * trickled candidates through their ops, connect over loopback and send both ways (also
+ * through the selected socket); a wrong remote password fails; interface lists that remove
+ * loopback leave no candidates; candidate and credential validation; the interface filter.
+ * Needs no root and only a loopback interface (runs inside `unshare --net`).
+ * SB_SLOW_TESTS=1 adds an RFC 7675 consent-loss test (about 30 s). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "base/error.h"
+#include "peer/ice.h"
+#include "peer/ice_iface.h"
+
+#if defined(__SANITIZE_ADDRESS__) && defined(SB_LSAN_SUPP)
+/* GLib type registrations and libnice static state live until exit: see tests/lsan.supp. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+    return "suppressions=" SB_LSAN_SUPP;
+}
+#endif
+
+#define MAX_CANDS 32
+
+typedef struct peer {
+    const char *name;
+    sb_ice_t *ice;
+    struct peer *other;
+    bool trickle; /* hand candidates to other as they come */
+    char *cands[MAX_CANDS];
+    unsigned ncands;
+    bool gathered, connected, failed;
+    char reason[64];
+    unsigned received;
+    char last[64];
+    unsigned bad_candidates;
+} peer_t;
+
+static GMainContext *ctx;
+
+static void on_local_candidate(void *c, const char *cand)
+{
+    peer_t *p = c;
+    if (strncmp(cand, "candidate:", 10) != 0 || !strstr(cand, " typ "))
+        p->bad_candidates++;
+    if (p->ncands < MAX_CANDS)
+        p->cands[p->ncands++] = strdup(cand);
+    if (p->trickle && p->other && p->other->ice)
+        sb_ice_add_remote_candidate(p->other->ice, cand);
+}
+
+static void on_gathering_done(void *c)
+{
+    peer_t *p = c;
+    p->gathered = true;
+    if (p->trickle && p->other && p->other->ice)
+        sb_ice_remote_gathering_done(p->other->ice);
+}
+
+static void on_connected(void *c)
+{
+    ((peer_t *)c)->connected = true;
+}
+
+static void on_failed(void *c, const char *reason)
+{
+    peer_t *p = c;
+    p->failed = true;
+    snprintf(p->reason, sizeof(p->reason), "%s", reason);
+}
+
+static void on_recv(void *c, uint8_t *buf, size_t len)
+{
+    peer_t *p = c;
+    if (len > 0)
+        buf[0] ^= 0x20; /* in place is allowed */
+    snprintf(p->last, sizeof(p->last), "%.*s", (int)len, (const char *)buf);
+    p->received++;
+}
+
+static const sb_ice_ops_t ops = {
+    .on_local_candidate = on_local_candidate,
+    .on_gathering_done = on_gathering_done,
+    .on_connected = on_connected,
+    .on_failed = on_failed,
+    .on_recv = on_recv,
+};
+
+static const char *const allow_lo[] = {"lo", NULL};
+
+static bool pump(bool *flag_a, bool *flag_b, int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    while (!(*flag_a && (!flag_b || *flag_b))) {
+        if (g_get_monotonic_time() > end)
+            return false;
+        g_main_context_iteration(ctx, TRUE);
+    }
+    return true;
+}
+
+static void pump_for(int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    while (g_get_monotonic_time() < end) {
+        if (!g_main_context_iteration(ctx, FALSE))
+            g_usleep(1000);
+    }
+}
+
+static void peer_reset(peer_t *p, const char *name)
+{
+    memset(p, 0, sizeof(*p));
+    p->name = name;
+}
+
+static void peer_free(peer_t *p)
+{
+    sb_ice_free(p->ice);
+    for (unsigned i = 0; i < p->ncands; i++)
+        free(p->cands[i]);
+    peer_reset(p, NULL);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    ctx = g_main_context_new();
+    g_main_context_push_thread_default(ctx);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    pump_for(50);
+    g_main_context_pop_thread_default(ctx);
+    g_main_context_unref(ctx);
+    return 0;
+}
+
+/* Make a connected pair A (controlling) / B (controlled) over loopback. */
+static void make_pair(peer_t *a, peer_t *b, const sb_ice_config_t *cfg, const char *b_pwd_for_a)
+{
+    peer_reset(a, "A");
+    peer_reset(b, "B");
+    a->other = b;
+    b->other = a;
+    a->trickle = b->trickle = true;
+    assert_int_equal(sb_ice_new(ctx, cfg, true, &ops, a, &a->ice), 0);
+    assert_int_equal(sb_ice_new(ctx, cfg, false, &ops, b, &b->ice), 0);
+    const char *ua, *pa, *ub, *pb;
+    sb_ice_local_credentials(a->ice, &ua, &pa);
+    sb_ice_local_credentials(b->ice, &ub, &pb);
+    assert_non_null(ua);
+    assert_true(strlen(pa) >= 22);
+    assert_string_not_equal(ua, ub);
+    assert_int_equal(sb_ice_set_remote_credentials(a->ice, ub, b_pwd_for_a ? b_pwd_for_a : pb), 0);
+    assert_int_equal(sb_ice_set_remote_credentials(b->ice, ua, pa), 0);
+    assert_int_equal(sb_ice_gather(a->ice), 0);
+    assert_int_equal(sb_ice_gather(b->ice), 0);
+    assert_int_equal(sb_ice_gather(b->ice), SB_ESTATE);
+}
+
+static void test_connect_and_send(void **state)
+{
+    (void)state;
+    peer_t a, b;
+    sb_ice_config_t cfg = {.allow = allow_lo};
+    make_pair(&a, &b, &cfg, NULL);
+    assert_true(pump(&a.gathered, &b.gathered, 5000));
+    assert_true(a.ncands >= 1);
+    assert_int_equal(a.bad_candidates + b.bad_candidates, 0);
+    assert_non_null(strstr(a.cands[0], "127.0.0.1"));
+    assert_non_null(strstr(a.cands[0], "typ host"));
+    assert_true(pump(&a.connected, &b.connected, 10000));
+    assert_false(a.failed || b.failed);
+    assert_true(sb_ice_is_connected(a.ice));
+
+    assert_int_equal(sb_ice_send(a.ice, (const uint8_t *)"hello", 5), 0);
+    bool got_b = false, got_a = false;
+    while (!got_b) {
+        g_main_context_iteration(ctx, TRUE);
+        got_b = b.received > 0;
+    }
+    assert_string_equal(b.last, "Hello");
+    assert_int_equal(sb_ice_send(b.ice, (const uint8_t *)"world", 5), 0);
+    while (!got_a) {
+        g_main_context_iteration(ctx, TRUE);
+        got_a = a.received > 0;
+    }
+    assert_string_equal(a.last, "World");
+    assert_int_equal(sb_ice_send(a.ice, (const uint8_t *)"x", 0), SB_EINVAL);
+
+    /* The fast path: send straight on the selected socket; libnice on B still receives it. */
+    struct sockaddr_storage peer;
+    socklen_t plen = 0;
+    int fd = sb_ice_selected_socket_fd(a.ice, &peer, &plen);
+    assert_true(fd >= 0);
+    assert_int_equal(peer.ss_family, AF_INET);
+    assert_int_equal(plen, sizeof(struct sockaddr_in));
+    assert_int_equal(ntohl(((struct sockaddr_in *)&peer)->sin_addr.s_addr), INADDR_LOOPBACK);
+    unsigned before = b.received;
+    assert_int_equal(sendto(fd, "direct", 6, 0, (struct sockaddr *)&peer, plen), 6);
+    gint64 end = g_get_monotonic_time() + 5000000;
+    while (b.received == before && g_get_monotonic_time() < end)
+        g_main_context_iteration(ctx, TRUE);
+    assert_string_equal(b.last, "Direct");
+
+    peer_free(&a);
+    peer_free(&b);
+}
+
+static void test_wrong_password_fails(void **state)
+{
+    (void)state;
+    peer_t a, b;
+    sb_ice_config_t cfg = {.allow = allow_lo, .connect_timeout_ms = 20000};
+    make_pair(&a, &b, &cfg, "wrongwrongwrongwrongwrong");
+    assert_true(pump(&a.failed, NULL, 25000));
+    assert_false(a.connected);
+    assert_int_equal(sb_ice_send(a.ice, (const uint8_t *)"x", 1), SB_ESTATE);
+    peer_free(&a);
+    peer_free(&b);
+}
+
+static void test_deny_removes_loopback(void **state)
+{
+    (void)state;
+    static const char *const allow_v4lo[] = {"127.0.0.0/8", NULL};
+    static const char *const deny_v4lo[] = {"127.0.0.1", NULL};
+    static const char *const deny_lo[] = {"lo", NULL};
+    const sb_ice_config_t cfgs[] = {
+        {.allow = allow_v4lo, .deny = deny_v4lo},
+        {.allow = allow_lo, .deny = deny_lo, .ipv6 = true},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        peer_t a;
+        peer_reset(&a, "A");
+        assert_int_equal(sb_ice_new(ctx, &cfgs[i], true, &ops, &a, &a.ice), 0);
+        assert_int_equal(sb_ice_gather(a.ice), 0);
+        assert_false(a.gathered); /* never from inside the call */
+        assert_true(pump(&a.gathered, NULL, 5000));
+        assert_int_equal(a.ncands, 0);
+        peer_free(&a);
+    }
+}
+
+static bool have_ipv6_loopback(void)
+{
+    struct ifaddrs *ifs, *i;
+    bool found = false;
+    if (getifaddrs(&ifs) != 0)
+        return false;
+    for (i = ifs; i; i = i->ifa_next) {
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+            IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr))
+            found = true;
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
+static void test_ipv6_loopback_gathered(void **state)
+{
+    (void)state;
+    peer_t a;
+    peer_reset(&a, "A");
+    sb_ice_config_t cfg = {.allow = allow_lo, .ipv6 = true, .port_min = 41000, .port_max = 41999};
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, &a, &a.ice), 0);
+    assert_int_equal(sb_ice_gather(a.ice), 0);
+    assert_true(pump(&a.gathered, NULL, 5000));
+    bool v4 = false, v6 = false;
+    for (unsigned i = 0; i < a.ncands; i++) {
+        v4 |= strstr(a.cands[i], " 127.0.0.1 ") != NULL;
+        v6 |= strstr(a.cands[i], " ::1 ") != NULL;
+        unsigned port = 0;
+        const char *typ = strstr(a.cands[i], " typ ");
+        const char *p = typ;
+        while (p > a.cands[i] && p[-1] != ' ')
+            p--;
+        port = (unsigned)atoi(p);
+        assert_true(port >= 41000 && port <= 41999);
+    }
+    assert_true(v4);
+    assert_int_equal(v6, have_ipv6_loopback());
+    peer_free(&a);
+}
+
+static void test_remote_input_validation(void **state)
+{
+    (void)state;
+    peer_t a;
+    peer_reset(&a, "A");
+    sb_ice_config_t cfg = {.allow = allow_lo, .max_remote_candidates = 4};
+    assert_int_equal(sb_ice_new(ctx, &cfg, false, &ops, &a, &a.ice), 0);
+    sb_ice_t *ice = a.ice;
+    /* before the credentials: held */
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "a=candidate:1 1 udp 2015363327 127.0.0.1 40000 typ host\r\n"), 0);
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:2 1 UDP 2015363327 127.0.0.1 40002 typ host generation 0"), 0);
+    assert_int_equal(sb_ice_add_remote_candidate(ice, "3 1 udp 1 127.0.0.1 40003 typ host"), 0);
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:4 2 udp 2015363326 127.0.0.1 40001 typ host"), SB_ENOTSUP);
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:5 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active"), SB_ENOTSUP);
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:6 1 udp 2113937151 0b1c5a7e-2f3d.local 51000 typ host"), SB_ENOTSUP);
+    assert_int_equal(sb_ice_add_remote_candidate(ice, "candidate:garbage"), SB_EINVAL);
+    assert_int_equal(sb_ice_add_remote_candidate(ice, ""), SB_EINVAL);
+    assert_int_equal(sb_ice_add_remote_candidate(ice, NULL), SB_EINVAL);
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:7 1 udp 1 127.0.0.1 1 typ host\r\nX"), SB_EINVAL);
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:8 1 udp 1 127.0.0.1 1 typ h\x01st"), SB_EINVAL);
+    char big[1024];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(sb_ice_add_remote_candidate(ice, big), SB_EINVAL);
+
+    assert_int_equal(sb_ice_set_remote_credentials(ice, "abc", "0123456789012345678901"),
+                     SB_EINVAL);
+    assert_int_equal(sb_ice_set_remote_credentials(ice, "abcd", "0123456789"), SB_EINVAL);
+    assert_int_equal(sb_ice_set_remote_credentials(ice, "ab d", "0123456789012345678901"),
+                     SB_EINVAL);
+    assert_int_equal(sb_ice_set_remote_credentials(ice, "ab+/", "0123456789012345678901"), 0);
+    assert_int_equal(sb_ice_set_remote_credentials(ice, "ab+/", "0123456789012345678901"), 0);
+    assert_int_equal(sb_ice_set_remote_credentials(ice, "efgh", "0123456789012345678901"),
+                     SB_ENOTSUP);
+    /* after the credentials: straight in, up to the bound */
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:9 1 udp 2015363327 127.0.0.1 40009 typ host"), 0);
+    assert_int_equal(sb_ice_add_remote_candidate(ice,
+        "candidate:10 1 udp 2015363327 127.0.0.1 40010 typ host"), SB_ENOMEM);
+    assert_int_equal(sb_ice_remote_gathering_done(ice), 0);
+    assert_int_equal(sb_ice_selected_socket_fd(ice, NULL, NULL), SB_ENOENT);
+    peer_free(&a);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    sb_ice_t *ice;
+    peer_t a;
+    peer_reset(&a, "A");
+    static const char *const bad_list[] = {"10.0.0.0/40", NULL};
+    const sb_ice_config_t bad[] = {
+        {.stun_host = "stun.example.org"},
+        {.turn_host = "127.0.0.1"}, /* no credentials */
+        {.port_min = 5000, .port_max = 4000},
+        {.port_max = 4000},
+        {.allow = bad_list},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(sb_ice_new(ctx, &bad[i], true, &ops, &a, &ice), SB_EINVAL);
+    sb_ice_config_t ok = {.allow = allow_lo};
+    sb_ice_ops_t no_recv = ops;
+    no_recv.on_recv = NULL;
+    assert_int_equal(sb_ice_new(ctx, &ok, true, &no_recv, &a, &ice), SB_EINVAL);
+}
+
+static struct sockaddr_storage sa_of(const char *text)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (strchr(text, ':')) {
+        ss.ss_family = AF_INET6;
+        inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+    } else {
+        ss.ss_family = AF_INET;
+        inet_pton(AF_INET, text, &((struct sockaddr_in *)&ss)->sin_addr);
+    }
+    return ss;
+}
+
+static void test_iface_lists(void **state)
+{
+    (void)state;
+    struct sockaddr_storage lo4 = sa_of("127.0.0.1"), lo6 = sa_of("::1"),
+                            lan = sa_of("192.168.1.20"), ula = sa_of("fd00::5");
+    const struct sockaddr *l4 = (void *)&lo4, *l6 = (void *)&lo6, *ln = (void *)&lan,
+                          *u6 = (void *)&ula;
+    static const char *const by_name[] = {"lo", NULL};
+    static const char *const by_glob[] = {"eth*", NULL};
+    static const char *const by_cidr[] = {"192.168.0.0/16", "fc00::/7", NULL};
+    static const char *const by_prefix[] = {"192.168.", NULL};
+    static const char *const by_exact[] = {"::1", "192.168.1.2", NULL};
+    assert_true(sb_ice_iface_listed(by_name, "lo", l4));
+    assert_false(sb_ice_iface_listed(by_name, "eth0", ln));
+    assert_true(sb_ice_iface_listed(by_glob, "eth1", ln));
+    assert_false(sb_ice_iface_listed(by_glob, "lo", l4));
+    assert_true(sb_ice_iface_listed(by_cidr, "x", ln));
+    assert_true(sb_ice_iface_listed(by_cidr, "x", u6));
+    assert_false(sb_ice_iface_listed(by_cidr, "x", l4));
+    assert_false(sb_ice_iface_listed(by_cidr, "x", l6));
+    assert_true(sb_ice_iface_listed(by_prefix, "x", ln));
+    assert_false(sb_ice_iface_listed(by_prefix, "x", l4));
+    assert_true(sb_ice_iface_listed(by_exact, "x", l6));
+    assert_false(sb_ice_iface_listed(by_exact, "x", ln)); /* 192.168.1.20 is not .2 */
+    assert_false(sb_ice_iface_listed(NULL, "lo", l4));
+    static const char *const bad1[] = {"1.2.3.4/33", NULL};
+    static const char *const bad2[] = {"/8", NULL};
+    static const char *const bad3[] = {"has space", NULL};
+    assert_int_equal(sb_ice_iface_validate(by_cidr), 0);
+    assert_int_equal(sb_ice_iface_validate(NULL), 0);
+    assert_int_equal(sb_ice_iface_validate(bad1), SB_EINVAL);
+    assert_int_equal(sb_ice_iface_validate(bad2), SB_EINVAL);
+    assert_int_equal(sb_ice_iface_validate(bad3), SB_EINVAL);
+    /* loopback is collected like anything else */
+    struct sockaddr_storage out[16];
+    int n = sb_ice_iface_collect(by_name, NULL, false, out, 16);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].ss_family, AF_INET);
+}
+
+/* RFC 7675: once B is gone, A loses consent within about 30 s. */
+static void test_consent_lost(void **state)
+{
+    (void)state;
+    if (!getenv("SB_SLOW_TESTS")) {
+        skip();
+        return;
+    }
+    peer_t a, b;
+    sb_ice_config_t cfg = {.allow = allow_lo};
+    make_pair(&a, &b, &cfg, NULL);
+    assert_true(pump(&a.connected, &b.connected, 10000));
+    peer_free(&b);
+    a.other = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    assert_true(pump(&a.failed, NULL, 60000));
+    gint64 took = (g_get_monotonic_time() - t0) / 1000;
+    print_message("consent lost after %lld ms: %s\n", (long long)took, a.reason);
+    assert_string_equal(a.reason, "consent lost");
+    peer_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_iface_lists),
+        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_remote_input_validation),
+        cmocka_unit_test(test_deny_removes_loopback),
+        cmocka_unit_test(test_ipv6_loopback_gathered),
+        cmocka_unit_test(test_connect_and_send),
+        cmocka_unit_test(test_wrong_password_fails),
+        cmocka_unit_test(test_consent_lost),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
