@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "config/config.h"
+#include "peer/media.h"
 #include "peer/session.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
@@ -115,11 +116,12 @@ int main(int argc, char **argv)
     sb_api_init(&(sb_api_config_t){.api_secret = cfg.api_secret,
                                    .session_timeout_s = cfg.session_timeout_s,
                                    .ipv6 = cfg.ipv6});
-    sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
-
     int exit_code = 0;
     GMainLoop *loop = g_main_loop_new(NULL, FALSE);
-    if (sb_main_start_transports(&cfg) < 0) {
+    bool media_up = sb_media_start(&cfg) == 0;
+    if (media_up)
+        sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
+    if (!media_up || sb_main_start_transports(&cfg) < 0) {
         exit_code = 1;
     } else {
         g_unix_signal_add(SIGINT, sb_main_on_signal, loop);
@@ -135,6 +137,8 @@ int main(int argc, char **argv)
         sb_transports[i]->stop();
     sb_sessions_deinit();
     sb_plugins_unload();
+    if (media_up)
+        sb_media_stop();
     sb_api_deinit();
     g_main_loop_unref(loop);
     SB_INFO("main", "stopped");

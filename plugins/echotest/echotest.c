@@ -49,6 +49,26 @@ static json_t *sb_echotest_error(int code, const char *reason)
                      reason);
 }
 
+/* Cap what the caller sends (REMB): any thread, the core posts it to the loop. */
+static void sb_echotest_apply_bitrate_on_loop(void *arg)
+{
+    sb_plugin_handle_t *h = arg;
+    sb_echotest_session_t *s = h->plugin_data;
+    if (s && sb_echotest_core->handle_alive(h))
+        sb_echotest_core->send_remb(h, atomic_load(&s->bitrate));
+    sb_echotest_core->handle_unref(h);
+}
+
+static void sb_echotest_apply_bitrate(sb_plugin_handle_t *h)
+{
+    int loop = sb_echotest_core->loop_index(h);
+    if (loop < 0)
+        return; /* applied when media comes up */
+    sb_echotest_core->handle_ref(h);
+    if (sb_echotest_core->loop_post(loop, sb_echotest_apply_bitrate_on_loop, h) < 0)
+        sb_echotest_core->handle_unref(h);
+}
+
 /* Message thread: apply one request and answer it. */
 static void sb_echotest_process(sb_echotest_msg_t *m)
 {
@@ -58,7 +78,7 @@ static void sb_echotest_process(sb_echotest_msg_t *m)
     json_t *audio = json_object_get(m->body, "audio");
     json_t *video = json_object_get(m->body, "video");
     json_t *bitrate = json_object_get(m->body, "bitrate");
-    json_t *reply;
+    json_t *reply, *answer = NULL;
     if ((audio && !json_is_boolean(audio)) || (video && !json_is_boolean(video)) ||
         (bitrate && (!json_is_integer(bitrate) || json_integer_value(bitrate) < 0))) {
         reply = sb_echotest_error(413, "Invalid element (audio/video must be booleans, "
@@ -68,12 +88,29 @@ static void sb_echotest_process(sb_echotest_msg_t *m)
             atomic_store(&s->audio, json_is_true(audio));
         if (video)
             atomic_store(&s->video, json_is_true(video));
-        if (bitrate)
+        if (bitrate) {
             atomic_store(&s->bitrate, (unsigned)json_integer_value(bitrate));
+            sb_echotest_apply_bitrate(m->h);
+        }
         reply = json_pack("{s:s, s:s}", "echotest", "event", "result", "ok");
     }
-    sb_echotest_core->push_event(m->h, m->transaction, reply, NULL);
+    const char *type = json_string_value(json_object_get(m->jsep, "type"));
+    if (m->jsep && type && !strcmp(type, "offer")) {
+        char reason[256];
+        sb_answer_opts_t opts = {.audio_recv = true, .audio_send = true, .video_recv = true,
+                                 .video_send = true, .loop = -1};
+        if (sb_echotest_core->answer_offer(m->h, m->jsep, &opts, &answer, reason,
+                                           sizeof(reason)) < 0) {
+            json_decref(reply);
+            reply = sb_echotest_error(465, reason);
+        }
+    } else if (m->jsep) {
+        json_decref(reply);
+        reply = sb_echotest_error(469, "The echo test only answers offers");
+    }
+    sb_echotest_core->push_event(m->h, m->transaction, reply, answer);
     json_decref(reply);
+    json_decref(answer);
 }
 
 static gpointer sb_echotest_run(gpointer unused)
@@ -138,6 +175,46 @@ static void sb_echotest_destroy_handle(sb_plugin_handle_t *h)
     h->plugin_data = NULL;
 }
 
+/* Loop thread: media is up. Ask for a keyframe so the echo starts at once. */
+static void sb_echotest_setup_media(sb_plugin_handle_t *h)
+{
+    sb_echotest_session_t *s = h->plugin_data;
+    sb_media_stream_t streams[SB_MEDIA_MAX_STREAMS];
+    unsigned n = sb_echotest_core->streams(h, streams, SB_MEDIA_MAX_STREAMS);
+    for (unsigned i = 0; i < n; i++) {
+        if (streams[i].recv && streams[i].kind == SB_MEDIA_VIDEO)
+            sb_echotest_core->request_keyframe(h, streams[i].index, 0);
+    }
+    if (s && atomic_load(&s->bitrate))
+        sb_echotest_core->send_remb(h, atomic_load(&s->bitrate));
+}
+
+static void sb_echotest_hangup_media(sb_plugin_handle_t *h)
+{
+    (void)h;
+}
+
+/* Loop thread: send the packet back on the same m-line, as our own stream. Simulcast
+ * callers get their lowest layer back (one SSRC per echoed stream). */
+static void sb_echotest_on_rtp(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt)
+{
+    sb_echotest_session_t *s = h->plugin_data;
+    const sb_media_stream_t *st = pkt->stream;
+    if (!s || !st->send || pkt->layer != 0)
+        return;
+    bool on = st->kind == SB_MEDIA_AUDIO ? atomic_load(&s->audio) : atomic_load(&s->video);
+    if (!on)
+        return;
+    sb_rtp_set_ssrc(pkt->data, st->local_ssrc);
+    sb_echotest_core->send_rtp(h, st->index, pkt->data, pkt->len);
+}
+
+/* Loop thread: the caller's decoder wants a keyframe of what we echo: ask the caller. */
+static void sb_echotest_on_keyframe_request(sb_plugin_handle_t *h, unsigned stream)
+{
+    sb_echotest_core->request_keyframe(h, stream, 0);
+}
+
 static json_t *sb_echotest_query_handle(sb_plugin_handle_t *h)
 {
     sb_echotest_session_t *s = h->plugin_data;
@@ -161,6 +238,10 @@ static const sb_plugin_t sb_echotest_plugin = {
     .handle_message = sb_echotest_handle_message,
     .destroy_handle = sb_echotest_destroy_handle,
     .query_handle = sb_echotest_query_handle,
+    .setup_media = sb_echotest_setup_media,
+    .hangup_media = sb_echotest_hangup_media,
+    .on_rtp = sb_echotest_on_rtp,
+    .on_keyframe_request = sb_echotest_on_keyframe_request,
 };
 
 const sb_plugin_t *sb_plugin_get(void);

@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "peer/handle.h"
+#include "peer/handle_media.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
 
@@ -234,8 +235,10 @@ static json_t *sb_api_trickle(sb_api_ctx_t *c)
     if (candidate && !json_is_object(candidate) && !json_is_null(candidate))
         return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
                            "Invalid element type (candidate should be an object)");
-    /* The media plane consumes candidates; without a PeerConnection they are accepted
-     * and dropped, as a trickle may legitimately race ahead of the offer. */
+    /* Candidates that race ahead of the offer are kept until the PeerConnection exists. */
+    int code = sb_handle_media_trickle(c->handle, candidate, candidates);
+    if (code)
+        return sb_api_fail(c, code, "Invalid trickle candidate");
     return sb_api_reply(c, "ack");
 }
 
@@ -247,6 +250,7 @@ static json_t *sb_api_detach(sb_api_ctx_t *c)
 
 static json_t *sb_api_hangup(sb_api_ctx_t *c)
 {
+    sb_handle_media_hangup(c->handle, "Janus API");
     return sb_api_reply(c, "success");
 }
 

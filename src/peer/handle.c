@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "peer/handle_media.h"
 
 /* Owned by its references: the session's, the creator's, plugins'. Any thread. */
 struct sb_handle {
@@ -18,6 +19,7 @@ struct sb_handle {
     const sb_plugin_t *plugin;
     char *opaque_id;
     atomic_bool detached;
+    sb_handle_media_t *media; /* the PeerConnection binding */
     bool plugin_created; /* create_handle succeeded: destroy_handle is owed */
 };
 
@@ -51,6 +53,11 @@ const char *sb_handle_opaque_id(const sb_handle_t *h)
     return h->opaque_id;
 }
 
+sb_handle_media_t *sb_handle_media(sb_handle_t *h)
+{
+    return h->media;
+}
+
 bool sb_handle_is_detached(sb_handle_t *h)
 {
     return atomic_load(&h->detached);
@@ -66,6 +73,7 @@ void sb_handle_unref(sb_handle_t *h)
     if (!h || !sb_refcount_dec(&h->ref))
         return;
     sb_session_unref(h->session);
+    sb_handle_media_free(h->media);
     sb_free(h->opaque_id);
     sb_free(h);
 }
@@ -79,6 +87,7 @@ int sb_handle_create(sb_session_t *s, const sb_plugin_t *plugin, const char *opa
     h->session = s;
     h->plugin = plugin;
     h->opaque_id = sb_strdup(opaque_id);
+    h->media = sb_handle_media_new();
     h->ph.session_id = sb_session_id(s);
     do {
         h->ph.handle_id = sb_id_new(sb_id_node(sb_session_id(s)));
@@ -111,6 +120,8 @@ void sb_handle_detach(sb_handle_t *h, bool notify)
         return;
     sb_handle_ref(h);
     sb_session_remove_handle(h->session, h);
+    /* The PeerConnection goes first: once this returns no media callback runs for h. */
+    sb_handle_media_hangup(h, NULL);
     if (h->plugin_created)
         h->plugin->destroy_handle(&h->ph);
     if (notify)

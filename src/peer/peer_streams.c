@@ -151,6 +151,11 @@ int sb_peer_streams_answer_opts(const sb_answer_opts_t *want, sb_negotiate_opts_
         opts->video = video;
         opts->n_video = (size_t)n;
     }
+    /* No send-side bandwidth estimation here yet: without our TWCC feedback a client would
+     * starve, so offer only what we act on (REMB, RR). abs-send-time is left out too:
+     * aiortc 1.4 maps ids per transport and breaks when audio and video reuse an id. */
+    opts->ext_allow &= ~(SB_HDREXT_BIT(SB_HDREXT_ABS_SEND_TIME) | SB_HDREXT_BIT(SB_HDREXT_TWCC));
+    opts->fb_allow &= ~(unsigned)SB_NEGOTIATE_FB_TWCC;
     opts->on_media = sb_peer_streams_on_media;
     opts->ctx = (void *)want;
     return 0;

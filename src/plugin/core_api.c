@@ -1,6 +1,9 @@
 /* The callback table plugins get at init (see plugin.h): thin bridges onto handles. */
 #include "base/error.h"
+#include "loop/loop.h"
 #include "peer/handle.h"
+#include "peer/handle_media.h"
+#include "peer/peer.h"
 #include "plugin/loader.h"
 
 static int sb_core_push_event(sb_plugin_handle_t *ph, const char *transaction, json_t *data,
@@ -23,7 +26,7 @@ static void sb_core_handle_unref(sb_plugin_handle_t *ph)
 
 static void sb_core_close_pc(sb_plugin_handle_t *ph)
 {
-    (void)ph; /* no PeerConnection yet in this build: nothing to close */
+    sb_handle_media_hangup(sb_handle_from_plugin(ph), "Close PC");
 }
 
 static void sb_core_end_handle(sb_plugin_handle_t *ph)
@@ -36,6 +39,69 @@ static bool sb_core_handle_alive(sb_plugin_handle_t *ph)
     return !sb_handle_is_detached(sb_handle_from_plugin(ph));
 }
 
+static int sb_core_answer_offer(sb_plugin_handle_t *ph, json_t *offer,
+                                const sb_answer_opts_t *opts, json_t **answer, char *reason,
+                                size_t reason_len)
+{
+    return sb_handle_media_answer(sb_handle_from_plugin(ph), offer, opts, answer, reason,
+                                  reason_len);
+}
+
+static int sb_core_make_offer(sb_plugin_handle_t *ph, const sb_offer_stream_t *streams,
+                              unsigned n, int loop, json_t **offer, char *reason,
+                              size_t reason_len)
+{
+    return sb_handle_media_offer(sb_handle_from_plugin(ph), streams, n, loop, offer, reason,
+                                 reason_len);
+}
+
+static int sb_core_process_answer(sb_plugin_handle_t *ph, json_t *answer, char *reason,
+                                  size_t reason_len)
+{
+    return sb_handle_media_process_answer(sb_handle_from_plugin(ph), answer, reason,
+                                          reason_len);
+}
+
+static unsigned sb_core_streams(sb_plugin_handle_t *ph, sb_media_stream_t *out, unsigned max)
+{
+    return sb_handle_media_streams(sb_handle_from_plugin(ph), out, max);
+}
+
+static int sb_core_loop_index(sb_plugin_handle_t *ph)
+{
+    return sb_handle_media_loop_index(sb_handle_from_plugin(ph));
+}
+
+static int sb_core_loop_post(int loop, void (*fn)(void *arg), void *arg)
+{
+    unsigned count = sb_loops_count();
+    if (loop < 0 || !count)
+        return SB_EINVAL;
+    return sb_loop_post(sb_loop_get((unsigned)loop % count), fn, arg);
+}
+
+/* Media callbacks run on the handle's loop, where its peer pointer is stable. */
+static int sb_core_send_rtp(sb_plugin_handle_t *ph, unsigned stream, const uint8_t *data,
+                            size_t len)
+{
+    sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
+    return p ? sb_peer_send_rtp(p, stream, data, len) : SB_ESTATE;
+}
+
+static void sb_core_request_keyframe(sb_plugin_handle_t *ph, unsigned stream, unsigned layer)
+{
+    sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
+    if (p)
+        sb_peer_request_keyframe(p, stream, layer);
+}
+
+static void sb_core_send_remb(sb_plugin_handle_t *ph, uint32_t bitrate_bps)
+{
+    sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
+    if (p)
+        sb_peer_send_remb(p, bitrate_bps);
+}
+
 static const sb_core_api_t sb_core_api_table = {
     .push_event = sb_core_push_event,
     .handle_ref = sb_core_handle_ref,
@@ -43,6 +109,15 @@ static const sb_core_api_t sb_core_api_table = {
     .close_pc = sb_core_close_pc,
     .end_handle = sb_core_end_handle,
     .handle_alive = sb_core_handle_alive,
+    .answer_offer = sb_core_answer_offer,
+    .make_offer = sb_core_make_offer,
+    .process_answer = sb_core_process_answer,
+    .streams = sb_core_streams,
+    .loop_index = sb_core_loop_index,
+    .loop_post = sb_core_loop_post,
+    .send_rtp = sb_core_send_rtp,
+    .request_keyframe = sb_core_request_keyframe,
+    .send_remb = sb_core_send_remb,
 };
 
 const sb_core_api_t *sb_core_api(void)

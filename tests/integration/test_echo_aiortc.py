@@ -1,0 +1,178 @@
+"""EchoTest media end to end with aiortc: a real WebRTC client sends audio and video
+through Switchboard's ICE/DTLS/SRTP and decodes what comes back. Also: a wrong DTLS
+fingerprint in the offer must end in a hangup, never in media."""
+import asyncio
+import fractions
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from sbtest import Http, Server, Tap, builddir_from_argv, check, check_eq, stop_and_report  # noqa
+
+import aioice.ice  # noqa: E402
+
+aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"]
+
+import numpy  # noqa: E402
+from aiortc import (RTCConfiguration, RTCPeerConnection, RTCSessionDescription,  # noqa: E402
+                    VideoStreamTrack)
+from aiortc.mediastreams import AudioStreamTrack  # noqa: E402
+from av import AudioFrame, VideoFrame  # noqa: E402
+
+
+class ToneTrack(AudioStreamTrack):
+    """20 ms frames of a 440 Hz tone, so the echoed audio is not digital silence."""
+
+    def __init__(self):
+        super().__init__()
+        self.pts = 0
+
+    async def recv(self):
+        await asyncio.sleep(0.02)
+        t = (numpy.arange(960) + self.pts) / 48000.0
+        samples = (numpy.sin(2 * numpy.pi * 440 * t) * 8000).astype(numpy.int16)
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 48000
+        frame.pts = self.pts
+        frame.time_base = fractions.Fraction(1, 48000)
+        self.pts += 960
+        return frame
+
+
+class PatternTrack(VideoStreamTrack):
+    """A moving gradient, 320x240, so the encoder produces real (non-trivial) frames."""
+
+    async def recv(self):
+        pts, time_base = await self.next_timestamp()
+        img = numpy.zeros((240, 320, 3), numpy.uint8)
+        img[:, :, 0] = (numpy.arange(320) + pts // 3000) % 256
+        img[:, :, 1] = 128
+        frame = VideoFrame.from_ndarray(img, format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class Poller:
+    """Collects the session's events from the long-poll in a thread."""
+
+    def __init__(self, http, sid):
+        self.http, self.sid, self.events, self.stop = http, sid, [], False
+
+    async def run(self):
+        while not self.stop:
+            ev = await asyncio.to_thread(self.http.poll, self.sid, "?maxev=10", 35)
+            self.events.extend(ev if isinstance(ev, list) else [ev])
+
+    def find(self, pred):
+        return [e for e in self.events if pred(e)]
+
+    async def wait(self, pred, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = self.find(pred)
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)
+        raise AssertionError("event not seen in %.0fs; events: %r" % (timeout, self.events))
+
+
+async def consume(track, counter):
+    while True:
+        try:
+            await track.recv()
+        except Exception:
+            return
+        counter[track.kind] = counter.get(track.kind, 0) + 1
+
+
+async def echo_call(http, tamper_fingerprint=False):
+    sid = http.create()
+    hid = http.attach(sid)
+    poller = Poller(http, sid)
+    poll_task = asyncio.ensure_future(poller.run())
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    decoded = {}
+    consumers = []
+
+    @pc.on("track")
+    def on_track(track):
+        consumers.append(asyncio.ensure_future(consume(track, decoded)))
+
+    pc.addTrack(ToneTrack())
+    pc.addTrack(PatternTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    if tamper_fingerprint:
+        sdp = re.sub(r"a=fingerprint:sha-256 ([0-9A-F]{2})",
+                     lambda m: "a=fingerprint:sha-256 " + ("00" if m.group(1) != "00" else "11"),
+                     sdp)
+    t0 = time.time()
+    r = await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid), {
+        "janus": "message", "transaction": "offer", "body": {"audio": True, "video": True},
+        "jsep": {"type": "offer", "sdp": sdp}})
+    check_eq(r.get("janus"), "ack", "message reply")
+    ev = await poller.wait(lambda e: e.get("janus") == "event" and e.get("jsep"), 10)
+    check_eq(ev["jsep"]["type"], "answer", "jsep type")
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=ev["jsep"]["sdp"], type="answer"))
+    return sid, hid, pc, poller, poll_task, decoded, consumers, t0
+
+
+async def main_async(tap, http):
+    with tap.case("aiortc echo: audio and video come back and decode"):
+        sid, hid, pc, poller, poll_task, decoded, consumers, t0 = await echo_call(http)
+        try:
+            await poller.wait(lambda e: e.get("janus") == "webrtcup", 10)
+            tap.note("webrtcup after %.0f ms" % ((time.time() - t0) * 1000))
+            await poller.wait(lambda e: e.get("janus") == "media" and e.get("type") == "video"
+                              and e.get("receiving") is True, 10)
+            deadline = time.time() + 15
+            while time.time() < deadline and (decoded.get("video", 0) < 30
+                                                or decoded.get("audio", 0) < 50):
+                await asyncio.sleep(0.1)
+            tap.note("decoded frames: %r" % decoded)
+            check(decoded.get("video", 0) >= 30, "video frames decoded: %r" % decoded)
+            check(decoded.get("audio", 0) >= 50, "audio frames decoded: %r" % decoded)
+            r = await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid),
+                                        {"janus": "hangup", "transaction": "h"})
+            check_eq(r.get("janus"), "success", "hangup reply")
+            await poller.wait(lambda e: e.get("janus") == "hangup", 5)
+        finally:
+            await pc.close()
+            for c in consumers:
+                c.cancel()
+            poller.stop = True
+            http.destroy(sid)
+            await asyncio.wait_for(poll_task, 40)
+
+    with tap.case("aiortc echo: a wrong DTLS fingerprint ends in hangup, no media"):
+        sid, hid, pc, poller, poll_task, decoded, consumers, t0 = await echo_call(
+            http, tamper_fingerprint=True)
+        try:
+            ev = await poller.wait(lambda e: e.get("janus") == "hangup", 15)
+            tap.note("hangup reason: %r" % ev.get("reason"))
+            check(not poller.find(lambda e: e.get("janus") == "webrtcup"), "no webrtcup")
+            check_eq(decoded.get("video", 0), 0, "video frames decoded")
+        finally:
+            await pc.close()
+            for c in consumers:
+                c.cancel()
+            poller.stop = True
+            http.destroy(sid)
+            await asyncio.wait_for(poll_task, 40)
+
+
+def main():
+    builddir = builddir_from_argv()
+    tap = Tap("echo-aiortc")
+    server = Server(builddir, ws=False, name="echo-aiortc")
+    try:
+        asyncio.run(main_async(tap, Http()))
+    finally:
+        stop_and_report(tap, server)
+    tap.exit()
+
+
+if __name__ == "__main__":
+    main()
