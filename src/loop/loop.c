@@ -44,18 +44,18 @@ typedef struct sb_loop_queue {
 /* Owned by the loop set (sb_loops_start/stop); fields as commented. */
 struct sb_loop {
     unsigned index;
-    int cpu;                /* CPU to pin to, -1 for none */
-    GMainContext *ctx;      /* any thread (GLib locks it) */
-    GMainLoop *main_loop;   /* quit from any thread */
+    int cpu;              /* CPU to pin to, -1 for none */
+    GMainContext *ctx;    /* any thread (GLib locks it) */
+    GMainLoop *main_loop; /* quit from any thread */
     pthread_t thread;
     int efd;                /* eventfd: written by producers, read by the loop */
     GSource *mail_source;   /* loop thread */
     sb_pktbuf_pool_t *pool; /* loop thread */
     atomic_uint bound;
     atomic_uint_fast64_t wakeups;
-    pthread_mutex_t lock;   /* protects queue and exited */
-    sb_loop_queue_t queue;  /* filled by producers */
-    sb_loop_queue_t spare;  /* loop thread: the array being run */
+    pthread_mutex_t lock;  /* protects queue and exited */
+    sb_loop_queue_t queue; /* filled by producers */
+    sb_loop_queue_t spare; /* loop thread: the array being run */
     bool exited;
     /* start-up handshake */
     pthread_mutex_t start_lock;
@@ -291,8 +291,7 @@ static void sb_loop_pin(sb_loop_t *loop)
     CPU_SET(loop->cpu, &set);
     int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
     if (rc != 0)
-        SB_WARN("loop", "loop %u: cannot pin to CPU %d: %s", loop->index, loop->cpu,
-                strerror(rc));
+        SB_WARN("loop", "loop %u: cannot pin to CPU %d: %s", loop->index, loop->cpu, strerror(rc));
 }
 
 static void *sb_loop_thread(void *arg)

@@ -77,8 +77,7 @@ uint64_t sb_loop_wakeups(sb_loop_t *loop);
 /* Repeating timer every interval_ms on the loop (first firing after interval_ms). Returns the
  * timer id (> 0). Any thread; but remove a timer from the loop thread only, so its callback
  * cannot be running concurrently. */
-unsigned sb_loop_timer_add(sb_loop_t *loop, unsigned interval_ms, sb_loop_timer_fn fn,
-                           void *arg);
+unsigned sb_loop_timer_add(sb_loop_t *loop, unsigned interval_ms, sb_loop_timer_fn fn, void *arg);
 /* Remove a timer; fn will not be called again. Returns 0 or SB_ENOENT (already gone). */
 int sb_loop_timer_remove(sb_loop_t *loop, unsigned id);
 

@@ -38,19 +38,20 @@ typedef struct sb_pktbuf {
 } sb_pktbuf_t;
 
 typedef struct sb_pktbuf_stats {
-    unsigned slabs;           /* slab allocations so far (each is one malloc) */
-    unsigned total;           /* buffers owned by the pool */
-    unsigned free_local;      /* on the owner's freelist now */
-    unsigned alloc_failures;  /* sb_pktbuf_alloc returned NULL (max reached) */
-    uint64_t remote_returns;  /* buffers released on another thread, taken back */
+    unsigned slabs;          /* slab allocations so far (each is one malloc) */
+    unsigned total;          /* buffers owned by the pool */
+    unsigned free_local;     /* on the owner's freelist now */
+    unsigned alloc_failures; /* sb_pktbuf_alloc returned NULL (max reached) */
+    uint64_t remote_returns; /* buffers released on another thread, taken back */
 } sb_pktbuf_stats_t;
 
 /* New pool owned by the calling thread; at most max_buffers buffers (0: 65536). Returns 0 or
  * SB_EINVAL. */
 int sb_pktbuf_pool_new(unsigned max_buffers, sb_pktbuf_pool_t **out);
 
-/* Free the pool, on the owner thread (or any thread once the owner is gone). Every buffer must have been released; if some are still
- * held, the pool's memory is leaked on purpose (with a warning) rather than freed under them. */
+/* Free the pool, on the owner thread (or any thread once the owner is gone). Every buffer must have
+ * been released; if some are still held, the pool's memory is leaked on purpose (with a warning)
+ * rather than freed under them. */
 void sb_pktbuf_pool_free(sb_pktbuf_pool_t *pool);
 
 /* A buffer with one reference, len 0, data at buf. Owner thread only. NULL when the pool holds

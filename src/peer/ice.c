@@ -42,9 +42,9 @@ struct sb_ice {
     guint stream;
     const sb_ice_ops_t *ops;
     void *opctx;
-    gchar *ufrag, *pwd;          /* local, from libnice */
+    gchar *ufrag, *pwd; /* local, from libnice */
     char *remote_ufrag, *remote_pwd;
-    GSList *pending;             /* NiceCandidate *, held until the remote credentials */
+    GSList *pending; /* NiceCandidate *, held until the remote credentials */
     unsigned remote_count, max_remote;
     unsigned n_local_addrs;
     unsigned connect_timeout_ms;
@@ -154,8 +154,8 @@ static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint compon
     sb_ice_set_connected(ice);
 }
 
-static void sb_ice_on_recv(NiceAgent *agent, guint stream, guint component, guint len,
-                           gchar *buf, gpointer data)
+static void sb_ice_on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf,
+                           gpointer data)
 {
     sb_ice_t *ice = data;
     if (ice->failed)
@@ -272,8 +272,8 @@ static void sb_ice_add_addresses(sb_ice_t *ice, const sb_ice_config_t *cfg)
 
 static int sb_ice_configure(sb_ice_t *ice, const sb_ice_config_t *cfg, bool controlling)
 {
-    g_object_set(ice->agent, "controlling-mode", controlling, "ice-trickle", TRUE, "ice-udp",
-                 TRUE, "ice-tcp", cfg->ice_tcp, "upnp", FALSE, "keepalive-conncheck",
+    g_object_set(ice->agent, "controlling-mode", controlling, "ice-trickle", TRUE, "ice-udp", TRUE,
+                 "ice-tcp", cfg->ice_tcp, "upnp", FALSE, "keepalive-conncheck",
                  !ice->native_consent, NULL);
     if (cfg->stun_host)
         g_object_set(ice->agent, "stun-server", cfg->stun_host, "stun-server-port",
@@ -316,10 +316,10 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
     ice->ops = ops;
     ice->opctx = opctx;
     ice->ice_tcp = cfg->ice_tcp;
-    ice->max_remote = cfg->max_remote_candidates ? cfg->max_remote_candidates
-                                                 : SB_ICE_DEFAULT_MAX_REMOTE;
-    ice->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms
-                                                      : SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS;
+    ice->max_remote =
+        cfg->max_remote_candidates ? cfg->max_remote_candidates : SB_ICE_DEFAULT_MAX_REMOTE;
+    ice->connect_timeout_ms =
+        cfg->connect_timeout_ms ? cfg->connect_timeout_ms : SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS;
     ice->agent = sb_ice_agent_new(ctx, &ice->native_consent);
     if (!ice->agent) {
         rc = SB_EIO;
@@ -481,8 +481,8 @@ int sb_ice_send(sb_ice_t *ice, const uint8_t *buf, size_t len)
         return SB_EINVAL;
     if (ice->failed)
         return SB_ESTATE;
-    gint sent = nice_agent_send(ice->agent, ice->stream, SB_ICE_COMPONENT, (guint)len,
-                                (const gchar *)buf);
+    gint sent =
+        nice_agent_send(ice->agent, ice->stream, SB_ICE_COMPONENT, (guint)len, (const gchar *)buf);
     if (sent < 0)
         return ice->connected ? SB_EIO : SB_ESTATE;
     return 0;
@@ -538,8 +538,7 @@ void sb_ice_free(sb_ice_t *ice)
     if (ice->agent) {
         g_signal_handlers_disconnect_by_data(ice->agent, ice);
         if (ice->stream)
-            nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->ctx, NULL,
-                                   NULL);
+            nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->ctx, NULL, NULL);
         if (ice->has_turn) {
             /* Release TURN allocations. The task holds the agent and completes on the
              * thread-default context, so make that ours: ctx keeps running after us. */

@@ -29,21 +29,21 @@ typedef enum sb_ice_turn_transport {
 /* Borrowed for the duration of sb_ice_new only. Hosts are numeric addresses (names are
  * resolved once at start-up by the config layer, never on a media loop). */
 typedef struct sb_ice_config {
-    const char *stun_host;        /* NULL: no server-reflexive candidates */
-    uint16_t stun_port;           /* 0: 3478 */
-    const char *turn_host;        /* NULL: no relay candidates */
-    uint16_t turn_port;           /* 0: 3478 (5349 for TLS) */
+    const char *stun_host; /* NULL: no server-reflexive candidates */
+    uint16_t stun_port;    /* 0: 3478 */
+    const char *turn_host; /* NULL: no relay candidates */
+    uint16_t turn_port;    /* 0: 3478 (5349 for TLS) */
     const char *turn_user;
     const char *turn_pass;
     sb_ice_turn_transport_t turn_transport;
-    uint16_t port_min, port_max;  /* local UDP port range; 0/0: any */
-    const char *const *allow;     /* interface allow list (ice_iface.h), NULL-terminated */
-    const char *const *deny;      /* interface deny list */
-    bool ipv6;                    /* also gather IPv6 (including ::1) */
-    bool ice_tcp;                 /* also gather ICE-TCP candidates */
+    uint16_t port_min, port_max;    /* local UDP port range; 0/0: any */
+    const char *const *allow;       /* interface allow list (ice_iface.h), NULL-terminated */
+    const char *const *deny;        /* interface deny list */
+    bool ipv6;                      /* also gather IPv6 (including ::1) */
+    bool ice_tcp;                   /* also gather ICE-TCP candidates */
     unsigned max_remote_candidates; /* 0: 32 */
-    unsigned connect_timeout_ms;  /* fail when not connected this long after the remote
-                                     credentials are set; 0: 30000 */
+    unsigned connect_timeout_ms;    /* fail when not connected this long after the remote
+                                       credentials are set; 0: 30000 */
 } sb_ice_config_t;
 
 /* Callbacks, on the loop thread; ctx is the opctx given to sb_ice_new. */

@@ -167,7 +167,8 @@ int sb_ice_iface_collect(const char *const *allow, const char *const *deny, bool
     for (struct ifaddrs *ifa = ifs; ifa && n < max; ifa = ifa->ifa_next) {
         if (!sb_ice_iface_usable(ifa, ipv6))
             continue;
-        bool allowed = !allow || !*allow || sb_ice_iface_listed(allow, ifa->ifa_name, ifa->ifa_addr);
+        bool allowed =
+            !allow || !*allow || sb_ice_iface_listed(allow, ifa->ifa_name, ifa->ifa_addr);
         if (!allowed || sb_ice_iface_listed(deny, ifa->ifa_name, ifa->ifa_addr))
             continue;
         memset(&out[n], 0, sizeof(out[n]));

@@ -30,12 +30,12 @@ typedef struct sb_nack_gen_config {
 } sb_nack_gen_config_t;
 
 typedef struct sb_nack_gen_stats {
-    uint64_t missing;      /* gaps detected (packets) */
-    uint64_t nacks;        /* sequence numbers returned by collect (retries included) */
-    uint64_t recovered;    /* missing packets that arrived later (late or RTX) */
+    uint64_t missing;   /* gaps detected (packets) */
+    uint64_t nacks;     /* sequence numbers returned by collect (retries included) */
+    uint64_t recovered; /* missing packets that arrived later (late or RTX) */
     uint64_t recovered_rtx;
-    uint64_t lost;         /* given up: too old, too many retries, or list overflow */
-    uint64_t keyframes;    /* keyframe requests flagged */
+    uint64_t lost;      /* given up: too old, too many retries, or list overflow */
+    uint64_t keyframes; /* keyframe requests flagged */
 } sb_nack_gen_stats_t;
 
 /* Returns 0 or SB_EINVAL. *out is owned: sb_nack_gen_free. cfg may be NULL (defaults). */

@@ -137,8 +137,7 @@ int sb_rtx_history_put(sb_rtx_history_t *h, uint16_t seq, uint32_t ssrc, const u
     return 0;
 }
 
-int sb_rtx_history_lookup(sb_rtx_history_t *h, uint16_t seq, int64_t now_us,
-                          sb_rtx_entry_t *out)
+int sb_rtx_history_lookup(sb_rtx_history_t *h, uint16_t seq, int64_t now_us, sb_rtx_entry_t *out)
 {
     if (!h->started) {
         h->stats.misses++;

@@ -21,9 +21,9 @@ typedef struct sb_rtx_history sb_rtx_history_t;
 typedef void (*sb_rtx_release_fn)(void *release_ctx, void *handle);
 
 typedef struct sb_rtx_history_config {
-    unsigned capacity;       /* entries, rounded up to a power of two; 0: 512; max 32768 */
-    int64_t max_age_us;      /* packets older than this are not resent; 0: 1 s */
-    int64_t min_resend_us;   /* one packet is resent at most once per this; 0: 10 ms */
+    unsigned capacity;         /* entries, rounded up to a power of two; 0: 512; max 32768 */
+    int64_t max_age_us;        /* packets older than this are not resent; 0: 1 s */
+    int64_t min_resend_us;     /* one packet is resent at most once per this; 0: 10 ms */
     sb_rtx_release_fn release; /* may be NULL when handles need no release */
     void *release_ctx;
 } sb_rtx_history_config_t;
@@ -40,11 +40,11 @@ typedef struct sb_rtx_entry {
 } sb_rtx_entry_t;
 
 typedef struct sb_rtx_history_stats {
-    uint64_t stored;       /* accepted puts */
-    uint64_t rejected;     /* puts too old for the window, or duplicates */
-    uint64_t hits;         /* lookups answered */
-    uint64_t misses;       /* never stored, evicted, or too old */
-    uint64_t throttled;    /* asked again within min_resend_us */
+    uint64_t stored;    /* accepted puts */
+    uint64_t rejected;  /* puts too old for the window, or duplicates */
+    uint64_t hits;      /* lookups answered */
+    uint64_t misses;    /* never stored, evicted, or too old */
+    uint64_t throttled; /* asked again within min_resend_us */
 } sb_rtx_history_stats_t;
 
 /* Returns 0 or SB_EINVAL (capacity too large). *out is owned: sb_rtx_history_free. */
@@ -64,8 +64,7 @@ int sb_rtx_history_put(sb_rtx_history_t *h, uint16_t seq, uint32_t ssrc, const u
 /* Look a packet up to answer a NACK at now_us. Returns 0 and fills *out (borrowed data);
  * SB_ENOENT when never stored, evicted or older than max_age_us; SB_EAGAIN when it was
  * already resent less than min_resend_us ago. A successful lookup counts as a resend. */
-int sb_rtx_history_lookup(sb_rtx_history_t *h, uint16_t seq, int64_t now_us,
-                          sb_rtx_entry_t *out);
+int sb_rtx_history_lookup(sb_rtx_history_t *h, uint16_t seq, int64_t now_us, sb_rtx_entry_t *out);
 
 /* Drop every stored packet (e.g. the publisher's SSRC changed). */
 void sb_rtx_history_reset(sb_rtx_history_t *h);

@@ -24,8 +24,8 @@
 
 typedef struct sb_seq_rewrite_stats {
     uint64_t forwarded;
-    uint64_t skipped;      /* sb_seq_rewrite_drop calls that took no number */
-    uint64_t late_skips;   /* skips noted after a later packet went out: they leave a gap */
+    uint64_t skipped;    /* sb_seq_rewrite_drop calls that took no number */
+    uint64_t late_skips; /* skips noted after a later packet went out: they leave a gap */
     uint64_t duplicates;
     uint64_t too_old;      /* older than the window, or older than the switch */
     uint64_t stale_source; /* packets of a source other than the current one */
@@ -40,14 +40,14 @@ typedef struct sb_seq_rewrite {
     bool sent_any;
     uint16_t first_seq;
     uint32_t first_ts;
-    int64_t highest;   /* extended seq of the newest packet of the source (sent or skipped) */
-    int64_t base;      /* extended seq of the first packet after the switch */
-    uint16_t seq_off;  /* out = ext + seq_off - skips below ext */
-    uint32_t skips;    /* skips since the switch (all below highest + 1) */
+    int64_t highest;  /* extended seq of the newest packet of the source (sent or skipped) */
+    int64_t base;     /* extended seq of the first packet after the switch */
+    uint16_t seq_off; /* out = ext + seq_off - skips below ext */
+    uint32_t skips;   /* skips since the switch (all below highest + 1) */
     uint32_t ts_off;
-    uint32_t last_ts;  /* newest timestamp sent, and when it was first sent */
+    uint32_t last_ts; /* newest timestamp sent, and when it was first sent */
     int64_t last_ts_us;
-    unsigned old_run;  /* consecutive too-old packets: a numbering restart */
+    unsigned old_run; /* consecutive too-old packets: a numbering restart */
     uint64_t seen[SB_SEQ_REWRITE_WINDOW / 64];
     uint64_t skipped[SB_SEQ_REWRITE_WINDOW / 64];
     sb_seq_rewrite_stats_t stats;

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "base/error.h"
+#include "loop/loop.h"
 #include "peer/ice.h"
 #include "peer/ice_iface.h"
 
@@ -306,24 +307,30 @@ static void test_remote_input_validation(void **state)
     assert_int_equal(sb_ice_new(ctx, &cfg, false, &ops, &a, &a.ice), 0);
     sb_ice_t *ice = a.ice;
     /* before the credentials: held */
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "a=candidate:1 1 udp 2015363327 127.0.0.1 40000 typ host\r\n"), 0);
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:2 1 UDP 2015363327 127.0.0.1 40002 typ host generation 0"), 0);
+    assert_int_equal(sb_ice_add_remote_candidate(
+                         ice, "a=candidate:1 1 udp 2015363327 127.0.0.1 40000 typ host\r\n"),
+                     0);
+    assert_int_equal(sb_ice_add_remote_candidate(
+                         ice, "candidate:2 1 UDP 2015363327 127.0.0.1 40002 typ host generation 0"),
+                     0);
     assert_int_equal(sb_ice_add_remote_candidate(ice, "3 1 udp 1 127.0.0.1 40003 typ host"), 0);
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:4 2 udp 2015363326 127.0.0.1 40001 typ host"), SB_ENOTSUP);
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:5 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active"), SB_ENOTSUP);
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:6 1 udp 2113937151 0b1c5a7e-2f3d.local 51000 typ host"), SB_ENOTSUP);
+    assert_int_equal(
+        sb_ice_add_remote_candidate(ice, "candidate:4 2 udp 2015363326 127.0.0.1 40001 typ host"),
+        SB_ENOTSUP);
+    assert_int_equal(sb_ice_add_remote_candidate(
+                         ice, "candidate:5 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active"),
+                     SB_ENOTSUP);
+    assert_int_equal(sb_ice_add_remote_candidate(
+                         ice, "candidate:6 1 udp 2113937151 0b1c5a7e-2f3d.local 51000 typ host"),
+                     SB_ENOTSUP);
     assert_int_equal(sb_ice_add_remote_candidate(ice, "candidate:garbage"), SB_EINVAL);
     assert_int_equal(sb_ice_add_remote_candidate(ice, ""), SB_EINVAL);
     assert_int_equal(sb_ice_add_remote_candidate(ice, NULL), SB_EINVAL);
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:7 1 udp 1 127.0.0.1 1 typ host\r\nX"), SB_EINVAL);
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:8 1 udp 1 127.0.0.1 1 typ h\x01st"), SB_EINVAL);
+    assert_int_equal(
+        sb_ice_add_remote_candidate(ice, "candidate:7 1 udp 1 127.0.0.1 1 typ host\r\nX"),
+        SB_EINVAL);
+    assert_int_equal(
+        sb_ice_add_remote_candidate(ice, "candidate:8 1 udp 1 127.0.0.1 1 typ h\x01st"), SB_EINVAL);
     char big[1024];
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
@@ -339,10 +346,12 @@ static void test_remote_input_validation(void **state)
     assert_int_equal(sb_ice_set_remote_credentials(ice, "efgh", "0123456789012345678901"),
                      SB_ENOTSUP);
     /* after the credentials: straight in, up to the bound */
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:9 1 udp 2015363327 127.0.0.1 40009 typ host"), 0);
-    assert_int_equal(sb_ice_add_remote_candidate(ice,
-        "candidate:10 1 udp 2015363327 127.0.0.1 40010 typ host"), SB_ENOMEM);
+    assert_int_equal(
+        sb_ice_add_remote_candidate(ice, "candidate:9 1 udp 2015363327 127.0.0.1 40009 typ host"),
+        0);
+    assert_int_equal(
+        sb_ice_add_remote_candidate(ice, "candidate:10 1 udp 2015363327 127.0.0.1 40010 typ host"),
+        SB_ENOMEM);
     assert_int_equal(sb_ice_remote_gathering_done(ice), 0);
     assert_int_equal(sb_ice_selected_socket_fd(ice, NULL, NULL), SB_ENOENT);
     peer_free(&a);
@@ -356,11 +365,8 @@ static void test_bad_config(void **state)
     peer_reset(&a, "A");
     static const char *const bad_list[] = {"10.0.0.0/40", NULL};
     const sb_ice_config_t bad[] = {
-        {.stun_host = "stun.example.org"},
-        {.turn_host = "127.0.0.1"}, /* no credentials */
-        {.port_min = 5000, .port_max = 4000},
-        {.port_max = 4000},
-        {.allow = bad_list},
+        {.stun_host = "stun.example.org"},    {.turn_host = "127.0.0.1"}, /* no credentials */
+        {.port_min = 5000, .port_max = 4000}, {.port_max = 4000},         {.allow = bad_list},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(sb_ice_new(ctx, &bad[i], true, &ops, &a, &ice), SB_EINVAL);
@@ -424,6 +430,78 @@ static void test_iface_lists(void **state)
     assert_int_equal(out[0].ss_family, AF_INET);
 }
 
+/* The real set-up: both agents created on a media loop's context, driven by its thread. */
+static peer_t loop_a, loop_b;
+static int loop_rc;
+static bool loop_snapshot[3];
+
+static void loop_create(void *arg)
+{
+    GMainContext *lctx = sb_loop_context(arg);
+    static const sb_ice_config_t cfg = {.allow = allow_lo};
+    peer_reset(&loop_a, "A");
+    peer_reset(&loop_b, "B");
+    loop_a.other = &loop_b;
+    loop_b.other = &loop_a;
+    loop_a.trickle = loop_b.trickle = true;
+    loop_rc = sb_ice_new(lctx, &cfg, true, &ops, &loop_a, &loop_a.ice);
+    loop_rc |= sb_ice_new(lctx, &cfg, false, &ops, &loop_b, &loop_b.ice);
+    const char *ua, *pa, *ub, *pb;
+    sb_ice_local_credentials(loop_a.ice, &ua, &pa);
+    sb_ice_local_credentials(loop_b.ice, &ub, &pb);
+    loop_rc |= sb_ice_set_remote_credentials(loop_a.ice, ub, pb);
+    loop_rc |= sb_ice_set_remote_credentials(loop_b.ice, ua, pa);
+    loop_rc |= sb_ice_gather(loop_a.ice);
+    loop_rc |= sb_ice_gather(loop_b.ice);
+}
+
+static void loop_snap(void *arg)
+{
+    (void)arg;
+    loop_snapshot[0] = loop_a.connected && loop_b.connected;
+    loop_snapshot[1] = loop_a.failed || loop_b.failed;
+    loop_snapshot[2] = loop_b.received > 0 && !strcmp(loop_b.last, "Ping");
+}
+
+static void loop_send(void *arg)
+{
+    (void)arg;
+    loop_rc = sb_ice_send(loop_a.ice, (const uint8_t *)"ping", 4);
+}
+
+static void loop_free(void *arg)
+{
+    (void)arg;
+    peer_free(&loop_a);
+    peer_free(&loop_b);
+}
+
+static void test_on_media_loop(void **state)
+{
+    (void)state;
+    assert_int_equal(sb_loops_start(1), 0);
+    sb_loop_t *loop = sb_loop_get(0);
+    sb_loop_call_sync(loop, loop_create, loop);
+    assert_int_equal(loop_rc, 0);
+    for (int i = 0; i < 1000; i++) {
+        sb_loop_call_sync(loop, loop_snap, NULL);
+        if (loop_snapshot[0] || loop_snapshot[1])
+            break;
+        g_usleep(10000);
+    }
+    assert_true(loop_snapshot[0]);
+    assert_false(loop_snapshot[1]);
+    sb_loop_call_sync(loop, loop_send, NULL);
+    assert_int_equal(loop_rc, 0);
+    for (int i = 0; i < 500 && !loop_snapshot[2]; i++) {
+        g_usleep(10000);
+        sb_loop_call_sync(loop, loop_snap, NULL);
+    }
+    assert_true(loop_snapshot[2]);
+    sb_loop_call_sync(loop, loop_free, NULL);
+    sb_loops_stop();
+}
+
 /* RFC 7675: once B is gone, A loses consent within about 30 s. */
 static void test_consent_lost(void **state)
 {
@@ -456,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_loopback_gathered),
         cmocka_unit_test(test_connect_and_send),
         cmocka_unit_test(test_wrong_password_fails),
+        cmocka_unit_test(test_on_media_loop),
         cmocka_unit_test(test_consent_lost),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -32,12 +32,12 @@ static void test_gap_and_recovery(void **state)
     assert_int_equal(out[0], 12);
     assert_int_equal(out[1], 13);
     assert_int_equal(out[2], 14);
-    assert_int_equal(sb_nack_gen_collect(g, 1 * MS, out, 16), 0); /* not yet due again */
+    assert_int_equal(sb_nack_gen_collect(g, 1 * MS, out, 16), 0);     /* not yet due again */
     assert_int_equal(sb_nack_gen_on_packet(g, 13, false, 2 * MS), 0); /* late */
     assert_int_equal(sb_nack_gen_on_packet(g, 12, true, 3 * MS), 0);  /* via RTX */
     assert_int_equal(sb_nack_gen_missing_count(g), 1);
     assert_int_equal(sb_nack_gen_on_packet(g, 13, false, 4 * MS), 0); /* duplicate: no-op */
-    n = sb_nack_gen_collect(g, 100 * MS, out, 16); /* default RTT 100 ms */
+    n = sb_nack_gen_collect(g, 100 * MS, out, 16);                    /* default RTT 100 ms */
     assert_int_equal(n, 1);
     assert_int_equal(out[0], 14);
     sb_nack_gen_stats_t st;

@@ -158,8 +158,8 @@ static void test_free_after_owner_exit(void **state)
     pthread_t t;
     pthread_create(&t, NULL, owner_thread, &o);
     pthread_join(t, NULL);
-    o.held->len = 10; /* still valid */
-    sb_pktbuf_unref(o.held); /* remote release: onto the return stack */
+    o.held->len = 10;            /* still valid */
+    sb_pktbuf_unref(o.held);     /* remote release: onto the return stack */
     sb_pktbuf_pool_free(o.pool); /* freed from here: every buffer is back, so it is freed */
 }
 

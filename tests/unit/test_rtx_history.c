@@ -29,8 +29,8 @@ static sb_rtx_history_t *make(unsigned cap)
 {
     memset(released, 0, sizeof(released));
     released_total = 0;
-    sb_rtx_history_config_t cfg = {.capacity = cap, .max_age_us = 1000 * MS,
-                                   .min_resend_us = 10 * MS, .release = on_release};
+    sb_rtx_history_config_t cfg = {
+        .capacity = cap, .max_age_us = 1000 * MS, .min_resend_us = 10 * MS, .release = on_release};
     sb_rtx_history_t *h;
     assert_int_equal(sb_rtx_history_new(&cfg, &h), 0);
     return h;
@@ -118,7 +118,7 @@ static void test_age_and_expire(void **state)
     for (uint16_t s = 0; s < 10; s++)
         put(h, s, s * 100 * MS); /* arrivals 0 .. 900 ms */
     sb_rtx_entry_t e;
-    assert_int_equal(sb_rtx_history_lookup(h, 0, 1000 * MS, &e), 0);       /* exactly 1 s */
+    assert_int_equal(sb_rtx_history_lookup(h, 0, 1000 * MS, &e), 0);         /* exactly 1 s */
     assert_int_equal(sb_rtx_history_lookup(h, 1, 1200 * MS, &e), SB_ENOENT); /* 1.1 s old */
     assert_int_equal(sb_rtx_history_lookup(h, 9, 1200 * MS, &e), 0);
     assert_int_equal(sb_rtx_history_expire(h, 1450 * MS), 5); /* 0..4 */

@@ -63,7 +63,7 @@ static void test_reorder_duplicates_window(void **state)
     assert_int_equal(fwd(&rw, 13, 0, A, false, 0), SB_EAGAIN); /* duplicate */
     assert_int_equal(fwd(&rw, 16, 0, A, false, 0), SB_EAGAIN);
     assert_int_equal(fwd(&rw, 9, 0, A, false, 0), SB_EAGAIN); /* before the first */
-    assert_int_equal(fwd(&rw, 500, 0, A, false, 0), 0);        /* loss: the gap shows */
+    assert_int_equal(fwd(&rw, 500, 0, A, false, 0), 0);       /* loss: the gap shows */
     assert_int_equal(oseq, 490);
     assert_int_equal(fwd(&rw, 500 - SB_SEQ_REWRITE_WINDOW, 0, A, false, 0), SB_EAGAIN);
     assert_int_equal(fwd(&rw, 501 - SB_SEQ_REWRITE_WINDOW, 0, A, false, 0), 0); /* just inside */
@@ -80,7 +80,8 @@ static void test_switch(void **state)
     sb_seq_rewrite_t rw;
     sb_seq_rewrite_init(&rw, 90000, 100, 1000);
     for (uint16_t i = 0; i < 10; i++)
-        assert_int_equal(fwd(&rw, (uint16_t)(40000 + i), 7777 + i * 3000u, A, false, i * 33 * MS), 0);
+        assert_int_equal(fwd(&rw, (uint16_t)(40000 + i), 7777 + i * 3000u, A, false, i * 33 * MS),
+                         0);
     assert_int_equal(oseq, 109);
     assert_int_equal(ots, 1000 + 9 * 3000);
     int64_t last = 9 * 33 * MS;
