@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "proto/byteorder.h"
 #include "proto/codec.h"
 #include "proto/rtcp.h"
 #include "proto/rtp.h"
@@ -327,14 +328,14 @@ int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t 
         uint8_t *slot = rt->sent_slab + (size_t)(rt->sent_next % SB_PEER_SEND_HISTORY) * SB_PEER_PKT_MAX;
         rt->sent_next++;
         memcpy(slot, data, len);
-        uint16_t seq = (uint16_t)((data[2] << 8) | data[3]);
+        uint16_t seq = sb_be16(data + 2);
         sb_rtx_history_put(rt->sent, seq, p->streams[stream].local_ssrc, slot, len, NULL,
                            sb_now_us());
     }
     memcpy(p->scratch, data, len);
     rt->packets_sent++;
     rt->octets_sent += len - SB_RTP_HEADER_MIN;
-    rt->last_rtp_ts = (uint32_t)((data[4] << 24) | (data[5] << 16) | (data[6] << 8) | data[7]);
+    rt->last_rtp_ts = sb_be32(data + 4);
     rt->last_send_us = sb_now_us();
     return sb_peer_protect_send(p, p->scratch, len, sizeof(p->scratch));
 }
