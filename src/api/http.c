@@ -232,7 +232,7 @@ static enum MHD_Result sb_http_poll(struct MHD_Connection *conn, sb_http_req_t *
     r->waiter.wake = sb_http_poll_wake;
     r->waiter.on_linked = sb_http_poll_on_linked;
     r->deadline_us = sb_now_us() + (int64_t)sb_http.cfg->longpoll_timeout_s * 1000000;
-    if (sb_session_wait(r->session, &r->waiter)) {
+    if (sb_session_wait(r->session, &r->waiter, sb_http.cfg->max_polls_per_session)) {
         sb_http_poll_list(r);
         return MHD_YES; /* parked: the reply comes after resume */
     }

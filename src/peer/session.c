@@ -234,13 +234,19 @@ json_t *sb_session_take_events(sb_session_t *s, unsigned max)
     return out;
 }
 
-bool sb_session_wait(sb_session_t *s, sb_session_waiter_t *w)
+bool sb_session_wait(sb_session_t *s, sb_session_waiter_t *w, unsigned max_waiters)
 {
     pthread_mutex_lock(&s->lock);
     if (s->destroyed || sb_fifo_len(&s->events) > 0) {
         pthread_mutex_unlock(&s->lock);
         return false;
     }
+    unsigned n = 0;
+    for (sb_session_waiter_t *x = s->waiters; x; x = x->next)
+        n++;
+    sb_session_waiter_t *evicted = NULL;
+    if (max_waiters && n >= max_waiters)
+        evicted = sb_session_pop_waiter(s);
     w->next = NULL;
     w->prev = NULL;
     if (!s->waiters) {
@@ -256,6 +262,8 @@ bool sb_session_wait(sb_session_t *s, sb_session_waiter_t *w)
     if (w->on_linked)
         w->on_linked(w);
     pthread_mutex_unlock(&s->lock);
+    if (evicted)
+        evicted->wake(evicted);
     return true;
 }
 

@@ -83,8 +83,10 @@ void sb_session_push(sb_session_t *s, json_t *event);
 /* Up to max queued events into a new array (owned), oldest first; NULL when none. */
 json_t *sb_session_take_events(sb_session_t *s, unsigned max);
 /* Link a waiter unless events are already queued or the session is destroyed: returns
- * true when linked (the caller suspends), false when the caller should look again now. */
-bool sb_session_wait(sb_session_t *s, sb_session_waiter_t *w);
+ * true when linked (the caller suspends), false when the caller should look again now.
+ * With max_waiters > 0, linking one more than that many wakes the oldest waiter first
+ * (newest polls win: a client that lost its connections gets its new poll served). */
+bool sb_session_wait(sb_session_t *s, sb_session_waiter_t *w, unsigned max_waiters);
 /* Unlink a waiter (timeout, connection gone). True when it was still linked, i.e. wake()
  * has not been and will not be called. */
 bool sb_session_unwait(sb_session_t *s, sb_session_waiter_t *w);
