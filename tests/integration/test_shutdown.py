@@ -1,0 +1,148 @@
+"""Clean shutdown: SIGTERM (or SIGINT) with live sessions and handles, parked long-polls,
+open WebSockets and requests in flight: the daemon exits 0 promptly, answers or closes
+every parked poll, and leaves no sanitizer report (leaks included)."""
+import os
+import signal
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from sbtest import WS_PORT, Http, Server, Tap, builddir_from_argv, check, check_eq
+
+from wsclient import WsClient
+
+SANITIZED = bool(os.environ.get("SB_TEST_SANITIZED"))
+PROMPT = 10.0 if SANITIZED else 3.0
+
+
+def stopped_cleanly(server, sig=signal.SIGTERM):
+    if sig != signal.SIGTERM:
+        server.proc.send_signal(sig)
+    problems = server.stop()
+    check(not problems, "\n".join(problems))
+    check(server.stop_seconds < PROMPT, "took %.1fs to exit" % server.stop_seconds)
+
+
+def busy_server(builddir, tap, name):
+    server = Server(builddir, name=name)
+    h = Http(timeout=30)
+    sids = []
+    for i in range(50):
+        sid = h.create(tx="s%d" % i)
+        for _ in range(2):
+            hid = h.attach(sid)
+        sids.append((sid, hid))
+    for sid, hid in sids[:10]:
+        h.post("/%d/%d" % (sid, hid), {"janus": "message", "transaction": "m",
+                                       "body": {"audio": True}})
+    sockets = []
+    for i in range(10):
+        ws = WsClient(WS_PORT)
+        r = ws.request({"janus": "create", "transaction": "w%d" % i})
+        wsid = r["data"]["id"]
+        r = ws.request({"janus": "attach", "session_id": wsid, "transaction": "a",
+                        "plugin": "janus.plugin.echotest"})
+        ws.send({"janus": "message", "session_id": wsid, "handle_id": r["data"]["id"],
+                 "transaction": "wm", "body": {}})
+        sockets.append(ws)
+    polls = []
+
+    def park(sid):
+        try:
+            polls.append(("reply", h.poll(sid, timeout=30)))
+        except Exception as e:  # a closed connection is an acceptable end too
+            polls.append(("closed", repr(e)))
+
+    threads = [threading.Thread(target=park, args=(sid,), daemon=True)
+               for sid, _ in sids[20:40]]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    return server, sockets, threads, polls
+
+
+def main():
+    tap = Tap("shutdown")
+    builddir = builddir_from_argv()
+
+    with tap.case("an idle server exits 0 promptly on SIGTERM"):
+        server = Server(builddir, name="idle")
+        try:
+            stopped_cleanly(server)
+        finally:
+            server.cleanup()
+
+    with tap.case("SIGTERM with sessions, handles, parked polls and WebSockets: exit 0"):
+        server, sockets, threads, polls = busy_server(builddir, tap, "busy")
+        try:
+            stopped_cleanly(server)
+            for t in threads:
+                t.join(5)
+            check_eq(len(polls), len(threads), "parked polls that ended")
+        finally:
+            server.cleanup()
+            for ws in sockets:
+                ws.close()
+
+    with tap.case("parked polls were answered or closed, WebSockets closed"):
+        for kind, what in polls:
+            check(kind == "closed" or what.get("janus") in ("keepalive", "error"),
+                  "poll ended with %r" % (what,))
+        for ws in sockets:
+            try:
+                while True:
+                    ws.recv(2)
+            except Exception:
+                pass  # closed, as it should be
+            check(True)
+
+    with tap.case("SIGINT with the same load: exit 0"):
+        server, sockets, threads, polls = busy_server(builddir, tap, "busy-int")
+        try:
+            stopped_cleanly(server, signal.SIGINT)
+        finally:
+            server.cleanup()
+            for ws in sockets:
+                ws.close()
+
+    with tap.case("SIGTERM while requests and polls keep arriving: exit 0"):
+        server = Server(builddir, name="inflight")
+        stop = threading.Event()
+
+        def hammer():
+            h = Http(timeout=5)
+            while not stop.is_set():
+                try:
+                    sid = h.create()
+                    h.call("GET", "/janus/%d" % sid, timeout=0.3)
+                except Exception:
+                    pass
+
+        def wshammer():
+            while not stop.is_set():
+                try:
+                    ws = WsClient(WS_PORT, timeout=2)
+                    ws.request({"janus": "create", "transaction": "x"}, timeout=2)
+                    ws.close()
+                except Exception:
+                    pass
+
+        workers = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+        workers.append(threading.Thread(target=wshammer, daemon=True))
+        for w in workers:
+            w.start()
+        try:
+            time.sleep(1.5)
+            stopped_cleanly(server)
+        finally:
+            stop.set()
+            for w in workers:
+                w.join(10)
+            server.cleanup()
+
+    tap.exit()
+
+
+if __name__ == "__main__":
+    main()
