@@ -290,3 +290,35 @@ def builddir_from_argv():
         print("usage: %s <builddir>" % sys.argv[0], file=sys.stderr)
         sys.exit(2)
     return sys.argv[1]
+
+
+def run_node_steps(tap, args, expect=(), timeout=120, env=None):
+    """Run a node script that prints 'ok - step' / 'not ok - step' lines; report each
+    step through tap, plus a failure for each expected step that never reported."""
+    here = os.path.dirname(HERE)
+    if not os.path.isdir(os.path.join(here, "node_modules")):
+        tap.result("npm packages installed (run npm ci in tests/integration)", False)
+        return
+    seen = set()
+    try:
+        p = subprocess.run(["node"] + list(args), cwd=here, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout, env=env)
+        out, rc = p.stdout.decode(errors="replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"
+    comments = []
+    for line in out.splitlines():
+        if line.startswith("ok - "):
+            seen.add(line[5:])
+            tap.result(line[5:], True)
+        elif line.startswith("not ok - "):
+            seen.add(line[9:])
+            tap.result(line[9:], False, "\n".join(comments[-30:]))
+            comments = []
+        else:
+            comments.append(line)
+    missing = [s for s in expect if s not in seen]
+    if missing or rc != 0:
+        tap.result("node script ran every step (exit %s)" % rc, False,
+                   "missing steps: %r\n%s" % (missing, "\n".join(comments[-40:])))
