@@ -315,7 +315,14 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
         sb_peer_push_core_event(p, "hangup", json_pack("{s:s}", "reason", reason));
     if (p->media_setup && p->plugin->hangup_media)
         p->plugin->hangup_media(p->ph);
-    SB_PEER_LOG(SB_LOG_DEBUG, p, "closed (%s)", reason ? reason : "silently");
+    SB_PEER_LOG(SB_LOG_INFO, p,
+                "closed (%s): rtp in %llu out %llu, rtcp in %llu out %llu, nacks in %llu, "
+                "retransmitted %llu, rtx in %llu, srtp failures %llu, unknown ssrc %llu",
+                reason ? reason : "detached", (unsigned long long)p->stats.rtp_in,
+                (unsigned long long)p->stats.rtp_out, (unsigned long long)p->stats.rtcp_in,
+                (unsigned long long)p->stats.rtcp_out, (unsigned long long)p->stats.nacks_in,
+                (unsigned long long)p->stats.retransmitted, (unsigned long long)p->stats.rtx_in,
+                (unsigned long long)p->stats.srtp_fail, (unsigned long long)p->stats.unknown_ssrc);
     /* Freed once the current dispatch (possibly a libnice callback) has unwound. */
     GSource *idle = g_idle_source_new();
     g_source_set_callback(idle, sb_peer_free_idle, p, NULL);

@@ -46,6 +46,11 @@ typedef struct sb_peer_stream_rt {
     uint64_t packets_sent, octets_sent;
     uint32_t last_rtp_ts;
     int64_t last_send_us;
+    /* slowlink: sequence numbers NACKed in the current one-second window */
+    unsigned nacked_by_client; /* what we send was lost on the way to the client */
+    unsigned nacked_by_us;     /* what the client sends was lost on the way to us */
+    unsigned rx_window, tx_window; /* packets in the same window */
+    int64_t last_slowlink_us[2]; /* [uplink] */
 } sb_peer_stream_rt_t;
 
 /* A known SSRC of what the client sends: which stream and layer, RTX or not. */
@@ -91,7 +96,7 @@ struct sb_peer {
     uint8_t scratch[SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN + 64];
     struct {
         uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, dropped_in, unknown_ssrc;
-        uint64_t srtp_fail, nacks_in, retransmitted;
+        uint64_t srtp_fail, nacks_in, retransmitted, rtx_in;
     } stats;
 };
 

@@ -20,6 +20,9 @@
 #define SB_PEER_REPORT_US 1000000
 #define SB_PEER_PLI_MIN_US 300000
 #define SB_PEER_NOT_RECEIVING_US 1500000
+#define SB_PEER_SLOWLINK_NACKS 3         /* per second and stream, and ... */
+#define SB_PEER_SLOWLINK_SHARE 50        /* ... at least 1/50 (2%) of its packets */
+#define SB_PEER_SLOWLINK_MIN_US 5000000  /* at most one slowlink event per 5 s and stream */
 
 /* ---- SSRC map ---- */
 
@@ -191,6 +194,7 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
         pkt.data = p->scratch;
         pkt.len = (size_t)olen;
         pkt.retransmission = true;
+        p->stats.rtx_in++;
     } else {
         if (!rx->stats_ready) {
             sb_rtp_stats_init(&rx->stats, pkt.rtp.ssrc, 1);
@@ -202,6 +206,7 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
     if (rx->nack)
         sb_nack_gen_on_packet(rx->nack, pkt.rtp.seq, pkt.retransmission, now);
     rx->last_packet_us = now;
+    p->rt[m->stream].rx_window++;
     pkt.stream = s;
     pkt.layer = m->layer;
     pkt.arrival_us = now;
@@ -252,8 +257,10 @@ static void sb_peer_on_feedback(sb_peer_t *p, const sb_rtcp_pkt_t *pkt)
         int n = sb_rtcp_parse_nack(&fb, seqs, 64);
         int stream = sb_peer_local_stream(p, fb.media_ssrc);
         p->stats.nacks_in++;
-        if (n > 0 && stream >= 0)
+        if (n > 0 && stream >= 0) {
+            p->rt[stream].nacked_by_client += (unsigned)n;
             sb_peer_resend(p, (unsigned)stream, seqs, n);
+        }
     }
 }
 
@@ -334,6 +341,7 @@ int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t 
     }
     memcpy(p->scratch, data, len);
     rt->packets_sent++;
+    rt->tx_window++;
     rt->octets_sent += len - SB_RTP_HEADER_MIN;
     rt->last_rtp_ts = sb_be32(data + 4);
     rt->last_send_us = sb_now_us();
@@ -411,6 +419,7 @@ static void sb_peer_send_nacks(sb_peer_t *p, int64_t now)
             uint16_t seqs[64];
             size_t n = sb_nack_gen_collect(rx->nack, now, seqs, 64);
             if (n) {
+                p->rt[i].nacked_by_us += (unsigned)n;
                 uint8_t buf[SB_RTCP_HEADER_LEN + 8 + 4 * 64];
                 int len = sb_rtcp_write_nack(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc, seqs, n);
                 if (len > 0)
@@ -420,6 +429,33 @@ static void sb_peer_send_nacks(sb_peer_t *p, int64_t now)
                 sb_peer_request_keyframe(p, i, l);
         }
     }
+}
+
+/* Janus' slowlink event: "uplink" is from the server's side, true when the client keeps
+ * NACKing what we send it, false when we keep NACKing what it sends us. */
+static void sb_peer_slowlink_event(sb_peer_t *p, unsigned i, bool uplink, unsigned nacked,
+                                   unsigned packets, int64_t now)
+{
+    sb_peer_stream_rt_t *rt = &p->rt[i];
+    int64_t *last = &rt->last_slowlink_us[uplink];
+    if (nacked < SB_PEER_SLOWLINK_NACKS || nacked * SB_PEER_SLOWLINK_SHARE < packets ||
+        now - *last < SB_PEER_SLOWLINK_MIN_US)
+        return;
+    *last = now;
+    const sb_media_stream_t *s = &p->streams[i];
+    sb_peer_push_core_event(p, "slowlink",
+                            json_pack("{s:s, s:s, s:b, s:i, s:i}", "media",
+                                      s->kind == SB_MEDIA_AUDIO ? "audio" : "video", "mid",
+                                      s->mid, "uplink", uplink, "lost", (int)nacked, "nacks",
+                                      (int)nacked));
+}
+
+static void sb_peer_check_slowlink(sb_peer_t *p, unsigned i, int64_t now)
+{
+    sb_peer_stream_rt_t *rt = &p->rt[i];
+    sb_peer_slowlink_event(p, i, true, rt->nacked_by_client, rt->tx_window, now);
+    sb_peer_slowlink_event(p, i, false, rt->nacked_by_us, rt->rx_window, now);
+    rt->nacked_by_client = rt->nacked_by_us = rt->rx_window = rt->tx_window = 0;
 }
 
 /* RR blocks for everything we receive, and an SR per stream we send (RFC 3550 §6.4). */
@@ -437,6 +473,7 @@ static void sb_peer_send_reports(sb_peer_t *p, int64_t now)
             now - p->rt[i].rx[0].last_packet_us > SB_PEER_NOT_RECEIVING_US &&
             (p->streams[i].layers < 2 || now - p->rt[i].rx[1].last_packet_us > SB_PEER_NOT_RECEIVING_US))
             sb_peer_media_event(p, i, false);
+        sb_peer_check_slowlink(p, i, now);
     }
     uint8_t buf[1200];
     size_t off = 0;

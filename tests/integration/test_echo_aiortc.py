@@ -163,12 +163,78 @@ async def main_async(tap, http):
             await asyncio.wait_for(poll_task, 40)
 
 
+def install_loss(rate):
+    """Drop a share of the video RTP aiortc sends and receives (RTCP and audio pass), so
+    NACK/RTX must repair both directions. Deterministic: every Nth packet."""
+    from aiortc.rtcdtlstransport import RTCDtlsTransport
+    every = int(round(1 / rate))
+    counters = {"out": 0, "in": 0}
+    orig_send, orig_handle = RTCDtlsTransport._send_rtp, RTCDtlsTransport._handle_rtp_data
+
+    def is_video(data):
+        return len(data) > 1 and (data[1] & 0x7F) in (97, 98, 99, 100)
+
+    async def send_rtp(self, data):
+        if is_video(data):
+            counters["out"] += 1
+            if counters["out"] % every == 0:
+                return
+        await orig_send(self, data)
+
+    async def handle_rtp(self, data, arrival_time_ms):
+        if is_video(data):
+            counters["in"] += 1
+            if counters["in"] % every == 0:
+                return
+        await orig_handle(self, data, arrival_time_ms)
+
+    RTCDtlsTransport._send_rtp, RTCDtlsTransport._handle_rtp_data = send_rtp, handle_rtp
+
+    def restore():
+        RTCDtlsTransport._send_rtp, RTCDtlsTransport._handle_rtp_data = orig_send, orig_handle
+    return restore
+
+
+async def lossy_case(tap, http, server):
+    with tap.case("aiortc echo with 8% video loss both ways: NACK/RTX repair, slowlink events"):
+        restore = install_loss(0.08)
+        sid, hid, pc, poller, poll_task, decoded, consumers, t0 = await echo_call(http)
+        try:
+            await poller.wait(lambda e: e.get("janus") == "webrtcup", 10)
+            await poller.wait(lambda e: e.get("janus") == "slowlink" and e.get("uplink") is False, 15)
+            await poller.wait(lambda e: e.get("janus") == "slowlink" and e.get("uplink") is True, 15)
+            deadline = time.time() + 10
+            while time.time() < deadline and decoded.get("video", 0) < 60:
+                await asyncio.sleep(0.1)
+            tap.note("decoded with loss: %r" % decoded)
+            check(decoded.get("video", 0) >= 60, "video frames decoded despite loss: %r" % decoded)
+            await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid),
+                                    {"janus": "hangup", "transaction": "h"})
+            await poller.wait(lambda e: e.get("janus") == "hangup", 5)
+            # The server's closing line counts what NACK/RTX repaired, both ways.
+            with open(server.log_path, errors="replace") as fh:
+                closed = [l for l in fh if "closed (Janus API)" in l][-1]
+            tap.note(closed.strip())
+            nums = dict(re.findall(r"(retransmitted|rtx in) (\d+)", closed))
+            check(int(nums["retransmitted"]) > 0, "we answered the client's NACKs")
+            check(int(nums["rtx in"]) > 0, "the client answered our NACKs with RTX")
+        finally:
+            restore()
+            await pc.close()
+            for c in consumers:
+                c.cancel()
+            poller.stop = True
+            http.destroy(sid)
+            await asyncio.wait_for(poll_task, 40)
+
+
 def main():
     builddir = builddir_from_argv()
     tap = Tap("echo-aiortc")
     server = Server(builddir, ws=False, name="echo-aiortc")
     try:
         asyncio.run(main_async(tap, Http()))
+        asyncio.run(lossy_case(tap, Http(), server))
     finally:
         stop_and_report(tap, server)
     tap.exit()
