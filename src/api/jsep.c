@@ -1,10 +1,11 @@
-/* JSEP shape checks (see jsep.h). The SDP itself is parsed by the media plane. */
+/* JSEP checks (see jsep.h): shape, type, and an SDP that parses. */
 #include "api/jsep.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "api/errors.h"
+#include "proto/sdp.h"
 
 int sb_jsep_validate(json_t *jsep, char *reason, size_t reason_len)
 {
@@ -46,6 +47,15 @@ int sb_jsep_validate(json_t *jsep, char *reason, size_t reason_len)
         snprintf(reason, reason_len, "JSEP error: SDP contains a NUL byte");
         return SB_API_ERR_JSEP_INVALID_SDP;
     }
+    /* Parse once here so a hostile SDP gets its 465 with a reason at once, before any
+     * plugin or PeerConnection sees it (the media plane parses it again to use it). */
+    sb_sdp_t *parsed = NULL;
+    char why[200] = "";
+    if (sb_sdp_parse(json_string_value(sdp), len, &parsed, why, sizeof(why)) < 0) {
+        snprintf(reason, reason_len, "JSEP error: invalid SDP (%s)", why);
+        return SB_API_ERR_JSEP_INVALID_SDP;
+    }
+    sb_sdp_free(parsed);
     json_t *trickle = json_object_get(jsep, "trickle");
     if (trickle && !json_is_boolean(trickle)) {
         snprintf(reason, reason_len, "Invalid element type (trickle should be a boolean)");

@@ -1,4 +1,5 @@
-/* Validation of the "jsep" member of a message: {"type":"offer"|"answer","sdp":"..."}.
+/* Validation of the "jsep" member of a message: {"type":"offer"|"answer","sdp":"..."}
+ * with an SDP that parses (proto/sdp.h).
  * Pure function, any thread. */
 #ifndef SB_API_JSEP_H
 #define SB_API_JSEP_H

@@ -159,6 +159,8 @@ static void test_lifecycle_and_paths(void **state)
                  "\"transaction\":\"x\"}", sid, hid, true, 464);
     expect_error("{\"janus\":\"message\",\"body\":{},\"jsep\":{\"type\":\"offer\"},"
                  "\"transaction\":\"x\"}", sid, hid, true, 456);
+    expect_error("{\"janus\":\"message\",\"body\":{},\"jsep\":{\"type\":\"offer\",\"sdp\":\"garbage\"},"
+                 "\"transaction\":\"x\"}", sid, hid, true, 465);
     expect_error("{\"janus\":\"message\",\"body\":{\"fail\":1},\"transaction\":\"x\"}", sid, hid,
                  true, 462);
     expect_error("{\"janus\":\"trickle\",\"transaction\":\"x\"}", sid, hid, true, 456);
