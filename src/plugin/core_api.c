@@ -1,5 +1,6 @@
 /* The callback table plugins get at init (see plugin.h): thin bridges onto handles. */
 #include "base/error.h"
+#include "base/log.h"
 #include "loop/loop.h"
 #include "peer/handle.h"
 #include "peer/handle_media.h"
@@ -80,24 +81,36 @@ static int sb_core_loop_post(int loop, void (*fn)(void *arg), void *arg)
     return sb_loop_post(sb_loop_get((unsigned)loop % count), fn, arg);
 }
 
-/* Media callbacks run on the handle's loop, where its peer pointer is stable. */
+/* Media callbacks run on the handle's loop, where its peer pointer is stable; a call from
+ * any other thread is refused rather than racing the loop. */
+static sb_peer_t *sb_core_loop_peer(sb_plugin_handle_t *ph)
+{
+    sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
+    if (p && !sb_loop_is_current(sb_peer_loop(p))) {
+        SB_WARN("plugin", "media call for handle %llu off its media loop: ignored",
+                (unsigned long long)ph->handle_id);
+        return NULL;
+    }
+    return p;
+}
+
 static int sb_core_send_rtp(sb_plugin_handle_t *ph, unsigned stream, const uint8_t *data,
                             size_t len)
 {
-    sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
+    sb_peer_t *p = sb_core_loop_peer(ph);
     return p ? sb_peer_send_rtp(p, stream, data, len) : SB_ESTATE;
 }
 
 static void sb_core_request_keyframe(sb_plugin_handle_t *ph, unsigned stream, unsigned layer)
 {
-    sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
+    sb_peer_t *p = sb_core_loop_peer(ph);
     if (p)
         sb_peer_request_keyframe(p, stream, layer);
 }
 
 static void sb_core_send_remb(sb_plugin_handle_t *ph, uint32_t bitrate_bps)
 {
-    sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
+    sb_peer_t *p = sb_core_loop_peer(ph);
     if (p)
         sb_peer_send_remb(p, bitrate_bps);
 }
