@@ -1,0 +1,127 @@
+"""EchoTest media end to end with headless Chromium and Debian's janus.js: the page (served
+by the daemon with --html-folder) publishes the fake camera and microphone to
+janus.plugin.echotest and reads getStats(): the echoed video must decode (framesDecoded
+grows), echoed audio packets must arrive, webrtcup and the media events must come.
+janus.js trickles its candidates (the offer carries none), so this is also the natural
+trickle test. Over HTTP long-poll and over WebSocket; once more with the server as the DTLS
+server (the offer we send says a=setup:active), where the server picks the SRTP profile.
+The SRTP profile and DTLS role of each call are printed."""
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import sbchromium  # noqa: E402
+from sbtest import HTTP_PORT, WS_PORT, Server, Tap, builddir_from_argv, check, \
+    stop_and_report  # noqa: E402
+
+MEDIA_MS = 5000
+
+
+def delta(call, kind, key):
+    s = call["samples"]
+    first = s[0]["inbound"].get(kind, {}).get(key, 0)
+    return s[-1]["inbound"].get(kind, {}).get(key, 0) - first
+
+
+def check_call(tap, server, out, name, profiles_before):
+    check(not out.get("error"), "page failed: %s\nlogs: %s" % (out.get("error"),
+                                                                "\n".join(out.get("logs", []))))
+    call = out["result"]["calls"][0]
+    tr = call["samples"][-1]["transport"] or {}
+    profiles = sbchromium.webrtcup_profiles(server.log_path)[profiles_before:]
+    vin = sbchromium.last(call, "video")
+    ain = sbchromium.last(call, "audio")
+    vout = sbchromium.last(call, "video", "outbound")
+    rin = call["samples"][-1]["remoteInbound"].get("video", {})
+    tap.note("%s: offer->answer %.0f ms, offer->webrtcup %.0f ms, offer->first frame %s ms"
+             % (name, call["answerMs"], call["joinMs"],
+                "%.0f" % call["firstFrameMs"] if call["firstFrameMs"] else "never"))
+    tap.note("%s: server log SRTP profile %s; Chromium srtpCipher %s, dtlsCipher %s, "
+             "Chromium DTLS role %s (server is %s), tls version %s"
+             % (name, profiles, tr.get("srtpCipher"), tr.get("dtlsCipher"), tr.get("dtlsRole"),
+                {"client": "server", "server": "client"}.get(tr.get("dtlsRole"), "?"),
+                tr.get("tlsVersion")))
+    tap.note("%s: video in %s/%s decoded %s (%sx%s, %s), keyframes %s, nack %s pli %s; "
+             "audio in %s pkts; video out nack %s pli %s fir %s rtx %s; rtt (RR) %s s"
+             % (name, vin.get("packetsReceived"), vin.get("packetsLost"),
+                vin.get("framesDecoded"), vin.get("frameWidth"), vin.get("frameHeight"),
+                vin.get("codec"), vin.get("keyFramesDecoded"), vin.get("nackCount"),
+                vin.get("pliCount"), ain.get("packetsReceived"), vout.get("nackCount"),
+                vout.get("pliCount"), vout.get("firCount"), vout.get("retransmittedPacketsSent"),
+                rin.get("roundTripTime")))
+    check(call["webrtcup"], "webrtcup received")
+    check(call["firstFrameMs"] is not None and call["firstFrameMs"] < 5000,
+          "first echoed frame decoded within 5 s of the offer: %r" % call["firstFrameMs"])
+    fd, ap = delta(call, "video", "framesDecoded"), delta(call, "audio", "packetsReceived")
+    secs = (call["samples"][-1]["t"] - call["samples"][0]["t"]) / 1000.0
+    tap.note("%s: over %.1f s: +%d video frames decoded, +%d audio packets received"
+             % (name, secs, fd, ap))
+    check(fd >= 5 * secs, "video framesDecoded grows (+%d in %.1f s)" % (fd, secs))
+    check(ap >= 25 * secs, "audio packetsReceived grows (+%d in %.1f s)" % (ap, secs))
+    media_on = {e["media"] for e in call["events"] if "media" in e and e["on"]}
+    check(media_on >= {"audio", "video"}, "media receiving events for audio and video: %r"
+          % call["events"])
+    check(len(profiles) == 1, "one 'WebRTC up' in the server log: %r" % profiles)
+    check(tr.get("dtlsState") == "connected", "Chromium DTLS connected: %r" % tr)
+    return call, profiles[0], tr
+
+
+def check_trickle(tap, out, name):
+    call = out["result"]["calls"][0]
+    wire = out["wire"]
+    cands = [w for w in wire if w["janus"] == "trickle" and "candidate" in w]
+    done = [w for w in wire if w["janus"] == "trickle" and w.get("completed")]
+    offer = [i for i, w in enumerate(wire) if w.get("jsep") == "offer"]
+    tap.note("%s: offer had %d candidates; %d trickled (%d before the offer), completed %s"
+             % (name, call["offerCandidates"], len(cands),
+                len([w for w in wire[:offer[0]] if w in cands]) if offer else -1, bool(done)))
+    check(call["offerCandidates"] == 0, "janus.js sent its offer without candidates")
+    check(cands, "candidates were trickled")
+    check(done, "end of candidates was trickled")
+
+
+def main():
+    tap = Tap("echo-chromium")
+    why = sbchromium.missing()
+    if why:
+        tap.result("Chromium test prerequisites", False, why)
+        tap.exit()
+    html = sbchromium.make_html_folder()
+    server = Server(builddir_from_argv(), html_folder=html, name="echo-chromium")
+    seen = {}
+    try:
+        api = {"http": "http://127.0.0.1:%d/janus" % HTTP_PORT,
+               "websocket": "ws://127.0.0.1:%d" % WS_PORT}
+        for name, cfg in (("http", {"server": api["http"]}),
+                          ("websocket", {"server": api["websocket"]}),
+                          ("http, server as DTLS server", {"server": api["http"],
+                                                           "setupActive": True})):
+            cfg.update({"mediaMs": MEDIA_MS, "sampleMs": 1000})
+            before = len(sbchromium.webrtcup_profiles(server.log_path))
+            out = sbchromium.run_echo(HTTP_PORT, cfg, timeout_s=60)
+            with tap.case("%s: echoed video decodes, audio arrives, webrtcup" % name):
+                call, profile, tr = check_call(tap, server, out, name, before)
+                seen[name] = (profile, tr)
+            if name != "http, server as DTLS server":
+                with tap.case("%s: janus.js trickled its candidates" % name):
+                    check_trickle(tap, out, name)
+        with tap.case("DTLS roles and SRTP profiles as negotiated"):
+            check("http" in seen and "http, server as DTLS server" in seen,
+                  "both calls succeeded")
+            prof, tr = seen["http"]
+            check(tr.get("dtlsRole") == "server", "answering an actpass offer, the server is "
+                  "the DTLS client: Chromium says %r" % tr.get("dtlsRole"))
+            prof, tr = seen["http, server as DTLS server"]
+            check(tr.get("dtlsRole") == "client", "Chromium is the DTLS client: %r"
+                  % tr.get("dtlsRole"))
+            check("GCM" in prof, "as DTLS server we choose a GCM profile from Chromium's "
+                  "list: got %s" % prof)
+    finally:
+        stop_and_report(tap, server)
+        shutil.rmtree(html, ignore_errors=True)
+    tap.exit()
+
+
+if __name__ == "__main__":
+    main()
