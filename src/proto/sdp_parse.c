@@ -162,11 +162,11 @@ static int sb_sdp_parse_media(sb_sdp_parser_t *p, char *v)
     m->proto = sb_sdp_strdup(sdp, proto);
     m->rtp = sb_sdp_proto_is_rtp(proto);
     if (!m->rtp) {
+        m->fmt_text = sb_sdp_strdup(sdp, fmts);
         char *f, *s = fmts;
         while ((f = sb_sdp_lex_field(&s)) != NULL)
             if (!sb_sdp_lex_token(f))
                 return sb_sdp_fail(p, "m=: bad format '%.16s'", f);
-        m->fmt_text = sb_sdp_strdup(sdp, fmts);
         return 0;
     }
     return sb_sdp_parse_formats(p, m, fmts);
@@ -216,14 +216,15 @@ static int sb_sdp_parse_line(sb_sdp_parser_t *p, char *line)
     sb_sdp_t *sdp = p->sdp;
     char type = line[0];
     char *v = line + 2;
+    /* v= first, o= second, s= third (RFC 8866 section 5). */
+    if (p->line == 1) {
+        if (strcmp(line, "v=0") != 0)
+            return sb_sdp_fail(p, "description must start with v=0");
+        return 0;
+    }
     if (type < 'a' || type > 'z' || line[1] != '=')
         return sb_sdp_fail(p, "expected <letter>=<value>");
-    if (p->line == 1 || !sdp->origin_addr) {
-        /* v= first, o= second (RFC 8866 section 5). */
-        if (p->line == 1 && (type != 'v' || strcmp(v, "0") != 0))
-            return sb_sdp_fail(p, "description must start with v=0");
-        if (p->line == 1)
-            return 0;
+    if (!sdp->origin_addr) {
         if (type != 'o')
             return sb_sdp_fail(p, "o= must follow v=");
         return sb_sdp_parse_origin(p, v);
