@@ -111,7 +111,8 @@ int sb_rtp_ext_playout_delay(const uint8_t *data, size_t len, uint16_t *min_10ms
 int sb_rtp_ext_remap(uint8_t *buf, const sb_rtp_view_t *v, const uint8_t map[256]);
 
 /* Replace the value of element id in place when it fits: a value as long or shorter (the
- * freed tail becomes padding; in the one-byte form at least one byte is needed). Returns 0,
+ * freed tail becomes padding; in the one-byte form at least one byte is needed). value may be
+ * NULL when value_len is 0. Returns 0,
  * SB_ENOENT when absent, SB_ERANGE when the value is longer (use sb_rtp_copy_with_ext). */
 int sb_rtp_ext_set_inplace(uint8_t *buf, const sb_rtp_view_t *v, uint8_t id,
                            const uint8_t *value, size_t value_len);

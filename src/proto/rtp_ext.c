@@ -219,7 +219,8 @@ int sb_rtp_ext_set_inplace(uint8_t *buf, const sb_rtp_view_t *v, uint8_t id,
             w[-1] = (uint8_t)value_len;
         else
             w[-1] = (uint8_t)((id << 4) | (value_len - 1));
-        memcpy(w, value, value_len);
+        if (value_len > 0)
+            memcpy(w, value, value_len);
         /* The freed tail turns into padding bytes, which every receiver skips. */
         memset(w + value_len, 0, l - value_len);
         return 0;

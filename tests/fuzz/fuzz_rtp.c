@@ -137,8 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > FUZZ_MAX)
         return 0;
-    /* The raw input doubles as a codec payload, reaching parsers an RTP header would hide. */
+    /* The raw input doubles as a codec payload and an rtpmap name. */
     fuzz_codecs(data, size);
+    CHECK(sb_codec_name(sb_codec_from_name_n((const char *)data, size)) != NULL);
     if (sb_rtp_parse(data, size, &v) != 0)
         return 0;
     CHECK(v.header_len + v.payload_len + v.padding_len == size);

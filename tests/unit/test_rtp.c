@@ -31,7 +31,8 @@ static size_t make_pkt(uint8_t *buf, const uint8_t *ext, size_t ext_len, uint16_
         memcpy(buf + 16, ext, ext_len);
         off = 16 + ext_len;
     }
-    memcpy(buf + off, payload, payload_len);
+    if (payload_len > 0)
+        memcpy(buf + off, payload, payload_len);
     return off + payload_len;
 }
 
