@@ -164,6 +164,10 @@ void sb_session_destroy(sb_session_t *s)
     pthread_mutex_lock(&s->lock);
     if (s->destroyed) {
         pthread_mutex_unlock(&s->lock);
+        /* Another thread that found s outside the table got here first and tears it
+         * down; the table's reference is still ours to drop. */
+        if (in_table)
+            sb_session_unref(s);
         return;
     }
     s->destroyed = true;
