@@ -116,6 +116,30 @@ def flood_cases(tap):
         victim.verdict()
         for sid in sids[:1000]:
             h.destroy(sid)  # the rest is left for the shutdown to free
+    with tap.case("one session destroyed at once over HTTP and WebSocket, many times"):
+        h = Http()
+        ws = WsClient(WS_PORT)
+        codes = set()
+        for i in range(300):
+            sid = h.create()
+            barrier = threading.Barrier(2)
+            out = {}
+
+            def by_http():
+                barrier.wait()
+                out["http"] = h.post("/%d" % sid, {"janus": "destroy", "transaction": "h"})
+
+            t = threading.Thread(target=by_http)
+            t.start()
+            barrier.wait()
+            out["ws"] = ws.request({"janus": "destroy", "session_id": sid,
+                                    "transaction": "w%d" % i})
+            t.join(10)
+            kinds = sorted(r.get("janus") if error_code(r) is None else str(error_code(r))
+                           for r in out.values())
+            codes.add(tuple(kinds))
+            check(kinds in (["458", "success"], ["success", "success"]), "replies %r" % kinds)
+        ws.close()
     with tap.case("hundreds of parked polls and idle connections, another client works"):
         h = Http(timeout=60)
         sids = [h.create(tx="p%d" % i) for i in range(200)]
