@@ -1,0 +1,288 @@
+/* VideoRoom hot path: a publisher's RTP packet fanned out to the subscriber streams bound to
+ * its stream. Per subscriber the packet is copied once into a per-thread scratch buffer and
+ * its header rewritten (SSRC, sequence and timestamp through proto/seq_rewrite, payload type,
+ * header extension ids, VP8 picture ids across simulcast switches) before core->send_rtp.
+ * Also on the same path: simulcast layer selection (switch at keyframes, fall back when a
+ * layer stops), VP8 temporal layer dropping, keyframe requests (subscriber PLI, start),
+ * periodic REMB caps and fir_freq keyframes, and talking detection from RFC 6464 levels.
+ *
+ * Does not change the graph (graph.c) and takes no lock: everything here runs on the
+ * room's media loop, which owns the loop fields it reads and writes. No allocation per
+ * packet; a talking change is the only thing handed to the message thread. */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "proto/rtp.h"
+#include "videoroom.h"
+
+#define SB_VR_SCRATCH 2048
+#define SB_VR_LAYER_STALE_US 1000000 /* a simulcast layer without packets this long is gone */
+#define SB_VR_KF_INTERVAL_US 500000  /* keyframe requests per subscriber stream, at most */
+#define SB_VR_REMB_INTERVAL_US 1000000
+
+static _Thread_local uint8_t sb_vr_scratch[2][SB_VR_SCRATCH];
+
+/* ---- simulcast ---------------------------------------------------------------------------- */
+
+static bool sb_vr_layer_alive(const sb_vr_pub_stream_t *ps, int layer, int64_t now)
+{
+    int64_t last = ps->loop.layer_last_us[layer];
+    return last && now - last < SB_VR_LAYER_STALE_US;
+}
+
+/* The layer to forward: the target if it flows, else the nearest one below, else above. */
+static int sb_vr_layer_pick(const sb_vr_pub_stream_t *ps, int target, int64_t now)
+{
+    int layers = (int)ps->loop.neg.layers;
+    if (target < 0 || target >= layers)
+        target = layers - 1;
+    for (int l = target; l >= 0; l--)
+        if (sb_vr_layer_alive(ps, l, now))
+            return l;
+    for (int l = target + 1; l < layers; l++)
+        if (sb_vr_layer_alive(ps, l, now))
+            return l;
+    return -1;
+}
+
+/* Whether this packet's layer goes to ss; switches (at a keyframe) set *switched. */
+static bool sb_vr_layer_accept(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
+                               const sb_rtp_packet_t *pkt, int64_t now, bool *switched)
+{
+    int want = sb_vr_layer_pick(ps, ss->loop.target_layer, now);
+    int layer = (int)pkt->layer;
+    if (want >= 0 && want != ss->loop.cur_layer && layer == want && pkt->keyframe) {
+        ss->loop.cur_layer = layer;
+        *switched = true;
+        return true;
+    }
+    if (want >= 0 && want != ss->loop.cur_layer &&
+        now - ss->loop.last_kf_req_us >= SB_VR_KF_INTERVAL_US) {
+        ss->loop.last_kf_req_us = now;
+        sb_vr_request_kf(ss->loop.src_pub, ps, want);
+    }
+    return layer == ss->loop.cur_layer;
+}
+
+/* ---- rewriting ---------------------------------------------------------------------------- */
+
+/* VP8 picture id and TL0PICIDX continue across simulcast layer switches (each layer has
+ * its own numbering), so the receiver sees one stream. */
+static void sb_vr_vp8_rewrite(sb_vr_sub_stream_t *ss, uint8_t *payload, size_t len,
+                              bool switched)
+{
+    sb_vp8_desc_t d;
+    if (sb_vp8_parse(payload, len, &d) < 0 || !d.has_picture_id)
+        return;
+    uint16_t mask = d.picture_id_15bit ? 0x7fff : 0x7f;
+    if (switched && ss->loop.vp8_have_last) {
+        ss->loop.vp8_picid_off = (uint16_t)(ss->loop.vp8_last_picid + 1 - d.picture_id);
+        if (d.has_tl0picidx)
+            ss->loop.vp8_tl0_off = (uint8_t)(ss->loop.vp8_last_tl0 + 1 - d.tl0picidx);
+    }
+    uint16_t picid = (uint16_t)(d.picture_id + ss->loop.vp8_picid_off) & mask;
+    sb_vp8_set_picture_id(payload, &d, picid);
+    ss->loop.vp8_last_picid = picid;
+    if (d.has_tl0picidx) {
+        uint8_t tl0 = (uint8_t)(d.tl0picidx + ss->loop.vp8_tl0_off);
+        sb_vp8_set_tl0picidx(payload, &d, tl0);
+        ss->loop.vp8_last_tl0 = tl0;
+    }
+    ss->loop.vp8_have_last = true;
+}
+
+/* Extension ids: remapped in place; the mid element gets the subscriber's mid (rebuilt
+ * into the second scratch buffer when it does not fit). Returns the packet and its length. */
+static uint8_t *sb_vr_ext_rewrite(sb_vr_sub_stream_t *ss, uint8_t *buf, size_t *len,
+                                  const sb_rtp_view_t *orig)
+{
+    sb_rtp_view_t v;
+    if (sb_rtp_parse(buf, *len, &v) < 0 || sb_rtp_ext_remap(buf, &v, ss->loop.ext_map) < 0)
+        return buf;
+    (void)orig;
+    uint8_t mid_id = ss->loop.neg.ext_mid;
+    if (!mid_id || !ss->loop.src->loop.neg.ext_mid)
+        return buf;
+    const uint8_t *val = (const uint8_t *)ss->loop.neg.mid;
+    size_t vlen = strlen(ss->loop.neg.mid);
+    int rc = sb_rtp_ext_set_inplace(buf, &v, mid_id, val, vlen);
+    if (rc != SB_ERANGE)
+        return buf;
+    int n = sb_rtp_copy_with_ext(&v, mid_id, val, vlen, sb_vr_scratch[1], SB_VR_SCRATCH);
+    if (n < 0)
+        return buf;
+    *len = (size_t)n;
+    return sb_vr_scratch[1];
+}
+
+/* ---- fan-out ------------------------------------------------------------------------------ */
+
+static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
+                              const sb_rtp_packet_t *pkt, int64_t now)
+{
+    if (!ss->loop.send || ss->loop.paused || !ss->loop.have_neg || !ss->loop.neg.active ||
+        !ss->loop.neg.send || !ss->loop.rw_init)
+        return;
+    bool switched = ss->loop.switched;
+    if (ps->loop.neg.layers > 1 && !sb_vr_layer_accept(ps, ss, pkt, now, &switched))
+        return;
+    uint32_t source = pkt->rtp.ssrc;
+    bool vp8 = ps->loop.codec == SB_CODEC_VP8;
+    if (vp8 && ss->loop.target_temporal >= 0 && pkt->rtp.payload_len) {
+        sb_vp8_desc_t d;
+        if (sb_vp8_parse(pkt->rtp.payload, pkt->rtp.payload_len, &d) == 0 && d.has_tid &&
+            d.tid > ss->loop.target_temporal) {
+            sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
+            return;
+        }
+    }
+    uint16_t seq;
+    uint32_t ts;
+    if (sb_seq_rewrite_process(&ss->loop.rw, pkt->rtp.seq, pkt->rtp.timestamp, source,
+                               switched, now, &seq, &ts) < 0) {
+        ss->loop.dropped++;
+        return;
+    }
+    ss->loop.switched = false;
+    if (pkt->len > SB_VR_SCRATCH)
+        return;
+    uint8_t *buf = sb_vr_scratch[0];
+    size_t len = pkt->len;
+    memcpy(buf, pkt->data, len);
+    sb_rtp_set_ssrc(buf, ss->loop.neg.local_ssrc);
+    sb_rtp_set_seq(buf, seq);
+    sb_rtp_set_timestamp(buf, ts);
+    if (pkt->rtp.pt != ss->loop.neg.pt && ss->loop.neg.pt)
+        sb_rtp_set_pt(buf, ss->loop.neg.pt);
+    if (vp8 && ps->loop.neg.layers > 1 && pkt->rtp.payload_len)
+        sb_vr_vp8_rewrite(ss, buf + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
+    if (ss->loop.ext_remap && pkt->rtp.extension)
+        buf = sb_vr_ext_rewrite(ss, buf, &len, &pkt->rtp);
+    if (sb_vr_core->send_rtp(ss->loop.owner->h, ss->loop.neg.index, buf, len) == 0)
+        ss->loop.sent++;
+}
+
+/* ---- per-publisher periodic work ------------------------------------------------------------ */
+
+static void sb_vr_talking_run(void *arg);
+static void sb_vr_talking_done(void *arg);
+
+/* A talking change, handed to the message thread. Owns a publisher reference. */
+typedef struct sb_vr_talk {
+    sb_vr_publisher_t *p;
+    unsigned stream;
+    bool talking;
+    unsigned avg;
+} sb_vr_talk_t;
+
+static void sb_vr_talking_run(void *arg)
+{
+    sb_vr_talk_t *t = arg;
+    sb_vr_publisher_talking(t->p, t->stream, t->talking, t->avg);
+}
+
+static void sb_vr_talking_done(void *arg)
+{
+    sb_vr_talk_t *t = arg;
+    sb_vr_publisher_unref(t->p);
+    sb_free(t);
+}
+
+/* RFC 6464 levels (0 loudest, 127 silence) averaged over audio_active_packets packets:
+ * below audio_level_average means talking. */
+static void sb_vr_audio_level(sb_vr_publisher_t *p, sb_vr_pub_stream_t *ps, unsigned idx,
+                              int level)
+{
+    ps->loop.level_sum += (unsigned)level;
+    if (++ps->loop.level_packets < p->loop.level_packets)
+        return;
+    unsigned avg = ps->loop.level_sum / ps->loop.level_packets;
+    ps->loop.level_sum = ps->loop.level_packets = 0;
+    bool talking = avg < p->loop.level_average;
+    if (talking == ps->loop.talking)
+        return;
+    ps->loop.talking = talking;
+    sb_vr_talk_t *t = SB_NEW(sb_vr_talk_t);
+    sb_vr_publisher_ref(p);
+    *t = (sb_vr_talk_t){p, idx, talking, avg};
+    sb_vr_defer(sb_vr_talking_run, t, sb_vr_talking_done);
+}
+
+static void sb_vr_periodic(sb_vr_publisher_t *p, sb_vr_pub_stream_t *ps, int64_t now)
+{
+    if (now - p->loop.last_remb_us >= SB_VR_REMB_INTERVAL_US) {
+        p->loop.last_remb_us = now;
+        unsigned bps = atomic_load(&p->loop.remb_bps);
+        if (bps && sb_vr_core->send_remb)
+            sb_vr_core->send_remb(p->h, bps);
+    }
+    if (p->loop.fir_freq_s && ps->loop.neg.kind == SB_MEDIA_VIDEO) {
+        if (!ps->loop.last_fir_us) {
+            ps->loop.last_fir_us = now;
+        } else if (now - ps->loop.last_fir_us >= (int64_t)p->loop.fir_freq_s * 1000000) {
+            ps->loop.last_fir_us = now;
+            for (unsigned l = 0; l < (ps->loop.neg.layers ? ps->loop.neg.layers : 1); l++)
+                sb_vr_request_kf(p, ps, (int)l);
+        }
+    }
+}
+
+/* ---- plugin ops ---------------------------------------------------------------------------- */
+
+void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt)
+{
+    sb_vr_publisher_t *p = s->loop_pub;
+    if (!p || !pkt->stream || !sb_vr_core->send_rtp)
+        return;
+    unsigned idx = pkt->stream->index;
+    if (idx >= p->loop.nstreams || p->streams[idx].loop.neg.index != idx) {
+        for (idx = 0; idx < p->loop.nstreams; idx++)
+            if (p->streams[idx].loop.neg.index == pkt->stream->index)
+                break;
+        if (idx == p->loop.nstreams)
+            return;
+    }
+    sb_vr_pub_stream_t *ps = &p->streams[idx];
+    int64_t now = pkt->arrival_us;
+    if (pkt->layer < SB_MEDIA_MAX_LAYERS)
+        ps->loop.layer_last_us[pkt->layer] = now;
+    sb_vr_periodic(p, ps, now);
+    if (p->loop.level_events && pkt->audio_level >= 0 && ps->loop.neg.kind == SB_MEDIA_AUDIO)
+        sb_vr_audio_level(p, ps, idx, pkt->audio_level);
+    if (ps->loop.muted)
+        return;
+    for (unsigned i = 0; i < ps->loop.nsubs; i++)
+        sb_vr_forward_one(ps, ps->loop.subs[i], pkt, now);
+}
+
+void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream)
+{
+    sb_vr_subscriber_t *sub = s->loop_sub;
+    if (!sub)
+        return;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
+        sb_vr_sub_stream_t *ss = &sub->streams[i];
+        if (!ss->loop.have_neg || ss->loop.neg.index != stream || !ss->loop.src)
+            continue;
+        int layer = ss->loop.cur_layer >= 0 ? ss->loop.cur_layer : ss->loop.target_layer;
+        sb_vr_request_kf(ss->loop.src_pub, ss->loop.src, layer);
+        return;
+    }
+}
+
+void sb_vr_fwd_media_up(sb_vr_session_t *s)
+{
+    sb_vr_subscriber_t *sub = s->loop_sub;
+    if (!sub)
+        return;
+    /* A subscriber that just connected needs a keyframe of everything it receives. */
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
+        sb_vr_sub_stream_t *ss = &sub->streams[i];
+        if (ss->loop.src) {
+            sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
+                             ss->loop.cur_layer >= 0 ? ss->loop.cur_layer
+                                                     : ss->loop.target_layer);
+        }
+    }
+}

@@ -1,0 +1,364 @@
+/* VideoRoom forwarding graph: the media loop side of a room's structure. Each publisher
+ * stream has an array of the subscriber streams it feeds, each subscriber stream points to
+ * its source; both are touched only on the room's loop. The control side changes them by
+ * posting closures (bind, unbind, attach/detach after negotiations, per-stream settings),
+ * each owning the references it needs; a binding holds a reference on the publisher and
+ * on the subscriber, so neither goes while a packet could still reach it.
+ *
+ * Does not forward packets (forward.c) nor decide the subscriptions (subscriber.c).
+ * Threads: the sb_vr_fwd_* entry points run under the plugin lock on any thread and post;
+ * the *_run closures run on the room's loop. */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/id.h"
+#include "base/time.h"
+#include "videoroom.h"
+
+/* Set while a closure runs inline (no loop to post to): then no core media call is made,
+ * as those belong to a loop thread. */
+static _Thread_local bool sb_vr_inline;
+
+/* ---- posting ----------------------------------------------------------------------------- */
+
+static void sb_vr_post_to(int loop, void (*fn)(void *arg), void *arg)
+{
+    if (loop >= 0 && sb_vr_core->loop_post && sb_vr_core->loop_post(loop, fn, arg) == 0)
+        return;
+    sb_vr_inline = true;
+    fn(arg);
+    sb_vr_inline = false;
+}
+
+void sb_vr_post(sb_vr_room_t *r, void (*fn)(void *arg), void *arg)
+{
+    sb_vr_post_to(sb_vr_room_loop(r), fn, arg);
+}
+
+void sb_vr_request_kf(sb_vr_publisher_t *p, const sb_vr_pub_stream_t *ps, int layer)
+{
+    if (sb_vr_inline || !sb_vr_core->request_keyframe || ps->loop.neg.kind != SB_MEDIA_VIDEO)
+        return;
+    sb_vr_core->request_keyframe(p->h, ps->loop.neg.index, layer < 0 ? 0 : (unsigned)layer);
+}
+
+/* ---- the graph (loop) -------------------------------------------------------------------- */
+
+/* Header extension ids: the publisher's id of each extension we pass on becomes the
+ * subscriber's; ids that identify the publisher's leg (mid, rid, transport-cc) are erased. */
+void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
+{
+    memset(ss->loop.ext_map, 0, sizeof(ss->loop.ext_map));
+    ss->loop.ext_remap = false;
+    if (!ss->loop.src || !ss->loop.have_neg)
+        return;
+    const sb_media_stream_t *in = &ss->loop.src->loop.neg, *out = &ss->loop.neg;
+    const uint8_t pairs[][2] = {
+        {in->ext_audio_level, out->ext_audio_level},
+        {in->ext_abs_send_time, out->ext_abs_send_time},
+        {in->ext_video_orientation, out->ext_video_orientation},
+        {in->ext_playout_delay, out->ext_playout_delay},
+        {in->ext_mid, out->ext_mid},
+        {in->ext_rid, 0},
+        {in->ext_repaired_rid, 0},
+        {in->ext_twcc, 0},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        if (!pairs[i][0])
+            continue;
+        ss->loop.ext_map[pairs[i][0]] = pairs[i][1];
+        ss->loop.ext_remap = true;
+    }
+}
+
+static void sb_vr_fwd_unbind_now(sb_vr_sub_stream_t *ss)
+{
+    sb_vr_pub_stream_t *ps = ss->loop.src;
+    if (!ps)
+        return;
+    for (unsigned i = 0; i < ps->loop.nsubs; i++) {
+        if (ps->loop.subs[i] == ss) {
+            ps->loop.subs[i] = ps->loop.subs[--ps->loop.nsubs];
+            break;
+        }
+    }
+    sb_vr_publisher_t *p = ss->loop.src_pub;
+    sb_vr_subscriber_t *owner = ss->loop.owner;
+    ss->loop.src = NULL;
+    ss->loop.src_pub = NULL;
+    sb_vr_publisher_unref(p);
+    sb_vr_subscriber_unref(owner); /* the binding's; ss may be gone after this */
+}
+
+/* A closure's arguments. Owned by the closure; freed when it ran. */
+typedef struct sb_vr_op {
+    sb_vr_publisher_t *pub;   /* a reference or NULL */
+    sb_vr_subscriber_t *sub;  /* a reference or NULL */
+    sb_vr_session_t *ses;     /* a reference or NULL */
+    unsigned idx, pidx;
+    bool send, paused;
+    int substream, temporal;
+    unsigned n;
+    sb_media_stream_t *neg;   /* n entries, owned */
+    bool muted[SB_MEDIA_MAX_STREAMS];
+    unsigned fir_freq_s, level_packets, level_average;
+    bool level_events;
+} sb_vr_op_t;
+
+static sb_vr_op_t *sb_vr_op_new(sb_vr_publisher_t *p, sb_vr_subscriber_t *s)
+{
+    sb_vr_op_t *op = SB_NEW(sb_vr_op_t);
+    if (p)
+        sb_vr_publisher_ref(p);
+    if (s)
+        sb_vr_subscriber_ref(s);
+    op->pub = p;
+    op->sub = s;
+    return op;
+}
+
+static void sb_vr_op_free(sb_vr_op_t *op)
+{
+    sb_vr_publisher_unref(op->pub);
+    sb_vr_subscriber_unref(op->sub);
+    sb_vr_session_unref(op->ses);
+    sb_free(op->neg);
+    sb_free(op);
+}
+
+static void sb_vr_fwd_pub_attach_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_publisher_t *p = op->pub;
+    for (unsigned i = 0; i < op->n; i++) {
+        sb_vr_pub_stream_t *ps = &p->streams[i];
+        ps->loop.neg = op->neg[i];
+        ps->loop.codec = sb_codec_from_name(op->neg[i].codec);
+        ps->loop.muted = op->muted[i];
+        for (unsigned k = 0; k < ps->loop.nsubs; k++)
+            sb_vr_fwd_ext_map(ps->loop.subs[k]);
+    }
+    p->loop.nstreams = op->n;
+    p->loop.fir_freq_s = op->fir_freq_s;
+    p->loop.level_events = op->level_events;
+    p->loop.level_packets = op->level_packets ? op->level_packets : 100;
+    p->loop.level_average = op->level_average;
+    if (!p->session->loop_pub) {
+        sb_vr_publisher_ref(p);
+        p->session->loop_pub = p;
+    }
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_pub_attach(sb_vr_publisher_t *p)
+{
+    sb_vr_op_t *op = sb_vr_op_new(p, NULL);
+    const sb_vr_room_opts_t *o = &p->room->o;
+    op->n = p->nstreams;
+    op->neg = sb_calloc(SB_MEDIA_MAX_STREAMS, sizeof(*op->neg));
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        op->neg[i] = p->streams[i].neg;
+        op->muted[i] = p->streams[i].moderated || p->streams[i].paused;
+    }
+    op->fir_freq_s = o->fir_freq;
+    op->level_events = o->audiolevel_event;
+    op->level_packets = p->audio_active_packets ? p->audio_active_packets
+                                                : o->audio_active_packets;
+    op->level_average = p->audio_level_average ? p->audio_level_average
+                                               : o->audio_level_average;
+    sb_vr_post(p->room, sb_vr_fwd_pub_attach_run, op);
+}
+
+static void sb_vr_fwd_pub_detach_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_publisher_t *p = op->pub;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
+        sb_vr_pub_stream_t *ps = &p->streams[i];
+        while (ps->loop.nsubs > 0)
+            sb_vr_fwd_unbind_now(ps->loop.subs[ps->loop.nsubs - 1]);
+        ps->loop.talking = false;
+        ps->loop.level_packets = ps->loop.level_sum = 0;
+        memset(ps->loop.layer_last_us, 0, sizeof(ps->loop.layer_last_us));
+    }
+    p->loop.nstreams = 0;
+    if (p->session->loop_pub == p) {
+        p->session->loop_pub = NULL;
+        sb_vr_publisher_unref(p);
+    }
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_pub_detach(sb_vr_publisher_t *p)
+{
+    sb_vr_post(p->room, sb_vr_fwd_pub_detach_run, sb_vr_op_new(p, NULL));
+}
+
+static void sb_vr_fwd_pub_keyframe_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    if (op->idx < op->pub->loop.nstreams) {
+        const sb_vr_pub_stream_t *ps = &op->pub->streams[op->idx];
+        for (unsigned l = 0; l < (ps->loop.neg.layers ? ps->loop.neg.layers : 1); l++)
+            sb_vr_request_kf(op->pub, ps, (int)l);
+    }
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_pub_keyframe(sb_vr_publisher_t *p, unsigned idx)
+{
+    sb_vr_op_t *op = sb_vr_op_new(p, NULL);
+    op->idx = idx;
+    sb_vr_post(p->room, sb_vr_fwd_pub_keyframe_run, op);
+}
+
+static void sb_vr_fwd_bind_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_sub_stream_t *ss = &op->sub->streams[op->idx];
+    sb_vr_fwd_unbind_now(ss);
+    if (op->pidx < op->pub->loop.nstreams) {
+        sb_vr_pub_stream_t *ps = &op->pub->streams[op->pidx];
+        if (ps->loop.nsubs == ps->loop.cap) {
+            ps->loop.cap = ps->loop.cap ? ps->loop.cap * 2 : 8;
+            ps->loop.subs = sb_realloc(ps->loop.subs, ps->loop.cap * sizeof(*ps->loop.subs));
+        }
+        ps->loop.subs[ps->loop.nsubs++] = ss;
+        ss->loop.src = ps;
+        ss->loop.src_pub = op->pub; /* the op's references move into the binding */
+        op->pub = NULL;
+        op->sub = NULL;
+        ss->loop.switched = true;
+        ss->loop.cur_layer = -1;
+        sb_vr_fwd_ext_map(ss);
+        sb_vr_request_kf(ss->loop.src_pub, ps, ss->loop.target_layer);
+        ss->loop.last_kf_req_us = sb_now_us();
+    }
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_bind(sb_vr_subscriber_t *s, unsigned idx)
+{
+    sb_vr_sub_stream_t *ss = &s->streams[idx];
+    sb_vr_op_t *op = sb_vr_op_new(ss->feed, s);
+    op->idx = idx;
+    op->pidx = ss->feed_index;
+    sb_vr_post(s->room, sb_vr_fwd_bind_run, op);
+    sb_vr_fwd_sub_config(s, idx);
+}
+
+static void sb_vr_fwd_unbind_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_fwd_unbind_now(&op->sub->streams[op->idx]);
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_unbind(sb_vr_subscriber_t *s, unsigned idx)
+{
+    sb_vr_op_t *op = sb_vr_op_new(NULL, s);
+    op->idx = idx;
+    sb_vr_post(s->room, sb_vr_fwd_unbind_run, op);
+}
+
+static void sb_vr_fwd_sub_config_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_sub_stream_t *ss = &op->sub->streams[op->idx];
+    bool was_off = !ss->loop.send || ss->loop.paused;
+    ss->loop.send = op->send;
+    ss->loop.paused = op->paused;
+    int layers = ss->loop.src ? (int)ss->loop.src->loop.neg.layers : 0;
+    ss->loop.target_layer = op->substream >= 0 ? op->substream : SB_MEDIA_MAX_LAYERS - 1;
+    ss->loop.target_temporal = op->temporal;
+    /* Resuming: the decoder needs a keyframe to pick up again. */
+    if (was_off && op->send && !op->paused && ss->loop.src) {
+        ss->loop.switched = true;
+        sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
+                         layers > 1 ? ss->loop.target_layer : 0);
+    }
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_sub_config(sb_vr_subscriber_t *s, unsigned idx)
+{
+    const sb_vr_sub_stream_t *ss = &s->streams[idx];
+    sb_vr_op_t *op = sb_vr_op_new(NULL, s);
+    op->idx = idx;
+    op->send = ss->send;
+    op->paused = s->paused;
+    op->substream = ss->substream;
+    op->temporal = ss->temporal;
+    sb_vr_post(s->room, sb_vr_fwd_sub_config_run, op);
+}
+
+static void sb_vr_fwd_sub_attach_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_subscriber_t *s = op->sub;
+    for (unsigned i = 0; i < op->n && i < SB_MEDIA_MAX_STREAMS; i++) {
+        sb_vr_sub_stream_t *ss = &s->streams[i];
+        ss->loop.neg = op->neg[i];
+        ss->loop.have_neg = true;
+        uint32_t clock = op->neg[i].clock_rate ? op->neg[i].clock_rate : 90000;
+        if (!ss->loop.rw_init || ss->loop.rw_clock != clock) {
+            uint32_t first[2];
+            sb_random_bytes(first, sizeof(first));
+            sb_seq_rewrite_init(&ss->loop.rw, clock, (uint16_t)first[0], first[1]);
+            ss->loop.rw_init = true;
+            ss->loop.rw_clock = clock;
+        }
+        sb_vr_fwd_ext_map(ss);
+    }
+    if (!s->session->loop_sub) {
+        sb_vr_subscriber_ref(s);
+        s->session->loop_sub = s;
+    }
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_sub_attach(sb_vr_subscriber_t *s, const sb_media_stream_t *neg, unsigned n)
+{
+    sb_vr_op_t *op = sb_vr_op_new(NULL, s);
+    op->n = n;
+    op->neg = sb_calloc(n ? n : 1, sizeof(*op->neg));
+    if (n)
+        memcpy(op->neg, neg, n * sizeof(*neg));
+    sb_vr_post(s->room, sb_vr_fwd_sub_attach_run, op);
+}
+
+static void sb_vr_fwd_sub_detach_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_subscriber_t *s = op->sub;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
+        sb_vr_fwd_unbind_now(&s->streams[i]);
+    if (s->session->loop_sub == s) {
+        s->session->loop_sub = NULL;
+        sb_vr_subscriber_unref(s);
+    }
+    sb_vr_op_free(op);
+}
+
+void sb_vr_fwd_sub_detach(sb_vr_subscriber_t *s)
+{
+    sb_vr_post(s->room, sb_vr_fwd_sub_detach_run, sb_vr_op_new(NULL, s));
+}
+
+static void sb_vr_fwd_session_release_run(void *arg)
+{
+    sb_vr_op_t *op = arg;
+    sb_vr_session_t *s = op->ses;
+    sb_vr_publisher_unref(s->loop_pub);
+    s->loop_pub = NULL;
+    sb_vr_subscriber_unref(s->loop_sub);
+    s->loop_sub = NULL;
+    sb_vr_op_free(op); /* drops the handle's reference on the session */
+}
+
+void sb_vr_fwd_session_release(sb_vr_session_t *s)
+{
+    sb_vr_op_t *op = sb_vr_op_new(NULL, NULL);
+    op->ses = s; /* the handle's reference moves here */
+    sb_vr_post_to(s->loop, sb_vr_fwd_session_release_run, op);
+}

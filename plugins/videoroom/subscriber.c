@@ -1,0 +1,808 @@
+/* VideoRoom subscribers (ptype "subscriber"): multistream subscriptions. join (with
+ * "streams", or the legacy "feed"), the offers the plugin makes through the core (one m-line
+ * per subscribed publisher stream), start (the client's answer), subscribe / unsubscribe /
+ * update with renegotiation, configure, pause, switch and leave; and what happens when a
+ * feed goes away (its m-lines become inactive, "updated" with a new offer).
+ *
+ * Does not forward media: it states which publisher stream feeds which m-line and
+ * forward.c applies that on the room's loop.
+ * Threads: requests and renegotiations on the message thread (make_offer/process_answer
+ * run with the plugin lock released); feed_gone and leave also from control threads. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "videoroom.h"
+
+void sb_vr_subscriber_ref(sb_vr_subscriber_t *s)
+{
+    sb_refcount_inc(&s->ref);
+}
+
+void sb_vr_subscriber_unref(sb_vr_subscriber_t *s)
+{
+    if (!s || !sb_refcount_dec(&s->ref))
+        return;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
+        sb_vr_publisher_unref(s->streams[i].feed);
+        sb_free(s->streams[i].crossrefid);
+    }
+    sb_vr_room_unref(s->room);
+    sb_vr_session_unref(s->session);
+    sb_free(s);
+}
+
+static void sb_vr_reply(sb_vr_subscriber_t *s, const char *transaction, json_t *data)
+{
+    sb_vr_core->push_event(s->h, transaction, data, NULL);
+    json_decref(data);
+}
+
+/* ---- description ------------------------------------------------------------------------ */
+
+json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
+{
+    json_t *list = json_array();
+    for (unsigned i = 0; i < s->nstreams; i++) {
+        const sb_vr_sub_stream_t *ss = &s->streams[i];
+        json_t *j = json_pack("{s:i, s:s, s:s, s:b, s:b, s:b}", "mindex", (int)ss->mindex,
+                              "mid", ss->mid, "type",
+                              ss->kind == SB_MEDIA_AUDIO ? "audio" : "video", "active",
+                              ss->feed != NULL, "ready", ss->ready, "send", ss->send);
+        if (ss->feed) {
+            char codec[16];
+            size_t k = 0;
+            for (; ss->src.codec[k] && k + 1 < sizeof(codec); k++)
+                codec[k] = g_ascii_tolower(ss->src.codec[k]);
+            codec[k] = '\0';
+            json_object_set_new(j, "feed_id", json_integer((json_int_t)ss->feed->id));
+            json_object_set_new(j, "feed_mid", json_string(ss->feed_mid));
+            if (ss->feed->display)
+                json_object_set_new(j, "feed_display", json_string(ss->feed->display));
+            json_object_set_new(j, "codec", json_string(codec));
+        }
+        if (ss->crossrefid)
+            json_object_set_new(j, "crossrefid", json_string(ss->crossrefid));
+        json_array_append_new(list, j);
+    }
+    return list;
+}
+
+/* ---- stream selection ---------------------------------------------------------------------- */
+
+/* One requested source: a feed and one of its streams. */
+typedef struct sb_vr_pick {
+    sb_vr_publisher_t *feed; /* borrowed (under the lock) */
+    unsigned index;
+    const char *crossrefid;
+    int substream, temporal;
+} sb_vr_pick_t;
+
+/* Resolve a "streams" array ([{feed, mid?, crossrefid?, substream?, temporal?}]) into picks.
+ * Under the lock. Returns the count, or -1 with an error (owned) in *err. */
+static int sb_vr_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigned max,
+                         json_t **err)
+{
+    static const sb_vr_param_t params[] = {
+        {"feed", SB_VR_T_UINT, true},         {"mid", SB_VR_T_STRING, false},
+        {"crossrefid", SB_VR_T_STRING, false}, {"substream", SB_VR_T_UINT, false},
+        {"temporal", SB_VR_T_UINT, false},
+    };
+    char text[256];
+    unsigned n = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        int code = json_is_object(it) ? SB_VR_CHECK(it, params, text) : SB_VR_ERR_INVALID_ELEMENT;
+        if (code) {
+            *err = sb_vr_error_json(code, "%s", json_is_object(it) ? text
+                                                 : "Invalid element type (streams items should "
+                                                   "be objects)");
+            return -1;
+        }
+        uint64_t id = (uint64_t)json_integer_value(json_object_get(it, "feed"));
+        sb_vr_publisher_t *p = g_hash_table_lookup(r->participants, &id);
+        if (!p || !p->negotiated) {
+            *err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such feed (%llu)",
+                                    (unsigned long long)id);
+            return -1;
+        }
+        const char *mid = json_string_value(json_object_get(it, "mid"));
+        int only = mid ? sb_vr_publisher_stream_by_mid(p, mid) : -1;
+        if (mid && only < 0) {
+            *err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' in feed (%llu)",
+                                    mid, (unsigned long long)id);
+            return -1;
+        }
+        json_t *sub = json_object_get(it, "substream"), *tmp = json_object_get(it, "temporal");
+        for (unsigned k = 0; k < p->nstreams; k++) {
+            if ((only >= 0 && k != (unsigned)only) || p->streams[k].disabled)
+                continue; /* disabled streams are skipped silently, as the reference does */
+            if (n == max) {
+                *err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
+                                        "Too many streams (at most %u per subscription)", max);
+                return -1;
+            }
+            out[n++] = (sb_vr_pick_t){p, k, json_string_value(json_object_get(it, "crossrefid")),
+                                      sub ? (int)json_integer_value(sub) : -1,
+                                      tmp ? (int)json_integer_value(tmp) : -1};
+        }
+    }
+    return (int)n;
+}
+
+/* Point m-line ss at a publisher stream. Under the lock. */
+static void sb_vr_stream_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, unsigned k)
+{
+    sb_vr_publisher_ref(p);
+    sb_vr_publisher_unref(ss->feed);
+    ss->feed = p;
+    ss->feed_index = k;
+    g_strlcpy(ss->feed_mid, p->streams[k].neg.mid, sizeof(ss->feed_mid));
+}
+
+/* Add the picks as m-lines, reusing inactive ones of the same kind. Under the lock. */
+static void sb_vr_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        const sb_media_stream_t *src = &picks[i].feed->streams[picks[i].index].neg;
+        unsigned slot = s->nstreams;
+        for (unsigned k = 0; k < s->nstreams && slot == s->nstreams; k++) {
+            if (!s->streams[k].feed && s->streams[k].kind == src->kind)
+                slot = k;
+        }
+        if (slot == SB_MEDIA_MAX_STREAMS)
+            break; /* checked by the callers; never past the array */
+        sb_vr_sub_stream_t *ss = &s->streams[slot];
+        if (slot == s->nstreams) {
+            memset(ss, 0, sizeof(*ss));
+            ss->mindex = slot;
+            snprintf(ss->mid, sizeof(ss->mid), "%u", slot);
+            ss->kind = src->kind;
+            ss->loop.owner = s;
+            s->nstreams++;
+        }
+        ss->used = true;
+        ss->src = *src;
+        ss->send = true;
+        ss->ready = false;
+        ss->substream = picks[i].substream;
+        ss->temporal = picks[i].temporal;
+        sb_free(ss->crossrefid);
+        ss->crossrefid = sb_strdup(picks[i].crossrefid);
+        sb_vr_stream_set_feed(ss, picks[i].feed, picks[i].index);
+        sb_vr_fwd_bind(s, slot);
+    }
+}
+
+/* Make m-line i inactive. Under the lock. */
+static void sb_vr_stream_drop(sb_vr_subscriber_t *s, unsigned i)
+{
+    sb_vr_sub_stream_t *ss = &s->streams[i];
+    if (!ss->feed)
+        return;
+    sb_vr_fwd_unbind(s, i);
+    sb_vr_publisher_unref(ss->feed);
+    ss->feed = NULL;
+    ss->ready = false;
+}
+
+static unsigned sb_vr_free_slots(const sb_vr_subscriber_t *s)
+{
+    unsigned n = SB_MEDIA_MAX_STREAMS - s->nstreams;
+    for (unsigned k = 0; k < s->nstreams; k++)
+        n += s->streams[k].feed == NULL;
+    return n;
+}
+
+/* ---- offers ------------------------------------------------------------------------------- */
+
+/* The offer's stream list with the strings it points to. Owned by the negotiating call. */
+typedef struct sb_vr_offer {
+    unsigned n;
+    sb_offer_stream_t st[SB_MEDIA_MAX_STREAMS];
+    sb_media_stream_t src[SB_MEDIA_MAX_STREAMS];
+    char mid[SB_MEDIA_MAX_STREAMS][8];
+    char msid_stream[SB_MEDIA_MAX_STREAMS][24];
+    char msid_track[SB_MEDIA_MAX_STREAMS][64];
+} sb_vr_offer_t;
+
+/* Snapshot the m-lines for make_offer. Under the lock. */
+static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
+{
+    sb_vr_offer_t *o = SB_NEW(sb_vr_offer_t);
+    o->n = s->nstreams;
+    for (unsigned i = 0; i < s->nstreams; i++) {
+        const sb_vr_sub_stream_t *ss = &s->streams[i];
+        o->src[i] = ss->src;
+        g_strlcpy(o->mid[i], ss->mid, sizeof(o->mid[i]));
+        /* The MediaStream is the publisher, so a client groups a feed's tracks. */
+        snprintf(o->msid_stream[i], sizeof(o->msid_stream[i]), "%llu",
+                 (unsigned long long)(ss->feed ? ss->feed->id : 0));
+        snprintf(o->msid_track[i], sizeof(o->msid_track[i]), "%s-%s", o->msid_stream[i],
+                 ss->feed ? ss->feed_mid : ss->mid);
+        sb_offer_stream_t *st = &o->st[i];
+        st->kind = ss->kind;
+        st->mid = o->mid[i];
+        st->codec = o->src[i].codec;
+        st->pt = o->src[i].pt;
+        st->clock_rate = o->src[i].clock_rate;
+        st->channels = o->src[i].channels;
+        st->fmtp = o->src[i].fmtp[0] ? o->src[i].fmtp : NULL;
+        st->rtx_pt = o->src[i].rtx_pt;
+        st->msid_stream = o->msid_stream[i];
+        st->msid_track = o->msid_track[i];
+        st->active = ss->feed != NULL;
+    }
+    return o;
+}
+
+/* Make an offer for the current m-lines and push it with reply (owned, gets "streams").
+ * Message thread, lock not held. Returns false (reply pushed as an error) on failure. */
+static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, json_t *reply)
+{
+    const sb_core_api_t *c = sb_vr_core;
+    g_mutex_lock(&sb_vr_lock);
+    bool gone = s->left || s->session->destroyed;
+    sb_vr_offer_t *o = gone ? NULL : sb_vr_offer_build(s);
+    s->negotiating = !gone;
+    int loop = sb_vr_room_loop(s->room);
+    g_mutex_unlock(&sb_vr_lock);
+    if (gone) {
+        json_decref(reply);
+        return false;
+    }
+    json_t *offer = NULL;
+    char reason[256] = "";
+    int rc = SB_VR_ERR_UNKNOWN;
+    if (c->make_offer && c->streams)
+        rc = c->make_offer(s->h, o->st, o->n, loop, &offer, reason, sizeof(reason));
+    else
+        g_strlcpy(reason, "media negotiation is not available in this build of the core",
+                  sizeof(reason));
+    sb_free(o);
+    sb_media_stream_t *neg = NULL;
+    unsigned n = 0;
+    if (rc == 0 && offer) {
+        neg = sb_calloc(SB_MEDIA_MAX_STREAMS, sizeof(*neg));
+        n = c->streams(s->h, neg, SB_MEDIA_MAX_STREAMS);
+    }
+    sb_vr_outbox_t ob;
+    sb_vr_outbox_init(&ob);
+    g_mutex_lock(&sb_vr_lock);
+    s->negotiating = false;
+    bool ok = rc == 0 && offer && !s->left && !s->session->destroyed;
+    if (ok) {
+        s->offered = true;
+        s->session->loop = loop >= 0 ? loop : (c->loop_index ? c->loop_index(s->h) : -1);
+        sb_vr_fwd_sub_attach(s, neg, n);
+        json_object_set_new(reply, "streams", sb_vr_subscriber_streams_json(s));
+        sb_vr_outbox_add(&ob, s->h, transaction, reply, offer);
+    } else {
+        json_decref(reply);
+        if (!s->left)
+            sb_vr_outbox_add(&ob, s->h, transaction,
+                             sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Error preparing the offer: %s",
+                                              reason[0] ? reason : "the core refused"),
+                             NULL);
+    }
+    g_mutex_unlock(&sb_vr_lock);
+    sb_vr_outbox_flush(&ob);
+    sb_free(neg);
+    json_decref(offer);
+    return ok;
+}
+
+/* A renegotiation: "updated" with the new offer. Message thread. */
+static void sb_vr_renegotiate(sb_vr_subscriber_t *s, const char *transaction)
+{
+    g_mutex_lock(&sb_vr_lock);
+    s->pending = false;
+    json_t *reply = json_pack("{s:s, s:I}", "videoroom", "updated", "room",
+                              (json_int_t)s->room->o.room);
+    g_mutex_unlock(&sb_vr_lock);
+    sb_vr_offer_send(s, transaction, reply);
+}
+
+static void sb_vr_renegotiate_deferred(void *arg)
+{
+    sb_vr_subscriber_t *s = arg;
+    g_mutex_lock(&sb_vr_lock);
+    s->reneg_scheduled = false;
+    bool now = !s->left && !s->offered && !s->negotiating;
+    if (!now && !s->left)
+        s->pending = true;
+    g_mutex_unlock(&sb_vr_lock);
+    if (now)
+        sb_vr_renegotiate(s, NULL);
+}
+
+static void sb_vr_subscriber_done(void *arg)
+{
+    sb_vr_subscriber_unref(arg);
+}
+
+/* The m-lines changed outside a request: renegotiate now or after the pending answer.
+ * Under the lock, any thread. */
+static void sb_vr_schedule_renegotiation(sb_vr_subscriber_t *s)
+{
+    if (s->left || !s->autoupdate || s->reneg_scheduled)
+        return;
+    s->reneg_scheduled = true;
+    sb_vr_subscriber_ref(s);
+    sb_vr_defer(sb_vr_renegotiate_deferred, s, sb_vr_subscriber_done);
+}
+
+void sb_vr_subscribers_feed_gone(sb_vr_room_t *r, sb_vr_publisher_t *p)
+{
+    for (guint i = 0; i < r->subscribers->len; i++) {
+        sb_vr_subscriber_t *s = g_ptr_array_index(r->subscribers, i);
+        bool changed = false;
+        for (unsigned k = 0; k < s->nstreams; k++) {
+            if (s->streams[k].feed == p) {
+                sb_vr_stream_drop(s, k);
+                changed = true;
+            }
+        }
+        if (changed)
+            sb_vr_schedule_renegotiation(s);
+    }
+}
+
+/* ---- join ------------------------------------------------------------------------------- */
+
+static const sb_vr_param_t sb_vr_sub_join_params[] = {
+    {"feed", SB_VR_T_UINT, false},       {"streams", SB_VR_T_ARRAY, false},
+    {"private_id", SB_VR_T_UINT, false}, {"use_msid", SB_VR_T_BOOL, false},
+    {"autoupdate", SB_VR_T_BOOL, false},
+};
+
+static bool sb_vr_private_id_ok(sb_vr_room_t *r, json_t *body)
+{
+    json_t *pvt = json_object_get(body, "private_id");
+    if (!r->o.require_pvtid)
+        return true;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, r->participants);
+    while (pvt && g_hash_table_iter_next(&it, &k, &v)) {
+        if (((sb_vr_publisher_t *)v)->private_id == (uint64_t)json_integer_value(pvt))
+            return true;
+    }
+    return false;
+}
+
+/* Under the lock: validate, create the subscription. Returns it, or NULL and *err. */
+static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items, json_t **err)
+{
+    if (m->s->role != SB_VR_ROLE_NONE) {
+        *err = sb_vr_error_json(SB_VR_ERR_ALREADY_JOINED, "Already in as a %s on this handle",
+                                m->s->role == SB_VR_ROLE_PUBLISHER ? "publisher" : "subscriber");
+        return NULL;
+    }
+    sb_vr_room_t *r = sb_vr_room_lookup(m->body, err);
+    if (!r || (*err = sb_vr_join_auth(r, m->body)))
+        return NULL;
+    if (!sb_vr_private_id_ok(r, m->body)) {
+        *err = sb_vr_error_json(SB_VR_ERR_UNAUTHORIZED,
+                                "Unauthorized (this room requires a valid private_id)");
+        return NULL;
+    }
+    sb_vr_pick_t picks[SB_MEDIA_MAX_STREAMS];
+    int n = sb_vr_resolve(r, items, picks, SB_MEDIA_MAX_STREAMS, err);
+    if (n < 0)
+        return NULL;
+    if (n == 0) {
+        *err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No stream to subscribe to");
+        return NULL;
+    }
+    sb_vr_subscriber_t *s = SB_NEW(sb_vr_subscriber_t);
+    sb_refcount_init(&s->ref); /* the session's */
+    sb_vr_room_ref(r);
+    s->room = r;
+    sb_vr_session_ref(m->s);
+    s->session = m->s;
+    s->h = m->s->h;
+    json_t *v = json_object_get(m->body, "autoupdate");
+    s->autoupdate = v ? json_is_true(v) : true;
+    s->use_msid = json_is_true(json_object_get(m->body, "use_msid"));
+    m->s->role = SB_VR_ROLE_SUBSCRIBER;
+    m->s->sub = s;
+    sb_vr_subscriber_ref(s);
+    g_ptr_array_add(r->subscribers, s);
+    sb_vr_add_streams(s, picks, (unsigned)n);
+    return s;
+}
+
+void sb_vr_subscriber_join(sb_vr_msg_t *m)
+{
+    char text[256];
+    int code = SB_VR_CHECK(m->body, sb_vr_sub_join_params, text);
+    json_t *items = json_object_get(m->body, "streams"), *feed = json_object_get(m->body, "feed");
+    json_t *err = NULL;
+    if (code)
+        err = sb_vr_error_json(code, "%s", text);
+    else if ((!items || json_array_size(items) == 0) && !feed)
+        err = sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "Missing mandatory element (feed)");
+    if (err) {
+        sb_vr_core->push_event(m->s->h, m->transaction, err, NULL);
+        json_decref(err);
+        return;
+    }
+    /* The legacy form subscribes to every stream of one feed. */
+    json_t *legacy = NULL;
+    if (!items || json_array_size(items) == 0)
+        items = legacy = json_pack("[{s:O}]", "feed", feed);
+    g_mutex_lock(&sb_vr_lock);
+    sb_vr_subscriber_t *s = sb_vr_subscriber_enter(m, items, &err);
+    json_t *reply = s ? json_pack("{s:s, s:I}", "videoroom", "attached", "room",
+                                  (json_int_t)s->room->o.room)
+                      : NULL;
+    g_mutex_unlock(&sb_vr_lock);
+    json_decref(legacy);
+    if (!s) {
+        sb_vr_core->push_event(m->s->h, m->transaction, err, NULL);
+        json_decref(err);
+        return;
+    }
+    if (!sb_vr_offer_send(s, m->transaction, reply)) {
+        sb_vr_outbox_t ob;
+        sb_vr_outbox_init(&ob);
+        g_mutex_lock(&sb_vr_lock);
+        sb_vr_subscriber_leave(s, &ob);
+        g_mutex_unlock(&sb_vr_lock);
+        sb_vr_outbox_flush(&ob);
+    }
+}
+
+/* ---- leave and hangup ------------------------------------------------------------------ */
+
+void sb_vr_subscriber_leave(sb_vr_subscriber_t *s, sb_vr_outbox_t *ob)
+{
+    if (s->left)
+        return;
+    s->left = true;
+    for (unsigned i = 0; i < s->nstreams; i++)
+        sb_vr_stream_drop(s, i);
+    sb_vr_fwd_sub_detach(s);
+    if (!s->session->destroyed)
+        sb_vr_outbox_close_pc(ob, s->h);
+    g_ptr_array_remove(s->room->subscribers, s); /* drops the room's reference */
+}
+
+void sb_vr_subscriber_hangup_media(sb_vr_session_t *ses)
+{
+    sb_vr_outbox_t ob;
+    sb_vr_outbox_init(&ob);
+    g_mutex_lock(&sb_vr_lock);
+    /* The client closed its PeerConnection: nothing left to send to. */
+    if (ses->sub && !ses->sub->left && !ses->sub->negotiating)
+        sb_vr_subscriber_leave(ses->sub, &ob);
+    g_mutex_unlock(&sb_vr_lock);
+    sb_vr_outbox_flush(&ob);
+}
+
+/* ---- requests on a subscription ------------------------------------------------------------ */
+
+static json_t *sb_vr_sub_event(const sb_vr_subscriber_t *s, const char *key, const char *val)
+{
+    return json_pack("{s:s, s:I, s:s}", "videoroom", "event", "room",
+                     (json_int_t)s->room->o.room, key, val);
+}
+
+static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
+{
+    json_t *err = NULL;
+    if (m->jsep) {
+        const char *type = json_string_value(json_object_get(m->jsep, "type"));
+        char reason[256] = "";
+        g_mutex_lock(&sb_vr_lock);
+        bool offered = s->offered;
+        g_mutex_unlock(&sb_vr_lock);
+        if (strcmp(type, "answer") != 0)
+            err = sb_vr_error_json(SB_VR_ERR_INVALID_SDP_TYPE, "Invalid SDP type (expected an "
+                                                               "answer)");
+        else if (!offered)
+            err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "No offer is waiting for an "
+                                                              "answer");
+        else if (!sb_vr_core->process_answer)
+            err = sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Media negotiation is not available in "
+                                                      "this build of the core");
+        else if (sb_vr_core->process_answer(s->h, m->jsep, reason, sizeof(reason)) < 0)
+            err = sb_vr_error_json(SB_VR_ERR_INVALID_SDP, "Error processing the answer: %s",
+                                   reason);
+    }
+    if (err) {
+        sb_vr_reply(s, m->transaction, err);
+        return;
+    }
+    sb_media_stream_t *neg = sb_calloc(SB_MEDIA_MAX_STREAMS, sizeof(*neg));
+    unsigned n = m->jsep && sb_vr_core->streams
+                     ? sb_vr_core->streams(s->h, neg, SB_MEDIA_MAX_STREAMS)
+                     : 0;
+    g_mutex_lock(&sb_vr_lock);
+    if (m->jsep) {
+        s->offered = false;
+        s->answered = true;
+        for (unsigned i = 0; i < s->nstreams; i++)
+            s->streams[i].ready = s->streams[i].feed != NULL;
+        sb_vr_fwd_sub_attach(s, neg, n);
+    }
+    s->paused = false;
+    for (unsigned i = 0; i < s->nstreams; i++)
+        sb_vr_fwd_sub_config(s, i);
+    bool again = s->pending && !s->offered;
+    json_t *reply = sb_vr_sub_event(s, "started", "ok");
+    g_mutex_unlock(&sb_vr_lock);
+    sb_free(neg);
+    sb_vr_reply(s, m->transaction, reply);
+    if (again)
+        sb_vr_renegotiate(s, NULL);
+}
+
+static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
+{
+    static const sb_vr_param_t params[] = {
+        {"mid", SB_VR_T_STRING, true},        {"send", SB_VR_T_BOOL, false},
+        {"substream", SB_VR_T_UINT, false},   {"temporal", SB_VR_T_UINT, false},
+        {"spatial_layer", SB_VR_T_UINT, false}, {"temporal_layer", SB_VR_T_UINT, false},
+        {"fallback", SB_VR_T_UINT, false},
+    };
+    static const sb_vr_param_t top[] = {
+        {"streams", SB_VR_T_ARRAY, false},
+        {"restart", SB_VR_T_BOOL, false},
+    };
+    char text[256];
+    int code = SB_VR_CHECK(m->body, top, text);
+    json_t *items = json_object_get(m->body, "streams"), *it, *err = NULL;
+    size_t i;
+    if (code)
+        err = sb_vr_error_json(code, "%s", text);
+    else if (json_is_true(json_object_get(m->body, "restart")))
+        err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "ICE restarts of subscriptions are "
+                                                          "not supported yet");
+    json_array_foreach(items, i, it) {
+        if (!err && !json_is_object(it))
+            err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT, "Invalid element type (streams "
+                                                              "items should be objects)");
+        else if (!err && (code = SB_VR_CHECK(it, params, text)))
+            err = sb_vr_error_json(code, "%s", text);
+    }
+    g_mutex_lock(&sb_vr_lock);
+    int idx[SB_MEDIA_MAX_STREAMS];
+    json_array_foreach(items, i, it) {
+        const char *mid = json_string_value(json_object_get(it, "mid"));
+        idx[i % SB_MEDIA_MAX_STREAMS] = -1;
+        for (unsigned k = 0; !err && k < s->nstreams; k++)
+            if (!strcmp(s->streams[k].mid, mid) && s->streams[k].used)
+                idx[i % SB_MEDIA_MAX_STREAMS] = (int)k;
+        if (!err && (i >= SB_MEDIA_MAX_STREAMS || idx[i] < 0))
+            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' in subscription",
+                                   mid);
+    }
+    json_array_foreach(items, i, it) {
+        if (err)
+            break;
+        sb_vr_sub_stream_t *ss = &s->streams[idx[i]];
+        json_t *v;
+        if ((v = json_object_get(it, "send")))
+            ss->send = json_is_true(v);
+        if ((v = json_object_get(it, "substream")) || (v = json_object_get(it, "spatial_layer")))
+            ss->substream = (int)json_integer_value(v);
+        if ((v = json_object_get(it, "temporal")) || (v = json_object_get(it, "temporal_layer")))
+            ss->temporal = (int)json_integer_value(v);
+        sb_vr_fwd_sub_config(s, (unsigned)idx[i]);
+    }
+    json_t *reply = err ? err : sb_vr_sub_event(s, "configured", "ok");
+    g_mutex_unlock(&sb_vr_lock);
+    sb_vr_reply(s, m->transaction, reply);
+}
+
+/* unsubscribe items: {feed?, mid?, sub_mid?}. Under the lock. Returns how many m-lines
+ * went inactive, or -1 with *err. */
+static int sb_vr_sub_remove(sb_vr_subscriber_t *s, json_t *items, json_t **err)
+{
+    static const sb_vr_param_t params[] = {
+        {"feed", SB_VR_T_UINT, false},
+        {"mid", SB_VR_T_STRING, false},
+        {"sub_mid", SB_VR_T_STRING, false},
+    };
+    char text[256];
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        int code = json_is_object(it) ? SB_VR_CHECK(it, params, text) : SB_VR_ERR_INVALID_ELEMENT;
+        if (!code && !json_object_get(it, "feed") && !json_object_get(it, "sub_mid")) {
+            code = SB_VR_ERR_MISSING_ELEMENT;
+            snprintf(text, sizeof(text), "Missing mandatory element (feed or sub_mid)");
+        }
+        if (code) {
+            *err = sb_vr_error_json(code, "%s", json_is_object(it) ? text : "Invalid element");
+            return -1;
+        }
+    }
+    int changed = 0;
+    json_array_foreach(items, i, it) {
+        json_t *feed = json_object_get(it, "feed");
+        const char *mid = json_string_value(json_object_get(it, "mid"));
+        const char *sub_mid = json_string_value(json_object_get(it, "sub_mid"));
+        for (unsigned k = 0; k < s->nstreams; k++) {
+            sb_vr_sub_stream_t *ss = &s->streams[k];
+            bool hit = ss->feed && (sub_mid ? !strcmp(ss->mid, sub_mid)
+                                            : ss->feed->id == (uint64_t)json_integer_value(feed) &&
+                                                  (!mid || !strcmp(ss->feed_mid, mid)));
+            if (hit) {
+                sb_vr_stream_drop(s, k);
+                changed++;
+            }
+        }
+    }
+    return changed;
+}
+
+/* subscribe / unsubscribe / update. */
+static void sb_vr_sub_update(sb_vr_msg_t *m, sb_vr_subscriber_t *s, const char *request)
+{
+    bool upd = !strcmp(request, "update");
+    json_t *add = upd ? json_object_get(m->body, "subscribe")
+                      : !strcmp(request, "subscribe") ? json_object_get(m->body, "streams") : NULL;
+    json_t *del = upd ? json_object_get(m->body, "unsubscribe")
+                      : !strcmp(request, "unsubscribe") ? json_object_get(m->body, "streams")
+                                                        : NULL;
+    json_t *err = NULL;
+    const char *what = upd ? (add ? "unsubscribe" : "subscribe") : "streams";
+    if (upd && !add && !del)
+        err = sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "At least one of either 'subscribe' "
+                                                          "or 'unsubscribe' must be present");
+    else if (!upd && !add && !del)
+        err = sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "Missing mandatory element (streams)");
+    else if ((add && !json_is_array(add)) || (del && !json_is_array(del)))
+        err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
+                               "Invalid element type (%s should be an array)", what);
+    sb_vr_pick_t picks[SB_MEDIA_MAX_STREAMS];
+    int n = 0, removed = 0;
+    g_mutex_lock(&sb_vr_lock);
+    if (!err && add)
+        n = sb_vr_resolve(s->room, add, picks, SB_MEDIA_MAX_STREAMS, &err);
+    /* Removals first, so their m-lines can be reused by the additions. */
+    if (!err && del)
+        removed = sb_vr_sub_remove(s, del, &err);
+    if (!err && n > 0 && (unsigned)n > sb_vr_free_slots(s))
+        err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
+                               "Too many streams (at most %u per subscription)",
+                               SB_MEDIA_MAX_STREAMS);
+    if (!err && n > 0)
+        sb_vr_add_streams(s, picks, (unsigned)n);
+    bool changed = !err && (n > 0 || removed > 0);
+    bool later = changed && (s->offered || s->negotiating);
+    if (later)
+        s->pending = true;
+    json_int_t room = (json_int_t)s->room->o.room;
+    g_mutex_unlock(&sb_vr_lock);
+    if (err)
+        sb_vr_reply(s, m->transaction, err);
+    else if (later)
+        sb_vr_reply(s, m->transaction,
+                    json_pack("{s:s, s:I}", "videoroom", "updating", "room", room));
+    else if (!changed)
+        sb_vr_reply(s, m->transaction,
+                    json_pack("{s:s, s:I}", "videoroom", "updated", "room", room));
+    else
+        sb_vr_renegotiate(s, m->transaction);
+}
+
+/* switch: [{feed, mid, sub_mid}] without renegotiation (unless an inactive m-line comes
+ * back). Under the lock for the checks and changes. */
+static void sb_vr_sub_switch(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
+{
+    static const sb_vr_param_t params[] = {
+        {"feed", SB_VR_T_UINT, true},
+        {"mid", SB_VR_T_STRING, true},
+        {"sub_mid", SB_VR_T_STRING, true},
+    };
+    static const sb_vr_param_t top[] = {{"streams", SB_VR_T_ARRAY, true}};
+    char text[256];
+    json_t *err = NULL, *items = json_object_get(m->body, "streams"), *it;
+    int code = SB_VR_CHECK(m->body, top, text);
+    size_t i;
+    if (code)
+        err = sb_vr_error_json(code, "%s", text);
+    json_array_foreach(items, i, it) {
+        if (!err && (code = json_is_object(it) ? SB_VR_CHECK(it, params, text)
+                                               : SB_VR_ERR_INVALID_ELEMENT))
+            err = sb_vr_error_json(code, "%s", json_is_object(it) ? text : "Invalid element");
+    }
+    unsigned changes = 0;
+    bool reactivated = false;
+    g_mutex_lock(&sb_vr_lock);
+    json_array_foreach(items, i, it) {
+        if (err)
+            break;
+        uint64_t id = (uint64_t)json_integer_value(json_object_get(it, "feed"));
+        const char *mid = json_string_value(json_object_get(it, "mid"));
+        const char *sub_mid = json_string_value(json_object_get(it, "sub_mid"));
+        sb_vr_publisher_t *p = g_hash_table_lookup(s->room->participants, &id);
+        int k = p && p->negotiated ? sb_vr_publisher_stream_by_mid(p, mid) : -1;
+        sb_vr_sub_stream_t *ss = NULL;
+        for (unsigned j = 0; j < s->nstreams && !ss; j++)
+            if (s->streams[j].used && !strcmp(s->streams[j].mid, sub_mid))
+                ss = &s->streams[j];
+        if (!p || !p->negotiated)
+            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such feed (%llu)",
+                                   (unsigned long long)id);
+        else if (k < 0)
+            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' in feed (%llu)",
+                                   mid, (unsigned long long)id);
+        else if (!ss)
+            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' in subscription",
+                                   sub_mid);
+        if (err)
+            break;
+        const sb_media_stream_t *src = &p->streams[k].neg;
+        /* Same kind and codec only: the m-line is not renegotiated. */
+        if (src->kind != ss->kind || g_ascii_strcasecmp(src->codec, ss->src.codec) ||
+            p->streams[k].disabled || (ss->feed == p && ss->feed_index == (unsigned)k))
+            continue;
+        reactivated = reactivated || !ss->feed;
+        sb_vr_stream_set_feed(ss, p, (unsigned)k);
+        sb_vr_fwd_bind(s, ss->mindex);
+        changes++;
+    }
+    json_t *reply = err;
+    if (!err)
+        reply = json_pack("{s:s, s:I, s:s, s:i, s:o}", "videoroom", "event", "room",
+                          (json_int_t)s->room->o.room, "switched", "ok", "changes",
+                          (int)changes, "streams", sb_vr_subscriber_streams_json(s));
+    bool later = reactivated && (s->offered || s->negotiating);
+    if (later)
+        s->pending = true;
+    g_mutex_unlock(&sb_vr_lock);
+    sb_vr_reply(s, m->transaction, reply);
+    if (reactivated && !later)
+        sb_vr_renegotiate(s, NULL);
+}
+
+void sb_vr_subscriber_request(sb_vr_msg_t *m, const char *request)
+{
+    sb_vr_subscriber_t *s = m->s->sub;
+    g_mutex_lock(&sb_vr_lock);
+    bool left = s->left;
+    g_mutex_unlock(&sb_vr_lock);
+    if (!strcmp(request, "join")) {
+        sb_vr_reply(s, m->transaction,
+                    sb_vr_error_json(SB_VR_ERR_ALREADY_JOINED,
+                                     "Already in as a subscriber on this handle"));
+    } else if (left) {
+        sb_vr_reply(s, m->transaction, sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room"));
+    } else if (!strcmp(request, "start")) {
+        sb_vr_sub_start(m, s);
+    } else if (!strcmp(request, "pause")) {
+        g_mutex_lock(&sb_vr_lock);
+        s->paused = true;
+        for (unsigned i = 0; i < s->nstreams; i++)
+            sb_vr_fwd_sub_config(s, i);
+        json_t *reply = sb_vr_sub_event(s, "paused", "ok");
+        g_mutex_unlock(&sb_vr_lock);
+        sb_vr_reply(s, m->transaction, reply);
+    } else if (!strcmp(request, "configure")) {
+        sb_vr_sub_configure(m, s);
+    } else if (!strcmp(request, "switch")) {
+        sb_vr_sub_switch(m, s);
+    } else if (!strcmp(request, "subscribe") || !strcmp(request, "unsubscribe") ||
+               !strcmp(request, "update")) {
+        sb_vr_sub_update(m, s, request);
+    } else if (!strcmp(request, "leave")) {
+        sb_vr_outbox_t ob;
+        sb_vr_outbox_init(&ob);
+        g_mutex_lock(&sb_vr_lock);
+        json_t *reply = sb_vr_sub_event(s, "left", "ok");
+        sb_vr_subscriber_leave(s, &ob);
+        g_mutex_unlock(&sb_vr_lock);
+        sb_vr_reply(s, m->transaction, reply);
+        sb_vr_outbox_flush(&ob);
+    } else {
+        sb_vr_reply(s, m->transaction, sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST,
+                                                        "Unknown request '%s'", request));
+    }
+}

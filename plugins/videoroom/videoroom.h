@@ -1,0 +1,441 @@
+/* janus.plugin.videoroom: the plugin's internal model, shared by its files.
+ *
+ *   videoroom.c   plugin table, init/deinit, handles, the message thread, media ops
+ *   requests.c    request table, parameter validation, VideoRoom error codes
+ *   room.c        rooms table, room options (create/edit/config file), room JSON
+ *   admin.c       synchronous room requests (create, edit, destroy, list, kick, ...)
+ *   publisher.c   publishers: join, publish/configure, unpublish, leave, their events
+ *   subscriber.c  subscribers: join, offers, start, subscribe/unsubscribe/update, switch
+ *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
+ *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
+ *   events.c      outbox (events pushed after the lock is released) and broadcasts
+ *
+ * Threads and locks.
+ * - control: handle_message (synchronous requests run there, under the plugin lock),
+ *   create_handle, destroy_handle.
+ * - message thread: every asynchronous request, and every negotiation (the core's
+ *   answer_offer/make_offer/process_answer wait briefly for a loop, so they never run on a
+ *   control thread nor under the lock).
+ * - the room's media loop: every peer of a room is bound to one loop (room->loop), and the
+ *   forwarding graph (pub_stream->subs, sub_stream->src) is touched only there. The
+ *   control side changes it by posting closures (sb_vr_post) while holding the plugin lock,
+ *   so posts are totally ordered.
+ * One plugin lock (sb_vr_lock) guards the rooms table, rooms, participants and every field
+ * marked "ctl". It is never held while calling the core, except loop_post (a mailbox post
+ * that never blocks). Fields marked "loop" belong to the room's loop thread. */
+#ifndef SB_VIDEOROOM_H
+#define SB_VIDEOROOM_H
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/refcount.h"
+#include "plugin/plugin.h"
+#include "proto/codec.h"
+#include "proto/seq_rewrite.h"
+
+#define SB_VR_PACKAGE "janus.plugin.videoroom"
+
+/* VideoRoom error codes (videoroom.html). */
+enum {
+    SB_VR_ERR_UNKNOWN = 499,
+    SB_VR_ERR_NO_MESSAGE = 421,
+    SB_VR_ERR_INVALID_JSON = 422,
+    SB_VR_ERR_INVALID_REQUEST = 423,
+    SB_VR_ERR_JOIN_FIRST = 424,
+    SB_VR_ERR_ALREADY_JOINED = 425,
+    SB_VR_ERR_NO_SUCH_ROOM = 426,
+    SB_VR_ERR_ROOM_EXISTS = 427,
+    SB_VR_ERR_NO_SUCH_FEED = 428,
+    SB_VR_ERR_MISSING_ELEMENT = 429,
+    SB_VR_ERR_INVALID_ELEMENT = 430,
+    SB_VR_ERR_INVALID_SDP_TYPE = 431,
+    SB_VR_ERR_PUBLISHERS_FULL = 432,
+    SB_VR_ERR_UNAUTHORIZED = 433,
+    SB_VR_ERR_ALREADY_PUBLISHED = 434,
+    SB_VR_ERR_NOT_PUBLISHED = 435,
+    SB_VR_ERR_ID_EXISTS = 436,
+    SB_VR_ERR_INVALID_SDP = 437,
+};
+
+typedef struct sb_vr_room sb_vr_room_t;
+typedef struct sb_vr_session sb_vr_session_t;
+typedef struct sb_vr_publisher sb_vr_publisher_t;
+typedef struct sb_vr_subscriber sb_vr_subscriber_t;
+typedef struct sb_vr_sub_stream sb_vr_sub_stream_t;
+
+/* ---- globals (videoroom.c) ----------------------------------------------------------- */
+
+extern const sb_core_api_t *sb_vr_core;
+extern GMutex sb_vr_lock;
+
+/* ---- rooms (room.c) ------------------------------------------------------------------ */
+
+/* Settings of a room, as in videoroom.html. Owned by the room; ctl. */
+typedef struct sb_vr_room_opts {
+    uint64_t room;
+    char *description;
+    char *secret; /* NULL: none */
+    char *pin;    /* NULL: none */
+    bool is_private, require_pvtid, notify_joining, bitrate_cap;
+    bool audiolevel_ext, audiolevel_event, videoorient_ext, playoutdelay_ext;
+    bool transport_wide_cc_ext, opus_fec, opus_dtx, video_svc, require_e2ee;
+    bool record, lock_record;
+    char *rec_dir;
+    unsigned publishers, bitrate, fir_freq;
+    unsigned audio_active_packets, audio_level_average;
+    char *audiocodec; /* normalized comma list, e.g. "opus,pcmu" */
+    char *videocodec;
+} sb_vr_room_opts_t;
+
+/* A room. Owned by the rooms table (one reference) and by the participants, subscribers
+ * and queued work that point to it; ctl except where marked. */
+struct sb_vr_room {
+    sb_refcount_t ref;
+    sb_vr_room_opts_t o;
+    bool check_allowed;
+    GPtrArray *allowed;       /* char* tokens */
+    GHashTable *participants; /* id -> sb_vr_publisher_t* (a reference each) */
+    GPtrArray *subscribers;   /* sb_vr_subscriber_t* (a reference each) */
+    bool destroyed;
+    atomic_int loop; /* media loop of every peer of the room; -1 until the first one */
+};
+
+/* Plugin configuration (general section). Owned by videoroom.c; read-only after init. */
+typedef struct sb_vr_config {
+    char *admin_key; /* NULL: anyone may create rooms */
+    bool lock_rtp_forward;
+} sb_vr_config_t;
+
+extern sb_vr_config_t sb_vr_config;
+
+void sb_vr_rooms_init(void);
+void sb_vr_rooms_deinit(void); /* destroys every room (no participant may remain) */
+/* Load rooms and the general section from <dir>/janus.plugin.videoroom.conf. A missing file
+ * is fine (0); a bad one is SB_EINVAL, logged with file:line. */
+int sb_vr_rooms_load_config(const char *config_dir);
+
+void sb_vr_room_ref(sb_vr_room_t *r);
+void sb_vr_room_unref(sb_vr_room_t *r);
+/* Under the lock. Borrowed; NULL when absent. */
+sb_vr_room_t *sb_vr_room_find(uint64_t id);
+/* Under the lock: insert a new room from validated options (taken). SB_EEXIST. */
+int sb_vr_room_add(sb_vr_room_opts_t *o, GPtrArray *allowed, sb_vr_room_t **out);
+/* Under the lock: remove from the table (the caller handles the participants). */
+void sb_vr_room_remove(sb_vr_room_t *r);
+/* Under the lock: every room (borrowed pointers), for list. Free with g_ptr_array_unref. */
+GPtrArray *sb_vr_rooms_all(void);
+/* A free room id. Under the lock. */
+uint64_t sb_vr_room_new_id(void);
+
+void sb_vr_room_opts_defaults(sb_vr_room_opts_t *o);
+void sb_vr_room_opts_deinit(sb_vr_room_opts_t *o);
+/* Apply the create-style fields of obj onto o (prefix "" for create, "new_" for edit).
+ * strict: unknown keys are errors (config file). Returns 0, or an error code with text. */
+int sb_vr_room_opts_apply(sb_vr_room_opts_t *o, json_t *obj, const char *prefix,
+                          bool strict, char *err, size_t err_len);
+/* An "allowed" array of strings into a new token array; error code with text. */
+int sb_vr_allowed_parse(json_t *arr, GPtrArray **out, char *err, size_t err_len);
+bool sb_vr_room_token_ok(const sb_vr_room_t *r, const char *token);
+/* The room's entry in a "list" answer. Owned. */
+json_t *sb_vr_room_json(const sb_vr_room_t *r);
+/* The media loop the room is pinned to, or -1. Any thread. */
+int sb_vr_room_loop(sb_vr_room_t *r);
+/* Pin the room to the loop of a handle's PeerConnection if not pinned yet. Any thread. */
+void sb_vr_room_pin_loop(sb_vr_room_t *r, sb_plugin_handle_t *h);
+/* A random id in 1..2^53-1 (JavaScript-safe). */
+uint64_t sb_vr_random_id(void);
+
+/* ---- sessions (videoroom.c) ------------------------------------------------------------ */
+
+typedef enum sb_vr_role {
+    SB_VR_ROLE_NONE = 0,
+    SB_VR_ROLE_PUBLISHER,
+    SB_VR_ROLE_SUBSCRIBER,
+} sb_vr_role_t;
+
+/* One attached handle. Referenced by the handle (plugin_data, dropped at destroy_handle),
+ * queued messages and loop closures. Holds a core reference on the handle. */
+struct sb_vr_session {
+    sb_refcount_t ref;
+    sb_plugin_handle_t *h;
+    /* ctl */
+    sb_vr_role_t role;
+    sb_vr_publisher_t *pub;  /* role PUBLISHER: a reference */
+    sb_vr_subscriber_t *sub; /* role SUBSCRIBER: a reference */
+    bool destroyed;
+    int loop; /* loop its PeerConnection was put on, -1 none (where to free it) */
+    /* loop (the room's) */
+    sb_vr_publisher_t *loop_pub;  /* what on_rtp forwards for; a reference */
+    sb_vr_subscriber_t *loop_sub; /* what on_keyframe_request maps; a reference */
+};
+
+void sb_vr_session_ref(sb_vr_session_t *s);
+void sb_vr_session_unref(sb_vr_session_t *s);
+
+/* Queue internal work on the message thread: fn(arg) runs there, then done(arg) (also
+ * when the plugin stops before it ran). Any thread. */
+void sb_vr_defer(void (*fn)(void *arg), void *arg, void (*done)(void *arg));
+
+/* ---- the outbox (events.c) ----------------------------------------------------------- */
+
+/* Events gathered under the lock and pushed after it is released. Stack-owned. */
+typedef struct sb_vr_outbox {
+    GPtrArray *items;
+    GPtrArray *close_pcs; /* handles whose PeerConnection to close (references) */
+} sb_vr_outbox_t;
+
+void sb_vr_outbox_init(sb_vr_outbox_t *ob);
+/* Queue an event for h (a handle reference is taken); data is stolen, jsep borrowed. */
+void sb_vr_outbox_add(sb_vr_outbox_t *ob, sb_plugin_handle_t *h, const char *transaction,
+                      json_t *data, json_t *jsep);
+void sb_vr_outbox_close_pc(sb_vr_outbox_t *ob, sb_plugin_handle_t *h);
+/* Push everything (outside the lock) and release. */
+void sb_vr_outbox_flush(sb_vr_outbox_t *ob);
+/* Queue data (borrowed) for every participant of r (publisher handles) except skip. */
+void sb_vr_broadcast(sb_vr_outbox_t *ob, sb_vr_room_t *r, json_t *data,
+                     const sb_vr_publisher_t *skip);
+/* {"videoroom":"event","error_code":code,"error":text}: owned. */
+json_t *sb_vr_error_json(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* ---- requests (requests.c) ------------------------------------------------------------- */
+
+/* Parameter checks: SB_VR_T_* types, required or not. */
+enum {
+    SB_VR_T_STRING = 1,
+    SB_VR_T_UINT,   /* JSON integer >= 0 ("positive integer") */
+    SB_VR_T_INT,
+    SB_VR_T_BOOL,
+    SB_VR_T_ARRAY,
+    SB_VR_T_OBJECT,
+    SB_VR_T_STRING_OR_UINT,
+};
+typedef struct sb_vr_param {
+    const char *name;
+    int type;
+    bool required;
+} sb_vr_param_t;
+
+/* 0, or 429/430 with the reference's texts in err. */
+int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char *err,
+                       size_t err_len);
+#define SB_VR_CHECK(obj, params, err) \
+    sb_vr_params_check(obj, params, sizeof(params) / sizeof(params[0]), err, sizeof(err))
+
+/* A request from a client, queued to the message thread. Owns its references. */
+typedef struct sb_vr_msg {
+    sb_vr_session_t *s;
+    char *transaction;
+    json_t *body;
+    json_t *jsep; /* NULL or {"type","sdp"} */
+} sb_vr_msg_t;
+
+/* Control thread: route one message (sync answer, or queue). */
+sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transaction,
+                                        json_t *body, json_t *jsep);
+/* Message thread: run one queued request and push its answer. */
+void sb_vr_process(sb_vr_msg_t *m);
+/* Queue a client message (taken) to the message thread (videoroom.c). */
+void sb_vr_queue_msg(sb_vr_msg_t *m);
+
+/* Synchronous requests (admin.c): return the answer's data (owned). Under the lock. */
+json_t *sb_vr_req_create(json_t *body);
+json_t *sb_vr_req_edit(json_t *body);
+json_t *sb_vr_req_destroy(json_t *body, sb_vr_outbox_t *ob);
+json_t *sb_vr_req_exists(json_t *body);
+json_t *sb_vr_req_list(json_t *body);
+json_t *sb_vr_req_allowed(json_t *body);
+json_t *sb_vr_req_kick(json_t *body, sb_vr_outbox_t *ob);
+json_t *sb_vr_req_moderate(json_t *body, sb_vr_outbox_t *ob);
+json_t *sb_vr_req_listparticipants(json_t *body);
+/* Secret check shared by admin requests: 0, or an error json (owned) in *err. */
+json_t *sb_vr_room_check_secret(sb_vr_room_t *r, json_t *body);
+/* Room lookup with the reference's 429/430/426 errors. Under the lock. */
+sb_vr_room_t *sb_vr_room_lookup(json_t *body, json_t **err);
+
+/* ---- publishers (publisher.c) ---------------------------------------------------------- */
+
+/* One published m-line. ctl fields describe it; loop fields are the forwarding state. */
+typedef struct sb_vr_pub_stream {
+    /* ctl */
+    sb_media_stream_t neg; /* as negotiated (copy from core->streams) */
+    char *description;
+    bool moderated; /* muted by a moderator */
+    bool paused;    /* the publisher asked not to relay it (configure "send": false) */
+    bool disabled;  /* inactive m-line */
+    /* loop */
+    struct {
+        sb_media_stream_t neg;
+        sb_codec_t codec;
+        bool muted;         /* moderated or paused by its publisher */
+        sb_vr_sub_stream_t **subs; /* subscriber streams fed from here */
+        unsigned nsubs, cap;
+        int64_t layer_last_us[SB_MEDIA_MAX_LAYERS];
+        int64_t last_fir_us;
+        /* audio levels */
+        unsigned level_packets;
+        unsigned level_sum;
+        bool talking;
+    } loop;
+} sb_vr_pub_stream_t;
+
+/* A participant (ptype publisher). Referenced by its session, its room's participants
+ * table, the subscriber streams fed from it, and loop bindings. ctl except where marked. */
+struct sb_vr_publisher {
+    sb_refcount_t ref;
+    sb_vr_room_t *room; /* a reference */
+    sb_vr_session_t *session; /* a reference */
+    sb_plugin_handle_t *h;    /* borrowed from the session */
+    uint64_t id;
+    uint32_t private_id;
+    char *display;
+    bool in_room;   /* listed in room->participants */
+    bool negotiated; /* an answer was made: streams[] valid */
+    bool active;    /* PeerConnection up and announced */
+    bool pc_up;     /* setup_media seen */
+    uint32_t bitrate; /* REMB cap override; 0: the room's */
+    unsigned audio_active_packets, audio_level_average; /* 0: the room's */
+    char *acodec_pref, *vcodec_pref;
+    unsigned nstreams;
+    sb_vr_pub_stream_t streams[SB_MEDIA_MAX_STREAMS];
+    json_t *descriptions; /* [{mid, description}] from publish/configure */
+    bool talking;         /* last talking state reported */
+    /* loop */
+    struct {
+        unsigned nstreams; /* streams[] valid on the loop */
+        atomic_uint remb_bps;
+        int64_t last_remb_us;
+        unsigned fir_freq_s;
+        bool level_events;
+        unsigned level_packets, level_average;
+    } loop;
+};
+
+void sb_vr_publisher_ref(sb_vr_publisher_t *p);
+void sb_vr_publisher_unref(sb_vr_publisher_t *p);
+/* Message thread. */
+void sb_vr_publisher_join(sb_vr_msg_t *m, bool and_configure);
+void sb_vr_publisher_request(sb_vr_msg_t *m, const char *request);
+/* Under the lock: description in "publishers" lists. Owned. */
+json_t *sb_vr_publisher_json(const sb_vr_publisher_t *p);
+/* Under the lock: stop publishing (PeerConnection already gone or closing). Notifies the
+ * room and the subscribers; reason NULL for a plain unpublish. */
+void sb_vr_publisher_unpublish(sb_vr_publisher_t *p, sb_vr_outbox_t *ob);
+/* Under the lock: leave the room (unpublishes first). kicked: tell them so. */
+void sb_vr_publisher_leave(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool kicked,
+                           bool notify_self);
+/* Media callbacks for a publisher session (loop thread, deferred to the message thread). */
+void sb_vr_publisher_setup_media(sb_vr_session_t *s);
+void sb_vr_publisher_hangup_media(sb_vr_session_t *s);
+/* From the loop: a talking state change (message thread). */
+void sb_vr_publisher_talking(sb_vr_publisher_t *p, unsigned stream, bool talking,
+                             unsigned avg);
+/* Under the lock: a moderator mutes or unmutes stream idx. */
+void sb_vr_publisher_moderate(sb_vr_publisher_t *p, unsigned idx, bool mute,
+                              sb_vr_outbox_t *ob);
+/* Pin and token checks of every join. Under the lock. NULL or an error (owned). */
+json_t *sb_vr_join_auth(sb_vr_room_t *r, json_t *body);
+/* Index of the stream with this mid, -1. */
+int sb_vr_publisher_stream_by_mid(const sb_vr_publisher_t *p, const char *mid);
+
+/* ---- subscribers (subscriber.c) --------------------------------------------------------- */
+
+/* One m-line of a subscription. ctl fields describe it; loop fields forward into it. */
+struct sb_vr_sub_stream {
+    /* ctl */
+    unsigned mindex;
+    char mid[8];
+    sb_media_kind_t kind;
+    sb_vr_publisher_t *feed; /* a reference, NULL when inactive */
+    unsigned feed_index;     /* index into feed->streams */
+    char feed_mid[32];
+    sb_media_stream_t src;   /* what this m-line offers (codec, pt, ...) */
+    bool used;               /* the m-line exists (active or not) */
+    bool send;
+    int substream, temporal; /* -1: highest */
+    bool ready;              /* negotiated and active */
+    char *crossrefid;
+    /* loop */
+    struct {
+        sb_vr_subscriber_t *owner;
+        sb_vr_pub_stream_t *src; /* a binding: holds a reference on src_pub and owner */
+        sb_vr_publisher_t *src_pub;
+        sb_media_stream_t neg; /* this m-line as negotiated */
+        bool have_neg;
+        bool send, paused, switched;
+        int target_layer, cur_layer, target_temporal;
+        int64_t last_kf_req_us;
+        bool rw_init;
+        uint32_t rw_clock;
+        sb_seq_rewrite_t rw;
+        uint8_t ext_map[256];
+        bool ext_remap;
+        uint16_t vp8_picid_off, vp8_last_picid;
+        uint8_t vp8_tl0_off, vp8_last_tl0;
+        bool vp8_have_last;
+        uint64_t sent, dropped;
+    } loop;
+};
+
+/* A subscription (ptype subscriber). Referenced by its session, its room, and loop
+ * bindings. ctl except where marked. */
+struct sb_vr_subscriber {
+    sb_refcount_t ref;
+    sb_vr_room_t *room;       /* a reference */
+    sb_vr_session_t *session; /* a reference */
+    sb_plugin_handle_t *h;    /* borrowed from the session */
+    bool use_msid, autoupdate;
+    bool paused;
+    bool negotiating;     /* make_offer running (lock released) */
+    bool offered;         /* an offer is out, waiting for the answer ("start") */
+    bool answered;        /* a first answer was processed */
+    bool pending;         /* a renegotiation is due once the answer arrives */
+    bool reneg_scheduled; /* a deferred renegotiation is queued */
+    bool left;
+    unsigned nstreams;
+    sb_vr_sub_stream_t streams[SB_MEDIA_MAX_STREAMS];
+};
+
+void sb_vr_subscriber_ref(sb_vr_subscriber_t *s);
+void sb_vr_subscriber_unref(sb_vr_subscriber_t *s);
+void sb_vr_subscriber_join(sb_vr_msg_t *m);
+void sb_vr_subscriber_request(sb_vr_msg_t *m, const char *request);
+/* Under the lock: streams fed by p stop (p unpublished or left); renegotiate when asked. */
+void sb_vr_subscribers_feed_gone(sb_vr_room_t *r, sb_vr_publisher_t *p);
+/* Under the lock: the subscription ends (leave, room destroyed, handle gone). */
+void sb_vr_subscriber_leave(sb_vr_subscriber_t *s, sb_vr_outbox_t *ob);
+void sb_vr_subscriber_hangup_media(sb_vr_session_t *s);
+/* "streams" array of a subscription. Under the lock. Owned. */
+json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s);
+
+/* ---- the forwarding graph (graph.c) and the hot path (forward.c) ----------------------- */
+
+/* Post fn(arg) to the room's loop; when no loop is known (no media yet) or the post fails,
+ * run it inline: then no loop can be touching the graph. Call under the lock. */
+void sb_vr_post(sb_vr_room_t *r, void (*fn)(void *arg), void *arg);
+
+/* Each takes the references it needs; call under the lock. */
+void sb_vr_fwd_pub_attach(sb_vr_publisher_t *p); /* streams (re)negotiated: loop copy */
+void sb_vr_fwd_pub_detach(sb_vr_publisher_t *p); /* unpublished: unbind everything */
+void sb_vr_fwd_bind(sb_vr_subscriber_t *s, unsigned idx); /* per s->streams[idx].feed */
+void sb_vr_fwd_unbind(sb_vr_subscriber_t *s, unsigned idx);
+void sb_vr_fwd_sub_config(sb_vr_subscriber_t *s, unsigned idx); /* send/layers/paused */
+void sb_vr_fwd_sub_attach(sb_vr_subscriber_t *s, const sb_media_stream_t *neg, unsigned n);
+void sb_vr_fwd_sub_detach(sb_vr_subscriber_t *s);
+void sb_vr_fwd_session_release(sb_vr_session_t *s); /* drop loop_pub/loop_sub, then s */
+void sb_vr_fwd_pub_keyframe(sb_vr_publisher_t *p, unsigned idx); /* ask for a keyframe */
+
+/* Loop thread: a keyframe request to p for stream ps (no-op for audio or inline runs). */
+void sb_vr_request_kf(sb_vr_publisher_t *p, const sb_vr_pub_stream_t *ps, int layer);
+/* Loop thread: recompute a subscriber stream's header extension id map. */
+void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss);
+
+/* Loop thread (plugin ops). */
+void sb_vr_fwd_media_up(sb_vr_session_t *s);
+void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt);
+void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
+
+#endif
