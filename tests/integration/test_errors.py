@@ -42,6 +42,13 @@ def api_errors(tap, h):
         j = expect(h, "POST", S + "/678", {"janus": "message", "transaction": "t",
                                            "body": {}}, 459)
         check_eq(j.get("session_id"), sid, "session_id in the error")
+    with tap.case("459 a handle addressed under another session"):
+        other = h.create()
+        expect(h, "POST", "/janus/%d/%d" % (other, hid), {"janus": "message",
+                                                           "transaction": "t", "body": {}}, 459)
+        h.destroy(other)
+    with tap.case("454 deeply nested JSON, without recursing into it"):
+        expect(h, "POST", "/janus", "[" * (MAX_BODY - 1), 454)
     with tap.case("460 unknown plugin"):
         expect(h, "POST", S, {"janus": "attach", "plugin": "janus.plugin.nope",
                               "transaction": "t"}, 460)

@@ -116,6 +116,32 @@ def main_cases(tap):
         check(r.get("janus") == "error", "reply %r" % r)
         r = ws.request({"janus": "ping", "transaction": "after-big"})
         check_eq(r["janus"], "pong", "ping after")
+    with tap.case("deeply nested JSON is refused (454), not recursed into"):
+        ws.send_text("[" * (MAX_BODY - 1))
+        check_eq(error_code(ws.recv_until(lambda m: True, 5)), 454, "reply")
+    with tap.case("a binary frame carrying JSON is answered too"):
+        ws.send_frame(0x2, b'{"janus":"ping","transaction":"bin"}')
+        r = ws.recv_until(lambda m: m.get("transaction") == "bin", 5)
+        check_eq(r["janus"], "pong", "reply")
+    with tap.case("another subprotocol is refused at the handshake"):
+        try:
+            WsClient(WS_PORT, protocol="janus-admin-protocol").close()
+            refused = False
+        except (WsError, OSError):
+            refused = True
+        check(refused, "janus-admin-protocol accepted")
+    with tap.case("invalid UTF-8 in a text frame closes that connection only"):
+        bad = WsClient(WS_PORT)
+        bad.send_frame(0x1, b'{"janus":"ping","transaction":"\xff"}')
+        try:
+            bad.recv(5)
+            closed = False
+        except (WsError, OSError):
+            closed = True
+        check(closed, "connection still open after invalid UTF-8")
+        bad.close()
+        r = ws.request({"janus": "ping", "transaction": "still"})
+        check_eq(r["janus"], "pong", "other connection")
     with tap.case("200 pipelined requests are all answered in order"):
         for i in range(200):
             ws.send({"janus": "keepalive", "session_id": sid, "transaction": "p%d" % i})
