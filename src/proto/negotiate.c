@@ -23,13 +23,11 @@ static const char *const sb_negotiate_uris[SB_HDREXT_COUNT] = {
     [SB_HDREXT_REPAIRED_RID] = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
     [SB_HDREXT_AUDIO_LEVEL] = "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
     [SB_HDREXT_ABS_SEND_TIME] = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-    [SB_HDREXT_TWCC] =
-        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+    [SB_HDREXT_TWCC] = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
     [SB_HDREXT_VIDEO_ORIENTATION] = "urn:3gpp:video-orientation",
     [SB_HDREXT_PLAYOUT_DELAY] = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay",
     [SB_HDREXT_TOFFSET] = "urn:ietf:params:rtp-hdrext:toffset",
-    [SB_HDREXT_ABS_CAPTURE_TIME] =
-        "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time",
+    [SB_HDREXT_ABS_CAPTURE_TIME] = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time",
     [SB_HDREXT_DEPENDENCY_DESCRIPTOR] = "https://aomediacodec.github.io/av1-rtp-spec/"
                                         "#dependency-descriptor-rtp-header-extension",
 };
@@ -54,13 +52,10 @@ static const struct {
     uint16_t channels;
 } sb_negotiate_codecs[] = {
     {SB_CODEC_OPUS, SB_SDP_KIND_AUDIO, 48000, 2}, /* RFC 7587: always "/2" */
-    {SB_CODEC_PCMU, SB_SDP_KIND_AUDIO, 8000, 0},
-    {SB_CODEC_PCMA, SB_SDP_KIND_AUDIO, 8000, 0},
-    {SB_CODEC_G722, SB_SDP_KIND_AUDIO, 8000, 0},  /* RFC 3551: 8000 despite 16 kHz audio */
-    {SB_CODEC_VP8, SB_SDP_KIND_VIDEO, 90000, 0},
-    {SB_CODEC_VP9, SB_SDP_KIND_VIDEO, 90000, 0},
-    {SB_CODEC_H264, SB_SDP_KIND_VIDEO, 90000, 0},
-    {SB_CODEC_H265, SB_SDP_KIND_VIDEO, 90000, 0},
+    {SB_CODEC_PCMU, SB_SDP_KIND_AUDIO, 8000, 0},  {SB_CODEC_PCMA, SB_SDP_KIND_AUDIO, 8000, 0},
+    {SB_CODEC_G722, SB_SDP_KIND_AUDIO, 8000, 0}, /* RFC 3551: 8000 despite 16 kHz audio */
+    {SB_CODEC_VP8, SB_SDP_KIND_VIDEO, 90000, 0},  {SB_CODEC_VP9, SB_SDP_KIND_VIDEO, 90000, 0},
+    {SB_CODEC_H264, SB_SDP_KIND_VIDEO, 90000, 0}, {SB_CODEC_H265, SB_SDP_KIND_VIDEO, 90000, 0},
     {SB_CODEC_AV1, SB_SDP_KIND_VIDEO, 90000, 0},
 };
 
@@ -176,10 +171,14 @@ static int sb_negotiate_score(const sb_sdp_format_t *f, const sb_negotiate_codec
     if (!sb_negotiate_format_is(f, p->codec))
         return -1;
     switch (p->codec) {
-    case SB_CODEC_H264: return sb_negotiate_h264_score(f, p);
-    case SB_CODEC_VP9: return sb_negotiate_profile_score(f, p, "profile-id");
-    case SB_CODEC_AV1: return sb_negotiate_profile_score(f, p, "profile");
-    default: return 0;
+    case SB_CODEC_H264:
+        return sb_negotiate_h264_score(f, p);
+    case SB_CODEC_VP9:
+        return sb_negotiate_profile_score(f, p, "profile-id");
+    case SB_CODEC_AV1:
+        return sb_negotiate_profile_score(f, p, "profile");
+    default:
+        return 0;
     }
 }
 
@@ -221,8 +220,7 @@ static unsigned sb_negotiate_fb_flag(const sb_sdp_rtcp_fb_t *fb)
 {
     const char *param = fb->param ? fb->param : "";
     if (strcmp(fb->type, "nack") == 0)
-        return !*param ? SB_NEGOTIATE_FB_NACK
-                       : strcmp(param, "pli") == 0 ? SB_NEGOTIATE_FB_PLI : 0;
+        return !*param ? SB_NEGOTIATE_FB_NACK : strcmp(param, "pli") == 0 ? SB_NEGOTIATE_FB_PLI : 0;
     if (strcmp(fb->type, "ccm") == 0 && strcmp(param, "fir") == 0)
         return SB_NEGOTIATE_FB_FIR;
     if (strcmp(fb->type, "goog-remb") == 0)
@@ -365,8 +363,7 @@ int sb_negotiate_remote_transport(const sb_sdp_t *remote, sb_negotiate_transport
     return SB_ENOENT;
 }
 
-void sb_negotiate_summary_init(sb_negotiate_media_t *s, const sb_sdp_media_t *m,
-                               unsigned index)
+void sb_negotiate_summary_init(sb_negotiate_media_t *s, const sb_sdp_media_t *m, unsigned index)
 {
     memset(s, 0, sizeof(*s));
     s->index = index;
@@ -421,12 +418,16 @@ int sb_negotiate_prefs_parse(const char *list, sb_negotiate_codec_pref_t *out, s
 }
 
 static const sb_negotiate_codec_pref_t sb_negotiate_default_audio[] = {
-    {.codec = SB_CODEC_OPUS}, {.codec = SB_CODEC_PCMU}, {.codec = SB_CODEC_PCMA},
+    {.codec = SB_CODEC_OPUS},
+    {.codec = SB_CODEC_PCMU},
+    {.codec = SB_CODEC_PCMA},
     {.codec = SB_CODEC_G722},
 };
 static const sb_negotiate_codec_pref_t sb_negotiate_default_video[] = {
-    {.codec = SB_CODEC_VP8}, {.codec = SB_CODEC_VP9, .profile = "0"},
-    {.codec = SB_CODEC_H264, .profile = "42e01f"}, {.codec = SB_CODEC_AV1, .profile = "0"},
+    {.codec = SB_CODEC_VP8},
+    {.codec = SB_CODEC_VP9, .profile = "0"},
+    {.codec = SB_CODEC_H264, .profile = "42e01f"},
+    {.codec = SB_CODEC_AV1, .profile = "0"},
 };
 
 void sb_negotiate_opts_init(sb_negotiate_opts_t *o)

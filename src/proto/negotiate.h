@@ -11,7 +11,7 @@
  * Answering and processing both give a machine-readable summary per m-line
  * (sb_negotiate_media_t) and the remote side of the BUNDLE transport.
  *
- * Decisions (see docs/sdp.md):
+ * Decisions (to be kept in docs/decisions.md, "Negotiation"):
  *  - DTLS: we answer setup:active to an actpass offer (we are the DTLS client), so our
  *    ClientHello leaves as soon as our ICE check succeeds, with no wait for the browser's
  *    first flight; configurable through sb_negotiate_opts_t.actpass_answer.
@@ -34,26 +34,26 @@
 
 /* RTP header extensions the core understands (RFC 8285 URIs in sb_negotiate_hdrext_uri()). */
 typedef enum sb_hdrext {
-    SB_HDREXT_MID = 0,           /* urn:ietf:params:rtp-hdrext:sdes:mid */
-    SB_HDREXT_RID,               /* ...:sdes:rtp-stream-id */
-    SB_HDREXT_REPAIRED_RID,      /* ...:sdes:repaired-rtp-stream-id */
-    SB_HDREXT_AUDIO_LEVEL,       /* urn:ietf:params:rtp-hdrext:ssrc-audio-level */
-    SB_HDREXT_ABS_SEND_TIME,     /* webrtc abs-send-time */
-    SB_HDREXT_TWCC,              /* transport-wide-cc-extensions-01 */
-    SB_HDREXT_VIDEO_ORIENTATION, /* urn:3gpp:video-orientation */
-    SB_HDREXT_PLAYOUT_DELAY,     /* webrtc playout-delay */
-    SB_HDREXT_TOFFSET,           /* urn:ietf:params:rtp-hdrext:toffset */
-    SB_HDREXT_ABS_CAPTURE_TIME,  /* webrtc abs-capture-time */
+    SB_HDREXT_MID = 0,               /* urn:ietf:params:rtp-hdrext:sdes:mid */
+    SB_HDREXT_RID,                   /* ...:sdes:rtp-stream-id */
+    SB_HDREXT_REPAIRED_RID,          /* ...:sdes:repaired-rtp-stream-id */
+    SB_HDREXT_AUDIO_LEVEL,           /* urn:ietf:params:rtp-hdrext:ssrc-audio-level */
+    SB_HDREXT_ABS_SEND_TIME,         /* webrtc abs-send-time */
+    SB_HDREXT_TWCC,                  /* transport-wide-cc-extensions-01 */
+    SB_HDREXT_VIDEO_ORIENTATION,     /* urn:3gpp:video-orientation */
+    SB_HDREXT_PLAYOUT_DELAY,         /* webrtc playout-delay */
+    SB_HDREXT_TOFFSET,               /* urn:ietf:params:rtp-hdrext:toffset */
+    SB_HDREXT_ABS_CAPTURE_TIME,      /* webrtc abs-capture-time */
     SB_HDREXT_DEPENDENCY_DESCRIPTOR, /* AV1 dependency descriptor */
     SB_HDREXT_COUNT
 } sb_hdrext_t;
 
 #define SB_HDREXT_BIT(e) (1u << (e))
 /* What we negotiate unless told otherwise. */
-#define SB_NEGOTIATE_EXT_DEFAULT                                                          \
-    (SB_HDREXT_BIT(SB_HDREXT_MID) | SB_HDREXT_BIT(SB_HDREXT_RID) |                       \
-     SB_HDREXT_BIT(SB_HDREXT_REPAIRED_RID) | SB_HDREXT_BIT(SB_HDREXT_AUDIO_LEVEL) |      \
-     SB_HDREXT_BIT(SB_HDREXT_ABS_SEND_TIME) | SB_HDREXT_BIT(SB_HDREXT_TWCC) |            \
+#define SB_NEGOTIATE_EXT_DEFAULT                                                                   \
+    (SB_HDREXT_BIT(SB_HDREXT_MID) | SB_HDREXT_BIT(SB_HDREXT_RID) |                                 \
+     SB_HDREXT_BIT(SB_HDREXT_REPAIRED_RID) | SB_HDREXT_BIT(SB_HDREXT_AUDIO_LEVEL) |                \
+     SB_HDREXT_BIT(SB_HDREXT_ABS_SEND_TIME) | SB_HDREXT_BIT(SB_HDREXT_TWCC) |                      \
      SB_HDREXT_BIT(SB_HDREXT_VIDEO_ORIENTATION) | SB_HDREXT_BIT(SB_HDREXT_PLAYOUT_DELAY))
 
 /* Static URI of an extension; NULL when out of range. */
@@ -73,7 +73,7 @@ enum {
 
 /* One entry of a codec preference list. */
 typedef struct sb_negotiate_codec_pref {
-    sb_codec_t codec;       /* OPUS, PCMU, PCMA, G722, VP8, VP9, H264, AV1, H265 */
+    sb_codec_t codec; /* OPUS, PCMU, PCMA, G722, VP8, VP9, H264, AV1, H265 */
     /* Preferred profile, NULL for the default: H264 profile-level-id ("42e01f"), VP9
      * profile-id ("0"), AV1 profile ("0"). Other profiles stay acceptable, ranked lower,
      * unless strict. H264 always needs packetization-mode=1. */
@@ -88,78 +88,78 @@ int sb_negotiate_prefs_parse(const char *list, sb_negotiate_codec_pref_t *out, s
 
 /* Our side of the transport, borrowed for the call. */
 typedef struct sb_negotiate_local {
-    const char *ice_ufrag;       /* 4..256 ice-chars */
-    const char *ice_pwd;         /* 22..256 ice-chars */
-    const char *fingerprint;     /* "sha-256 AB:CD:..." */
+    const char *ice_ufrag;         /* 4..256 ice-chars */
+    const char *ice_pwd;           /* 22..256 ice-chars */
+    const char *fingerprint;       /* "sha-256 AB:CD:..." */
     const char *const *candidates; /* "candidate:..." or the bare value; may be NULL */
     size_t n_candidates;
-    bool end_of_candidates;      /* all candidates are already in the list */
+    bool end_of_candidates; /* all candidates are already in the list */
     bool ice_lite;
-    uint64_t session_id;         /* o= line */
+    uint64_t session_id; /* o= line */
     uint64_t session_version;
 } sb_negotiate_local_t;
 
 /* What we announce on an m-line where we send. Strings borrowed for the call. */
 typedef struct sb_negotiate_send {
-    uint32_t ssrc;               /* 0: announce nothing */
-    uint32_t rtx_ssrc;           /* 0: none; ignored when RTX was not negotiated */
-    const char *cname;           /* NULL: "switchboard" */
-    const char *msid_stream;     /* NULL: no msid */
+    uint32_t ssrc;           /* 0: announce nothing */
+    uint32_t rtx_ssrc;       /* 0: none; ignored when RTX was not negotiated */
+    const char *cname;       /* NULL: "switchboard" */
+    const char *msid_stream; /* NULL: no msid */
     const char *msid_track;
 } sb_negotiate_send_t;
 
 /* A negotiated rid, as seen from our side. */
 typedef struct sb_negotiate_rid {
     char id[SB_SDP_MAX_RID_LEN + 1];
-    bool recv;                   /* true: the peer sends it to us; false: we send it */
-    bool paused;                 /* '~' in a=simulcast */
-    uint8_t stream;              /* simulcast stream index (alternatives share one) */
+    bool recv;      /* true: the peer sends it to us; false: we send it */
+    bool paused;    /* '~' in a=simulcast */
+    uint8_t stream; /* simulcast stream index (alternatives share one) */
 } sb_negotiate_rid_t;
 
 #define SB_NEGOTIATE_MAX_FMTP 256
 
 /* Summary of one m-line after negotiation; all from our point of view. */
 typedef struct sb_negotiate_media {
-    unsigned index;              /* m-line index */
+    unsigned index; /* m-line index */
     char mid[SB_SDP_MAX_MID_LEN + 1];
     sb_sdp_kind_t kind;
-    bool accepted;               /* false: port 0 in the answer */
-    const char *reason;          /* static text: why rejected; NULL when accepted */
-    sb_sdp_dir_t dir;            /* negotiated: SENDONLY means we send, RECVONLY we receive */
-    int pt;                      /* chosen payload type, -1 when none */
+    bool accepted;      /* false: port 0 in the answer */
+    const char *reason; /* static text: why rejected; NULL when accepted */
+    sb_sdp_dir_t dir;   /* negotiated: SENDONLY means we send, RECVONLY we receive */
+    int pt;             /* chosen payload type, -1 when none */
     sb_codec_t codec;
     uint32_t clock_rate;
-    uint8_t channels;            /* 0 when not given */
+    uint8_t channels;                 /* 0 when not given */
     char fmtp[SB_NEGOTIATE_MAX_FMTP]; /* "" when none */
-    int rtx_pt;                  /* -1 when no RTX */
-    uint8_t ext[SB_HDREXT_COUNT]; /* negotiated extension ids, 0 when not negotiated */
-    unsigned fb;                 /* SB_NEGOTIATE_FB_* */
+    int rtx_pt;                       /* -1 when no RTX */
+    uint8_t ext[SB_HDREXT_COUNT];     /* negotiated extension ids, 0 when not negotiated */
+    unsigned fb;                      /* SB_NEGOTIATE_FB_* */
     bool rtcp_rsize;
     /* What the peer announced it sends (only when we receive). */
-    uint32_t ssrc, rtx_ssrc;     /* 0 when not announced */
-    uint32_t sim_ssrc[SB_SDP_MAX_GROUP_SSRCS]; /* ssrc-group:SIM, lowest layer first */
+    uint32_t ssrc, rtx_ssrc;                       /* 0 when not announced */
+    uint32_t sim_ssrc[SB_SDP_MAX_GROUP_SSRCS];     /* ssrc-group:SIM, lowest layer first */
     uint32_t sim_rtx_ssrc[SB_SDP_MAX_GROUP_SSRCS]; /* via FID, 0 when none */
     size_t n_sim;
     /* rid-based simulcast (RFC 8853), in a=simulcast order. */
     sb_negotiate_rid_t rids[SB_SDP_MAX_RIDS];
     size_t n_rids;
-    bool simulcast;              /* a=simulcast negotiated */
+    bool simulcast; /* a=simulcast negotiated */
     /* What we announced (only when we send). */
     uint32_t local_ssrc, local_rtx_ssrc;
 } sb_negotiate_media_t;
 
 /* The remote side of the BUNDLE transport. */
 typedef struct sb_negotiate_transport {
-    unsigned index;              /* m-line carrying it in the remote description */
+    unsigned index; /* m-line carrying it in the remote description */
     char mid[SB_SDP_MAX_MID_LEN + 1];
     char ice_ufrag[SB_SDP_MAX_ICE_LEN + 1];
     char ice_pwd[SB_SDP_MAX_ICE_LEN + 1];
     bool ice_lite;
-    bool trickle;                /* ice-options has "trickle" */
+    bool trickle; /* ice-options has "trickle" */
     bool end_of_candidates;
-    char fingerprint_hash[17];   /* "sha-256" (preferred when several are given) */
+    char fingerprint_hash[17]; /* "sha-256" (preferred when several are given) */
     char fingerprint[SB_SDP_MAX_FP_LEN + 1];
-    sb_sdp_setup_t setup;        /* as the remote wrote it */
+    sb_sdp_setup_t setup; /* as the remote wrote it */
 } sb_negotiate_transport_t;
 
 /* Remote ICE/DTLS parameters for the BUNDLE transport of a remote description: the first mid
@@ -176,7 +176,7 @@ typedef struct sb_negotiate_result {
     sb_negotiate_media_t *media; /* one per m-line, in order */
     size_t n_media;
     sb_negotiate_transport_t remote;
-    sb_sdp_setup_t local_setup;  /* our DTLS role: ACTIVE = client, PASSIVE = server */
+    sb_sdp_setup_t local_setup; /* our DTLS role: ACTIVE = client, PASSIVE = server */
 } sb_negotiate_result_t;
 
 void sb_negotiate_result_free(sb_negotiate_result_t *r);
@@ -195,13 +195,13 @@ typedef struct sb_negotiate_opts {
     size_t n_audio;
     const sb_negotiate_codec_pref_t *video;
     size_t n_video;
-    uint32_t ext_allow;          /* SB_HDREXT_BIT() set */
-    unsigned fb_allow;           /* SB_NEGOTIATE_FB_* */
-    bool rtx;                    /* accept RTX for video */
-    bool simulcast;              /* accept rid-based simulcast */
-    bool allow_mixed;            /* echo extmap-allow-mixed (two-byte extensions, ids > 14) */
-    sb_sdp_setup_t actpass_answer; /* ACTIVE or PASSIVE */
-    sb_sdp_dir_t dir;            /* wish per m-line: SENDRECV mirrors, RECVONLY for publishers */
+    uint32_t ext_allow;             /* SB_HDREXT_BIT() set */
+    unsigned fb_allow;              /* SB_NEGOTIATE_FB_* */
+    bool rtx;                       /* accept RTX for video */
+    bool simulcast;                 /* accept rid-based simulcast */
+    bool allow_mixed;               /* echo extmap-allow-mixed (two-byte extensions, ids > 14) */
+    sb_sdp_setup_t actpass_answer;  /* ACTIVE or PASSIVE */
+    sb_sdp_dir_t dir;               /* wish per m-line: SENDRECV mirrors, RECVONLY for publishers */
     sb_negotiate_media_fn on_media; /* may be NULL */
     void *ctx;
 } sb_negotiate_opts_t;
@@ -220,19 +220,19 @@ int sb_negotiate_answer(const sb_sdp_t *offer, const sb_negotiate_opts_t *opts,
 
 /* One stream we offer to send. */
 typedef struct sb_negotiate_stream {
-    sb_sdp_kind_t kind;          /* AUDIO or VIDEO */
-    const char *mid;             /* required, unique */
-    bool disabled;               /* port 0: an m-line kept only for its place */
-    sb_sdp_dir_t dir;            /* UNSET: SENDONLY; INACTIVE for a paused feed */
+    sb_sdp_kind_t kind; /* AUDIO or VIDEO */
+    const char *mid;    /* required, unique */
+    bool disabled;      /* port 0: an m-line kept only for its place */
+    sb_sdp_dir_t dir;   /* UNSET: SENDONLY; INACTIVE for a paused feed */
     sb_codec_t codec;
     uint8_t pt;
-    const char *fmtp;            /* NULL: none */
-    uint8_t rtx_pt;              /* 0: no RTX */
-    uint32_t ssrc, rtx_ssrc;     /* rtx_ssrc 0: none */
-    const char *cname;           /* NULL: "switchboard" */
+    const char *fmtp;                     /* NULL: none */
+    uint8_t rtx_pt;                       /* 0: no RTX */
+    uint32_t ssrc, rtx_ssrc;              /* rtx_ssrc 0: none */
+    const char *cname;                    /* NULL: "switchboard" */
     const char *msid_stream, *msid_track; /* NULL: no msid */
-    uint8_t ext[SB_HDREXT_COUNT]; /* ids to offer, 0: not offered */
-    unsigned fb;                 /* SB_NEGOTIATE_FB_* to offer */
+    uint8_t ext[SB_HDREXT_COUNT];         /* ids to offer, 0: not offered */
+    unsigned fb;                          /* SB_NEGOTIATE_FB_* to offer */
 } sb_negotiate_stream_t;
 
 /* Build an offer: ICE/DTLS from local (setup actpass), BUNDLE of every enabled stream,
@@ -245,7 +245,6 @@ int sb_negotiate_offer(const sb_negotiate_local_t *local, const sb_negotiate_str
  * (answer field NULL), or SB_EPROTO with a reason when the answer does not match the offer
  * (m-line count, mids, kinds), lacks ICE/DTLS parameters or answers setup:actpass. */
 int sb_negotiate_process_answer(const sb_sdp_t *offer, const sb_sdp_t *answer,
-                                sb_negotiate_result_t **out, char *reason,
-                                size_t reason_size);
+                                sb_negotiate_result_t **out, char *reason, size_t reason_size);
 
 #endif

@@ -22,8 +22,8 @@ typedef struct sb_negotiate_answerer {
     const sb_negotiate_opts_t *opts;
     sb_negotiate_result_t *r;
     sb_sdp_t *ans;
-    int chosen[SB_SDP_MAX_MEDIA];       /* index of the chosen format, per m-line */
-    size_t tag;                         /* m-line carrying the transport */
+    int chosen[SB_SDP_MAX_MEDIA]; /* index of the chosen format, per m-line */
+    size_t tag;                   /* m-line carrying the transport */
 } sb_negotiate_answerer_t;
 
 /* Pass 1: NULL when the m-line can be accepted (with *fmt chosen), else why not. */
@@ -118,8 +118,8 @@ static void sb_negotiate_answer_exts(sb_negotiate_answerer_t *a, const sb_sdp_me
             if ((e[i].id > 14 && !mixed) || sb_negotiate_ext_id_used(s, e[i].id))
                 continue;
             s->ext[x] = (uint8_t)e[i].id;
-            dirs[x] = e[i].dir == SB_SDP_DIR_UNSET ? SB_SDP_DIR_UNSET
-                                                   : sb_sdp_dir_reverse(e[i].dir);
+            dirs[x] =
+                e[i].dir == SB_SDP_DIR_UNSET ? SB_SDP_DIR_UNSET : sb_sdp_dir_reverse(e[i].dir);
         }
     }
 }
@@ -165,8 +165,8 @@ static void sb_negotiate_answer_rids(const sb_sdp_media_t *om, sb_negotiate_medi
 }
 
 /* Pass 2, summary part: everything but the answer text. */
-static void sb_negotiate_answer_summary(sb_negotiate_answerer_t *a, size_t i,
-                                        sb_sdp_dir_t dirs[], sb_negotiate_send_t *send)
+static void sb_negotiate_answer_summary(sb_negotiate_answerer_t *a, size_t i, sb_sdp_dir_t dirs[],
+                                        sb_negotiate_send_t *send)
 {
     const sb_negotiate_opts_t *o = a->opts;
     const sb_sdp_media_t *om = &a->offer->media[i];
@@ -251,8 +251,8 @@ static void sb_negotiate_answer_accepted(sb_negotiate_answerer_t *a, size_t i)
     am->dir = s->dir;
     am->rtcp_mux = true;
     am->rtcp_rsize = om->rtcp_rsize;
-    sb_negotiate_add_format(a->ans, am, (uint8_t)s->pt, s->codec,
-                            om->formats[a->chosen[i]].fmtp, s->fb);
+    sb_negotiate_add_format(a->ans, am, (uint8_t)s->pt, s->codec, om->formats[a->chosen[i]].fmtp,
+                            s->fb);
     if (s->rtx_pt >= 0)
         sb_negotiate_add_rtx(a->ans, am, (uint8_t)s->rtx_pt, (uint8_t)s->pt);
     if (sb_sdp_dir_sends(s->dir) && send.ssrc) {
@@ -279,8 +279,8 @@ static int sb_negotiate_answer_setup(sb_negotiate_answerer_t *a, char *reason, s
 {
     switch (a->r->remote.setup) {
     case SB_SDP_SETUP_ACTPASS:
-        a->r->local_setup = a->opts->actpass_answer == SB_SDP_SETUP_PASSIVE
-                                ? SB_SDP_SETUP_PASSIVE : SB_SDP_SETUP_ACTIVE;
+        a->r->local_setup = a->opts->actpass_answer == SB_SDP_SETUP_PASSIVE ? SB_SDP_SETUP_PASSIVE
+                                                                            : SB_SDP_SETUP_ACTIVE;
         return 0;
     case SB_SDP_SETUP_ACTIVE:
     case SB_SDP_SETUP_UNSET: /* RFC 4145 section 4: absent means active */

@@ -35,8 +35,8 @@ int sb_negotiate_local_check(const sb_negotiate_local_t *l, char *reason, size_t
 {
     size_t ulen = l->ice_ufrag ? strlen(l->ice_ufrag) : 0;
     size_t plen = l->ice_pwd ? strlen(l->ice_pwd) : 0;
-    if (ulen < 4 || ulen > SB_SDP_MAX_ICE_LEN || !sb_sdp_lex_ice_chars(l->ice_ufrag) ||
-        plen < 22 || plen > SB_SDP_MAX_ICE_LEN || !sb_sdp_lex_ice_chars(l->ice_pwd)) {
+    if (ulen < 4 || ulen > SB_SDP_MAX_ICE_LEN || !sb_sdp_lex_ice_chars(l->ice_ufrag) || plen < 22 ||
+        plen > SB_SDP_MAX_ICE_LEN || !sb_sdp_lex_ice_chars(l->ice_pwd)) {
         sb_sdp_reason(reason, reason_size, "local ICE credentials are invalid");
         return SB_EINVAL;
     }
@@ -71,9 +71,8 @@ sb_sdp_t *sb_negotiate_sdp_new(const sb_negotiate_local_t *local)
     return sdp;
 }
 
-void sb_negotiate_add_transport(sb_sdp_t *sdp, sb_sdp_media_t *m,
-                                const sb_negotiate_local_t *local, sb_sdp_setup_t setup,
-                                bool candidates)
+void sb_negotiate_add_transport(sb_sdp_t *sdp, sb_sdp_media_t *m, const sb_negotiate_local_t *local,
+                                sb_sdp_setup_t setup, bool candidates)
 {
     sb_sdp_transport_t *t = &m->transport;
     t->ice_ufrag = sb_sdp_strdup(sdp, local->ice_ufrag);

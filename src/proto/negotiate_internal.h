@@ -26,19 +26,16 @@ void sb_negotiate_remote_ssrcs(const sb_sdp_media_t *m, sb_negotiate_media_t *s)
 int sb_negotiate_transport_at(const sb_sdp_t *sdp, size_t index, sb_negotiate_transport_t *out,
                               char *reason, size_t reason_size);
 /* Fill the fields every summary has from an m-line. */
-void sb_negotiate_summary_init(sb_negotiate_media_t *s, const sb_sdp_media_t *m,
-                               unsigned index);
+void sb_negotiate_summary_init(sb_negotiate_media_t *s, const sb_sdp_media_t *m, unsigned index);
 sb_negotiate_result_t *sb_negotiate_result_new(size_t n_media);
 
 /* Check local options (ICE credentials, fingerprint, candidates). */
-int sb_negotiate_local_check(const sb_negotiate_local_t *local, char *reason,
-                             size_t reason_size);
+int sb_negotiate_local_check(const sb_negotiate_local_t *local, char *reason, size_t reason_size);
 /* A model with our o= line (nothing else). */
 sb_sdp_t *sb_negotiate_sdp_new(const sb_negotiate_local_t *local);
 /* Add ICE/DTLS attributes (and candidates when asked) to m. local must have been checked. */
-void sb_negotiate_add_transport(sb_sdp_t *sdp, sb_sdp_media_t *m,
-                                const sb_negotiate_local_t *local, sb_sdp_setup_t setup,
-                                bool candidates);
+void sb_negotiate_add_transport(sb_sdp_t *sdp, sb_sdp_media_t *m, const sb_negotiate_local_t *local,
+                                sb_sdp_setup_t setup, bool candidates);
 /* Add a payload type with its rtpmap, fmtp (may be NULL) and rtcp-fb lines for fb flags. */
 void sb_negotiate_add_format(sb_sdp_t *sdp, sb_sdp_media_t *m, uint8_t pt, sb_codec_t codec,
                              const char *fmtp, unsigned fb);
@@ -49,7 +46,7 @@ void sb_negotiate_add_extmap(sb_sdp_t *sdp, sb_sdp_media_t *m, sb_hdrext_t ext, 
 /* Add msid and ssrc lines for what we send (ssrc != 0); rtx_ssrc only when rtx. Returns 0,
  * or SB_EINVAL (nothing added) when cname or msid are not valid SDP tokens. */
 int sb_negotiate_add_send(sb_sdp_t *sdp, sb_sdp_media_t *m, const sb_negotiate_send_t *send,
-                           bool rtx);
+                          bool rtx);
 /* Copy a string into a fixed buffer, truncating. */
 void sb_negotiate_copy(char *dst, size_t size, const char *src);
 

@@ -15,8 +15,7 @@
 #include "proto/sdp_internal.h"
 
 static int sb_negotiate_stream_check(const sb_negotiate_stream_t *st, size_t i,
-                                     const sb_negotiate_stream_t *all, char *reason,
-                                     size_t size)
+                                     const sb_negotiate_stream_t *all, char *reason, size_t size)
 {
     sb_sdp_kind_t kind;
     uint32_t clock;
@@ -66,8 +65,9 @@ static int sb_negotiate_offer_media(sb_sdp_t *sdp, const sb_negotiate_local_t *l
                 if (id > 14)
                     sdp->extmap_allow_mixed = true;
             }
-    m->dir = st->disabled ? SB_SDP_DIR_INACTIVE
-             : st->dir == SB_SDP_DIR_UNSET ? SB_SDP_DIR_SENDONLY : st->dir;
+    m->dir = st->disabled                  ? SB_SDP_DIR_INACTIVE
+             : st->dir == SB_SDP_DIR_UNSET ? SB_SDP_DIR_SENDONLY
+                                           : st->dir;
     m->rtcp_mux = true;
     m->rtcp_rsize = true;
     sb_negotiate_add_format(sdp, m, st->pt, st->codec, st->fmtp, st->fb);
@@ -75,8 +75,11 @@ static int sb_negotiate_offer_media(sb_sdp_t *sdp, const sb_negotiate_local_t *l
         sb_negotiate_add_rtx(sdp, m, st->rtx_pt, st->pt);
     if (st->disabled || !sb_sdp_dir_sends(m->dir))
         return 0;
-    sb_negotiate_send_t send = {.ssrc = st->ssrc, .rtx_ssrc = st->rtx_ssrc, .cname = st->cname,
-                                .msid_stream = st->msid_stream, .msid_track = st->msid_track};
+    sb_negotiate_send_t send = {.ssrc = st->ssrc,
+                                .rtx_ssrc = st->rtx_ssrc,
+                                .cname = st->cname,
+                                .msid_stream = st->msid_stream,
+                                .msid_track = st->msid_track};
     return sb_negotiate_add_send(sdp, m, &send, st->rtx_pt != 0);
 }
 
@@ -176,8 +179,8 @@ static void sb_negotiate_answered_rids(const sb_sdp_media_t *am, sb_negotiate_me
     s->simulcast = s->n_rids > 0;
 }
 
-static void sb_negotiate_answered_media(const sb_sdp_t *offer, const sb_sdp_t *answer,
-                                        size_t i, sb_negotiate_media_t *s)
+static void sb_negotiate_answered_media(const sb_sdp_t *offer, const sb_sdp_t *answer, size_t i,
+                                        sb_negotiate_media_t *s)
 {
     const sb_sdp_media_t *om = &offer->media[i], *am = &answer->media[i];
     const sb_sdp_format_t *of = NULL, *af;
@@ -220,8 +223,8 @@ static void sb_negotiate_answered_media(const sb_sdp_t *offer, const sb_sdp_t *a
     }
 }
 
-static int sb_negotiate_answer_matches(const sb_sdp_t *offer, const sb_sdp_t *answer,
-                                       char *reason, size_t size)
+static int sb_negotiate_answer_matches(const sb_sdp_t *offer, const sb_sdp_t *answer, char *reason,
+                                       size_t size)
 {
     if (answer->n_media != offer->n_media) {
         sb_sdp_reason(reason, size, "answer has %zu m-lines, the offer %zu", answer->n_media,
@@ -231,8 +234,7 @@ static int sb_negotiate_answer_matches(const sb_sdp_t *offer, const sb_sdp_t *an
     for (size_t i = 0; i < offer->n_media; i++) {
         const sb_sdp_media_t *om = &offer->media[i], *am = &answer->media[i];
         if (om->kind != am->kind || (om->mid && (!am->mid || strcmp(om->mid, am->mid) != 0))) {
-            sb_sdp_reason(reason, size, "answer m-line %zu does not match the offer (kind/mid)",
-                          i);
+            sb_sdp_reason(reason, size, "answer m-line %zu does not match the offer (kind/mid)", i);
             return SB_EPROTO;
         }
     }
@@ -254,8 +256,8 @@ int sb_negotiate_process_answer(const sb_sdp_t *offer, const sb_sdp_t *answer,
     }
     if (!rc && r->remote.setup == SB_SDP_SETUP_PASSIVE) {
         r->local_setup = SB_SDP_SETUP_ACTIVE;
-    } else if (!rc && (r->remote.setup == SB_SDP_SETUP_ACTIVE ||
-                       r->remote.setup == SB_SDP_SETUP_UNSET)) {
+    } else if (!rc &&
+               (r->remote.setup == SB_SDP_SETUP_ACTIVE || r->remote.setup == SB_SDP_SETUP_UNSET)) {
         r->local_setup = SB_SDP_SETUP_PASSIVE; /* RFC 4145: absent means active */
     } else if (!rc) {
         sb_sdp_reason(reason, reason_size, "answer must say a=setup:active or passive");

@@ -169,8 +169,7 @@ sb_sdp_dir_t sb_sdp_media_dir(const sb_sdp_t *sdp, const sb_sdp_media_t *m)
     return SB_SDP_DIR_SENDRECV;
 }
 
-void sb_sdp_media_transport(const sb_sdp_t *sdp, const sb_sdp_media_t *m,
-                            sb_sdp_transport_t *out)
+void sb_sdp_media_transport(const sb_sdp_t *sdp, const sb_sdp_media_t *m, sb_sdp_transport_t *out)
 {
     const sb_sdp_transport_t *mt = &m->transport, *st = &sdp->transport;
     out->ice_ufrag = mt->ice_ufrag ? mt->ice_ufrag : st->ice_ufrag;
@@ -222,31 +221,44 @@ bool sb_sdp_dir_recvs(sb_sdp_dir_t dir)
 const char *sb_sdp_dir_name(sb_sdp_dir_t dir)
 {
     switch (dir) {
-    case SB_SDP_DIR_SENDONLY: return "sendonly";
-    case SB_SDP_DIR_RECVONLY: return "recvonly";
-    case SB_SDP_DIR_INACTIVE: return "inactive";
-    default: return "sendrecv";
+    case SB_SDP_DIR_SENDONLY:
+        return "sendonly";
+    case SB_SDP_DIR_RECVONLY:
+        return "recvonly";
+    case SB_SDP_DIR_INACTIVE:
+        return "inactive";
+    default:
+        return "sendrecv";
     }
 }
 
 const char *sb_sdp_setup_name(sb_sdp_setup_t setup)
 {
     switch (setup) {
-    case SB_SDP_SETUP_ACTPASS: return "actpass";
-    case SB_SDP_SETUP_ACTIVE: return "active";
-    case SB_SDP_SETUP_PASSIVE: return "passive";
-    case SB_SDP_SETUP_HOLDCONN: return "holdconn";
-    default: return "unset";
+    case SB_SDP_SETUP_ACTPASS:
+        return "actpass";
+    case SB_SDP_SETUP_ACTIVE:
+        return "active";
+    case SB_SDP_SETUP_PASSIVE:
+        return "passive";
+    case SB_SDP_SETUP_HOLDCONN:
+        return "holdconn";
+    default:
+        return "unset";
     }
 }
 
 const char *sb_sdp_kind_name(sb_sdp_kind_t kind)
 {
     switch (kind) {
-    case SB_SDP_KIND_AUDIO: return "audio";
-    case SB_SDP_KIND_VIDEO: return "video";
-    case SB_SDP_KIND_APPLICATION: return "application";
-    default: return "other";
+    case SB_SDP_KIND_AUDIO:
+        return "audio";
+    case SB_SDP_KIND_VIDEO:
+        return "video";
+    case SB_SDP_KIND_APPLICATION:
+        return "application";
+    default:
+        return "other";
     }
 }
 
@@ -325,9 +337,9 @@ bool sb_sdp_lex_token(const char *s)
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         /* token-char = %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E */
-        bool ok = c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b ||
-                  c == 0x2d || c == 0x2e || (c >= 0x30 && c <= 0x39) ||
-                  (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
+        bool ok = c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b || c == 0x2d ||
+                  c == 0x2e || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) ||
+                  (c >= 0x5e && c <= 0x7e);
         if (!ok)
             return false;
     }

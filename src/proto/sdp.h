@@ -27,24 +27,24 @@
 #include <stdint.h>
 
 /* Bounds. Past any of them the parser fails with a reason naming the bound. */
-#define SB_SDP_MAX_SIZE 65536       /* whole description, bytes */
-#define SB_SDP_MAX_LINE 4096        /* one line, bytes, without the line ending */
-#define SB_SDP_MAX_MEDIA 64         /* m-lines */
-#define SB_SDP_MAX_FORMATS 64       /* payload types on one m-line */
-#define SB_SDP_MAX_FB 16            /* rtcp-fb per payload type (and wildcard) */
-#define SB_SDP_MAX_EXTMAPS 32       /* extmap per level */
-#define SB_SDP_MAX_SSRCS 32         /* distinct SSRCs per m-line */
-#define SB_SDP_MAX_SSRC_GROUPS 16   /* ssrc-group per m-line */
-#define SB_SDP_MAX_GROUP_SSRCS 8    /* SSRCs in one ssrc-group */
-#define SB_SDP_MAX_CANDIDATES 64    /* candidates per m-line */
-#define SB_SDP_MAX_RIDS 8           /* rid lines per m-line, and simulcast ids per direction */
-#define SB_SDP_MAX_FINGERPRINTS 4   /* fingerprints per level */
-#define SB_SDP_MAX_GROUPS 8         /* a=group lines */
-#define SB_SDP_MAX_ATTRS 64         /* other attributes per level */
-#define SB_SDP_MAX_MID_LEN 32       /* a=mid value */
-#define SB_SDP_MAX_RID_LEN 32       /* rid id */
-#define SB_SDP_MAX_ICE_LEN 256      /* ice-ufrag and ice-pwd (RFC 8839 section 5.4) */
-#define SB_SDP_MAX_FP_LEN 191       /* fingerprint value: 64 hex pairs with colons (sha-512) */
+#define SB_SDP_MAX_SIZE 65536     /* whole description, bytes */
+#define SB_SDP_MAX_LINE 4096      /* one line, bytes, without the line ending */
+#define SB_SDP_MAX_MEDIA 64       /* m-lines */
+#define SB_SDP_MAX_FORMATS 64     /* payload types on one m-line */
+#define SB_SDP_MAX_FB 16          /* rtcp-fb per payload type (and wildcard) */
+#define SB_SDP_MAX_EXTMAPS 32     /* extmap per level */
+#define SB_SDP_MAX_SSRCS 32       /* distinct SSRCs per m-line */
+#define SB_SDP_MAX_SSRC_GROUPS 16 /* ssrc-group per m-line */
+#define SB_SDP_MAX_GROUP_SSRCS 8  /* SSRCs in one ssrc-group */
+#define SB_SDP_MAX_CANDIDATES 64  /* candidates per m-line */
+#define SB_SDP_MAX_RIDS 8         /* rid lines per m-line, and simulcast ids per direction */
+#define SB_SDP_MAX_FINGERPRINTS 4 /* fingerprints per level */
+#define SB_SDP_MAX_GROUPS 8       /* a=group lines */
+#define SB_SDP_MAX_ATTRS 64       /* other attributes per level */
+#define SB_SDP_MAX_MID_LEN 32     /* a=mid value */
+#define SB_SDP_MAX_RID_LEN 32     /* rid id */
+#define SB_SDP_MAX_ICE_LEN 256    /* ice-ufrag and ice-pwd (RFC 8839 section 5.4) */
+#define SB_SDP_MAX_FP_LEN 191     /* fingerprint value: 64 hex pairs with colons (sha-512) */
 
 /* Media direction (RFC 8866 section 6.7). Bit 0 means "sends", bit 1 "receives", so SENDRECV
  * is SENDONLY | RECVONLY. UNSET: no direction attribute at that level. */
@@ -92,28 +92,28 @@ typedef struct sb_sdp_rtcp_fb {
 
 /* One payload type of an RTP m-line with its rtpmap, fmtp and rtcp-fb lines. */
 typedef struct sb_sdp_format {
-    uint8_t pt;             /* 0..127 */
-    const char *encoding;   /* rtpmap encoding name as written ("VP8"); NULL without rtpmap */
-    uint32_t clock_rate;    /* rtpmap clock rate; 0 without rtpmap */
-    uint16_t channels;      /* rtpmap channels; 0 when absent */
-    const char *fmtp;       /* fmtp parameters as written; NULL when absent */
+    uint8_t pt;           /* 0..127 */
+    const char *encoding; /* rtpmap encoding name as written ("VP8"); NULL without rtpmap */
+    uint32_t clock_rate;  /* rtpmap clock rate; 0 without rtpmap */
+    uint16_t channels;    /* rtpmap channels; 0 when absent */
+    const char *fmtp;     /* fmtp parameters as written; NULL when absent */
     sb_sdp_rtcp_fb_t *fbs;
     size_t n_fbs;
 } sb_sdp_format_t;
 
 /* a=extmap:<id>[/<dir>] <uri> [<params>] (RFC 8285); dir UNSET when not written. */
 typedef struct sb_sdp_extmap {
-    uint16_t id;            /* 1..255 */
+    uint16_t id; /* 1..255 */
     sb_sdp_dir_t dir;
     const char *uri;
-    const char *params;     /* NULL when absent */
+    const char *params; /* NULL when absent */
 } sb_sdp_extmap_t;
 
 /* a=ssrc lines for one SSRC (RFC 5576); attributes other than cname and msid are dropped. */
 typedef struct sb_sdp_ssrc {
     uint32_t ssrc;
-    const char *cname;      /* NULL when absent */
-    const char *msid;       /* "stream [track]", NULL when absent */
+    const char *cname; /* NULL when absent */
+    const char *msid;  /* "stream [track]", NULL when absent */
 } sb_sdp_ssrc_t;
 
 /* a=ssrc-group:<semantics> <ssrc>... e.g. "FID" (media, rtx) or "SIM" (layers, low first). */
@@ -127,15 +127,15 @@ typedef struct sb_sdp_ssrc_group {
 typedef struct sb_sdp_rid {
     const char *id;
     sb_sdp_rid_dir_t dir;
-    const char *params;     /* restrictions as written ("pt=96;max-width=640"); NULL if none */
+    const char *params; /* restrictions as written ("pt=96;max-width=640"); NULL if none */
 } sb_sdp_rid_t;
 
 /* One rid of an a=simulcast list (RFC 8853). Entries with the same stream index are
  * alternatives of one simulcast stream (written with ','); streams are separated by ';'. */
 typedef struct sb_sdp_sim_rid {
     const char *rid;
-    uint8_t stream;         /* 0-based simulcast stream index */
-    bool paused;            /* written with the '~' prefix */
+    uint8_t stream; /* 0-based simulcast stream index */
+    bool paused;    /* written with the '~' prefix */
 } sb_sdp_sim_rid_t;
 
 typedef struct sb_sdp_simulcast {
@@ -147,7 +147,7 @@ typedef struct sb_sdp_simulcast {
 
 /* a=fingerprint:<hash> <value> (RFC 8122), e.g. "sha-256" "AB:CD:...". */
 typedef struct sb_sdp_fingerprint {
-    const char *hash;       /* lower case as written */
+    const char *hash; /* lower case as written */
     const char *value;
 } sb_sdp_fingerprint_t;
 
@@ -171,22 +171,22 @@ typedef struct sb_sdp_group {
 /* One m= section. Owned by its sb_sdp_t. */
 typedef struct sb_sdp_media {
     sb_sdp_kind_t kind;
-    const char *media;       /* media name as written: "audio", "video", "application", ... */
-    uint16_t port;           /* 0: rejected/disabled (unless bundle_only) */
-    const char *proto;       /* "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP", ... */
-    bool rtp;                /* proto carries RTP: the formats are payload types */
+    const char *media;        /* media name as written: "audio", "video", "application", ... */
+    uint16_t port;            /* 0: rejected/disabled (unless bundle_only) */
+    const char *proto;        /* "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP", ... */
+    bool rtp;                 /* proto carries RTP: the formats are payload types */
     sb_sdp_format_t *formats; /* RTP only, in m= line order */
     size_t n_formats;
-    const char *fmt_text;    /* non-RTP only: the format list as written */
-    const char *connection;  /* c= value ("IN IP4 0.0.0.0"); NULL when absent */
-    uint32_t bw_as;          /* b=AS in kbit/s; 0 when absent */
-    uint32_t bw_tias;        /* b=TIAS in bit/s; 0 when absent */
-    const char *mid;         /* NULL when absent */
-    sb_sdp_dir_t dir;        /* as written here; see sb_sdp_media_dir() for the effective one */
+    const char *fmt_text;   /* non-RTP only: the format list as written */
+    const char *connection; /* c= value ("IN IP4 0.0.0.0"); NULL when absent */
+    uint32_t bw_as;         /* b=AS in kbit/s; 0 when absent */
+    uint32_t bw_tias;       /* b=TIAS in bit/s; 0 when absent */
+    const char *mid;        /* NULL when absent */
+    sb_sdp_dir_t dir;       /* as written here; see sb_sdp_media_dir() for the effective one */
     sb_sdp_transport_t transport; /* as written here; see sb_sdp_media_transport() */
     bool rtcp_mux, rtcp_mux_only, rtcp_rsize, bundle_only, end_of_candidates;
     bool extmap_allow_mixed;
-    const char *msid;        /* first a=msid value "stream [track]"; NULL when absent */
+    const char *msid; /* first a=msid value "stream [track]"; NULL when absent */
     sb_sdp_extmap_t *extmaps;
     size_t n_extmaps;
     sb_sdp_rtcp_fb_t *fbs_all; /* a=rtcp-fb:* lines, applying to every payload type */
@@ -200,7 +200,7 @@ typedef struct sb_sdp_media {
     sb_sdp_simulcast_t simulcast;
     const char **candidates; /* a=candidate values, without the "candidate:" prefix */
     size_t n_candidates;
-    sb_sdp_attr_t *attrs;    /* every other attribute, in order */
+    sb_sdp_attr_t *attrs; /* every other attribute, in order */
     size_t n_attrs;
 } sb_sdp_media_t;
 
@@ -208,26 +208,26 @@ typedef struct sb_sdp_arena sb_sdp_arena_t;
 
 /* A session description. Owned by whoever got it from sb_sdp_parse()/sb_sdp_new(). */
 typedef struct sb_sdp {
-    const char *origin_user;   /* o= username, "-" usually */
+    const char *origin_user; /* o= username, "-" usually */
     uint64_t session_id;
     uint64_t session_version;
-    const char *origin_addr;   /* o= "<nettype> <addrtype> <address>" */
-    const char *name;          /* s= */
-    const char *timing;        /* first t= value; NULL when absent */
-    const char *connection;    /* session c=; NULL when absent */
+    const char *origin_addr; /* o= "<nettype> <addrtype> <address>" */
+    const char *name;        /* s= */
+    const char *timing;      /* first t= value; NULL when absent */
+    const char *connection;  /* session c=; NULL when absent */
     uint32_t bw_as, bw_tias;
-    sb_sdp_dir_t dir;          /* session-level direction; UNSET when absent */
+    sb_sdp_dir_t dir;             /* session-level direction; UNSET when absent */
     sb_sdp_transport_t transport; /* session-level ICE/DTLS attributes */
     bool ice_lite, extmap_allow_mixed, end_of_candidates;
     sb_sdp_group_t *groups;
     size_t n_groups;
-    sb_sdp_extmap_t *extmaps;  /* session-level extmaps (apply to every m-line) */
+    sb_sdp_extmap_t *extmaps; /* session-level extmaps (apply to every m-line) */
     size_t n_extmaps;
-    sb_sdp_attr_t *attrs;      /* other session attributes, in order */
+    sb_sdp_attr_t *attrs; /* other session attributes, in order */
     size_t n_attrs;
     sb_sdp_media_t *media;
     size_t n_media;
-    sb_sdp_arena_t *arena;     /* private */
+    sb_sdp_arena_t *arena; /* private */
 } sb_sdp_t;
 
 /* Parse len bytes of SDP text (CRLF or LF line endings; no NUL bytes). On success returns 0
@@ -246,13 +246,13 @@ void sb_sdp_free(sb_sdp_t *sdp);
 
 /* Arena builders; everything returned is owned by sdp. alloc returns zeroed memory. */
 void *sb_sdp_alloc(sb_sdp_t *sdp, size_t size);
-char *sb_sdp_strdup(sb_sdp_t *sdp, const char *s);      /* NULL in, NULL out */
+char *sb_sdp_strdup(sb_sdp_t *sdp, const char *s); /* NULL in, NULL out */
 char *sb_sdp_strndup(sb_sdp_t *sdp, const char *s, size_t n);
 /* Append a zeroed element to an arena array and return a pointer to it:
  *     sb_sdp_format_t *f = SB_SDP_PUSH(sdp, m->formats, m->n_formats);
  * Arrays in the model must only ever be grown with SB_SDP_PUSH (their capacity is implied by
  * their length); pointers to elements stay valid until the next push on the same array. */
-#define SB_SDP_PUSH(sdp, arr, n) \
+#define SB_SDP_PUSH(sdp, arr, n)                                                                   \
     ((arr) = sb_sdp_grow_((sdp), (arr), (n), sizeof(*(arr))), &(arr)[(n)++])
 void *sb_sdp_grow_(sb_sdp_t *sdp, void *arr, size_t n, size_t elem_size);
 /* Bytes the arena holds (for bounds and tests). */
@@ -268,11 +268,10 @@ const sb_sdp_ssrc_t *sb_sdp_media_ssrc(const sb_sdp_media_t *m, uint32_t ssrc);
 sb_sdp_dir_t sb_sdp_media_dir(const sb_sdp_t *sdp, const sb_sdp_media_t *m);
 /* Effective ICE/DTLS attributes of m: each media-level field overrides the session-level one
  * (RFC 8839 section 5.4, RFC 8842 section 5). Pointers in *out are borrowed from sdp. */
-void sb_sdp_media_transport(const sb_sdp_t *sdp, const sb_sdp_media_t *m,
-                            sb_sdp_transport_t *out);
+void sb_sdp_media_transport(const sb_sdp_t *sdp, const sb_sdp_media_t *m, sb_sdp_transport_t *out);
 
 /* Direction helpers. UNSET is treated as SENDRECV. */
-sb_sdp_dir_t sb_sdp_dir_reverse(sb_sdp_dir_t dir);   /* sendonly <-> recvonly */
+sb_sdp_dir_t sb_sdp_dir_reverse(sb_sdp_dir_t dir); /* sendonly <-> recvonly */
 sb_sdp_dir_t sb_sdp_dir_and(sb_sdp_dir_t a, sb_sdp_dir_t b);
 bool sb_sdp_dir_sends(sb_sdp_dir_t dir);
 bool sb_sdp_dir_recvs(sb_sdp_dir_t dir);
@@ -291,15 +290,15 @@ typedef enum sb_sdp_cand_type {
 
 typedef struct sb_sdp_candidate {
     char foundation[33];
-    uint16_t component;     /* 1..256 */
-    char transport[8];      /* "udp" or "tcp", lower-cased */
+    uint16_t component; /* 1..256 */
+    char transport[8];  /* "udp" or "tcp", lower-cased */
     uint32_t priority;
-    char address[256];      /* IPv4, IPv6 or a host name (mDNS "<uuid>.local") */
+    char address[256]; /* IPv4, IPv6 or a host name (mDNS "<uuid>.local") */
     uint16_t port;
     sb_sdp_cand_type_t type;
-    char raddr[256];        /* "" when absent */
+    char raddr[256]; /* "" when absent */
     uint16_t rport;
-    char tcptype[8];        /* "active", "passive", "so"; "" when absent */
+    char tcptype[8]; /* "active", "passive", "so"; "" when absent */
 } sb_sdp_candidate_t;
 
 /* Parse one candidate as sent by trickle ICE or found in SDP: "a=candidate:...",

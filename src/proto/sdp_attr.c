@@ -158,9 +158,12 @@ static int sb_sdp_attr_setup(sb_sdp_parser_t *p, const char *name, char *v)
 
 static size_t sb_sdp_hash_len(const char *hash)
 {
-    static const struct { const char *name; size_t len; } known[] = {
-        {"sha-1", 20}, {"sha-224", 28}, {"sha-256", 32}, {"sha-384", 48},
-        {"sha-512", 64}, {"md5", 16}, {"md2", 16},
+    static const struct {
+        const char *name;
+        size_t len;
+    } known[] = {
+        {"sha-1", 20},   {"sha-224", 28}, {"sha-256", 32}, {"sha-384", 48},
+        {"sha-512", 64}, {"md5", 16},     {"md2", 16},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (sb_sdp_lex_ieq(hash, known[i].name))
@@ -275,9 +278,8 @@ static int sb_sdp_attr_rtpmap(sb_sdp_parser_t *p, const char *name, char *v)
     *clk++ = '\0';
     if ((ch = strchr(clk, '/')) != NULL)
         *ch++ = '\0';
-    if (!sb_sdp_lex_token(enc) || strlen(enc) > 32 ||
-        !sb_sdp_lex_u32(clk, UINT32_MAX, &clock) || clock == 0 ||
-        (ch && (!sb_sdp_lex_u32(ch, 255, &channels) || channels == 0)))
+    if (!sb_sdp_lex_token(enc) || strlen(enc) > 32 || !sb_sdp_lex_u32(clk, UINT32_MAX, &clock) ||
+        clock == 0 || (ch && (!sb_sdp_lex_u32(ch, 255, &channels) || channels == 0)))
         return sb_sdp_fail(p, "a=rtpmap: bad encoding, clock rate or channels");
     sb_sdp_format_t *f = sb_sdp_attr_format(p->m, pt);
     if (!f)
@@ -417,8 +419,7 @@ static int sb_sdp_attr_rid(sb_sdp_parser_t *p, const char *name, char *v)
 }
 
 /* One sc-str-list: alternatives separated by ',', streams by ';', '~' marks paused. */
-static int sb_sdp_attr_sim_list(sb_sdp_parser_t *p, char *list, sb_sdp_sim_rid_t **arr,
-                                size_t *n)
+static int sb_sdp_attr_sim_list(sb_sdp_parser_t *p, char *list, sb_sdp_sim_rid_t **arr, size_t *n)
 {
     unsigned stream = 0;
     char *s = list;
@@ -500,7 +501,7 @@ static int sb_sdp_attr_other(sb_sdp_parser_t *p, const char *name, char *v)
 static const struct {
     const char *name;
     unsigned level;
-    bool value;  /* takes a value */
+    bool value; /* takes a value */
     sb_sdp_attr_fn fn;
 } sb_sdp_attrs[] = {
     {"group", LVL_SESSION, true, sb_sdp_attr_group},

@@ -120,8 +120,8 @@ int sb_sdp_candidate_parse(const char *line, sb_sdp_candidate_t *out, char *reas
     if (!sb_sdp_lex_token(transport) || strlen(transport) >= sizeof(out->transport))
         return sb_sdp_cand_fail(reason, reason_size, "bad transport");
     for (size_t i = 0; transport[i]; i++)
-        out->transport[i] = (transport[i] >= 'A' && transport[i] <= 'Z')
-                                ? (char)(transport[i] + 32) : transport[i];
+        out->transport[i] =
+            (transport[i] >= 'A' && transport[i] <= 'Z') ? (char)(transport[i] + 32) : transport[i];
     if (!sb_sdp_lex_u32(prio, UINT32_MAX, &out->priority))
         return sb_sdp_cand_fail(reason, reason_size, "priority must be a 32-bit number");
     if (!sb_sdp_cand_address_ok(addr))

@@ -28,11 +28,11 @@ enum {
 /* Parser state for one sb_sdp_parse() call; lives on its stack. */
 typedef struct sb_sdp_parser {
     sb_sdp_t *sdp;
-    sb_sdp_media_t *m;       /* current m= section; NULL at session level */
-    unsigned line;           /* 1-based line number, for reasons */
+    sb_sdp_media_t *m; /* current m= section; NULL at session level */
+    unsigned line;     /* 1-based line number, for reasons */
     char *reason;
     size_t reason_size;
-    unsigned seen;           /* SB_SDP_SEEN_* at the current level */
+    unsigned seen; /* SB_SDP_SEEN_* at the current level */
 } sb_sdp_parser_t;
 
 /* Format "line N: <fmt>" into the reason buffer and return SB_EINVAL. */

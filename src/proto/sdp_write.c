@@ -81,8 +81,7 @@ static void sb_sdp_write_attrs(sb_sdp_buf_t *b, const sb_sdp_attr_t *a, size_t n
     }
 }
 
-static void sb_sdp_write_fbs(sb_sdp_buf_t *b, const char *pt, const sb_sdp_rtcp_fb_t *fb,
-                             size_t n)
+static void sb_sdp_write_fbs(sb_sdp_buf_t *b, const char *pt, const sb_sdp_rtcp_fb_t *fb, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         sb_sdp_buf_add(b, "a=rtcp-fb:%s %s%s%s\r\n", pt, fb[i].type, fb[i].param ? " " : "",
@@ -142,9 +141,8 @@ static void sb_sdp_write_simulcast(sb_sdp_buf_t *b, const sb_sdp_media_t *m)
 {
     for (size_t i = 0; i < m->n_rids; i++) {
         const sb_sdp_rid_t *r = &m->rids[i];
-        sb_sdp_buf_add(b, "a=rid:%s %s%s%s\r\n", r->id,
-                       r->dir == SB_SDP_RID_SEND ? "send" : "recv", r->params ? " " : "",
-                       r->params ? r->params : "");
+        sb_sdp_buf_add(b, "a=rid:%s %s%s%s\r\n", r->id, r->dir == SB_SDP_RID_SEND ? "send" : "recv",
+                       r->params ? " " : "", r->params ? r->params : "");
     }
     const sb_sdp_simulcast_t *sc = &m->simulcast;
     if (sc->n_send == 0 && sc->n_recv == 0)
@@ -212,8 +210,7 @@ static void sb_sdp_write_media(sb_sdp_buf_t *b, const sb_sdp_media_t *m)
 static void sb_sdp_write_session(sb_sdp_buf_t *b, const sb_sdp_t *sdp)
 {
     sb_sdp_buf_add(b, "v=0\r\no=%s %llu %llu %s\r\ns=%s\r\n", sb_sdp_or(sdp->origin_user, "-"),
-                   (unsigned long long)sdp->session_id,
-                   (unsigned long long)sdp->session_version,
+                   (unsigned long long)sdp->session_id, (unsigned long long)sdp->session_version,
                    sb_sdp_or(sdp->origin_addr, "IN IP4 0.0.0.0"), sb_sdp_or(sdp->name, "-"));
     if (sdp->connection)
         sb_sdp_buf_add(b, "c=%s\r\n", sdp->connection);

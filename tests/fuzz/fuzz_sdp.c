@@ -15,19 +15,24 @@
 #include "proto/negotiate.h"
 #include "proto/sdp.h"
 
-#define CHECK(cond)                                                                           \
-    do {                                                                                      \
-        if (!(cond))                                                                          \
-            abort();                                                                          \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
-#define FP "sha-256 5F:E6:62:98:EE:26:BB:40:F7:52:14:82:B5:C2:5F:E5:22:D8:72:DF:DF:E1:AD:64:" \
-           "5C:46:95:C9:F1:9F:98:9B"
+#define FP                                                                                         \
+    "sha-256 5F:E6:62:98:EE:26:BB:40:F7:52:14:82:B5:C2:5F:E5:22:D8:72:DF:DF:E1:AD:64:"             \
+    "5C:46:95:C9:F1:9F:98:9B"
 
 static const char *const cands[] = {"candidate:1 1 udp 2130706431 192.0.2.1 40000 typ host"};
-static const sb_negotiate_local_t local = {
-    .ice_ufrag = "sbuf", .ice_pwd = "0123456789abcdefABCDEF", .fingerprint = FP,
-    .candidates = cands, .n_candidates = 1, .end_of_candidates = true, .session_id = 1};
+static const sb_negotiate_local_t local = {.ice_ufrag = "sbuf",
+                                           .ice_pwd = "0123456789abcdefABCDEF",
+                                           .fingerprint = FP,
+                                           .candidates = cands,
+                                           .n_candidates = 1,
+                                           .end_of_candidates = true,
+                                           .session_id = 1};
 
 /* Parse, then check the writer's output is a fixed point. Returns the model or NULL. */
 static sb_sdp_t *fuzz_parse(const char *text, size_t len)
@@ -50,8 +55,8 @@ static sb_sdp_t *fuzz_parse(const char *text, size_t len)
     return sdp;
 }
 
-static void on_media(void *ctx, const sb_sdp_t *offer, size_t index,
-                     const sb_negotiate_media_t *s, sb_sdp_dir_t *dir, sb_negotiate_send_t *send)
+static void on_media(void *ctx, const sb_sdp_t *offer, size_t index, const sb_negotiate_media_t *s,
+                     sb_sdp_dir_t *dir, sb_negotiate_send_t *send)
 {
     send->ssrc = 1000 + (uint32_t)index;
     send->rtx_ssrc = 2000 + (uint32_t)index;
@@ -89,12 +94,28 @@ static void fuzz_answer(const sb_sdp_t *offer)
 static sb_sdp_t *our_offer(void)
 {
     static const sb_negotiate_stream_t st[3] = {
-        {.kind = SB_SDP_KIND_AUDIO, .mid = "0", .codec = SB_CODEC_OPUS, .pt = 111, .ssrc = 1,
-         .ext = {[SB_HDREXT_MID] = 4}, .fb = SB_NEGOTIATE_FB_TWCC},
-        {.kind = SB_SDP_KIND_VIDEO, .mid = "1", .codec = SB_CODEC_VP8, .pt = 96, .rtx_pt = 97,
-         .ssrc = 2, .rtx_ssrc = 3, .ext = {[SB_HDREXT_MID] = 4}, .fb = SB_NEGOTIATE_FB_ALL},
-        {.kind = SB_SDP_KIND_VIDEO, .mid = "2", .codec = SB_CODEC_H264, .pt = 102,
-         .fmtp = "packetization-mode=1;profile-level-id=42e01f", .ssrc = 4},
+        {.kind = SB_SDP_KIND_AUDIO,
+         .mid = "0",
+         .codec = SB_CODEC_OPUS,
+         .pt = 111,
+         .ssrc = 1,
+         .ext = {[SB_HDREXT_MID] = 4},
+         .fb = SB_NEGOTIATE_FB_TWCC},
+        {.kind = SB_SDP_KIND_VIDEO,
+         .mid = "1",
+         .codec = SB_CODEC_VP8,
+         .pt = 96,
+         .rtx_pt = 97,
+         .ssrc = 2,
+         .rtx_ssrc = 3,
+         .ext = {[SB_HDREXT_MID] = 4},
+         .fb = SB_NEGOTIATE_FB_ALL},
+        {.kind = SB_SDP_KIND_VIDEO,
+         .mid = "2",
+         .codec = SB_CODEC_H264,
+         .pt = 102,
+         .fmtp = "packetization-mode=1;profile-level-id=42e01f",
+         .ssrc = 4},
     };
     sb_sdp_t *offer = NULL;
     char why[128];

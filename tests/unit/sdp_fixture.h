@@ -54,7 +54,8 @@ __attribute__((unused)) static char *fixture_load(const char *name, size_t *len)
 }
 
 /* Copy of s with every occurrence of from replaced by to. */
-__attribute__((unused)) static char *fixture_replace(const char *s, const char *from, const char *to)
+__attribute__((unused)) static char *fixture_replace(const char *s, const char *from,
+                                                     const char *to)
 {
     size_t fl = strlen(from), tl = strlen(to), count = 0;
     for (const char *p = s; (p = strstr(p, from)) != NULL; p += fl)

@@ -134,8 +134,7 @@ static void test_aiortc(void **state)
     assert_true(sdp->media[0].end_of_candidates);
     assert_int_equal(sdp->media[0].n_candidates, 2);
     /* aiortc 1.4 gives each m-line its own ICE credentials even with BUNDLE. */
-    assert_string_not_equal(sdp->media[0].transport.ice_ufrag,
-                            sdp->media[1].transport.ice_ufrag);
+    assert_string_not_equal(sdp->media[0].transport.ice_ufrag, sdp->media[1].transport.ice_ufrag);
     assert_int_equal(sdp->media[1].n_ssrc_groups, 1);
     assert_round_trip(sdp);
     sb_sdp_free(sdp);
@@ -248,7 +247,9 @@ static void test_hostile_basic(void **state)
     reject(HDR "v=0\r\n", "duplicate v=");
     reject(HDR "s=again\r\n", "duplicate s=");
     reject(HDR AUDIO "t=0 0\r\n", "inside a media section");
-    reject(HDR "a=foo\x01" "bar\r\n", "control character");
+    reject(HDR "a=foo\x01"
+               "bar\r\n",
+           "control character");
     reject(HDR "c=IN IP4\r\n", "c=");
     reject(HDR "b=AS:lots\r\n", "b=");
     reject(HDR "b=AS:99999999999\r\n", "b=");
@@ -269,7 +270,9 @@ static void test_hostile_mline(void **state)
     reject(HDR "m=application 9 UDP/DTLS/SCTP web\"rtc\r\n", "bad format");
     reject(HDR AUDIO "a=mid:a\r\n" AUDIO "a=mid:a\r\n", "duplicate mid");
     reject(HDR AUDIO "a=mid:a\r\na=mid:b\r\n", "duplicate a=mid");
-    reject(HDR AUDIO "a=mid:" "0123456789012345678901234567890123\r\n", "a=mid");
+    reject(HDR AUDIO "a=mid:"
+                     "0123456789012345678901234567890123\r\n",
+           "a=mid");
     reject(HDR "a=mid:0\r\n", "not allowed at session level");
     reject(HDR AUDIO "a=group:BUNDLE 0\r\n", "not allowed at media level");
     reject(HDR "a=group:BUNDLE 0\r\n" AUDIO "a=mid:1\r\n", "unknown mid");
@@ -372,8 +375,8 @@ static void test_hostile_bounds(void **state)
 
     n = (size_t)snprintf(big, cap, HDR AUDIO);
     for (int i = 0; i <= SB_SDP_MAX_CANDIDATES; i++)
-        n += (size_t)snprintf(big + n, cap - n,
-                              "a=candidate:%d 1 udp 1 192.0.2.1 %d typ host\r\n", i, 1000 + i);
+        n += (size_t)snprintf(big + n, cap - n, "a=candidate:%d 1 udp 1 192.0.2.1 %d typ host\r\n",
+                              i, 1000 + i);
     expect_reject(big, n, "candidates");
 
     n = (size_t)snprintf(big, cap, HDR AUDIO);
@@ -481,7 +484,9 @@ static void test_candidate_parse(void **state)
                      0);
     assert_int_equal(c.type, SB_SDP_CAND_RELAY);
 
-    static const struct { const char *line, *why; } bad[] = {
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
         {NULL, "no candidate"},
         {"candidate:1 1 udp 1 1.2.3.4 5 host", "expected"},
         {"candidate:1 0 udp 1 1.2.3.4 5 typ host", "component"},
@@ -566,12 +571,9 @@ static void test_dir_helpers(void **state)
     assert_int_equal(sb_sdp_dir_reverse(SB_SDP_DIR_SENDRECV), SB_SDP_DIR_SENDRECV);
     assert_int_equal(sb_sdp_dir_reverse(SB_SDP_DIR_INACTIVE), SB_SDP_DIR_INACTIVE);
     assert_int_equal(sb_sdp_dir_reverse(SB_SDP_DIR_UNSET), SB_SDP_DIR_SENDRECV);
-    assert_int_equal(sb_sdp_dir_and(SB_SDP_DIR_SENDRECV, SB_SDP_DIR_RECVONLY),
-                     SB_SDP_DIR_RECVONLY);
-    assert_int_equal(sb_sdp_dir_and(SB_SDP_DIR_SENDONLY, SB_SDP_DIR_RECVONLY),
-                     SB_SDP_DIR_INACTIVE);
-    assert_int_equal(sb_sdp_dir_and(SB_SDP_DIR_UNSET, SB_SDP_DIR_SENDONLY),
-                     SB_SDP_DIR_SENDONLY);
+    assert_int_equal(sb_sdp_dir_and(SB_SDP_DIR_SENDRECV, SB_SDP_DIR_RECVONLY), SB_SDP_DIR_RECVONLY);
+    assert_int_equal(sb_sdp_dir_and(SB_SDP_DIR_SENDONLY, SB_SDP_DIR_RECVONLY), SB_SDP_DIR_INACTIVE);
+    assert_int_equal(sb_sdp_dir_and(SB_SDP_DIR_UNSET, SB_SDP_DIR_SENDONLY), SB_SDP_DIR_SENDONLY);
     assert_true(sb_sdp_dir_sends(SB_SDP_DIR_SENDRECV));
     assert_false(sb_sdp_dir_sends(SB_SDP_DIR_INACTIVE));
     assert_true(sb_sdp_dir_recvs(SB_SDP_DIR_RECVONLY));
