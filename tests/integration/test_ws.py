@@ -203,6 +203,22 @@ def main_cases(tap):
         ev = b.recv_until(is_event("q1"), 5)
         check_eq(ev["sender"], hid4, "queued event delivered")
         b.close()
+    with tap.case("claim over HTTP moves a WebSocket session's events to the long-poll"):
+        a = WsClient(WS_PORT)
+        sid5 = ws_create(a)
+        hid5 = ws_attach(a, sid5)
+        h = Http()
+        r = h.post("/%d" % sid5, {"janus": "claim", "transaction": "hc"})
+        check_eq(r["janus"], "success", "HTTP claim %r" % r)
+        r = a.request({"janus": "message", "session_id": sid5, "handle_id": hid5,
+                       "body": {}, "transaction": "m5"})
+        check_eq(r["janus"], "ack", "ack on the WebSocket")
+        ev = h.poll(sid5, timeout=5)
+        check_eq(ev.get("transaction"), "m5", "event on the long-poll")
+        stray = no_message(a)
+        check(stray is None, "WebSocket still got %r" % stray)
+        a.close()
+        h.destroy(sid5)
     with tap.case("HTTP and WebSocket see the same sessions"):
         h = Http()
         hsid = h.create()
