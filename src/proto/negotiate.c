@@ -251,11 +251,14 @@ static uint32_t sb_negotiate_fid(const sb_sdp_media_t *m, uint32_t ssrc)
     return 0;
 }
 
+/* Is ssrc the second member of a FID (or FEC) group, i.e. not a media SSRC? */
 static bool sb_negotiate_is_repair(const sb_sdp_media_t *m, uint32_t ssrc)
 {
     for (size_t i = 0; i < m->n_ssrc_groups; i++) {
         const sb_sdp_ssrc_group_t *g = &m->ssrc_groups[i];
-        for (size_t j = 1; strcmp(g->semantics, "SIM") != 0 && j < g->n_ssrcs; j++)
+        if (strcmp(g->semantics, "SIM") == 0)
+            continue;
+        for (size_t j = 1; j < g->n_ssrcs; j++)
             if (g->ssrcs[j] == ssrc)
                 return true;
     }
@@ -268,11 +271,11 @@ void sb_negotiate_remote_ssrcs(const sb_sdp_media_t *m, sb_negotiate_media_t *s)
         const sb_sdp_ssrc_group_t *g = &m->ssrc_groups[i];
         if (strcmp(g->semantics, "SIM") != 0)
             continue;
-        for (size_t j = 0; j < g->n_ssrcs && j < SB_SDP_MAX_GROUP_SSRCS; j++) {
+        s->n_sim = g->n_ssrcs < SB_SDP_MAX_GROUP_SSRCS ? g->n_ssrcs : SB_SDP_MAX_GROUP_SSRCS;
+        for (size_t j = 0; j < s->n_sim; j++) {
             s->sim_ssrc[j] = g->ssrcs[j];
             s->sim_rtx_ssrc[j] = sb_negotiate_fid(m, g->ssrcs[j]);
         }
-        s->n_sim = g->n_ssrcs;
         s->ssrc = s->sim_ssrc[0];
         s->rtx_ssrc = s->sim_rtx_ssrc[0];
         return;

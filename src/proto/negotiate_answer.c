@@ -153,7 +153,7 @@ static void sb_negotiate_answer_rids(const sb_sdp_media_t *om, sb_negotiate_medi
         for (size_t j = 0; j < om->n_rids && !r; j++)
             if (om->rids[j].dir == SB_SDP_RID_SEND && strcmp(om->rids[j].id, sc->send[i].rid) == 0)
                 r = &om->rids[j];
-        if (!r || !sb_negotiate_rid_allows(r, s->pt))
+        if (!r || !sb_negotiate_rid_allows(r, s->pt) || s->n_rids >= SB_SDP_MAX_RIDS)
             continue;
         sb_negotiate_rid_t *out = &s->rids[s->n_rids++];
         sb_negotiate_copy(out->id, sizeof(out->id), r->id);
@@ -274,6 +274,20 @@ static void sb_negotiate_answer_accepted(sb_negotiate_answerer_t *a, size_t i)
     }
 }
 
+/* The remote transport: the one described on our tag m-line. Bundled m-lines share one
+ * transport, so when that m-line carries no ICE/DTLS attributes (a bundle-only section, RFC
+ * 8843 section 7.2) the offerer's own tagged m-line, first in its group, describes it. */
+static int sb_negotiate_answer_transport(sb_negotiate_answerer_t *a, char *reason, size_t size)
+{
+    int rc = sb_negotiate_transport_at(a->offer, a->tag, &a->r->remote, reason, size);
+    const sb_sdp_group_t *g = sb_sdp_find_group(a->offer, "BUNDLE");
+    const sb_sdp_media_t *first = g && g->n_mids ? sb_sdp_find_mid(a->offer, g->mids[0]) : NULL;
+    if (rc == SB_EPROTO && first && (size_t)(first - a->offer->media) != a->tag)
+        rc = sb_negotiate_transport_at(a->offer, (size_t)(first - a->offer->media),
+                                       &a->r->remote, reason, size);
+    return rc;
+}
+
 /* Our DTLS role from the offer's a=setup (RFC 8842 section 5.3). */
 static int sb_negotiate_answer_setup(sb_negotiate_answerer_t *a, char *reason, size_t size)
 {
@@ -344,7 +358,7 @@ int sb_negotiate_answer(const sb_sdp_t *offer, const sb_negotiate_opts_t *opts,
     }
     rc = sb_negotiate_bundle(&a, reason, reason_size);
     if (!rc)
-        rc = sb_negotiate_transport_at(offer, a.tag, &a.r->remote, reason, reason_size);
+        rc = sb_negotiate_answer_transport(&a, reason, reason_size);
     if (!rc)
         rc = sb_negotiate_answer_setup(&a, reason, reason_size);
     if (rc) {

@@ -637,6 +637,55 @@ static void test_extensions(void **state)
     assert_null(sb_negotiate_hdrext_uri(SB_HDREXT_COUNT));
 }
 
+static void test_bundle_transport_fallback(void **state)
+{
+    /* The tag m-line we pick (video: no audio codec is acceptable) carries no ICE/DTLS
+     * attributes, as a bundle-only section may: the offerer's tagged m-line describes it. */
+    sb_sdp_t *offer = parse_fixture("chromium_av.sdp");
+    sb_sdp_media_t *v = &offer->media[1];
+    v->transport = (sb_sdp_transport_t){0};
+    sb_negotiate_codec_pref_t g722 = {.codec = SB_CODEC_G722};
+    sb_negotiate_opts_t o;
+    opts_init(&o);
+    o.audio = &g722;
+    o.n_audio = 1;
+    offer->media[0].formats[2].encoding = "nothing"; /* G722 */
+    sb_negotiate_result_t *r = answer_ok(offer, &o);
+    assert_false(r->media[0].accepted);
+    assert_true(r->media[1].accepted);
+    assert_int_equal(r->remote.index, 0);
+    assert_string_equal(r->remote.ice_ufrag, "IzBZ");
+    assert_int_equal(r->answer->media[1].n_candidates, 2);
+    sb_negotiate_result_free(r);
+    sb_sdp_free(offer);
+}
+
+static void test_sim_group(void **state)
+{
+    /* Legacy SSRC-signalled simulcast (ssrc-group:SIM, each layer with its FID). */
+    char *text0 = fixture_load("chromium_av.sdp", NULL);
+    char *text1 = fixture_replace(
+        text0, "a=ssrc-group:FID 1113929344 2595150181\r\n",
+        "a=ssrc-group:FID 1113929344 2595150181\r\na=ssrc-group:SIM 1113929344 11 12\r\n"
+        "a=ssrc-group:FID 11 21\r\na=ssrc-group:FID 12 22\r\n");
+    sb_sdp_t *offer = parse_text(text1);
+    sb_negotiate_opts_t o;
+    opts_init(&o);
+    sb_negotiate_result_t *r = answer_ok(offer, &o);
+    const sb_negotiate_media_t *v = &r->media[1];
+    assert_int_equal(v->n_sim, 3);
+    assert_int_equal(v->sim_ssrc[0], 1113929344u);
+    assert_int_equal(v->sim_rtx_ssrc[0], 2595150181u);
+    assert_int_equal(v->sim_ssrc[2], 12);
+    assert_int_equal(v->sim_rtx_ssrc[1], 21);
+    assert_int_equal(v->ssrc, 1113929344u);
+    assert_false(v->simulcast);
+    sb_negotiate_result_free(r);
+    sb_sdp_free(offer);
+    free(text0);
+    free(text1);
+}
+
 static void test_remote_transport(void **state)
 {
     sb_negotiate_transport_t t;
@@ -669,7 +718,8 @@ int main(void)
         cmocka_unit_test(test_answer_aiortc),     cmocka_unit_test(test_answer_firefox),
         cmocka_unit_test(test_codec_preferences), cmocka_unit_test(test_directions),
         cmocka_unit_test(test_rejections),        cmocka_unit_test(test_setup_roles),
-        cmocka_unit_test(test_extensions),        cmocka_unit_test(test_remote_transport),
+        cmocka_unit_test(test_extensions),        cmocka_unit_test(test_bundle_transport_fallback),
+        cmocka_unit_test(test_sim_group),         cmocka_unit_test(test_remote_transport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
