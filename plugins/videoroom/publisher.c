@@ -264,6 +264,8 @@ static json_t *sb_vr_publisher_enter(sb_vr_msg_t *m, sb_vr_outbox_t *ob)
                                 (unsigned long long)id);
     const char *display = json_string_value(json_object_get(m->body, "display"));
     sb_vr_publisher_t *p = sb_vr_publisher_new(m->s, r, id, display);
+    sb_vr_publisher_ref(p);
+    m->pub = p; /* for joinandconfigure; released with the message */
     json_t *joined = json_pack("{s:s, s:I, s:s, s:I, s:I, s:o}", "videoroom", "joined", "room",
                                (json_int_t)r->o.room, "description", r->o.description, "id",
                                (json_int_t)p->id, "private_id", (json_int_t)p->private_id,
@@ -493,7 +495,7 @@ static void sb_vr_publisher_negotiated(sb_vr_publisher_t *p, const sb_media_stre
  * event to send with the answer (owned; "configured", or "joined"). */
 static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publish)
 {
-    sb_vr_publisher_t *p = m->s->pub;
+    sb_vr_publisher_t *p = m->pub;
     json_t *err = NULL;
     g_mutex_lock(&sb_vr_lock);
     if (!p->in_room)
@@ -537,7 +539,7 @@ static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publis
 
 static void sb_vr_publisher_do_configure(sb_vr_msg_t *m, const char *request)
 {
-    sb_vr_publisher_t *p = m->s->pub;
+    sb_vr_publisher_t *p = m->pub;
     bool publish = !strcmp(request, "publish");
     char err[256];
     int code = SB_VR_CHECK(m->body, sb_vr_configure_params, err);
@@ -582,7 +584,7 @@ static void sb_vr_publisher_do_configure(sb_vr_msg_t *m, const char *request)
 
 void sb_vr_publisher_request(sb_vr_msg_t *m, const char *request)
 {
-    sb_vr_publisher_t *p = m->s->pub;
+    sb_vr_publisher_t *p = m->pub;
     json_t *reply = NULL;
     if (!strcmp(request, "configure") || !strcmp(request, "publish")) {
         sb_vr_publisher_do_configure(m, request);

@@ -233,6 +233,14 @@ void sb_vr_process(sb_vr_msg_t *m)
     g_mutex_lock(&sb_vr_lock);
     bool gone = m->s->destroyed;
     sb_vr_role_t role = m->s->role;
+    if (m->s->pub) {
+        sb_vr_publisher_ref(m->s->pub);
+        m->pub = m->s->pub;
+    }
+    if (m->s->sub) {
+        sb_vr_subscriber_ref(m->s->sub);
+        m->sub = m->s->sub;
+    }
     g_mutex_unlock(&sb_vr_lock);
     if (gone)
         return;

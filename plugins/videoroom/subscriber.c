@@ -218,9 +218,9 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
         o->src[i] = ss->src;
         g_strlcpy(o->mid[i], ss->mid, sizeof(o->mid[i]));
         /* The MediaStream is the publisher, so a client groups a feed's tracks. */
-        snprintf(o->msid_stream[i], sizeof(o->msid_stream[i]), "%llu",
-                 (unsigned long long)(ss->feed ? ss->feed->id : 0));
-        snprintf(o->msid_track[i], sizeof(o->msid_track[i]), "%s-%s", o->msid_stream[i],
+        unsigned long long feed = ss->feed ? ss->feed->id : 0;
+        snprintf(o->msid_stream[i], sizeof(o->msid_stream[i]), "%llu", feed);
+        snprintf(o->msid_track[i], sizeof(o->msid_track[i]), "%llu-%s", feed,
                  ss->feed ? ss->feed_mid : ss->mid);
         sb_offer_stream_t *st = &o->st[i];
         st->kind = ss->kind;
@@ -409,6 +409,8 @@ static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items,
     s->use_msid = json_is_true(json_object_get(m->body, "use_msid"));
     m->s->role = SB_VR_ROLE_SUBSCRIBER;
     m->s->sub = s;
+    sb_vr_subscriber_ref(s);
+    m->sub = s; /* kept by the message while the offer is made */
     sb_vr_subscriber_ref(s);
     g_ptr_array_add(r->subscribers, s);
     sb_vr_add_streams(s, picks, (unsigned)n);
@@ -765,7 +767,7 @@ static void sb_vr_sub_switch(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
 
 void sb_vr_subscriber_request(sb_vr_msg_t *m, const char *request)
 {
-    sb_vr_subscriber_t *s = m->s->sub;
+    sb_vr_subscriber_t *s = m->sub;
     g_mutex_lock(&sb_vr_lock);
     bool left = s->left;
     g_mutex_unlock(&sb_vr_lock);

@@ -61,6 +61,8 @@ static void sb_vr_msg_run(void *arg)
 static void sb_vr_msg_free(void *arg)
 {
     sb_vr_msg_t *m = arg;
+    sb_vr_publisher_unref(m->pub);
+    sb_vr_subscriber_unref(m->sub);
     sb_vr_session_unref(m->s);
     sb_free(m->transaction);
     json_decref(m->body);
@@ -157,10 +159,18 @@ static void sb_vr_destroy_handle(sb_plugin_handle_t *h)
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
     s->destroyed = true;
-    if (s->pub)
+    /* The participant objects hold the session: dropping the session's references here
+     * breaks the cycle. Queued work holds its own references. */
+    if (s->pub) {
         sb_vr_publisher_leave(s->pub, &ob, false, false);
-    if (s->sub)
+        sb_vr_publisher_unref(s->pub);
+        s->pub = NULL;
+    }
+    if (s->sub) {
         sb_vr_subscriber_leave(s->sub, &ob);
+        sb_vr_subscriber_unref(s->sub);
+        s->sub = NULL;
+    }
     /* The handle's reference goes on the loop its PeerConnection was on, after whatever
      * that loop still has queued for it. */
     sb_vr_fwd_session_release(s);

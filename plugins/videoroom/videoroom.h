@@ -163,9 +163,9 @@ struct sb_vr_session {
     sb_refcount_t ref;
     sb_plugin_handle_t *h;
     /* ctl */
-    sb_vr_role_t role;
-    sb_vr_publisher_t *pub;  /* role PUBLISHER: a reference */
-    sb_vr_subscriber_t *sub; /* role SUBSCRIBER: a reference */
+    sb_vr_role_t role;       /* once set, for the handle's life (as the reference does) */
+    sb_vr_publisher_t *pub;  /* role PUBLISHER: a reference, dropped at destroy_handle */
+    sb_vr_subscriber_t *sub; /* role SUBSCRIBER: a reference, dropped at destroy_handle */
     bool destroyed;
     int loop; /* loop its PeerConnection was put on, -1 none (where to free it) */
     /* loop (the room's) */
@@ -228,6 +228,8 @@ int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char 
 /* A request from a client, queued to the message thread. Owns its references. */
 typedef struct sb_vr_msg {
     sb_vr_session_t *s;
+    sb_vr_publisher_t *pub;  /* the session's, a reference taken when it runs */
+    sb_vr_subscriber_t *sub; /* idem */
     char *transaction;
     json_t *body;
     json_t *jsep; /* NULL or {"type","sdp"} */

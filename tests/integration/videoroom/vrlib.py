@@ -64,7 +64,10 @@ class Server:
         env["UBSAN_OPTIONS"] = "log_path=%s:print_stacktrace=1" % self.san
         env["LSAN_OPTIONS"] = "log_path=%s:report_objects=0" % self.san
         plugins = os.path.join(os.path.dirname(os.path.abspath(daemon)), "plugins")
+        # Long-polls answer "keepalive" after 1 s, so the client never abandons one (an
+        # abandoned poll would swallow the next event).
         cmd = [daemon, "-p", str(self.port), "--ws", "false", "-H", "", "-F", self.dir,
+               "--longpoll-timeout", "1",
                "-P", plugins, "-d", os.environ.get("SB_VR_LOG", "warn")] + list(args)
         self.log = open(os.path.join(self.dir, "log"), "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -167,13 +170,11 @@ class Client:
             raise AssertionError("expected success, got %s" % json.dumps(r))
         return r["plugindata"]["data"]
 
-    def poll(self, sid, timeout=2.0):
-        """Fetch pending events into the buffer (one long-poll, bounded by timeout)."""
+    def poll(self, sid):
+        """Fetch pending events into the buffer: one long-poll (the server answers within
+        its 1 s long-poll timeout)."""
         url = "%s/%d?maxev=20&_=%s" % (self.base, sid, self.tx())
-        try:
-            r = json.loads(urllib.request.urlopen(url, timeout=timeout).read())
-        except (socket.timeout, urllib.error.URLError):
-            return
+        r = json.loads(urllib.request.urlopen(url, timeout=15).read())
         for e in r if isinstance(r, list) else [r]:
             if e.get("janus") != "keepalive":
                 self.events.setdefault(sid, []).append(e)
@@ -185,10 +186,9 @@ class Client:
             for i, e in enumerate(self.events.get(sid, [])):
                 if pred(e):
                     return self.events[sid].pop(i)
-            left = deadline - time.time()
-            if left <= 0:
+            if time.time() >= deadline:
                 return None
-            self.poll(sid, timeout=min(left, 2.0) + 0.5)
+            self.poll(sid)
 
     def request(self, sid, hid, body, jsep=None, timeout=10.0):
         """An asynchronous request: ack, then the event carrying its transaction."""
@@ -212,7 +212,7 @@ class Client:
 
     def drain(self, sid, settle=0.3):
         time.sleep(settle)
-        self.poll(sid, timeout=0.5)
+        self.poll(sid)
         out = self.events.get(sid, [])
         self.events[sid] = []
         return out
