@@ -1,0 +1,452 @@
+/* sb-loadgen: options, the run's phases (join, warm-up, measured window, teardown), the
+ * one-line progress report each second and the JSON summary. See bench/README.md.
+ *
+ * The control thread (this one) runs the HTTP client and every state machine; media runs on
+ * Switchboard's loops (media.c). With --server-pid the server's CPU time (utime + stime from
+ * /proc/PID/stat) and RSS are sampled at the edges of the measured window, so CPU per forwarded
+ * packet is measured over exactly the packets the subscribers received in that window. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "bench/loadgen/lg.h"
+
+int lg_peer_global_init(void);
+void lg_peer_global_deinit(void);
+json_t *lg_scenario_reasons(void);
+
+lg_config_t lg_cfg = {
+    .server = "http://127.0.0.1:8088/janus",
+    .scenario = LG_SCEN_FANOUT,
+    .subscribers = 10,
+    .duration_s = 10,
+    .warmup_s = 2,
+    .join_rate = 20,
+    .join_timeout_s = 30,
+    .video_kbps = 500,
+    .fps = 30,
+    .audio_kbps = 48,
+    .keyframe_s = 5,
+    .loops = 1,
+    .srtp = "gcm",
+    .ice_allow = "127.0.0.1",
+    .room_base = 4242,
+};
+
+static volatile sig_atomic_t lg_interrupted;
+
+static void lg_on_signal(int sig)
+{
+    (void)sig;
+    lg_interrupted = 1;
+}
+
+/* ---- server process sampling ---- */
+
+typedef struct lg_proc {
+    bool ok;
+    double cpu_s; /* utime + stime */
+    long rss_kb;
+    long threads;
+} lg_proc_t;
+
+static lg_proc_t lg_proc_sample(int pid)
+{
+    lg_proc_t s = {0};
+    if (pid <= 0)
+        return s;
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return s;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    long threads = 0, rss_pages = 0;
+    /* fields from 3 (state): utime is 14, stime 15, num_threads 20, rss 24 */
+    if (!p || sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %ld "
+                     "%*d %*u %*u %ld",
+                     &ut, &st, &threads, &rss_pages) != 4)
+        return s;
+    long hz = sysconf(_SC_CLK_TCK);
+    s.ok = true;
+    s.cpu_s = (double)(ut + st) / (double)hz;
+    s.rss_kb = rss_pages * (sysconf(_SC_PAGESIZE) / 1024);
+    s.threads = threads;
+    return s;
+}
+
+/* ---- options ---- */
+
+static void lg_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: sb-loadgen [options]\n"
+            "Drives a Janus-API SFU (Switchboard or Janus) with many WebRTC peers.\n\n"
+            "  --server URL          API base (default %s)\n"
+            "  --scenario NAME       fanout | mesh | rooms | echo (default fanout)\n"
+            "  --subscribers N       fanout: subscribers per room; mesh/rooms: persons per\n"
+            "                        room; echo: peers (default 10; rooms: 3)\n"
+            "  --rooms R             rooms (default 1; rooms scenario: 10)\n"
+            "  --duration S          measured window, seconds (default 10)\n"
+            "  --warmup S            wait after the last join before measuring (default 2)\n"
+            "  --join-rate R         participants started per second (default 20)\n"
+            "  --join-timeout S      stop waiting for joins after S s without progress (30)\n"
+            "  --video-kbps K        video bitrate per publisher (default 500)\n"
+            "  --fps F               video frames per second (default 30)\n"
+            "  --audio-kbps K        Opus bitrate, 20 ms frames (default 48)\n"
+            "  --keyframe-interval S periodic keyframes (default 5; 0: only on PLI/FIR)\n"
+            "  --loops N             media loops in this process (default 1)\n"
+            "  --srtp P              gcm | cm | any: SRTP profiles we accept (default gcm)\n"
+            "  --ice-allow LIST      interfaces/addresses for our candidates (127.0.0.1)\n"
+            "  --server-pid PID      sample the server's CPU and RSS over the window\n"
+            "  --room-base ID        first room id (default 4242)\n"
+            "  --json FILE           also write the summary to FILE\n"
+            "  --quiet               no progress lines\n",
+            lg_cfg.server);
+}
+
+static int lg_parse_scenario(const char *s)
+{
+    static const char *names[] = {"fanout", "mesh", "rooms", "echo"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(s, names[i]))
+            return i;
+    }
+    return -1;
+}
+
+static const char *lg_scenario_name(void)
+{
+    static const char *names[] = {"fanout", "mesh", "rooms", "echo"};
+    return names[lg_cfg.scenario];
+}
+
+static int lg_parse_args(int argc, char **argv)
+{
+    enum { O_SERVER = 256, O_SCEN, O_SUBS, O_ROOMS, O_DUR, O_WARM, O_RATE, O_JTO, O_VKBPS,
+           O_FPS, O_AKBPS, O_KEY, O_LOOPS, O_SRTP, O_ALLOW, O_PID, O_BASE, O_JSON, O_QUIET,
+           O_HELP };
+    static const struct option opts[] = {
+        {"server", 1, 0, O_SERVER}, {"scenario", 1, 0, O_SCEN}, {"subscribers", 1, 0, O_SUBS},
+        {"rooms", 1, 0, O_ROOMS}, {"duration", 1, 0, O_DUR}, {"warmup", 1, 0, O_WARM},
+        {"join-rate", 1, 0, O_RATE}, {"join-timeout", 1, 0, O_JTO},
+        {"video-kbps", 1, 0, O_VKBPS}, {"fps", 1, 0, O_FPS}, {"audio-kbps", 1, 0, O_AKBPS},
+        {"keyframe-interval", 1, 0, O_KEY}, {"loops", 1, 0, O_LOOPS}, {"srtp", 1, 0, O_SRTP},
+        {"ice-allow", 1, 0, O_ALLOW}, {"server-pid", 1, 0, O_PID}, {"room-base", 1, 0, O_BASE},
+        {"json", 1, 0, O_JSON}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    bool subs_set = false, rooms_set = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_SERVER: lg_cfg.server = optarg; break;
+        case O_SCEN:
+            if (lg_parse_scenario(optarg) < 0) {
+                fprintf(stderr, "unknown scenario %s\n", optarg);
+                return -1;
+            }
+            lg_cfg.scenario = (lg_scenario_t)lg_parse_scenario(optarg);
+            break;
+        case O_SUBS: lg_cfg.subscribers = (unsigned)atoi(optarg); subs_set = true; break;
+        case O_ROOMS: lg_cfg.rooms = (unsigned)atoi(optarg); rooms_set = true; break;
+        case O_DUR: lg_cfg.duration_s = atof(optarg); break;
+        case O_WARM: lg_cfg.warmup_s = atof(optarg); break;
+        case O_RATE: lg_cfg.join_rate = atof(optarg); break;
+        case O_JTO: lg_cfg.join_timeout_s = atof(optarg); break;
+        case O_VKBPS: lg_cfg.video_kbps = (unsigned)atoi(optarg); break;
+        case O_FPS: lg_cfg.fps = (unsigned)atoi(optarg); break;
+        case O_AKBPS: lg_cfg.audio_kbps = (unsigned)atoi(optarg); break;
+        case O_KEY: lg_cfg.keyframe_s = atof(optarg); break;
+        case O_LOOPS: lg_cfg.loops = (unsigned)atoi(optarg); break;
+        case O_SRTP: lg_cfg.srtp = optarg; break;
+        case O_ALLOW: lg_cfg.ice_allow = optarg; break;
+        case O_PID: lg_cfg.server_pid = atoi(optarg); break;
+        case O_BASE: lg_cfg.room_base = (unsigned)atoi(optarg); break;
+        case O_JSON: lg_cfg.json_path = optarg; break;
+        case O_QUIET: lg_cfg.quiet = true; break;
+        case O_HELP: lg_usage(stdout); exit(0);
+        default: lg_usage(stderr); return -1;
+        }
+    }
+    if (lg_cfg.scenario == LG_SCEN_ROOMS) {
+        if (!subs_set)
+            lg_cfg.subscribers = 3;
+        if (!rooms_set)
+            lg_cfg.rooms = 10;
+    }
+    if (!lg_cfg.rooms)
+        lg_cfg.rooms = 1;
+    if (strcmp(lg_cfg.srtp, "gcm") && strcmp(lg_cfg.srtp, "cm") && strcmp(lg_cfg.srtp, "any")) {
+        fprintf(stderr, "--srtp: gcm, cm or any\n");
+        return -1;
+    }
+    if (!lg_cfg.subscribers || !lg_cfg.fps || !lg_cfg.loops || lg_cfg.duration_s <= 0) {
+        fprintf(stderr, "--subscribers, --fps, --loops and --duration must be positive\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void lg_raise_nofile(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
+/* ---- the run ---- */
+
+typedef enum lg_phase { LG_JOIN, LG_WARMUP, LG_MEASURE, LG_TEARDOWN } lg_phase_t;
+
+typedef struct lg_run {
+    lg_phase_t phase;
+    int64_t t0, t_phase, t_last_progress;
+    lg_totals_t w0, w1, last;
+    lg_proc_t p_start, p0, p1, p_end;
+    int64_t t_w0, t_w1;
+} lg_run_t;
+
+static const char *lg_phase_name(lg_phase_t p)
+{
+    static const char *n[] = {"join", "warmup", "measure", "teardown"};
+    return n[p];
+}
+
+static void lg_progress(lg_run_t *r, int64_t now)
+{
+    lg_totals_t t;
+    lg_media_totals(&t);
+    lg_scen_stats_t ss;
+    lg_scenario_stats(&ss);
+    double dt = (double)(now - r->t_last_progress) / 1e6;
+    if (dt <= 0)
+        dt = 1;
+    lg_proc_t p = lg_proc_sample(lg_cfg.server_pid);
+    static double last_cpu;
+    char srv[96] = "";
+    if (p.ok) {
+        snprintf(srv, sizeof(srv), " | server cpu %.0f%% rss %ld MB", 100.0 * (p.cpu_s - last_cpu) / dt,
+                 p.rss_kb / 1024);
+        last_cpu = p.cpu_s;
+    }
+    if (!lg_cfg.quiet)
+        fprintf(stderr,
+                "[%5.1fs] %-8s pcs %u/%u up, %u failed | sent %.0f/s recv %.0f/s | lost %lld dup "
+                "%llu reord %llu%s | http %u in flight\n",
+                (double)(now - r->t0) / 1e6, lg_phase_name(r->phase), ss.up_pcs, ss.planned_pcs,
+                ss.failed_pcs, (double)(t.rtp_sent - r->last.rtp_sent) / dt,
+                (double)(t.rtp_recv - r->last.rtp_recv) / dt, (long long)t.lost,
+                (unsigned long long)t.dups, (unsigned long long)t.reorders, srv, lg_sig_inflight());
+    r->last = t;
+    r->t_last_progress = now;
+}
+
+/* One step of the phase machine; returns false when the run is over. */
+static bool lg_step(lg_run_t *r, int64_t now)
+{
+    bool joined = lg_scenario_tick(now);
+    if (lg_interrupted && r->phase < LG_TEARDOWN) {
+        if (r->phase == LG_MEASURE) {
+            lg_media_totals(&r->w1);
+            r->p1 = lg_proc_sample(lg_cfg.server_pid);
+            r->t_w1 = now;
+        }
+        r->phase = LG_TEARDOWN;
+        r->t_phase = now;
+        lg_media_set_measuring(false);
+        lg_scenario_teardown();
+    }
+    switch (r->phase) {
+    case LG_JOIN:
+        if (joined) {
+            r->phase = LG_WARMUP;
+            r->t_phase = now;
+        }
+        break;
+    case LG_WARMUP:
+        if (now - r->t_phase >= (int64_t)(lg_cfg.warmup_s * 1e6)) {
+            r->phase = LG_MEASURE;
+            r->t_phase = r->t_w0 = now;
+            lg_media_totals(&r->w0);
+            r->p0 = lg_proc_sample(lg_cfg.server_pid);
+            lg_media_set_measuring(true);
+        }
+        break;
+    case LG_MEASURE:
+        if (now - r->t_phase >= (int64_t)(lg_cfg.duration_s * 1e6)) {
+            lg_media_set_measuring(false);
+            lg_media_totals(&r->w1);
+            r->p1 = lg_proc_sample(lg_cfg.server_pid);
+            r->t_w1 = now;
+            r->phase = LG_TEARDOWN;
+            r->t_phase = now;
+            lg_scenario_teardown();
+        }
+        break;
+    case LG_TEARDOWN:
+        if (lg_scenario_teardown_done() || now - r->t_phase > 10000000)
+            return false;
+        break;
+    }
+    return true;
+}
+
+static int lg_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double lg_quantile(const double *v, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+static json_t *lg_counts_json(const lg_totals_t *a, const lg_totals_t *b, double secs)
+{
+    uint64_t recv = b->rtp_recv - a->rtp_recv;
+    int64_t lost = b->lost - a->lost;
+    double expected = (double)recv + (double)(lost > 0 ? lost : 0);
+    return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, "
+                     "s:I, s:I}",
+                     "sent", (json_int_t)(b->rtp_sent - a->rtp_sent), "received", (json_int_t)recv,
+                     "sent_per_s", (double)(b->rtp_sent - a->rtp_sent) / secs, "received_per_s",
+                     (double)recv / secs, "recv_mbps",
+                     (double)(b->bytes_recv - a->bytes_recv) * 8 / secs / 1e6, "sent_mbps",
+                     (double)(b->bytes_sent - a->bytes_sent) * 8 / secs / 1e6, "lost",
+                     (json_int_t)lost, "loss_pct", expected > 0 ? 100.0 * (double)lost / expected : 0.0,
+                     "dup", (json_int_t)(b->dups - a->dups), "reorder",
+                     (json_int_t)(b->reorders - a->reorders), "keyframes_sent",
+                     (json_int_t)(b->keyframes_sent - a->keyframes_sent), "keyframes_recv",
+                     (json_int_t)(b->keyframes_recv - a->keyframes_recv), "plis_in",
+                     (json_int_t)(b->plis_in - a->plis_in), "nacks_in",
+                     (json_int_t)(b->nacks_in - a->nacks_in), "srtp_fail",
+                     (json_int_t)(b->srtp_fail - a->srtp_fail), "no_trailer",
+                     (json_int_t)(b->foreign - a->foreign));
+}
+
+static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h)
+{
+    double secs = r->t_w1 > r->t_w0 ? (double)(r->t_w1 - r->t_w0) / 1e6 : 0;
+    lg_totals_t end, zero = {0};
+    lg_media_totals(&end);
+    size_t nj;
+    const double *j = lg_scenario_join_ms(&nj);
+    double *js = sb_malloc((nj ? nj : 1) * sizeof(double));
+    if (nj)
+        memcpy(js, j, nj * sizeof(double));
+    qsort(js, nj, sizeof(double), lg_cmp_double);
+    lg_scen_stats_t ss;
+    lg_scenario_stats(&ss);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:{s:i, s:i, s:i, s:i}}", "server",
+        lg_cfg.server, "scenario", lg_scenario_name(), "subscribers", (int)lg_cfg.subscribers,
+        "rooms", (int)lg_cfg.rooms, "loops", (int)lg_cfg.loops, "video_kbps",
+        (int)lg_cfg.video_kbps, "fps", (int)lg_cfg.fps, "srtp", lg_cfg.srtp, "window_s", secs,
+        "peerconnections", "planned", (int)ss.planned_pcs, "up", (int)ss.up_pcs, "failed",
+        (int)ss.failed_pcs, "sessions", (int)ss.sessions);
+    json_object_set_new(o, "window", secs > 0 ? lg_counts_json(&r->w0, &r->w1, secs) : json_null());
+    json_object_set_new(o, "whole_run",
+                        lg_counts_json(&zero, &end, (double)(lg_now_us() - r->t0) / 1e6));
+    json_object_set_new(o, "latency_ms",
+                        json_pack("{s:f, s:f, s:f, s:f, s:I}", "p50",
+                                  lg_hist_quantile(h, 0.5) / 1000, "p99",
+                                  lg_hist_quantile(h, 0.99) / 1000, "max",
+                                  (double)h->max_us / 1000, "mean",
+                                  h->count ? h->sum_us / (double)h->count / 1000 : 0.0, "samples",
+                                  (json_int_t)h->count));
+    json_object_set_new(o, "join_to_webrtcup_ms",
+                        json_pack("{s:f, s:f, s:f, s:I}", "p50", lg_quantile(js, nj, 0.5), "p99",
+                                  lg_quantile(js, nj, 0.99), "max", nj ? js[nj - 1] : 0.0,
+                                  "samples", (json_int_t)nj));
+    sb_free(js);
+    json_object_set_new(o, "failures",
+                        json_pack("{s:i, s:I, s:I, s:I, s:o}", "count", (int)ss.failed_pcs +
+                                  (int)(ss.planned_pcs - ss.up_pcs - ss.failed_pcs),
+                                  "ice", (json_int_t)end.ice_fail, "dtls",
+                                  (json_int_t)end.dtls_fail, "http_errors",
+                                  (json_int_t)lg_sig_errors(), "reasons", lg_scenario_reasons()));
+    if (lg_cfg.server_pid > 0 && r->p0.ok && r->p1.ok && secs > 0) {
+        double cpu = r->p1.cpu_s - r->p0.cpu_s;
+        uint64_t recv = r->w1.rtp_recv - r->w0.rtp_recv;
+        unsigned pcs = ss.up_pcs ? ss.up_pcs : 1;
+        json_object_set_new(
+            o, "server_process",
+            json_pack("{s:i, s:f, s:f, s:f, s:I, s:I, s:I, s:f, s:I}", "pid", lg_cfg.server_pid,
+                      "cpu_s", cpu, "cpu_pct", 100 * cpu / secs, "cpu_us_per_pkt",
+                      recv ? cpu * 1e6 / (double)recv : 0.0, "rss_kb_start",
+                      (json_int_t)r->p_start.rss_kb, "rss_kb_steady", (json_int_t)r->p1.rss_kb,
+                      "rss_kb_after", (json_int_t)r->p_end.rss_kb, "rss_kb_per_pc",
+                      (double)(r->p1.rss_kb - r->p_start.rss_kb) / pcs, "threads",
+                      (json_int_t)r->p1.threads));
+    }
+    return o;
+}
+
+int main(int argc, char **argv)
+{
+    if (lg_parse_args(argc, argv) < 0)
+        return 2;
+    signal(SIGINT, lg_on_signal);
+    signal(SIGTERM, lg_on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    lg_raise_nofile();
+    sb_log_set_level(SB_LOG_WARN);
+    sb_log_start();
+    if (lg_peer_global_init() < 0 || lg_media_start(lg_cfg.loops) < 0 ||
+        lg_sig_init(lg_cfg.server) < 0) {
+        fprintf(stderr, "sb-loadgen: start-up failed\n");
+        return 1;
+    }
+    lg_run_t r = {.phase = LG_JOIN};
+    r.t0 = r.t_phase = r.t_last_progress = lg_now_us();
+    r.p_start = lg_proc_sample(lg_cfg.server_pid);
+    lg_scenario_start();
+    while (true) {
+        lg_sig_poll(5);
+        int64_t now = lg_now_us();
+        if (!lg_step(&r, now))
+            break;
+        if (now - r.t_last_progress >= 1000000)
+            lg_progress(&r, now);
+    }
+    /* Let the server release what the teardown freed, then look at its memory. */
+    for (int64_t until = lg_now_us() + 1000000; lg_now_us() < until;)
+        lg_sig_poll(50);
+    r.p_end = lg_proc_sample(lg_cfg.server_pid);
+    lg_hist_t *h = lg_media_hist();
+    json_t *sum = lg_summary(&r, h);
+    sb_free(h);
+    lg_sig_deinit();
+    lg_media_stop();
+    lg_peer_global_deinit();
+    char *text = json_dumps(sum, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    printf("%s\n", text);
+    fflush(stdout);
+    if (lg_cfg.json_path) {
+        FILE *f = fopen(lg_cfg.json_path, "w");
+        if (f) {
+            fprintf(f, "%s\n", text);
+            fclose(f);
+        }
+    }
+    free(text);
+    json_decref(sum);
+    sb_log_stop();
+    return 0;
+}

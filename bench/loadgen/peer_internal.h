@@ -1,0 +1,70 @@
+/* The inside of a load-generator peer, shared by peer.c (ICE, DTLS, SRTP keys, SDP) and
+ * peer_rtp.c (RTP/RTCP out and in). Nothing else includes this. */
+#ifndef SB_BENCH_LG_PEER_INTERNAL_H
+#define SB_BENCH_LG_PEER_INTERNAL_H
+
+#include "bench/loadgen/lg.h"
+#include "peer/ice.h"
+#include "proto/dtls.h"
+#include "proto/sdp.h"
+#include "proto/srtp.h"
+
+#define LG_MAX_RX 16
+#define LG_MAX_CANDS 16
+#define LG_SEEN_WORDS 16 /* 1024-packet window for duplicate detection */
+
+/* Receive accounting of one SSRC the server sends us. Loop only. */
+typedef struct lg_rx {
+    uint32_t ssrc;
+    bool video;
+    int64_t highest; /* extended highest sequence number */
+    uint64_t seen[LG_SEEN_WORDS];
+    uint64_t received;
+    uint32_t rtp_ts;
+} lg_rx_t;
+
+/* One WebRTC peer of the load generator. Created by the control thread on a loop
+ * (lg_peer_new blocks until the loop made it), then owned by that loop: every field below
+ * "loop only" is touched there, the others by the control thread before the first post. */
+struct lg_peer {
+    /* fixed at creation */
+    lg_peer_role_t role;
+    uint32_t tag;
+    sb_loop_t *loop;
+    lg_loopctx_t *lc;
+    char ufrag[257], pwd[257];
+    char *sdp_cands[LG_MAX_CANDS]; /* snapshot taken at creation, for our SDP */
+    unsigned n_sdp_cands;
+    bool gathered_at_creation;
+
+    /* control thread only */
+    sb_sdp_t *offer_model; /* our offer, kept for the answer */
+
+    /* loop only */
+    sb_ice_t *ice;
+    bool creating; /* still inside lg_peer_new: candidates go to the snapshot */
+    sb_dtls_t *dtls;
+    unsigned dtls_timer;
+    sb_srtp_session_t *srtp_in, *srtp_out;
+    bool ice_up, up, failed, closing;
+    /* send side (publisher, echo) */
+    bool send_audio, send_video;
+    lg_rtpgen_t audio, video;
+    int64_t next_audio_us, next_video_us, next_key_us;
+    bool want_key;
+    /* receive side */
+    uint8_t vp8_pt[4]; /* payload types carrying VP8 (0: unused slot) */
+    lg_rx_t rx[LG_MAX_RX];
+    unsigned nrx;
+    uint32_t rtcp_ssrc;
+    int64_t next_rtcp_us;
+};
+
+/* peer_rtp.c, loop only */
+void lg_peer_rtp_start(lg_peer_t *p, int64_t now_us);
+void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len);
+void lg_peer_on_rtcp(lg_peer_t *p, uint8_t *buf, size_t len);
+/* peer.c, loop only: send one protected datagram. */
+int lg_peer_transport_send(lg_peer_t *p, const uint8_t *buf, size_t len);
+
+#endif

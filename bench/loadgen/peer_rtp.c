@@ -1,0 +1,239 @@
+/* RTP and RTCP of a load-generator peer: paced Opus and VP8 sending (keyframes periodically and
+ * on PLI/FIR), and on the receive side the accounting the summary reports: packets, loss from
+ * sequence gaps, duplicates, reordering, one-way latency from the payload trailer, keyframes.
+ * Loop thread only; no allocation per packet. */
+#include <string.h>
+
+#include "base/log.h"
+#include "bench/loadgen/peer_internal.h"
+#include "proto/codec.h"
+#include "proto/rtcp.h"
+#include "proto/rtp.h"
+
+#define LG_AUDIO_FRAME_US 20000
+#define LG_MTU 1200
+#define LG_MAX_FRAME_PKTS 64
+#define LG_CATCHUP_US 200000   /* behind by more than this: skip ahead, do not burst */
+#define LG_RESYNC_GAP 3000     /* a jump this large is a new numbering, not loss */
+#define LG_RTCP_INTERVAL_US 1000000
+
+static int lg_peer_send_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
+{
+    lg_counters_t *c = lg_loopctx_counters(p->lc);
+    size_t n = len;
+    if (sb_srtp_protect_rtp(p->srtp_out, buf, &n, LG_PKT_MAX) < 0 ||
+        lg_peer_transport_send(p, buf, n) < 0) {
+        LG_CTR_ADD(c->send_fail, 1);
+        return -1;
+    }
+    LG_CTR_ADD(c->rtp_sent, 1);
+    LG_CTR_ADD(c->bytes_sent, n);
+    return 0;
+}
+
+static void lg_peer_send_rtcp(lg_peer_t *p, uint8_t *buf, size_t len)
+{
+    size_t n = len;
+    if (sb_srtp_protect_rtcp(p->srtp_out, buf, &n, LG_PKT_MAX) == 0)
+        lg_peer_transport_send(p, buf, n);
+}
+
+void lg_peer_rtp_start(lg_peer_t *p, int64_t now)
+{
+    p->next_audio_us = now;
+    p->next_video_us = now;
+    p->next_key_us = now;
+    p->want_key = true;
+    p->next_rtcp_us = now + LG_RTCP_INTERVAL_US;
+}
+
+static void lg_peer_send_audio(lg_peer_t *p, int64_t now)
+{
+    uint8_t buf[LG_PKT_MAX];
+    size_t payload = (size_t)lg_cfg.audio_kbps * 1000 / 8 * LG_AUDIO_FRAME_US / 1000000;
+    while (now >= p->next_audio_us) {
+        if (now - p->next_audio_us > LG_CATCHUP_US) {
+            uint64_t skip = (uint64_t)(now - p->next_audio_us) / LG_AUDIO_FRAME_US;
+            p->audio.ts += (uint32_t)(skip * 960);
+            p->next_audio_us += (int64_t)skip * LG_AUDIO_FRAME_US;
+        }
+        size_t len = lg_rtpgen_opus(&p->audio, buf, payload, now);
+        lg_peer_send_rtp(p, buf, len);
+        p->audio.ts += 960; /* 20 ms at 48 kHz */
+        p->next_audio_us += LG_AUDIO_FRAME_US;
+    }
+}
+
+static void lg_peer_send_video(lg_peer_t *p, int64_t now)
+{
+    static _Thread_local uint8_t pkts[LG_MAX_FRAME_PKTS][LG_PKT_MAX];
+    size_t lens[LG_MAX_FRAME_PKTS];
+    unsigned fps = lg_cfg.fps ? lg_cfg.fps : 30;
+    int64_t frame_us = 1000000 / fps;
+    size_t frame_len = (size_t)lg_cfg.video_kbps * 1000 / 8 / fps;
+    lg_counters_t *c = lg_loopctx_counters(p->lc);
+    while (now >= p->next_video_us) {
+        if (now - p->next_video_us > LG_CATCHUP_US) {
+            uint64_t skip = (uint64_t)(now - p->next_video_us) / (uint64_t)frame_us;
+            p->video.ts += (uint32_t)(skip * (90000 / fps));
+            p->next_video_us += (int64_t)skip * frame_us;
+        }
+        bool key = p->want_key || (lg_cfg.keyframe_s > 0 && now >= p->next_key_us);
+        if (key) {
+            p->want_key = false;
+            p->next_key_us = now + (int64_t)(lg_cfg.keyframe_s * 1e6);
+            LG_CTR_ADD(c->keyframes_sent, 1);
+        }
+        /* A keyframe is about three times an average frame, as real encoders make them. */
+        unsigned n = lg_rtpgen_vp8_frame(&p->video, key, key ? frame_len * 3 : frame_len, LG_MTU,
+                                         pkts, lens, LG_MAX_FRAME_PKTS, now);
+        for (unsigned i = 0; i < n; i++)
+            lg_peer_send_rtp(p, pkts[i], lens[i]);
+        p->video.ts += 90000 / fps;
+        p->next_video_us += frame_us;
+    }
+}
+
+/* Receiver report with one block per SSRC we receive (RFC 3550 §6.4.2): the servers use it
+ * for their RTT and loss estimates as they would with a browser. */
+static void lg_peer_send_rr(lg_peer_t *p)
+{
+    sb_rtcp_rb_t rbs[LG_MAX_RX];
+    size_t n = 0;
+    for (unsigned i = 0; i < p->nrx && n < SB_RTCP_MAX_RB; i++) {
+        const lg_rx_t *r = &p->rx[i];
+        rbs[n++] = (sb_rtcp_rb_t){.ssrc = r->ssrc, .ext_highest_seq = (uint32_t)r->highest};
+    }
+    uint8_t buf[LG_PKT_MAX];
+    int len = sb_rtcp_write_rr(buf, sizeof(buf) - 64, p->rtcp_ssrc, rbs, n);
+    if (len > 0)
+        lg_peer_send_rtcp(p, buf, (size_t)len);
+}
+
+void lg_peer_tick(lg_peer_t *p, int64_t now)
+{
+    if (!p->up || p->failed || p->closing)
+        return;
+    if (p->send_audio)
+        lg_peer_send_audio(p, now);
+    if (p->send_video)
+        lg_peer_send_video(p, now);
+    if (now >= p->next_rtcp_us) {
+        p->next_rtcp_us = now + LG_RTCP_INTERVAL_US;
+        if (p->nrx)
+            lg_peer_send_rr(p);
+    }
+}
+
+/* ---- receive ---- */
+
+static bool lg_seen_test_set(lg_rx_t *r, int64_t ext)
+{
+    unsigned bit = (unsigned)((uint64_t)ext % (LG_SEEN_WORDS * 64));
+    uint64_t m = UINT64_C(1) << (bit % 64);
+    bool was = r->seen[bit / 64] & m;
+    r->seen[bit / 64] |= m;
+    return was;
+}
+
+static void lg_seen_clear(lg_rx_t *r, int64_t ext)
+{
+    unsigned bit = (unsigned)((uint64_t)ext % (LG_SEEN_WORDS * 64));
+    r->seen[bit / 64] &= ~(UINT64_C(1) << (bit % 64));
+}
+
+static lg_rx_t *lg_rx_find(lg_peer_t *p, uint32_t ssrc, uint8_t pt, uint16_t seq)
+{
+    for (unsigned i = 0; i < p->nrx; i++) {
+        if (p->rx[i].ssrc == ssrc)
+            return &p->rx[i];
+    }
+    if (p->nrx == LG_MAX_RX)
+        return NULL;
+    lg_rx_t *r = &p->rx[p->nrx++];
+    memset(r, 0, sizeof(*r));
+    r->ssrc = ssrc;
+    for (unsigned i = 0; i < 4; i++)
+        r->video |= p->vp8_pt[i] && p->vp8_pt[i] == pt;
+    r->highest = (int64_t)seq + 65536 - 1; /* so the first packet is "next" */
+    return r;
+}
+
+/* Sequence accounting: gaps count as loss until the late packet arrives (then reorder). */
+static void lg_rx_seq(lg_counters_t *c, lg_rx_t *r, uint16_t seq)
+{
+    int16_t delta = (int16_t)(seq - (uint16_t)r->highest);
+    int64_t ext = r->highest + delta;
+    if (delta > 0) {
+        if (delta > LG_RESYNC_GAP) {
+            memset(r->seen, 0, sizeof(r->seen));
+        } else {
+            if (delta > 1 && r->received)
+                LG_CTR_ADD(c->lost, delta - 1);
+            for (int64_t e = r->highest + 1; e < ext; e++)
+                lg_seen_clear(r, e);
+        }
+        lg_seen_clear(r, ext);
+        lg_seen_test_set(r, ext);
+        r->highest = ext;
+    } else if (r->highest - ext >= LG_SEEN_WORDS * 64) {
+        LG_CTR_ADD(c->reorders, 1);
+    } else if (lg_seen_test_set(r, ext)) {
+        LG_CTR_ADD(c->dups, 1);
+        return;
+    } else {
+        LG_CTR_ADD(c->reorders, 1);
+        LG_CTR_ADD(c->lost, -1);
+    }
+    r->received++;
+}
+
+void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
+{
+    lg_counters_t *c = lg_loopctx_counters(p->lc);
+    size_t n = len;
+    if (sb_srtp_unprotect_rtp(p->srtp_in, buf, &n) < 0) {
+        LG_CTR_ADD(c->srtp_fail, 1);
+        return;
+    }
+    sb_rtp_view_t v;
+    if (sb_rtp_parse(buf, n, &v) < 0)
+        return;
+    int64_t now = lg_now_us();
+    LG_CTR_ADD(c->rtp_recv, 1);
+    LG_CTR_ADD(c->bytes_recv, len);
+    lg_rx_t *r = lg_rx_find(p, v.ssrc, v.pt, v.seq);
+    if (!r)
+        return;
+    lg_rx_seq(c, r, v.seq);
+    int64_t sent;
+    uint32_t tag;
+    if (lg_rtpgen_trailer(v.payload, v.payload_len, &sent, &tag))
+        lg_loopctx_record_latency(p->lc, now - sent);
+    else
+        LG_CTR_ADD(c->foreign, 1);
+    if (r->video && sb_codec_is_keyframe(SB_CODEC_VP8, v.payload, v.payload_len))
+        LG_CTR_ADD(c->keyframes_recv, 1);
+}
+
+void lg_peer_on_rtcp(lg_peer_t *p, uint8_t *buf, size_t len)
+{
+    lg_counters_t *c = lg_loopctx_counters(p->lc);
+    size_t n = len;
+    if (sb_srtp_unprotect_rtcp(p->srtp_in, buf, &n) < 0) {
+        LG_CTR_ADD(c->srtp_fail, 1);
+        return;
+    }
+    sb_rtcp_iter_t it;
+    sb_rtcp_pkt_t pkt;
+    sb_rtcp_iter_init(&it, buf, n);
+    while (sb_rtcp_iter_next(&it, &pkt) > 0) {
+        if (pkt.type == SB_RTCP_PSFB &&
+            (pkt.count == SB_RTCP_FMT_PLI || pkt.count == SB_RTCP_FMT_FIR)) {
+            LG_CTR_ADD(c->plis_in, 1);
+            p->want_key = true; /* answered with the next frame */
+        } else if (pkt.type == SB_RTCP_RTPFB && pkt.count == SB_RTCP_FMT_NACK) {
+            LG_CTR_ADD(c->nacks_in, 1);
+        }
+    }
+}
