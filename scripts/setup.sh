@@ -10,9 +10,12 @@ packages=(
   build-essential autoconf automake pkg-config clang
   libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libjansson-dev libmicrohttpd-dev
   libconfig-dev libwebsockets-dev libcurl4-openssl-dev libcmocka-dev
-  python3 python3-aiortc chromium libjs-janus-gateway janus janus-doc
-  nodejs iproute2 util-linux curl wrk valgrind
+  python3 python3-aiortc python3-matplotlib chromium libjs-janus-gateway libjs-webrtc-adapter
+  janus janus-doc iproute2 util-linux curl wrk valgrind
 )
+# Node.js: keep the machine's own (nodesource node 20 ships npm); else Debian's.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,7 +27,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-command -v npm >/dev/null || { echo "setup: npm missing (Debian: apt-get install npm)"; exit 1; }
 
 build=build
 flags=()
