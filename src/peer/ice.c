@@ -52,6 +52,7 @@ struct sb_ice {
     bool has_turn;
     bool native_consent;
     bool gather_started, gathering, connected, failed, remote_done;
+    bool checks_failed; /* libnice said FAILED before the peer's end-of-candidates */
     unsigned in_callback;        /* > 0 while an op runs: sb_ice_free must not */
     int64_t connect_deadline_us; /* 0: not armed */
     int64_t unusable_since_us;   /* fallback consent: pair lost at; 0: fine */
@@ -125,13 +126,25 @@ static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, gui
         return;
     SB_DEBUG("ice", "agent %p: %s", (void *)ice, nice_component_state_to_string(state));
     switch (state) {
+    case NICE_COMPONENT_STATE_CONNECTING:
+        ice->checks_failed = false; /* new candidates: checks again */
+        break;
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
+        ice->checks_failed = false;
         ice->unusable_since_us = 0;
         if (state == NICE_COMPONENT_STATE_READY)
             sb_ice_set_connected(ice);
         break;
     case NICE_COMPONENT_STATE_FAILED:
+        if (!ice->connected && !ice->remote_done) {
+            /* Trickle ICE (RFC 8838 section 8): every check so far failed, but the peer has
+             * not sent end-of-candidates; libnice 0.1.21 gives up regardless. Keep waiting
+             * for more candidates (or peer-reflexive checks) until end-of-candidates or the
+             * connect timeout; a new candidate takes libnice back to CONNECTING. */
+            ice->checks_failed = true;
+            break;
+        }
         sb_ice_fail(ice, ice->connected ? "consent lost" : "ice failed");
         break;
     case NICE_COMPONENT_STATE_DISCONNECTED:
@@ -470,6 +483,9 @@ int sb_ice_remote_gathering_done(sb_ice_t *ice)
     ice->remote_done = true;
     if (ice->remote_ufrag)
         nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
+    /* Every check had already failed and no candidate came since: that was the last word. */
+    if (ice->checks_failed && !ice->connected)
+        sb_ice_fail(ice, "ice failed");
     return 0;
 }
 
