@@ -251,7 +251,8 @@ char *sb_sdp_strndup(sb_sdp_t *sdp, const char *s, size_t n);
 /* Append a zeroed element to an arena array and return a pointer to it:
  *     sb_sdp_format_t *f = SB_SDP_PUSH(sdp, m->formats, m->n_formats);
  * Arrays in the model must only ever be grown with SB_SDP_PUSH (their capacity is implied by
- * their length); pointers to elements stay valid until the next push on the same array. */
+ * their length); pointers to elements stay valid until the next push on the same array.
+ * arr and n are evaluated more than once: pass plain lvalues. */
 #define SB_SDP_PUSH(sdp, arr, n)                                                                   \
     ((arr) = sb_sdp_grow_((sdp), (arr), (n), sizeof(*(arr))), &(arr)[(n)++])
 void *sb_sdp_grow_(sb_sdp_t *sdp, void *arr, size_t n, size_t elem_size);
