@@ -77,7 +77,7 @@ double lg_hist_quantile(const lg_hist_t *h, double q);
 typedef struct lg_counters {
     _Atomic uint64_t rtp_sent, bytes_sent, rtp_recv, bytes_recv;
     _Atomic int64_t lost;      /* seq gaps, minus late arrivals that filled them */
-    _Atomic uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in;
+    _Atomic uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in, plis_sent;
     _Atomic uint64_t srtp_fail, ice_fail, dtls_fail, ice_up, dtls_up, send_fail, foreign;
 } lg_counters_t;
 
@@ -90,7 +90,7 @@ typedef struct lg_counters {
 typedef struct lg_totals {
     uint64_t rtp_sent, bytes_sent, rtp_recv, bytes_recv;
     int64_t lost;
-    uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in;
+    uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in, plis_sent;
     uint64_t srtp_fail, ice_fail, dtls_fail, ice_up, dtls_up, send_fail, foreign;
 } lg_totals_t;
 
@@ -102,8 +102,10 @@ void lg_media_stop(void);
 void lg_media_totals(lg_totals_t *out);
 /* Latency is recorded only while measuring (the steady window). */
 void lg_media_set_measuring(bool on);
-/* Merged latency histogram of every loop (owned, free()). */
+/* Merged histograms of every loop (owned, sb_free): one-way latency in the window; time from
+ * a video stream's first packet to its first keyframe, over the whole run. */
 lg_hist_t *lg_media_hist(void);
+lg_hist_t *lg_media_first_key_hist(void);
 unsigned lg_media_loop_count(void);
 
 /* ---- peers (peer.c) ---- */
@@ -137,6 +139,7 @@ typedef struct lg_loopctx lg_loopctx_t;
 lg_loopctx_t *lg_loopctx_current(void);
 lg_counters_t *lg_loopctx_counters(lg_loopctx_t *lc);
 void lg_loopctx_record_latency(lg_loopctx_t *lc, int64_t us);
+void lg_loopctx_record_first_key(lg_loopctx_t *lc, int64_t us);
 void lg_loopctx_add_peer(lg_loopctx_t *lc, lg_peer_t *p);
 void lg_loopctx_remove_peer(lg_loopctx_t *lc, lg_peer_t *p);
 

@@ -215,6 +215,7 @@ typedef struct lg_run {
     int64_t t0, t_phase, t_last_progress;
     lg_totals_t w0, w1, last;
     lg_proc_t p_start, p0, p1, p_end;
+    lg_proc_t self0, self1; /* this process: is the load generator itself saturated? */
     int64_t t_w0, t_w1;
 } lg_run_t;
 
@@ -234,8 +235,10 @@ static void lg_progress(lg_run_t *r, int64_t now)
     if (dt <= 0)
         dt = 1;
     lg_proc_t p = lg_proc_sample(lg_cfg.server_pid);
-    static double last_cpu;
+    static double last_cpu = -1;
     char srv[96] = "";
+    if (p.ok && last_cpu < 0)
+        last_cpu = p.cpu_s;
     if (p.ok) {
         snprintf(srv, sizeof(srv), " | server cpu %.0f%% rss %ld MB", 100.0 * (p.cpu_s - last_cpu) / dt,
                  p.rss_kb / 1024);
@@ -281,6 +284,7 @@ static bool lg_step(lg_run_t *r, int64_t now)
             r->t_phase = r->t_w0 = now;
             lg_media_totals(&r->w0);
             r->p0 = lg_proc_sample(lg_cfg.server_pid);
+            r->self0 = lg_proc_sample(getpid());
             lg_media_set_measuring(true);
         }
         break;
@@ -289,6 +293,7 @@ static bool lg_step(lg_run_t *r, int64_t now)
             lg_media_set_measuring(false);
             lg_media_totals(&r->w1);
             r->p1 = lg_proc_sample(lg_cfg.server_pid);
+            r->self1 = lg_proc_sample(getpid());
             r->t_w1 = now;
             r->phase = LG_TEARDOWN;
             r->t_phase = now;
@@ -323,7 +328,7 @@ static json_t *lg_counts_json(const lg_totals_t *a, const lg_totals_t *b, double
     int64_t lost = b->lost - a->lost;
     double expected = (double)recv + (double)(lost > 0 ? lost : 0);
     return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, "
-                     "s:I, s:I}",
+                     "s:I, s:I, s:I}",
                      "sent", (json_int_t)(b->rtp_sent - a->rtp_sent), "received", (json_int_t)recv,
                      "sent_per_s", (double)(b->rtp_sent - a->rtp_sent) / secs, "received_per_s",
                      (double)recv / secs, "recv_mbps",
@@ -335,12 +340,21 @@ static json_t *lg_counts_json(const lg_totals_t *a, const lg_totals_t *b, double
                      (json_int_t)(b->keyframes_sent - a->keyframes_sent), "keyframes_recv",
                      (json_int_t)(b->keyframes_recv - a->keyframes_recv), "plis_in",
                      (json_int_t)(b->plis_in - a->plis_in), "nacks_in",
-                     (json_int_t)(b->nacks_in - a->nacks_in), "srtp_fail",
+                     (json_int_t)(b->nacks_in - a->nacks_in), "plis_sent",
+                     (json_int_t)(b->plis_sent - a->plis_sent), "srtp_fail",
                      (json_int_t)(b->srtp_fail - a->srtp_fail), "no_trailer",
                      (json_int_t)(b->foreign - a->foreign));
 }
 
-static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h)
+static json_t *lg_hist_json(const lg_hist_t *h)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:I}", "p50", lg_hist_quantile(h, 0.5) / 1000, "p99",
+                     lg_hist_quantile(h, 0.99) / 1000, "max", (double)h->max_us / 1000, "mean",
+                     h->count ? h->sum_us / (double)h->count / 1000 : 0.0, "samples",
+                     (json_int_t)h->count);
+}
+
+static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
 {
     double secs = r->t_w1 > r->t_w0 ? (double)(r->t_w1 - r->t_w0) / 1e6 : 0;
     lg_totals_t end, zero = {0};
@@ -363,13 +377,8 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h)
     json_object_set_new(o, "window", secs > 0 ? lg_counts_json(&r->w0, &r->w1, secs) : json_null());
     json_object_set_new(o, "whole_run",
                         lg_counts_json(&zero, &end, (double)(lg_now_us() - r->t0) / 1e6));
-    json_object_set_new(o, "latency_ms",
-                        json_pack("{s:f, s:f, s:f, s:f, s:I}", "p50",
-                                  lg_hist_quantile(h, 0.5) / 1000, "p99",
-                                  lg_hist_quantile(h, 0.99) / 1000, "max",
-                                  (double)h->max_us / 1000, "mean",
-                                  h->count ? h->sum_us / (double)h->count / 1000 : 0.0, "samples",
-                                  (json_int_t)h->count));
+    json_object_set_new(o, "latency_ms", lg_hist_json(h));
+    json_object_set_new(o, "first_keyframe_ms", lg_hist_json(fk));
     json_object_set_new(o, "join_to_webrtcup_ms",
                         json_pack("{s:f, s:f, s:f, s:I}", "p50", lg_quantile(js, nj, 0.5), "p99",
                                   lg_quantile(js, nj, 0.99), "max", nj ? js[nj - 1] : 0.0,
@@ -381,6 +390,9 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h)
                                   "ice", (json_int_t)end.ice_fail, "dtls",
                                   (json_int_t)end.dtls_fail, "http_errors",
                                   (json_int_t)lg_sig_errors(), "reasons", lg_scenario_reasons()));
+    if (r->self0.ok && r->self1.ok && secs > 0)
+        json_object_set_new(o, "loadgen_cpu_pct",
+                            json_real(100 * (r->self1.cpu_s - r->self0.cpu_s) / secs));
     if (lg_cfg.server_pid > 0 && r->p0.ok && r->p1.ok && secs > 0) {
         double cpu = r->p1.cpu_s - r->p0.cpu_s;
         uint64_t recv = r->w1.rtp_recv - r->w0.rtp_recv;
@@ -406,7 +418,10 @@ int main(int argc, char **argv)
     signal(SIGTERM, lg_on_signal);
     signal(SIGPIPE, SIG_IGN);
     lg_raise_nofile();
-    sb_log_set_level(SB_LOG_WARN);
+    /* SB_LOADGEN_LOG=debug shows the SDPs and the ICE/DTLS progress of every peer. */
+    const char *lvl = getenv("SB_LOADGEN_LOG");
+    sb_log_set_level(lvl && sb_log_level_parse(lvl) >= 0 ? (sb_log_level_t)sb_log_level_parse(lvl)
+                                                         : SB_LOG_WARN);
     sb_log_start();
     if (lg_peer_global_init() < 0 || lg_media_start(lg_cfg.loops) < 0 ||
         lg_sig_init(lg_cfg.server) < 0) {
@@ -429,9 +444,10 @@ int main(int argc, char **argv)
     for (int64_t until = lg_now_us() + 1000000; lg_now_us() < until;)
         lg_sig_poll(50);
     r.p_end = lg_proc_sample(lg_cfg.server_pid);
-    lg_hist_t *h = lg_media_hist();
-    json_t *sum = lg_summary(&r, h);
+    lg_hist_t *h = lg_media_hist(), *fk = lg_media_first_key_hist();
+    json_t *sum = lg_summary(&r, h, fk);
     sb_free(h);
+    sb_free(fk);
     lg_sig_deinit();
     lg_media_stop();
     lg_peer_global_deinit();

@@ -20,6 +20,7 @@ struct lg_loopctx {
     unsigned timer;
     lg_counters_t c;
     lg_hist_t *hist;
+    lg_hist_t *first_key;
 };
 
 static lg_loopctx_t *lg_loops[256];
@@ -91,6 +92,11 @@ void lg_loopctx_record_latency(lg_loopctx_t *lc, int64_t us)
         lg_hist_add(lc->hist, us);
 }
 
+void lg_loopctx_record_first_key(lg_loopctx_t *lc, int64_t us)
+{
+    lg_hist_add(lc->first_key, us);
+}
+
 void lg_loopctx_add_peer(lg_loopctx_t *lc, lg_peer_t *p)
 {
     g_ptr_array_add(lc->peers, p);
@@ -135,6 +141,7 @@ int lg_media_start(unsigned loops)
         lc->loop = sb_loop_get(i);
         lc->peers = g_ptr_array_new();
         lc->hist = sb_calloc(1, sizeof(lg_hist_t));
+        lc->first_key = sb_calloc(1, sizeof(lg_hist_t));
         lg_loops[i] = lc;
         sb_loop_call_sync(lc->loop, lg_media_loop_init, lc);
     }
@@ -149,6 +156,7 @@ void lg_media_stop(void)
     for (unsigned i = 0; i < lg_nloops; i++) {
         g_ptr_array_free(lg_loops[i]->peers, TRUE);
         sb_free(lg_loops[i]->hist);
+        sb_free(lg_loops[i]->first_key);
         sb_free(lg_loops[i]);
         lg_loops[i] = NULL;
     }
@@ -182,6 +190,7 @@ void lg_media_totals(lg_totals_t *t)
         LG_SUM(keyframes_recv);
         LG_SUM(plis_in);
         LG_SUM(nacks_in);
+        LG_SUM(plis_sent);
         LG_SUM(srtp_fail);
         LG_SUM(ice_fail);
         LG_SUM(dtls_fail);
@@ -196,20 +205,31 @@ void lg_media_totals(lg_totals_t *t)
 typedef struct lg_hist_copy {
     lg_loopctx_t *lc;
     lg_hist_t *into;
+    bool first_key;
 } lg_hist_copy_t;
 
 static void lg_media_hist_copy(void *arg)
 {
     lg_hist_copy_t *c = arg;
-    lg_hist_merge(c->into, c->lc->hist);
+    lg_hist_merge(c->into, c->first_key ? c->lc->first_key : c->lc->hist);
+}
+
+static lg_hist_t *lg_media_merged(bool first_key)
+{
+    lg_hist_t *h = sb_calloc(1, sizeof(*h));
+    for (unsigned i = 0; i < lg_nloops; i++) {
+        lg_hist_copy_t c = {lg_loops[i], h, first_key};
+        sb_loop_call_sync(lg_loops[i]->loop, lg_media_hist_copy, &c);
+    }
+    return h;
 }
 
 lg_hist_t *lg_media_hist(void)
 {
-    lg_hist_t *h = sb_calloc(1, sizeof(*h));
-    for (unsigned i = 0; i < lg_nloops; i++) {
-        lg_hist_copy_t c = {lg_loops[i], h};
-        sb_loop_call_sync(lg_loops[i]->loop, lg_media_hist_copy, &c);
-    }
-    return h;
+    return lg_media_merged(false);
+}
+
+lg_hist_t *lg_media_first_key_hist(void)
+{
+    return lg_media_merged(true);
 }

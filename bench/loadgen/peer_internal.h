@@ -20,7 +20,9 @@ typedef struct lg_rx {
     int64_t highest; /* extended highest sequence number */
     uint64_t seen[LG_SEEN_WORDS];
     uint64_t received;
-    uint32_t rtp_ts;
+    int64_t first_us;    /* first packet */
+    bool got_key;        /* video: a keyframe arrived */
+    int64_t last_pli_us; /* video: our last PLI for it */
 } lg_rx_t;
 
 /* One WebRTC peer of the load generator. Created by the control thread on a loop

@@ -16,6 +16,7 @@
 #define LG_CATCHUP_US 200000   /* behind by more than this: skip ahead, do not burst */
 #define LG_RESYNC_GAP 3000     /* a jump this large is a new numbering, not loss */
 #define LG_RTCP_INTERVAL_US 1000000
+#define LG_PLI_INTERVAL_US 500000 /* a receiver without a keyframe asks again this often */
 
 static int lg_peer_send_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
 {
@@ -34,7 +35,7 @@ static int lg_peer_send_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
 static void lg_peer_send_rtcp(lg_peer_t *p, uint8_t *buf, size_t len)
 {
     size_t n = len;
-    if (sb_srtp_protect_rtcp(p->srtp_out, buf, &n, LG_PKT_MAX) == 0)
+    if (sb_srtp_protect_rtcp(p->srtp_out, buf, &n, len + SB_SRTP_MAX_TRAILER_LEN) == 0)
         lg_peer_transport_send(p, buf, n);
 }
 
@@ -80,6 +81,7 @@ static void lg_peer_send_video(lg_peer_t *p, int64_t now)
         }
         bool key = p->want_key || (lg_cfg.keyframe_s > 0 && now >= p->next_key_us);
         if (key) {
+            SB_DEBUG("loadgen", "peer %u: keyframe%s", p->tag, p->want_key ? " (requested)" : "");
             p->want_key = false;
             p->next_key_us = now + (int64_t)(lg_cfg.keyframe_s * 1e6);
             LG_CTR_ADD(c->keyframes_sent, 1);
@@ -142,7 +144,7 @@ static void lg_seen_clear(lg_rx_t *r, int64_t ext)
     r->seen[bit / 64] &= ~(UINT64_C(1) << (bit % 64));
 }
 
-static lg_rx_t *lg_rx_find(lg_peer_t *p, uint32_t ssrc, uint8_t pt, uint16_t seq)
+static lg_rx_t *lg_rx_find(lg_peer_t *p, uint32_t ssrc, uint8_t pt, uint16_t seq, int64_t now)
 {
     for (unsigned i = 0; i < p->nrx; i++) {
         if (p->rx[i].ssrc == ssrc)
@@ -156,6 +158,7 @@ static lg_rx_t *lg_rx_find(lg_peer_t *p, uint32_t ssrc, uint8_t pt, uint16_t seq
     for (unsigned i = 0; i < 4; i++)
         r->video |= p->vp8_pt[i] && p->vp8_pt[i] == pt;
     r->highest = (int64_t)seq + 65536 - 1; /* so the first packet is "next" */
+    r->first_us = now;
     return r;
 }
 
@@ -188,6 +191,34 @@ static void lg_rx_seq(lg_counters_t *c, lg_rx_t *r, uint16_t seq)
     r->received++;
 }
 
+/* A browser cannot decode video before a keyframe and asks for one (RFC 4585 §6.3.1 PLI)
+ * until it comes; the time from the first packet to the first keyframe is what a user waits
+ * for a picture. */
+static void lg_rx_video(lg_peer_t *p, lg_rx_t *r, const sb_rtp_view_t *v, int64_t now)
+{
+    lg_counters_t *c = lg_loopctx_counters(p->lc);
+    if (sb_codec_is_keyframe(SB_CODEC_VP8, v->payload, v->payload_len)) {
+        LG_CTR_ADD(c->keyframes_recv, 1);
+        if (!r->got_key)
+            lg_loopctx_record_first_key(p->lc, now - r->first_us);
+        r->got_key = true;
+        return;
+    }
+    if (r->got_key || now - r->last_pli_us < LG_PLI_INTERVAL_US)
+        return;
+    SB_DEBUG("loadgen", "peer %u: no keyframe yet on %08x, PLI (payload %02x %02x %02x %02x %02x)",
+             p->tag, r->ssrc, v->payload[0], v->payload_len > 1 ? v->payload[1] : 0,
+             v->payload_len > 2 ? v->payload[2] : 0, v->payload_len > 3 ? v->payload[3] : 0,
+             v->payload_len > 4 ? v->payload[4] : 0);
+    r->last_pli_us = now;
+    uint8_t buf[64 + SB_SRTP_MAX_TRAILER_LEN];
+    int n = sb_rtcp_write_pli(buf, 64, p->rtcp_ssrc, r->ssrc);
+    if (n > 0) {
+        lg_peer_send_rtcp(p, buf, (size_t)n);
+        LG_CTR_ADD(c->plis_sent, 1);
+    }
+}
+
 void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
 {
     lg_counters_t *c = lg_loopctx_counters(p->lc);
@@ -202,7 +233,7 @@ void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
     int64_t now = lg_now_us();
     LG_CTR_ADD(c->rtp_recv, 1);
     LG_CTR_ADD(c->bytes_recv, len);
-    lg_rx_t *r = lg_rx_find(p, v.ssrc, v.pt, v.seq);
+    lg_rx_t *r = lg_rx_find(p, v.ssrc, v.pt, v.seq, now);
     if (!r)
         return;
     lg_rx_seq(c, r, v.seq);
@@ -212,8 +243,8 @@ void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
         lg_loopctx_record_latency(p->lc, now - sent);
     else
         LG_CTR_ADD(c->foreign, 1);
-    if (r->video && sb_codec_is_keyframe(SB_CODEC_VP8, v.payload, v.payload_len))
-        LG_CTR_ADD(c->keyframes_recv, 1);
+    if (r->video)
+        lg_rx_video(p, r, &v, now);
 }
 
 void lg_peer_on_rtcp(lg_peer_t *p, uint8_t *buf, size_t len)
@@ -231,6 +262,8 @@ void lg_peer_on_rtcp(lg_peer_t *p, uint8_t *buf, size_t len)
         if (pkt.type == SB_RTCP_PSFB &&
             (pkt.count == SB_RTCP_FMT_PLI || pkt.count == SB_RTCP_FMT_FIR)) {
             LG_CTR_ADD(c->plis_in, 1);
+            SB_DEBUG("loadgen", "peer %u: %s received", p->tag,
+                     pkt.count == SB_RTCP_FMT_PLI ? "PLI" : "FIR");
             p->want_key = true; /* answered with the next frame */
         } else if (pkt.type == SB_RTCP_RTPFB && pkt.count == SB_RTCP_FMT_NACK) {
             LG_CTR_ADD(c->nacks_in, 1);

@@ -148,6 +148,13 @@ static void lg_pc_reply(void *ctx, json_t *reply, const char *err)
         lg_pc_fail(ctx, e);
 }
 
+/* SDPs are longer than a log line: straight to stderr. */
+static void lg_debug_sdp(const lg_pc_t *pc, const char *what, const char *sdp)
+{
+    if (sb_log_max_level >= SB_LOG_DEBUG)
+        fprintf(stderr, "---- pc %u: %s ----\n%s\n", pc->tag, what, sdp ? sdp : "(none)");
+}
+
 static json_t *lg_jsep(const char *type, char *sdp)
 {
     json_t *j = json_pack("{s:s, s:s}", "type", type, "sdp", sdp);
@@ -183,6 +190,8 @@ static void lg_pc_on_up(lg_pc_t *pc)
 static void lg_pc_on_trickle(lg_pc_t *pc, json_t *ev)
 {
     json_t *c = json_object_get(ev, "candidate");
+    SB_DEBUG("loadgen", "pc %u: trickle %s", pc->tag,
+             json_string_value(json_object_get(c, "candidate")) ?: "(completed)");
     if (!pc->peer || !c)
         return;
     if (json_is_true(json_object_get(c, "completed")))
@@ -247,6 +256,7 @@ static void lg_pub_joined(lg_pc_t *pc, json_t *data)
 static void lg_pc_apply_answer(lg_pc_t *pc, json_t *jsep)
 {
     const char *sdp = json_string_value(json_object_get(jsep, "sdp"));
+    lg_debug_sdp(pc, "answer", sdp);
     char err[256] = "";
     if (!pc->peer || !sdp || lg_peer_set_answer(pc->peer, sdp, err, sizeof(err)) < 0)
         lg_pc_fail(pc, err[0] ? err : "no usable answer");
@@ -298,6 +308,7 @@ static void lg_pub_attached(void *ctx, json_t *reply, const char *err)
 static void lg_sub_offer(lg_pc_t *pc, json_t *jsep)
 {
     const char *offer = json_string_value(json_object_get(jsep, "sdp"));
+    lg_debug_sdp(pc, "offer", offer);
     if (!offer || !lg_pc_make_peer(pc, LG_PEER_SUBSCRIBER)) {
         lg_pc_fail(pc, "no offer");
         return;
