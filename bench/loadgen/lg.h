@@ -103,7 +103,7 @@ void lg_media_totals(lg_totals_t *out);
 /* Latency is recorded only while measuring (the steady window). */
 void lg_media_set_measuring(bool on);
 /* Merged histograms of every loop (owned, sb_free): one-way latency in the window; time from
- * a video stream's first packet to its first keyframe, over the whole run. */
+ * a receiving peer's DTLS completion to the first keyframe of each video stream, whole run. */
 lg_hist_t *lg_media_hist(void);
 lg_hist_t *lg_media_first_key_hist(void);
 unsigned lg_media_loop_count(void);

@@ -115,7 +115,8 @@ static void lg_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
     }
     LG_CTR_ADD(c->dtls_up, 1);
     p->up = true;
-    lg_peer_rtp_start(p, sb_now_us());
+    p->up_us = sb_now_us();
+    lg_peer_rtp_start(p, p->up_us);
 }
 
 static void lg_peer_dtls_failed(void *ctx, const char *reason)

@@ -20,7 +20,7 @@ typedef struct lg_rx {
     int64_t highest; /* extended highest sequence number */
     uint64_t seen[LG_SEEN_WORDS];
     uint64_t received;
-    int64_t first_us;    /* first packet */
+    int64_t first_us;    /* the peer's DTLS completion (else the first packet) */
     bool got_key;        /* video: a keyframe arrived */
     int64_t last_pli_us; /* video: our last PLI for it */
 } lg_rx_t;
@@ -49,6 +49,7 @@ struct lg_peer {
     unsigned dtls_timer;
     sb_srtp_session_t *srtp_in, *srtp_out;
     bool ice_up, up, failed, closing;
+    int64_t up_us; /* when DTLS completed */
     /* send side (publisher, echo) */
     bool send_audio, send_video;
     lg_rtpgen_t audio, video;

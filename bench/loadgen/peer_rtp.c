@@ -158,7 +158,7 @@ static lg_rx_t *lg_rx_find(lg_peer_t *p, uint32_t ssrc, uint8_t pt, uint16_t seq
     for (unsigned i = 0; i < 4; i++)
         r->video |= p->vp8_pt[i] && p->vp8_pt[i] == pt;
     r->highest = (int64_t)seq + 65536 - 1; /* so the first packet is "next" */
-    r->first_us = now;
+    r->first_us = p->up_us ? p->up_us : now;
     return r;
 }
 
@@ -192,8 +192,8 @@ static void lg_rx_seq(lg_counters_t *c, lg_rx_t *r, uint16_t seq)
 }
 
 /* A browser cannot decode video before a keyframe and asks for one (RFC 4585 §6.3.1 PLI)
- * until it comes; the time from the first packet to the first keyframe is what a user waits
- * for a picture. */
+ * until it comes; the time from DTLS completion to the first keyframe is what a user waits
+ * for a picture once connected. */
 static void lg_rx_video(lg_peer_t *p, lg_rx_t *r, const sb_rtp_view_t *v, int64_t now)
 {
     lg_counters_t *c = lg_loopctx_counters(p->lc);
