@@ -129,6 +129,8 @@ int lg_peer_set_answer(lg_peer_t *p, const char *sdp, char *err, size_t err_len)
 char *lg_peer_answer(lg_peer_t *p, const char *offer, char *err, size_t err_len);
 /* A trickled candidate from the server ("candidate:..."), or NULL for end-of-candidates. */
 void lg_peer_add_candidate(lg_peer_t *p, const char *candidate);
+/* When ICE connected and DTLS completed (lg_now_us time base; 0: not yet). Any thread. */
+void lg_peer_times(lg_peer_t *p, int64_t *ice_up_us, int64_t *dtls_up_us);
 /* Tear down asynchronously (freed on its loop). The pointer is invalid afterwards. */
 void lg_peer_close(lg_peer_t *p);
 /* Called from media.c's tick on the peer's loop. */
@@ -216,8 +218,9 @@ typedef struct lg_scen_stats {
     const char *first_failure; /* static or owned by the scenario; NULL when none */
 } lg_scen_stats_t;
 void lg_scenario_stats(lg_scen_stats_t *out);
-/* Join-to-webrtcup samples, in milliseconds (borrowed). */
-const double *lg_scenario_join_ms(size_t *n);
+/* Join-to-webrtcup samples, in milliseconds (borrowed). which: 0 the webrtcup event, 1 our
+ * ICE connected, 2 our DTLS done (each from sending our SDP). */
+const double *lg_scenario_join_ms(int which, size_t *n);
 
 int64_t lg_now_us(void);
 

@@ -354,17 +354,27 @@ static json_t *lg_hist_json(const lg_hist_t *h)
                      (json_int_t)h->count);
 }
 
+/* p50/p99/max of join samples (which: see lg_scenario_join_ms). */
+static json_t *lg_join_json(int which)
+{
+    size_t nj;
+    const double *j = lg_scenario_join_ms(which, &nj);
+    double *js = sb_malloc((nj ? nj : 1) * sizeof(double));
+    if (nj)
+        memcpy(js, j, nj * sizeof(double));
+    qsort(js, nj, sizeof(double), lg_cmp_double);
+    json_t *o = json_pack("{s:f, s:f, s:f, s:I}", "p50", lg_quantile(js, nj, 0.5), "p99",
+                          lg_quantile(js, nj, 0.99), "max", nj ? js[nj - 1] : 0.0, "samples",
+                          (json_int_t)nj);
+    sb_free(js);
+    return o;
+}
+
 static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
 {
     double secs = r->t_w1 > r->t_w0 ? (double)(r->t_w1 - r->t_w0) / 1e6 : 0;
     lg_totals_t end, zero = {0};
     lg_media_totals(&end);
-    size_t nj;
-    const double *j = lg_scenario_join_ms(&nj);
-    double *js = sb_malloc((nj ? nj : 1) * sizeof(double));
-    if (nj)
-        memcpy(js, j, nj * sizeof(double));
-    qsort(js, nj, sizeof(double), lg_cmp_double);
     lg_scen_stats_t ss;
     lg_scenario_stats(&ss);
     json_t *o = json_pack(
@@ -379,11 +389,9 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
                         lg_counts_json(&zero, &end, (double)(lg_now_us() - r->t0) / 1e6));
     json_object_set_new(o, "latency_ms", lg_hist_json(h));
     json_object_set_new(o, "first_keyframe_ms", lg_hist_json(fk));
-    json_object_set_new(o, "join_to_webrtcup_ms",
-                        json_pack("{s:f, s:f, s:f, s:I}", "p50", lg_quantile(js, nj, 0.5), "p99",
-                                  lg_quantile(js, nj, 0.99), "max", nj ? js[nj - 1] : 0.0,
-                                  "samples", (json_int_t)nj));
-    sb_free(js);
+    json_object_set_new(o, "join_to_webrtcup_ms", lg_join_json(0));
+    json_object_set_new(o, "join_to_ice_connected_ms", lg_join_json(1));
+    json_object_set_new(o, "join_to_dtls_done_ms", lg_join_json(2));
     json_object_set_new(o, "failures",
                         json_pack("{s:i, s:I, s:I, s:I, s:o}", "count", (int)ss.failed_pcs +
                                   (int)(ss.planned_pcs - ss.up_pcs - ss.failed_pcs),

@@ -115,8 +115,9 @@ static void lg_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
     }
     LG_CTR_ADD(c->dtls_up, 1);
     p->up = true;
-    p->up_us = sb_now_us();
-    lg_peer_rtp_start(p, p->up_us);
+    int64_t now = sb_now_us();
+    atomic_store(&p->up_us, now);
+    lg_peer_rtp_start(p, now);
 }
 
 static void lg_peer_dtls_failed(void *ctx, const char *reason)
@@ -161,6 +162,7 @@ static void lg_peer_ice_connected(void *ctx)
 {
     lg_peer_t *p = ctx;
     p->ice_up = true;
+    atomic_store(&p->ice_up_us, sb_now_us());
     LG_CTR_ADD(lg_loopctx_counters(p->lc)->ice_up, 1);
     if (p->dtls) {
         sb_dtls_start(p->dtls);
@@ -489,6 +491,12 @@ static void lg_peer_cand_on_loop(void *arg)
     }
     sb_free(j->cand);
     sb_free(j);
+}
+
+void lg_peer_times(lg_peer_t *p, int64_t *ice_up_us, int64_t *dtls_up_us)
+{
+    *ice_up_us = atomic_load(&p->ice_up_us);
+    *dtls_up_us = atomic_load(&p->up_us);
 }
 
 void lg_peer_add_candidate(lg_peer_t *p, const char *candidate)

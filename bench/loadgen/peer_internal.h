@@ -49,7 +49,9 @@ struct lg_peer {
     unsigned dtls_timer;
     sb_srtp_session_t *srtp_in, *srtp_out;
     bool ice_up, up, failed, closing;
-    int64_t up_us; /* when DTLS completed */
+    /* when ICE connected and DTLS completed; read by the control thread for the join
+     * breakdown, hence atomic */
+    _Atomic int64_t ice_up_us, up_us;
     /* send side (publisher, echo) */
     bool send_audio, send_video;
     lg_rtpgen_t audio, video;

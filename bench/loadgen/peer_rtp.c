@@ -158,7 +158,8 @@ static lg_rx_t *lg_rx_find(lg_peer_t *p, uint32_t ssrc, uint8_t pt, uint16_t seq
     for (unsigned i = 0; i < 4; i++)
         r->video |= p->vp8_pt[i] && p->vp8_pt[i] == pt;
     r->highest = (int64_t)seq + 65536 - 1; /* so the first packet is "next" */
-    r->first_us = p->up_us ? p->up_us : now;
+    int64_t up = atomic_load_explicit(&p->up_us, memory_order_relaxed);
+    r->first_us = up ? up : now;
     return r;
 }
 

@@ -69,7 +69,7 @@ static struct {
     lg_session_t *ctrl;
     lg_handle_t *ctrl_h;
     unsigned rooms_ready, rooms_failed;
-    GArray *join_ms;
+    GArray *join_ms, *ice_ms, *dtls_ms;
     struct {
         char *text;
         unsigned count;
@@ -176,13 +176,21 @@ static void lg_pc_subscribe(lg_part_t *part, uint64_t feed);
 
 static void lg_pc_on_up(lg_pc_t *pc)
 {
-    if (pc->state != LG_PC_NEGOTIATING)
+    if (pc->state != LG_PC_NEGOTIATING || !pc->peer)
         return;
     pc->state = LG_PC_UP;
     S.up++;
     S.last_change_us = lg_now_us();
     double ms = (double)(lg_now_us() - pc->t_sdp_us) / 1000.0;
     g_array_append_val(S.join_ms, ms);
+    int64_t ice, dtls;
+    lg_peer_times(pc->peer, &ice, &dtls);
+    if (ice && dtls) {
+        ms = (double)(ice - pc->t_sdp_us) / 1000.0;
+        g_array_append_val(S.ice_ms, ms);
+        ms = (double)(dtls - pc->t_sdp_us) / 1000.0;
+        g_array_append_val(S.dtls_ms, ms);
+    }
     if (pc->kind == LG_PC_PUB && lg_cfg.scenario == LG_SCEN_FANOUT && pc->part->index == 0)
         S.rooms[pc->part->room].fanout_feed = pc->feed;
 }
@@ -515,6 +523,8 @@ void lg_scenario_start(void)
 {
     unsigned n = lg_cfg.subscribers, r = lg_cfg.rooms ? lg_cfg.rooms : 1;
     S.join_ms = g_array_new(FALSE, FALSE, sizeof(double));
+    S.ice_ms = g_array_new(FALSE, FALSE, sizeof(double));
+    S.dtls_ms = g_array_new(FALSE, FALSE, sizeof(double));
     switch (lg_cfg.scenario) {
     case LG_SCEN_FANOUT:
         S.nparts = r * (1 + n);
@@ -646,10 +656,11 @@ void lg_scenario_stats(lg_scen_stats_t *out)
     out->first_failure = S.nreasons ? S.reasons[0].text : NULL;
 }
 
-const double *lg_scenario_join_ms(size_t *n)
+const double *lg_scenario_join_ms(int which, size_t *n)
 {
-    *n = S.join_ms ? S.join_ms->len : 0;
-    return S.join_ms ? (const double *)(void *)S.join_ms->data : NULL;
+    GArray *a = which == 1 ? S.ice_ms : which == 2 ? S.dtls_ms : S.join_ms;
+    *n = a ? a->len : 0;
+    return a ? (const double *)(void *)a->data : NULL;
 }
 
 json_t *lg_scenario_reasons(void);
