@@ -139,15 +139,30 @@ static void sb_peer_ice_gathering_done(void *ctx)
         sb_peer_push_core_event(p, "trickle", json_pack("{s:{s:b}}", "candidate", "completed", 1));
 }
 
+static void sb_peer_early_dtls_clear(sb_peer_t *p)
+{
+    for (unsigned i = 0; i < p->n_early_dtls; i++)
+        g_bytes_unref(p->early_dtls[i]);
+    p->n_early_dtls = 0;
+}
+
 static void sb_peer_ice_connected(void *ctx)
 {
     sb_peer_t *p = ctx;
-    SB_PEER_LOG(SB_LOG_DEBUG, p, "ICE connected, DTLS as %s",
-                p->dtls_role == SB_DTLS_CLIENT ? "client" : "server");
+    SB_PEER_LOG(SB_LOG_DEBUG, p, "ICE connected, DTLS as %s%s",
+                p->dtls_role == SB_DTLS_CLIENT ? "client" : "server",
+                p->n_early_dtls ? ", replaying what came before" : "");
     if (p->dtls) {
         sb_dtls_start(p->dtls);
-        sb_peer_dtls_rearm(p);
+        for (unsigned i = 0; i < p->n_early_dtls && p->state != SB_PEER_CLOSING; i++) {
+            gsize len;
+            const uint8_t *d = g_bytes_get_data(p->early_dtls[i], &len);
+            sb_dtls_handle(p->dtls, d, len);
+        }
+        if (p->state != SB_PEER_CLOSING)
+            sb_peer_dtls_rearm(p);
     }
+    sb_peer_early_dtls_clear(p);
 }
 
 static void sb_peer_ice_failed(void *ctx, const char *reason)
@@ -165,7 +180,11 @@ static void sb_peer_ice_recv(void *ctx, uint8_t *buf, size_t len)
         return;
     switch (sb_demux_classify(buf, len)) {
     case SB_PKT_DTLS:
-        if (p->dtls) {
+        if (p->dtls && !sb_ice_is_connected(p->ice)) {
+            /* Our answer could not leave yet: keep it for sb_peer_ice_connected. */
+            if (p->n_early_dtls < SB_PEER_EARLY_DTLS)
+                p->early_dtls[p->n_early_dtls++] = g_bytes_new(buf, len);
+        } else if (p->dtls) {
             sb_dtls_handle(p->dtls, buf, len);
             sb_peer_dtls_rearm(p);
         }
@@ -287,6 +306,7 @@ static gboolean sb_peer_free_idle(gpointer arg)
 {
     sb_peer_t *p = arg;
     sb_peer_media_stop(p);
+    sb_peer_early_dtls_clear(p);
     if (p->dtls)
         sb_dtls_free(p->dtls);
     sb_srtp_session_free(p->srtp_in);

@@ -15,6 +15,7 @@
 #define SB_PEER_MAX_SSRCS (SB_MEDIA_MAX_STREAMS * 2)
 #define SB_PEER_PKT_MAX 1500
 #define SB_PEER_SEND_HISTORY 256 /* packets we sent, per video stream, for NACKs */
+#define SB_PEER_EARLY_DTLS 4      /* DTLS datagrams kept until ICE selects a pair */
 
 typedef enum sb_peer_state {
     SB_PEER_NEW,        /* created, no remote parameters yet */
@@ -74,6 +75,11 @@ struct sb_peer {
     bool sdp_sent; /* later local candidates go out as trickle events */
     bool gathering_done;
     GPtrArray *local_candidates; /* char*, gathered before our SDP was written */
+    /* DTLS that arrived before our ICE agent selected a pair (the controlling peer may
+     * start its handshake first): nothing can be sent back yet, so it is replayed once
+     * connected instead of making the peer wait for its retransmission timer. Owned. */
+    GBytes *early_dtls[SB_PEER_EARLY_DTLS];
+    unsigned n_early_dtls;
 
     sb_ice_t *ice;
     sb_dtls_t *dtls;
