@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "base/time.h"
 #include "proto/rtp.h"
 #include "videoroom.h"
 
@@ -121,12 +122,24 @@ static uint8_t *sb_vr_ext_rewrite(sb_vr_sub_stream_t *ss, uint8_t *buf, size_t *
 static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
                               const sb_rtp_packet_t *pkt, int64_t now)
 {
-    if (!ss->loop.send || ss->loop.paused || !ss->loop.have_neg || !ss->loop.neg.active ||
-        !ss->loop.neg.send || !ss->loop.rw_init)
+    if (!ss->loop.owner->loop_up || !ss->loop.send || ss->loop.paused || !ss->loop.have_neg ||
+        !ss->loop.neg.active || !ss->loop.neg.send || !ss->loop.rw_init)
         return;
     bool switched = ss->loop.switched;
-    if (ps->loop.neg.layers > 1 && !sb_vr_layer_accept(ps, ss, pkt, now, &switched))
-        return;
+    if (ps->loop.neg.layers > 1) {
+        if (!sb_vr_layer_accept(ps, ss, pkt, now, &switched))
+            return;
+    } else if (ss->loop.waiting_kf && ps->loop.neg.kind == SB_MEDIA_VIDEO) {
+        /* A decoder starts at a keyframe: until one comes, ask (and forward nothing). */
+        if (!pkt->keyframe) {
+            if (now - ss->loop.last_kf_req_us >= SB_VR_KF_INTERVAL_US) {
+                ss->loop.last_kf_req_us = now;
+                sb_vr_request_kf(ss->loop.src_pub, ps, 0);
+            }
+            return;
+        }
+        ss->loop.waiting_kf = false;
+    }
     uint32_t source = pkt->rtp.ssrc;
     bool vp8 = ps->loop.codec == SB_CODEC_VP8;
     if (vp8 && ss->loop.target_temporal >= 0 && pkt->rtp.payload_len) {
@@ -277,12 +290,21 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s)
     if (!sub)
         return;
     /* A subscriber that just connected needs a keyframe of everything it receives. */
+    sub->loop_up = true;
     for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
         sb_vr_sub_stream_t *ss = &sub->streams[i];
         if (ss->loop.src) {
+            ss->loop.waiting_kf = true;
+            ss->loop.last_kf_req_us = sb_now_us();
             sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
                              ss->loop.cur_layer >= 0 ? ss->loop.cur_layer
                                                      : ss->loop.target_layer);
         }
     }
+}
+
+void sb_vr_fwd_media_down(sb_vr_session_t *s)
+{
+    if (s->loop_sub)
+        s->loop_sub->loop_up = false;
 }

@@ -39,7 +39,10 @@ void sb_vr_request_kf(sb_vr_publisher_t *p, const sb_vr_pub_stream_t *ps, int la
 {
     if (sb_vr_inline || !sb_vr_core->request_keyframe || ps->loop.neg.kind != SB_MEDIA_VIDEO)
         return;
-    sb_vr_core->request_keyframe(p->h, ps->loop.neg.index, layer < 0 ? 0 : (unsigned)layer);
+    int layers = ps->loop.neg.layers ? (int)ps->loop.neg.layers : 1;
+    if (layer < 0 || layer >= layers)
+        layer = layer < 0 ? 0 : layers - 1;
+    sb_vr_core->request_keyframe(p->h, ps->loop.neg.index, (unsigned)layer);
 }
 
 /* ---- the graph (loop) -------------------------------------------------------------------- */
@@ -52,6 +55,8 @@ void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
     ss->loop.ext_remap = false;
     if (!ss->loop.src || !ss->loop.have_neg)
         return;
+    /* Every id not listed below is erased (e.g. toffset, abs-capture-time). */
+    ss->loop.ext_remap = true;
     const sb_media_stream_t *in = &ss->loop.src->loop.neg, *out = &ss->loop.neg;
     const uint8_t pairs[][2] = {
         {in->ext_audio_level, out->ext_audio_level},
@@ -67,7 +72,6 @@ void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
         if (!pairs[i][0])
             continue;
         ss->loop.ext_map[pairs[i][0]] = pairs[i][1];
-        ss->loop.ext_remap = true;
     }
 }
 
@@ -229,6 +233,7 @@ static void sb_vr_fwd_bind_run(void *arg)
         op->pub = NULL;
         op->sub = NULL;
         ss->loop.switched = true;
+        ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;
         sb_vr_fwd_ext_map(ss);
         sb_vr_request_kf(ss->loop.src_pub, ps, ss->loop.target_layer);
@@ -274,6 +279,7 @@ static void sb_vr_fwd_sub_config_run(void *arg)
     /* Resuming: the decoder needs a keyframe to pick up again. */
     if (was_off && op->send && !op->paused && ss->loop.src) {
         ss->loop.switched = true;
+        ss->loop.waiting_kf = true;
         sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
                          layers > 1 ? ss->loop.target_layer : 0);
     }

@@ -245,6 +245,7 @@ static void sb_vr_hangup_media(sb_plugin_handle_t *h)
     sb_vr_session_t *s = h->plugin_data;
     if (!s)
         return;
+    sb_vr_fwd_media_down(s);
     sb_vr_session_ref(s);
     sb_vr_defer(sb_vr_media_down, s, sb_vr_session_done);
 }

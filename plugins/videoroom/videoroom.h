@@ -368,6 +368,7 @@ struct sb_vr_sub_stream {
         sb_media_stream_t neg; /* this m-line as negotiated */
         bool have_neg;
         bool send, paused, switched;
+        bool waiting_kf; /* video: forward nothing until a keyframe starts */
         int target_layer, cur_layer, target_temporal;
         int64_t last_kf_req_us;
         bool rw_init;
@@ -397,6 +398,7 @@ struct sb_vr_subscriber {
     bool pending;         /* a renegotiation is due once the answer arrives */
     bool reneg_scheduled; /* a deferred renegotiation is queued */
     bool left;
+    bool loop_up; /* loop: the PeerConnection is up (setup_media) */
     unsigned nstreams;
     sb_vr_sub_stream_t streams[SB_MEDIA_MAX_STREAMS];
 };
@@ -437,6 +439,7 @@ void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss);
 
 /* Loop thread (plugin ops). */
 void sb_vr_fwd_media_up(sb_vr_session_t *s);
+void sb_vr_fwd_media_down(sb_vr_session_t *s);
 void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt);
 void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
 

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""VideoRoom media with real WebRTC clients (aiortc): one publisher, several subscribers
+each decoding its video and audio; a second publisher and a "switch" that changes which
+feed an m-line carries (checked by the colour each publisher paints); unpublish and leave
+seen by the others, with the subscribers' m-lines made inactive by a new offer.
+
+usage: test_media_aiortc.py <path to switchboard>   (run with /usr/bin/python3)
+"""
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vrlib import Test  # noqa: E402
+from vrmedia import Publisher, Session, Subscriber  # noqa: E402
+
+CONF = """
+room-1234: { description = "Media"; publishers = 4; bitrate = 300000; fir_freq = 5;
+             audiolevel_event = true; audio_active_packets = 25; audio_level_average = 60; };
+"""
+ROOM = 1234
+NSUBS = 3
+
+t = Test("media-aiortc")
+srv = t.server(conf=CONF, args=("--loops", "2"))
+
+
+async def scenario():
+    c = srv.client()
+    watcher = Session(c)
+    d, _ = await watcher.request({"request": "join", "room": ROOM, "ptype": "publisher",
+                                  "display": "Watcher"})
+    t.eq(d.get("videoroom"), "joined", "a watcher joins")
+
+    alice = Publisher(srv.client(), ROOM, "Alice", "red")
+    bob = Publisher(srv.client(), ROOM, "Bob", "blue")
+    subs = []
+    try:
+        await alice.join_and_publish({"descriptions": [{"mid": "1", "description": "cam"}]})
+        t.ok(True, "alice publishes (configured + answer, webrtcup)")
+        d, _ = await watcher.vr(lambda d: "publishers" in d, what="publishers event")
+        pubs = d["publishers"]
+        t.eq([p["id"] for p in pubs], [alice.id], "the watcher hears of alice")
+        streams = pubs[0].get("streams", [])
+        t.eq([(s.get("type"), s.get("mid"), s.get("codec")) for s in streams],
+             [("audio", "0", "opus"), ("video", "1", "vp8")], "alice's streams")
+        t.eq(streams[1].get("description") if len(streams) > 1 else None, "cam",
+             "stream description")
+
+        for i in range(NSUBS):
+            sub = Subscriber(srv.client(), ROOM)
+            subs.append(sub)
+            d = await sub.join([{"feed": alice.id}])
+            if i == 0:
+                st = d.get("streams", [])
+                t.eq([(s["mindex"], s["mid"], s["type"], s["feed_id"], s["feed_mid"],
+                       s.get("feed_display"), s["active"]) for s in st],
+                     [(0, "0", "audio", alice.id, "0", "Alice", True),
+                      (1, "1", "video", alice.id, "1", "Alice", True)],
+                     "attached: the streams of the subscription")
+        for i, sub in enumerate(subs):
+            ok = await sub.frames_at_least(video=30, audio=50)
+            t.ok(ok, "subscriber %d decodes alice's video and audio" % i, sub.frames)
+            t.eq(set(sub.colors.values()), {"red"}, "subscriber %d sees red (alice)" % i)
+
+        # A second publisher, and a switch of subscriber 0's video m-line to it.
+        await bob.join_and_publish()
+        d, _ = await watcher.vr(lambda d: "publishers" in d, what="bob's publishers event")
+        t.eq([p["id"] for p in d["publishers"]], [bob.id], "the watcher hears of bob")
+        d, _ = await subs[0].s.request({"request": "switch", "streams": [
+            {"feed": bob.id, "mid": "1", "sub_mid": "1"}]})
+        t.eq((d.get("switched"), d.get("changes")), ("ok", 1), "switch video to bob")
+        t.eq([s.get("feed_id") for s in d.get("streams", [])], [alice.id, bob.id],
+             "switched: the streams now")
+        await asyncio.sleep(2)
+        ok = await subs[0].frames_at_least(video=20, audio=20)
+        t.ok(ok, "after the switch the subscriber still decodes", subs[0].frames)
+        t.eq(set(subs[0].colors.values()), {"blue"}, "after the switch the video is blue (bob)")
+        t.eq(set(subs[1].colors.values()), {"red"}, "the others still see alice")
+
+        # Multistream: subscriber 1 adds bob's streams (renegotiation).
+        d, jsep = await subs[1].s.request({"request": "subscribe",
+                                           "streams": [{"feed": bob.id}]})
+        t.eq((d.get("videoroom"), len(d.get("streams", [])), bool(jsep)), ("updated", 4, True),
+             "subscribe to a second feed: updated with 4 m-lines and an offer")
+        await subs[1].answer(jsep)
+        await asyncio.sleep(3)
+        t.eq(sorted(subs[1].colors.values()), ["blue", "red"],
+             "the multistream subscriber sees both feeds")
+
+        # Unpublish: the watcher hears it; subscribers get a new offer with the m-lines
+        # of that feed inactive.
+        d, _ = await alice.s.request({"request": "unpublish"})
+        t.eq(d.get("unpublished"), "ok", "alice unpublishes")
+        d, _ = await watcher.vr(lambda d: "unpublished" in d, what="unpublished")
+        t.eq(d.get("unpublished"), alice.id, "the watcher hears alice unpublished")
+        d, jsep = await subs[2].s.vr(lambda d: d.get("videoroom") == "updated",
+                                    what="updated after unpublish")
+        t.eq([s["active"] for s in d.get("streams", [])], [False, False],
+             "subscriber 2's m-lines are inactive")
+        t.ok(jsep and jsep.get("type") == "offer", "with a new offer")
+        if jsep:
+            await subs[2].answer(jsep)
+        d, jsep = await subs[0].s.vr(lambda d: d.get("videoroom") == "updated",
+                                    what="updated (subscriber 0)")
+        t.eq([s["active"] for s in d.get("streams", [])], [False, True],
+             "subscriber 0 keeps bob's video")
+        if jsep:
+            await subs[0].answer(jsep)
+        ok = await subs[0].frames_at_least(video=20, audio=0)
+        t.ok(ok, "subscriber 0 still decodes bob after alice left", subs[0].frames)
+
+        d, _ = await bob.s.request({"request": "leave"})
+        t.eq(d.get("leaving"), "ok", "bob leaves")
+        d, _ = await watcher.vr(lambda d: "unpublished" in d, what="bob unpublished")
+        t.eq(d.get("unpublished"), bob.id, "the watcher hears bob unpublished")
+        d, _ = await watcher.vr(lambda d: "leaving" in d, what="bob leaving")
+        t.eq(d.get("leaving"), bob.id, "the watcher hears bob leave")
+        d = c.sync(watcher.sid, watcher.h, {"request": "listparticipants", "room": ROOM})
+        t.eq(sorted(p["display"] for p in d["participants"]), ["Alice", "Watcher"],
+             "alice (not publishing) and the watcher remain")
+    except AssertionError as ex:
+        t.ok(False, "scenario", ex)
+    finally:
+        for s in subs:
+            await s.close()
+        await alice.close()
+        await bob.close()
+        await watcher.close()
+
+
+asyncio.run(scenario())
+t.done()
