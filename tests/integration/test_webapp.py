@@ -1,0 +1,164 @@
+"""The web app (html/) in headless Chromium against the daemon that serves it: the lobby,
+a room with two participants who see each other (mute, wrong PIN, leave), a 1:1 call
+through switchboard.plugin.p2pcall with media browser to browser, and the echo test.
+Screenshots go to tests/artifacts/. The browser work is in webapp_driver.cjs.
+
+Builds html/dist first when it is missing or older than html/src (npm run build, and
+npm ci when html/node_modules is missing: that needs the npm cache or the registry).
+
+SB_WEBAPP_ORACLE=1 also starts the reference server (Debian's janus) on loopback and
+points the room pages at it: for developing the room pages while the VideoRoom plugin
+is being written."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from sbtest import HTTP_PORT, Server, Tap, builddir_from_argv, stop_and_report, wait_port
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+HTML = os.path.join(TOP, "html")
+DIST = os.path.join(HTML, "dist")
+ARTIFACTS = os.path.join(TOP, "tests", "artifacts")
+ORACLE_PORT = 18089
+
+
+def newest_mtime(root):
+    newest = 0.0
+    for base, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in ("node_modules", "dist")]
+        for f in files:
+            newest = max(newest, os.path.getmtime(os.path.join(base, f)))
+    return newest
+
+
+def build_app(tap):
+    """Returns None when html/dist is ready, else the reason it is not."""
+    index = os.path.join(DIST, "index.html")
+    sources = max(newest_mtime(os.path.join(HTML, "src")),
+                  *(os.path.getmtime(os.path.join(HTML, f))
+                    for f in ("index.html", "package.json", "vite.config.ts")))
+    if os.path.exists(index) and os.path.getmtime(index) >= sources:
+        return None
+    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
+               npm_config_audit="false")
+    steps = []
+    if not os.path.isdir(os.path.join(HTML, "node_modules")):
+        steps.append(["npm", "ci", "--prefer-offline", "--no-audit", "--no-fund"])
+    steps.append(["npm", "run", "build"])
+    for cmd in steps:
+        tap.note("building the web app: " + " ".join(cmd))
+        r = subprocess.run(cmd, cwd=HTML, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+        if r.returncode != 0:
+            return "%s failed:\n%s" % (" ".join(cmd), r.stdout.decode(errors="replace")[-3000:])
+    return None if os.path.exists(index) else "the build left no html/dist/index.html"
+
+
+class Oracle:
+    """Debian's janus on loopback with a VideoRoom, for development only."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
+        lib = "/usr/lib/x86_64-linux-gnu/janus"
+        disable = ",".join("libjanus_%s.so" % p for p in (
+            "audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
+            "textroom", "voicemail", "videocall"))
+        files = {
+            "janus.jcfg": """general: { configs_folder = "%s" plugins_folder = "%s/plugins"
+  transports_folder = "%s/transports" events_folder = "%s/none" loggers_folder = "%s/none"
+  debug_level = 3 }
+nat: { ice_enforce_list = "lo" ignore_mdns = true }
+plugins: { disable = "%s" }
+transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so" }
+""" % (self.dir, lib, lib, self.dir, self.dir, disable),
+            "janus.transport.http.jcfg": 'general: { base_path = "/janus" http = true port = %d '
+                                         'ip = "127.0.0.1" }\nadmin: { admin_http = false }\n'
+                                         % ORACLE_PORT,
+            "janus.plugin.videoroom.jcfg": "general: { }\n",
+            "janus.plugin.echotest.jcfg": "general: { }\n",
+        }
+        for name, text in files.items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+        os.mkdir(os.path.join(self.dir, "none"))
+        self.log = open(os.path.join(self.dir, "janus.log"), "wb")
+        self.proc = subprocess.Popen(
+            ["janus", "-C", os.path.join(self.dir, "janus.jcfg"), "-F", self.dir],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_port(ORACLE_PORT, proc=self.proc)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    tap = Tap("webapp")
+    builddir = builddir_from_argv()
+    problem = build_app(tap)
+    tap.result("html/dist is built", problem is None, problem)
+    if problem:
+        tap.exit()
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    oracle = Oracle() if os.environ.get("SB_WEBAPP_ORACLE") else None
+    server = Server(builddir, html_folder=DIST, ws=False, name="webapp")
+    try:
+        with tap.case("the daemon serves the app at / and client routes fall back to it"):
+            import http.client
+            for path in ("/", "/room/1234", "/call", "/echo"):
+                c = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=5)
+                c.request("GET", path)
+                r = c.getresponse()
+                body = r.read().decode(errors="replace")
+                c.close()
+                if r.status != 200 or '<div id="root">' not in body:
+                    raise AssertionError("GET %s: %d %r" % (path, r.status, body[:200]))
+        cmd = ["node", os.path.join(HERE, "webapp_driver.cjs"),
+               "http://127.0.0.1:%d" % HTTP_PORT, ARTIFACTS]
+        if oracle:
+            cmd.append("http://127.0.0.1:%d/janus" % ORACLE_PORT)
+            tap.note("room pages use the reference server on port %d" % ORACLE_PORT)
+        t0 = time.time()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        ran = 0
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").strip()
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                tap.note(line)
+                continue
+            if "case" in obj:
+                ran += 1
+                tap.result(obj["case"], obj["ok"], obj.get("detail"))
+            elif "skip" in obj:
+                tap.note("skipped %s: %s" % (obj["skip"], obj["why"]))
+            elif "note" in obj:
+                tap.note(obj["note"])
+        rc = proc.wait()
+        tap.note("browser part took %.0f s" % (time.time() - t0))
+        if rc != 0 or ran == 0:
+            tap.result("browser driver finished", False, "exit status %d, %d cases" % (rc, ran))
+        tap.note("screenshots in %s" % ARTIFACTS)
+    finally:
+        stop_and_report(tap, server)
+        if oracle:
+            oracle.stop()
+    tap.exit()
+
+
+if __name__ == "__main__":
+    main()
