@@ -34,23 +34,24 @@ typedef enum lg_scenario {
 } lg_scenario_t;
 
 typedef struct lg_config {
-    const char *server;      /* base URL, "http://127.0.0.1:8088/janus" */
+    const char *server; /* base URL, "http://127.0.0.1:8088/janus" */
     lg_scenario_t scenario;
-    unsigned subscribers;    /* fanout: subscribers; mesh/rooms: persons per room; echo: peers */
+    unsigned subscribers; /* fanout: subscribers; mesh/rooms: persons per room; echo: peers */
     unsigned rooms;
-    double duration_s;       /* measured (steady) window */
-    double warmup_s;         /* after the last join, before the window */
-    double join_rate;        /* new participants per second */
-    double join_timeout_s;   /* give up waiting for joins after this */
+    double duration_s;     /* measured (steady) window */
+    double warmup_s;       /* after the last join, before the window */
+    double join_rate;      /* new participants per second */
+    double join_timeout_s; /* give up waiting for joins after this */
     unsigned video_kbps, fps, audio_kbps;
-    double keyframe_s;       /* periodic keyframe interval (0: only on PLI/FIR) */
+    double keyframe_s; /* periodic keyframe interval (0: only on PLI/FIR) */
     unsigned loops;
-    const char *srtp;        /* "gcm" (Chromium-like), "cm" (aiortc-like), "any" */
-    const char *ice_allow;   /* comma-separated interface allow list for our candidates */
-    int server_pid;          /* 0: no server CPU/RSS sampling */
-    const char *json_path;   /* also write the summary there */
-    unsigned room_base;      /* first room id */
-    bool quiet;              /* no progress lines */
+    const char *srtp;         /* "gcm" (Chromium-like), "cm" (aiortc-like), "any" */
+    const char *ice_allow;    /* comma-separated interface allow list for our candidates */
+    int server_pid;           /* 0: no server CPU/RSS sampling */
+    const char *json_path;    /* also write the summary there */
+    unsigned room_base;       /* first room id */
+    bool quiet;               /* no progress lines */
+    bool close_after_destroy; /* teardown: destroy sessions first, close our peers after */
 } lg_config_t;
 
 extern lg_config_t lg_cfg;
@@ -76,13 +77,13 @@ double lg_hist_quantile(const lg_hist_t *h, double q);
 /* Per-loop counters: one writer (the loop), relaxed readers. */
 typedef struct lg_counters {
     _Atomic uint64_t rtp_sent, bytes_sent, rtp_recv, bytes_recv;
-    _Atomic int64_t lost;      /* seq gaps, minus late arrivals that filled them */
+    _Atomic int64_t lost; /* seq gaps, minus late arrivals that filled them */
     _Atomic uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in, plis_sent;
     _Atomic uint64_t srtp_fail, ice_fail, dtls_fail, ice_up, dtls_up, send_fail, foreign;
 } lg_counters_t;
 
-#define LG_CTR_ADD(field, n)                                                                  \
-    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
+#define LG_CTR_ADD(field, n)                                                                       \
+    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n),    \
                           memory_order_relaxed)
 #define LG_CTR_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
 
@@ -196,8 +197,8 @@ void lg_sig_post(uint64_t session, uint64_t handle, json_t *body, lg_reply_fn cb
 lg_session_t *lg_sig_session_new(lg_reply_fn cb, void *ctx);
 uint64_t lg_sig_session_id(const lg_session_t *s);
 /* attach plugin; cb(ctx, reply) when done; events go to on_event. */
-lg_handle_t *lg_sig_attach(lg_session_t *s, const char *plugin, lg_event_fn on_event,
-                           void *ctx, lg_reply_fn cb);
+lg_handle_t *lg_sig_attach(lg_session_t *s, const char *plugin, lg_event_fn on_event, void *ctx,
+                           lg_reply_fn cb);
 uint64_t lg_sig_handle_id(const lg_handle_t *h);
 void *lg_sig_handle_ctx(const lg_handle_t *h);
 /* message to the plugin (body stolen, jsep stolen or NULL). */

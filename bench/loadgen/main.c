@@ -112,6 +112,8 @@ static void lg_usage(FILE *f)
             "  --server-pid PID      sample the server's CPU and RSS over the window\n"
             "  --room-base ID        first room id (default 4242)\n"
             "  --json FILE           also write the summary to FILE\n"
+            "  --teardown MODE       together (close peers and destroy sessions at once, as\n"
+            "                        closing tabs) | destroy-first (default together)\n"
             "  --quiet               no progress lines\n",
             lg_cfg.server);
 }
@@ -134,22 +136,48 @@ static const char *lg_scenario_name(void)
 
 static int lg_parse_args(int argc, char **argv)
 {
-    enum { O_SERVER = 256, O_SCEN, O_SUBS, O_ROOMS, O_DUR, O_WARM, O_RATE, O_JTO, O_VKBPS,
-           O_FPS, O_AKBPS, O_KEY, O_LOOPS, O_SRTP, O_ALLOW, O_PID, O_BASE, O_JSON, O_QUIET,
-           O_HELP };
+    enum {
+        O_SERVER = 256,
+        O_SCEN,
+        O_SUBS,
+        O_ROOMS,
+        O_DUR,
+        O_WARM,
+        O_RATE,
+        O_JTO,
+        O_VKBPS,
+        O_FPS,
+        O_AKBPS,
+        O_KEY,
+        O_LOOPS,
+        O_SRTP,
+        O_ALLOW,
+        O_PID,
+        O_BASE,
+        O_JSON,
+        O_QUIET,
+        O_TEARDOWN,
+        O_HELP
+    };
     static const struct option opts[] = {
-        {"server", 1, 0, O_SERVER}, {"scenario", 1, 0, O_SCEN}, {"subscribers", 1, 0, O_SUBS},
-        {"rooms", 1, 0, O_ROOMS}, {"duration", 1, 0, O_DUR}, {"warmup", 1, 0, O_WARM},
-        {"join-rate", 1, 0, O_RATE}, {"join-timeout", 1, 0, O_JTO},
-        {"video-kbps", 1, 0, O_VKBPS}, {"fps", 1, 0, O_FPS}, {"audio-kbps", 1, 0, O_AKBPS},
-        {"keyframe-interval", 1, 0, O_KEY}, {"loops", 1, 0, O_LOOPS}, {"srtp", 1, 0, O_SRTP},
-        {"ice-allow", 1, 0, O_ALLOW}, {"server-pid", 1, 0, O_PID}, {"room-base", 1, 0, O_BASE},
-        {"json", 1, 0, O_JSON}, {"quiet", 0, 0, O_QUIET}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"server", 1, 0, O_SERVER},    {"scenario", 1, 0, O_SCEN},
+        {"subscribers", 1, 0, O_SUBS}, {"rooms", 1, 0, O_ROOMS},
+        {"duration", 1, 0, O_DUR},     {"warmup", 1, 0, O_WARM},
+        {"join-rate", 1, 0, O_RATE},   {"join-timeout", 1, 0, O_JTO},
+        {"video-kbps", 1, 0, O_VKBPS}, {"fps", 1, 0, O_FPS},
+        {"audio-kbps", 1, 0, O_AKBPS}, {"keyframe-interval", 1, 0, O_KEY},
+        {"loops", 1, 0, O_LOOPS},      {"srtp", 1, 0, O_SRTP},
+        {"ice-allow", 1, 0, O_ALLOW},  {"server-pid", 1, 0, O_PID},
+        {"room-base", 1, 0, O_BASE},   {"json", 1, 0, O_JSON},
+        {"quiet", 0, 0, O_QUIET},      {"teardown", 1, 0, O_TEARDOWN},
+        {"help", 0, 0, O_HELP},        {0, 0, 0, 0}};
     bool subs_set = false, rooms_set = false;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_SERVER: lg_cfg.server = optarg; break;
+        case O_SERVER:
+            lg_cfg.server = optarg;
+            break;
         case O_SCEN:
             if (lg_parse_scenario(optarg) < 0) {
                 fprintf(stderr, "unknown scenario %s\n", optarg);
@@ -157,25 +185,72 @@ static int lg_parse_args(int argc, char **argv)
             }
             lg_cfg.scenario = (lg_scenario_t)lg_parse_scenario(optarg);
             break;
-        case O_SUBS: lg_cfg.subscribers = (unsigned)atoi(optarg); subs_set = true; break;
-        case O_ROOMS: lg_cfg.rooms = (unsigned)atoi(optarg); rooms_set = true; break;
-        case O_DUR: lg_cfg.duration_s = atof(optarg); break;
-        case O_WARM: lg_cfg.warmup_s = atof(optarg); break;
-        case O_RATE: lg_cfg.join_rate = atof(optarg); break;
-        case O_JTO: lg_cfg.join_timeout_s = atof(optarg); break;
-        case O_VKBPS: lg_cfg.video_kbps = (unsigned)atoi(optarg); break;
-        case O_FPS: lg_cfg.fps = (unsigned)atoi(optarg); break;
-        case O_AKBPS: lg_cfg.audio_kbps = (unsigned)atoi(optarg); break;
-        case O_KEY: lg_cfg.keyframe_s = atof(optarg); break;
-        case O_LOOPS: lg_cfg.loops = (unsigned)atoi(optarg); break;
-        case O_SRTP: lg_cfg.srtp = optarg; break;
-        case O_ALLOW: lg_cfg.ice_allow = optarg; break;
-        case O_PID: lg_cfg.server_pid = atoi(optarg); break;
-        case O_BASE: lg_cfg.room_base = (unsigned)atoi(optarg); break;
-        case O_JSON: lg_cfg.json_path = optarg; break;
-        case O_QUIET: lg_cfg.quiet = true; break;
-        case O_HELP: lg_usage(stdout); exit(0);
-        default: lg_usage(stderr); return -1;
+        case O_SUBS:
+            lg_cfg.subscribers = (unsigned)atoi(optarg);
+            subs_set = true;
+            break;
+        case O_ROOMS:
+            lg_cfg.rooms = (unsigned)atoi(optarg);
+            rooms_set = true;
+            break;
+        case O_DUR:
+            lg_cfg.duration_s = atof(optarg);
+            break;
+        case O_WARM:
+            lg_cfg.warmup_s = atof(optarg);
+            break;
+        case O_RATE:
+            lg_cfg.join_rate = atof(optarg);
+            break;
+        case O_JTO:
+            lg_cfg.join_timeout_s = atof(optarg);
+            break;
+        case O_VKBPS:
+            lg_cfg.video_kbps = (unsigned)atoi(optarg);
+            break;
+        case O_FPS:
+            lg_cfg.fps = (unsigned)atoi(optarg);
+            break;
+        case O_AKBPS:
+            lg_cfg.audio_kbps = (unsigned)atoi(optarg);
+            break;
+        case O_KEY:
+            lg_cfg.keyframe_s = atof(optarg);
+            break;
+        case O_LOOPS:
+            lg_cfg.loops = (unsigned)atoi(optarg);
+            break;
+        case O_SRTP:
+            lg_cfg.srtp = optarg;
+            break;
+        case O_ALLOW:
+            lg_cfg.ice_allow = optarg;
+            break;
+        case O_PID:
+            lg_cfg.server_pid = atoi(optarg);
+            break;
+        case O_BASE:
+            lg_cfg.room_base = (unsigned)atoi(optarg);
+            break;
+        case O_JSON:
+            lg_cfg.json_path = optarg;
+            break;
+        case O_QUIET:
+            lg_cfg.quiet = true;
+            break;
+        case O_TEARDOWN:
+            if (strcmp(optarg, "together") && strcmp(optarg, "destroy-first")) {
+                fprintf(stderr, "--teardown: together or destroy-first\n");
+                return -1;
+            }
+            lg_cfg.close_after_destroy = !strcmp(optarg, "destroy-first");
+            break;
+        case O_HELP:
+            lg_usage(stdout);
+            exit(0);
+        default:
+            lg_usage(stderr);
+            return -1;
         }
     }
     if (lg_cfg.scenario == LG_SCEN_ROOMS) {
@@ -240,8 +315,8 @@ static void lg_progress(lg_run_t *r, int64_t now)
     if (p.ok && last_cpu < 0)
         last_cpu = p.cpu_s;
     if (p.ok) {
-        snprintf(srv, sizeof(srv), " | server cpu %.0f%% rss %ld MB", 100.0 * (p.cpu_s - last_cpu) / dt,
-                 p.rss_kb / 1024);
+        snprintf(srv, sizeof(srv), " | server cpu %.0f%% rss %ld MB",
+                 100.0 * (p.cpu_s - last_cpu) / dt, p.rss_kb / 1024);
         last_cpu = p.cpu_s;
     }
     if (!lg_cfg.quiet)
@@ -327,23 +402,21 @@ static json_t *lg_counts_json(const lg_totals_t *a, const lg_totals_t *b, double
     uint64_t recv = b->rtp_recv - a->rtp_recv;
     int64_t lost = b->lost - a->lost;
     double expected = (double)recv + (double)(lost > 0 ? lost : 0);
-    return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, "
-                     "s:I, s:I, s:I}",
-                     "sent", (json_int_t)(b->rtp_sent - a->rtp_sent), "received", (json_int_t)recv,
-                     "sent_per_s", (double)(b->rtp_sent - a->rtp_sent) / secs, "received_per_s",
-                     (double)recv / secs, "recv_mbps",
-                     (double)(b->bytes_recv - a->bytes_recv) * 8 / secs / 1e6, "sent_mbps",
-                     (double)(b->bytes_sent - a->bytes_sent) * 8 / secs / 1e6, "lost",
-                     (json_int_t)lost, "loss_pct", expected > 0 ? 100.0 * (double)lost / expected : 0.0,
-                     "dup", (json_int_t)(b->dups - a->dups), "reorder",
-                     (json_int_t)(b->reorders - a->reorders), "keyframes_sent",
-                     (json_int_t)(b->keyframes_sent - a->keyframes_sent), "keyframes_recv",
-                     (json_int_t)(b->keyframes_recv - a->keyframes_recv), "plis_in",
-                     (json_int_t)(b->plis_in - a->plis_in), "nacks_in",
-                     (json_int_t)(b->nacks_in - a->nacks_in), "plis_sent",
-                     (json_int_t)(b->plis_sent - a->plis_sent), "srtp_fail",
-                     (json_int_t)(b->srtp_fail - a->srtp_fail), "no_trailer",
-                     (json_int_t)(b->foreign - a->foreign));
+    return json_pack(
+        "{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:I}",
+        "sent", (json_int_t)(b->rtp_sent - a->rtp_sent), "received", (json_int_t)recv, "sent_per_s",
+        (double)(b->rtp_sent - a->rtp_sent) / secs, "received_per_s", (double)recv / secs,
+        "recv_mbps", (double)(b->bytes_recv - a->bytes_recv) * 8 / secs / 1e6, "sent_mbps",
+        (double)(b->bytes_sent - a->bytes_sent) * 8 / secs / 1e6, "lost", (json_int_t)lost,
+        "loss_pct", expected > 0 ? 100.0 * (double)lost / expected : 0.0, "dup",
+        (json_int_t)(b->dups - a->dups), "reorder", (json_int_t)(b->reorders - a->reorders),
+        "keyframes_sent", (json_int_t)(b->keyframes_sent - a->keyframes_sent), "keyframes_recv",
+        (json_int_t)(b->keyframes_recv - a->keyframes_recv), "plis_in",
+        (json_int_t)(b->plis_in - a->plis_in), "nacks_in", (json_int_t)(b->nacks_in - a->nacks_in),
+        "plis_sent", (json_int_t)(b->plis_sent - a->plis_sent), "srtp_fail",
+        (json_int_t)(b->srtp_fail - a->srtp_fail), "no_trailer",
+        (json_int_t)(b->foreign - a->foreign));
 }
 
 static json_t *lg_hist_json(const lg_hist_t *h)
@@ -377,13 +450,13 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
     lg_media_totals(&end);
     lg_scen_stats_t ss;
     lg_scenario_stats(&ss);
-    json_t *o = json_pack(
-        "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:{s:i, s:i, s:i, s:i}}", "server",
-        lg_cfg.server, "scenario", lg_scenario_name(), "subscribers", (int)lg_cfg.subscribers,
-        "rooms", (int)lg_cfg.rooms, "loops", (int)lg_cfg.loops, "video_kbps",
-        (int)lg_cfg.video_kbps, "fps", (int)lg_cfg.fps, "srtp", lg_cfg.srtp, "window_s", secs,
-        "peerconnections", "planned", (int)ss.planned_pcs, "up", (int)ss.up_pcs, "failed",
-        (int)ss.failed_pcs, "sessions", (int)ss.sessions);
+    json_t *o =
+        json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:{s:i, s:i, s:i, s:i}}", "server",
+                  lg_cfg.server, "scenario", lg_scenario_name(), "subscribers",
+                  (int)lg_cfg.subscribers, "rooms", (int)lg_cfg.rooms, "loops", (int)lg_cfg.loops,
+                  "video_kbps", (int)lg_cfg.video_kbps, "fps", (int)lg_cfg.fps, "srtp", lg_cfg.srtp,
+                  "window_s", secs, "peerconnections", "planned", (int)ss.planned_pcs, "up",
+                  (int)ss.up_pcs, "failed", (int)ss.failed_pcs, "sessions", (int)ss.sessions);
     json_object_set_new(o, "window", secs > 0 ? lg_counts_json(&r->w0, &r->w1, secs) : json_null());
     json_object_set_new(o, "whole_run",
                         lg_counts_json(&zero, &end, (double)(lg_now_us() - r->t0) / 1e6));
@@ -392,12 +465,12 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
     json_object_set_new(o, "join_to_webrtcup_ms", lg_join_json(0));
     json_object_set_new(o, "join_to_ice_connected_ms", lg_join_json(1));
     json_object_set_new(o, "join_to_dtls_done_ms", lg_join_json(2));
-    json_object_set_new(o, "failures",
-                        json_pack("{s:i, s:I, s:I, s:I, s:o}", "count", (int)ss.failed_pcs +
-                                  (int)(ss.planned_pcs - ss.up_pcs - ss.failed_pcs),
-                                  "ice", (json_int_t)end.ice_fail, "dtls",
-                                  (json_int_t)end.dtls_fail, "http_errors",
-                                  (json_int_t)lg_sig_errors(), "reasons", lg_scenario_reasons()));
+    json_object_set_new(
+        o, "failures",
+        json_pack("{s:i, s:I, s:I, s:I, s:o}", "count",
+                  (int)ss.failed_pcs + (int)(ss.planned_pcs - ss.up_pcs - ss.failed_pcs), "ice",
+                  (json_int_t)end.ice_fail, "dtls", (json_int_t)end.dtls_fail, "http_errors",
+                  (json_int_t)lg_sig_errors(), "reasons", lg_scenario_reasons()));
     if (r->self0.ok && r->self1.ok && secs > 0)
         json_object_set_new(o, "loadgen_cpu_pct",
                             json_real(100 * (r->self1.cpu_s - r->self0.cpu_s) / secs));
@@ -405,15 +478,15 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
         double cpu = r->p1.cpu_s - r->p0.cpu_s;
         uint64_t recv = r->w1.rtp_recv - r->w0.rtp_recv;
         unsigned pcs = ss.up_pcs ? ss.up_pcs : 1;
-        json_object_set_new(
-            o, "server_process",
-            json_pack("{s:i, s:f, s:f, s:f, s:I, s:I, s:I, s:f, s:I}", "pid", lg_cfg.server_pid,
-                      "cpu_s", cpu, "cpu_pct", 100 * cpu / secs, "cpu_us_per_pkt",
-                      recv ? cpu * 1e6 / (double)recv : 0.0, "rss_kb_start",
-                      (json_int_t)r->p_start.rss_kb, "rss_kb_steady", (json_int_t)r->p1.rss_kb,
-                      "rss_kb_after", (json_int_t)r->p_end.rss_kb, "rss_kb_per_pc",
-                      (double)(r->p1.rss_kb - r->p_start.rss_kb) / pcs, "threads",
-                      (json_int_t)r->p1.threads));
+        json_object_set_new(o, "server_process",
+                            json_pack("{s:i, s:f, s:f, s:f, s:I, s:I, s:I, s:f, s:I}", "pid",
+                                      lg_cfg.server_pid, "cpu_s", cpu, "cpu_pct", 100 * cpu / secs,
+                                      "cpu_us_per_pkt", recv ? cpu * 1e6 / (double)recv : 0.0,
+                                      "rss_kb_start", (json_int_t)r->p_start.rss_kb,
+                                      "rss_kb_steady", (json_int_t)r->p1.rss_kb, "rss_kb_after",
+                                      (json_int_t)r->p_end.rss_kb, "rss_kb_per_pc",
+                                      (double)(r->p1.rss_kb - r->p_start.rss_kb) / pcs, "threads",
+                                      (json_int_t)r->p1.threads));
     }
     return o;
 }

@@ -255,12 +255,17 @@ lg_peer_t *lg_peer_new(unsigned loop, lg_peer_role_t role, uint32_t tag)
     p->rtcp_ssrc = lg_rand32();
     if (role != LG_PEER_SUBSCRIBER) {
         p->send_audio = p->send_video = true;
-        p->audio = (lg_rtpgen_t){.ssrc = lg_rand32(), .pt = LG_PT_OPUS,
-                                 .seq = (uint16_t)g_random_int(), .ts = g_random_int(),
+        p->audio = (lg_rtpgen_t){.ssrc = lg_rand32(),
+                                 .pt = LG_PT_OPUS,
+                                 .seq = (uint16_t)g_random_int(),
+                                 .ts = g_random_int(),
                                  .tag = tag};
-        p->video = (lg_rtpgen_t){.ssrc = lg_rand32(), .pt = LG_PT_VP8,
-                                 .seq = (uint16_t)g_random_int(), .ts = g_random_int(),
-                                 .picture_id = (uint16_t)(g_random_int() & 0x7fff), .tag = tag};
+        p->video = (lg_rtpgen_t){.ssrc = lg_rand32(),
+                                 .pt = LG_PT_VP8,
+                                 .seq = (uint16_t)g_random_int(),
+                                 .ts = g_random_int(),
+                                 .picture_id = (uint16_t)(g_random_int() & 0x7fff),
+                                 .tag = tag};
         p->vp8_pt[0] = LG_PT_VP8;
     }
     sb_loop_call_sync(p->loop, lg_peer_create_on_loop, p);
@@ -411,11 +416,24 @@ char *lg_peer_offer(lg_peer_t *p, char *err, size_t err_len)
     snprintf(vtrack, sizeof(vtrack), "v-%u", p->tag);
     sb_sdp_dir_t dir = p->role == LG_PEER_ECHO ? SB_SDP_DIR_SENDRECV : SB_SDP_DIR_SENDONLY;
     sb_negotiate_stream_t s[2] = {
-        {.kind = SB_SDP_KIND_AUDIO, .mid = "0", .dir = dir, .codec = SB_CODEC_OPUS,
-         .pt = LG_PT_OPUS, .fmtp = "minptime=10;useinbandfec=1", .ssrc = p->audio.ssrc,
-         .cname = "sb-loadgen", .msid_stream = msid, .msid_track = atrack},
-        {.kind = SB_SDP_KIND_VIDEO, .mid = "1", .dir = dir, .codec = SB_CODEC_VP8,
-         .pt = LG_PT_VP8, .ssrc = p->video.ssrc, .cname = "sb-loadgen", .msid_stream = msid,
+        {.kind = SB_SDP_KIND_AUDIO,
+         .mid = "0",
+         .dir = dir,
+         .codec = SB_CODEC_OPUS,
+         .pt = LG_PT_OPUS,
+         .fmtp = "minptime=10;useinbandfec=1",
+         .ssrc = p->audio.ssrc,
+         .cname = "sb-loadgen",
+         .msid_stream = msid,
+         .msid_track = atrack},
+        {.kind = SB_SDP_KIND_VIDEO,
+         .mid = "1",
+         .dir = dir,
+         .codec = SB_CODEC_VP8,
+         .pt = LG_PT_VP8,
+         .ssrc = p->video.ssrc,
+         .cname = "sb-loadgen",
+         .msid_stream = msid,
          .msid_track = vtrack,
          .fb = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR |
                SB_NEGOTIATE_FB_REMB},
@@ -434,9 +452,8 @@ int lg_peer_set_answer(lg_peer_t *p, const char *text, char *err, size_t err_len
     if (rc < 0)
         return rc;
     sb_negotiate_result_t *res = NULL;
-    rc = p->offer_model
-             ? sb_negotiate_process_answer(p->offer_model, answer, &res, err, err_len)
-             : SB_ESTATE;
+    rc = p->offer_model ? sb_negotiate_process_answer(p->offer_model, answer, &res, err, err_len)
+                        : SB_ESTATE;
     if (rc == 0)
         sb_loop_post(p->loop, lg_peer_remote_on_loop, lg_remote_job(p, res, answer));
     sb_negotiate_result_free(res);

@@ -13,8 +13,8 @@
 #define LG_AUDIO_FRAME_US 20000
 #define LG_MTU 1200
 #define LG_MAX_FRAME_PKTS 64
-#define LG_CATCHUP_US 200000   /* behind by more than this: skip ahead, do not burst */
-#define LG_RESYNC_GAP 3000     /* a jump this large is a new numbering, not loss */
+#define LG_CATCHUP_US 200000 /* behind by more than this: skip ahead, do not burst */
+#define LG_RESYNC_GAP 3000   /* a jump this large is a new numbering, not loss */
 #define LG_RTCP_INTERVAL_US 1000000
 #define LG_PLI_INTERVAL_US 500000 /* a receiver without a keyframe asks again this often */
 

@@ -83,8 +83,7 @@ static size_t lg_vp8_payload_header(uint8_t *p, bool keyframe, size_t frame_len)
 }
 
 unsigned lg_rtpgen_vp8_frame(lg_rtpgen_t *g, bool keyframe, size_t frame_len, size_t mtu,
-                             uint8_t (*out)[LG_PKT_MAX], size_t *lens, unsigned max,
-                             int64_t now_us)
+                             uint8_t (*out)[LG_PKT_MAX], size_t *lens, unsigned max, int64_t now_us)
 {
     if (mtu > LG_PKT_MAX)
         mtu = LG_PKT_MAX;
@@ -111,7 +110,7 @@ unsigned lg_rtpgen_vp8_frame(lg_rtpgen_t *g, bool keyframe, size_t frame_len, si
         size_t hl = lg_rtp_header(g, pkt, i + 1 == n);
         uint8_t *d = pkt + hl;
         d[0] = (uint8_t)(0x80 | (i == 0 ? 0x10 : 0)); /* X, S on the first packet, PID 0 */
-        d[1] = 0x80;                                 /* I: PictureID present */
+        d[1] = 0x80;                                  /* I: PictureID present */
         d[2] = (uint8_t)(0x80 | ((g->picture_id >> 8) & 0x7f)); /* M: 15-bit PictureID */
         d[3] = (uint8_t)g->picture_id;
         uint8_t *v = d + LG_VP8_DESC_LEN;

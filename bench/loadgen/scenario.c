@@ -111,7 +111,9 @@ static void lg_pc_fail(lg_pc_t *pc, const char *why)
     S.last_change_us = lg_now_us();
     char text[256];
     snprintf(text, sizeof(text), "%s: %s",
-             pc->kind == LG_PC_PUB ? "publisher" : pc->kind == LG_PC_SUB ? "subscriber" : "echo",
+             pc->kind == LG_PC_PUB   ? "publisher"
+             : pc->kind == LG_PC_SUB ? "subscriber"
+                                     : "echo",
              why);
     lg_reason(text);
     SB_WARN("loadgen", "%s", text);
@@ -255,7 +257,8 @@ static void lg_pub_joined(lg_pc_t *pc, json_t *data)
     }
     pc->state = LG_PC_NEGOTIATING;
     pc->t_sdp_us = lg_now_us();
-    lg_sig_message(pc->h, json_pack("{s:s, s:b, s:b}", "request", "publish", "audio", 1, "video", 1),
+    lg_sig_message(pc->h,
+                   json_pack("{s:s, s:b, s:b}", "request", "publish", "audio", 1, "video", 1),
                    lg_jsep("offer", sdp), lg_pc_reply, pc);
     if (lg_cfg.scenario != LG_SCEN_FANOUT)
         lg_feeds_from(pc->part, json_object_get(data, "publishers"));
@@ -455,8 +458,8 @@ static void lg_part_created(void *ctx, json_t *reply, const char *err)
                                       lg_echo_attached);
     } else if (part->publishes) {
         part->main = lg_pc_new(part, LG_PC_PUB);
-        part->main->h = lg_sig_attach(part->s, "janus.plugin.videoroom", lg_pub_event,
-                                      part->main, lg_pub_attached);
+        part->main->h = lg_sig_attach(part->s, "janus.plugin.videoroom", lg_pub_event, part->main,
+                                      lg_pub_attached);
     } else {
         lg_pc_subscribe(part, S.rooms[part->room].fanout_feed);
     }
@@ -606,11 +609,15 @@ static void lg_part_close_peers(lg_part_t *part)
     }
 }
 
+/* Like closing every tab at once: our DTLS close_notify and the session destroy race on the
+ * server (or, with --teardown destroy-first, the peers close only once every destroy was
+ * answered). */
 void lg_scenario_teardown(void)
 {
     S.teardown_phase = 1;
     for (unsigned i = 0; i < S.next_part; i++) {
-        lg_part_close_peers(&S.parts[i]);
+        if (!lg_cfg.close_after_destroy)
+            lg_part_close_peers(&S.parts[i]);
         if (S.parts[i].s) {
             S.teardown_pending++;
             lg_sig_session_destroy(S.parts[i].s, lg_teardown_reply, NULL);
@@ -622,16 +629,20 @@ bool lg_scenario_teardown_done(void)
 {
     if (S.teardown_pending)
         return false;
+    if (S.teardown_phase == 1 && lg_cfg.close_after_destroy) {
+        for (unsigned i = 0; i < S.next_part; i++)
+            lg_part_close_peers(&S.parts[i]);
+    }
     if (S.teardown_phase == 1 && S.ctrl_h && lg_sig_handle_id(S.ctrl_h)) {
         S.teardown_phase = 2;
         for (unsigned i = 0; i < S.nrooms; i++) {
             if (!S.rooms[i].ready)
                 continue;
             S.teardown_pending++;
-            lg_sig_message(S.ctrl_h,
-                           json_pack("{s:s, s:I}", "request", "destroy", "room",
-                                     (json_int_t)S.rooms[i].id),
-                           NULL, lg_teardown_reply, NULL);
+            lg_sig_message(
+                S.ctrl_h,
+                json_pack("{s:s, s:I}", "request", "destroy", "room", (json_int_t)S.rooms[i].id),
+                NULL, lg_teardown_reply, NULL);
         }
         return false;
     }

@@ -54,9 +54,9 @@ static char *lg_base;
 static unsigned lg_inflight;
 static uint64_t lg_errors;
 static uint64_t lg_txn;
-static GHashTable *lg_handles;  /* handle id -> lg_handle_t* (borrowed) */
-static GPtrArray *lg_sessions;  /* lg_session_t*, owned */
-static GHashTable *lg_xfers;    /* lg_xfer_t* in flight (a set) */
+static GHashTable *lg_handles; /* handle id -> lg_handle_t* (borrowed) */
+static GPtrArray *lg_sessions; /* lg_session_t*, owned */
+static GHashTable *lg_xfers;   /* lg_xfer_t* in flight (a set) */
 
 static size_t lg_sig_write(char *data, size_t size, size_t n, void *arg)
 {
@@ -229,8 +229,7 @@ static void lg_sig_dispatch(lg_session_t *s, json_t *ev)
     if (!type || !strcmp(type, "keepalive"))
         return;
     json_int_t sender = json_integer_value(json_object_get(ev, "sender"));
-    lg_handle_t *h = sender ? g_hash_table_lookup(lg_handles, &(uint64_t){(uint64_t)sender})
-                            : NULL;
+    lg_handle_t *h = sender ? g_hash_table_lookup(lg_handles, &(uint64_t){(uint64_t)sender}) : NULL;
     if (h && h->on_event)
         h->on_event(h->ctx, h, ev);
     else if (!strcmp(type, "timeout"))
@@ -253,8 +252,7 @@ static void lg_sig_poll_done(lg_xfer_t *x, json_t *reply, const char *err)
         s->poll_failures = 0;
         size_t i;
         json_t *ev;
-        json_array_foreach(reply, i, ev)
-            lg_sig_dispatch(s, ev);
+        json_array_foreach(reply, i, ev) lg_sig_dispatch(s, ev);
     } else {
         s->poll_failures = 0;
         lg_sig_dispatch(s, reply);
