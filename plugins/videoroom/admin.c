@@ -329,7 +329,11 @@ json_t *sb_vr_req_listparticipants(json_t *body)
         json_t *j = json_pack("{s:I, s:b}", "id", (json_int_t)p->id, "publisher", p->active);
         if (p->display)
             json_object_set_new(j, "display", json_string(p->display));
-        if (r->o.audiolevel_event && p->active)
+        bool levels = false;
+        for (unsigned i = 0; p->active && i < p->nstreams; i++)
+            levels = levels || (p->streams[i].neg.kind == SB_MEDIA_AUDIO &&
+                                p->streams[i].neg.ext_audio_level);
+        if (levels)
             json_object_set_new(j, "talking", json_boolean(p->talking));
         json_array_append_new(list, j);
     }

@@ -165,7 +165,7 @@ void sb_vr_fwd_pub_attach(sb_vr_publisher_t *p)
         op->muted[i] = p->streams[i].moderated || p->streams[i].paused;
     }
     op->fir_freq_s = o->fir_freq;
-    op->level_events = o->audiolevel_event;
+    op->level_events = true; /* "talking" is listed even when no event is sent */
     op->level_packets = p->audio_active_packets ? p->audio_active_packets
                                                 : o->audio_active_packets;
     op->level_average = p->audio_level_average ? p->audio_level_average

@@ -146,11 +146,20 @@ static void sb_vr_publisher_announce(sb_vr_publisher_t *p, sb_vr_outbox_t *ob)
 
 /* ---- unpublish and leave --------------------------------------------------------------- */
 
+static void sb_vr_publisher_stop(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool announce);
+
 void sb_vr_publisher_unpublish(sb_vr_publisher_t *p, sb_vr_outbox_t *ob)
+{
+    sb_vr_publisher_stop(p, ob, true);
+}
+
+/* Stop publishing; announce: tell the room "unpublished" (a leave or kick says
+ * "leaving"/"kicked" instead, as the reference does). */
+static void sb_vr_publisher_stop(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool announce)
 {
     if (!p->negotiated)
         return;
-    bool was_active = p->active;
+    bool was_active = p->active && announce;
     p->negotiated = false;
     p->active = false;
     p->pc_up = false;
@@ -179,7 +188,7 @@ void sb_vr_publisher_leave(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool kicked
     if (!p->in_room)
         return;
     sb_vr_room_t *r = p->room;
-    sb_vr_publisher_unpublish(p, ob);
+    sb_vr_publisher_stop(p, ob, false);
     p->in_room = false;
     json_t *ev = json_pack("{s:s, s:I, s:I}", "videoroom", "event", "room",
                            (json_int_t)r->o.room, kicked ? "kicked" : "leaving",
@@ -523,6 +532,13 @@ static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publis
             sb_vr_outbox_close_pc(&ob, p->h);
     } else if (answer) {
         sb_vr_publisher_negotiated(p, st, n, &ob);
+        /* As the reference: the answer's event lists what is now published. */
+        json_t *desc = sb_vr_publisher_json(p);
+        const char *keys[] = {"streams", "audio_codec", "video_codec"};
+        for (size_t i = 0; i < 3; i++)
+            if (json_object_get(desc, keys[i]))
+                json_object_set(reply, keys[i], json_object_get(desc, keys[i]));
+        json_decref(desc);
     }
     g_mutex_unlock(&sb_vr_lock);
     sb_free(st);
@@ -626,9 +642,13 @@ void sb_vr_publisher_request(sb_vr_msg_t *m, const char *request)
 void sb_vr_publisher_moderate(sb_vr_publisher_t *p, unsigned idx, bool mute,
                               sb_vr_outbox_t *ob)
 {
-    (void)ob;
     p->streams[idx].moderated = mute;
     sb_vr_fwd_pub_attach(p);
+    json_t *ev = json_pack("{s:s, s:I, s:I, s:s, s:s}", "videoroom", "event", "room",
+                           (json_int_t)p->room->o.room, "id", (json_int_t)p->id, "mid",
+                           p->streams[idx].neg.mid, "moderation", mute ? "muted" : "unmuted");
+    sb_vr_broadcast(ob, p->room, ev, NULL);
+    json_decref(ev);
 }
 
 void sb_vr_publisher_setup_media(sb_vr_session_t *s)
@@ -663,13 +683,14 @@ void sb_vr_publisher_talking(sb_vr_publisher_t *p, unsigned stream, bool talking
     sb_vr_outbox_t ob;
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
-    if (p->in_room && p->active && p->room->o.audiolevel_event && stream < p->nstreams) {
+    if (p->in_room && p->active && stream < p->nstreams)
         p->talking = talking;
-        json_t *ev = json_pack("{s:s, s:I, s:I, s:i, s:s, s:i}", "videoroom",
+    if (p->in_room && p->active && p->room->o.audiolevel_event && stream < p->nstreams) {
+        json_t *ev = json_pack("{s:s, s:I, s:I, s:i, s:s, s:f}", "videoroom",
                                talking ? "talking" : "stopped-talking", "room",
                                (json_int_t)p->room->o.room, "id", (json_int_t)p->id, "mindex",
                                (int)p->streams[stream].neg.index, "mid",
-                               p->streams[stream].neg.mid, "audio-level-dBov-avg", (int)avg);
+                               p->streams[stream].neg.mid, "audio-level-dBov-avg", (double)avg);
         sb_vr_broadcast(&ob, p->room, ev, NULL);
         json_decref(ev);
     }

@@ -60,6 +60,11 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
             json_object_set_new(j, "feed_mid", json_string(ss->feed_mid));
             if (ss->feed->display)
                 json_object_set_new(j, "feed_display", json_string(ss->feed->display));
+            const char *fdesc = ss->feed_index < ss->feed->nstreams
+                                    ? ss->feed->streams[ss->feed_index].description
+                                    : NULL;
+            if (fdesc)
+                json_object_set_new(j, "feed_description", json_string(fdesc));
             json_object_set_new(j, "codec", json_string(codec));
         }
         if (ss->crossrefid)

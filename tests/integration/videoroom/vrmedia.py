@@ -35,16 +35,18 @@ COLORS = {"red": (0, 0, 220), "green": (0, 200, 0), "blue": (220, 0, 0)}  # BGR
 
 
 class ToneTrack(AudioStreamTrack):
-    """20 ms frames of a 440 Hz tone."""
+    """20 ms frames of a 440 Hz tone, or of silence while .silent is set."""
 
     def __init__(self):
         super().__init__()
         self.pts = 0
+        self.silent = False
 
     async def recv(self):
         await asyncio.sleep(0.02)
         t = (numpy.arange(960) + self.pts) / 48000.0
-        samples = (numpy.sin(2 * numpy.pi * 440 * t) * 8000).astype(numpy.int16)
+        amplitude = 0 if self.silent else 8000
+        samples = (numpy.sin(2 * numpy.pi * 440 * t) * amplitude).astype(numpy.int16)
         frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = 48000
         frame.pts = self.pts
@@ -151,7 +153,8 @@ class Publisher:
             raise AssertionError("join failed: %r" % d)
         self.id, self.joined = d["id"], d
         if self.audio:
-            self.pc.addTrack(ToneTrack())
+            self.tone = ToneTrack()
+            self.pc.addTrack(self.tone)
         if self.video:
             self.pc.addTrack(ColorTrack(self.color))
         await self.pc.setLocalDescription(await self.pc.createOffer())
