@@ -10,6 +10,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "loop/loop.h"
 #include "videoroom.h"
 
 const sb_core_api_t *sb_vr_core;
@@ -111,6 +112,11 @@ static int sb_vr_init(const sb_core_api_t *core, const char *config_dir)
     return 0;
 }
 
+static void sb_vr_noop(void *arg)
+{
+    (void)arg;
+}
+
 static void sb_vr_deinit(void)
 {
     g_async_queue_push(sb_vr_queue, &sb_vr_stop_work);
@@ -122,6 +128,10 @@ static void sb_vr_deinit(void)
         sb_free(w);
     }
     g_async_queue_unref(sb_vr_queue);
+    /* Closures we posted (the last references of detached sessions) must have run before
+     * this code is unloaded: a barrier on every loop. */
+    for (unsigned i = 0; i < sb_loops_count(); i++)
+        sb_loop_call_sync(sb_loop_get(i), sb_vr_noop, NULL);
     sb_vr_rooms_deinit();
     sb_free(sb_vr_config.admin_key);
     sb_vr_config.admin_key = NULL;

@@ -52,7 +52,7 @@ def free_port():
 class Server:
     """The daemon, started in the test's namespace with its own configs folder."""
 
-    def __init__(self, daemon, conf=None, args=()):
+    def __init__(self, daemon, conf=None, args=(), html=""):
         self.dir = tempfile.mkdtemp(prefix="sb-vr-")
         self.port = free_port()
         if conf is not None:
@@ -66,7 +66,7 @@ class Server:
         plugins = os.path.join(os.path.dirname(os.path.abspath(daemon)), "plugins")
         # Long-polls answer "keepalive" after 1 s, so the client never abandons one (an
         # abandoned poll would swallow the next event).
-        cmd = [daemon, "-p", str(self.port), "--ws", "false", "-H", "", "-F", self.dir,
+        cmd = [daemon, "-p", str(self.port), "--ws", "false", "-H", html, "-F", self.dir,
                "--longpoll-timeout", "1",
                "-P", plugins, "-d", os.environ.get("SB_VR_LOG", "warn")] + list(args)
         self.log = open(os.path.join(self.dir, "log"), "w+")
@@ -231,8 +231,8 @@ class Test:
         self.failed = 0
         self.servers = []
 
-    def server(self, conf=None, args=()):
-        s = Server(self.daemon, conf, args)
+    def server(self, conf=None, args=(), html=""):
+        s = Server(self.daemon, conf, args, html)
         self.servers.append(s)
         return s
 
