@@ -37,6 +37,33 @@ def newest_mtime(root):
     return newest
 
 
+def write_voice_wav(path, seconds=10.0, rate=48000):
+    """A speech-like test signal for the fake microphone: 3 s of voiced "syllables" (a
+    gliding fundamental with harmonics, 4 Hz envelope), then 2 s of silence, so the
+    room's talking and stopped-talking events both happen."""
+    import math
+    import struct
+    import wave
+    frames = bytearray()
+    phase = 0.0
+    for i in range(int(seconds * rate)):
+        t = i / rate
+        cycle = t % 5.0
+        if cycle < 3.0:
+            f0 = 150 + 40 * math.sin(2 * math.pi * 0.7 * t)
+            phase += 2 * math.pi * f0 / rate
+            env = 0.55 + 0.45 * math.sin(2 * math.pi * 4 * t)
+            v = env * (0.5 * math.sin(phase) + 0.3 * math.sin(2 * phase) + 0.2 * math.sin(3 * phase))
+        else:
+            v = 0.0
+        frames += struct.pack("<h", int(max(-1.0, min(1.0, v * 0.8)) * 32767))
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+
+
 def build_app(tap):
     """Returns None when html/dist is ready, else the reason it is not."""
     index = os.path.join(DIST, "index.html")
@@ -125,13 +152,15 @@ def main():
                 c.close()
                 if r.status != 200 or '<div id="root">' not in body:
                     raise AssertionError("GET %s: %d %r" % (path, r.status, body[:200]))
+        voice = os.path.join(server.tmp, "voice.wav")
+        write_voice_wav(voice)
         cmd = ["node", os.path.join(HERE, "webapp_driver.cjs"),
-               "http://127.0.0.1:%d" % HTTP_PORT, ARTIFACTS]
+               "http://127.0.0.1:%d" % HTTP_PORT, ARTIFACTS, voice]
         if oracle:
             cmd.append("http://127.0.0.1:%d/janus" % ORACLE_PORT)
             tap.note("room pages use the reference server on port %d" % ORACLE_PORT)
         t0 = time.time()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         ran = 0
         for raw in proc.stdout:
@@ -148,6 +177,23 @@ def main():
                 tap.note("skipped %s: %s" % (obj["skip"], obj["why"]))
             elif "note" in obj:
                 tap.note(obj["note"])
+            elif "action" in obj:
+                # The driver asks us to take the server away or bring it back.
+                answer = "ok"
+                try:
+                    if obj["action"] == "stop-server":
+                        problems = server.stop()
+                        server.cleanup()
+                        tap.result("the server stopped cleanly under the app", not problems,
+                                   "\n".join(problems))
+                    elif obj["action"] == "start-server":
+                        server = Server(builddir, html_folder=DIST, ws=False, name="webapp")
+                    else:
+                        answer = "unknown action"
+                except Exception as e:  # noqa: BLE001 - reported to the driver
+                    answer = "failed: %s" % e
+                proc.stdin.write((answer + "\n").encode())
+                proc.stdin.flush()
         rc = proc.wait()
         tap.note("browser part took %.0f s" % (time.time() - t0))
         if rc != 0 or ran == 0:

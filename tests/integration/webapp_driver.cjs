@@ -2,7 +2,7 @@
 // test_webapp.py. Prints one JSON object per line: {"case":..., "ok":bool, "detail":...}
 // or {"skip":..., "why":...}; screenshots go to the artifacts folder.
 //
-//   node webapp_driver.cjs <app-url> <artifacts-dir> [room-server-url]
+//   node webapp_driver.cjs <app-url> <artifacts-dir> <voice.wav> [room-server-url]
 //
 // room-server-url (optional) points the room pages at another Janus-compatible server
 // (development against the reference server while the VideoRoom plugin is written).
@@ -16,12 +16,15 @@ const { chromium } = require(path.join(here, 'node_modules', 'playwright-core'))
 
 const APP = process.argv[2];
 const ART = process.argv[3];
-const ROOM_SERVER = process.argv[4] || '';
+const VOICE = process.argv[4];
+const ROOM_SERVER = process.argv[5] || '';
 const FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
   '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
+  // A speech-like microphone (3 s on, 2 s off) so the talking events come and go.
+  ...(VOICE ? [`--use-file-for-fake-audio-capture=${VOICE}`] : []),
 ];
 
 function report(obj) {
@@ -49,6 +52,35 @@ async function step(name, fn) {
     }
     return false;
   }
+}
+
+// Asks test_webapp.py to do something to the server ("stop-server", "start-server") and
+// waits for its one-line answer on stdin.
+const stdinLines = [];
+let stdinWaiter = null;
+process.stdin.setEncoding('utf8');
+let stdinBuf = '';
+process.stdin.on('data', (chunk) => {
+  stdinBuf += chunk;
+  let i;
+  while ((i = stdinBuf.indexOf('\n')) >= 0) {
+    stdinLines.push(stdinBuf.slice(0, i));
+    stdinBuf = stdinBuf.slice(i + 1);
+    if (stdinWaiter) stdinWaiter();
+  }
+});
+async function ask(action, timeoutMs = 60000) {
+  report({ action });
+  const end = Date.now() + timeoutMs;
+  while (!stdinLines.length) {
+    if (Date.now() > end) throw new Error(`no answer to ${action}`);
+    await new Promise((r) => {
+      stdinWaiter = r;
+      setTimeout(r, 500);
+    });
+  }
+  const answer = stdinLines.shift();
+  if (answer !== 'ok') throw new Error(`${action}: ${answer}`);
 }
 
 function check(cond, what) {
@@ -183,6 +215,31 @@ async function main() {
           await alice.getByTestId('toggle-mic').click();
           await until(() => bob.evaluate(() => document.querySelector('[data-testid=tile][data-name="Alice Martin"]')?.dataset.muted === 'false'), "Alice's tile unmuted on Bob's page", 15000);
         });
+        await step("the talking indicator follows the server's talking events", async () => {
+          // The fake microphone speaks 3 s, then pauses 2 s: Alice's tile on Bob's page
+          // lights up and goes dark again.
+          const talking = (v) => () => bob.evaluate((want) => document.querySelector('[data-testid=tile][data-name="Alice Martin"]')?.dataset.talking === want, v);
+          await until(talking('true'), "Alice's tile talking on Bob's page", 20000, 100);
+          await until(talking('false'), "Alice's tile not talking in a pause", 20000, 100);
+        });
+        await step('when the server goes away both pages say so, and recover when it is back', async () => {
+          await ask('stop-server');
+          for (const [p, who] of [[alice, 'Alice'], [bob, 'Bob']]) {
+            const text = await until(() => p.evaluate(() => document.querySelector('[data-testid=room-notice]')?.textContent), `${who}'s reconnecting notice`, 20000);
+            check(/Lost the connection to the server/.test(text), `${who} notice: ${text}`);
+          }
+          await ask('start-server');
+          for (const p of [alice, bob]) {
+            await until(() => p.evaluate(() => {
+              const r = document.querySelector('[data-testid=room]');
+              return r?.dataset.phase === 'joined' && Number(r.dataset.joins) >= 2;
+            }), 'joined again', 40000);
+          }
+          await expectPlaying(bob, aliceTile, 'Bob sees Alice again');
+          await expectPlaying(alice, bobTile, 'Alice sees Bob again');
+          const title = await alice.getByTestId('room-title').textContent();
+          check(title.includes('Design review'), `room made again with its name: ${title}`);
+        });
         await step('a wrong PIN shows the error in plain words', async () => {
           carol = await open('carol', `${APP}/${roomQuery}`);
           await carol.getByTestId('display-name').fill('Carol Diaz');
@@ -200,6 +257,25 @@ async function main() {
         });
         await alice.getByTestId('leave').click().catch(() => {});
         for (const p of [bob, carol]) if (p) await p.close().catch(() => {});
+
+        await step('a full room says so and lets the late comer watch', async () => {
+          const dora = await open('dora', `${APP}/${roomQuery}`);
+          await dora.getByTestId('display-name').fill('Dora Quinn');
+          await dora.getByTestId('create-desc').fill('Solo talk');
+          await dora.getByTestId('create-max').fill('1');
+          await dora.getByTestId('create-btn').click();
+          await until(() => dora.evaluate(() => document.querySelector('[data-testid=room]')?.dataset.phase === 'joined'), 'dora joined');
+          const soloId = Number(/\/room\/(\d+)$/.exec(dora.url())[1]);
+          const ed = await open('ed', `${APP}/${roomQuery}`);
+          await ed.getByTestId('display-name').fill('Ed Park');
+          await ed.getByTestId('join-room').fill(String(soloId));
+          await ed.getByTestId('join-btn').click();
+          const text = await until(() => ed.evaluate(() => document.querySelector('[data-testid=room-notice]')?.textContent), 'the room-full notice', 20000);
+          check(/This room is full/.test(text), `notice: ${text}`);
+          await expectPlaying(ed, '[data-testid=tile][data-name="Dora Quinn"] video', 'Ed watches Dora');
+          await ed.close();
+          await dora.close();
+        });
       }
     }
     await alice.goto(`${APP}/`);

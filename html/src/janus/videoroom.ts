@@ -51,6 +51,8 @@ export interface LocalState {
   talking: boolean;
   stats: LinkStats;
   connection: 'none' | 'connecting' | 'connected' | 'failed';
+  /** Joined without publishing: the room's publisher limit was reached. */
+  viewer: boolean;
 }
 
 export type RoomPhase = 'connecting' | 'joined' | 'reconnecting' | 'failed' | 'left';
@@ -65,6 +67,8 @@ export interface RoomSnapshot {
   description?: string;
   me: LocalState;
   feeds: RemoteFeed[];
+  /** How many times this client has joined (1 + successful recoveries). */
+  joins: number;
 }
 
 export interface RoomOptions {
@@ -150,8 +154,10 @@ export class VideoRoomClient {
         talking: false,
         stats: EMPTY_STATS,
         connection: 'none',
+        viewer: false,
       },
       feeds: [],
+      joins: 0,
     };
     this.refreshLocalStream();
   }
@@ -263,6 +269,7 @@ export class VideoRoomClient {
     this.snap = { ...this.snap, me: { ...this.snap.me, id: Number(d.id) } };
     this.emit({
       phase: 'joined',
+      joins: this.snap.joins + 1,
       error: undefined,
       errorCode: undefined,
       notice: undefined,
@@ -272,7 +279,35 @@ export class VideoRoomClient {
     for (const p of d.publishers ?? []) this.upsertPublisher(p, gen);
     for (const a of d.attendees ?? []) this.upsertAttendee(a);
     void this.fetchParticipants(gen);
-    await this.publish(gen);
+    await this.publishOrWatch(gen);
+  }
+
+  /** Publishes; a full room (432) leaves us in it as a viewer instead of failing. */
+  private async publishOrWatch(gen: number): Promise<void> {
+    try {
+      await this.publish(gen);
+      if (this.snap.me.viewer) this.setMe({ viewer: false });
+    } catch (e) {
+      if (!(e instanceof JanusError && e.code === 432) || gen !== this.generation) throw e;
+      this.pubPc?.close();
+      this.pubPc = undefined;
+      this.pubSampler = undefined;
+      this.pubPending = [];
+      this.snap = { ...this.snap, me: { ...this.snap.me, viewer: true, connection: 'none', stats: EMPTY_STATS } };
+      this.emit({ notice: `${describeError(e, 'videoroom')} You can watch and listen, and share your video when a place frees up.` });
+    }
+  }
+
+  /** A viewer tries to publish again (a place may have freed up). */
+  async retryPublish(): Promise<void> {
+    if (!this.snap.me.viewer || !this.pub || this.snap.phase !== 'joined') return;
+    const gen = this.generation;
+    try {
+      await this.publishOrWatch(gen);
+      if (!this.snap.me.viewer) this.emit({ notice: undefined });
+    } catch (e) {
+      this.emit({ notice: describeError(e, 'videoroom') });
+    }
   }
 
   /** Non-publishing participants are only known from listparticipants. */
@@ -533,12 +568,17 @@ export class VideoRoomClient {
     if (kind !== 'event') return;
     if (Array.isArray(d.publishers)) for (const p of d.publishers) this.upsertPublisher(p, gen);
     if (d.joining) this.upsertAttendee(d.joining);
-    if (d.leaving !== undefined && d.leaving !== 'ok') this.removeFeed(Number(d.leaving));
+    if (d.leaving !== undefined && d.leaving !== 'ok') {
+      const was = this.feeds.get(Number(d.leaving))?.publishing;
+      this.removeFeed(Number(d.leaving));
+      if (was && this.snap.me.viewer) void this.retryPublish();
+    }
     if (d.kicked !== undefined) this.removeFeed(Number(d.kicked));
     if (d.unpublished !== undefined && d.unpublished !== 'ok') {
       const id = Number(d.unpublished);
       this.closeSubById(id);
       this.setFeed(id, { publishing: false, stream: null, talking: false, connection: 'none', stats: EMPTY_STATS });
+      if (this.snap.me.viewer) void this.retryPublish();
     }
     if (d.id !== undefined && typeof d.display === 'string' && !d.publishers) {
       this.setFeed(Number(d.id), { display: d.display });

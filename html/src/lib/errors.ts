@@ -2,17 +2,21 @@
 import { JanusError } from '../janus/client';
 
 const videoroom: Record<number, string> = {
+  421: 'The server got an empty request.',
+  422: 'The server could not read the request.',
+  423: 'The server did not understand the request.',
+  424: 'You need to join the room first.',
+  425: 'You have already joined this room.',
   426: "This room doesn't exist. It may have been closed, or the link is wrong.",
   427: 'A room with this number already exists.',
   428: "That participant isn't in the room any more.",
   429: 'Something is missing in the request.',
   430: 'Something in the request is not valid.',
-  431: 'The room is not available right now.',
-  432: 'This room is full: the maximum number of people are already sharing video.',
+  432: 'This room is full: the most people allowed are already sharing video.',
   433: "That PIN isn't right for this room.",
-  434: 'You have already joined this room.',
-  435: 'You need to join the room first.',
+  434: 'You are already sharing video in this room.',
   436: 'You are already in this room from another tab.',
+  437: 'Your browser offered media the server cannot use.',
 };
 
 const p2pcall: Record<number, string> = {

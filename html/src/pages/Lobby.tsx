@@ -73,6 +73,9 @@ export function Lobby() {
   const go = (roomId: number, pin?: string, settings?: RoomSettings) => {
     const display = checkName();
     if (!display) return;
+    // What this participant knows of the room, to make it again after a server restart.
+    const row = rooms?.find((r) => Number(r.room) === roomId);
+    if (!settings && row) settings = { description: String(row.description || `Room ${roomId}`), publishers: Number(row.max_publishers) || 6, pin: pin || undefined };
     setHandoff({ roomId, display, pin: pin || undefined, stream: preview.take(), micOn: preview.micOn, camOn: preview.camOn, settings });
     navigate(`/room/${roomId}`);
   };

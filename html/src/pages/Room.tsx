@@ -7,6 +7,7 @@ import { Banner, Spinner } from '../components/Banner';
 import { DeviceSetup } from '../components/DeviceSetup';
 import { ArrowIcon, CamIcon, CamOffIcon, CheckIcon, CloseIcon, HangupIcon, LinkIcon, LockIcon, MicIcon, MicOffIcon, ScreenIcon, SignalBars, UsersIcon } from '../components/Icons';
 import { Tile } from '../components/Tile';
+import { TopBar } from '../components/TopBar';
 import { VideoRoomClient, type RoomSnapshot } from '../janus/videoroom';
 import { loadPrefs, savePrefs, serverUrl, sfuIceServers } from '../lib/config';
 import { knownRoom, rememberRoom, takeHandoff } from '../lib/handoff';
@@ -64,9 +65,17 @@ export function RoomPage({ roomId }: { roomId: number }) {
     };
   }, [client]);
 
-  if (view.kind === 'prejoin') return <PreJoin roomId={roomId} error={view.error} needPin={view.needPin} initialPin={lastPin} onJoin={join} />;
+  if (view.kind === 'prejoin')
+    return (
+      <div className="app">
+        <TopBar path="/room" />
+        <PreJoin roomId={roomId} error={view.error} needPin={view.needPin} initialPin={lastPin} onJoin={join} />
+      </div>
+    );
   if (view.kind === 'left' || view.kind === 'ended')
     return (
+      <div className="app">
+      <TopBar path="/room" />
       <main className="page center-page">
         <section className="card end-card" data-testid="room-ended">
           <h2>{view.kind === 'left' ? 'You left the room' : 'The call ended'}</h2>
@@ -81,6 +90,7 @@ export function RoomPage({ roomId }: { roomId: number }) {
           </div>
         </section>
       </main>
+      </div>
     );
   return <RoomView client={view.client} onLeft={() => setView({ kind: 'left' })} />;
 }
@@ -182,7 +192,7 @@ function useSize(ref: React.RefObject<HTMLElement | null>): { w: number; h: numb
 
 function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => void }) {
   const s: RoomSnapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
-  const [people, setPeople] = useState(() => window.innerWidth > 1100);
+  const [people, setPeople] = useState(() => window.innerWidth >= 1440);
   const [copied, setCopied] = useState(false);
   const [dismissed, setDismissed] = useState<string>();
   const stage = useRef<HTMLDivElement>(null);
@@ -213,7 +223,7 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
   const title = s.description || `Room ${s.roomId}`;
 
   return (
-    <div className={`room ${people ? 'with-panel' : ''}`} data-testid="room" data-phase={s.phase}>
+    <div className={`room ${people ? 'with-panel' : ''}`} data-testid="room" data-phase={s.phase} data-joins={s.joins}>
       <header className="room-head">
         <div className="room-head-left">
           <a
@@ -247,7 +257,17 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
 
       {(notice || s.phase === 'reconnecting') && (
         <div className="room-banner">
-          <Banner kind={s.phase === 'reconnecting' || !s.serverReachable ? 'warn' : 'info'} onClose={s.phase === 'joined' && s.serverReachable ? () => setDismissed(s.notice) : undefined}>
+          <Banner
+            kind={s.phase === 'reconnecting' || !s.serverReachable ? 'warn' : 'info'}
+            onClose={s.phase === 'joined' && s.serverReachable && !s.me.viewer ? () => setDismissed(s.notice) : undefined}
+            action={
+              s.me.viewer && s.phase === 'joined' ? (
+                <button className="btn small" onClick={() => void client.retryPublish()} data-testid="retry-publish">
+                  Try to share again
+                </button>
+              ) : undefined
+            }
+          >
             <span data-testid="room-notice">{notice ?? 'Lost the connection to the server. Reconnecting…'}</span>
           </Banner>
         </div>
@@ -272,7 +292,7 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
                 stats={s.me.stats}
                 connecting={false}
                 screen={s.me.sharing}
-                note={s.me.sharing ? 'presenting' : undefined}
+                note={s.me.viewer ? 'watching only' : s.me.sharing ? 'presenting' : undefined}
                 feedId={s.me.id}
                 style={tileStyle}
               />
