@@ -123,7 +123,8 @@ static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
                               const sb_rtp_packet_t *pkt, int64_t now)
 {
     if (!ss->loop.owner->loop_up || !ss->loop.send || ss->loop.paused || !ss->loop.have_neg ||
-        !ss->loop.neg.active || !ss->loop.neg.send || !ss->loop.rw_init)
+        !ss->loop.neg.active || !ss->loop.neg.send || !ss->loop.rw_init ||
+        pkt->len > SB_VR_SCRATCH)
         return;
     bool switched = ss->loop.switched;
     if (ps->loop.neg.layers > 1) {
@@ -158,8 +159,6 @@ static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
         return;
     }
     ss->loop.switched = false;
-    if (pkt->len > SB_VR_SCRATCH)
-        return;
     uint8_t *buf = sb_vr_scratch[0];
     size_t len = pkt->len;
     memcpy(buf, pkt->data, len);
@@ -295,6 +294,7 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s)
         sb_vr_sub_stream_t *ss = &sub->streams[i];
         if (ss->loop.src) {
             ss->loop.waiting_kf = true;
+            ss->loop.cur_layer = -1; /* simulcast: restart at a keyframe too */
             ss->loop.last_kf_req_us = sb_now_us();
             sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
                              ss->loop.cur_layer >= 0 ? ss->loop.cur_layer

@@ -280,6 +280,7 @@ static void sb_vr_fwd_sub_config_run(void *arg)
     if (was_off && op->send && !op->paused && ss->loop.src) {
         ss->loop.switched = true;
         ss->loop.waiting_kf = true;
+        ss->loop.cur_layer = -1;
         sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
                          layers > 1 ? ss->loop.target_layer : 0);
     }

@@ -40,7 +40,8 @@ for f in (os.path.join(HERE, "web", "videoroom_simulcast.html"), JANUS_JS, ADAPT
     shutil.copy(f, html)
 srv = t.server(conf=CONF, html=html)
 STEPS = [{"substream": 2}, {"substream": 0}, {"substream": 1},
-         {"substream": 2, "temporal": 0}, {"substream": 2, "temporal": 2}]
+         {"substream": 2, "temporal": 0}, {"substream": 2, "temporal": 2},
+         {"encoding": "h", "active": False}, {"encoding": "h", "active": True}]
 cfg = {"server": srv.base, "room": 1234, "rampMs": 20000, "settleMs": 3000, "steps": STEPS}
 opts = {"url": "http://127.0.0.1:%d/videoroom_simulcast.html" % srv.port, "fn": "sbSimulcast",
         "cfg": cfg, "timeoutMs": 120000}
@@ -65,6 +66,8 @@ if t.ok("result" in out, "the page ran (publish with simulcast, subscribe, confi
     t.ok(res[3]["fps"] < 0.7 * res[4]["fps"],
          "temporal layer 0 lowers the frame rate (%.1f vs %.1f fps)"
          % (res[3]["fps"] or 0, res[4]["fps"] or 0))
+    t.eq(widths[5:7], [640, 1280],
+         "the high layer stops: fallback to 640 wide; it comes back: 1280 again")
     t.ok(all(m["fps"] > 3 for m in res), "video keeps decoding across every switch")
 shutil.rmtree(html, ignore_errors=True)
 t.done()
