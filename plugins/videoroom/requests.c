@@ -74,6 +74,27 @@ int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char 
     return 0;
 }
 
+int sb_vr_items_check(json_t *arr, const sb_vr_param_t *params, size_t n, char *err,
+                      size_t err_len)
+{
+    if (json_array_size(arr) > SB_MEDIA_MAX_STREAMS) {
+        snprintf(err, err_len, "Invalid element (at most %u streams)", SB_MEDIA_MAX_STREAMS);
+        return SB_VR_ERR_INVALID_ELEMENT;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) {
+        if (!json_is_object(it)) {
+            snprintf(err, err_len, "Invalid element type (streams items should be objects)");
+            return SB_VR_ERR_INVALID_ELEMENT;
+        }
+        int code = sb_vr_params_check(it, params, n, err, err_len);
+        if (code)
+            return code;
+    }
+    return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 typedef json_t *(*sb_vr_sync_fn)(json_t *body, sb_vr_outbox_t *ob);

@@ -33,7 +33,7 @@ void sb_vr_subscriber_unref(sb_vr_subscriber_t *s)
     sb_free(s);
 }
 
-static void sb_vr_reply(sb_vr_subscriber_t *s, const char *transaction, json_t *data)
+void sb_vr_sub_reply(sb_vr_subscriber_t *s, const char *transaction, json_t *data)
 {
     sb_vr_core->push_event(s->h, transaction, data, NULL);
     json_decref(data);
@@ -76,18 +76,10 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
 
 /* ---- stream selection ---------------------------------------------------------------------- */
 
-/* One requested source: a feed and one of its streams. */
-typedef struct sb_vr_pick {
-    sb_vr_publisher_t *feed; /* borrowed (under the lock) */
-    unsigned index;
-    const char *crossrefid;
-    int substream, temporal;
-} sb_vr_pick_t;
-
 /* Resolve a "streams" array ([{feed, mid?, crossrefid?, substream?, temporal?}]) into picks.
  * Under the lock. Returns the count, or -1 with an error (owned) in *err. */
-static int sb_vr_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigned max,
-                         json_t **err)
+int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigned max,
+                      json_t **err)
 {
     static const sb_vr_param_t params[] = {
         {"feed", SB_VR_T_UINT, true},         {"mid", SB_VR_T_STRING, false},
@@ -98,14 +90,12 @@ static int sb_vr_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsi
     unsigned n = 0;
     size_t i;
     json_t *it;
+    int code = SB_VR_CHECK_ITEMS(items, params, text);
+    if (code) {
+        *err = sb_vr_error_json(code, "%s", text);
+        return -1;
+    }
     json_array_foreach(items, i, it) {
-        int code = json_is_object(it) ? SB_VR_CHECK(it, params, text) : SB_VR_ERR_INVALID_ELEMENT;
-        if (code) {
-            *err = sb_vr_error_json(code, "%s", json_is_object(it) ? text
-                                                 : "Invalid element type (streams items should "
-                                                   "be objects)");
-            return -1;
-        }
         uint64_t id = (uint64_t)json_integer_value(json_object_get(it, "feed"));
         sb_vr_publisher_t *p = g_hash_table_lookup(r->participants, &id);
         if (!p || !p->negotiated) {
@@ -138,7 +128,7 @@ static int sb_vr_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsi
 }
 
 /* Point m-line ss at a publisher stream. Under the lock. */
-static void sb_vr_stream_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, unsigned k)
+void sb_vr_sub_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, unsigned k)
 {
     sb_vr_publisher_ref(p);
     sb_vr_publisher_unref(ss->feed);
@@ -148,7 +138,7 @@ static void sb_vr_stream_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, 
 }
 
 /* Add the picks as m-lines, reusing inactive ones of the same kind. Under the lock. */
-static void sb_vr_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n)
+void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         const sb_media_stream_t *src = &picks[i].feed->streams[picks[i].index].neg;
@@ -176,13 +166,13 @@ static void sb_vr_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, 
         ss->temporal = picks[i].temporal;
         sb_free(ss->crossrefid);
         ss->crossrefid = sb_strdup(picks[i].crossrefid);
-        sb_vr_stream_set_feed(ss, picks[i].feed, picks[i].index);
+        sb_vr_sub_set_feed(ss, picks[i].feed, picks[i].index);
         sb_vr_fwd_bind(s, slot);
     }
 }
 
 /* Make m-line i inactive. Under the lock. */
-static void sb_vr_stream_drop(sb_vr_subscriber_t *s, unsigned i)
+void sb_vr_sub_stream_drop(sb_vr_subscriber_t *s, unsigned i)
 {
     sb_vr_sub_stream_t *ss = &s->streams[i];
     if (!ss->feed)
@@ -193,7 +183,7 @@ static void sb_vr_stream_drop(sb_vr_subscriber_t *s, unsigned i)
     ss->ready = false;
 }
 
-static unsigned sb_vr_free_slots(const sb_vr_subscriber_t *s)
+unsigned sb_vr_sub_free_slots(const sb_vr_subscriber_t *s)
 {
     unsigned n = SB_MEDIA_MAX_STREAMS - s->nstreams;
     for (unsigned k = 0; k < s->nstreams; k++)
@@ -300,7 +290,7 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
 }
 
 /* A renegotiation: "updated" with the new offer. Message thread. */
-static void sb_vr_renegotiate(sb_vr_subscriber_t *s, const char *transaction)
+void sb_vr_sub_renegotiate(sb_vr_subscriber_t *s, const char *transaction)
 {
     g_mutex_lock(&sb_vr_lock);
     s->pending = false;
@@ -320,7 +310,7 @@ static void sb_vr_renegotiate_deferred(void *arg)
         s->pending = true;
     g_mutex_unlock(&sb_vr_lock);
     if (now)
-        sb_vr_renegotiate(s, NULL);
+        sb_vr_sub_renegotiate(s, NULL);
 }
 
 static void sb_vr_subscriber_done(void *arg)
@@ -346,7 +336,7 @@ void sb_vr_subscribers_feed_gone(sb_vr_room_t *r, sb_vr_publisher_t *p)
         bool changed = false;
         for (unsigned k = 0; k < s->nstreams; k++) {
             if (s->streams[k].feed == p) {
-                sb_vr_stream_drop(s, k);
+                sb_vr_sub_stream_drop(s, k);
                 changed = true;
             }
         }
@@ -395,7 +385,7 @@ static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items,
         return NULL;
     }
     sb_vr_pick_t picks[SB_MEDIA_MAX_STREAMS];
-    int n = sb_vr_resolve(r, items, picks, SB_MEDIA_MAX_STREAMS, err);
+    int n = sb_vr_sub_resolve(r, items, picks, SB_MEDIA_MAX_STREAMS, err);
     if (n < 0)
         return NULL;
     if (n == 0) {
@@ -418,7 +408,7 @@ static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items,
     m->sub = s; /* kept by the message while the offer is made */
     sb_vr_subscriber_ref(s);
     g_ptr_array_add(r->subscribers, s);
-    sb_vr_add_streams(s, picks, (unsigned)n);
+    sb_vr_sub_add_streams(s, picks, (unsigned)n);
     return s;
 }
 
@@ -471,7 +461,7 @@ void sb_vr_subscriber_leave(sb_vr_subscriber_t *s, sb_vr_outbox_t *ob)
         return;
     s->left = true;
     for (unsigned i = 0; i < s->nstreams; i++)
-        sb_vr_stream_drop(s, i);
+        sb_vr_sub_stream_drop(s, i);
     sb_vr_fwd_sub_detach(s);
     if (!s->session->destroyed)
         sb_vr_outbox_close_pc(ob, s->h);
@@ -490,326 +480,3 @@ void sb_vr_subscriber_hangup_media(sb_vr_session_t *ses)
     sb_vr_outbox_flush(&ob);
 }
 
-/* ---- requests on a subscription ------------------------------------------------------------ */
-
-static json_t *sb_vr_sub_event(const sb_vr_subscriber_t *s, const char *key, const char *val)
-{
-    return json_pack("{s:s, s:I, s:s}", "videoroom", "event", "room",
-                     (json_int_t)s->room->o.room, key, val);
-}
-
-static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
-{
-    json_t *err = NULL;
-    if (m->jsep) {
-        const char *type = json_string_value(json_object_get(m->jsep, "type"));
-        char reason[256] = "";
-        g_mutex_lock(&sb_vr_lock);
-        bool offered = s->offered;
-        g_mutex_unlock(&sb_vr_lock);
-        if (strcmp(type, "answer") != 0)
-            err = sb_vr_error_json(SB_VR_ERR_INVALID_SDP_TYPE, "Invalid SDP type (expected an "
-                                                               "answer)");
-        else if (!offered)
-            err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "No offer is waiting for an "
-                                                              "answer");
-        else if (!sb_vr_core->process_answer)
-            err = sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Media negotiation is not available in "
-                                                      "this build of the core");
-        else if (sb_vr_core->process_answer(s->h, m->jsep, reason, sizeof(reason)) < 0)
-            err = sb_vr_error_json(SB_VR_ERR_INVALID_SDP, "Error processing the answer: %s",
-                                   reason);
-    }
-    if (err) {
-        sb_vr_reply(s, m->transaction, err);
-        return;
-    }
-    sb_media_stream_t *neg = sb_calloc(SB_MEDIA_MAX_STREAMS, sizeof(*neg));
-    unsigned n = m->jsep && sb_vr_core->streams
-                     ? sb_vr_core->streams(s->h, neg, SB_MEDIA_MAX_STREAMS)
-                     : 0;
-    g_mutex_lock(&sb_vr_lock);
-    if (m->jsep) {
-        s->offered = false;
-        s->answered = true;
-        for (unsigned i = 0; i < s->nstreams; i++)
-            s->streams[i].ready = s->streams[i].feed != NULL;
-        sb_vr_fwd_sub_attach(s, neg, n);
-    }
-    s->paused = false;
-    for (unsigned i = 0; i < s->nstreams; i++)
-        sb_vr_fwd_sub_config(s, i);
-    bool again = s->pending && !s->offered;
-    json_t *reply = sb_vr_sub_event(s, "started", "ok");
-    g_mutex_unlock(&sb_vr_lock);
-    sb_free(neg);
-    sb_vr_reply(s, m->transaction, reply);
-    if (again)
-        sb_vr_renegotiate(s, NULL);
-}
-
-static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
-{
-    static const sb_vr_param_t params[] = {
-        {"mid", SB_VR_T_STRING, true},        {"send", SB_VR_T_BOOL, false},
-        {"substream", SB_VR_T_UINT, false},   {"temporal", SB_VR_T_UINT, false},
-        {"spatial_layer", SB_VR_T_UINT, false}, {"temporal_layer", SB_VR_T_UINT, false},
-        {"fallback", SB_VR_T_UINT, false},
-    };
-    static const sb_vr_param_t top[] = {
-        {"streams", SB_VR_T_ARRAY, false},
-        {"restart", SB_VR_T_BOOL, false},
-    };
-    char text[256];
-    int code = SB_VR_CHECK(m->body, top, text);
-    json_t *items = json_object_get(m->body, "streams"), *it, *err = NULL;
-    size_t i;
-    if (code)
-        err = sb_vr_error_json(code, "%s", text);
-    else if (json_is_true(json_object_get(m->body, "restart")))
-        err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "ICE restarts of subscriptions are "
-                                                          "not supported yet");
-    json_array_foreach(items, i, it) {
-        if (!err && !json_is_object(it))
-            err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT, "Invalid element type (streams "
-                                                              "items should be objects)");
-        else if (!err && (code = SB_VR_CHECK(it, params, text)))
-            err = sb_vr_error_json(code, "%s", text);
-    }
-    g_mutex_lock(&sb_vr_lock);
-    int idx[SB_MEDIA_MAX_STREAMS];
-    json_array_foreach(items, i, it) {
-        const char *mid = json_string_value(json_object_get(it, "mid"));
-        idx[i % SB_MEDIA_MAX_STREAMS] = -1;
-        for (unsigned k = 0; !err && k < s->nstreams; k++)
-            if (!strcmp(s->streams[k].mid, mid) && s->streams[k].used)
-                idx[i % SB_MEDIA_MAX_STREAMS] = (int)k;
-        if (!err && (i >= SB_MEDIA_MAX_STREAMS || idx[i] < 0))
-            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' in subscription",
-                                   mid);
-    }
-    json_array_foreach(items, i, it) {
-        if (err)
-            break;
-        sb_vr_sub_stream_t *ss = &s->streams[idx[i]];
-        json_t *v;
-        if ((v = json_object_get(it, "send")))
-            ss->send = json_is_true(v);
-        if ((v = json_object_get(it, "substream")) || (v = json_object_get(it, "spatial_layer")))
-            ss->substream = (int)json_integer_value(v);
-        if ((v = json_object_get(it, "temporal")) || (v = json_object_get(it, "temporal_layer")))
-            ss->temporal = (int)json_integer_value(v);
-        sb_vr_fwd_sub_config(s, (unsigned)idx[i]);
-    }
-    json_t *reply = err ? err : sb_vr_sub_event(s, "configured", "ok");
-    g_mutex_unlock(&sb_vr_lock);
-    sb_vr_reply(s, m->transaction, reply);
-}
-
-/* unsubscribe items: {feed?, mid?, sub_mid?}. Under the lock. Returns how many m-lines
- * went inactive, or -1 with *err. */
-static int sb_vr_sub_remove(sb_vr_subscriber_t *s, json_t *items, json_t **err)
-{
-    static const sb_vr_param_t params[] = {
-        {"feed", SB_VR_T_UINT, false},
-        {"mid", SB_VR_T_STRING, false},
-        {"sub_mid", SB_VR_T_STRING, false},
-    };
-    char text[256];
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it) {
-        int code = json_is_object(it) ? SB_VR_CHECK(it, params, text) : SB_VR_ERR_INVALID_ELEMENT;
-        if (!code && !json_object_get(it, "feed") && !json_object_get(it, "sub_mid")) {
-            code = SB_VR_ERR_MISSING_ELEMENT;
-            snprintf(text, sizeof(text), "Missing mandatory element (feed or sub_mid)");
-        }
-        if (code) {
-            *err = sb_vr_error_json(code, "%s", json_is_object(it) ? text : "Invalid element");
-            return -1;
-        }
-    }
-    int changed = 0;
-    json_array_foreach(items, i, it) {
-        json_t *feed = json_object_get(it, "feed");
-        const char *mid = json_string_value(json_object_get(it, "mid"));
-        const char *sub_mid = json_string_value(json_object_get(it, "sub_mid"));
-        for (unsigned k = 0; k < s->nstreams; k++) {
-            sb_vr_sub_stream_t *ss = &s->streams[k];
-            bool hit = ss->feed && (sub_mid ? !strcmp(ss->mid, sub_mid)
-                                            : ss->feed->id == (uint64_t)json_integer_value(feed) &&
-                                                  (!mid || !strcmp(ss->feed_mid, mid)));
-            if (hit) {
-                sb_vr_stream_drop(s, k);
-                changed++;
-            }
-        }
-    }
-    return changed;
-}
-
-/* subscribe / unsubscribe / update. */
-static void sb_vr_sub_update(sb_vr_msg_t *m, sb_vr_subscriber_t *s, const char *request)
-{
-    bool upd = !strcmp(request, "update");
-    json_t *add = upd ? json_object_get(m->body, "subscribe")
-                      : !strcmp(request, "subscribe") ? json_object_get(m->body, "streams") : NULL;
-    json_t *del = upd ? json_object_get(m->body, "unsubscribe")
-                      : !strcmp(request, "unsubscribe") ? json_object_get(m->body, "streams")
-                                                        : NULL;
-    json_t *err = NULL;
-    const char *what = upd ? (add ? "unsubscribe" : "subscribe") : "streams";
-    if (upd && !add && !del)
-        err = sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "At least one of either 'subscribe' "
-                                                          "or 'unsubscribe' must be present");
-    else if (!upd && !add && !del)
-        err = sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "Missing mandatory element (streams)");
-    else if ((add && !json_is_array(add)) || (del && !json_is_array(del)))
-        err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
-                               "Invalid element type (%s should be an array)", what);
-    sb_vr_pick_t picks[SB_MEDIA_MAX_STREAMS];
-    int n = 0, removed = 0;
-    g_mutex_lock(&sb_vr_lock);
-    if (!err && add)
-        n = sb_vr_resolve(s->room, add, picks, SB_MEDIA_MAX_STREAMS, &err);
-    /* Removals first, so their m-lines can be reused by the additions. */
-    if (!err && del)
-        removed = sb_vr_sub_remove(s, del, &err);
-    if (!err && n > 0 && (unsigned)n > sb_vr_free_slots(s))
-        err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
-                               "Too many streams (at most %u per subscription)",
-                               SB_MEDIA_MAX_STREAMS);
-    if (!err && n > 0)
-        sb_vr_add_streams(s, picks, (unsigned)n);
-    bool changed = !err && (n > 0 || removed > 0);
-    bool later = changed && (s->offered || s->negotiating);
-    if (later)
-        s->pending = true;
-    json_int_t room = (json_int_t)s->room->o.room;
-    g_mutex_unlock(&sb_vr_lock);
-    if (err)
-        sb_vr_reply(s, m->transaction, err);
-    else if (later)
-        sb_vr_reply(s, m->transaction,
-                    json_pack("{s:s, s:I}", "videoroom", "updating", "room", room));
-    else if (!changed)
-        sb_vr_reply(s, m->transaction,
-                    json_pack("{s:s, s:I}", "videoroom", "updated", "room", room));
-    else
-        sb_vr_renegotiate(s, m->transaction);
-}
-
-/* switch: [{feed, mid, sub_mid}] without renegotiation (unless an inactive m-line comes
- * back). Under the lock for the checks and changes. */
-static void sb_vr_sub_switch(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
-{
-    static const sb_vr_param_t params[] = {
-        {"feed", SB_VR_T_UINT, true},
-        {"mid", SB_VR_T_STRING, true},
-        {"sub_mid", SB_VR_T_STRING, true},
-    };
-    static const sb_vr_param_t top[] = {{"streams", SB_VR_T_ARRAY, true}};
-    char text[256];
-    json_t *err = NULL, *items = json_object_get(m->body, "streams"), *it;
-    int code = SB_VR_CHECK(m->body, top, text);
-    size_t i;
-    if (code)
-        err = sb_vr_error_json(code, "%s", text);
-    json_array_foreach(items, i, it) {
-        if (!err && (code = json_is_object(it) ? SB_VR_CHECK(it, params, text)
-                                               : SB_VR_ERR_INVALID_ELEMENT))
-            err = sb_vr_error_json(code, "%s", json_is_object(it) ? text : "Invalid element");
-    }
-    unsigned changes = 0;
-    bool reactivated = false;
-    g_mutex_lock(&sb_vr_lock);
-    json_array_foreach(items, i, it) {
-        if (err)
-            break;
-        uint64_t id = (uint64_t)json_integer_value(json_object_get(it, "feed"));
-        const char *mid = json_string_value(json_object_get(it, "mid"));
-        const char *sub_mid = json_string_value(json_object_get(it, "sub_mid"));
-        sb_vr_publisher_t *p = g_hash_table_lookup(s->room->participants, &id);
-        int k = p && p->negotiated ? sb_vr_publisher_stream_by_mid(p, mid) : -1;
-        sb_vr_sub_stream_t *ss = NULL;
-        for (unsigned j = 0; j < s->nstreams && !ss; j++)
-            if (s->streams[j].used && !strcmp(s->streams[j].mid, sub_mid))
-                ss = &s->streams[j];
-        if (!p || !p->negotiated)
-            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such feed (%llu)",
-                                   (unsigned long long)id);
-        else if (k < 0)
-            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' in feed (%llu)",
-                                   mid, (unsigned long long)id);
-        else if (!ss)
-            err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' in subscription",
-                                   sub_mid);
-        if (err)
-            break;
-        const sb_media_stream_t *src = &p->streams[k].neg;
-        /* Same kind and codec only: the m-line is not renegotiated. */
-        if (src->kind != ss->kind || g_ascii_strcasecmp(src->codec, ss->src.codec) ||
-            p->streams[k].disabled || (ss->feed == p && ss->feed_index == (unsigned)k))
-            continue;
-        reactivated = reactivated || !ss->feed;
-        sb_vr_stream_set_feed(ss, p, (unsigned)k);
-        sb_vr_fwd_bind(s, ss->mindex);
-        changes++;
-    }
-    json_t *reply = err;
-    if (!err)
-        reply = json_pack("{s:s, s:I, s:s, s:i, s:o}", "videoroom", "event", "room",
-                          (json_int_t)s->room->o.room, "switched", "ok", "changes",
-                          (int)changes, "streams", sb_vr_subscriber_streams_json(s));
-    bool later = reactivated && (s->offered || s->negotiating);
-    if (later)
-        s->pending = true;
-    g_mutex_unlock(&sb_vr_lock);
-    sb_vr_reply(s, m->transaction, reply);
-    if (reactivated && !later)
-        sb_vr_renegotiate(s, NULL);
-}
-
-void sb_vr_subscriber_request(sb_vr_msg_t *m, const char *request)
-{
-    sb_vr_subscriber_t *s = m->sub;
-    g_mutex_lock(&sb_vr_lock);
-    bool left = s->left;
-    g_mutex_unlock(&sb_vr_lock);
-    if (!strcmp(request, "join")) {
-        sb_vr_reply(s, m->transaction,
-                    sb_vr_error_json(SB_VR_ERR_ALREADY_JOINED,
-                                     "Already in as a subscriber on this handle"));
-    } else if (left) {
-        sb_vr_reply(s, m->transaction, sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room"));
-    } else if (!strcmp(request, "start")) {
-        sb_vr_sub_start(m, s);
-    } else if (!strcmp(request, "pause")) {
-        g_mutex_lock(&sb_vr_lock);
-        s->paused = true;
-        for (unsigned i = 0; i < s->nstreams; i++)
-            sb_vr_fwd_sub_config(s, i);
-        json_t *reply = sb_vr_sub_event(s, "paused", "ok");
-        g_mutex_unlock(&sb_vr_lock);
-        sb_vr_reply(s, m->transaction, reply);
-    } else if (!strcmp(request, "configure")) {
-        sb_vr_sub_configure(m, s);
-    } else if (!strcmp(request, "switch")) {
-        sb_vr_sub_switch(m, s);
-    } else if (!strcmp(request, "subscribe") || !strcmp(request, "unsubscribe") ||
-               !strcmp(request, "update")) {
-        sb_vr_sub_update(m, s, request);
-    } else if (!strcmp(request, "leave")) {
-        sb_vr_outbox_t ob;
-        sb_vr_outbox_init(&ob);
-        g_mutex_lock(&sb_vr_lock);
-        json_t *reply = sb_vr_sub_event(s, "left", "ok");
-        sb_vr_subscriber_leave(s, &ob);
-        g_mutex_unlock(&sb_vr_lock);
-        sb_vr_reply(s, m->transaction, reply);
-        sb_vr_outbox_flush(&ob);
-    } else {
-        sb_vr_reply(s, m->transaction, sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST,
-                                                        "Unknown request '%s'", request));
-    }
-}

@@ -5,7 +5,8 @@
  *   room.c        rooms table, room options (create/edit/config file), room JSON
  *   admin.c       synchronous room requests (create, edit, destroy, list, kick, ...)
  *   publisher.c   publishers: join, publish/configure, unpublish, leave, their events
- *   subscriber.c  subscribers: join, offers, start, subscribe/unsubscribe/update, switch
+ *   subscriber.c  subscribers: join, offers and renegotiation, feeds that go, leave
+ *   subscription.c requests on a subscription: start, pause, configure, switch, update
  *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
  *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
  *   events.c      outbox (events pushed after the lock is released) and broadcasts
@@ -224,6 +225,11 @@ int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char 
                        size_t err_len);
 #define SB_VR_CHECK(obj, params, err) \
     sb_vr_params_check(obj, params, sizeof(params) / sizeof(params[0]), err, sizeof(err))
+/* Every item of an array (at most SB_MEDIA_MAX_STREAMS) is an object passing params. */
+int sb_vr_items_check(json_t *arr, const sb_vr_param_t *params, size_t n, char *err,
+                      size_t err_len);
+#define SB_VR_CHECK_ITEMS(arr, params, err) \
+    sb_vr_items_check(arr, params, sizeof(params) / sizeof(params[0]), err, sizeof(err))
 
 /* A request from a client, queued to the message thread. Owns its references. */
 typedef struct sb_vr_msg {
@@ -403,6 +409,14 @@ struct sb_vr_subscriber {
     sb_vr_sub_stream_t streams[SB_MEDIA_MAX_STREAMS];
 };
 
+/* One requested source of a subscription: a feed and one of its streams. */
+typedef struct sb_vr_pick {
+    sb_vr_publisher_t *feed; /* borrowed (under the lock) */
+    unsigned index;
+    const char *crossrefid;
+    int substream, temporal;
+} sb_vr_pick_t;
+
 void sb_vr_subscriber_ref(sb_vr_subscriber_t *s);
 void sb_vr_subscriber_unref(sb_vr_subscriber_t *s);
 void sb_vr_subscriber_join(sb_vr_msg_t *m);
@@ -412,6 +426,19 @@ void sb_vr_subscribers_feed_gone(sb_vr_room_t *r, sb_vr_publisher_t *p);
 /* Under the lock: the subscription ends (leave, room destroyed, handle gone). */
 void sb_vr_subscriber_leave(sb_vr_subscriber_t *s, sb_vr_outbox_t *ob);
 void sb_vr_subscriber_hangup_media(sb_vr_session_t *s);
+/* Shared by subscriber.c and subscription.c. Under the lock unless said otherwise. */
+/* Resolve [{feed, mid?, crossrefid?, substream?, temporal?}]: count, or -1 and *err. */
+int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigned max,
+                      json_t **err);
+/* New m-lines for picks (inactive ones of the same kind are reused), bound on the loop. */
+void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n);
+void sb_vr_sub_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, unsigned k);
+void sb_vr_sub_stream_drop(sb_vr_subscriber_t *s, unsigned i); /* m-line i inactive */
+unsigned sb_vr_sub_free_slots(const sb_vr_subscriber_t *s);
+/* Message thread, lock not held: a new offer, pushed as "updated". */
+void sb_vr_sub_renegotiate(sb_vr_subscriber_t *s, const char *transaction);
+/* Message thread, lock not held: push data (taken) as the answer to transaction. */
+void sb_vr_sub_reply(sb_vr_subscriber_t *s, const char *transaction, json_t *data);
 /* "streams" array of a subscription. Under the lock. Owned. */
 json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s);
 
