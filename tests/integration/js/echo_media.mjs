@@ -1,6 +1,9 @@
 // Drive headless Chromium through web/echo_media.html (served by the daemon under test):
-// run window.sbEcho(cfg) and print one JSON object on stdout with its result plus what went
-// over the wire (every Janus request the page sent, in order, over HTTP or WebSocket).
+// run window.sbEcho(cfg) (or window[opts.fn](cfg)) and print one JSON object on stdout with
+// its result plus what went over the wire (every Janus request the page sent, in order,
+// over HTTP or WebSocket). With opts.serverPid the page can read the server's CPU time
+// (window.sbCpu: utime+stime ticks of /proc/PID/stat and the on-CPU nanoseconds summed over
+// /proc/PID/task/*/schedstat).
 //
 //   node echo_media.mjs '{"url":"http://127.0.0.1:18088/echo_media.html",
 //                            "cfg":{"server":"http://127.0.0.1:18088/janus"},"timeoutMs":60000}'
@@ -8,7 +11,7 @@
 // Chromium: Debian's /usr/bin/chromium with the flags of TESTING.md, a fresh user-data-dir
 // removed afterwards. Exit status 0 when the page ran to the end (the caller judges the
 // figures), 1 with {"error": ...} otherwise.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -46,6 +49,20 @@ function noteRequest(text, via) {
     }
 }
 
+function serverCpu(pid) {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+            ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+        } catch {
+            /* thread gone */
+        }
+    }
+    return { ticks: Number(f[11]) + Number(f[12]), ns, wall: Date.now() };
+}
+
 const userDataDir = mkdtempSync(join(tmpdir(), "sb-chromium-"));
 let context;
 let status = 0;
@@ -57,6 +74,7 @@ try {
         args: CHROMIUM_FLAGS,
     });
     const page = context.pages()[0] || (await context.newPage());
+    if (opts.serverPid) await page.exposeFunction("sbCpu", () => serverCpu(opts.serverPid));
     page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`.slice(0, 500)));
     page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
     page.on("request", (r) => {
@@ -69,7 +87,7 @@ try {
     await page.waitForFunction(() => window.sbReady === true, null, { timeout: 10000 });
     const timeoutMs = opts.timeoutMs || 60000;
     out.result = await Promise.race([
-        page.evaluate((cfg) => window.sbEcho(cfg), opts.cfg || {}),
+        page.evaluate(([fn, cfg]) => window[fn](cfg), [opts.fn || "sbEcho", opts.cfg || {}]),
         new Promise((_, reject) =>
             setTimeout(() => reject(new Error(`page did not finish in ${timeoutMs} ms`)), timeoutMs)),
     ]);
@@ -83,5 +101,5 @@ try {
 }
 out.wire = wire;
 out.logs = logs.slice(-200);
-process.stdout.write(JSON.stringify(out) + "\n");
-process.exit(status);
+// Exit only once the whole line is out: a pipe takes 64 KiB at a time.
+process.stdout.write(JSON.stringify(out) + "\n", () => process.exit(status));

@@ -35,12 +35,13 @@ def make_html_folder():
     return d
 
 
-def run_echo(http_port, cfg, timeout_s=90):
-    """Load the echo page from the daemon on http_port and run window.sbEcho(cfg). Returns
+def run_echo(http_port, cfg, timeout_s=90, fn="sbEcho", server_pid=None):
+    """Load the echo page from the daemon on http_port and run window[fn](cfg) (sbEcho or
+    sbEchoLoad; server_pid lets the page read the server's CPU time). Returns
     the driver's JSON: {"result": {"calls": [...]}, "wire": [...], "logs": [...]} or with
     "error". Raises only when the driver itself breaks (no JSON at all)."""
     opts = {"url": "http://127.0.0.1:%d/echo_media.html" % http_port, "cfg": cfg,
-            "timeoutMs": int(timeout_s * 1000)}
+            "timeoutMs": int(timeout_s * 1000), "fn": fn, "serverPid": server_pid}
     proc = subprocess.run(["node", DRIVER, json.dumps(opts)], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout_s + 60)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
