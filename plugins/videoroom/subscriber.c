@@ -151,11 +151,11 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
             break; /* checked by the callers; never past the array */
         sb_vr_sub_stream_t *ss = &s->streams[slot];
         if (slot == s->nstreams) {
-            memset(ss, 0, sizeof(*ss));
+            /* A fresh slot: zero since the subscription was made; its loop fields are the
+             * loop's, so only the control fields are set here. */
             ss->mindex = slot;
             snprintf(ss->mid, sizeof(ss->mid), "%u", slot);
             ss->kind = src->kind;
-            ss->loop.owner = s;
             s->nstreams++;
         }
         ss->used = true;
@@ -402,6 +402,8 @@ static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items,
     json_t *v = json_object_get(m->body, "autoupdate");
     s->autoupdate = v ? json_is_true(v) : true;
     s->use_msid = json_is_true(json_object_get(m->body, "use_msid"));
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
+        s->streams[i].loop.owner = s; /* before any closure is posted */
     m->s->role = SB_VR_ROLE_SUBSCRIBER;
     m->s->sub = s;
     sb_vr_subscriber_ref(s);
