@@ -526,10 +526,10 @@ static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publis
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
     if (answer && (!p->in_room || m->s->destroyed)) {
-        /* Gone while we negotiated: the PeerConnection we just made goes too. */
+        /* Gone while we negotiated: the PeerConnection we just made goes too (even for a
+         * detached handle, whose teardown may have run before it existed). */
         err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room");
-        if (!m->s->destroyed)
-            sb_vr_outbox_close_pc(&ob, p->h);
+        sb_vr_outbox_close_pc(&ob, p->h);
     } else if (answer) {
         sb_vr_publisher_negotiated(p, st, n, &ob);
         /* As the reference: the answer's event lists what is now published. */

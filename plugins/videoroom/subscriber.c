@@ -276,6 +276,8 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
         sb_vr_outbox_add(&ob, s->h, transaction, reply, offer);
     } else {
         json_decref(reply);
+        if (rc == 0 && offer) /* dropped meanwhile: the new PeerConnection goes too */
+            sb_vr_outbox_close_pc(&ob, s->h);
         if (!s->left)
             sb_vr_outbox_add(&ob, s->h, transaction,
                              sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Error preparing the offer: %s",
