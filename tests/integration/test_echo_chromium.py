@@ -106,6 +106,19 @@ def main():
             if name != "http, server as DTLS server":
                 with tap.case("%s: janus.js trickled its candidates" % name):
                     check_trickle(tap, out, name)
+        cap = 64000
+        out = sbchromium.run_echo(HTTP_PORT, {"server": api["http"], "bitrate": cap,
+                                              "mediaMs": 8000, "sampleMs": 1000}, timeout_s=60)
+        with tap.case("echotest bitrate cap becomes REMB and Chromium follows it"):
+            check(not out.get("error"), "page failed: %s" % out.get("error"))
+            smp = out["result"]["calls"][0]["samples"]
+            v0, v1 = smp[-5]["outbound"]["video"], smp[-1]["outbound"]["video"]
+            bps = 8.0 * (v1["bytesSent"] - v0["bytesSent"]) / ((smp[-1]["t"] - smp[-5]["t"]) / 1000)
+            tap.note("cap %d bps: Chromium targetBitrate %s, video sent %.0f bps over the last "
+                     "4 s, %sx%s (%s)" % (cap, v1.get("targetBitrate"), bps, v1.get("frameWidth"),
+                                          v1.get("frameHeight"), v1.get("qualityLimitationReason")))
+            check(v1.get("targetBitrate", 1e9) <= cap, "targetBitrate under the cap")
+            check(bps <= 1.3 * cap, "video bitrate near the cap: %.0f" % bps)
         with tap.case("DTLS roles and SRTP profiles as negotiated"):
             check("http" in seen and "http, server as DTLS server" in seen,
                   "both calls succeeded")
