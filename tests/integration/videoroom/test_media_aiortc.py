@@ -12,7 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vrlib import Test  # noqa: E402
-from vrmedia import Publisher, Session, Subscriber  # noqa: E402
+from aiortc import RTCSessionDescription  # noqa: E402
+from vrmedia import ColorTrack, Publisher, Session, Subscriber  # noqa: E402
 
 CONF = """
 room-1234: { description = "Media"; publishers = 4; bitrate = 300000; fir_freq = 5;
@@ -143,15 +144,58 @@ async def scenario():
         ok = await subs[0].frames_at_least(video=20, audio=0)
         t.ok(ok, "subscriber 0 still decodes bob after alice left", subs[0].frames)
 
+        # joinandconfigure: join and publish in one request ("joined" with the answer).
+        carol = Publisher(srv.client(), ROOM, "Carol", "green", video=False)
+        try:
+            carol.pc.addTrack(carol.make_tone())
+            await carol.pc.setLocalDescription(await carol.pc.createOffer())
+            d, jsep = await carol.s.request(
+                {"request": "joinandconfigure", "room": ROOM, "ptype": "publisher",
+                 "display": "Carol"}, {"type": "offer", "sdp": carol.pc.localDescription.sdp})
+            t.ok(d.get("videoroom") == "joined" and jsep and jsep["type"] == "answer",
+                 "joinandconfigure: joined with the answer", d)
+            carol.id = d.get("id")
+            await carol.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"],
+                                                                      type="answer"))
+            d, _ = await watcher.vr(lambda d: any(p["id"] == carol.id
+                                                  for p in d.get("publishers", [])),
+                                    what="carol's publishers event")
+            t.eq([s["type"] for s in d["publishers"][0]["streams"]], ["audio"],
+                 "carol publishes audio only")
+            # Renegotiation: she adds video with configure + a new offer.
+            carol.pc.addTrack(ColorTrack("green"))
+            await carol.pc.setLocalDescription(await carol.pc.createOffer())
+            d, jsep = await carol.s.request({"request": "configure"},
+                                            {"type": "offer",
+                                             "sdp": carol.pc.localDescription.sdp})
+            t.ok(d.get("configured") == "ok" and jsep, "configure with a new offer", d)
+            if jsep:
+                await carol.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"],
+                                                                          type="answer"))
+            d, _ = await watcher.vr(lambda d: any(p["id"] == carol.id
+                                                  for p in d.get("publishers", [])),
+                                    what="carol's updated publishers event")
+            t.eq([s["type"] for s in d["publishers"][0]["streams"]], ["audio", "video"],
+                 "the room hears carol's new video stream")
+            sub = Subscriber(srv.client(), ROOM)
+            subs.append(sub)
+            await sub.join([{"feed": carol.id, "mid": "1"}])
+            t.ok(await sub.frames_at_least(video=20, audio=0), "her new video decodes",
+                 sub.frames)
+            t.eq(set(sub.colors.values()), {"green"}, "it is green (carol)")
+        finally:
+            await carol.close()
+
         d, _ = await bob.s.request({"request": "leave"})
         t.eq(d.get("leaving"), "ok", "bob leaves")
-        d, _ = await watcher.vr(lambda d: "leaving" in d, what="bob leaving")
+        d, _ = await watcher.vr(lambda d: d.get("leaving") == bob.id, what="bob leaving")
         t.eq(d.get("leaving"), bob.id, "the watcher hears bob leave")
-        t.ok(not watcher.find(lambda e: "unpublished" in e.get("plugindata", {}).get("data", {})),
+        t.ok(not watcher.find(lambda e: (e.get("plugindata") or {}).get("data", {})
+                              .get("unpublished") == bob.id),
              "a leave is announced as 'leaving' only, as the reference does")
         d = c.sync(watcher.sid, watcher.h, {"request": "listparticipants", "room": ROOM})
         t.eq(sorted(p["display"] for p in d["participants"]), ["Alice", "Watcher"],
-             "alice (not publishing) and the watcher remain")
+             "alice (not publishing) and the watcher remain (carol's session is gone)")
     except AssertionError as ex:
         t.ok(False, "scenario", ex)
     finally:

@@ -146,6 +146,10 @@ class Publisher:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.id = None
 
+    def make_tone(self):
+        self.tone = ToneTrack()
+        return self.tone
+
     async def join_and_publish(self, extra=None):
         d, _ = await self.s.request({"request": "join", "room": self.room, "ptype": "publisher",
                                      "display": self.display})
