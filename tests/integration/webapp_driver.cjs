@@ -23,6 +23,8 @@ const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
   '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
+  // getDisplayMedia picks the (fake) screen without asking.
+  '--auto-select-desktop-capture-source=Entire screen',
   // A speech-like microphone (3 s on, 2 s off) so the talking events come and go.
   ...(VOICE ? [`--use-file-for-fake-audio-capture=${VOICE}`] : []),
 ];
@@ -222,6 +224,28 @@ async function main() {
           await until(talking('true'), "Alice's tile talking on Bob's page", 20000, 100);
           await until(talking('false'), "Alice's tile not talking in a pause", 20000, 100);
         });
+        await step('screen share replaces the camera on the other side, and back', async () => {
+          // The fake screen looks like the fake camera, so the proof is on the wire: Bob's
+          // decoder gets a new keyframe (the encoder restarts on the new track) and the
+          // frames keep coming, without a renegotiation.
+          const keyframes = () => bob.evaluate(async () => {
+            let n = 0;
+            for (const sub of window.sbRoom.subs.values()) {
+              const r = await sub.pc.getStats();
+              r.forEach((x) => { if (x.type === 'inbound-rtp' && x.kind === 'video') n += x.keyFramesDecoded || 0; });
+            }
+            return n;
+          });
+          const before = await keyframes();
+          await alice.getByTestId('toggle-screen').click();
+          await until(() => alice.evaluate(() => document.querySelector('[data-testid=tile][data-self=true]')?.textContent.includes('presenting')), 'presenting label');
+          await until(async () => (await keyframes()) > before, 'a keyframe of the screen on Bob\'s side', 20000);
+          await expectPlaying(bob, aliceTile, 'Bob sees the shared screen');
+          await alice.screenshot({ path: path.join(ART, 'room-screen-share.png') });
+          await alice.getByTestId('toggle-screen').click();
+          await until(() => alice.evaluate(() => !document.querySelector('[data-testid=tile][data-self=true]')?.textContent.includes('presenting')), 'presenting label gone');
+          await expectPlaying(bob, aliceTile, 'Bob sees the camera again');
+        });
         await step('when the server goes away both pages say so, and recover when it is back', async () => {
           await ask('stop-server');
           for (const [p, who] of [[alice, 'Alice'], [bob, 'Bob']]) {
@@ -316,8 +340,19 @@ async function main() {
       await b.getByTestId('accept').click();
       await expectPlaying(a, '[data-testid=remote] video', 'Alice sees Bob');
       await expectPlaying(b, '[data-testid=remote] video', 'Bob sees Alice');
-      // The media path is browser to browser: the selected pair's remote address is the
-      // other browser, never the server (which has no PeerConnection for this call).
+      // The media path is browser to browser: the pair Alice's browser selected ends at a
+      // candidate Bob's browser gathered (the server has no PeerConnection for this call).
+      const pair = (p) => p.evaluate(async () => {
+        const r = await window.sbCall.pc.getStats();
+        let sel;
+        r.forEach((x) => { if (x.type === 'transport' && x.selectedCandidatePairId) sel = r.get(x.selectedCandidatePairId); });
+        if (!sel) return null;
+        const l = r.get(sel.localCandidateId), rem = r.get(sel.remoteCandidateId);
+        return { local: `${l.address}:${l.port}`, remote: `${rem.address}:${rem.port}` };
+      });
+      const pa = await until(() => pair(a), "Alice's selected pair");
+      const pb = await until(() => pair(b), "Bob's selected pair");
+      check(pa.remote === pb.local && pb.remote === pa.local, `pairs match end to end: ${JSON.stringify(pa)} vs ${JSON.stringify(pb)}`);
       await a.waitForTimeout(2500);
       await a.screenshot({ path: path.join(ART, 'call.png') });
     });

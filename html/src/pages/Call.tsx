@@ -20,6 +20,8 @@ export function CallPage() {
   const [dismissed, setDismissed] = useState<string>();
 
   useEffect(() => {
+    // For diagnostics from the console (and the browser tests).
+    (window as unknown as { sbCall?: P2PCallClient }).sbCall = client;
     const bye = () => void client.close();
     window.addEventListener('pagehide', bye);
     return () => {

@@ -47,6 +47,8 @@ export function RoomPage({ roomId }: { roomId: number }) {
   const client = view.kind === 'room' ? view.client : null;
   useEffect(() => {
     if (!client) return;
+    // For diagnostics from the console (and the browser tests).
+    (window as unknown as { sbRoom?: VideoRoomClient }).sbRoom = client;
     void client.start();
     const unsub = client.subscribe(() => {
       const s = client.getSnapshot();
