@@ -136,11 +136,22 @@ static void sb_vr_fwd_pub_attach_run(void *arg)
     sb_vr_publisher_t *p = op->pub;
     for (unsigned i = 0; i < op->n; i++) {
         sb_vr_pub_stream_t *ps = &p->streams[i];
+        bool unmuted = ps->loop.muted && !op->muted[i];
         ps->loop.neg = op->neg[i];
         ps->loop.codec = sb_codec_from_name(op->neg[i].codec);
         ps->loop.muted = op->muted[i];
-        for (unsigned k = 0; k < ps->loop.nsubs; k++)
-            sb_vr_fwd_ext_map(ps->loop.subs[k]);
+        for (unsigned k = 0; k < ps->loop.nsubs; k++) {
+            sb_vr_sub_stream_t *ss = ps->loop.subs[k];
+            sb_vr_fwd_ext_map(ss);
+            if (unmuted) { /* as after a switch: continuous numbering, from a keyframe */
+                ss->loop.switched = true;
+                ss->loop.waiting_kf = true;
+                ss->loop.cur_layer = -1;
+            }
+        }
+        if (unmuted && ps->loop.nsubs)
+            for (unsigned l = 0; l < (ps->loop.neg.layers ? ps->loop.neg.layers : 1); l++)
+                sb_vr_request_kf(p, ps, (int)l);
     }
     p->loop.nstreams = op->n;
     p->loop.fir_freq_s = op->fir_freq_s;

@@ -369,14 +369,19 @@ static json_t *sb_vr_publisher_apply_streams(sb_vr_publisher_t *p, json_t *strea
             return sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such mid '%s' published",
                                     json_string_value(mid));
     }
+    bool changed = false;
     json_array_foreach(streams, i, st) {
         int idx = sb_vr_publisher_stream_by_mid(p, json_string_value(json_object_get(st, "mid")));
         json_t *send = json_object_get(st, "send");
-        if (json_is_boolean(send))
+        if (json_is_boolean(send)) {
             p->streams[idx].paused = !json_is_true(send);
+            changed = true;
+        }
         if (json_is_true(json_object_get(st, "keyframe")))
             sb_vr_fwd_pub_keyframe(p, (unsigned)idx);
     }
+    if (changed)
+        sb_vr_fwd_pub_attach(p);
     return NULL;
 }
 

@@ -90,6 +90,21 @@ async def pending_renegotiation(alice, bob):
         t.eq(d.get("started"), "ok", "start (resume)")
         t.ok(await grows(sub, "video", 30), "video again after start", sub.frames)
 
+        # the publisher stops relaying its video (configure send=false), then resumes
+        d, _ = await alice.s.request({"request": "configure",
+                                      "streams": [{"mid": "1", "send": False}]})
+        t.eq(d.get("configured"), "ok", "publisher configure send=false on its video")
+        await asyncio.sleep(1)
+        sub.colors.clear()
+        await asyncio.sleep(2)
+        t.ok("red" not in sub.colors.values(), "alice's video is not relayed", sub.colors)
+        await alice.s.request({"request": "configure", "streams": [{"mid": "1", "send": True}]})
+        await asyncio.sleep(2)
+        t.ok("red" in sub.colors.values(), "alice's video is relayed again", sub.colors)
+        d, _ = await alice.s.request({"request": "configure",
+                                      "streams": [{"mid": "7", "send": False}]})
+        t.error(d, 428, "publisher configure of an unknown mid: 428")
+
         # errors of a live subscription
         d, _ = await sub.s.request({"request": "configure", "streams": [{"mid": "9",
                                                                          "send": False}]})
