@@ -15,7 +15,7 @@ export interface LinkStats {
   height?: number;
   jitterMs?: number;
   codec?: string;
-  /** Audio/video RTP packets received in the last interval (-1: no such stream). */
+  /** Audio/video RTP packets received in the last interval (-1: not known yet). */
   audioPackets: number;
   videoPackets: number;
   framesDecoded?: number;
@@ -110,8 +110,9 @@ export class StatsSampler {
       }
       const dGot = got - p.got, dLost = lost - p.lost;
       if (dGot + dLost > 0) out.lossPct = (100 * Math.max(0, dLost)) / (dGot + Math.max(0, dLost));
-      out.audioPackets = audioPackets < 0 ? -1 : Math.max(0, audioPackets - Math.max(0, p.audioPackets));
-      out.videoPackets = videoPackets < 0 ? -1 : Math.max(0, videoPackets - Math.max(0, p.videoPackets));
+      // No inbound stats for a kind yet means nothing of it ever arrived: 0 packets.
+      out.audioPackets = audioPackets < 0 ? 0 : Math.max(0, audioPackets - Math.max(0, p.audioPackets));
+      out.videoPackets = videoPackets < 0 ? 0 : Math.max(0, videoPackets - Math.max(0, p.videoPackets));
     }
     if (out.lossPct === undefined && remoteLoss !== undefined) out.lossPct = remoteLoss;
     out.quality = rate(out, this.pc);

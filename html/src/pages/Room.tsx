@@ -8,7 +8,7 @@ import { DeviceSetup } from '../components/DeviceSetup';
 import { ArrowIcon, CamIcon, CamOffIcon, CheckIcon, CloseIcon, HangupIcon, LinkIcon, LockIcon, MicIcon, MicOffIcon, ScreenIcon, SignalBars, UsersIcon } from '../components/Icons';
 import { Tile } from '../components/Tile';
 import { TopBar } from '../components/TopBar';
-import { VideoRoomClient, type RoomSnapshot } from '../janus/videoroom';
+import { RoomDirectory, VideoRoomClient, type RoomSnapshot } from '../janus/videoroom';
 import { loadPrefs, savePrefs, serverUrl, sfuIceServers } from '../lib/config';
 import { knownRoom, rememberRoom, takeHandoff } from '../lib/handoff';
 import { navigate, roomLink } from '../lib/router';
@@ -122,6 +122,19 @@ function PreJoin({ roomId, error, needPin, initialPin, onJoin }: { roomId: numbe
   const [name, setName] = useState(loadPrefs().name);
   const [pin, setPin] = useState(needPin ? '' : (initialPin ?? ''));
   const [nameError, setNameError] = useState<string>();
+  const [info, setInfo] = useState<{ title?: string; pin?: boolean }>(() => ({ title: knownRoom(roomId)?.description }));
+  // The room's name and whether it needs a PIN, when it is a public room.
+  useEffect(() => {
+    const dir = new RoomDirectory(serverUrl());
+    dir.list().then(
+      (list) => {
+        const r = list.find((x) => Number(x.room) === roomId);
+        if (r) setInfo({ title: r.description || undefined, pin: Boolean(r.pin_required) });
+      },
+      () => {},
+    );
+    return () => void dir.close();
+  }, [roomId]);
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
     const n = name.trim();
@@ -136,7 +149,10 @@ function PreJoin({ roomId, error, needPin, initialPin, onJoin }: { roomId: numbe
     <main className="page center-page">
       <form className="card prejoin-card" onSubmit={submit} data-testid="prejoin">
         <div className="card-head">
-          <h2>Join room #{roomId}</h2>
+          <div>
+            <h2>{info.title ? `Join “${info.title}”` : 'Join the room'}</h2>
+            <span className="muted-text small">Room #{roomId}</span>
+          </div>
           <button type="button" className="btn ghost small" onClick={() => navigate('/')}>
             Back to the lobby
           </button>
@@ -157,7 +173,7 @@ function PreJoin({ roomId, error, needPin, initialPin, onJoin }: { roomId: numbe
             <span className="field-label">
               <LockIcon size={12} /> PIN
             </span>
-            <input value={pin} onChange={(e) => setPin(e.target.value)} type="password" placeholder={needPin ? 'Required' : 'If any'} autoFocus={needPin} data-testid="prejoin-pin" autoComplete="off" />
+            <input value={pin} onChange={(e) => setPin(e.target.value)} type="password" placeholder={needPin || info.pin ? 'Required' : 'If any'} autoFocus={needPin} data-testid="prejoin-pin" autoComplete="off" />
           </label>
         </div>
         <button className="btn primary wide" type="submit" data-testid="prejoin-join">
@@ -252,7 +268,7 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
             {s.phase === 'joined' ? (s.serverReachable ? 'Connected' : 'Reconnecting…') : s.phase === 'reconnecting' ? 'Reconnecting…' : 'Joining…'}
           </span>
           <button className="btn small" onClick={() => void copy()} data-testid="copy-link">
-            {copied ? <CheckIcon size={16} /> : <LinkIcon size={16} />} {copied ? 'Link copied' : 'Copy invite link'}
+            {copied ? <CheckIcon size={16} /> : <LinkIcon size={16} />} <span>{copied ? 'Link copied' : 'Copy invite link'}</span>
           </button>
         </div>
       </header>
