@@ -139,6 +139,9 @@ def main():
     if problem:
         tap.exit()
     os.makedirs(ARTIFACTS, exist_ok=True)
+    for f in os.listdir(ARTIFACTS):  # failure shots of an earlier run would mislead
+        if f.startswith("failure-") and f.endswith(".png"):
+            os.remove(os.path.join(ARTIFACTS, f))
     oracle = Oracle() if os.environ.get("SB_WEBAPP_ORACLE") else None
     server = Server(builddir, html_folder=DIST, ws=False, name="webapp")
     try:
