@@ -52,7 +52,8 @@ static bool sb_main_is_dir(const char *path)
 }
 
 /* Running from a build tree (the quick start): when the installed folders are absent,
- * use the plugins next to the binary and the web app of the source tree. */
+ * use the plugins next to the binary, and the plugin configs and web app of the source
+ * tree. */
 static void sb_main_find_folders(sb_config_t *cfg)
 {
     char exe[PATH_MAX];
@@ -71,6 +72,11 @@ static void sb_main_find_folders(sb_config_t *cfg)
             sb_free(cfg->plugins_folder);
             cfg->plugins_folder = sb_strdup(path);
         }
+    }
+    if (!strcmp(cfg->configs_folder, SB_CONF_DIR) && !sb_main_is_dir(cfg->configs_folder) &&
+        sb_main_is_dir(SB_SRCDIR "/conf")) {
+        sb_free(cfg->configs_folder);
+        cfg->configs_folder = sb_strdup(SB_SRCDIR "/conf");
     }
     if (!strcmp(cfg->html_folder, SB_HTML_DIR) && !sb_main_is_dir(cfg->html_folder) &&
         sb_main_is_dir(SB_SRCDIR "/html/dist")) {
