@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/id.h"
+#include "base/log.h"
 #include "base/time.h"
 #include "videoroom.h"
 
@@ -154,6 +155,8 @@ static void sb_vr_fwd_pub_attach_run(void *arg)
                 sb_vr_request_kf(p, ps, (int)l);
     }
     p->loop.nstreams = op->n;
+    SB_DEBUG("videoroom", "publisher %llu: %u stream(s) on the loop",
+             (unsigned long long)p->id, op->n);
     p->loop.fir_freq_s = op->fir_freq_s;
     p->loop.level_events = op->level_events;
     p->loop.level_packets = op->level_packets ? op->level_packets : 100;

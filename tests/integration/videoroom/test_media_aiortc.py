@@ -10,7 +10,7 @@ import asyncio
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from vrlib import Test  # noqa: E402
 from aiortc import RTCSessionDescription  # noqa: E402
 from vrmedia import ColorTrack, Publisher, Session, Subscriber  # noqa: E402

@@ -8,7 +8,7 @@ usage: test_rooms.py <path to switchboard>
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from vrlib import Test  # noqa: E402
 
 CONF = """

@@ -9,7 +9,7 @@ import asyncio
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from vrlib import Test  # noqa: E402
 from vrmedia import Publisher, Subscriber  # noqa: E402
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "lib"))
 from vrlib import Test  # noqa: E402
 
 JANUS_JS = "/usr/share/javascript/janus-gateway/janus.js"

@@ -1,7 +1,7 @@
 """Helpers for the VideoRoom integration tests (Python 3 standard library only).
 
-Every test script takes the daemon's path as argv[1], re-executes itself inside a private
-network namespace (loopback only, so ports never collide), starts the daemon there on a
+Every test script takes the daemon's path as argv[1], re-executes itself (with
+/usr/bin/python3, which has python3-aiortc) inside a private network namespace (loopback only, so ports never collide), starts the daemon there on a
 port it picks, and prints one 'ok - name' / 'not ok - name' line per check; it exits
 non-zero when any check failed.
 
@@ -33,7 +33,8 @@ def _reexec_in_netns():
     if os.environ.get("SB_VR_NETNS") == "1":
         return
     env = dict(os.environ, SB_VR_NETNS="1")
-    py = sys.executable or "/usr/bin/python3"
+    # Debian's interpreter: python3-aiortc is installed for it, maybe not for another one.
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     unshare = ["unshare", "--net", "--"]
     if os.getuid() != 0:
         unshare = ["unshare", "--user", "--map-root-user", "--net", "--"]
@@ -115,6 +116,9 @@ class Server:
 
     def cleanup(self):
         self.log.close()
+        if os.environ.get("SB_VR_KEEP"):
+            print("# kept %s" % self.dir)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -185,6 +185,7 @@ class Subscriber:
         self.room = room
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.frames = {"audio": 0, "video": 0}
+        self.track_frames = {}  # track id ("<feed>-<feed mid>") -> frames decoded
         self.colors = {}  # track id -> colour name of the last frame
         self.consumers = []
         self.pc.on("track", self._on_track)
@@ -199,6 +200,7 @@ class Subscriber:
             except Exception:  # noqa: BLE001 - track ended
                 return
             self.frames[track.kind] += 1
+            self.track_frames[track.id] = self.track_frames.get(track.id, 0) + 1
             if track.kind == "video":
                 img = frame.to_ndarray(format="bgr24")
                 self.colors[track.id] = classify(img.reshape(-1, 3).mean(axis=0))
