@@ -156,6 +156,11 @@ int sb_peer_streams_answer_opts(const sb_answer_opts_t *want, sb_negotiate_opts_
      * aiortc 1.4 maps ids per transport and breaks when audio and video reuse an id. */
     opts->ext_allow &= ~(SB_HDREXT_BIT(SB_HDREXT_ABS_SEND_TIME) | SB_HDREXT_BIT(SB_HDREXT_TWCC));
     opts->fb_allow &= ~(unsigned)SB_NEGOTIATE_FB_TWCC;
+    /* We answer actpass with passive: as DTLS server we pick the SRTP profile, and we
+     * prefer AEAD_AES_128_GCM (Chromium, as server, would pick its own first choice,
+     * AES-CM). Early ClientHellos are kept and answered once ICE selects a pair, so
+     * this costs no join time. */
+    opts->actpass_answer = SB_SDP_SETUP_PASSIVE;
     opts->on_media = sb_peer_streams_on_media;
     opts->ctx = (void *)want;
     return 0;

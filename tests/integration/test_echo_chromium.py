@@ -96,14 +96,16 @@ def main():
         for name, cfg in (("http", {"server": api["http"]}),
                           ("websocket", {"server": api["websocket"]}),
                           ("http, server as DTLS server", {"server": api["http"],
-                                                           "setupActive": True})):
+                                                           "setupActive": True}),
+                          ("http, server as DTLS client", {"server": api["http"],
+                                                           "setupPassive": True})):
             cfg.update({"mediaMs": MEDIA_MS, "sampleMs": 1000})
             before = len(sbchromium.webrtcup_profiles(server.log_path))
             out = sbchromium.run_echo(HTTP_PORT, cfg, timeout_s=60)
             with tap.case("%s: echoed video decodes, audio arrives, webrtcup" % name):
                 call, profile, tr = check_call(tap, server, out, name, before)
                 seen[name] = (profile, tr)
-            if name != "http, server as DTLS server":
+            if name in ("http", "websocket"):
                 with tap.case("%s: janus.js trickled its candidates" % name):
                     check_trickle(tap, out, name)
         cap = 64000
@@ -120,16 +122,17 @@ def main():
             check(v1.get("targetBitrate", 1e9) <= cap, "targetBitrate under the cap")
             check(bps <= 1.3 * cap, "video bitrate near the cap: %.0f" % bps)
         with tap.case("DTLS roles and SRTP profiles as negotiated"):
-            check("http" in seen and "http, server as DTLS server" in seen,
-                  "both calls succeeded")
-            prof, tr = seen["http"]
-            check(tr.get("dtlsRole") == "server", "answering an actpass offer, the server is "
-                  "the DTLS client: Chromium says %r" % tr.get("dtlsRole"))
-            prof, tr = seen["http, server as DTLS server"]
-            check(tr.get("dtlsRole") == "client", "Chromium is the DTLS client: %r"
+            check(all(k in seen for k in ("http", "http, server as DTLS server",
+                                          "http, server as DTLS client")), "every call succeeded")
+            for name in ("http", "http, server as DTLS server"):
+                prof, tr = seen[name]
+                check(tr.get("dtlsRole") == "client", "%s: answering actpass (or active) the "
+                      "server is the DTLS server: Chromium says %r" % (name, tr.get("dtlsRole")))
+                check("GCM" in prof, "%s: as DTLS server we choose GCM from Chromium's list: "
+                      "got %s" % (name, prof))
+            prof, tr = seen["http, server as DTLS client"]
+            check(tr.get("dtlsRole") == "server", "Chromium is the DTLS server: %r"
                   % tr.get("dtlsRole"))
-            check("GCM" in prof, "as DTLS server we choose a GCM profile from Chromium's "
-                  "list: got %s" % prof)
     finally:
         stop_and_report(tap, server)
         shutil.rmtree(html, ignore_errors=True)
