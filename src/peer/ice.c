@@ -18,7 +18,9 @@
  * Thread: the loop thread running ctx, for every call and callback. */
 #include "peer/ice.h"
 
+#include <errno.h>
 #include <nice/agent.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -58,6 +60,12 @@ struct sb_ice {
     int64_t unusable_since_us;   /* fallback consent: pair lost at; 0: fine */
     GSource *idle;               /* gathering-done when there is no address */
     GSource *watch;              /* 1 s: connect timeout, fallback consent */
+    /* Direct-send fast path: the selected pair's UDP socket and the peer's address, so a
+     * send is one sendto(2) instead of libnice's locked send path. -1 when the pair is
+     * relayed or TCP (libnice sends then). Refreshed on every selected-pair change. */
+    int fast_fd;
+    struct sockaddr_storage fast_peer;
+    socklen_t fast_peer_len;
 };
 
 /* ---- calling out ---- */
@@ -164,6 +172,9 @@ static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint compon
         return;
     SB_DEBUG("ice", "agent %p: selected pair %s -> %s", (void *)ice, local->foundation,
              remote->foundation);
+    ice->fast_fd = -1; /* the lookup below runs with the pair libnice just selected */
+    int fd = sb_ice_selected_socket_fd(ice, &ice->fast_peer, &ice->fast_peer_len);
+    ice->fast_fd = fd >= 0 ? fd : -1;
     sb_ice_set_connected(ice);
 }
 
@@ -325,6 +336,7 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
     if (rc != 0)
         return rc;
     sb_ice_t *ice = SB_NEW(sb_ice_t);
+    ice->fast_fd = -1;
     ice->ctx = g_main_context_ref(ctx);
     ice->ops = ops;
     ice->opctx = opctx;
@@ -497,6 +509,12 @@ int sb_ice_send(sb_ice_t *ice, const uint8_t *buf, size_t len)
         return SB_EINVAL;
     if (ice->failed)
         return SB_ESTATE;
+    if (ice->fast_fd >= 0) {
+        ssize_t n = sendto(ice->fast_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ice->fast_peer,
+                           ice->fast_peer_len);
+        /* A full socket buffer drops the datagram, as a congested network would. */
+        return n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK ? 0 : SB_EIO;
+    }
     gint sent =
         nice_agent_send(ice->agent, ice->stream, SB_ICE_COMPONENT, (guint)len, (const gchar *)buf);
     if (sent < 0)
