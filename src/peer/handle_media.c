@@ -82,9 +82,19 @@ static struct sb_peer *sb_media_ensure_peer(sb_media_job_t *j)
         snprintf(j->reason, sizeof(j->reason), "cannot create the ICE agent");
         return NULL;
     }
+    /* A detach sets its flag before it looks for a peer to close (under this lock): either
+     * it finds this one, or we see the flag here and close it ourselves. */
     pthread_mutex_lock(&j->m->lock);
-    j->m->peer = p;
+    bool detached = sb_handle_is_detached(j->h);
+    if (!detached)
+        j->m->peer = p;
     pthread_mutex_unlock(&j->m->lock);
+    if (detached) {
+        sb_peer_close(p, NULL);
+        j->rc = SB_ESTATE;
+        snprintf(j->reason, sizeof(j->reason), "the handle was detached");
+        return NULL;
+    }
     return p;
 }
 
@@ -264,6 +274,10 @@ int sb_handle_media_answer(sb_handle_t *h, json_t *offer, const sb_answer_opts_t
                            json_t **answer, char *reason, size_t reason_len)
 {
     sb_handle_media_t *m = sb_handle_media(h);
+    if (sb_handle_is_detached(h)) {
+        snprintf(reason, reason_len, "the handle was detached");
+        return SB_ESTATE;
+    }
     sb_sdp_t *sdp = sb_media_parse(offer, reason, reason_len);
     if (!sdp)
         return SB_EINVAL;
@@ -286,6 +300,10 @@ int sb_handle_media_offer(sb_handle_t *h, const sb_offer_stream_t *streams, unsi
                           int loop_index, json_t **offer, char *reason, size_t reason_len)
 {
     sb_handle_media_t *m = sb_handle_media(h);
+    if (sb_handle_is_detached(h)) {
+        snprintf(reason, reason_len, "the handle was detached");
+        return SB_ESTATE;
+    }
     if (n == 0 || n > SB_MEDIA_MAX_STREAMS) {
         snprintf(reason, reason_len, "between 1 and %d streams can be offered",
                  SB_MEDIA_MAX_STREAMS);
