@@ -53,9 +53,15 @@ failed=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-for t in "$here"/test_*.py; do
+for t in "$here"/test_*.py "$here"/videoroom/test_*.py; do
     name=$(basename "$t" .py)
     name=${name#test_}
+    arg=$builddir
+    case "$t" in
+    */videoroom/*) # the VideoRoom suite takes the daemon itself
+        name=videoroom-$name
+        arg=$builddir/switchboard ;;
+    esac
     if [ ${#filters[@]} -gt 0 ]; then
         match=0
         for f in "${filters[@]}"; do
@@ -64,8 +70,8 @@ for t in "$here"/test_*.py; do
         [ $match = 1 ] || continue
     fi
     echo "# $name"
-    "${netns[@]}" bash -c 'ip link set lo up && exec timeout -k 10 "$0" "$1" "$2" "$3"' \
-        "$per_test_timeout" "$python" "$t" "$builddir" </dev/null 2>&1 | tee "$out"
+    SB_VR_NETNS=1 "${netns[@]}" bash -c 'ip link set lo up && exec timeout -k 10 "$0" "$1" "$2" "$3"' \
+        "$per_test_timeout" "$python" "$t" "$arg" </dev/null 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
     p=$(grep -c '^ok - ' "$out")
     f=$(grep -c '^not ok - ' "$out")
