@@ -13,6 +13,7 @@
 #    whatever else the machine does). Under valgrind the server is ~50x slower: keep N small.
 # Packets forwarded in the profiled interval = the subscribers' receive rate (steady) x S.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 build=./build
 tool=perf
 subs=50
@@ -94,51 +95,15 @@ pkts=$(/usr/bin/python3 -c "print(int($rate * $secs))")
 echo "forwarded packets in the profiled interval: ~$pkts ($rate/s)"
 case "$tool" in
 perf)
-    perf report -i "$out/perf.data" --stdio --no-children --sort comm,dso,symbol 2>/dev/null \
-        >"$out/perf-report.txt"
-    samples=$(perf report -i "$out/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: \([0-9]*\).*/\1/p' | head -1)
-    /usr/bin/python3 - "$out/perf-report.txt" "$samples" "$pkts" <<'EOF'
-import re, sys
-path, samples, pkts = sys.argv[1], int(sys.argv[2] or 0), int(sys.argv[3])
-# cpu-clock at 4999 Hz: each sample is ~200 us of CPU
-us_total = samples * 1e6 / 4999
-print("server CPU in the interval: %.0f ms = %.2f us per forwarded packet" % (us_total / 1000, us_total / max(pkts, 1)))
-print("%7s %9s  %-16s %-28s %s" % ("self %", "us/pkt", "thread", "object", "symbol"))
-n = 0
-for line in open(path):
-    m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+(\S+)\s+\[.\]\s+(.*)", line)
-    if not m:
-        continue
-    pct = float(m.group(1))
-    print("%6.2f%% %9.3f  %-16s %-28s %s" % (pct, us_total * pct / 100 / max(pkts, 1), m.group(2)[:16], m.group(3)[:28], m.group(4)[:70]))
-    n += 1
-    if n == 40:
-        break
-EOF
-    ;;
+    perf report -i "$out/perf.data" --stdio --no-children -n --sort comm,dso,symbol \
+        >"$out/perf-report.txt" 2>/dev/null
+    /usr/bin/python3 "$here/profile_report.py" perf "$out/perf-report.txt" "$pkts" 4999 ;;
 callgrind)
     callgrind_annotate --inclusive=no "$out/callgrind.out"* >"$out/callgrind-self.txt" 2>/dev/null
     callgrind_annotate --inclusive=yes "$out/callgrind.out"* >"$out/callgrind-incl.txt" 2>/dev/null
-    /usr/bin/python3 - "$out/callgrind-self.txt" "$pkts" <<'EOF'
-import re, sys
-path, pkts = sys.argv[1], int(sys.argv[2])
-total = None
-rows = []
-for line in open(path):
-    m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)", line)
-    if m and "PROGRAM TOTALS" in line:
-        total = int(m.group(1).replace(",", ""))
-    elif m and total is not None:
-        rows.append((int(m.group(1).replace(",", "")), float(m.group(2)), m.group(3)))
-    else:
-        m2 = re.match(r"\s*([\d,]+)\s+\(100.0%\)\s+PROGRAM TOTALS", line)
-        if m2:
-            total = int(m2.group(1).replace(",", ""))
-print("instructions in the interval: %d = %.0f per forwarded packet" % (total or 0, (total or 0) / max(pkts, 1)))
-print("%7s %10s  %s" % ("self %", "Ir/pkt", "function"))
-for ir, pct, fn in rows[:40]:
-    print("%6.2f%% %10.0f  %s" % (pct, ir / max(pkts, 1), fn[:110]))
-EOF
-    ;;
+    echo "== self"
+    /usr/bin/python3 "$here/profile_report.py" callgrind "$out/callgrind-self.txt" "$pkts"
+    echo "== inclusive"
+    /usr/bin/python3 "$here/profile_report.py" callgrind "$out/callgrind-incl.txt" "$pkts" ;;
 esac
 echo "raw data in $out"

@@ -514,7 +514,8 @@ int main(int argc, char **argv)
     r.p_start = lg_proc_sample(lg_cfg.server_pid);
     lg_scenario_start();
     while (true) {
-        lg_sig_poll(5);
+        /* Fine-grained while joining (pacing), coarse once everyone is in. */
+        lg_sig_poll(r.phase == LG_JOIN ? 5 : 50);
         int64_t now = lg_now_us();
         if (!lg_step(&r, now))
             break;
