@@ -99,8 +99,11 @@ perf)
         >"$out/perf-report.txt" 2>/dev/null
     /usr/bin/python3 "$here/profile_report.py" perf "$out/perf-report.txt" "$pkts" 4999 ;;
 callgrind)
-    callgrind_annotate --inclusive=no "$out/callgrind.out"* >"$out/callgrind-self.txt" 2>/dev/null
-    callgrind_annotate --inclusive=yes "$out/callgrind.out"* >"$out/callgrind-incl.txt" 2>/dev/null
+    # The dump taken at the end of the interval (callgrind.out.1); callgrind.out is the empty
+    # one written at exit, with instrumentation off.
+    cg=$(ls "$out"/callgrind.out.* | head -1)
+    callgrind_annotate --inclusive=no "$cg" >"$out/callgrind-self.txt" 2>/dev/null
+    callgrind_annotate --inclusive=yes "$cg" >"$out/callgrind-incl.txt" 2>/dev/null
     echo "== self"
     /usr/bin/python3 "$here/profile_report.py" callgrind "$out/callgrind-self.txt" "$pkts"
     echo "== inclusive"
