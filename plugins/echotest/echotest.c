@@ -206,7 +206,7 @@ static void sb_echotest_on_rtp(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt)
     if (!on)
         return;
     sb_rtp_set_ssrc(pkt->data, st->local_ssrc);
-    sb_echotest_core->send_rtp(h, st->index, pkt->data, pkt->len);
+    sb_echotest_core->forward_rtp(h, st->index, pkt->data, pkt->len, pkt->len, pkt);
 }
 
 /* Loop thread: the caller's decoder wants a keyframe of what we echo: ask the caller. */

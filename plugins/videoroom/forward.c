@@ -171,7 +171,11 @@ static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
         sb_vr_vp8_rewrite(ss, buf + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
     if (ss->loop.ext_remap && pkt->rtp.extension)
         buf = sb_vr_ext_rewrite(ss, buf, &len, &pkt->rtp);
-    if (sb_vr_core->send_rtp(ss->loop.owner->h, ss->loop.neg.index, buf, len) == 0)
+    /* Same length and only header/descriptor bytes rewritten: the core shares the
+     * publisher's buffer for NACKs. A rebuilt extension block (other length) still works:
+     * the core then keeps a copy. */
+    if (sb_vr_core->forward_rtp(ss->loop.owner->h, ss->loop.neg.index, buf, len, SB_VR_SCRATCH,
+                                pkt) == 0)
         ss->loop.sent++;
 }
 

@@ -364,6 +364,9 @@ void sb_peer_set_streams(sb_peer_t *p, const sb_media_stream_t *streams, unsigne
 {
     if (n > SB_MEDIA_MAX_STREAMS)
         n = SB_MEDIA_MAX_STREAMS;
+    sb_peer_media_free_streams(p);
+    p->streams = sb_calloc(n ? n : 1, sizeof(*p->streams));
+    p->rt = sb_calloc(n ? n : 1, sizeof(*p->rt));
     memcpy(p->streams, streams, n * sizeof(*streams));
     p->nstreams = n;
     sb_peer_media_map_streams(p);

@@ -65,6 +65,8 @@ unsigned sb_peer_get_streams(sb_peer_t *p, sb_media_stream_t *out, unsigned max)
 
 /* Media, see plugin.h for the semantics. */
 int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t len);
+int sb_peer_forward_rtp(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len, size_t cap,
+                        const sb_rtp_packet_t *src);
 void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer);
 void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps);
 

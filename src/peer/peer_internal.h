@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "loop/pktbuf.h"
 #include "peer/ice.h"
 #include "peer/peer.h"
 #include "proto/nack_gen.h"
@@ -14,7 +15,9 @@
 
 #define SB_PEER_MAX_SSRCS (SB_MEDIA_MAX_STREAMS * 2)
 #define SB_PEER_PKT_MAX 1500
-#define SB_PEER_SEND_HISTORY 256 /* packets we sent, per video stream, for NACKs */
+#define SB_PEER_SEND_HISTORY 128 /* packets we sent, per video stream, for NACKs: ~1 s */
+#define SB_PEER_PREFIX_MAX 96    /* rewritten bytes kept per sent packet (header + some) */
+#define SB_PEER_FORWARD_REWRITE 8 /* payload bytes a forwarder may rewrite (plugin.h) */
 #define SB_PEER_EARLY_DTLS 4      /* DTLS datagrams kept until ICE selects a pair */
 
 typedef enum sb_peer_state {
@@ -40,9 +43,12 @@ typedef struct sb_peer_stream_rt {
     sb_peer_rx_layer_t rx[SB_MEDIA_MAX_LAYERS];
     bool receiving; /* last "media" event said so */
     /* send side */
-    sb_rtx_history_t *sent; /* copies of what we sent, for NACKs (video) */
-    uint8_t *sent_slab;     /* SB_PEER_SEND_HISTORY slots of SB_PEER_PKT_MAX bytes */
-    unsigned sent_next;
+    /* What we sent, for NACKs (video): each entry references the packet buffer it was
+     * made from (shared by every subscriber of a publisher) plus the first prefix_len[]
+     * bytes as we rewrote them; see sb_peer_forward_rtp. */
+    sb_rtx_history_t *sent;
+    uint8_t (*prefix)[SB_PEER_PREFIX_MAX]; /* SB_PEER_SEND_HISTORY slots, by seq */
+    uint8_t prefix_len[SB_PEER_SEND_HISTORY];
     uint16_t rtx_seq;
     uint64_t packets_sent, octets_sent;
     uint32_t last_rtp_ts;
@@ -89,8 +95,8 @@ struct sb_peer {
     sb_srtp_session_t *srtp_out;
     sb_srtp_profile_t profile;
 
-    sb_media_stream_t streams[SB_MEDIA_MAX_STREAMS];
-    sb_peer_stream_rt_t rt[SB_MEDIA_MAX_STREAMS];
+    sb_media_stream_t *streams; /* nstreams, allocated per negotiation */
+    sb_peer_stream_rt_t *rt;    /* nstreams */
     unsigned nstreams;
     sb_peer_ssrc_map_t ssrcs[SB_PEER_MAX_SSRCS];
     unsigned nssrcs;
@@ -114,6 +120,7 @@ void sb_peer_media_stop(sb_peer_t *p);   /* frees per-stream state */
 void sb_peer_media_map_streams(sb_peer_t *p);
 /* Protect and send one plaintext RTCP compound built in p->scratch (or elsewhere). */
 int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
+void sb_peer_media_free_streams(sb_peer_t *p);
 
 /* peer.c: send one protected datagram through ICE. */
 int sb_peer_transport_send(sb_peer_t *p, const uint8_t *data, size_t len);

@@ -47,16 +47,33 @@ static void sb_peer_stream_rt_free(sb_peer_stream_rt_t *rt)
     for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS; l++)
         sb_nack_gen_free(rt->rx[l].nack);
     sb_rtx_history_free(rt->sent);
-    sb_free(rt->sent_slab);
+    sb_free(rt->prefix);
     memset(rt, 0, sizeof(*rt));
+}
+
+/* The send history drops an entry: release its packet buffer. */
+static void sb_peer_sent_release(void *ctx, void *handle)
+{
+    (void)ctx;
+    sb_pktbuf_unref(handle);
+}
+
+void sb_peer_media_free_streams(sb_peer_t *p)
+{
+    for (unsigned i = 0; i < p->nstreams; i++)
+        sb_peer_stream_rt_free(&p->rt[i]);
+    sb_free(p->streams);
+    sb_free(p->rt);
+    p->streams = NULL;
+    p->rt = NULL;
+    p->nstreams = 0;
+    p->nssrcs = 0;
 }
 
 /* (Re)build runtime state from the negotiated streams. Kept SSRCs survive a renegotiation
  * of the same m-lines; statistics restart. */
 void sb_peer_media_map_streams(sb_peer_t *p)
 {
-    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
-        sb_peer_stream_rt_free(&p->rt[i]);
     p->nssrcs = 0;
     for (unsigned i = 0; i < p->nstreams; i++) {
         const sb_media_stream_t *s = &p->streams[i];
@@ -70,8 +87,9 @@ void sb_peer_media_map_streams(sb_peer_t *p)
                 sb_nack_gen_new(NULL, &rt->rx[l].nack);
         }
         if (s->send && s->kind == SB_MEDIA_VIDEO && s->fb_nack) {
-            rt->sent_slab = sb_malloc((size_t)SB_PEER_SEND_HISTORY * SB_PEER_PKT_MAX);
-            sb_rtx_history_new(&(sb_rtx_history_config_t){.capacity = SB_PEER_SEND_HISTORY},
+            rt->prefix = sb_malloc(sizeof(*rt->prefix) * SB_PEER_SEND_HISTORY);
+            sb_rtx_history_new(&(sb_rtx_history_config_t){.capacity = SB_PEER_SEND_HISTORY,
+                                                           .release = sb_peer_sent_release},
                                &rt->sent);
         }
     }
@@ -162,51 +180,92 @@ static void sb_peer_fill_packet_info(sb_peer_t *p, sb_rtp_packet_t *pkt)
     (void)p;
 }
 
-void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
+/* A packet buffer from this loop's pool holding len bytes of data; NULL when the pool is
+ * exhausted (the packet is then dropped: the pool bound is the memory bound). */
+static sb_pktbuf_t *sb_peer_pktbuf(sb_peer_t *p, const uint8_t *data, size_t len)
 {
-    size_t n = len;
-    if (sb_srtp_unprotect_rtp(p->srtp_in, buf, &n) < 0) {
-        p->stats.srtp_fail++;
-        return;
+    if (len > SB_PKTBUF_SIZE)
+        return NULL;
+    sb_pktbuf_t *b = sb_pktbuf_alloc(sb_loop_pool(p->loop));
+    if (!b)
+        return NULL;
+    memcpy(b->data, data, len);
+    b->len = (uint32_t)len;
+    return b;
+}
+
+/* Restore an RTX packet as the original, in a buffer of its own (RFC 4588). */
+static sb_pktbuf_t *sb_peer_rtx_restore(sb_peer_t *p, sb_rtp_packet_t *pkt,
+                                        const sb_peer_rx_layer_t *rx, uint8_t pt)
+{
+    int olen = rx->ssrc ? sb_rtx_restore(&pkt->rtp, rx->ssrc, pt, p->scratch, sizeof(p->scratch))
+                        : -1;
+    if (olen < 0)
+        return NULL;
+    sb_pktbuf_t *b = sb_peer_pktbuf(p, p->scratch, (size_t)olen);
+    if (b && sb_rtp_parse(b->data, b->len, &pkt->rtp) < 0) {
+        sb_pktbuf_unref(b);
+        return NULL;
     }
-    sb_rtp_packet_t pkt = {0};
-    if (sb_rtp_parse(buf, n, &pkt.rtp) < 0) {
-        p->stats.dropped_in++;
-        return;
-    }
-    const sb_peer_ssrc_map_t *m = sb_peer_map_find(p, &pkt.rtp);
-    if (!m) {
-        p->stats.unknown_ssrc++;
-        return;
-    }
-    p->stats.rtp_in++;
+    return b;
+}
+
+static void sb_peer_rx_account(sb_peer_t *p, const sb_peer_ssrc_map_t *m, sb_rtp_packet_t *pkt,
+                               int64_t now)
+{
     const sb_media_stream_t *s = &p->streams[m->stream];
     sb_peer_rx_layer_t *rx = &p->rt[m->stream].rx[m->layer];
-    int64_t now = sb_now_us();
-    pkt.data = buf;
-    pkt.len = n;
-    if (m->rtx) {
-        /* Restore the original packet into scratch and hand that on. */
-        uint32_t ssrc = rx->ssrc;
-        int olen = ssrc ? sb_rtx_restore(&pkt.rtp, ssrc, s->pt, p->scratch, sizeof(p->scratch)) : -1;
-        if (olen < 0 || sb_rtp_parse(p->scratch, (size_t)olen, &pkt.rtp) < 0)
-            return;
-        pkt.data = p->scratch;
-        pkt.len = (size_t)olen;
-        pkt.retransmission = true;
-        p->stats.rtx_in++;
-    } else {
+    if (!pkt->retransmission) {
         if (!rx->stats_ready) {
-            sb_rtp_stats_init(&rx->stats, pkt.rtp.ssrc, 1);
+            sb_rtp_stats_init(&rx->stats, pkt->rtp.ssrc, 1);
             rx->stats_ready = true;
         }
         uint32_t arrival = (uint32_t)((uint64_t)now * s->clock_rate / 1000000);
-        sb_rtp_stats_update(&rx->stats, pkt.rtp.seq, pkt.rtp.timestamp, arrival);
+        sb_rtp_stats_update(&rx->stats, pkt->rtp.seq, pkt->rtp.timestamp, arrival);
     }
     if (rx->nack)
-        sb_nack_gen_on_packet(rx->nack, pkt.rtp.seq, pkt.retransmission, now);
+        sb_nack_gen_on_packet(rx->nack, pkt->rtp.seq, pkt->retransmission, now);
     rx->last_packet_us = now;
     p->rt[m->stream].rx_window++;
+}
+
+/* One SRTP datagram (libnice's buffer): copied once into a pooled buffer that plugins may
+ * keep referencing through the core (the send history of every subscriber it reaches). */
+void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
+{
+    sb_pktbuf_t *b = sb_peer_pktbuf(p, buf, len);
+    if (!b) {
+        p->stats.dropped_in++;
+        return;
+    }
+    size_t n = len;
+    sb_rtp_packet_t pkt = {0};
+    if (sb_srtp_unprotect_rtp(p->srtp_in, b->data, &n) < 0) {
+        p->stats.srtp_fail++;
+        goto done;
+    }
+    b->len = (uint32_t)n;
+    const sb_peer_ssrc_map_t *m = NULL;
+    if (sb_rtp_parse(b->data, n, &pkt.rtp) < 0 || !(m = sb_peer_map_find(p, &pkt.rtp))) {
+        p->stats.unknown_ssrc += m == NULL;
+        goto done;
+    }
+    p->stats.rtp_in++;
+    const sb_media_stream_t *s = &p->streams[m->stream];
+    if (m->rtx) {
+        sb_pktbuf_t *orig = sb_peer_rtx_restore(p, &pkt, &p->rt[m->stream].rx[m->layer], s->pt);
+        sb_pktbuf_unref(b);
+        b = orig;
+        if (!b)
+            return;
+        pkt.retransmission = true;
+        p->stats.rtx_in++;
+    }
+    int64_t now = sb_now_us();
+    sb_peer_rx_account(p, m, &pkt, now);
+    pkt.data = b->data;
+    pkt.len = b->len;
+    pkt.core_buf = b;
     pkt.stream = s;
     pkt.layer = m->layer;
     pkt.arrival_us = now;
@@ -215,6 +274,8 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
         sb_peer_media_event(p, m->stream, true);
     if (p->plugin->on_rtp)
         p->plugin->on_rtp(p->ph, &pkt);
+done:
+    sb_pktbuf_unref(b);
 }
 
 /* Map one of OUR media SSRCs (what a client's feedback names) back to our stream. */
@@ -322,30 +383,85 @@ static int sb_peer_protect_send(sb_peer_t *p, uint8_t *buf, size_t len, size_t c
     return sb_peer_transport_send(p, buf, n);
 }
 
-int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t len)
+/* Keep what we sent for NACKs. shared: the buffer data came from, identical to it after
+ * its first prefix bytes (so only those are stored here); NULL: keep a full copy. */
+static void sb_peer_history_put(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t len,
+                                sb_pktbuf_t *shared, size_t prefix)
+{
+    sb_peer_stream_rt_t *rt = &p->rt[stream];
+    if (!shared || prefix > SB_PEER_PREFIX_MAX || shared->len != len) {
+        shared = NULL;
+        prefix = 0;
+    }
+    sb_pktbuf_t *b = shared ? sb_pktbuf_ref(shared) : sb_peer_pktbuf(p, data, len);
+    if (!b)
+        return;
+    uint16_t seq = sb_be16(data + 2);
+    if (sb_rtx_history_put(rt->sent, seq, p->streams[stream].local_ssrc, b->data, len, b,
+                           sb_now_us()) < 0) {
+        sb_pktbuf_unref(b);
+        return;
+    }
+    unsigned slot = seq & (SB_PEER_SEND_HISTORY - 1);
+    memcpy(rt->prefix[slot], data, prefix);
+    rt->prefix_len[slot] = (uint8_t)prefix;
+}
+
+/* Protect buf (cap bytes of room) in place and send it on stream: the last step of both
+ * send paths. */
+static int sb_peer_send_prepared(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len,
+                                 size_t cap)
+{
+    sb_peer_stream_rt_t *rt = &p->rt[stream];
+    rt->packets_sent++;
+    rt->tx_window++;
+    rt->octets_sent += len - SB_RTP_HEADER_MIN;
+    rt->last_rtp_ts = sb_be32(buf + 4);
+    rt->last_send_us = sb_now_us();
+    return sb_peer_protect_send(p, buf, len, cap);
+}
+
+static int sb_peer_send_check(sb_peer_t *p, unsigned stream, size_t len)
 {
     if (p->state != SB_PEER_UP)
         return SB_ESTATE;
     if (stream >= p->nstreams || !p->streams[stream].send || len > SB_PEER_PKT_MAX ||
         len < SB_RTP_HEADER_MIN)
         return SB_EINVAL;
-    sb_peer_stream_rt_t *rt = &p->rt[stream];
-    if (rt->sent) {
-        /* Keep the plaintext for NACKs: the slot is overwritten when the ring wraps. */
-        uint8_t *slot = rt->sent_slab + (size_t)(rt->sent_next % SB_PEER_SEND_HISTORY) * SB_PEER_PKT_MAX;
-        rt->sent_next++;
-        memcpy(slot, data, len);
-        uint16_t seq = sb_be16(data + 2);
-        sb_rtx_history_put(rt->sent, seq, p->streams[stream].local_ssrc, slot, len, NULL,
-                           sb_now_us());
-    }
+    return 0;
+}
+
+int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t len)
+{
+    int rc = sb_peer_send_check(p, stream, len);
+    if (rc < 0)
+        return rc;
+    if (p->rt[stream].sent)
+        sb_peer_history_put(p, stream, data, len, NULL, 0);
     memcpy(p->scratch, data, len);
-    rt->packets_sent++;
-    rt->tx_window++;
-    rt->octets_sent += len - SB_RTP_HEADER_MIN;
-    rt->last_rtp_ts = sb_be32(data + 4);
-    rt->last_send_us = sb_now_us();
-    return sb_peer_protect_send(p, p->scratch, len, sizeof(p->scratch));
+    return sb_peer_send_prepared(p, stream, p->scratch, len, sizeof(p->scratch));
+}
+
+int sb_peer_forward_rtp(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len, size_t cap,
+                        const sb_rtp_packet_t *src)
+{
+    int rc = sb_peer_send_check(p, stream, len);
+    if (rc < 0)
+        return rc;
+    sb_pktbuf_t *shared = src ? src->core_buf : NULL;
+    if (p->rt[stream].sent) {
+        size_t prefix = src ? src->rtp.header_len + SB_PEER_FORWARD_REWRITE : len;
+        sb_peer_history_put(p, stream, buf, len, shared, prefix < len ? prefix : len);
+    }
+    /* Encrypt in the caller's scratch unless it is the source buffer itself (echo), which
+     * the history may still reference in plaintext. */
+    if (cap < len + SB_SRTP_MAX_TRAILER_LEN ||
+        (shared && buf >= shared->buf && buf < shared->buf + SB_PKTBUF_SIZE)) {
+        memcpy(p->scratch, buf, len);
+        buf = p->scratch;
+        cap = sizeof(p->scratch);
+    }
+    return sb_peer_send_prepared(p, stream, buf, len, cap);
 }
 
 static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, int n)
@@ -355,19 +471,25 @@ static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, 
     if (!rt->sent)
         return;
     int64_t now = sb_now_us();
+    uint8_t orig[SB_PEER_PKT_MAX];
     for (int i = 0; i < n; i++) {
         sb_rtx_entry_t e;
-        if (sb_rtx_history_lookup(rt->sent, seqs[i], now, &e) < 0)
+        if (sb_rtx_history_lookup(rt->sent, seqs[i], now, &e) < 0 || e.len > sizeof(orig))
             continue;
+        /* Rebuild the packet as sent: our rewritten prefix, then the shared bytes. */
+        unsigned slot = e.seq & (SB_PEER_SEND_HISTORY - 1);
+        size_t pl = rt->prefix_len[slot];
+        memcpy(orig, rt->prefix[slot], pl);
+        memcpy(orig + pl, e.data + pl, e.len - pl);
         sb_rtp_view_t v;
-        if (sb_rtp_parse(e.data, e.len, &v) < 0)
+        if (sb_rtp_parse(orig, e.len, &v) < 0)
             continue;
         int len;
         if (s->rtx_pt && s->local_rtx_ssrc) {
             len = sb_rtx_wrap(&v, s->local_rtx_ssrc, s->rtx_pt, rt->rtx_seq++, p->scratch,
                               sizeof(p->scratch) - SB_SRTP_MAX_TRAILER_LEN);
         } else {
-            memcpy(p->scratch, e.data, e.len);
+            memcpy(p->scratch, orig, e.len);
             len = (int)e.len;
         }
         if (len > 0 && sb_peer_protect_send(p, p->scratch, (size_t)len, sizeof(p->scratch)) == 0)
@@ -531,6 +653,5 @@ void sb_peer_media_stop(sb_peer_t *p)
     if (p->rtcp_timer)
         sb_loop_timer_remove(p->loop, p->rtcp_timer);
     p->rtcp_timer = 0;
-    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
-        sb_peer_stream_rt_free(&p->rt[i]);
+    sb_peer_media_free_streams(p);
 }

@@ -101,6 +101,13 @@ static int sb_core_send_rtp(sb_plugin_handle_t *ph, unsigned stream, const uint8
     return p ? sb_peer_send_rtp(p, stream, data, len) : SB_ESTATE;
 }
 
+static int sb_core_forward_rtp(sb_plugin_handle_t *ph, unsigned stream, uint8_t *buf,
+                               size_t len, size_t cap, const sb_rtp_packet_t *src)
+{
+    sb_peer_t *p = sb_core_loop_peer(ph);
+    return p ? sb_peer_forward_rtp(p, stream, buf, len, cap, src) : SB_ESTATE;
+}
+
 static void sb_core_request_keyframe(sb_plugin_handle_t *ph, unsigned stream, unsigned layer)
 {
     sb_peer_t *p = sb_core_loop_peer(ph);
@@ -129,6 +136,7 @@ static const sb_core_api_t sb_core_api_table = {
     .loop_index = sb_core_loop_index,
     .loop_post = sb_core_loop_post,
     .send_rtp = sb_core_send_rtp,
+    .forward_rtp = sb_core_forward_rtp,
     .request_keyframe = sb_core_request_keyframe,
     .send_remb = sb_core_send_remb,
 };

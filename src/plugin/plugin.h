@@ -97,6 +97,7 @@ typedef struct sb_rtp_packet {
     uint8_t *data;      /* plaintext RTP */
     size_t len;
     sb_rtp_view_t rtp;  /* parsed view of data */
+    void *core_buf;     /* the core's buffer holding data: for forward_rtp, opaque */
 } sb_rtp_packet_t;
 
 /* What a plugin wants when the core answers a client's offer. */
@@ -169,6 +170,13 @@ typedef struct sb_core_api {
      * plugin rewrote ssrc/seq/timestamp/pt as needed); the core copies, protects and
      * sends it, and keeps it for NACK retransmission. 0, SB_ESTATE when not connected. */
     int (*send_rtp)(sb_plugin_handle_t *h, unsigned stream, const uint8_t *data, size_t len);
+    /* The fan-out path: buf (cap bytes of writable scratch, consumed: the core may encrypt
+     * in it) is src rewritten for this handle, with the same length as src and the same
+     * bytes except in the RTP header and the first 8 payload bytes. The core keeps only
+     * those rewritten bytes for NACKs and shares src's buffer for the rest, so a subscriber
+     * costs no packet copy of its own. Anything else: use send_rtp. */
+    int (*forward_rtp)(sb_plugin_handle_t *h, unsigned stream, uint8_t *buf, size_t len,
+                       size_t cap, const sb_rtp_packet_t *src);
     /* Ask the client for a keyframe on a stream it sends (PLI, or FIR when only that was
      * negotiated); the core rate-limits. */
     void (*request_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
