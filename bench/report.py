@@ -140,7 +140,12 @@ def plot(rows, path):
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=server,
                             color=colors.get(server))
-            ax.set_xscale("log")
+            ns = sorted({r["n"] for r in rows if r["scenario"] == scen})
+            if ns and ns[-1] > 4 * ns[0]:
+                ax.set_xscale("log")
+            ax.set_xticks(ns)
+            ax.set_xticklabels([str(n) for n in ns])
+            ax.minorticks_off()
             ax.set_ylim(bottom=0)
             ax.grid(True, alpha=0.3)
             if row == 0:
