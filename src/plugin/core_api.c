@@ -1,7 +1,9 @@
 /* The callback table plugins get at init (see plugin.h): thin bridges onto handles. */
 #include "base/error.h"
 #include "base/log.h"
+#include "base/alloc.h"
 #include "loop/loop.h"
+#include "loop/pktbuf.h"
 #include "peer/handle.h"
 #include "peer/handle_media.h"
 #include "peer/peer.h"
@@ -108,6 +110,25 @@ static int sb_core_forward_rtp(sb_plugin_handle_t *ph, unsigned stream, uint8_t 
     return p ? sb_peer_forward_rtp(p, stream, buf, len, cap, src) : SB_ESTATE;
 }
 
+static sb_rtp_packet_t *sb_core_packet_retain(const sb_rtp_packet_t *pkt)
+{
+    if (!pkt || !pkt->core_buf)
+        return NULL;
+    sb_rtp_packet_t *copy = sb_malloc(sizeof(*copy));
+    *copy = *pkt;
+    copy->stream = NULL;
+    sb_pktbuf_ref(pkt->core_buf);
+    return copy;
+}
+
+static void sb_core_packet_release(sb_rtp_packet_t *pkt)
+{
+    if (!pkt)
+        return;
+    sb_pktbuf_unref(pkt->core_buf);
+    sb_free(pkt);
+}
+
 static void sb_core_request_keyframe(sb_plugin_handle_t *ph, unsigned stream, unsigned layer)
 {
     sb_peer_t *p = sb_core_loop_peer(ph);
@@ -137,6 +158,8 @@ static const sb_core_api_t sb_core_api_table = {
     .loop_post = sb_core_loop_post,
     .send_rtp = sb_core_send_rtp,
     .forward_rtp = sb_core_forward_rtp,
+    .packet_retain = sb_core_packet_retain,
+    .packet_release = sb_core_packet_release,
     .request_keyframe = sb_core_request_keyframe,
     .send_remb = sb_core_send_remb,
 };

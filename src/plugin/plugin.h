@@ -177,6 +177,12 @@ typedef struct sb_core_api {
      * costs no packet copy of its own. Anything else: use send_rtp. */
     int (*forward_rtp)(sb_plugin_handle_t *h, unsigned stream, uint8_t *buf, size_t len,
                        size_t cap, const sb_rtp_packet_t *src);
+    /* Keep a received packet beyond on_rtp, e.g. to hand it to another media loop: an
+     * owned copy of the descriptor whose data stays valid (shared, read-only: copy it
+     * before rewriting) until packet_release; stream is NULL in the copy (it belongs to
+     * the receiving loop). Any thread may release. NULL when pkt has no core buffer. */
+    sb_rtp_packet_t *(*packet_retain)(const sb_rtp_packet_t *pkt);
+    void (*packet_release)(sb_rtp_packet_t *pkt);
     /* Ask the client for a keyframe on a stream it sends (PLI, or FIR when only that was
      * negotiated); the core rate-limits. */
     void (*request_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
