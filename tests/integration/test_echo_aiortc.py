@@ -2,7 +2,6 @@
 through Switchboard's ICE/DTLS/SRTP and decodes what comes back. Also: a wrong DTLS
 fingerprint in the offer must end in a hangup, never in media."""
 import asyncio
-import fractions
 import os
 import re
 import sys
@@ -11,80 +10,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from sbtest import Http, Server, Tap, builddir_from_argv, check, check_eq, stop_and_report  # noqa
 
-import aioice.ice  # noqa: E402
-
-aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"]
-
-import numpy  # noqa: E402
-from aiortc import (RTCConfiguration, RTCPeerConnection, RTCSessionDescription,  # noqa: E402
-                    VideoStreamTrack)
-from aiortc.mediastreams import AudioStreamTrack  # noqa: E402
-from av import AudioFrame, VideoFrame  # noqa: E402
-
-
-class ToneTrack(AudioStreamTrack):
-    """20 ms frames of a 440 Hz tone, so the echoed audio is not digital silence."""
-
-    def __init__(self):
-        super().__init__()
-        self.pts = 0
-
-    async def recv(self):
-        await asyncio.sleep(0.02)
-        t = (numpy.arange(960) + self.pts) / 48000.0
-        samples = (numpy.sin(2 * numpy.pi * 440 * t) * 8000).astype(numpy.int16)
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = 48000
-        frame.pts = self.pts
-        frame.time_base = fractions.Fraction(1, 48000)
-        self.pts += 960
-        return frame
-
-
-class PatternTrack(VideoStreamTrack):
-    """A moving gradient, 320x240, so the encoder produces real (non-trivial) frames."""
-
-    async def recv(self):
-        pts, time_base = await self.next_timestamp()
-        img = numpy.zeros((240, 320, 3), numpy.uint8)
-        img[:, :, 0] = (numpy.arange(320) + pts // 3000) % 256
-        img[:, :, 1] = 128
-        frame = VideoFrame.from_ndarray(img, format="bgr24")
-        frame.pts, frame.time_base = pts, time_base
-        return frame
-
-
-class Poller:
-    """Collects the session's events from the long-poll in a thread."""
-
-    def __init__(self, http, sid):
-        self.http, self.sid, self.events, self.stop = http, sid, [], False
-
-    async def run(self):
-        while not self.stop:
-            ev = await asyncio.to_thread(self.http.poll, self.sid, "?maxev=10", 35)
-            self.events.extend(ev if isinstance(ev, list) else [ev])
-
-    def find(self, pred):
-        return [e for e in self.events if pred(e)]
-
-    async def wait(self, pred, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            found = self.find(pred)
-            if found:
-                return found[0]
-            await asyncio.sleep(0.05)
-        raise AssertionError("event not seen in %.0fs; events: %r" % (timeout, self.events))
-
-
-async def consume(track, counter):
-    while True:
-        try:
-            await track.recv()
-        except Exception:
-            return
-        counter[track.kind] = counter.get(track.kind, 0) + 1
+from sbaiortc import Poller, ToneTrack, PatternTrack, consume, new_pc  # noqa: E402
+from aiortc import RTCSessionDescription  # noqa: E402
 
 
 async def echo_call(http, tamper_fingerprint=False):
@@ -92,7 +19,7 @@ async def echo_call(http, tamper_fingerprint=False):
     hid = http.attach(sid)
     poller = Poller(http, sid)
     poll_task = asyncio.ensure_future(poller.run())
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc = new_pc()
     decoded = {}
     consumers = []
 
