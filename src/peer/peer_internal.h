@@ -36,6 +36,7 @@ typedef struct sb_peer_rx_layer {
     sb_nack_gen_t *nack; /* video with nack negotiated */
     int64_t last_packet_us;
     int64_t last_keyframe_request_us;
+    bool keyframe_pending; /* asked inside the rate limit: sent when it ends */
 } sb_peer_rx_layer_t;
 
 /* Runtime state of one negotiated stream. */

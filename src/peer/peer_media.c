@@ -18,7 +18,10 @@
 
 #define SB_PEER_RTCP_TICK_MS 20
 #define SB_PEER_REPORT_US 1000000
-#define SB_PEER_PLI_MIN_US 300000
+/* At most one PLI per layer per 100 ms; a request inside that window is kept and sent when
+ * it ends (unless a keyframe came meanwhile), so a subscriber that starts right after
+ * another waits 100 ms at worst, not for its own retry. */
+#define SB_PEER_PLI_MIN_US 100000
 #define SB_PEER_NOT_RECEIVING_US 1500000
 #define SB_PEER_SLOWLINK_NACKS 3         /* per second and stream, and ... */
 #define SB_PEER_SLOWLINK_SHARE 50        /* ... at least 1/50 (2%) of its packets */
@@ -270,6 +273,8 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
     pkt.layer = m->layer;
     pkt.arrival_us = now;
     sb_peer_fill_packet_info(p, &pkt);
+    if (pkt.keyframe)
+        p->rt[m->stream].rx[m->layer].keyframe_pending = false;
     if (!p->rt[m->stream].receiving)
         sb_peer_media_event(p, m->stream, true);
     if (p->plugin->on_rtp)
@@ -503,8 +508,13 @@ void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer)
         return;
     sb_peer_rx_layer_t *rx = &p->rt[stream].rx[layer];
     int64_t now = sb_now_us();
-    if (!rx->ssrc || now - rx->last_keyframe_request_us < SB_PEER_PLI_MIN_US)
+    if (!rx->ssrc)
         return;
+    if (now - rx->last_keyframe_request_us < SB_PEER_PLI_MIN_US) {
+        rx->keyframe_pending = true;
+        return;
+    }
+    rx->keyframe_pending = false;
     rx->last_keyframe_request_us = now;
     uint8_t buf[64];
     int n = sb_rtcp_write_pli(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc);
@@ -536,6 +546,8 @@ static void sb_peer_send_nacks(sb_peer_t *p, int64_t now)
     for (unsigned i = 0; i < p->nstreams; i++) {
         for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS; l++) {
             sb_peer_rx_layer_t *rx = &p->rt[i].rx[l];
+            if (rx->keyframe_pending && now - rx->last_keyframe_request_us >= SB_PEER_PLI_MIN_US)
+                sb_peer_request_keyframe(p, i, l);
             if (!rx->nack || !rx->ssrc)
                 continue;
             uint16_t seqs[64];
