@@ -224,6 +224,7 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
     p->plugin = sb_handle_plugin(h);
     p->controlling = controlling;
     p->local_candidates = g_ptr_array_new_with_free_func(g_free);
+    p->ticker_slot = -1;
     sb_random_bytes(&p->rtcp_ssrc, sizeof(p->rtcp_ssrc));
     int rc = sb_ice_new(sb_loop_context(loop), sb_peer_globals.ice, controlling,
                         &sb_peer_ice_ops, p, &p->ice);

@@ -102,7 +102,7 @@ struct sb_peer {
     sb_peer_ssrc_map_t ssrcs[SB_PEER_MAX_SSRCS];
     unsigned nssrcs;
     uint32_t rtcp_ssrc; /* our sender SSRC for feedback */
-    unsigned rtcp_timer;
+    int ticker_slot; /* index in its loop's ticker (peer_ticker.c), -1 when not ticking */
     int64_t last_report_us;
     uint32_t remb_bps;
 
@@ -116,7 +116,10 @@ struct sb_peer {
 /* peer_media.c */
 void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len);
 void sb_peer_media_on_rtcp(sb_peer_t *p, uint8_t *buf, size_t len);
-void sb_peer_media_start(sb_peer_t *p);  /* after webrtcup: timers */
+void sb_peer_media_start(sb_peer_t *p);  /* after webrtcup: periodic RTCP */
+void sb_peer_media_tick(sb_peer_t *p, int64_t now); /* every 20 ms (peer_ticker.c) */
+void sb_peer_ticker_add(sb_peer_t *p);
+void sb_peer_ticker_remove(sb_peer_t *p);
 void sb_peer_media_stop(sb_peer_t *p);   /* frees per-stream state */
 void sb_peer_media_map_streams(sb_peer_t *p);
 /* Protect and send one plaintext RTCP compound built in p->scratch (or elsewhere). */

@@ -16,7 +16,6 @@
 #include "proto/rtcp.h"
 #include "proto/rtp.h"
 
-#define SB_PEER_RTCP_TICK_MS 20
 #define SB_PEER_REPORT_US 1000000
 /* At most one PLI per layer per 100 ms; a request inside that window is kept and sent when
  * it ends (unless a keyframe came meanwhile), so a subscriber that starts right after
@@ -640,30 +639,25 @@ static void sb_peer_send_reports(sb_peer_t *p, int64_t now)
         sb_peer_send_remb(p, p->remb_bps);
 }
 
-static bool sb_peer_rtcp_tick(void *arg)
+void sb_peer_media_tick(sb_peer_t *p, int64_t now)
 {
-    sb_peer_t *p = arg;
     if (p->state != SB_PEER_UP)
-        return true;
-    int64_t now = sb_now_us();
+        return;
     sb_peer_send_nacks(p, now);
     if (now - p->last_report_us >= SB_PEER_REPORT_US) {
         p->last_report_us = now;
         sb_peer_send_reports(p, now);
     }
-    return true;
 }
 
 void sb_peer_media_start(sb_peer_t *p)
 {
     p->last_report_us = sb_now_us();
-    p->rtcp_timer = sb_loop_timer_add(p->loop, SB_PEER_RTCP_TICK_MS, sb_peer_rtcp_tick, p);
+    sb_peer_ticker_add(p);
 }
 
 void sb_peer_media_stop(sb_peer_t *p)
 {
-    if (p->rtcp_timer)
-        sb_loop_timer_remove(p->loop, p->rtcp_timer);
-    p->rtcp_timer = 0;
+    sb_peer_ticker_remove(p);
     sb_peer_media_free_streams(p);
 }
