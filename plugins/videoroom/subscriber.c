@@ -441,6 +441,12 @@ void sb_vr_subscriber_join(sb_vr_msg_t *m)
                                   (json_int_t)s->room->o.room)
                       : NULL;
     g_mutex_unlock(&sb_vr_lock);
+    if (reply && legacy) {
+        /* As the reference: a legacy single-feed subscription names its feed (janode reads
+         * the handle's feed from this) and is flagged as the deprecated form. */
+        json_object_set(reply, "id", feed);
+        json_object_set_new(reply, "warning", json_string("deprecated_api"));
+    }
     json_decref(legacy);
     if (!s) {
         sb_vr_core->push_event(m->s->h, m->transaction, err, NULL);
