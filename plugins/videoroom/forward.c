@@ -1,14 +1,18 @@
 /* VideoRoom hot path: a publisher's RTP packet fanned out to the subscriber streams bound to
  * its stream. Per subscriber the packet is copied once into a per-thread scratch buffer and
  * its header rewritten (SSRC, sequence and timestamp through proto/seq_rewrite, payload type,
- * header extension ids, VP8 picture ids across simulcast switches) before core->send_rtp.
+ * header extension ids, VP8 picture ids across simulcast switches) before core->forward_rtp.
  * Also on the same path: simulcast layer selection (switch at keyframes, fall back when a
  * layer stops), VP8 temporal layer dropping, keyframe requests (subscriber PLI, start),
  * periodic REMB caps and fir_freq keyframes, and talking detection from RFC 6464 levels.
  *
- * Does not change the graph (graph.c) and takes no lock: everything here runs on the
- * room's media loop, which owns the loop fields it reads and writes. No allocation per
- * packet; a talking change is the only thing handed to the message thread. */
+ * The same fan-out (sb_vr_fanout_run) serves the subscribers of the publisher's own loop,
+ * inline from on_rtp, and those of other loops, from the batches relay.c hands them (when a
+ * stream has subscribers on other loops, its local fan-out is batched too, see relay.c).
+ *
+ * Does not change the graph (graph.c) and takes no lock: everything here runs on the loop
+ * that owns the fan-out and its subscriber streams. No allocation per packet and subscriber;
+ * a talking change is the only thing handed to the message thread. */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -26,32 +30,32 @@ static _Thread_local uint8_t sb_vr_scratch[2][SB_VR_SCRATCH];
 
 /* ---- simulcast ---------------------------------------------------------------------------- */
 
-static bool sb_vr_layer_alive(const sb_vr_pub_stream_t *ps, int layer, int64_t now)
+static bool sb_vr_layer_alive(const sb_vr_fanout_t *fan, int layer, int64_t now)
 {
-    int64_t last = ps->loop.layer_last_us[layer];
+    int64_t last = fan->layer_last_us[layer];
     return last && now - last < SB_VR_LAYER_STALE_US;
 }
 
 /* The layer to forward: the target if it flows, else the nearest one below, else above. */
-static int sb_vr_layer_pick(const sb_vr_pub_stream_t *ps, int target, int64_t now)
+static int sb_vr_layer_pick(const sb_vr_fanout_t *fan, int target, int64_t now)
 {
-    int layers = (int)ps->loop.neg.layers;
+    int layers = (int)fan->neg.layers;
     if (target < 0 || target >= layers)
         target = layers - 1;
     for (int l = target; l >= 0; l--)
-        if (sb_vr_layer_alive(ps, l, now))
+        if (sb_vr_layer_alive(fan, l, now))
             return l;
     for (int l = target + 1; l < layers; l++)
-        if (sb_vr_layer_alive(ps, l, now))
+        if (sb_vr_layer_alive(fan, l, now))
             return l;
     return -1;
 }
 
 /* Whether this packet's layer goes to ss; switches (at a keyframe) set *switched. */
-static bool sb_vr_layer_accept(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
+static bool sb_vr_layer_accept(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
                                const sb_rtp_packet_t *pkt, int64_t now, bool *switched)
 {
-    int want = sb_vr_layer_pick(ps, ss->loop.target_layer, now);
+    int want = sb_vr_layer_pick(fan, ss->loop.target_layer, now);
     int layer = (int)pkt->layer;
     if (want >= 0 && want != ss->loop.cur_layer && layer == want && pkt->keyframe) {
         ss->loop.cur_layer = layer;
@@ -61,7 +65,7 @@ static bool sb_vr_layer_accept(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
     if (want >= 0 && want != ss->loop.cur_layer &&
         now - ss->loop.last_kf_req_us >= SB_VR_KF_INTERVAL_US) {
         ss->loop.last_kf_req_us = now;
-        sb_vr_request_kf(ss->loop.src_pub, ps, want);
+        sb_vr_request_kf(fan, want);
     }
     return layer == ss->loop.cur_layer;
 }
@@ -103,7 +107,7 @@ static uint8_t *sb_vr_ext_rewrite(sb_vr_sub_stream_t *ss, uint8_t *buf, size_t *
         return buf;
     (void)orig;
     uint8_t mid_id = ss->loop.neg.ext_mid;
-    if (!mid_id || !ss->loop.src->loop.neg.ext_mid)
+    if (!mid_id || !ss->loop.src->neg.ext_mid)
         return buf;
     const uint8_t *val = (const uint8_t *)ss->loop.neg.mid;
     size_t vlen = strlen(ss->loop.neg.mid);
@@ -119,7 +123,7 @@ static uint8_t *sb_vr_ext_rewrite(sb_vr_sub_stream_t *ss, uint8_t *buf, size_t *
 
 /* ---- fan-out ------------------------------------------------------------------------------ */
 
-static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
+static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
                               const sb_rtp_packet_t *pkt, int64_t now)
 {
     if (!ss->loop.owner->loop_up || !ss->loop.send || ss->loop.paused || !ss->loop.have_neg ||
@@ -127,22 +131,22 @@ static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
         pkt->len > SB_VR_SCRATCH)
         return;
     bool switched = ss->loop.switched;
-    if (ps->loop.neg.layers > 1) {
-        if (!sb_vr_layer_accept(ps, ss, pkt, now, &switched))
+    if (fan->neg.layers > 1) {
+        if (!sb_vr_layer_accept(fan, ss, pkt, now, &switched))
             return;
-    } else if (ss->loop.waiting_kf && ps->loop.neg.kind == SB_MEDIA_VIDEO) {
+    } else if (ss->loop.waiting_kf && fan->neg.kind == SB_MEDIA_VIDEO) {
         /* A decoder starts at a keyframe: until one comes, ask (and forward nothing). */
         if (!pkt->keyframe) {
             if (now - ss->loop.last_kf_req_us >= SB_VR_KF_INTERVAL_US) {
                 ss->loop.last_kf_req_us = now;
-                sb_vr_request_kf(ss->loop.src_pub, ps, 0);
+                sb_vr_request_kf(fan, 0);
             }
             return;
         }
         ss->loop.waiting_kf = false;
     }
     uint32_t source = pkt->rtp.ssrc;
-    bool vp8 = ps->loop.codec == SB_CODEC_VP8;
+    bool vp8 = fan->codec == SB_CODEC_VP8;
     if (vp8 && ss->loop.target_temporal >= 0 && pkt->rtp.payload_len) {
         sb_vp8_desc_t d;
         if (sb_vp8_parse(pkt->rtp.payload, pkt->rtp.payload_len, &d) == 0 && d.has_tid &&
@@ -167,7 +171,7 @@ static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
     sb_rtp_set_timestamp(buf, ts);
     if (pkt->rtp.pt != ss->loop.neg.pt && ss->loop.neg.pt)
         sb_rtp_set_pt(buf, ss->loop.neg.pt);
-    if (vp8 && ps->loop.neg.layers > 1 && pkt->rtp.payload_len)
+    if (vp8 && fan->neg.layers > 1 && pkt->rtp.payload_len)
         sb_vr_vp8_rewrite(ss, buf + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
     if (ss->loop.ext_remap && pkt->rtp.extension)
         buf = sb_vr_ext_rewrite(ss, buf, &len, &pkt->rtp);
@@ -177,6 +181,12 @@ static void sb_vr_forward_one(sb_vr_pub_stream_t *ps, sb_vr_sub_stream_t *ss,
     if (sb_vr_core->forward_rtp(ss->loop.owner->h, ss->loop.neg.index, buf, len, SB_VR_SCRATCH,
                                 pkt) == 0)
         ss->loop.sent++;
+}
+
+void sb_vr_fanout_run(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now)
+{
+    for (unsigned i = 0; i < fan->nsubs; i++)
+        sb_vr_forward_one(fan, fan->subs[i], pkt, now);
 }
 
 /* ---- per-publisher periodic work ------------------------------------------------------------ */
@@ -233,13 +243,13 @@ static void sb_vr_periodic(sb_vr_publisher_t *p, sb_vr_pub_stream_t *ps, int64_t
         if (bps && sb_vr_core->send_remb)
             sb_vr_core->send_remb(p->h, bps);
     }
-    if (p->loop.fir_freq_s && ps->loop.neg.kind == SB_MEDIA_VIDEO) {
+    if (p->loop.fir_freq_s && ps->loop.fan.neg.kind == SB_MEDIA_VIDEO) {
         if (!ps->loop.last_fir_us) {
             ps->loop.last_fir_us = now;
         } else if (now - ps->loop.last_fir_us >= (int64_t)p->loop.fir_freq_s * 1000000) {
             ps->loop.last_fir_us = now;
-            for (unsigned l = 0; l < (ps->loop.neg.layers ? ps->loop.neg.layers : 1); l++)
-                sb_vr_request_kf(p, ps, (int)l);
+            for (unsigned l = 0; l < (ps->loop.fan.neg.layers ? ps->loop.fan.neg.layers : 1); l++)
+                sb_vr_request_kf(&ps->loop.fan, (int)l);
         }
     }
 }
@@ -252,9 +262,9 @@ void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt)
     if (!p || !pkt->stream || !sb_vr_core->send_rtp)
         return;
     unsigned idx = pkt->stream->index;
-    if (idx >= p->loop.nstreams || p->streams[idx].loop.neg.index != idx) {
+    if (idx >= p->loop.nstreams || p->streams[idx].loop.fan.neg.index != idx) {
         for (idx = 0; idx < p->loop.nstreams; idx++)
-            if (p->streams[idx].loop.neg.index == pkt->stream->index)
+            if (p->streams[idx].loop.fan.neg.index == pkt->stream->index)
                 break;
         if (idx == p->loop.nstreams)
             return;
@@ -262,14 +272,18 @@ void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt)
     sb_vr_pub_stream_t *ps = &p->streams[idx];
     int64_t now = pkt->arrival_us;
     if (pkt->layer < SB_MEDIA_MAX_LAYERS)
-        ps->loop.layer_last_us[pkt->layer] = now;
+        ps->loop.fan.layer_last_us[pkt->layer] = now;
     sb_vr_periodic(p, ps, now);
-    if (p->loop.level_events && pkt->audio_level >= 0 && ps->loop.neg.kind == SB_MEDIA_AUDIO)
+    if (p->loop.level_events && pkt->audio_level >= 0 &&
+        ps->loop.fan.neg.kind == SB_MEDIA_AUDIO)
         sb_vr_audio_level(p, ps, idx, pkt->audio_level);
     if (ps->loop.muted)
         return;
-    for (unsigned i = 0; i < ps->loop.nsubs; i++)
-        sb_vr_forward_one(ps, ps->loop.subs[i], pkt, now);
+    /* With subscribers on other loops, the packet is batched for them and for this loop's
+     * own, all forwarded once this iteration ends (relay.c). */
+    if (ps->loop.nrelays && sb_vr_relays_push(ps, pkt))
+        return;
+    sb_vr_fanout_run(&ps->loop.fan, pkt, now);
 }
 
 void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream)
@@ -282,7 +296,7 @@ void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream)
         if (!ss->loop.have_neg || ss->loop.neg.index != stream || !ss->loop.src)
             continue;
         int layer = ss->loop.cur_layer >= 0 ? ss->loop.cur_layer : ss->loop.target_layer;
-        sb_vr_request_kf(ss->loop.src_pub, ss->loop.src, layer);
+        sb_vr_request_kf(ss->loop.src, layer);
         return;
     }
 }
@@ -300,9 +314,8 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s)
             ss->loop.waiting_kf = true;
             ss->loop.cur_layer = -1; /* simulcast: restart at a keyframe too */
             ss->loop.last_kf_req_us = sb_now_us();
-            sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
-                             ss->loop.cur_layer >= 0 ? ss->loop.cur_layer
-                                                     : ss->loop.target_layer);
+            sb_vr_request_kf(ss->loop.src, ss->loop.cur_layer >= 0 ? ss->loop.cur_layer
+                                                                   : ss->loop.target_layer);
         }
     }
 }

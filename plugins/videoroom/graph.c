@@ -1,13 +1,17 @@
 /* VideoRoom forwarding graph: the media loop side of a room's structure. Each publisher
- * stream has an array of the subscriber streams it feeds, each subscriber stream points to
- * its source; both are touched only on the room's loop. The control side changes them by
- * posting closures (bind, unbind, attach/detach after negotiations, per-stream settings),
- * each owning the references it needs; a binding holds a reference on the publisher and
- * on the subscriber, so neither goes while a packet could still reach it.
+ * stream has a fan-out per loop that serves subscribers of it: its own, on the publisher's
+ * loop, and one in a relay (relay.c) for every other loop. A fan-out holds the subscriber
+ * streams of its loop; each subscriber stream points to the fan-out that feeds it; both are
+ * touched only on the subscriber's loop, which is the fan-out's. The control side changes
+ * them by posting closures (bind, unbind, attach/detach after negotiations, per-stream
+ * settings) to the loop they concern: publisher state to the publisher's loop, subscriber
+ * state and bindings to the subscriber's. Each closure owns the references it needs; a
+ * binding holds a reference on the publisher, on the subscriber and on the relay, so none
+ * goes while a packet could still reach it.
  *
- * Does not forward packets (forward.c) nor decide the subscriptions (subscriber.c).
+ * Does not forward packets (forward.c, relay.c) nor decide the subscriptions (subscriber.c).
  * Threads: the sb_vr_fwd_* entry points run under the plugin lock on any thread and post;
- * the *_run closures run on the room's loop. */
+ * the *_run closures run on the loop they were posted to. */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -22,28 +26,27 @@ static _Thread_local bool sb_vr_inline;
 
 /* ---- posting ----------------------------------------------------------------------------- */
 
-static void sb_vr_post_to(int loop, void (*fn)(void *arg), void *arg)
+void sb_vr_post_to(int loop, void (*fn)(void *arg), void *arg)
 {
     if (loop >= 0 && sb_vr_core->loop_post && sb_vr_core->loop_post(loop, fn, arg) == 0)
         return;
+    bool was = sb_vr_inline;
     sb_vr_inline = true;
     fn(arg);
-    sb_vr_inline = false;
+    sb_vr_inline = was;
 }
 
-void sb_vr_post(sb_vr_room_t *r, void (*fn)(void *arg), void *arg)
+void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer)
 {
-    sb_vr_post_to(sb_vr_room_loop(r), fn, arg);
-}
-
-void sb_vr_request_kf(sb_vr_publisher_t *p, const sb_vr_pub_stream_t *ps, int layer)
-{
-    if (sb_vr_inline || !sb_vr_core->request_keyframe || ps->loop.neg.kind != SB_MEDIA_VIDEO)
+    if (sb_vr_inline || !sb_vr_core->request_keyframe || fan->neg.kind != SB_MEDIA_VIDEO)
         return;
-    int layers = ps->loop.neg.layers ? (int)ps->loop.neg.layers : 1;
+    int layers = fan->neg.layers ? (int)fan->neg.layers : 1;
     if (layer < 0 || layer >= layers)
         layer = layer < 0 ? 0 : layers - 1;
-    sb_vr_core->request_keyframe(p->h, ps->loop.neg.index, (unsigned)layer);
+    if (fan->relay)
+        sb_vr_relay_request_kf(fan->relay, layer);
+    else
+        sb_vr_core->request_keyframe(fan->pub->h, fan->neg.index, (unsigned)layer);
 }
 
 /* ---- the graph (loop) -------------------------------------------------------------------- */
@@ -58,7 +61,7 @@ void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
         return;
     /* Every id not listed below is erased (e.g. toffset, abs-capture-time). */
     ss->loop.ext_remap = true;
-    const sb_media_stream_t *in = &ss->loop.src->loop.neg, *out = &ss->loop.neg;
+    const sb_media_stream_t *in = &ss->loop.src->neg, *out = &ss->loop.neg;
     const uint8_t pairs[][2] = {
         {in->ext_audio_level, out->ext_audio_level},
         {in->ext_abs_send_time, out->ext_abs_send_time},
@@ -76,21 +79,41 @@ void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
     }
 }
 
-static void sb_vr_fwd_unbind_now(sb_vr_sub_stream_t *ss)
+void sb_vr_fanout_add(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss)
 {
-    sb_vr_pub_stream_t *ps = ss->loop.src;
-    if (!ps)
-        return;
-    for (unsigned i = 0; i < ps->loop.nsubs; i++) {
-        if (ps->loop.subs[i] == ss) {
-            ps->loop.subs[i] = ps->loop.subs[--ps->loop.nsubs];
+    if (fan->nsubs == fan->cap) {
+        fan->cap = fan->cap ? fan->cap * 2 : 8;
+        fan->subs = sb_realloc(fan->subs, fan->cap * sizeof(*fan->subs));
+    }
+    fan->subs[fan->nsubs++] = ss;
+    if (fan->relay)
+        sb_vr_relay_live(fan->relay, fan->nsubs);
+}
+
+void sb_vr_fanout_remove(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss)
+{
+    for (unsigned i = 0; i < fan->nsubs; i++) {
+        if (fan->subs[i] == ss) {
+            fan->subs[i] = fan->subs[--fan->nsubs];
             break;
         }
     }
+    if (fan->relay)
+        sb_vr_relay_live(fan->relay, fan->nsubs);
+}
+
+static void sb_vr_fwd_unbind_now(sb_vr_sub_stream_t *ss)
+{
+    sb_vr_fanout_t *fan = ss->loop.src;
+    if (!fan)
+        return;
+    sb_vr_fanout_remove(fan, ss);
     sb_vr_publisher_t *p = ss->loop.src_pub;
     sb_vr_subscriber_t *owner = ss->loop.owner;
+    sb_vr_relay_t *relay = fan->relay;
     ss->loop.src = NULL;
     ss->loop.src_pub = NULL;
+    sb_vr_relay_unref(relay);
     sb_vr_publisher_unref(p);
     sb_vr_subscriber_unref(owner); /* the binding's; ss may be gone after this */
 }
@@ -100,6 +123,7 @@ typedef struct sb_vr_op {
     sb_vr_publisher_t *pub;   /* a reference or NULL */
     sb_vr_subscriber_t *sub;  /* a reference or NULL */
     sb_vr_session_t *ses;     /* a reference or NULL */
+    sb_vr_relay_t *relay;     /* a reference or NULL */
     unsigned idx, pidx;
     bool send, paused;
     int substream, temporal;
@@ -127,6 +151,7 @@ static void sb_vr_op_free(sb_vr_op_t *op)
     sb_vr_publisher_unref(op->pub);
     sb_vr_subscriber_unref(op->sub);
     sb_vr_session_unref(op->ses);
+    sb_vr_relay_unref(op->relay);
     sb_free(op->neg);
     sb_free(op);
 }
@@ -137,12 +162,13 @@ static void sb_vr_fwd_pub_attach_run(void *arg)
     sb_vr_publisher_t *p = op->pub;
     for (unsigned i = 0; i < op->n; i++) {
         sb_vr_pub_stream_t *ps = &p->streams[i];
+        sb_vr_fanout_t *fan = &ps->loop.fan;
         bool unmuted = ps->loop.muted && !op->muted[i];
-        ps->loop.neg = op->neg[i];
-        ps->loop.codec = sb_codec_from_name(op->neg[i].codec);
+        fan->neg = op->neg[i];
+        fan->codec = sb_codec_from_name(op->neg[i].codec);
         ps->loop.muted = op->muted[i];
-        for (unsigned k = 0; k < ps->loop.nsubs; k++) {
-            sb_vr_sub_stream_t *ss = ps->loop.subs[k];
+        for (unsigned k = 0; k < fan->nsubs; k++) {
+            sb_vr_sub_stream_t *ss = fan->subs[k];
             sb_vr_fwd_ext_map(ss);
             if (unmuted) { /* as after a switch: continuous numbering, from a keyframe */
                 ss->loop.switched = true;
@@ -150,9 +176,10 @@ static void sb_vr_fwd_pub_attach_run(void *arg)
                 ss->loop.cur_layer = -1;
             }
         }
-        if (unmuted && ps->loop.nsubs)
-            for (unsigned l = 0; l < (ps->loop.neg.layers ? ps->loop.neg.layers : 1); l++)
-                sb_vr_request_kf(p, ps, (int)l);
+        /* Subscribers on other loops (relays) are told by sb_vr_relays_update. */
+        if (unmuted && (fan->nsubs || ps->loop.nrelays))
+            for (unsigned l = 0; l < (fan->neg.layers ? fan->neg.layers : 1); l++)
+                sb_vr_request_kf(fan, (int)l);
     }
     p->loop.nstreams = op->n;
     SB_DEBUG("videoroom", "publisher %llu: %u stream(s) on the loop",
@@ -184,7 +211,8 @@ void sb_vr_fwd_pub_attach(sb_vr_publisher_t *p)
                                                 : o->audio_active_packets;
     op->level_average = p->audio_level_average ? p->audio_level_average
                                                : o->audio_level_average;
-    sb_vr_post(p->room, sb_vr_fwd_pub_attach_run, op);
+    sb_vr_post_to(p->pc_loop, sb_vr_fwd_pub_attach_run, op);
+    sb_vr_relays_update(p);
 }
 
 static void sb_vr_fwd_pub_detach_run(void *arg)
@@ -193,11 +221,13 @@ static void sb_vr_fwd_pub_detach_run(void *arg)
     sb_vr_publisher_t *p = op->pub;
     for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
         sb_vr_pub_stream_t *ps = &p->streams[i];
-        while (ps->loop.nsubs > 0)
-            sb_vr_fwd_unbind_now(ps->loop.subs[ps->loop.nsubs - 1]);
+        while (ps->loop.fan.nsubs > 0)
+            sb_vr_fwd_unbind_now(ps->loop.fan.subs[ps->loop.fan.nsubs - 1]);
+        /* Subscribers on other loops are unbound there (sb_vr_subscribers_feed_gone). */
+        sb_vr_relays_detach(ps);
         ps->loop.talking = false;
         ps->loop.level_packets = ps->loop.level_sum = 0;
-        memset(ps->loop.layer_last_us, 0, sizeof(ps->loop.layer_last_us));
+        memset(ps->loop.fan.layer_last_us, 0, sizeof(ps->loop.fan.layer_last_us));
     }
     p->loop.nstreams = 0;
     if (p->session->loop_pub == p) {
@@ -209,16 +239,17 @@ static void sb_vr_fwd_pub_detach_run(void *arg)
 
 void sb_vr_fwd_pub_detach(sb_vr_publisher_t *p)
 {
-    sb_vr_post(p->room, sb_vr_fwd_pub_detach_run, sb_vr_op_new(p, NULL));
+    sb_vr_relays_drop(p);
+    sb_vr_post_to(p->pc_loop, sb_vr_fwd_pub_detach_run, sb_vr_op_new(p, NULL));
 }
 
 static void sb_vr_fwd_pub_keyframe_run(void *arg)
 {
     sb_vr_op_t *op = arg;
     if (op->idx < op->pub->loop.nstreams) {
-        const sb_vr_pub_stream_t *ps = &op->pub->streams[op->idx];
-        for (unsigned l = 0; l < (ps->loop.neg.layers ? ps->loop.neg.layers : 1); l++)
-            sb_vr_request_kf(op->pub, ps, (int)l);
+        sb_vr_fanout_t *fan = &op->pub->streams[op->idx].loop.fan;
+        for (unsigned l = 0; l < (fan->neg.layers ? fan->neg.layers : 1); l++)
+            sb_vr_request_kf(fan, (int)l);
     }
     sb_vr_op_free(op);
 }
@@ -227,7 +258,7 @@ void sb_vr_fwd_pub_keyframe(sb_vr_publisher_t *p, unsigned idx)
 {
     sb_vr_op_t *op = sb_vr_op_new(p, NULL);
     op->idx = idx;
-    sb_vr_post(p->room, sb_vr_fwd_pub_keyframe_run, op);
+    sb_vr_post_to(p->pc_loop, sb_vr_fwd_pub_keyframe_run, op);
 }
 
 static void sb_vr_fwd_bind_run(void *arg)
@@ -235,22 +266,25 @@ static void sb_vr_fwd_bind_run(void *arg)
     sb_vr_op_t *op = arg;
     sb_vr_sub_stream_t *ss = &op->sub->streams[op->idx];
     sb_vr_fwd_unbind_now(ss);
-    if (op->pidx < op->pub->loop.nstreams) {
-        sb_vr_pub_stream_t *ps = &op->pub->streams[op->pidx];
-        if (ps->loop.nsubs == ps->loop.cap) {
-            ps->loop.cap = ps->loop.cap ? ps->loop.cap * 2 : 8;
-            ps->loop.subs = sb_realloc(ps->loop.subs, ps->loop.cap * sizeof(*ps->loop.subs));
-        }
-        ps->loop.subs[ps->loop.nsubs++] = ss;
-        ss->loop.src = ps;
+    /* On the publisher's loop its own fan-out (if the stream is still there), elsewhere the
+     * relay's. */
+    sb_vr_fanout_t *fan = NULL;
+    if (op->relay)
+        fan = sb_vr_relay_fanout(op->relay);
+    else if (op->pidx < op->pub->loop.nstreams)
+        fan = &op->pub->streams[op->pidx].loop.fan;
+    if (fan) {
+        sb_vr_fanout_add(fan, ss);
+        ss->loop.src = fan;
         ss->loop.src_pub = op->pub; /* the op's references move into the binding */
         op->pub = NULL;
         op->sub = NULL;
+        op->relay = NULL;
         ss->loop.switched = true;
         ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;
         sb_vr_fwd_ext_map(ss);
-        sb_vr_request_kf(ss->loop.src_pub, ps, ss->loop.target_layer);
+        sb_vr_request_kf(fan, ss->loop.target_layer);
         ss->loop.last_kf_req_us = sb_now_us();
     }
     sb_vr_op_free(op);
@@ -259,10 +293,16 @@ static void sb_vr_fwd_bind_run(void *arg)
 void sb_vr_fwd_bind(sb_vr_subscriber_t *s, unsigned idx)
 {
     sb_vr_sub_stream_t *ss = &s->streams[idx];
-    sb_vr_op_t *op = sb_vr_op_new(ss->feed, s);
+    sb_vr_publisher_t *p = ss->feed;
+    sb_vr_op_t *op = sb_vr_op_new(p, s);
     op->idx = idx;
     op->pidx = ss->feed_index;
-    sb_vr_post(s->room, sb_vr_fwd_bind_run, op);
+    /* A subscriber on another loop than the publisher's is fed through a relay. */
+    if (s->pc_loop >= 0 && p->pc_loop >= 0 && s->pc_loop != p->pc_loop) {
+        op->relay = sb_vr_relay_get(p, ss->feed_index, s->pc_loop);
+        sb_vr_relay_ref(op->relay);
+    }
+    sb_vr_post_to(s->pc_loop, sb_vr_fwd_bind_run, op);
     sb_vr_fwd_sub_config(s, idx);
 }
 
@@ -277,7 +317,7 @@ void sb_vr_fwd_unbind(sb_vr_subscriber_t *s, unsigned idx)
 {
     sb_vr_op_t *op = sb_vr_op_new(NULL, s);
     op->idx = idx;
-    sb_vr_post(s->room, sb_vr_fwd_unbind_run, op);
+    sb_vr_post_to(s->pc_loop, sb_vr_fwd_unbind_run, op);
 }
 
 static void sb_vr_fwd_sub_config_run(void *arg)
@@ -287,7 +327,7 @@ static void sb_vr_fwd_sub_config_run(void *arg)
     bool was_off = !ss->loop.send || ss->loop.paused;
     ss->loop.send = op->send;
     ss->loop.paused = op->paused;
-    int layers = ss->loop.src ? (int)ss->loop.src->loop.neg.layers : 0;
+    int layers = ss->loop.src ? (int)ss->loop.src->neg.layers : 0;
     ss->loop.target_layer = op->substream >= 0 ? op->substream : SB_MEDIA_MAX_LAYERS - 1;
     ss->loop.target_temporal = op->temporal;
     /* Resuming: the decoder needs a keyframe to pick up again. */
@@ -295,8 +335,7 @@ static void sb_vr_fwd_sub_config_run(void *arg)
         ss->loop.switched = true;
         ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;
-        sb_vr_request_kf(ss->loop.src_pub, ss->loop.src,
-                         layers > 1 ? ss->loop.target_layer : 0);
+        sb_vr_request_kf(ss->loop.src, layers > 1 ? ss->loop.target_layer : 0);
     }
     sb_vr_op_free(op);
 }
@@ -310,7 +349,7 @@ void sb_vr_fwd_sub_config(sb_vr_subscriber_t *s, unsigned idx)
     op->paused = s->paused;
     op->substream = ss->substream;
     op->temporal = ss->temporal;
-    sb_vr_post(s->room, sb_vr_fwd_sub_config_run, op);
+    sb_vr_post_to(s->pc_loop, sb_vr_fwd_sub_config_run, op);
 }
 
 static void sb_vr_fwd_sub_attach_run(void *arg)
@@ -345,7 +384,7 @@ void sb_vr_fwd_sub_attach(sb_vr_subscriber_t *s, const sb_media_stream_t *neg, u
     op->neg = sb_calloc(n ? n : 1, sizeof(*op->neg));
     if (n)
         memcpy(op->neg, neg, n * sizeof(*neg));
-    sb_vr_post(s->room, sb_vr_fwd_sub_attach_run, op);
+    sb_vr_post_to(s->pc_loop, sb_vr_fwd_sub_attach_run, op);
 }
 
 static void sb_vr_fwd_sub_detach_run(void *arg)
@@ -363,7 +402,7 @@ static void sb_vr_fwd_sub_detach_run(void *arg)
 
 void sb_vr_fwd_sub_detach(sb_vr_subscriber_t *s)
 {
-    sb_vr_post(s->room, sb_vr_fwd_sub_detach_run, sb_vr_op_new(NULL, s));
+    sb_vr_post_to(s->pc_loop, sb_vr_fwd_sub_detach_run, sb_vr_op_new(NULL, s));
 }
 
 static void sb_vr_fwd_session_release_run(void *arg)

@@ -25,7 +25,9 @@ void sb_vr_publisher_unref(sb_vr_publisher_t *p)
         return;
     for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
         sb_free(p->streams[i].description);
-        sb_free(p->streams[i].loop.subs);
+        sb_free(p->streams[i].loop.fan.subs);
+        sb_free(p->streams[i].loop.relays); /* empty: a relay references its publisher */
+        sb_free(p->streams[i].loop.local);  /* empty: a flush list entry references it */
     }
     sb_free(p->display);
     sb_free(p->acodec_pref);
@@ -246,6 +248,11 @@ static sb_vr_publisher_t *sb_vr_publisher_new(sb_vr_session_t *s, sb_vr_room_t *
         pvt = (uint32_t)sb_vr_random_id();
     p->private_id = pvt;
     p->display = sb_strdup(display);
+    p->pc_loop = -1;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
+        p->streams[i].loop.fan.pub = p;
+        p->streams[i].loop.fan.index = i;
+    }
     atomic_init(&p->loop.remb_bps, r->o.bitrate);
     sb_vr_publisher_ref(p); /* the room's */
     g_hash_table_insert(r->participants, &p->id, p);
@@ -452,9 +459,10 @@ static char *sb_vr_codec_pref(const char *room_list, const char *pref)
     return g_strdup(room_list);
 }
 
-/* Answer the client's offer (message thread, lock not held). Returns the answer (owned) or
- * NULL with an error (owned) in *err. */
-static json_t *sb_vr_publisher_negotiate(sb_vr_publisher_t *p, json_t *offer, json_t **err)
+/* Answer the client's offer (message thread, lock not held). Returns the answer (owned) and
+ * the PeerConnection's loop in *loop, or NULL with an error (owned) in *err. */
+static json_t *sb_vr_publisher_negotiate(sb_vr_publisher_t *p, json_t *offer, int *loop,
+                                         json_t **err)
 {
     const sb_core_api_t *c = sb_vr_core;
     if (!c->answer_offer || !c->streams) {
@@ -484,14 +492,17 @@ static json_t *sb_vr_publisher_negotiate(sb_vr_publisher_t *p, json_t *offer, js
         return NULL;
     }
     sb_vr_room_pin_loop(p->room, p->h);
+    *loop = c->loop_index ? c->loop_index(p->h) : -1;
     return answer;
 }
 
 /* After a successful answer: record the negotiated streams. Under the lock. */
 static void sb_vr_publisher_negotiated(sb_vr_publisher_t *p, const sb_media_stream_t *st,
-                                       unsigned n, sb_vr_outbox_t *ob)
+                                       unsigned n, int loop, sb_vr_outbox_t *ob)
 {
-    p->session->loop = sb_vr_room_loop(p->room);
+    /* Normally the room's loop; another one if two first publishers raced to pin it. */
+    p->pc_loop = loop;
+    p->session->loop = loop;
     for (unsigned i = 0; i < n; i++) {
         sb_vr_pub_stream_t *ps = &p->streams[i];
         ps->neg = st[i];
@@ -520,7 +531,8 @@ static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publis
         err = sb_vr_error_json(SB_VR_ERR_PUBLISHERS_FULL, "Maximum number of publishers (%u) "
                                "already reached", p->room->o.publishers);
     g_mutex_unlock(&sb_vr_lock);
-    json_t *answer = err ? NULL : sb_vr_publisher_negotiate(p, m->jsep, &err);
+    int loop = -1;
+    json_t *answer = err ? NULL : sb_vr_publisher_negotiate(p, m->jsep, &loop, &err);
     sb_media_stream_t *st = NULL;
     unsigned n = 0;
     if (answer) {
@@ -536,7 +548,7 @@ static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publis
         err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room");
         sb_vr_outbox_close_pc(&ob, p->h);
     } else if (answer) {
-        sb_vr_publisher_negotiated(p, st, n, &ob);
+        sb_vr_publisher_negotiated(p, st, n, loop, &ob);
         /* As the reference: the answer's event lists what is now published. */
         json_t *desc = sb_vr_publisher_json(p);
         const char *keys[] = {"streams", "audio_codec", "video_codec"};

@@ -1,6 +1,7 @@
 /* VideoRoom rooms: the rooms table, room options (one table drives "create", "edit", the
  * configuration file and the "list" answer), predefined rooms from
- * <configs_folder>/janus.plugin.videoroom.conf (libconfig syntax), and the room's media loop.
+ * <configs_folder>/janus.plugin.videoroom.conf (libconfig syntax), the room's media loop and
+ * the loop each new subscriber is put on.
  *
  * Does not handle participants (publisher.c, subscriber.c) nor requests (admin.c).
  * Threads: the table and every room field are guarded by the plugin lock (sb_vr_lock),
@@ -16,6 +17,7 @@
 #include "base/error.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "loop/loop.h"
 #include "videoroom.h"
 
 #define SB_VR_MAX_ROOMS 100000
@@ -390,6 +392,33 @@ void sb_vr_room_pin_loop(sb_vr_room_t *r, sb_plugin_handle_t *h)
         atomic_compare_exchange_strong(&r->loop, &expected, idx);
 }
 
+/* Subscribers of a small room share its loop: forwarding stays inline, with no thread hop.
+ * Past spread_after subscribers the room has outgrown that: each new one goes to the loop
+ * with the fewest PeerConnections (the core's count, every plugin and room included; ties go
+ * to the feed's loop, then the lowest index), so the fan-out work spreads evenly and the
+ * room's loop keeps room for its publishers' receive path. The loop count is the core's
+ * (sb_loops_count), read directly: the plugin ABI has no call for it yet. */
+int sb_vr_room_pick_loop(sb_vr_room_t *r, int home)
+{
+    unsigned n = sb_loops_count();
+    if (n == 0)
+        return -1;
+    if (home < 0 || (unsigned)home >= n)
+        home = (int)sb_loop_index(sb_loop_pick());
+    if (n == 1 || r->subscribers->len < sb_vr_config.spread_after)
+        return home;
+    int best = home;
+    unsigned best_load = sb_loop_bound_count(sb_loop_get((unsigned)home));
+    for (unsigned i = 0; i < n; i++) {
+        unsigned load = sb_loop_bound_count(sb_loop_get(i));
+        if (load < best_load) {
+            best = (int)i;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
 json_t *sb_vr_room_json(const sb_vr_room_t *r)
 {
     const sb_vr_room_opts_t *o = &r->o;
@@ -463,6 +492,9 @@ static int sb_vr_conf_general(const char *path, config_setting_t *g)
         } else if (!strcmp(name, "lock_rtp_forward") &&
                    config_setting_type(c) == CONFIG_TYPE_BOOL) {
             sb_vr_config.lock_rtp_forward = config_setting_get_bool(c);
+        } else if (!strcmp(name, "spread_subscribers_after") &&
+                   config_setting_type(c) == CONFIG_TYPE_INT && config_setting_get_int(c) >= 0) {
+            sb_vr_config.spread_after = (unsigned)config_setting_get_int(c);
         } else {
             SB_ERROR("videoroom", "%s:%d: unknown or mistyped setting general.%s", path,
                      config_setting_source_line(c), name);

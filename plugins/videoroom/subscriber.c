@@ -242,7 +242,7 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
     bool gone = s->left || s->session->destroyed;
     sb_vr_offer_t *o = gone ? NULL : sb_vr_offer_build(s);
     s->negotiating = !gone;
-    int loop = sb_vr_room_loop(s->room);
+    int loop = s->pc_loop;
     g_mutex_unlock(&sb_vr_lock);
     if (gone) {
         json_decref(reply);
@@ -257,6 +257,14 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
         g_strlcpy(reason, "media negotiation is not available in this build of the core",
                   sizeof(reason));
     sb_free(o);
+    /* The graph of this subscriber lives on the loop chosen at join: its PeerConnection must
+     * be there (the core binds a handle to the loop asked for at its first negotiation). */
+    int got = c->loop_index ? c->loop_index(s->h) : -1;
+    if (rc == 0 && offer && loop >= 0 && got != loop) {
+        SB_ERROR("videoroom", "subscriber PeerConnection on loop %d, not %d", got, loop);
+        g_strlcpy(reason, "PeerConnection on an unexpected media loop", sizeof(reason));
+        rc = SB_VR_ERR_UNKNOWN;
+    }
     sb_media_stream_t *neg = NULL;
     unsigned n = 0;
     if (rc == 0 && offer) {
@@ -270,13 +278,12 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
     bool ok = rc == 0 && offer && !s->left && !s->session->destroyed;
     if (ok) {
         s->offered = true;
-        s->session->loop = loop >= 0 ? loop : (c->loop_index ? c->loop_index(s->h) : -1);
         sb_vr_fwd_sub_attach(s, neg, n);
         json_object_set_new(reply, "streams", sb_vr_subscriber_streams_json(s));
         sb_vr_outbox_add(&ob, s->h, transaction, reply, offer);
     } else {
         json_decref(reply);
-        if (rc == 0 && offer) /* dropped meanwhile: the new PeerConnection goes too */
+        if (offer) /* dropped meanwhile (or misplaced): the new PeerConnection goes too */
             sb_vr_outbox_close_pc(&ob, s->h);
         if (!s->left)
             sb_vr_outbox_add(&ob, s->h, transaction,
@@ -406,6 +413,15 @@ static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items,
     s->use_msid = json_is_true(json_object_get(m->body, "use_msid"));
     for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
         s->streams[i].loop.owner = s; /* before any closure is posted */
+    /* The loop is chosen now, before the first binding: every closure about this
+     * subscriber goes there, and its PeerConnection is made there. Its home is where the
+     * (first) feed's packets arrive: normally the room's loop. */
+    int home = picks[0].feed->pc_loop >= 0 ? picks[0].feed->pc_loop : sb_vr_room_loop(r);
+    s->pc_loop = sb_vr_room_pick_loop(r, home);
+    m->s->loop = s->pc_loop;
+    SB_DEBUG("videoroom", "room %llu: subscriber %llu on loop %d (feed's loop %d, %u before it)",
+             (unsigned long long)r->o.room, (unsigned long long)s->h->handle_id, s->pc_loop,
+             home, r->subscribers->len);
     m->s->role = SB_VR_ROLE_SUBSCRIBER;
     m->s->sub = s;
     sb_vr_subscriber_ref(s);

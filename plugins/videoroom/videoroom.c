@@ -98,6 +98,7 @@ static int sb_vr_init(const sb_core_api_t *core, const char *config_dir)
     sb_vr_core = core;
     g_mutex_init(&sb_vr_lock);
     memset(&sb_vr_config, 0, sizeof(sb_vr_config));
+    sb_vr_config.spread_after = SB_VR_SPREAD_AFTER_DEFAULT;
     sb_vr_rooms_init();
     if (sb_vr_rooms_load_config(config_dir) < 0) {
         sb_vr_rooms_deinit();
@@ -117,6 +118,12 @@ static void sb_vr_noop(void *arg)
     (void)arg;
 }
 
+static void sb_vr_loop_stop(void *arg)
+{
+    (void)arg;
+    sb_vr_relays_loop_stop();
+}
+
 static void sb_vr_deinit(void)
 {
     g_async_queue_push(sb_vr_queue, &sb_vr_stop_work);
@@ -128,10 +135,16 @@ static void sb_vr_deinit(void)
         sb_free(w);
     }
     g_async_queue_unref(sb_vr_queue);
-    /* Closures we posted (the last references of detached sessions) must have run before
-     * this code is unloaded: a barrier on every loop. */
+    /* Closures we posted (the last references of detached sessions, relayed batches and
+     * the keyframe requests they cause) must have run before this code is unloaded. First
+     * every loop drops its relay flush source and what it still had to relay, so no loop
+     * posts batches any more; then a barrier on every loop runs the batches in flight; a
+     * second one the keyframe requests those posted to other loops. */
     for (unsigned i = 0; i < sb_loops_count(); i++)
-        sb_loop_call_sync(sb_loop_get(i), sb_vr_noop, NULL);
+        sb_loop_call_sync(sb_loop_get(i), sb_vr_loop_stop, NULL);
+    for (unsigned pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < sb_loops_count(); i++)
+            sb_loop_call_sync(sb_loop_get(i), sb_vr_noop, NULL);
     sb_vr_rooms_deinit();
     sb_free(sb_vr_config.admin_key);
     sb_vr_config.admin_key = NULL;
@@ -200,10 +213,12 @@ static json_t *sb_vr_query_handle(sb_plugin_handle_t *h)
         json_object_set_new(j, "room", json_integer((json_int_t)s->pub->room->o.room));
         json_object_set_new(j, "id", json_integer((json_int_t)s->pub->id));
         json_object_set_new(j, "active", json_boolean(s->pub->active));
+        json_object_set_new(j, "loop", json_integer(s->pub->pc_loop));
     } else if (s->sub) {
         json_object_set_new(j, "type", json_string("subscriber"));
         json_object_set_new(j, "room", json_integer((json_int_t)s->sub->room->o.room));
         json_object_set_new(j, "streams", sb_vr_subscriber_streams_json(s->sub));
+        json_object_set_new(j, "loop", json_integer(s->sub->pc_loop));
     } else {
         json_object_set_new(j, "type", json_string("none"));
     }

@@ -9,6 +9,7 @@
  *   subscription.c requests on a subscription: start, pause, configure, switch, update
  *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
  *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
+ *   relay.c       packets of a publisher stream relayed in batches to other media loops
  *   events.c      outbox (events pushed after the lock is released) and broadcasts
  *
  * Threads and locks.
@@ -17,13 +18,20 @@
  * - message thread: every asynchronous request, and every negotiation (the core's
  *   answer_offer/make_offer/process_answer wait briefly for a loop, so they never run on a
  *   control thread nor under the lock).
- * - the room's media loop: every peer of a room is bound to one loop (room->loop), and the
- *   forwarding graph (pub_stream->subs, sub_stream->src) is touched only there. The
- *   control side changes it by posting closures (sb_vr_post) while holding the plugin lock,
- *   so posts are totally ordered.
+ * - media loops: a room's publishers are put on the room's loop (room->loop); each
+ *   subscriber is put on a loop chosen when it joins (its feed's loop for a room's first
+ *   spread_after subscribers, then the least loaded one: sb_vr_room_pick_loop). A
+ *   publisher's loop fields belong to the publisher's loop, a subscriber's to the
+ *   subscriber's. Each publisher stream fans out to the subscriber streams of its own loop
+ *   (pub_stream->loop.fan) and, for every other loop that has subscribers of it, to a relay
+ *   (relay.c): packets go there in batches, and that loop runs the same fan-out over its
+ *   own subscriber streams (relay->fan). The control side changes the graph by posting
+ *   closures (graph.c) while holding the plugin lock, so posts are totally ordered per loop.
  * One plugin lock (sb_vr_lock) guards the rooms table, rooms, participants and every field
  * marked "ctl". It is never held while calling the core, except loop_post (a mailbox post
- * that never blocks). Fields marked "loop" belong to the room's loop thread. */
+ * that never blocks). Fields marked "loop" belong to the loop of the object they are in
+ * (the publisher's, or the subscriber's); "home" and "serving" name the two loops of a
+ * relay. */
 #ifndef SB_VIDEOROOM_H
 #define SB_VIDEOROOM_H
 
@@ -67,6 +75,7 @@ typedef struct sb_vr_session sb_vr_session_t;
 typedef struct sb_vr_publisher sb_vr_publisher_t;
 typedef struct sb_vr_subscriber sb_vr_subscriber_t;
 typedef struct sb_vr_sub_stream sb_vr_sub_stream_t;
+typedef struct sb_vr_relay sb_vr_relay_t;
 
 /* ---- globals (videoroom.c) ----------------------------------------------------------- */
 
@@ -102,14 +111,19 @@ struct sb_vr_room {
     GHashTable *participants; /* id -> sb_vr_publisher_t* (a reference each) */
     GPtrArray *subscribers;   /* sb_vr_subscriber_t* (a reference each) */
     bool destroyed;
-    atomic_int loop; /* media loop of every peer of the room; -1 until the first one */
+    atomic_int loop; /* media loop of the room's publishers; -1 until the first one */
 };
 
 /* Plugin configuration (general section). Owned by videoroom.c; read-only after init. */
 typedef struct sb_vr_config {
     char *admin_key; /* NULL: anyone may create rooms */
     bool lock_rtp_forward;
+    /* A room's first spread_after subscribers share its loop; later ones go to the least
+     * loaded media loop (general.spread_subscribers_after). */
+    unsigned spread_after;
 } sb_vr_config_t;
+
+#define SB_VR_SPREAD_AFTER_DEFAULT 32
 
 extern sb_vr_config_t sb_vr_config;
 
@@ -147,6 +161,9 @@ json_t *sb_vr_room_json(const sb_vr_room_t *r);
 int sb_vr_room_loop(sb_vr_room_t *r);
 /* Pin the room to the loop of a handle's PeerConnection if not pinned yet. Any thread. */
 void sb_vr_room_pin_loop(sb_vr_room_t *r, sb_plugin_handle_t *h);
+/* The loop for a new subscriber of r whose feeds are on loop home (see sb_vr_config_t);
+ * -1 when there are no media loops. Under the lock (before the subscriber is added). */
+int sb_vr_room_pick_loop(sb_vr_room_t *r, int home);
 /* A random id in 1..2^53-1 (JavaScript-safe). */
 uint64_t sb_vr_random_id(void);
 
@@ -169,7 +186,7 @@ struct sb_vr_session {
     sb_vr_subscriber_t *sub; /* role SUBSCRIBER: a reference, dropped at destroy_handle */
     bool destroyed;
     int loop; /* loop its PeerConnection was put on, -1 none (where to free it) */
-    /* loop (the room's) */
+    /* loop (the session's) */
     sb_vr_publisher_t *loop_pub;  /* what on_rtp forwards for; a reference */
     sb_vr_subscriber_t *loop_sub; /* what on_keyframe_request maps; a reference */
 };
@@ -266,6 +283,22 @@ sb_vr_room_t *sb_vr_room_lookup(json_t *body, json_t **err);
 
 /* ---- publishers (publisher.c) ---------------------------------------------------------- */
 
+/* What the forward path reads of one publisher stream on one loop, and the subscriber
+ * streams of that loop it feeds. The publisher's loop has the original (in the publisher
+ * stream); every other loop serving subscribers of it has a copy in a relay, updated by
+ * closures (neg, codec) and by the batches (layer liveness). Owned by the publisher stream or
+ * the relay; touched only on its loop. */
+typedef struct sb_vr_fanout {
+    sb_media_stream_t neg;
+    sb_codec_t codec;
+    int64_t layer_last_us[SB_MEDIA_MAX_LAYERS]; /* arrival of each layer's last packet */
+    sb_vr_sub_stream_t **subs; /* the bindings of this loop */
+    unsigned nsubs, cap;
+    sb_vr_publisher_t *pub; /* borrowed: the fan-out's owner holds it */
+    unsigned index;         /* the stream's index in pub->streams */
+    sb_vr_relay_t *relay;   /* NULL on the publisher's loop */
+} sb_vr_fanout_t;
+
 /* One published m-line. ctl fields describe it; loop fields are the forwarding state. */
 typedef struct sb_vr_pub_stream {
     /* ctl */
@@ -274,14 +307,17 @@ typedef struct sb_vr_pub_stream {
     bool moderated; /* muted by a moderator */
     bool paused;    /* the publisher asked not to relay it (configure "send": false) */
     bool disabled;  /* inactive m-line */
+    sb_vr_relay_t **relays; /* one per other loop with subscribers: references */
+    unsigned nrelays;
     /* loop */
     struct {
-        sb_media_stream_t neg;
-        sb_codec_t codec;
+        sb_vr_fanout_t fan; /* neg, codec, liveness, and the subscribers of this loop */
         bool muted;         /* moderated or paused by its publisher */
-        sb_vr_sub_stream_t **subs; /* subscriber streams fed from here */
-        unsigned nsubs, cap;
-        int64_t layer_last_us[SB_MEDIA_MAX_LAYERS];
+        sb_vr_relay_t **relays; /* the other loops served: references */
+        unsigned nrelays, relays_cap;
+        sb_rtp_packet_t **local; /* deferred local fan-out (relay.c), SB_VR_BATCH_MAX */
+        unsigned nlocal;
+        bool pending; /* in the loop's flush list (relay.c) */
         int64_t last_fir_us;
         /* audio levels */
         unsigned level_packets;
@@ -300,6 +336,7 @@ struct sb_vr_publisher {
     uint64_t id;
     uint32_t private_id;
     char *display;
+    int pc_loop;    /* media loop of its PeerConnection, -1 before the first answer */
     bool in_room;   /* listed in room->participants */
     bool negotiated; /* an answer was made: streams[] valid */
     bool active;    /* PeerConnection up and announced */
@@ -369,7 +406,9 @@ struct sb_vr_sub_stream {
     /* loop */
     struct {
         sb_vr_subscriber_t *owner;
-        sb_vr_pub_stream_t *src; /* a binding: holds a reference on src_pub and owner */
+        /* A binding: the fan-out of this loop that feeds us (the publisher stream's own, or
+         * a relay's); holds a reference on src_pub, on owner and on the relay if any. */
+        sb_vr_fanout_t *src;
         sb_vr_publisher_t *src_pub;
         sb_media_stream_t neg; /* this m-line as negotiated */
         bool have_neg;
@@ -396,6 +435,7 @@ struct sb_vr_subscriber {
     sb_vr_room_t *room;       /* a reference */
     sb_vr_session_t *session; /* a reference */
     sb_plugin_handle_t *h;    /* borrowed from the session */
+    int pc_loop;              /* media loop of its PeerConnection, chosen at join */
     bool use_msid, autoupdate;
     bool paused;
     bool negotiating;     /* make_offer running (lock released) */
@@ -444,9 +484,9 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s);
 
 /* ---- the forwarding graph (graph.c) and the hot path (forward.c) ----------------------- */
 
-/* Post fn(arg) to the room's loop; when no loop is known (no media yet) or the post fails,
- * run it inline: then no loop can be touching the graph. Call under the lock. */
-void sb_vr_post(sb_vr_room_t *r, void (*fn)(void *arg), void *arg);
+/* Post fn(arg) to media loop `loop`; when there is none (no media yet) or the post fails,
+ * run it inline: then no loop can be touching what it changes. Call under the lock. */
+void sb_vr_post_to(int loop, void (*fn)(void *arg), void *arg);
 
 /* Each takes the references it needs; call under the lock. */
 void sb_vr_fwd_pub_attach(sb_vr_publisher_t *p); /* streams (re)negotiated: loop copy */
@@ -459,15 +499,51 @@ void sb_vr_fwd_sub_detach(sb_vr_subscriber_t *s);
 void sb_vr_fwd_session_release(sb_vr_session_t *s); /* drop loop_pub/loop_sub, then s */
 void sb_vr_fwd_pub_keyframe(sb_vr_publisher_t *p, unsigned idx); /* ask for a keyframe */
 
-/* Loop thread: a keyframe request to p for stream ps (no-op for audio or inline runs). */
-void sb_vr_request_kf(sb_vr_publisher_t *p, const sb_vr_pub_stream_t *ps, int layer);
+/* The fan-out's loop: a keyframe request for its publisher stream, sent from the
+ * publisher's loop (posted there from a relay's loop). No-op for audio or inline runs. */
+void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer);
 /* Loop thread: recompute a subscriber stream's header extension id map. */
 void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss);
+/* The fan-out's loop: add or remove a binding (the caller handles the references). */
+void sb_vr_fanout_add(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss);
+void sb_vr_fanout_remove(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss);
+/* The fan-out's loop: forward one packet to every binding of fan (forward.c). */
+void sb_vr_fanout_run(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now);
 
 /* Loop thread (plugin ops). */
 void sb_vr_fwd_media_up(sb_vr_session_t *s);
 void sb_vr_fwd_media_down(sb_vr_session_t *s);
 void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt);
 void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
+
+/* ---- relays to other loops (relay.c) ---------------------------------------------------- */
+
+/* Batches of packets per relay: flushed when full, else once the home loop's current
+ * iteration is over. */
+#define SB_VR_BATCH_MAX 32
+
+/* Under the lock: the relay of p's stream k to loop `loop`, created (and attached on p's
+ * loop) when missing. Borrowed (the stream holds it until sb_vr_relays_drop). */
+sb_vr_relay_t *sb_vr_relay_get(sb_vr_publisher_t *p, unsigned k, int loop);
+/* Under the lock: p's streams were (re)negotiated or (un)muted: update every relay's copy. */
+void sb_vr_relays_update(sb_vr_publisher_t *p);
+/* Under the lock: forget the relays of every stream of p (unpublished). */
+void sb_vr_relays_drop(sb_vr_publisher_t *p);
+void sb_vr_relay_ref(sb_vr_relay_t *r);
+void sb_vr_relay_unref(sb_vr_relay_t *r); /* NULL is fine; any thread */
+sb_vr_fanout_t *sb_vr_relay_fanout(sb_vr_relay_t *r); /* borrowed */
+/* Serving loop: its fan-out's binding count changed (a hint for the home loop). */
+void sb_vr_relay_live(sb_vr_relay_t *r, unsigned nsubs);
+/* Home loop: hand pkt to every relay of ps that serves subscribers. When one took it, the
+ * local fan-out is deferred too and true returned: it runs once the batches are posted. */
+bool sb_vr_relays_push(sb_vr_pub_stream_t *ps, const sb_rtp_packet_t *pkt);
+/* Home loop: post what is batched for ps's relays, forward what waits locally, and drop the
+ * relays (unpublished). */
+void sb_vr_relays_detach(sb_vr_pub_stream_t *ps);
+/* Serving loop: a keyframe request for the relay's stream, posted to the home loop. */
+void sb_vr_relay_request_kf(sb_vr_relay_t *r, int layer);
+/* deinit: on every loop (sb_loop_call_sync), drop the loop's pending batches and its flush
+ * source, so no plugin code is left attached to a loop. */
+void sb_vr_relays_loop_stop(void);
 
 #endif
