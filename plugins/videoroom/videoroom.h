@@ -123,7 +123,7 @@ typedef struct sb_vr_config {
     unsigned spread_after;
 } sb_vr_config_t;
 
-#define SB_VR_SPREAD_AFTER_DEFAULT 32
+#define SB_VR_SPREAD_AFTER_DEFAULT 100
 
 extern sb_vr_config_t sb_vr_config;
 
