@@ -91,4 +91,28 @@ __attribute__((unused)) static char *fixture_drop_lines(const char *s, const cha
     return out;
 }
 
+#ifdef SB_PROTO_NEGOTIATE_H
+/* Our side of the transport for negotiation tests (test_negotiate*.c). */
+#define FP                                                                                         \
+    "sha-256 5F:E6:62:98:EE:26:BB:40:F7:52:14:82:B5:C2:5F:E5:22:D8:72:DF:DF:E1:AD:64:"             \
+    "5C:46:95:C9:F1:9F:98:9B"
+
+__attribute__((unused)) static const char *const local_cands[] = {
+    "candidate:1 1 udp 2130706431 192.0.2.1 40000 typ host",
+    "a=candidate:2 1 udp 1694498815 203.0.113.1 40000 typ srflx raddr 192.0.2.1 rport 40000",
+};
+
+__attribute__((unused)) static void local_init(sb_negotiate_local_t *l)
+{
+    *l = (sb_negotiate_local_t){.ice_ufrag = "sbuf",
+                                .ice_pwd = "0123456789abcdefABCDEF",
+                                .fingerprint = FP,
+                                .candidates = local_cands,
+                                .n_candidates = 2,
+                                .end_of_candidates = true,
+                                .session_id = 4242,
+                                .session_version = 2};
+}
+#endif
+
 #endif
