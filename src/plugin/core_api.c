@@ -1,6 +1,8 @@
 /* The callback table plugins get at init (see plugin.h): thin bridges onto handles. */
 #include "base/error.h"
 #include "base/log.h"
+#include <stdatomic.h>
+
 #include "base/alloc.h"
 #include "loop/loop.h"
 #include "loop/pktbuf.h"
@@ -89,8 +91,11 @@ static sb_peer_t *sb_core_loop_peer(sb_plugin_handle_t *ph)
 {
     sb_peer_t *p = sb_handle_media_peer(sb_handle_from_plugin(ph));
     if (p && !sb_loop_is_current(sb_peer_loop(p))) {
-        SB_WARN("plugin", "media call for handle %llu off its media loop: ignored",
-                (unsigned long long)ph->handle_id);
+        /* A plugin bug, possibly once per packet: say it once, not per call. */
+        static atomic_bool warned;
+        if (!atomic_exchange(&warned, true))
+            SB_WARN("plugin", "media call for handle %llu off its media loop: ignored "
+                              "(reported once)", (unsigned long long)ph->handle_id);
         return NULL;
     }
     return p;
