@@ -2,8 +2,8 @@
  *
  * Each session holds one libsrtp2 context with a single wildcard policy (ssrc_any_outbound or
  * ssrc_any_inbound), a 1024-packet replay window and allow_repeat_tx, so NACK retransmissions
- * can be protected again and late ones still accepted. Outbound AES-CM RTP goes through
- * srtp_evp.c unless told otherwise; RTCP and every inbound packet always use libsrtp2.
+ * can be protected again and late ones still accepted. Outbound RTP goes through srtp_evp.c
+ * (every profile) unless told otherwise; RTCP and every inbound packet always use libsrtp2.
  * What it does not do: parse RTP beyond the header length, log per packet, hold buffers.
  *
  * Thread: sessions live on their peer's media loop; init/deinit are global and locked. */
@@ -26,7 +26,7 @@ _Static_assert(SB_SRTP_MAX_KEY_LEN + SB_SRTP_MAX_SALT_LEN <= SRTP_MAX_KEY_LEN,
 
 struct sb_srtp_session {
     srtp_t ctx;
-    sb_srtp_evp_t *evp; /* outbound AES-CM RTP, or NULL */
+    sb_srtp_evp_t *evp; /* outbound RTP, or NULL */
     sb_srtp_direction_t dir;
     sb_srtp_profile_t profile;
     size_t rtp_overhead, rtcp_overhead;
@@ -123,15 +123,12 @@ static int sb_srtp_policy(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir,
 
 static int sb_srtp_attach_evp(sb_srtp_session_t *s, const sb_srtp_keys_t *keys, sb_srtp_impl_t impl)
 {
-    bool cm =
-        keys->profile == SB_SRTP_AES128_CM_SHA1_80 || keys->profile == SB_SRTP_AES128_CM_SHA1_32;
     bool out = s->dir == SB_SRTP_OUTBOUND;
-    if (impl == SB_SRTP_IMPL_LIBSRTP || (impl == SB_SRTP_IMPL_AUTO && !(cm && out)))
+    if (impl == SB_SRTP_IMPL_LIBSRTP || (impl == SB_SRTP_IMPL_AUTO && !out))
         return 0;
-    if (!cm || !out)
+    if (!out)
         return SB_ENOTSUP;
-    size_t tag = keys->profile == SB_SRTP_AES128_CM_SHA1_80 ? 10 : 4;
-    return sb_srtp_evp_new(keys->local_key, keys->local_salt, tag, &s->evp);
+    return sb_srtp_evp_new(keys->profile, keys->local_key, keys->local_salt, &s->evp);
 }
 
 int sb_srtp_session_new_impl(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir,

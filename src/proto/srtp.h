@@ -3,9 +3,9 @@
  * A peer owns two sessions: an outbound one built from the local keys (protect) and an inbound
  * one built from the remote keys (unprotect). Each matches any SSRC of its direction, so one
  * session serves every stream of the PeerConnection. libsrtp2 is the reference implementation;
- * for AES_CM_128_HMAC_SHA1_80/32 outbound RTP an OpenSSL-EVP transform (srtp_evp.h), verified
- * bit-exact against libsrtp2 in the unit tests, is used by default because Debian's libsrtp2
- * (built against NSS) is about five times slower for that profile.
+ * outbound RTP goes through an OpenSSL-EVP transform (srtp_evp.h), verified bit-exact against
+ * libsrtp2 in the unit tests, by default for every profile, because Debian's libsrtp2 (built
+ * against NSS) is several times slower: it is the one per-subscriber crypto step of fan-out.
  *
  * Thread: a session is owned by its peer and touched only on the peer's media loop.
  * sb_srtp_init()/sb_srtp_deinit() are global and thread-safe.
@@ -51,7 +51,7 @@ typedef enum sb_srtp_direction {
     SB_SRTP_INBOUND = 1,  /* remote keys, unprotect */
 } sb_srtp_direction_t;
 
-/* Which code does the outbound RTP transform. AUTO picks EVP where available (AES-CM). */
+/* Which code does the outbound RTP transform. AUTO picks EVP (every profile). */
 typedef enum sb_srtp_impl {
     SB_SRTP_IMPL_AUTO = 0,
     SB_SRTP_IMPL_LIBSRTP = 1,

@@ -1,14 +1,17 @@
-/* Outbound SRTP (AES-CM + HMAC-SHA1) with OpenSSL EVP: the hot-path transform of srtp.c.
+/* Outbound SRTP with OpenSSL EVP: the hot-path transform of srtp.c, for AES-CM + HMAC-SHA1
+ * (RFC 3711) and AEAD AES-GCM (RFC 7714).
  *
  * Why it exists: Debian's libsrtp2 is built against NSS, whose AES-CTR and HMAC cost ~5 µs per
- * 1200-byte packet; OpenSSL's AES-NI/SHA-NI code does the same work in under 1 µs, and one
- * protect per forwarded packet per subscriber is the floor of the SFU's cost (DESIGN.md).
+ * 1200-byte packet and whose GCM takes locks and allocates per packet; OpenSSL's AES-NI code
+ * does the same work in well under 1 µs, and one protect per forwarded packet per subscriber
+ * is the floor of the SFU's cost (DESIGN.md).
  * What it does not do: receive, SRTCP, MKI, key derivation rate, encrypted header extensions.
  * libsrtp2 remains the reference: the unit tests compare this transform byte for byte.
  *
  * Thread: an sb_srtp_evp_t belongs to one outbound session, media loop only. */
 #include "proto/srtp_evp.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -20,6 +23,8 @@
 #include "proto/srtp.h"
 
 #define SB_SRTP_EVP_AUTH_KEY_LEN 20 /* HMAC-SHA1 session key (RFC 3711 §4.2.1, n_a = 160) */
+#define SB_SRTP_EVP_GCM_TAG_LEN 16  /* RFC 7714 §14.2: the DTLS-SRTP AEAD profiles use 16 */
+#define SB_SRTP_EVP_GCM_SALT_LEN 12 /* RFC 7714 §11 */
 #define SB_SRTP_EVP_SEQ_MEDIAN 32768u
 
 /* Sender state of one SSRC: the highest packet index sent (48 bits, RFC 3711 §3.3.1). */
@@ -29,9 +34,10 @@ typedef struct sb_srtp_evp_stream {
 } sb_srtp_evp_stream_t;
 
 struct sb_srtp_evp {
-    EVP_CIPHER_CTX *aes; /* AES-128-CTR keyed with the session key; IV set per packet */
-    EVP_MAC_CTX *hmac;   /* HMAC-SHA1 keyed with the session auth key; re-initialised */
-    uint8_t salt[14];    /* session salt */
+    bool gcm;            /* AEAD AES-GCM, else AES-CM + HMAC-SHA1 */
+    EVP_CIPHER_CTX *aes; /* AES-CTR or AES-GCM keyed with the session key; IV set per packet */
+    EVP_MAC_CTX *hmac;   /* AES-CM only: HMAC-SHA1 keyed with the session auth key */
+    uint8_t salt[14];    /* session salt: 14 bytes (AES-CM) or 12 (GCM) */
     size_t tag_len;
     sb_srtp_evp_stream_t *streams;
     size_t n_streams, cap_streams;
@@ -51,28 +57,32 @@ static void sb_srtp_evp_iv(uint8_t iv[16], const uint8_t salt[14], uint32_t ssrc
         iv[8 + i] ^= (uint8_t)(index >> (40 - 8 * i));
 }
 
-static int sb_srtp_evp_ctr_oneshot(const uint8_t key[16], const uint8_t iv[16], uint8_t *buf,
-                                   size_t len)
+static int sb_srtp_evp_ctr_oneshot(const uint8_t *key, size_t key_len, const uint8_t iv[16],
+                                   uint8_t *buf, size_t len)
 {
+    const EVP_CIPHER *aes = key_len == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr();
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int outl = 0, ok = c && len <= (size_t)INT32_MAX &&
-                       EVP_EncryptInit_ex(c, EVP_aes_128_ctr(), NULL, key, iv) == 1 &&
+                       EVP_EncryptInit_ex(c, aes, NULL, key, iv) == 1 &&
                        EVP_EncryptUpdate(c, buf, &outl, buf, (int)len) == 1;
     EVP_CIPHER_CTX_free(c);
     return ok ? 0 : SB_EIO;
 }
 
-int sb_srtp_evp_kdf(const uint8_t master_key[16], const uint8_t master_salt[14], uint8_t label,
-                    uint8_t *out, size_t out_len)
+int sb_srtp_evp_kdf(const uint8_t *master_key, size_t key_len, const uint8_t master_salt[14],
+                    uint8_t label, uint8_t *out, size_t out_len)
 {
     /* key_id = label || r with r = 0 (kdr 0) is 56 bits, right-aligned against the 112-bit
-     * salt: the label lands on byte 7. The PRF is AES-CM with IV = x * 2^16 (§4.3.3). */
+     * salt: the label lands on byte 7. The PRF is AES-CM with IV = x * 2^16 (§4.3.3), keyed
+     * with the master key (AES-256-CM for 32-byte keys, RFC 6188 §7). */
+    if (key_len != 16 && key_len != 32)
+        return SB_EINVAL;
     uint8_t iv[16];
     memcpy(iv, master_salt, 14);
     iv[7] ^= label;
     iv[14] = iv[15] = 0;
     memset(out, 0, out_len);
-    int rc = sb_srtp_evp_ctr_oneshot(master_key, iv, out, out_len);
+    int rc = sb_srtp_evp_ctr_oneshot(master_key, key_len, iv, out, out_len);
     OPENSSL_cleanse(iv, sizeof(iv));
     return rc;
 }
@@ -82,17 +92,22 @@ int sb_srtp_evp_keystream_xor(const uint8_t session_key[16], const uint8_t sessi
 {
     uint8_t iv[16];
     sb_srtp_evp_iv(iv, session_salt, ssrc, index);
-    return sb_srtp_evp_ctr_oneshot(session_key, iv, buf, len);
+    return sb_srtp_evp_ctr_oneshot(session_key, 16, iv, buf, len);
 }
 
-static int sb_srtp_evp_keys(sb_srtp_evp_t *e, const uint8_t master_key[16],
-                            const uint8_t master_salt[14])
+/* AES-CM + HMAC-SHA1 session keys (RFC 3711 §4.3): cipher key, auth key, 14-byte salt. */
+static int sb_srtp_evp_keys_cm(sb_srtp_evp_t *e, const uint8_t master_key[16],
+                               const uint8_t master_salt[14])
 {
     uint8_t enc[16], auth[SB_SRTP_EVP_AUTH_KEY_LEN];
     int rc = SB_EIO;
-    if (sb_srtp_evp_kdf(master_key, master_salt, SB_SRTP_LABEL_RTP_ENC, enc, sizeof(enc)) ||
-        sb_srtp_evp_kdf(master_key, master_salt, SB_SRTP_LABEL_RTP_AUTH, auth, sizeof(auth)) ||
-        sb_srtp_evp_kdf(master_key, master_salt, SB_SRTP_LABEL_RTP_SALT, e->salt, 14))
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    e->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (!e->hmac ||
+        sb_srtp_evp_kdf(master_key, 16, master_salt, SB_SRTP_LABEL_RTP_ENC, enc, sizeof(enc)) ||
+        sb_srtp_evp_kdf(master_key, 16, master_salt, SB_SRTP_LABEL_RTP_AUTH, auth, sizeof(auth)) ||
+        sb_srtp_evp_kdf(master_key, 16, master_salt, SB_SRTP_LABEL_RTP_SALT, e->salt, 14))
         goto out;
     if (EVP_EncryptInit_ex(e->aes, EVP_aes_128_ctr(), NULL, enc, NULL) != 1)
         goto out;
@@ -109,21 +124,57 @@ out:
     return rc;
 }
 
-int sb_srtp_evp_new(const uint8_t master_key[16], const uint8_t master_salt[14], size_t tag_len,
-                    sb_srtp_evp_t **out)
+/* AEAD AES-GCM session keys (RFC 7714 §11): the RFC 3711 KDF over the 12-byte master salt
+ * (zero-padded to the KDF's 112 bits), giving the cipher key and a 12-byte session salt. */
+static int sb_srtp_evp_keys_gcm(sb_srtp_evp_t *e, const uint8_t *master_key, size_t key_len,
+                                const uint8_t master_salt[12])
+{
+    uint8_t salt14[14] = {0}, enc[32];
+    memcpy(salt14, master_salt, SB_SRTP_EVP_GCM_SALT_LEN);
+    const EVP_CIPHER *gcm = key_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
+    int rc = SB_EIO;
+    if (sb_srtp_evp_kdf(master_key, key_len, salt14, SB_SRTP_LABEL_RTP_ENC, enc, key_len) ||
+        sb_srtp_evp_kdf(master_key, key_len, salt14, SB_SRTP_LABEL_RTP_SALT, e->salt,
+                        SB_SRTP_EVP_GCM_SALT_LEN))
+        goto out;
+    /* The IV length defaults to 12 bytes, the RFC 7714 IV. */
+    if (EVP_EncryptInit_ex(e->aes, gcm, NULL, enc, NULL) != 1)
+        goto out;
+    rc = 0;
+out:
+    OPENSSL_cleanse(salt14, sizeof(salt14));
+    OPENSSL_cleanse(enc, sizeof(enc));
+    return rc;
+}
+
+int sb_srtp_evp_new(sb_srtp_profile_t profile, const uint8_t *master_key,
+                    const uint8_t *master_salt, sb_srtp_evp_t **out)
 {
     *out = NULL;
-    if (tag_len != 10 && tag_len != 4)
-        return SB_EINVAL;
+    size_t key_len, salt_len;
+    if (sb_srtp_profile_lengths(profile, &key_len, &salt_len) != 0)
+        return SB_ENOTSUP;
     sb_srtp_evp_t *e = SB_NEW(sb_srtp_evp_t);
-    e->tag_len = tag_len;
     e->aes = EVP_CIPHER_CTX_new();
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    e->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac); /* the context keeps its own reference */
-    if (!e->aes || !e->hmac || sb_srtp_evp_keys(e, master_key, master_salt) != 0) {
+    int rc = SB_EIO;
+    switch (profile) {
+    case SB_SRTP_AES128_CM_SHA1_80:
+    case SB_SRTP_AES128_CM_SHA1_32:
+        e->tag_len = profile == SB_SRTP_AES128_CM_SHA1_80 ? 10 : 4;
+        rc = e->aes ? sb_srtp_evp_keys_cm(e, master_key, master_salt) : SB_EIO;
+        break;
+    case SB_SRTP_AEAD_AES_128_GCM:
+    case SB_SRTP_AEAD_AES_256_GCM:
+        e->gcm = true;
+        e->tag_len = SB_SRTP_EVP_GCM_TAG_LEN;
+        rc = e->aes ? sb_srtp_evp_keys_gcm(e, master_key, key_len, master_salt) : SB_EIO;
+        break;
+    default:
+        rc = SB_ENOTSUP;
+    }
+    if (rc != 0) {
         sb_srtp_evp_free(e);
-        return SB_EIO;
+        return rc;
     }
     *out = e;
     return 0;
@@ -204,6 +255,50 @@ static size_t sb_srtp_evp_header_len(const uint8_t *buf, size_t len)
     return hl <= len ? hl : 0;
 }
 
+/* AES-CM encryption of the payload, then HMAC-SHA1 over header || ciphertext || ROC, truncated
+ * (RFC 3711 §3.1, §4.1.1, §4.2). */
+static int sb_srtp_evp_seal_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
+                               uint64_t index)
+{
+    uint8_t iv[16];
+    sb_srtp_evp_iv(iv, e->salt, ssrc, index);
+    int outl = 0;
+    if (EVP_EncryptInit_ex(e->aes, NULL, NULL, NULL, iv) != 1 ||
+        EVP_EncryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1)
+        return SB_EIO;
+    uint8_t roc[4] = {(uint8_t)(index >> 40), (uint8_t)(index >> 32), (uint8_t)(index >> 24),
+                      (uint8_t)(index >> 16)};
+    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
+    size_t macl = 0;
+    if (EVP_MAC_init(e->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(e->hmac, buf, n) != 1 ||
+        EVP_MAC_update(e->hmac, roc, sizeof(roc)) != 1 ||
+        EVP_MAC_final(e->hmac, mac, &macl, sizeof(mac)) != 1)
+        return SB_EIO;
+    memcpy(buf + n, mac, e->tag_len);
+    return 0;
+}
+
+/* AEAD (RFC 7714 §8): IV = (0x0000 || SSRC || ROC || SEQ) XOR session salt; the whole header
+ * is the associated data; the payload is encrypted in place and the tag appended. */
+static int sb_srtp_evp_seal_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
+                                uint32_t ssrc, uint64_t index)
+{
+    uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
+    memcpy(iv, e->salt, sizeof(iv));
+    for (int i = 0; i < 4; i++)
+        iv[2 + i] ^= (uint8_t)(ssrc >> (24 - 8 * i));
+    for (int i = 0; i < 6; i++)
+        iv[6 + i] ^= (uint8_t)(index >> (40 - 8 * i));
+    int outl = 0, finl = 0;
+    if (EVP_EncryptInit_ex(e->aes, NULL, NULL, NULL, iv) != 1 ||
+        EVP_EncryptUpdate(e->aes, NULL, &outl, buf, (int)hl) != 1 ||
+        EVP_EncryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1 ||
+        EVP_EncryptFinal_ex(e->aes, buf + hl + outl, &finl) != 1 ||
+        EVP_CIPHER_CTX_ctrl(e->aes, EVP_CTRL_AEAD_GET_TAG, SB_SRTP_EVP_GCM_TAG_LEN, buf + n) != 1)
+        return SB_EIO;
+    return 0;
+}
+
 int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t cap)
 {
     size_t n = *len, hl = sb_srtp_evp_header_len(buf, n);
@@ -222,23 +317,10 @@ int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t 
     if (delta <= -(int32_t)SB_SRTP_REPLAY_WINDOW)
         return SB_EPROTO;
 
-    uint8_t iv[16];
-    sb_srtp_evp_iv(iv, e->salt, ssrc, index);
-    int outl = 0;
-    if (EVP_EncryptInit_ex(e->aes, NULL, NULL, NULL, iv) != 1 ||
-        EVP_EncryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1)
-        return SB_EIO;
-
-    /* Authenticated portion || ROC (RFC 3711 §4.2). */
-    uint8_t roc[4] = {(uint8_t)(index >> 40), (uint8_t)(index >> 32), (uint8_t)(index >> 24),
-                      (uint8_t)(index >> 16)};
-    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
-    size_t macl = 0;
-    if (EVP_MAC_init(e->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(e->hmac, buf, n) != 1 ||
-        EVP_MAC_update(e->hmac, roc, sizeof(roc)) != 1 ||
-        EVP_MAC_final(e->hmac, mac, &macl, sizeof(mac)) != 1)
-        return SB_EIO;
-    memcpy(buf + n, mac, e->tag_len);
+    int rc = e->gcm ? sb_srtp_evp_seal_gcm(e, buf, hl, n, ssrc, index)
+                    : sb_srtp_evp_seal_cm(e, buf, hl, n, ssrc, index);
+    if (rc != 0)
+        return rc;
     *len = n + e->tag_len;
     if (delta > 0)
         st->index = index;

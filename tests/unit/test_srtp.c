@@ -1,9 +1,10 @@
 /* Unit tests for proto/srtp and proto/srtp_evp: round trips for every DTLS-SRTP profile,
  * tamper and replay rejection, input validation, RFC 3711 Appendix B known answers, and the
  * EVP transform checked byte for byte against libsrtp2 and against an independent
- * construction from the RFC (KDF + AES-CM keystream + HMAC-SHA1). */
+ * construction from the RFCs (KDF + AES-CM keystream + HMAC-SHA1; KDF + AES-GCM). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -363,11 +364,12 @@ static void test_bad_input(void **state)
     assert_int_equal(sb_srtp_session_new_impl(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_EVP, &s),
                      SB_ENOTSUP);
     make_keys(SB_SRTP_AEAD_AES_128_GCM, &ka, &kb);
-    assert_int_equal(sb_srtp_session_new_impl(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_EVP, &s),
-                     SB_ENOTSUP);
     assert_int_equal(sb_srtp_session_new(&ka, SB_SRTP_OUTBOUND, &s), 0);
-    assert_false(sb_srtp_session_uses_evp(s));
+    assert_true(sb_srtp_session_uses_evp(s));
+    assert_int_equal(sb_srtp_rtp_overhead(s), 16);
     sb_srtp_session_free(s);
+    uint8_t mk[32] = {0}, ms[14] = {0}, o[16];
+    assert_int_equal(sb_srtp_evp_kdf(mk, 24, ms, SB_SRTP_LABEL_RTP_ENC, o, 16), SB_EINVAL);
     assert_string_equal(sb_srtp_profile_name(SB_SRTP_AEAD_AES_256_GCM), "SRTP_AEAD_AES_256_GCM");
 }
 
@@ -379,13 +381,13 @@ static void test_rfc3711_kdf(void **state)
     unhex("E1F97A0D3E018BE0D64FA32C06DE4139", mk);
     unhex("0EC675AD498AFEEBB6960B3AABE6", ms);
     size_t n = unhex("C61E7A93744F39EE10734AFE3FF7A087", want);
-    assert_int_equal(sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_ENC, got, n), 0);
+    assert_int_equal(sb_srtp_evp_kdf(mk, 16, ms, SB_SRTP_LABEL_RTP_ENC, got, n), 0);
     assert_memory_equal(got, want, n);
     n = unhex("30CBBC08863D8C85D49DB34A9AE1", want);
-    assert_int_equal(sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_SALT, got, n), 0);
+    assert_int_equal(sb_srtp_evp_kdf(mk, 16, ms, SB_SRTP_LABEL_RTP_SALT, got, n), 0);
     assert_memory_equal(got, want, n);
     n = unhex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4", want);
-    assert_int_equal(sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_AUTH, got, n), 0);
+    assert_int_equal(sb_srtp_evp_kdf(mk, 16, ms, SB_SRTP_LABEL_RTP_AUTH, got, n), 0);
     assert_memory_equal(got, want, n);
 }
 
@@ -421,9 +423,9 @@ static size_t reference_protect(const uint8_t mk[16], const uint8_t ms[14], uint
                                 uint8_t *out)
 {
     uint8_t ek[16], ak[20], es[14], mac[20];
-    sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_ENC, ek, 16);
-    sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_AUTH, ak, 20);
-    sb_srtp_evp_kdf(mk, ms, SB_SRTP_LABEL_RTP_SALT, es, 14);
+    sb_srtp_evp_kdf(mk, 16, ms, SB_SRTP_LABEL_RTP_ENC, ek, 16);
+    sb_srtp_evp_kdf(mk, 16, ms, SB_SRTP_LABEL_RTP_AUTH, ak, 20);
+    sb_srtp_evp_kdf(mk, 16, ms, SB_SRTP_LABEL_RTP_SALT, es, 14);
     memcpy(out, plain, n);
     uint16_t seq = (uint16_t)(plain[2] << 8 | plain[3]);
     uint32_t ssrc =
@@ -442,17 +444,48 @@ static size_t reference_protect(const uint8_t mk[16], const uint8_t ms[14], uint
     return n + tag;
 }
 
+/* The same from RFC 7714 alone (§8.1, §11): derived key and salt, IV from SSRC, ROC and SEQ,
+ * AES-GCM over the payload with the header as associated data, 16-byte tag. */
+static size_t reference_protect_gcm(const uint8_t *mk, size_t key_len, const uint8_t ms[12],
+                                    uint32_t roc, size_t hdr_len, const uint8_t *plain, size_t n,
+                                    uint8_t *out)
+{
+    uint8_t ek[32], es[12], ms14[14] = {0}, iv[12] = {0};
+    memcpy(ms14, ms, 12);
+    assert_int_equal(sb_srtp_evp_kdf(mk, key_len, ms14, SB_SRTP_LABEL_RTP_ENC, ek, key_len), 0);
+    assert_int_equal(sb_srtp_evp_kdf(mk, key_len, ms14, SB_SRTP_LABEL_RTP_SALT, es, 12), 0);
+    memcpy(iv + 2, plain + 8, 4); /* SSRC */
+    iv[6] = (uint8_t)(roc >> 24), iv[7] = (uint8_t)(roc >> 16);
+    iv[8] = (uint8_t)(roc >> 8), iv[9] = (uint8_t)roc;
+    iv[10] = plain[2], iv[11] = plain[3]; /* SEQ */
+    for (int i = 0; i < 12; i++)
+        iv[i] ^= es[i];
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l = 0;
+    memcpy(out, plain, hdr_len);
+    assert_int_equal(EVP_EncryptInit_ex(c, key_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(),
+                                        NULL, ek, iv), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, NULL, &l, plain, (int)hdr_len), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, out + hdr_len, &l, plain + hdr_len, (int)(n - hdr_len)),
+                     1);
+    assert_int_equal(EVP_EncryptFinal_ex(c, out + hdr_len + l, &l), 1);
+    assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, out + n), 1);
+    EVP_CIPHER_CTX_free(c);
+    return n + 16;
+}
+
 /* Bit-exactness: EVP and libsrtp2 produce identical bytes, both equal the RFC construction,
  * and libsrtp2 accepts what EVP produced, across ROC wrap, several SSRCs, CSRCs, extensions
  * and reordered (late) sends. */
 static void test_evp_matches_libsrtp(void **state)
 {
     (void)state;
-    const sb_srtp_profile_t cm[] = {SB_SRTP_AES128_CM_SHA1_80, SB_SRTP_AES128_CM_SHA1_32};
-    for (size_t p = 0; p < 2; p++) {
+    for (size_t p = 0; p < N_PROFILES; p++) {
         sb_srtp_keys_t ka, kb;
-        make_keys(cm[p], &ka, &kb);
-        size_t tag = p == 0 ? 10 : 4;
+        make_keys(all_profiles[p], &ka, &kb);
+        bool gcm = all_profiles[p] == SB_SRTP_AEAD_AES_128_GCM ||
+                   all_profiles[p] == SB_SRTP_AEAD_AES_256_GCM;
+        size_t tag = all_profiles[p] == SB_SRTP_AES128_CM_SHA1_80 ? 10 : gcm ? 16 : 4;
         sb_srtp_session_t *evp = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_EVP);
         sb_srtp_session_t *lib = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_LIBSRTP);
         sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_AUTO);
@@ -476,7 +509,10 @@ static void test_evp_matches_libsrtp(void **state)
             uint32_t ext = (uint32_t)starts[k] + (uint32_t)(i / 3) - (i % 97 == 50 ? 30u : 0u);
             uint32_t roc = ext >> 16;
             size_t hl = 12 + 4 * (size_t)(i % 4) + (i % 3 ? 4 + 4 * (size_t)(i % 3) : 0);
-            size_t lr = reference_protect(ka.local_key, ka.local_salt, roc, hl, plain, n, tag, r);
+            size_t lr = gcm ? reference_protect_gcm(ka.local_key, ka.key_len, ka.local_salt, roc,
+                                                    hl, plain, n, r)
+                            : reference_protect(ka.local_key, ka.local_salt, roc, hl, plain, n,
+                                                tag, r);
             assert_int_equal(lr, la);
             assert_memory_equal(r, a, la);
             if (i % 97 != 50) {
