@@ -253,6 +253,7 @@ lg_peer_t *lg_peer_new(unsigned loop, lg_peer_role_t role, uint32_t tag)
     p->tag = tag;
     p->loop = sb_loop_get(loop % sb_loops_count());
     p->rtcp_ssrc = lg_rand32();
+    p->rx_fd = -1;
     if (role != LG_PEER_SUBSCRIBER) {
         p->send_audio = p->send_video = true;
         p->audio = (lg_rtpgen_t){.ssrc = lg_rand32(),

@@ -58,6 +58,7 @@ struct lg_peer {
     int64_t next_audio_us, next_video_us, next_key_us;
     bool want_key;
     /* receive side */
+    int rx_fd; /* the selected pair's socket, for kernel receive timestamps; -1: not yet */
     uint8_t vp8_pt[4]; /* payload types carrying VP8 (0: unused slot) */
     lg_rx_t rx[LG_MAX_RX];
     unsigned nrx;

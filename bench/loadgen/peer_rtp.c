@@ -3,6 +3,10 @@
  * sequence gaps, duplicates, reordering, one-way latency from the payload trailer, keyframes.
  * Loop thread only; no allocation per packet. */
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include <linux/sockios.h>
 
 #include "base/log.h"
 #include "bench/loadgen/peer_internal.h"
@@ -220,6 +224,24 @@ static void lg_rx_video(lg_peer_t *p, lg_rx_t *r, const sb_rtp_view_t *v, int64_
     }
 }
 
+/* When the kernel queued the datagram just read on the peer's socket (SIOCGSTAMPNS, the time
+ * the server's send reached us on loopback), in lg_now_us time. Latency taken there leaves
+ * out the time this process needs to get to the packet: with hundreds of peers in one
+ * process, a burst of the server's output waits in our socket queues, and that wait is ours,
+ * not the server's. If the read returned several datagrams the stamp is the last one's, so
+ * the figure can only err towards more latency. Falls back to now. */
+static int64_t lg_peer_arrival_us(lg_peer_t *p, int64_t now)
+{
+    if (p->rx_fd < 0)
+        p->rx_fd = sb_ice_selected_socket_fd(p->ice, NULL, NULL);
+    struct timespec k, rt;
+    if (p->rx_fd < 0 || ioctl(p->rx_fd, SIOCGSTAMPNS, &k) != 0 ||
+        clock_gettime(CLOCK_REALTIME, &rt) != 0)
+        return now;
+    int64_t age_us = (int64_t)(rt.tv_sec - k.tv_sec) * 1000000 + (rt.tv_nsec - k.tv_nsec) / 1000;
+    return age_us >= 0 && age_us < 1000000 ? now - age_us : now;
+}
+
 void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
 {
     lg_counters_t *c = lg_loopctx_counters(p->lc);
@@ -241,7 +263,7 @@ void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
     int64_t sent;
     uint32_t tag;
     if (lg_rtpgen_trailer(v.payload, v.payload_len, &sent, &tag))
-        lg_loopctx_record_latency(p->lc, now - sent);
+        lg_loopctx_record_latency(p->lc, lg_peer_arrival_us(p, now) - sent);
     else
         LG_CTR_ADD(c->foreign, 1);
     if (r->video)
