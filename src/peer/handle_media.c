@@ -26,6 +26,8 @@ struct sb_handle_media {
     bool pending_done;
     sb_media_stream_t streams[SB_MEDIA_MAX_STREAMS];
     unsigned nstreams;
+    sb_peer_mline_ssrc_t kept[SB_MEDIA_MAX_STREAMS]; /* our SSRCs per m-line, for the peer's life */
+    unsigned nkept;
     sb_sdp_t *our_offer; /* waiting for the client's answer */
     uint64_t sdp_session_id, sdp_version;
 };
@@ -142,6 +144,8 @@ static int sb_media_apply_remote(sb_media_job_t *j, struct sb_peer *p,
     pthread_mutex_lock(&j->m->lock);
     memcpy(j->m->streams, streams, n * sizeof(*streams));
     j->m->nstreams = n;
+    j->m->nkept =
+        sb_peer_streams_keep_ssrcs(streams, n, j->m->kept, j->m->nkept, SB_MEDIA_MAX_STREAMS);
     pthread_mutex_unlock(&j->m->lock);
     sb_media_feed_candidates(j->m, p, j->remote, res->remote.index);
     return 0;
@@ -201,8 +205,10 @@ static void sb_media_offer_on_loop(void *arg)
     sb_media_local(j->m, p, &local, cands);
     sb_negotiate_stream_t ns[SB_MEDIA_MAX_STREAMS];
     char mids[SB_MEDIA_MAX_STREAMS][12];
-    unsigned n = sb_peer_streams_offer(j->offer_streams, j->n_offer_streams, j->m->streams,
-                                       j->m->nstreams, ns, mids);
+    pthread_mutex_lock(&j->m->lock);
+    unsigned n = sb_peer_streams_offer(j->offer_streams, j->n_offer_streams, j->m->kept,
+                                       j->m->nkept, ns, mids);
+    pthread_mutex_unlock(&j->m->lock);
     j->rc = sb_negotiate_offer(&local, ns, n, &j->offer_model, j->reason, sizeof(j->reason));
     g_strfreev(cands);
     if (j->rc < 0)
@@ -475,6 +481,7 @@ void sb_handle_media_hangup(sb_handle_t *h, const char *reason)
     g_ptr_array_set_size(m->pending, 0);
     m->pending_done = false;
     m->nstreams = 0;
+    m->nkept = 0; /* a new PeerConnection starts afresh */
     pthread_mutex_unlock(&m->lock);
     if (!loop)
         return;

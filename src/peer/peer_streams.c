@@ -166,8 +166,42 @@ int sb_peer_streams_answer_opts(const sb_answer_opts_t *want, sb_negotiate_opts_
     return 0;
 }
 
+unsigned sb_peer_streams_keep_ssrcs(const sb_media_stream_t *streams, unsigned n,
+                                    sb_peer_mline_ssrc_t *kept, unsigned nkept, unsigned max)
+{
+    for (unsigned i = 0; i < n; i++) {
+        const sb_media_stream_t *s = &streams[i];
+        if (!s->send || !s->local_ssrc)
+            continue;
+        unsigned k = 0;
+        while (k < nkept && strcmp(kept[k].mid, s->mid) != 0)
+            k++;
+        if (k == nkept) {
+            if (nkept == max)
+                continue; /* no room: this m-line would get new SSRCs when re-offered */
+            nkept++;
+        }
+        snprintf(kept[k].mid, sizeof(kept[k].mid), "%s", s->mid);
+        kept[k].kind = s->kind;
+        kept[k].ssrc = s->local_ssrc;
+        kept[k].rtx_ssrc = s->local_rtx_ssrc;
+    }
+    return nkept;
+}
+
+static const sb_peer_mline_ssrc_t *sb_peer_streams_kept(const sb_peer_mline_ssrc_t *kept,
+                                                        unsigned nkept, const char *mid,
+                                                        sb_media_kind_t kind)
+{
+    for (unsigned k = 0; k < nkept; k++) {
+        if (!strcmp(kept[k].mid, mid) && kept[k].kind == kind)
+            return &kept[k];
+    }
+    return NULL;
+}
+
 unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
-                               const sb_media_stream_t *current, unsigned ncurrent,
+                               const sb_peer_mline_ssrc_t *kept, unsigned nkept,
                                sb_negotiate_stream_t *out, char mids[][12])
 {
     for (unsigned i = 0; i < n; i++) {
@@ -192,17 +226,9 @@ unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
         /* Forwarded packets keep the publisher's extension ids, which mean nothing to this
          * client: offer no header extensions so it ignores them all. */
         s->fb = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR;
-        for (unsigned k = 0; k < ncurrent; k++) {
-            if (!strcmp(current[k].mid, s->mid) && current[k].local_ssrc &&
-                (current[k].kind == SB_MEDIA_VIDEO) == (o->kind == SB_MEDIA_VIDEO)) {
-                s->ssrc = current[k].local_ssrc;
-                s->rtx_ssrc = current[k].local_rtx_ssrc;
-            }
-        }
-        if (!s->ssrc) {
-            s->ssrc = sb_peer_streams_ssrc();
-            s->rtx_ssrc = s->rtx_pt ? sb_peer_streams_ssrc() : 0;
-        }
+        const sb_peer_mline_ssrc_t *k = sb_peer_streams_kept(kept, nkept, s->mid, o->kind);
+        s->ssrc = k ? k->ssrc : sb_peer_streams_ssrc();
+        s->rtx_ssrc = k && k->rtx_ssrc ? k->rtx_ssrc : s->rtx_pt ? sb_peer_streams_ssrc() : 0;
     }
     return n;
 }

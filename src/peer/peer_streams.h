@@ -18,11 +18,26 @@ int sb_peer_streams_answer_opts(const sb_answer_opts_t *want, sb_negotiate_opts_
                                 sb_negotiate_codec_pref_t *audio, sb_negotiate_codec_pref_t *video,
                                 size_t max);
 
-/* Streams to offer from a plugin's list; SSRCs of an m-line already negotiated (same mid,
- * same kind) are kept so a renegotiation does not restart the client's decoder. mids is
- * caller storage for generated mids. Returns how many. */
+/* The SSRCs we have sent with on one m-line (by mid). Plain data, owned by the caller. */
+typedef struct sb_peer_mline_ssrc {
+    char mid[40];
+    sb_media_kind_t kind;
+    uint32_t ssrc, rtx_ssrc;
+} sb_peer_mline_ssrc_t;
+
+/* Record the SSRCs of the negotiated streams we send on into kept (nkept entries, room for
+ * max), replacing an entry of the same mid. Entries of streams now inactive stay: an m-line
+ * keeps its SSRCs for the PeerConnection's life. Returns the new count. */
+unsigned sb_peer_streams_keep_ssrcs(const sb_media_stream_t *streams, unsigned n,
+                                    sb_peer_mline_ssrc_t *kept, unsigned nkept, unsigned max);
+
+/* Streams to offer from a plugin's list. An m-line that was sent on before (same mid, same
+ * kind in kept) keeps its SSRCs, also after a time inactive: a renegotiation does not
+ * restart the client's decoder, and a client that routes by SSRC (we offer no MID header
+ * extension; aiortc never updates a started receiver) still finds the m-line it knows.
+ * mids is caller storage for generated mids. Returns how many. */
 unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
-                               const sb_media_stream_t *current, unsigned ncurrent,
+                               const sb_peer_mline_ssrc_t *kept, unsigned nkept,
                                sb_negotiate_stream_t *out, char mids[][12]);
 
 #endif

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """VideoRoom subscriptions with aiortc: renegotiation while an offer is pending
-("updating", then one cumulative offer), unsubscribe by sub_mid / by feed, update,
-per-stream send=false, pause/start, switch errors; and robustness: participants that
-vanish mid-negotiation, a publisher detaching while watched, a room destroyed with
-connected peers in it.
+("updating", then one cumulative offer), unsubscribe by sub_mid / by feed, update, an
+m-line recycled after media flowed on it (it keeps its SSRC), per-stream send=false,
+pause/start, switch errors; and robustness: participants that vanish mid-negotiation, a
+publisher detaching while watched, a room destroyed with connected peers in it.
 
 usage: test_subscriptions_aiortc.py <path to switchboard>   (run with /usr/bin/python3)
 """
@@ -180,6 +180,41 @@ async def vanishing(alice):
          "only the live participants remain")
 
 
+async def track_grows(sub, track, n, timeout=8.0):
+    start = sub.track_frames.get(track, 0)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if sub.track_frames.get(track, 0) - start >= n:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def recycled_mline(alice, bob):
+    # Media has flowed on every m-line before mid 0 goes inactive and comes back: aiortc
+    # routes RTP by SSRC, never re-reads a started receiver's SSRC, and cannot tell its two
+    # audio receivers apart by payload type, so the m-line must come back with its SSRC.
+    sub = Subscriber(srv.client(), ROOM)
+    a_audio, b_audio = "%d-0" % alice.id, "%d-0" % bob.id
+    try:
+        await sub.join([{"feed": alice.id}, {"feed": bob.id}])
+        t.ok(await track_grows(sub, a_audio, 20) and await track_grows(sub, b_audio, 20),
+             "both audios decode", sub.track_frames)
+        d, jsep = await sub.s.request({"request": "unsubscribe", "streams": [{"sub_mid": "0"}]})
+        t.eq((d.get("videoroom"), (jsep or {}).get("type")), ("updated", "offer"),
+             "unsubscribe alice's audio: a new offer")
+        await sub.answer(jsep)
+        d, jsep = await sub.s.request({"request": "subscribe", "streams": [{"feed": alice.id,
+                                                                            "mid": "0"}]})
+        t.eq([(s["mid"], s["active"], s.get("feed_id")) for s in d.get("streams", [])][0],
+             ("0", True, alice.id), "alice's audio is back on mid 0")
+        await sub.answer(jsep)
+        t.ok(await track_grows(sub, a_audio, 40), "audio decodes on the recycled m-line",
+             sub.track_frames)
+    finally:
+        await sub.close()
+
+
 async def destroy_with_peers(alice, bob):
     sub = Subscriber(srv.client(), ROOM)
     await sub.join([{"feed": alice.id}, {"feed": bob.id}])
@@ -212,6 +247,7 @@ async def main():
         await alice.join_and_publish()
         await bob.join_and_publish()
         await pending_renegotiation(alice, bob)
+        await recycled_mline(alice, bob)
         await vanishing(alice)
         await destroy_with_peers(alice, bob)
     except AssertionError as ex:
