@@ -219,7 +219,7 @@ static gboolean sb_ice_on_idle_done(gpointer data)
 /* Construct-only properties go in at construction. consent-freshness only when this libnice
  * knows it (0.1.19+); the nomination mode's enum type is read from the class, since libnice's
  * headers do not export it. Returns the agent and whether consent freshness is on. */
-static NiceAgent *sb_ice_agent_new(GMainContext *ctx, bool *consent)
+static NiceAgent *sb_ice_agent_new(GMainContext *ctx, bool controlling, bool *consent)
 {
     GObjectClass *klass = g_type_class_ref(NICE_TYPE_AGENT);
     GParamSpec *nomination = g_object_class_find_property(klass, "nomination-mode");
@@ -237,10 +237,15 @@ static NiceAgent *sb_ice_agent_new(GMainContext *ctx, bool *consent)
     g_value_init(&values[n], G_TYPE_BOOLEAN);
     g_value_set_boolean(&values[n++], TRUE);
     if (nomination && G_TYPE_IS_ENUM(nomination->value_type)) {
-        /* RFC 8445 deprecates aggressive nomination; browsers handle regular. */
+        /* Controlling (our offers: subscriber legs), nominate with the first check: libnice's
+         * regular nomination sends the USE-CANDIDATE check two Ta ticks (20 ms each) after
+         * the first check succeeded, which is most of a loopback join. Browsers and aiortc
+         * accept USE-CANDIDATE on any check (RFC 8445 section 7.3.1.5). Controlled, the
+         * mode does not matter: the other side nominates. */
         names[n] = "nomination-mode";
         g_value_init(&values[n], nomination->value_type);
-        g_value_set_enum(&values[n++], NICE_NOMINATION_MODE_REGULAR);
+        g_value_set_enum(&values[n++], controlling ? NICE_NOMINATION_MODE_AGGRESSIVE
+                                                   : NICE_NOMINATION_MODE_REGULAR);
     }
     if (*consent) {
         names[n] = "consent-freshness";
@@ -345,7 +350,7 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
         cfg->max_remote_candidates ? cfg->max_remote_candidates : SB_ICE_DEFAULT_MAX_REMOTE;
     ice->connect_timeout_ms =
         cfg->connect_timeout_ms ? cfg->connect_timeout_ms : SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS;
-    ice->agent = sb_ice_agent_new(ctx, &ice->native_consent);
+    ice->agent = sb_ice_agent_new(ctx, controlling, &ice->native_consent);
     if (!ice->agent) {
         rc = SB_EIO;
         goto fail;
