@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "bench/loadgen/peer_internal.h"
+#include "loop/subctx.h"
 #include "proto/cert.h"
 #include "proto/demux.h"
 #include "proto/negotiate.h"
@@ -220,8 +221,11 @@ static void lg_peer_create_on_loop(void *arg)
     p->lc = lg_loopctx_current();
     p->creating = true;
     bool controlling = p->role != LG_PEER_SUBSCRIBER;
-    int rc = sb_ice_new(sb_loop_context(p->loop), &lg_ice_cfg, controlling, &lg_peer_ice_ops, p,
-                        &p->ice);
+    sb_subctx_sched_t *sched = sb_loop_sched(p->loop);
+    int rc = sched ? sb_ice_new_in(sched, sb_loop_context(p->loop), &lg_ice_cfg, controlling,
+                                   &lg_peer_ice_ops, p, &p->ice)
+                   : sb_ice_new(sb_loop_context(p->loop), &lg_ice_cfg, controlling,
+                                &lg_peer_ice_ops, p, &p->ice);
     if (rc == 0)
         rc = sb_ice_gather(p->ice);
     p->creating = false;

@@ -27,6 +27,7 @@
 #include "base/assert.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "loop/subctx.h"
 #include "loop/pktbuf.h"
 
 #define SB_LOOPS_MAX 256
@@ -50,6 +51,7 @@ struct sb_loop {
     pthread_t thread;
     int efd;                /* eventfd: written by producers, read by the loop */
     GSource *mail_source;   /* loop thread */
+    sb_subctx_sched_t *sched; /* loop thread: the peers' ICE agents */
     sb_pktbuf_pool_t *pool; /* loop thread */
     atomic_uint bound;
     atomic_uint_fast64_t wakeups;
@@ -97,6 +99,12 @@ sb_pktbuf_pool_t *sb_loop_pool(sb_loop_t *loop)
 {
     SB_ASSERT(sb_loop_is_current(loop));
     return loop->pool;
+}
+
+sb_subctx_sched_t *sb_loop_sched(sb_loop_t *loop)
+{
+    SB_ASSERT(sb_loop_is_current(loop));
+    return loop->sched;
 }
 
 bool sb_loop_is_current(const sb_loop_t *loop)
@@ -304,6 +312,8 @@ static void *sb_loop_thread(void *arg)
     sb_loop_self = loop;
     g_main_context_push_thread_default(loop->ctx);
     sb_pktbuf_pool_new(0, &loop->pool);
+    if (sb_subctx_sched_new(loop->ctx, &loop->sched) != 0)
+        SB_WARN("loop", "loop %u: no epoll, ICE agents run on the loop's context", loop->index);
     loop->mail_source = g_unix_fd_source_new(loop->efd, G_IO_IN);
     g_source_set_callback(loop->mail_source, G_SOURCE_FUNC(sb_loop_on_mail), loop, NULL);
     g_source_attach(loop->mail_source, loop->ctx);
@@ -329,6 +339,8 @@ static void *sb_loop_thread(void *arg)
     g_source_unref(loop->mail_source);
     sb_pktbuf_pool_free(loop->pool);
     loop->pool = NULL;
+    sb_subctx_sched_free(loop->sched);
+    loop->sched = NULL;
     g_main_context_pop_thread_default(loop->ctx);
     sb_loop_self = NULL;
     return NULL;

@@ -53,6 +53,11 @@ GMainContext *sb_loop_context(sb_loop_t *loop);
 /* The loop's packet buffer pool (borrowed). Use it on the loop thread only. */
 struct sb_pktbuf_pool *sb_loop_pool(sb_loop_t *loop);
 
+/* The loop's scheduler of private contexts (borrowed; NULL if epoll was refused): one ICE
+ * agent each, run only when due or readable (loop/subctx.h). Loop thread only. */
+struct sb_subctx_sched;
+struct sb_subctx_sched *sb_loop_sched(sb_loop_t *loop);
+
 /* True when the calling thread is this loop's thread (for debug asserts). */
 bool sb_loop_is_current(const sb_loop_t *loop);
 /* The loop of the calling thread, NULL on any other thread. */

@@ -28,6 +28,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "loop/subctx.h"
 #include "peer/ice_iface.h"
 
 #define SB_ICE_COMPONENT 1
@@ -36,6 +37,7 @@
 #define SB_ICE_DEFAULT_MAX_REMOTE 32
 #define SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS 30000
 #define SB_ICE_CONSENT_TIMEOUT_US (30 * 1000000LL)
+#define SB_ICE_TURN_CLOSE_US (5 * 1000000LL) /* releasing TURN allocations at most this long */
 
 /* Owned by the peer; its loop thread only. */
 struct sb_ice {
@@ -66,7 +68,19 @@ struct sb_ice {
     int fast_fd;
     struct sockaddr_storage fast_peer;
     socklen_t fast_peer_len;
+    /* The agent's own context (sb_ice_new_in): its timers and sockets live there, run by the
+     * loop's scheduler only when due or readable. NULL: everything sits on ctx. */
+    sb_subctx_t *sub;
+    GMainContext *agent_ctx; /* sub's context, or ctx */
 };
+
+/* After a call into libnice from outside its context's iteration (it may have added a timer
+ * or a socket): the scheduler runs the agent's context at the loop's next iteration. */
+static void sb_ice_touch(sb_ice_t *ice)
+{
+    if (ice->sub)
+        sb_subctx_touch(ice->sub);
+}
 
 /* ---- calling out ---- */
 
@@ -331,8 +345,8 @@ static int sb_ice_configure(sb_ice_t *ice, const sb_ice_config_t *cfg, bool cont
     return 0;
 }
 
-int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
-               const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out)
+static int sb_ice_create(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_ice_config_t *cfg,
+                         bool controlling, const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out)
 {
     if (!ctx || !cfg || !ops || !out || !ops->on_local_candidate || !ops->on_gathering_done ||
         !ops->on_connected || !ops->on_failed || !ops->on_recv)
@@ -343,6 +357,8 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
     sb_ice_t *ice = SB_NEW(sb_ice_t);
     ice->fast_fd = -1;
     ice->ctx = g_main_context_ref(ctx);
+    ice->sub = sched ? sb_subctx_new(sched) : NULL;
+    ice->agent_ctx = ice->sub ? sb_subctx_context(ice->sub) : ctx;
     ice->ops = ops;
     ice->opctx = opctx;
     ice->ice_tcp = cfg->ice_tcp;
@@ -350,7 +366,7 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
         cfg->max_remote_candidates ? cfg->max_remote_candidates : SB_ICE_DEFAULT_MAX_REMOTE;
     ice->connect_timeout_ms =
         cfg->connect_timeout_ms ? cfg->connect_timeout_ms : SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS;
-    ice->agent = sb_ice_agent_new(ctx, controlling, &ice->native_consent);
+    ice->agent = sb_ice_agent_new(ice->agent_ctx, controlling, &ice->native_consent);
     if (!ice->agent) {
         rc = SB_EIO;
         goto fail;
@@ -364,16 +380,32 @@ int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
     g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(sb_ice_on_state), ice);
     g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(sb_ice_on_selected_pair),
                      ice);
-    nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ctx, sb_ice_on_recv, ice);
+    nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->agent_ctx,
+                           sb_ice_on_recv, ice);
     ice->watch = g_timeout_source_new_seconds(1);
     g_source_set_callback(ice->watch, sb_ice_on_watch, ice, NULL);
-    g_source_attach(ice->watch, ctx);
+    g_source_attach(ice->watch, ice->agent_ctx);
+    sb_ice_touch(ice);
     *out = ice;
     return 0;
 fail:
     SB_ERROR("ice", "cannot set up the ICE agent: %s", sb_strerror(rc));
     sb_ice_free(ice);
     return rc;
+}
+
+int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
+               const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out)
+{
+    return sb_ice_create(NULL, ctx, cfg, controlling, ops, opctx, out);
+}
+
+int sb_ice_new_in(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_ice_config_t *cfg,
+                  bool controlling, const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out)
+{
+    if (!sched)
+        return SB_EINVAL;
+    return sb_ice_create(sched, ctx, cfg, controlling, ops, opctx, out);
 }
 
 /* ---- gathering and credentials ---- */
@@ -395,8 +427,11 @@ int sb_ice_gather(sb_ice_t *ice)
         ice->gathering = false;
         return SB_EIO;
     }
+    if (ice->sub)
+        sb_subctx_run(ice->sub); /* the sockets and check timers exist now: schedule them */
     return 0;
 }
+
 
 void sb_ice_local_credentials(sb_ice_t *ice, const char **ufrag, const char **pwd)
 {
@@ -425,6 +460,7 @@ static int sb_ice_push_remote(sb_ice_t *ice, NiceCandidate *cand)
     GSList one = {.data = cand, .next = NULL};
     int added = nice_agent_set_remote_candidates(ice->agent, ice->stream, SB_ICE_COMPONENT, &one);
     nice_candidate_free(cand);
+    sb_ice_touch(ice);
     return added < 0 ? SB_EIO : 0;
 }
 
@@ -448,6 +484,7 @@ int sb_ice_set_remote_credentials(sb_ice_t *ice, const char *ufrag, const char *
     ice->pending = NULL;
     if (ice->remote_done)
         nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
+    sb_ice_touch(ice);
     return 0;
 }
 
@@ -500,6 +537,7 @@ int sb_ice_remote_gathering_done(sb_ice_t *ice)
     ice->remote_done = true;
     if (ice->remote_ufrag)
         nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
+    sb_ice_touch(ice);
     /* Every check had already failed and no candidate came since: that was the last word. */
     if (ice->checks_failed && !ice->connected)
         sb_ice_fail(ice, "ice failed");
@@ -522,6 +560,7 @@ int sb_ice_send(sb_ice_t *ice, const uint8_t *buf, size_t len)
     }
     gint sent =
         nice_agent_send(ice->agent, ice->stream, SB_ICE_COMPONENT, (guint)len, (const gchar *)buf);
+    sb_ice_touch(ice); /* a TURN permission or channel binding may have been started */
     if (sent < 0)
         return ice->connected ? SB_EIO : SB_ESTATE;
     return 0;
@@ -567,6 +606,14 @@ static void sb_ice_drop_source(GSource **src)
     *src = NULL;
 }
 
+/* TURN allocations released (or given up): the lingering agent context can go. */
+static void sb_ice_on_closed(GObject *agent, GAsyncResult *res, gpointer data)
+{
+    (void)agent;
+    (void)res;
+    sb_subctx_done(data);
+}
+
 void sb_ice_free(sb_ice_t *ice)
 {
     if (!ice)
@@ -574,19 +621,27 @@ void sb_ice_free(sb_ice_t *ice)
     SB_ASSERT(ice->in_callback == 0); /* never from inside our own callback chain */
     sb_ice_drop_source(&ice->idle);
     sb_ice_drop_source(&ice->watch);
+    bool linger = false;
     if (ice->agent) {
         g_signal_handlers_disconnect_by_data(ice->agent, ice);
         if (ice->stream)
-            nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->ctx, NULL, NULL);
+            nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->agent_ctx,
+                                   NULL, NULL);
         if (ice->has_turn) {
             /* Release TURN allocations. The task holds the agent and completes on the
-             * thread-default context, so make that ours: ctx keeps running after us. */
-            g_main_context_push_thread_default(ice->ctx);
-            nice_agent_close_async(ice->agent, NULL, NULL);
-            g_main_context_pop_thread_default(ice->ctx);
+             * thread-default context, so make that the agent's, which keeps running after us:
+             * the loop's, or the agent's own, left to linger until the task is done. */
+            g_main_context_push_thread_default(ice->agent_ctx);
+            nice_agent_close_async(ice->agent, ice->sub ? sb_ice_on_closed : NULL, ice->sub);
+            g_main_context_pop_thread_default(ice->agent_ctx);
+            linger = ice->sub != NULL;
         }
         g_object_unref(ice->agent);
     }
+    if (linger)
+        sb_subctx_linger(ice->sub, SB_ICE_TURN_CLOSE_US);
+    else
+        sb_subctx_free(ice->sub);
     g_slist_free_full(ice->pending, (GDestroyNotify)nice_candidate_free);
     g_free(ice->ufrag);
     g_free(ice->pwd);

@@ -68,6 +68,13 @@ typedef struct sb_ice_ops {
 int sb_ice_new(GMainContext *ctx, const sb_ice_config_t *cfg, bool controlling,
                const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out);
 
+/* The same, with the agent in a context of its own run by sched (the loop's scheduler, on
+ * ctx: loop/subctx.h), so the loop's iterations do not walk the agent's sockets and timers:
+ * what the media loops use. Callbacks still come on the loop thread. SB_EINVAL without sched. */
+struct sb_subctx_sched;
+int sb_ice_new_in(struct sb_subctx_sched *sched, GMainContext *ctx, const sb_ice_config_t *cfg,
+                  bool controlling, const sb_ice_ops_t *ops, void *opctx, sb_ice_t **out);
+
 /* Start gathering; candidates trickle through on_local_candidate (some maybe before this
  * returns), then on_gathering_done. With no usable local address, on_gathering_done comes
  * with no candidate. Returns 0, SB_ESTATE (called twice), SB_EIO. */

@@ -226,8 +226,12 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
     p->local_candidates = g_ptr_array_new_with_free_func(g_free);
     p->ticker_slot = -1;
     sb_random_bytes(&p->rtcp_ssrc, sizeof(p->rtcp_ssrc));
-    int rc = sb_ice_new(sb_loop_context(loop), sb_peer_globals.ice, controlling,
-                        &sb_peer_ice_ops, p, &p->ice);
+    /* The agent in a context of its own, run by the loop's scheduler (loop/subctx.h). */
+    int rc = sb_loop_sched(loop)
+                 ? sb_ice_new_in(sb_loop_sched(loop), sb_loop_context(loop), sb_peer_globals.ice,
+                                 controlling, &sb_peer_ice_ops, p, &p->ice)
+                 : sb_ice_new(sb_loop_context(loop), sb_peer_globals.ice, controlling,
+                              &sb_peer_ice_ops, p, &p->ice);
     if (rc == 0)
         rc = sb_ice_gather(p->ice);
     if (rc < 0) {

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "base/error.h"
+#include "loop/subctx.h"
 #include "loop/loop.h"
 #include "peer/ice.h"
 #include "peer/ice_iface.h"
@@ -434,6 +435,8 @@ static void test_iface_lists(void **state)
 static peer_t loop_a, loop_b;
 static int loop_rc;
 static bool loop_snapshot[3];
+static bool loop_use_watch;
+static unsigned loop_watched;
 
 static void loop_create(void *arg)
 {
@@ -444,8 +447,17 @@ static void loop_create(void *arg)
     loop_a.other = &loop_b;
     loop_b.other = &loop_a;
     loop_a.trickle = loop_b.trickle = true;
-    loop_rc = sb_ice_new(lctx, &cfg, true, &ops, &loop_a, &loop_a.ice);
-    loop_rc |= sb_ice_new(lctx, &cfg, false, &ops, &loop_b, &loop_b.ice);
+    sb_subctx_sched_t *sched = sb_loop_sched(arg);
+    if (loop_use_watch) {
+        loop_rc = sb_ice_new_in(sched, lctx, &cfg, true, &ops, &loop_a, &loop_a.ice);
+        loop_rc |= sb_ice_new_in(sched, lctx, &cfg, false, &ops, &loop_b, &loop_b.ice);
+        sb_ice_t *none = NULL;
+        if (sb_ice_new_in(NULL, lctx, &cfg, false, &ops, &loop_b, &none) != SB_EINVAL || none)
+            loop_rc |= SB_EIO;
+    } else {
+        loop_rc = sb_ice_new(lctx, &cfg, true, &ops, &loop_a, &loop_a.ice);
+        loop_rc |= sb_ice_new(lctx, &cfg, false, &ops, &loop_b, &loop_b.ice);
+    }
     const char *ua, *pa, *ub, *pb;
     sb_ice_local_credentials(loop_a.ice, &ua, &pa);
     sb_ice_local_credentials(loop_b.ice, &ub, &pb);
@@ -453,6 +465,7 @@ static void loop_create(void *arg)
     loop_rc |= sb_ice_set_remote_credentials(loop_b.ice, ua, pa);
     loop_rc |= sb_ice_gather(loop_a.ice);
     loop_rc |= sb_ice_gather(loop_b.ice);
+    loop_watched = sb_subctx_sched_count(sb_loop_sched(arg));
 }
 
 static void loop_snap(void *arg)
@@ -469,20 +482,36 @@ static void loop_send(void *arg)
     loop_rc = sb_ice_send(loop_a.ice, (const uint8_t *)"ping", 4);
 }
 
-static void loop_free(void *arg)
+/* A burst sent in one go: every datagram must come out of one readiness (or a few). */
+#define LOOP_BURST 200
+static void loop_send_burst(void *arg)
 {
     (void)arg;
-    peer_free(&loop_a);
-    peer_free(&loop_b);
+    loop_rc = 0;
+    for (int i = 0; i < LOOP_BURST; i++)
+        loop_rc |= sb_ice_send(loop_a.ice, (const uint8_t *)"burst", 5);
 }
 
-static void test_on_media_loop(void **state)
+static void loop_free(void *arg)
 {
-    (void)state;
+    peer_free(&loop_a);
+    peer_free(&loop_b);
+    loop_watched = sb_subctx_sched_count(sb_loop_sched(arg));
+}
+
+static void run_on_media_loop(bool use_watch)
+{
+    loop_use_watch = use_watch;
+    memset(loop_snapshot, 0, sizeof(loop_snapshot));
     assert_int_equal(sb_loops_start(1), 0);
     sb_loop_t *loop = sb_loop_get(0);
     sb_loop_call_sync(loop, loop_create, loop);
     assert_int_equal(loop_rc, 0);
+    /* One context per agent in the loop's scheduler, or none on the plain path. */
+    if (use_watch)
+        assert_int_equal(loop_watched, 2);
+    else
+        assert_int_equal(loop_watched, 0);
     for (int i = 0; i < 1000; i++) {
         sb_loop_call_sync(loop, loop_snap, NULL);
         if (loop_snapshot[0] || loop_snapshot[1])
@@ -498,8 +527,30 @@ static void test_on_media_loop(void **state)
         sb_loop_call_sync(loop, loop_snap, NULL);
     }
     assert_true(loop_snapshot[2]);
-    sb_loop_call_sync(loop, loop_free, NULL);
+    unsigned before = loop_b.received;
+    sb_loop_call_sync(loop, loop_send_burst, NULL);
+    assert_int_equal(loop_rc, 0);
+    for (int i = 0; i < 500 && loop_b.received < before + LOOP_BURST; i++)
+        g_usleep(10000);
+    sb_loop_call_sync(loop, loop_snap, NULL); /* a barrier: B's counter is settled */
+    assert_int_equal(loop_b.received, before + LOOP_BURST);
+    sb_loop_call_sync(loop, loop_free, loop);
+    assert_int_equal(loop_watched, 0);
     sb_loops_stop();
+}
+
+static void test_on_media_loop(void **state)
+{
+    (void)state;
+    run_on_media_loop(false);
+}
+
+/* The same with each agent in a context of its own, run by the loop's scheduler, as the
+ * server runs them. */
+static void test_on_media_loop_scheduled(void **state)
+{
+    (void)state;
+    run_on_media_loop(true);
 }
 
 /* RFC 7675: once B is gone, A loses consent within about 30 s. */
@@ -535,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_connect_and_send),
         cmocka_unit_test(test_wrong_password_fails),
         cmocka_unit_test(test_on_media_loop),
+        cmocka_unit_test(test_on_media_loop_scheduled),
         cmocka_unit_test(test_consent_lost),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

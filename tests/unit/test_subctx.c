@@ -1,0 +1,221 @@
+/* loop/subctx: private contexts run by a scheduler on a main context. Timers fire on time
+ * (not before, nor long after) though only the main context is iterated; an fd source fires
+ * when readable; a source added from outside runs after sb_subctx_touch; a lingering subctx
+ * keeps running until done (or its time is up) and is then freed; nested runs are safe. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <glib-unix.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "loop/subctx.h"
+
+static GMainContext *main_ctx;
+static sb_subctx_sched_t *sched;
+
+static int setup(void **state)
+{
+    (void)state;
+    main_ctx = g_main_context_new();
+    return sb_subctx_sched_new(main_ctx, &sched);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sb_subctx_sched_free(sched);
+    g_main_context_unref(main_ctx);
+    return 0;
+}
+
+/* Iterate the main context (blocking) until *flag or the deadline. */
+static bool pump_until(const bool *flag, gint64 max_us)
+{
+    gint64 end = g_get_monotonic_time() + max_us;
+    while (!*flag && g_get_monotonic_time() < end) {
+        if (!g_main_context_iteration(main_ctx, FALSE))
+            g_usleep(200);
+    }
+    return *flag;
+}
+
+typedef struct {
+    bool fired;
+    gint64 at;
+    unsigned count;
+    sb_subctx_t *done_on_fire; /* sb_subctx_done on it when fired */
+    sb_subctx_t *run_inside;   /* sb_subctx_run on it when fired (nested run) */
+} hit_t;
+
+static gboolean on_hit(gpointer arg)
+{
+    hit_t *h = arg;
+    h->fired = true;
+    h->at = g_get_monotonic_time();
+    h->count++;
+    if (h->run_inside)
+        sb_subctx_run(h->run_inside);
+    if (h->done_on_fire)
+        sb_subctx_done(h->done_on_fire);
+    return G_SOURCE_REMOVE;
+}
+
+static void test_timer_on_time(void **state)
+{
+    (void)state;
+    sb_subctx_t *c = sb_subctx_new(sched);
+    hit_t h = {0};
+    GSource *t = g_timeout_source_new(40);
+    g_source_set_callback(t, on_hit, &h, NULL);
+    g_source_attach(t, sb_subctx_context(c));
+    g_source_unref(t);
+    gint64 t0 = g_get_monotonic_time();
+    sb_subctx_touch(c); /* a source was added from outside */
+    assert_true(pump_until(&h.fired, 2000000));
+    gint64 ms = (h.at - t0) / 1000;
+    assert_true(ms >= 39);
+    assert_true(ms < 300);
+    assert_int_equal(h.count, 1);
+    assert_int_equal(sb_subctx_sched_count(sched), 1);
+    sb_subctx_free(c);
+    assert_int_equal(sb_subctx_sched_count(sched), 0);
+}
+
+/* Without the touch, the idle source is only found by the next run: none comes. With it, it
+ * runs at the next main iteration. */
+static void test_touch_needed(void **state)
+{
+    (void)state;
+    sb_subctx_t *c = sb_subctx_new(sched);
+    hit_t h = {0};
+    GSource *idle = g_idle_source_new();
+    g_source_set_callback(idle, on_hit, &h, NULL);
+    g_source_attach(idle, sb_subctx_context(c));
+    g_source_unref(idle);
+    assert_false(pump_until(&h.fired, 100000));
+    sb_subctx_touch(c);
+    assert_true(pump_until(&h.fired, 1000000));
+    sb_subctx_free(c);
+}
+
+static gboolean on_fd(gint fd, GIOCondition cond, gpointer arg)
+{
+    (void)cond;
+    uint64_t v;
+    if (read(fd, &v, sizeof(v)) != sizeof(v))
+        return G_SOURCE_CONTINUE;
+    on_hit(arg);
+    return G_SOURCE_CONTINUE;
+}
+
+/* An fd source: watched after the first run, dispatched when readable, several times. */
+static void test_fd_source(void **state)
+{
+    (void)state;
+    sb_subctx_t *c = sb_subctx_new(sched);
+    hit_t h = {0};
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_fd), &h, NULL);
+    g_source_attach(src, sb_subctx_context(c));
+    sb_subctx_run(c); /* learns the fd */
+    assert_false(pump_until(&h.fired, 50000));
+    for (unsigned i = 1; i <= 3; i++) {
+        uint64_t one = 1;
+        assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+        h.fired = false;
+        assert_true(pump_until(&h.fired, 1000000));
+        assert_int_equal(h.count, i);
+    }
+    g_source_destroy(src);
+    g_source_unref(src);
+    sb_subctx_free(c);
+    close(fd);
+}
+
+/* Lingering: keeps running (its timer fires after the owner let go), freed once done is
+ * called from its callback; another is freed when its time is up. A nested run is safe. */
+static void test_linger(void **state)
+{
+    (void)state;
+    sb_subctx_t *c = sb_subctx_new(sched);
+    hit_t h = {0};
+    h.done_on_fire = c;
+    h.run_inside = c;
+    GSource *t = g_timeout_source_new(20);
+    g_source_set_callback(t, on_hit, &h, NULL);
+    g_source_attach(t, sb_subctx_context(c));
+    g_source_unref(t);
+    sb_subctx_linger(c, 5000000);
+    assert_true(pump_until(&h.fired, 2000000));
+    g_main_context_iteration(main_ctx, FALSE);
+    assert_int_equal(sb_subctx_sched_count(sched), 0);
+
+    sb_subctx_t *d = sb_subctx_new(sched);
+    hit_t never = {0};
+    GSource *late = g_timeout_source_new(10000);
+    g_source_set_callback(late, on_hit, &never, NULL);
+    g_source_attach(late, sb_subctx_context(d));
+    g_source_unref(late);
+    sb_subctx_linger(d, 60000);
+    bool gone = false;
+    gint64 end = g_get_monotonic_time() + 2000000;
+    while (!gone && g_get_monotonic_time() < end) {
+        g_main_context_iteration(main_ctx, TRUE);
+        gone = sb_subctx_sched_count(sched) == 0;
+    }
+    assert_true(gone);
+    assert_false(never.fired);
+}
+
+/* Many subctxs with spread timers: each fires once, in deadline order. */
+static void test_many_in_order(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    sb_subctx_t *c[N];
+    hit_t h[N];
+    for (int i = 0; i < N; i++) {
+        c[i] = sb_subctx_new(sched);
+        h[i] = (hit_t){0};
+        GSource *t = g_timeout_source_new((guint)(10 + ((i * 7) % N) * 5));
+        g_source_set_callback(t, on_hit, &h[i], NULL);
+        g_source_attach(t, sb_subctx_context(c[i]));
+        g_source_unref(t);
+        sb_subctx_touch(c[i]);
+    }
+    bool all = false;
+    gint64 end = g_get_monotonic_time() + 3000000;
+    while (!all && g_get_monotonic_time() < end) {
+        g_main_context_iteration(main_ctx, TRUE);
+        all = true;
+        for (int i = 0; i < N; i++)
+            all = all && h[i].fired;
+    }
+    assert_true(all);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(h[i].count, 1);
+        for (int j = 0; j < N; j++) {
+            /* a deadline 2 steps (10 ms) earlier never fired later */
+            if (((i * 7) % N) + 2 <= ((j * 7) % N))
+                assert_true(h[i].at <= h[j].at);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        sb_subctx_free(c[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timer_on_time),  cmocka_unit_test(test_touch_needed),
+        cmocka_unit_test(test_fd_source),      cmocka_unit_test(test_linger),
+        cmocka_unit_test(test_many_in_order),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
