@@ -291,8 +291,8 @@ void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream)
     sb_vr_subscriber_t *sub = s->loop_sub;
     if (!sub)
         return;
-    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
-        sb_vr_sub_stream_t *ss = &sub->streams[i];
+    sb_vr_sub_stream_t *ss;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS && (ss = sb_vr_sub_stream_at(sub, i)); i++) {
         if (!ss->loop.have_neg || ss->loop.neg.index != stream || !ss->loop.src)
             continue;
         int layer = ss->loop.cur_layer >= 0 ? ss->loop.cur_layer : ss->loop.target_layer;
@@ -308,8 +308,8 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s)
         return;
     /* A subscriber that just connected needs a keyframe of everything it receives. */
     sub->loop_up = true;
-    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
-        sb_vr_sub_stream_t *ss = &sub->streams[i];
+    sb_vr_sub_stream_t *ss;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS && (ss = sb_vr_sub_stream_at(sub, i)); i++) {
         if (ss->loop.src) {
             ss->loop.waiting_kf = true;
             ss->loop.cur_layer = -1; /* simulcast: restart at a keyframe too */

@@ -264,7 +264,7 @@ void sb_vr_fwd_pub_keyframe(sb_vr_publisher_t *p, unsigned idx)
 static void sb_vr_fwd_bind_run(void *arg)
 {
     sb_vr_op_t *op = arg;
-    sb_vr_sub_stream_t *ss = &op->sub->streams[op->idx];
+    sb_vr_sub_stream_t *ss = op->sub->streams[op->idx];
     sb_vr_fwd_unbind_now(ss);
     /* On the publisher's loop its own fan-out (if the stream is still there), elsewhere the
      * relay's. */
@@ -292,7 +292,7 @@ static void sb_vr_fwd_bind_run(void *arg)
 
 void sb_vr_fwd_bind(sb_vr_subscriber_t *s, unsigned idx)
 {
-    sb_vr_sub_stream_t *ss = &s->streams[idx];
+    sb_vr_sub_stream_t *ss = s->streams[idx];
     sb_vr_publisher_t *p = ss->feed;
     sb_vr_op_t *op = sb_vr_op_new(p, s);
     op->idx = idx;
@@ -309,7 +309,7 @@ void sb_vr_fwd_bind(sb_vr_subscriber_t *s, unsigned idx)
 static void sb_vr_fwd_unbind_run(void *arg)
 {
     sb_vr_op_t *op = arg;
-    sb_vr_fwd_unbind_now(&op->sub->streams[op->idx]);
+    sb_vr_fwd_unbind_now(op->sub->streams[op->idx]);
     sb_vr_op_free(op);
 }
 
@@ -323,7 +323,7 @@ void sb_vr_fwd_unbind(sb_vr_subscriber_t *s, unsigned idx)
 static void sb_vr_fwd_sub_config_run(void *arg)
 {
     sb_vr_op_t *op = arg;
-    sb_vr_sub_stream_t *ss = &op->sub->streams[op->idx];
+    sb_vr_sub_stream_t *ss = op->sub->streams[op->idx];
     bool was_off = !ss->loop.send || ss->loop.paused;
     ss->loop.send = op->send;
     ss->loop.paused = op->paused;
@@ -342,7 +342,7 @@ static void sb_vr_fwd_sub_config_run(void *arg)
 
 void sb_vr_fwd_sub_config(sb_vr_subscriber_t *s, unsigned idx)
 {
-    const sb_vr_sub_stream_t *ss = &s->streams[idx];
+    const sb_vr_sub_stream_t *ss = s->streams[idx];
     sb_vr_op_t *op = sb_vr_op_new(NULL, s);
     op->idx = idx;
     op->send = ss->send;
@@ -357,7 +357,7 @@ static void sb_vr_fwd_sub_attach_run(void *arg)
     sb_vr_op_t *op = arg;
     sb_vr_subscriber_t *s = op->sub;
     for (unsigned i = 0; i < op->n && i < SB_MEDIA_MAX_STREAMS; i++) {
-        sb_vr_sub_stream_t *ss = &s->streams[i];
+        sb_vr_sub_stream_t *ss = s->streams[i];
         ss->loop.neg = op->neg[i];
         ss->loop.have_neg = true;
         uint32_t clock = op->neg[i].clock_rate ? op->neg[i].clock_rate : 90000;
@@ -391,8 +391,9 @@ static void sb_vr_fwd_sub_detach_run(void *arg)
 {
     sb_vr_op_t *op = arg;
     sb_vr_subscriber_t *s = op->sub;
-    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
-        sb_vr_fwd_unbind_now(&s->streams[i]);
+    sb_vr_sub_stream_t *ss;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS && (ss = sb_vr_sub_stream_at(s, i)); i++)
+        sb_vr_fwd_unbind_now(ss);
     if (s->session->loop_sub == s) {
         s->session->loop_sub = NULL;
         sb_vr_subscriber_unref(s);

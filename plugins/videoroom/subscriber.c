@@ -24,9 +24,10 @@ void sb_vr_subscriber_unref(sb_vr_subscriber_t *s)
 {
     if (!s || !sb_refcount_dec(&s->ref))
         return;
-    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++) {
-        sb_vr_publisher_unref(s->streams[i].feed);
-        sb_free(s->streams[i].crossrefid);
+    for (unsigned i = 0; i < s->nstreams; i++) {
+        sb_vr_publisher_unref(s->streams[i]->feed);
+        sb_free(s->streams[i]->crossrefid);
+        sb_free(s->streams[i]);
     }
     sb_vr_room_unref(s->room);
     sb_vr_session_unref(s->session);
@@ -45,7 +46,7 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
 {
     json_t *list = json_array();
     for (unsigned i = 0; i < s->nstreams; i++) {
-        const sb_vr_sub_stream_t *ss = &s->streams[i];
+        const sb_vr_sub_stream_t *ss = s->streams[i];
         json_t *j = json_pack("{s:i, s:s, s:s, s:b, s:b, s:b}", "mindex", (int)ss->mindex,
                               "mid", ss->mid, "type",
                               ss->kind == SB_MEDIA_AUDIO ? "audio" : "video", "active",
@@ -144,15 +145,20 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
         const sb_media_stream_t *src = &picks[i].feed->streams[picks[i].index].neg;
         unsigned slot = s->nstreams;
         for (unsigned k = 0; k < s->nstreams && slot == s->nstreams; k++) {
-            if (!s->streams[k].feed && s->streams[k].kind == src->kind)
+            if (!s->streams[k]->feed && s->streams[k]->kind == src->kind)
                 slot = k;
         }
         if (slot == SB_MEDIA_MAX_STREAMS)
             break; /* checked by the callers; never past the array */
-        sb_vr_sub_stream_t *ss = &s->streams[slot];
         if (slot == s->nstreams) {
-            /* A fresh slot: zero since the subscription was made; its loop fields are the
-             * loop's, so only the control fields are set here. */
+            /* A fresh m-line; its loop fields are the loop's, so only the control fields and
+             * the owner (before any closure is posted) are set here. */
+            sb_vr_sub_stream_t *fresh = SB_NEW(sb_vr_sub_stream_t);
+            fresh->loop.owner = s;
+            __atomic_store_n(&s->streams[slot], fresh, __ATOMIC_RELEASE);
+        }
+        sb_vr_sub_stream_t *ss = s->streams[slot];
+        if (slot == s->nstreams) {
             ss->mindex = slot;
             snprintf(ss->mid, sizeof(ss->mid), "%u", slot);
             ss->kind = src->kind;
@@ -174,7 +180,7 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
 /* Make m-line i inactive. Under the lock. */
 void sb_vr_sub_stream_drop(sb_vr_subscriber_t *s, unsigned i)
 {
-    sb_vr_sub_stream_t *ss = &s->streams[i];
+    sb_vr_sub_stream_t *ss = s->streams[i];
     if (!ss->feed)
         return;
     sb_vr_fwd_unbind(s, i);
@@ -187,7 +193,7 @@ unsigned sb_vr_sub_free_slots(const sb_vr_subscriber_t *s)
 {
     unsigned n = SB_MEDIA_MAX_STREAMS - s->nstreams;
     for (unsigned k = 0; k < s->nstreams; k++)
-        n += s->streams[k].feed == NULL;
+        n += s->streams[k]->feed == NULL;
     return n;
 }
 
@@ -209,7 +215,7 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
     sb_vr_offer_t *o = SB_NEW(sb_vr_offer_t);
     o->n = s->nstreams;
     for (unsigned i = 0; i < s->nstreams; i++) {
-        const sb_vr_sub_stream_t *ss = &s->streams[i];
+        const sb_vr_sub_stream_t *ss = s->streams[i];
         o->src[i] = ss->src;
         g_strlcpy(o->mid[i], ss->mid, sizeof(o->mid[i]));
         /* The MediaStream is the publisher, so a client groups a feed's tracks. */
@@ -344,7 +350,7 @@ void sb_vr_subscribers_feed_gone(sb_vr_room_t *r, sb_vr_publisher_t *p)
         sb_vr_subscriber_t *s = g_ptr_array_index(r->subscribers, i);
         bool changed = false;
         for (unsigned k = 0; k < s->nstreams; k++) {
-            if (s->streams[k].feed == p) {
+            if (s->streams[k]->feed == p) {
                 sb_vr_sub_stream_drop(s, k);
                 changed = true;
             }
@@ -411,8 +417,6 @@ static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items,
     json_t *v = json_object_get(m->body, "autoupdate");
     s->autoupdate = v ? json_is_true(v) : true;
     s->use_msid = json_is_true(json_object_get(m->body, "use_msid"));
-    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS; i++)
-        s->streams[i].loop.owner = s; /* before any closure is posted */
     /* The loop is chosen now, before the first binding: every closure about this
      * subscriber goes there, and its PeerConnection is made there. Its home is where the
      * (first) feed's packets arrive: normally the room's loop. */

@@ -55,7 +55,7 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         s->offered = false;
         s->answered = true;
         for (unsigned i = 0; i < s->nstreams; i++)
-            s->streams[i].ready = s->streams[i].feed != NULL;
+            s->streams[i]->ready = s->streams[i]->feed != NULL;
         sb_vr_fwd_sub_attach(s, neg, n);
     }
     s->paused = false;
@@ -74,8 +74,8 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
 static sb_vr_sub_stream_t *sb_vr_sub_by_mid(sb_vr_subscriber_t *s, const char *mid)
 {
     for (unsigned k = 0; mid && k < s->nstreams; k++)
-        if (s->streams[k].used && !strcmp(s->streams[k].mid, mid))
-            return &s->streams[k];
+        if (s->streams[k]->used && !strcmp(s->streams[k]->mid, mid))
+            return s->streams[k];
     return NULL;
 }
 
@@ -161,7 +161,7 @@ static int sb_vr_sub_remove(sb_vr_subscriber_t *s, json_t *items, json_t **err)
         const char *mid = json_string_value(json_object_get(it, "mid"));
         const char *sub_mid = json_string_value(json_object_get(it, "sub_mid"));
         for (unsigned k = 0; k < s->nstreams; k++) {
-            sb_vr_sub_stream_t *ss = &s->streams[k];
+            sb_vr_sub_stream_t *ss = s->streams[k];
             bool hit = ss->feed && (sub_mid ? !strcmp(ss->mid, sub_mid)
                                             : ss->feed->id == (uint64_t)json_integer_value(feed) &&
                                                   (!mid || !strcmp(ss->feed_mid, mid)));

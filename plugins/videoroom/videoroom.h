@@ -446,8 +446,18 @@ struct sb_vr_subscriber {
     bool left;
     bool loop_up; /* loop: the PeerConnection is up (setup_media) */
     unsigned nstreams;
-    sb_vr_sub_stream_t streams[SB_MEDIA_MAX_STREAMS];
+    /* The first nstreams are allocated, each when its m-line is added, and kept until the
+     * subscriber goes (loop closures hold their address): a stream is ~1.5 KiB, most
+     * subscriptions have two. */
+    sb_vr_sub_stream_t *streams[SB_MEDIA_MAX_STREAMS];
 };
+
+/* Stream i of s, or NULL past the last one, for a loop walking every slot while the control
+ * side may be adding one (published with a release store in sb_vr_sub_add_streams). */
+static inline sb_vr_sub_stream_t *sb_vr_sub_stream_at(sb_vr_subscriber_t *s, unsigned i)
+{
+    return __atomic_load_n(&s->streams[i], __ATOMIC_ACQUIRE);
+}
 
 /* One requested source of a subscription: a feed and one of its streams. */
 typedef struct sb_vr_pick {

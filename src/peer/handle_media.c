@@ -24,7 +24,8 @@ struct sb_handle_media {
     sb_loop_t *loop;      /* fixed once a peer was created */
     GPtrArray *pending;   /* char* candidate lines, before the peer exists */
     bool pending_done;
-    sb_media_stream_t streams[SB_MEDIA_MAX_STREAMS];
+    sb_media_stream_t *streams; /* nstreams, as negotiated last (allocated to size: a
+                                 * stream description is ~0.5 KiB, most calls have two) */
     unsigned nstreams;
     sb_peer_mline_ssrc_t kept[SB_MEDIA_MAX_STREAMS]; /* our SSRCs per m-line, for the peer's life */
     unsigned nkept;
@@ -47,6 +48,7 @@ void sb_handle_media_free(sb_handle_media_t *m)
     if (!m)
         return;
     g_ptr_array_free(m->pending, TRUE);
+    sb_free(m->streams);
     sb_sdp_free(m->our_offer);
     pthread_mutex_destroy(&m->lock);
     sb_free(m);
@@ -142,7 +144,10 @@ static int sb_media_apply_remote(sb_media_job_t *j, struct sb_peer *p,
     unsigned n = sb_peer_streams_from_result(res, streams, SB_MEDIA_MAX_STREAMS);
     sb_peer_set_streams(p, streams, n);
     pthread_mutex_lock(&j->m->lock);
-    memcpy(j->m->streams, streams, n * sizeof(*streams));
+    if (n > j->m->nstreams)
+        j->m->streams = sb_realloc(j->m->streams, n * sizeof(*streams));
+    if (n > 0)
+        memcpy(j->m->streams, streams, n * sizeof(*streams));
     j->m->nstreams = n;
     j->m->nkept =
         sb_peer_streams_keep_ssrcs(streams, n, j->m->kept, j->m->nkept, SB_MEDIA_MAX_STREAMS);
@@ -358,7 +363,8 @@ unsigned sb_handle_media_streams(sb_handle_t *h, sb_media_stream_t *out, unsigne
     sb_handle_media_t *m = sb_handle_media(h);
     pthread_mutex_lock(&m->lock);
     unsigned n = m->nstreams < max ? m->nstreams : max;
-    memcpy(out, m->streams, n * sizeof(*out));
+    if (n > 0)
+        memcpy(out, m->streams, n * sizeof(*out));
     pthread_mutex_unlock(&m->lock);
     return n;
 }
