@@ -1,7 +1,7 @@
 #!/bin/bash
 # Where does Switchboard spend its time per forwarded packet? See bench/README.md.
 #
-#   bench/profile.sh [BUILD_DIR] [--tool perf|callgrind] [--subscribers N] [--seconds S]
+#   bench/profile.sh [BUILD_DIR] [--tool perf|callgrind|heaptrack] [--subscribers N] [--seconds S]
 #                    [--srtp gcm|cm] [--out DIR] [-- extra sb-loadgen options]
 #
 # Runs Switchboard and sb-loadgen (fanout, 1 publisher -> N subscribers, default 50) in a
@@ -11,6 +11,9 @@
 #  - callgrind: the server runs under valgrind with instrumentation off until the load is
 #    steady, then on for S seconds; instructions per forwarded packet per function (repeatable
 #    whatever else the machine does). Under valgrind the server is ~50x slower: keep N small.
+#  - heaptrack: the server runs under heaptrack (apt-get install heaptrack); at the end, the
+#    heap at its peak (all peers up) split by who allocated it: Switchboard's own code, or
+#    libnice, OpenSSL, libsrtp2/NSS, GLib and the rest themselves; bytes per PeerConnection.
 # Packets forwarded in the profiled interval = the subscribers' receive rate (steady) x S.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,7 +65,10 @@ perf) "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
 callgrind)
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/callgrind.out" \
         "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
-*) echo "--tool perf or callgrind" >&2; exit 2 ;;
+heaptrack)
+    command -v heaptrack >/dev/null || { echo "apt-get install heaptrack" >&2; exit 2; }
+    heaptrack -o "$out/heaptrack" "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
+*) echo "--tool perf, callgrind or heaptrack" >&2; exit 2 ;;
 esac
 server_pid=$!
 for _ in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:18088/janus/info && break; sleep 0.1; done
@@ -86,10 +92,21 @@ callgrind)
     sleep "$secs"
     callgrind_control -i off "$server_pid" >/dev/null
     callgrind_control -d "$server_pid" >/dev/null ;;
+heaptrack)
+    # The library of a frame without a symbol is found from the server's mappings.
+    sb_pid=$(pgrep -x -P "$server_pid" switchboard | head -1)
+    [ -n "$sb_pid" ] && cp "/proc/$sb_pid/maps" "$out/maps.txt"
+    sleep "$secs" ;;
 esac
 wait "$lg_pid"
 lg_pid=""
-kill "$server_pid"; wait "$server_pid"; server_pid=""
+if [ "$tool" = heaptrack ]; then
+    # heaptrack runs the server as its child: stop the server itself, then let heaptrack finish.
+    pkill -TERM -x -P "$server_pid" switchboard 2>/dev/null || kill "$server_pid"
+else
+    kill "$server_pid"
+fi
+wait "$server_pid"; server_pid=""
 rate=$(/usr/bin/python3 -c "import json;print(json.load(open('$out/loadgen.json'))['window']['received_per_s'])")
 pkts=$(/usr/bin/python3 -c "print(int($rate * $secs))")
 echo "forwarded packets in the profiled interval: ~$pkts ($rate/s)"
@@ -108,5 +125,10 @@ callgrind)
     /usr/bin/python3 "$here/profile_report.py" callgrind "$out/callgrind-self.txt" "$pkts"
     echo "== inclusive"
     /usr/bin/python3 "$here/profile_report.py" callgrind "$out/callgrind-incl.txt" "$pkts" ;;
+heaptrack)
+    heaptrack_print -f "$out"/heaptrack*.zst --flamegraph-cost-type peak \
+        -F "$out/peak-stacks.txt" >"$out/heaptrack-print.txt" 2>&1
+    pcs=$(/usr/bin/python3 -c "import json;print(json.load(open('$out/loadgen.json'))['peerconnections']['up'])" 2>/dev/null || echo $((subs + 1)))
+    /usr/bin/python3 "$here/memory_report.py" "$out/peak-stacks.txt" "$pcs" "$out/maps.txt" ;;
 esac
 echo "raw data in $out"

@@ -2,7 +2,7 @@
 # Switchboard vs the Janus WebRTC Server, same load, same machine: see bench/README.md.
 #
 #   bench/run.sh [BUILD_DIR] [--quick] [--scenarios "fanout mesh rooms"] [--repeat K]
-#                [--duration S] [--out DIR] [--no-janus] [--loadgen-loops N]
+#                [--duration S] [--out DIR] [--no-janus] [--loadgen-loops N] [--video-kbps K]
 #
 # BUILD_DIR (default ./build) holds switchboard, plugins/ and bench/sb-loadgen. Everything
 # runs in a private network namespace (re-executed under `unshare --net` unless already
@@ -22,6 +22,7 @@ duration=10
 out=""
 janus=1
 lg_loops=1
+video_kbps=""
 args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --no-janus) janus=0 ;;
     --loadgen-loops) lg_loops="$2"; shift ;;
+    --video-kbps) video_kbps="$2"; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
@@ -204,6 +206,7 @@ for scen in $scenarios; do
                 timeout 600 "$build/bench/sb-loadgen" --server "$url" --server-pid "$server_pid" \
                     --ice-allow "$allow" --duration "$duration" --loops "$lg_loops" --quiet \
                     --json "$out/$tag.json" $(lg_args "$scen" "$n") \
+                    ${video_kbps:+--video-kbps "$video_kbps"} \
                     >/dev/null 2>"$out/$tag.loadgen.log"
                 lg_rc=$?
                 if ! stop_server "$out/$tag.status"; then
