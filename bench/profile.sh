@@ -101,8 +101,12 @@ esac
 wait "$lg_pid"
 lg_pid=""
 if [ "$tool" = heaptrack ]; then
-    # heaptrack runs the server as its child: stop the server itself, then let heaptrack finish.
+    # heaptrack runs the server as its child: stop the server itself, then let heaptrack
+    # finish. heaptrack's preload can deadlock a thread at exit (its malloc hook takes the
+    # loader lock): give up on the server after 20 s, the peak is in the data already.
     pkill -TERM -x -P "$server_pid" switchboard 2>/dev/null || kill "$server_pid"
+    for _ in $(seq 200); do pgrep -x -P "$server_pid" switchboard >/dev/null || break; sleep 0.1; done
+    pkill -KILL -x -P "$server_pid" switchboard 2>/dev/null
 else
     kill "$server_pid"
 fi
