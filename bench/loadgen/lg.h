@@ -44,6 +44,7 @@ typedef struct lg_config {
     double join_timeout_s; /* give up waiting for joins after this */
     unsigned video_kbps, fps, audio_kbps;
     double keyframe_s; /* periodic keyframe interval (0: only on PLI/FIR) */
+    double pacing;     /* video pacer rate as a multiple of video_kbps; 0: frames in bursts */
     unsigned loops;
     const char *srtp;         /* "gcm" (Chromium-like), "cm" (aiortc-like), "any" */
     const char *ice_allow;    /* comma-separated interface allow list for our candidates */
@@ -169,6 +170,8 @@ size_t lg_rtpgen_opus(lg_rtpgen_t *g, uint8_t *out, size_t payload_len, int64_t 
 unsigned lg_rtpgen_vp8_frame(lg_rtpgen_t *g, bool keyframe, size_t frame_len, size_t mtu,
                              uint8_t (*out)[LG_PKT_MAX], size_t *lens, unsigned max,
                              int64_t now_us);
+/* Rewrite the send time in the trailer of a packet we made (len: the whole packet). */
+void lg_rtpgen_restamp(uint8_t *pkt, size_t len, int64_t now_us);
 /* Read the trailer of a received payload. Returns true with *send_us and *tag set. */
 bool lg_rtpgen_trailer(const uint8_t *payload, size_t len, int64_t *send_us, uint32_t *tag);
 

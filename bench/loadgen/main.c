@@ -106,6 +106,8 @@ static void lg_usage(FILE *f)
             "  --fps F               video frames per second (default 30)\n"
             "  --audio-kbps K        Opus bitrate, 20 ms frames (default 48)\n"
             "  --keyframe-interval S periodic keyframes (default 5; 0: only on PLI/FIR)\n"
+            "  --pacing F            video through a pacer at F x its bitrate in 5 ms steps,\n"
+            "                        as libwebrtc's (2.5); 0: each frame in one burst (default)\n"
             "  --loops N             media loops in this process (default 1)\n"
             "  --srtp P              gcm | cm | any: SRTP profiles we accept (default gcm)\n"
             "  --ice-allow LIST      interfaces/addresses for our candidates (127.0.0.1)\n"
@@ -149,6 +151,7 @@ static int lg_parse_args(int argc, char **argv)
         O_FPS,
         O_AKBPS,
         O_KEY,
+        O_PACING,
         O_LOOPS,
         O_SRTP,
         O_ALLOW,
@@ -166,6 +169,7 @@ static int lg_parse_args(int argc, char **argv)
         {"join-rate", 1, 0, O_RATE},   {"join-timeout", 1, 0, O_JTO},
         {"video-kbps", 1, 0, O_VKBPS}, {"fps", 1, 0, O_FPS},
         {"audio-kbps", 1, 0, O_AKBPS}, {"keyframe-interval", 1, 0, O_KEY},
+        {"pacing", 1, 0, O_PACING},
         {"loops", 1, 0, O_LOOPS},      {"srtp", 1, 0, O_SRTP},
         {"ice-allow", 1, 0, O_ALLOW},  {"server-pid", 1, 0, O_PID},
         {"room-base", 1, 0, O_BASE},   {"json", 1, 0, O_JSON},
@@ -216,6 +220,9 @@ static int lg_parse_args(int argc, char **argv)
             break;
         case O_KEY:
             lg_cfg.keyframe_s = atof(optarg);
+            break;
+        case O_PACING:
+            lg_cfg.pacing = atof(optarg);
             break;
         case O_LOOPS:
             lg_cfg.loops = (unsigned)atoi(optarg);
@@ -457,6 +464,7 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
                   "video_kbps", (int)lg_cfg.video_kbps, "fps", (int)lg_cfg.fps, "srtp", lg_cfg.srtp,
                   "window_s", secs, "peerconnections", "planned", (int)ss.planned_pcs, "up",
                   (int)ss.up_pcs, "failed", (int)ss.failed_pcs, "sessions", (int)ss.sessions);
+    json_object_set_new(o, "pacing", json_real(lg_cfg.pacing));
     json_object_set_new(o, "window", secs > 0 ? lg_counts_json(&r->w0, &r->w1, secs) : json_null());
     json_object_set_new(o, "whole_run",
                         lg_counts_json(&zero, &end, (double)(lg_now_us() - r->t0) / 1e6));

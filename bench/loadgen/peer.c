@@ -300,6 +300,7 @@ static void lg_peer_close_on_loop(void *arg)
     sb_ice_free(p->ice);
     for (unsigned i = 0; i < p->n_sdp_cands; i++)
         sb_free(p->sdp_cands[i]);
+    sb_free(p->paced);
     sb_free(p);
 }
 

@@ -4,6 +4,8 @@
 #define SB_BENCH_LG_PEER_INTERNAL_H
 
 #include "bench/loadgen/lg.h"
+
+#define LG_PACER_SLOTS 128 /* packets a publisher's pacer holds; a frame more is dropped */
 #include "peer/ice.h"
 #include "proto/dtls.h"
 #include "proto/sdp.h"
@@ -57,6 +59,12 @@ struct lg_peer {
     lg_rtpgen_t audio, video;
     int64_t next_audio_us, next_video_us, next_key_us;
     bool want_key;
+    /* video pacer (lg_cfg.pacing > 0): packets made, waiting for their budget */
+    uint8_t (*paced)[LG_PKT_MAX]; /* LG_PACER_SLOTS, allocated with the first frame */
+    size_t paced_len[LG_PACER_SLOTS];
+    unsigned paced_head, paced_n;
+    double pace_budget; /* bytes; negative: the last packet overdrew it */
+    int64_t pace_last_us;
     /* receive side */
     int rx_fd; /* the selected pair's socket, for kernel receive timestamps; -1: not yet */
     uint8_t vp8_pt[4]; /* payload types carrying VP8 (0: unused slot) */

@@ -8,6 +8,7 @@
 
 #include <linux/sockios.h>
 
+#include "base/alloc.h"
 #include "base/log.h"
 #include "bench/loadgen/peer_internal.h"
 #include "proto/codec.h"
@@ -69,6 +70,41 @@ static void lg_peer_send_audio(lg_peer_t *p, int64_t now)
     }
 }
 
+/* Queue a packet for the pacer; a full queue drops it (counted as a send failure). */
+static void lg_peer_pace_push(lg_peer_t *p, const uint8_t *pkt, size_t len)
+{
+    if (!p->paced)
+        p->paced = sb_calloc(LG_PACER_SLOTS, sizeof(*p->paced));
+    if (p->paced_n == LG_PACER_SLOTS) {
+        LG_CTR_ADD(lg_loopctx_counters(p->lc)->send_fail, 1);
+        return;
+    }
+    unsigned slot = (p->paced_head + p->paced_n++) % LG_PACER_SLOTS;
+    memcpy(p->paced[slot], pkt, len);
+    p->paced_len[slot] = len;
+}
+
+/* A pacer as libwebrtc's classic one: every tick (5 ms) the budget grows by rate x elapsed
+ * (unused budget does not build up), and queued packets go while it lasts; the last one may
+ * overdraw it. Each packet is stamped when it leaves, so the pacer's wait is not counted as
+ * the server's latency. */
+static void lg_peer_pace(lg_peer_t *p, int64_t now)
+{
+    double rate = lg_cfg.pacing * lg_cfg.video_kbps * 1000.0 / 8.0 / 1e6; /* bytes per µs */
+    int64_t dt = p->pace_last_us ? now - p->pace_last_us : 0;
+    p->pace_last_us = now;
+    p->pace_budget = (p->pace_budget < 0 ? p->pace_budget : 0) + rate * (double)dt;
+    while (p->paced_n > 0 && p->pace_budget > 0) {
+        uint8_t *pkt = p->paced[p->paced_head];
+        size_t len = p->paced_len[p->paced_head];
+        p->paced_head = (p->paced_head + 1) % LG_PACER_SLOTS;
+        p->paced_n--;
+        lg_rtpgen_restamp(pkt, len, now);
+        p->pace_budget -= (double)len;
+        lg_peer_send_rtp(p, pkt, len);
+    }
+}
+
 static void lg_peer_send_video(lg_peer_t *p, int64_t now)
 {
     static _Thread_local uint8_t pkts[LG_MAX_FRAME_PKTS][LG_PKT_MAX];
@@ -93,8 +129,12 @@ static void lg_peer_send_video(lg_peer_t *p, int64_t now)
         /* A keyframe is about three times an average frame, as real encoders make them. */
         unsigned n = lg_rtpgen_vp8_frame(&p->video, key, key ? frame_len * 3 : frame_len, LG_MTU,
                                          pkts, lens, LG_MAX_FRAME_PKTS, now);
-        for (unsigned i = 0; i < n; i++)
-            lg_peer_send_rtp(p, pkts[i], lens[i]);
+        for (unsigned i = 0; i < n; i++) {
+            if (lg_cfg.pacing > 0)
+                lg_peer_pace_push(p, pkts[i], lens[i]);
+            else
+                lg_peer_send_rtp(p, pkts[i], lens[i]);
+        }
         p->video.ts += 90000 / fps;
         p->next_video_us += frame_us;
     }
@@ -124,6 +164,8 @@ void lg_peer_tick(lg_peer_t *p, int64_t now)
         lg_peer_send_audio(p, now);
     if (p->send_video)
         lg_peer_send_video(p, now);
+    if (lg_cfg.pacing > 0 && p->send_video)
+        lg_peer_pace(p, now);
     if (now >= p->next_rtcp_us) {
         p->next_rtcp_us = now + LG_RTCP_INTERVAL_US;
         if (p->nrx)

@@ -28,6 +28,15 @@ static void lg_put_trailer(uint8_t *end, int64_t now_us, uint32_t tag)
     sb_put_be32(t + 12, tag);
 }
 
+void lg_rtpgen_restamp(uint8_t *pkt, size_t len, int64_t now_us)
+{
+    if (len < LG_TRAILER_LEN)
+        return;
+    uint8_t *t = pkt + len - LG_TRAILER_LEN;
+    sb_put_be32(t + 4, (uint32_t)((uint64_t)now_us >> 32));
+    sb_put_be32(t + 8, (uint32_t)(uint64_t)now_us);
+}
+
 bool lg_rtpgen_trailer(const uint8_t *payload, size_t len, int64_t *send_us, uint32_t *tag)
 {
     if (len < LG_TRAILER_LEN)
