@@ -541,6 +541,11 @@ int main(int argc, char **argv)
     lg_sig_deinit();
     lg_media_stop();
     lg_peer_global_deinit();
+    /* A run where some PeerConnection never came up (no server, refused joins) fails. */
+    json_t *pcs = json_object_get(sum, "peerconnections");
+    bool all_up = json_integer_value(json_object_get(pcs, "planned")) > 0 &&
+                  json_integer_value(json_object_get(pcs, "up")) ==
+                      json_integer_value(json_object_get(pcs, "planned"));
     char *text = json_dumps(sum, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("%s\n", text);
     fflush(stdout);
@@ -554,5 +559,7 @@ int main(int argc, char **argv)
     free(text);
     json_decref(sum);
     sb_log_stop();
-    return 0;
+    if (!all_up)
+        fprintf(stderr, "sb-loadgen: not every PeerConnection came up (see failures)\n");
+    return all_up ? 0 : 3;
 }
