@@ -427,11 +427,11 @@ int sb_ice_gather(sb_ice_t *ice)
         ice->gathering = false;
         return SB_EIO;
     }
-    if (ice->sub)
-        sb_subctx_run(ice->sub); /* the sockets and check timers exist now: schedule them */
+    /* The sockets and check timers exist now: the scheduler picks them up at the loop's next
+     * iteration (not inline: gathering-done may come from them, after this returns). */
+    sb_ice_touch(ice);
     return 0;
 }
-
 
 void sb_ice_local_credentials(sb_ice_t *ice, const char **ufrag, const char **pwd)
 {
