@@ -2,8 +2,8 @@
  *
  * Each session holds one libsrtp2 context with a single wildcard policy (ssrc_any_outbound or
  * ssrc_any_inbound), a 1024-packet replay window and allow_repeat_tx, so NACK retransmissions
- * can be protected again and late ones still accepted. Outbound RTP goes through srtp_evp.c
- * (every profile) unless told otherwise; RTCP and every inbound packet always use libsrtp2.
+ * can be protected again and late ones still accepted. RTP goes through srtp_evp.c in both
+ * directions (every profile) unless told otherwise; RTCP always uses libsrtp2.
  * What it does not do: parse RTP beyond the header length, log per packet, hold buffers.
  *
  * Thread: sessions live on their peer's media loop; init/deinit are global and locked. */
@@ -26,7 +26,7 @@ _Static_assert(SB_SRTP_MAX_KEY_LEN + SB_SRTP_MAX_SALT_LEN <= SRTP_MAX_KEY_LEN,
 
 struct sb_srtp_session {
     srtp_t ctx;
-    sb_srtp_evp_t *evp; /* outbound RTP, or NULL */
+    sb_srtp_evp_t *evp; /* RTP, or NULL */
     sb_srtp_direction_t dir;
     sb_srtp_profile_t profile;
     size_t rtp_overhead, rtcp_overhead;
@@ -123,12 +123,11 @@ static int sb_srtp_policy(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir,
 
 static int sb_srtp_attach_evp(sb_srtp_session_t *s, const sb_srtp_keys_t *keys, sb_srtp_impl_t impl)
 {
-    bool out = s->dir == SB_SRTP_OUTBOUND;
-    if (impl == SB_SRTP_IMPL_LIBSRTP || (impl == SB_SRTP_IMPL_AUTO && !out))
+    if (impl == SB_SRTP_IMPL_LIBSRTP)
         return 0;
-    if (!out)
-        return SB_ENOTSUP;
-    return sb_srtp_evp_new(keys->profile, keys->local_key, keys->local_salt, &s->evp);
+    bool in = s->dir == SB_SRTP_INBOUND;
+    return sb_srtp_evp_new(keys->profile, in ? keys->remote_key : keys->local_key,
+                           in ? keys->remote_salt : keys->local_salt, in, &s->evp);
 }
 
 int sb_srtp_session_new_impl(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir,
@@ -271,6 +270,19 @@ int sb_srtp_unprotect_rtp(sb_srtp_session_t *s, uint8_t *buf, size_t *len)
     int rc = sb_srtp_check(s, SB_SRTP_INBOUND, buf, *len, 12 + s->rtp_overhead, *len);
     if (rc != 0)
         return rc;
+    if (s->evp) {
+        rc = sb_srtp_evp_unprotect_rtp(s->evp, buf, len);
+        if (rc == 0) {
+            s->stats.rtp_ok++;
+            return 0;
+        }
+        if (rc == SB_EEXIST || rc == SB_EPROTO) {
+            rc == SB_EEXIST ? s->stats.replay_fail++ : s->stats.auth_fail++;
+            return SB_EPROTO;
+        }
+        s->stats.other_fail++;
+        return rc == SB_ENOMEM ? SB_EPROTO : rc;
+    }
     int n = (int)*len;
     rc = sb_srtp_status(s, srtp_unprotect(s->ctx, buf, &n));
     if (rc == 0) {

@@ -3,7 +3,7 @@
  * A peer owns two sessions: an outbound one built from the local keys (protect) and an inbound
  * one built from the remote keys (unprotect). Each matches any SSRC of its direction, so one
  * session serves every stream of the PeerConnection. libsrtp2 is the reference implementation;
- * outbound RTP goes through an OpenSSL-EVP transform (srtp_evp.h), verified bit-exact against
+ * RTP goes through OpenSSL-EVP transforms (srtp_evp.h) in both directions, verified against
  * libsrtp2 in the unit tests, by default for every profile, because Debian's libsrtp2 (built
  * against NSS) is several times slower: it is the one per-subscriber crypto step of fan-out.
  *
@@ -51,7 +51,7 @@ typedef enum sb_srtp_direction {
     SB_SRTP_INBOUND = 1,  /* remote keys, unprotect */
 } sb_srtp_direction_t;
 
-/* Which code does the outbound RTP transform. AUTO picks EVP (every profile). */
+/* Which code does the RTP transforms (both directions). AUTO picks EVP (every profile). */
 typedef enum sb_srtp_impl {
     SB_SRTP_IMPL_AUTO = 0,
     SB_SRTP_IMPL_LIBSRTP = 1,
@@ -93,7 +93,7 @@ void sb_srtp_session_free(sb_srtp_session_t *s);
 /* Exact bytes protect adds for this session's RTP and RTCP packets. */
 size_t sb_srtp_rtp_overhead(const sb_srtp_session_t *s);
 size_t sb_srtp_rtcp_overhead(const sb_srtp_session_t *s);
-/* True when outbound RTP goes through the EVP transform. */
+/* True when this session's RTP goes through the EVP transform. */
 bool sb_srtp_session_uses_evp(const sb_srtp_session_t *s);
 void sb_srtp_session_stats(const sb_srtp_session_t *s, sb_srtp_stats_t *out);
 

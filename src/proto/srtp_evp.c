@@ -1,14 +1,15 @@
-/* Outbound SRTP with OpenSSL EVP: the hot-path transform of srtp.c, for AES-CM + HMAC-SHA1
- * (RFC 3711) and AEAD AES-GCM (RFC 7714).
+/* SRTP for RTP with OpenSSL EVP: the hot-path transforms of srtp.c, for AES-CM + HMAC-SHA1
+ * (RFC 3711) and AEAD AES-GCM (RFC 7714), sending and receiving.
  *
  * Why it exists: Debian's libsrtp2 is built against NSS, whose AES-CTR and HMAC cost ~5 µs per
  * 1200-byte packet and whose GCM takes locks and allocates per packet; OpenSSL's AES-NI code
  * does the same work in well under 1 µs, and one protect per forwarded packet per subscriber
- * is the floor of the SFU's cost (DESIGN.md).
- * What it does not do: receive, SRTCP, MKI, key derivation rate, encrypted header extensions.
+ * is the floor of the SFU's cost (DESIGN.md); receiving, NSS costs ~5 µs per packet in a
+ * busy loop (locks, allocations, cold caches).
+ * What it does not do: SRTCP, MKI, key derivation rate, encrypted header extensions.
  * libsrtp2 remains the reference: the unit tests compare this transform byte for byte.
  *
- * Thread: an sb_srtp_evp_t belongs to one outbound session, media loop only. */
+ * Thread: an sb_srtp_evp_t belongs to one session, media loop only. */
 #include "proto/srtp_evp.h"
 
 #include <stdbool.h>
@@ -27,14 +28,21 @@
 #define SB_SRTP_EVP_GCM_SALT_LEN 12 /* RFC 7714 §11 */
 #define SB_SRTP_EVP_SEQ_MEDIAN 32768u
 
-/* Sender state of one SSRC: the highest packet index sent (48 bits, RFC 3711 §3.3.1). */
+#define SB_SRTP_EVP_WINDOW_WORDS (SB_SRTP_REPLAY_WINDOW / 64)
+#define SB_SRTP_EVP_MAX_RX_STREAMS 64 /* remote SSRCs of one PeerConnection, at most */
+
+/* State of one SSRC: the highest packet index sent or authenticated (48 bits, RFC 3711
+ * §3.3.1); receiving, which of the SB_SRTP_REPLAY_WINDOW indexes below it arrived (bit k:
+ * index - k). */
 typedef struct sb_srtp_evp_stream {
     uint32_t ssrc;
     uint64_t index;
+    uint64_t seen[SB_SRTP_EVP_WINDOW_WORDS];
 } sb_srtp_evp_stream_t;
 
 struct sb_srtp_evp {
     bool gcm;            /* AEAD AES-GCM, else AES-CM + HMAC-SHA1 */
+    bool inbound;        /* unprotects (remote keys), else protects */
     EVP_CIPHER_CTX *aes; /* AES-CTR or AES-GCM keyed with the session key; IV set per packet */
     EVP_MAC_CTX *hmac;   /* AES-CM only: HMAC-SHA1 keyed with the session auth key */
     uint8_t salt[14];    /* session salt: 14 bytes (AES-CM) or 12 (GCM) */
@@ -138,7 +146,8 @@ static int sb_srtp_evp_keys_gcm(sb_srtp_evp_t *e, const uint8_t *master_key, siz
                         SB_SRTP_EVP_GCM_SALT_LEN))
         goto out;
     /* The IV length defaults to 12 bytes, the RFC 7714 IV. */
-    if (EVP_EncryptInit_ex(e->aes, gcm, NULL, enc, NULL) != 1)
+    if ((e->inbound ? EVP_DecryptInit_ex(e->aes, gcm, NULL, enc, NULL)
+                    : EVP_EncryptInit_ex(e->aes, gcm, NULL, enc, NULL)) != 1)
         goto out;
     rc = 0;
 out:
@@ -148,13 +157,14 @@ out:
 }
 
 int sb_srtp_evp_new(sb_srtp_profile_t profile, const uint8_t *master_key,
-                    const uint8_t *master_salt, sb_srtp_evp_t **out)
+                    const uint8_t *master_salt, bool inbound, sb_srtp_evp_t **out)
 {
     *out = NULL;
     size_t key_len, salt_len;
     if (sb_srtp_profile_lengths(profile, &key_len, &salt_len) != 0)
         return SB_ENOTSUP;
     sb_srtp_evp_t *e = SB_NEW(sb_srtp_evp_t);
+    e->inbound = inbound;
     e->aes = EVP_CIPHER_CTX_new();
     int rc = SB_EIO;
     switch (profile) {
@@ -196,7 +206,7 @@ size_t sb_srtp_evp_tag_len(const sb_srtp_evp_t *e)
     return e->tag_len;
 }
 
-static sb_srtp_evp_stream_t *sb_srtp_evp_stream(sb_srtp_evp_t *e, uint32_t ssrc)
+static sb_srtp_evp_stream_t *sb_srtp_evp_find(sb_srtp_evp_t *e, uint32_t ssrc)
 {
     if (e->n_streams > 0 && e->streams[e->last].ssrc == ssrc)
         return &e->streams[e->last];
@@ -206,14 +216,25 @@ static sb_srtp_evp_stream_t *sb_srtp_evp_stream(sb_srtp_evp_t *e, uint32_t ssrc)
             return &e->streams[i];
         }
     }
-    /* Outbound SSRCs are ours (a handful per PeerConnection), so the table stays small. */
+    return NULL;
+}
+
+static sb_srtp_evp_stream_t *sb_srtp_evp_add(sb_srtp_evp_t *e, const sb_srtp_evp_stream_t *st)
+{
     if (e->n_streams == e->cap_streams) {
         e->cap_streams = e->cap_streams ? 2 * e->cap_streams : 4;
         e->streams = sb_realloc(e->streams, e->cap_streams * sizeof(*e->streams));
     }
     e->last = e->n_streams++;
-    e->streams[e->last] = (sb_srtp_evp_stream_t){.ssrc = ssrc, .index = 0};
+    e->streams[e->last] = *st;
     return &e->streams[e->last];
+}
+
+/* Outbound SSRCs are ours (a handful per PeerConnection), so the table stays small. */
+static sb_srtp_evp_stream_t *sb_srtp_evp_stream(sb_srtp_evp_t *e, uint32_t ssrc)
+{
+    sb_srtp_evp_stream_t *st = sb_srtp_evp_find(e, ssrc);
+    return st ? st : sb_srtp_evp_add(e, &(sb_srtp_evp_stream_t){.ssrc = ssrc});
 }
 
 /* Index estimation of RFC 3711 §3.3.1 / Appendix A, relative to the highest index sent. Until
@@ -255,10 +276,23 @@ static size_t sb_srtp_evp_header_len(const uint8_t *buf, size_t len)
     return hl <= len ? hl : 0;
 }
 
-/* AES-CM encryption of the payload, then HMAC-SHA1 over header || ciphertext || ROC, truncated
- * (RFC 3711 §3.1, §4.1.1, §4.2). */
-static int sb_srtp_evp_seal_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
-                               uint64_t index)
+/* HMAC-SHA1 over the authenticated portion (header and payload as sent) || ROC (§4.2). */
+static int sb_srtp_evp_mac(sb_srtp_evp_t *e, const uint8_t *buf, size_t n, uint64_t index,
+                           uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN])
+{
+    uint8_t roc[4] = {(uint8_t)(index >> 40), (uint8_t)(index >> 32), (uint8_t)(index >> 24),
+                      (uint8_t)(index >> 16)};
+    size_t macl = 0;
+    if (EVP_MAC_init(e->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(e->hmac, buf, n) != 1 ||
+        EVP_MAC_update(e->hmac, roc, sizeof(roc)) != 1 ||
+        EVP_MAC_final(e->hmac, mac, &macl, SB_SRTP_EVP_AUTH_KEY_LEN) != 1)
+        return SB_EIO;
+    return 0;
+}
+
+/* AES-CM keystream over the payload, in place: encrypts and decrypts (§4.1.1). */
+static int sb_srtp_evp_ctr(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
+                           uint64_t index)
 {
     uint8_t iv[16];
     sb_srtp_evp_iv(iv, e->salt, ssrc, index);
@@ -266,29 +300,55 @@ static int sb_srtp_evp_seal_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t
     if (EVP_EncryptInit_ex(e->aes, NULL, NULL, NULL, iv) != 1 ||
         EVP_EncryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1)
         return SB_EIO;
-    uint8_t roc[4] = {(uint8_t)(index >> 40), (uint8_t)(index >> 32), (uint8_t)(index >> 24),
-                      (uint8_t)(index >> 16)};
-    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
-    size_t macl = 0;
-    if (EVP_MAC_init(e->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(e->hmac, buf, n) != 1 ||
-        EVP_MAC_update(e->hmac, roc, sizeof(roc)) != 1 ||
-        EVP_MAC_final(e->hmac, mac, &macl, sizeof(mac)) != 1)
-        return SB_EIO;
-    memcpy(buf + n, mac, e->tag_len);
     return 0;
 }
 
-/* AEAD (RFC 7714 §8): IV = (0x0000 || SSRC || ROC || SEQ) XOR session salt; the whole header
- * is the associated data; the payload is encrypted in place and the tag appended. */
-static int sb_srtp_evp_seal_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
-                                uint32_t ssrc, uint64_t index)
+/* AES-CM encryption of the payload, then HMAC-SHA1 over header || ciphertext || ROC, truncated
+ * (RFC 3711 §3.1, §4.1.1, §4.2). */
+static int sb_srtp_evp_seal_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
+                               uint64_t index)
 {
-    uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
-    memcpy(iv, e->salt, sizeof(iv));
+    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
+    int rc = sb_srtp_evp_ctr(e, buf, hl, n, ssrc, index);
+    if (rc == 0)
+        rc = sb_srtp_evp_mac(e, buf, n, index, mac);
+    if (rc == 0)
+        memcpy(buf + n, mac, e->tag_len);
+    return rc;
+}
+
+/* The reverse: the tag checked in constant time, then the payload decrypted. n excludes the
+ * tag. SB_EPROTO when the tag does not match. */
+static int sb_srtp_evp_open_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
+                               uint64_t index)
+{
+    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
+    int rc = sb_srtp_evp_mac(e, buf, n, index, mac);
+    if (rc != 0)
+        return rc;
+    if (CRYPTO_memcmp(mac, buf + n, e->tag_len) != 0)
+        return SB_EPROTO;
+    return sb_srtp_evp_ctr(e, buf, hl, n, ssrc, index);
+}
+
+/* RFC 7714 §8.1: IV = (0x0000 || SSRC || ROC || SEQ) XOR the 12-byte session salt. */
+static void sb_srtp_evp_gcm_iv(uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN], const uint8_t *salt,
+                               uint32_t ssrc, uint64_t index)
+{
+    memcpy(iv, salt, SB_SRTP_EVP_GCM_SALT_LEN);
     for (int i = 0; i < 4; i++)
         iv[2 + i] ^= (uint8_t)(ssrc >> (24 - 8 * i));
     for (int i = 0; i < 6; i++)
         iv[6 + i] ^= (uint8_t)(index >> (40 - 8 * i));
+}
+
+/* AEAD (RFC 7714 §8): the whole header is the associated data; the payload is encrypted in
+ * place and the tag appended. */
+static int sb_srtp_evp_seal_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
+                                uint32_t ssrc, uint64_t index)
+{
+    uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
+    sb_srtp_evp_gcm_iv(iv, e->salt, ssrc, index);
     int outl = 0, finl = 0;
     if (EVP_EncryptInit_ex(e->aes, NULL, NULL, NULL, iv) != 1 ||
         EVP_EncryptUpdate(e->aes, NULL, &outl, buf, (int)hl) != 1 ||
@@ -299,8 +359,25 @@ static int sb_srtp_evp_seal_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_
     return 0;
 }
 
+/* The reverse; n excludes the tag. SB_EPROTO when the tag does not match. */
+static int sb_srtp_evp_open_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
+                                uint32_t ssrc, uint64_t index)
+{
+    uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
+    sb_srtp_evp_gcm_iv(iv, e->salt, ssrc, index);
+    int outl = 0, finl = 0;
+    if (EVP_DecryptInit_ex(e->aes, NULL, NULL, NULL, iv) != 1 ||
+        EVP_DecryptUpdate(e->aes, NULL, &outl, buf, (int)hl) != 1 ||
+        EVP_DecryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1 ||
+        EVP_CIPHER_CTX_ctrl(e->aes, EVP_CTRL_AEAD_SET_TAG, SB_SRTP_EVP_GCM_TAG_LEN, buf + n) != 1)
+        return SB_EIO;
+    return EVP_DecryptFinal_ex(e->aes, buf + hl + outl, &finl) == 1 ? 0 : SB_EPROTO;
+}
+
 int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t cap)
 {
+    if (e->inbound)
+        return SB_ESTATE;
     size_t n = *len, hl = sb_srtp_evp_header_len(buf, n);
     if (hl == 0)
         return SB_EINVAL;
@@ -324,5 +401,79 @@ int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t 
     *len = n + e->tag_len;
     if (delta > 0)
         st->index = index;
+    return 0;
+}
+
+/* ---- receiving ---- */
+
+static bool sb_srtp_evp_seen(const sb_srtp_evp_stream_t *st, uint32_t back)
+{
+    return (st->seen[back / 64] >> (back % 64)) & 1;
+}
+
+/* The index `delta` after the highest was authenticated: the window moves up (bit k becomes
+ * bit k + delta) when it is newer, and its bit is set. */
+static void sb_srtp_evp_mark(sb_srtp_evp_stream_t *st, int32_t delta, uint64_t index)
+{
+    if (delta > 0) {
+        uint32_t d = (uint32_t)delta;
+        if (d >= SB_SRTP_REPLAY_WINDOW) {
+            memset(st->seen, 0, sizeof(st->seen));
+        } else {
+            unsigned ws = d / 64, bs = d % 64;
+            for (int i = SB_SRTP_EVP_WINDOW_WORDS - 1; i >= 0; i--) {
+                int from = i - (int)ws;
+                uint64_t v = from >= 0 ? st->seen[from] << bs : 0;
+                if (bs && from >= 1)
+                    v |= st->seen[from - 1] >> (64 - bs);
+                st->seen[i] = v;
+            }
+        }
+        st->index = index;
+        delta = 0;
+    }
+    uint32_t back = (uint32_t)-delta;
+    st->seen[back / 64] |= UINT64_C(1) << (back % 64);
+}
+
+int sb_srtp_evp_unprotect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len)
+{
+    if (!e->inbound)
+        return SB_ESTATE;
+    size_t n = *len;
+    if (n < 12 + e->tag_len)
+        return SB_EINVAL;
+    n -= e->tag_len;
+    size_t hl = sb_srtp_evp_header_len(buf, n);
+    if (hl == 0)
+        return SB_EINVAL;
+    if (n > (size_t)INT32_MAX - 64)
+        return SB_ERANGE;
+    uint16_t seq = (uint16_t)((buf[2] << 8) | buf[3]);
+    uint32_t ssrc =
+        ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+    /* A new SSRC's state is kept only once a packet of it authenticates (as libsrtp2 clones
+     * its template), so forged packets cannot fill the table. */
+    sb_srtp_evp_stream_t fresh = {.ssrc = ssrc};
+    sb_srtp_evp_stream_t *st = sb_srtp_evp_find(e, ssrc);
+    bool known = st != NULL;
+    if (!known)
+        st = &fresh;
+    uint64_t index;
+    int32_t delta = sb_srtp_evp_estimate(st->index, seq, &index);
+    if (delta <= -(int32_t)SB_SRTP_REPLAY_WINDOW ||
+        (delta <= 0 && sb_srtp_evp_seen(st, (uint32_t)-delta)))
+        return SB_EEXIST; /* too old to tell, or a replay */
+    int rc = e->gcm ? sb_srtp_evp_open_gcm(e, buf, hl, n, ssrc, index)
+                    : sb_srtp_evp_open_cm(e, buf, hl, n, ssrc, index);
+    if (rc != 0)
+        return rc;
+    if (!known) {
+        if (e->n_streams >= SB_SRTP_EVP_MAX_RX_STREAMS)
+            return SB_ENOMEM;
+        st = sb_srtp_evp_add(e, &fresh);
+    }
+    sb_srtp_evp_mark(st, delta, index);
+    *len = n;
     return 0;
 }

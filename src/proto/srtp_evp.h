@@ -1,16 +1,18 @@
-/* Outbound SRTP with OpenSSL EVP for every DTLS-SRTP profile we negotiate:
+/* SRTP for RTP with OpenSSL EVP, both directions, for every DTLS-SRTP profile we negotiate:
  * AES_CM_128_HMAC_SHA1_80/32 (RFC 3711 §4.1.1, §4.2, §4.3) and AEAD_AES_128/256_GCM (RFC 7714).
  *
- * Internal to srtp.c (and its unit tests): the sender side of RTP only, one context per
- * outbound session, any number of SSRCs. It follows libsrtp2's sender exactly (same index
- * estimation, same "too old" rule with SB_SRTP_REPLAY_WINDOW, retransmissions of an index
- * allowed), so its output is byte-for-byte libsrtp2's; the unit tests check this.
- * Not covered: SRTCP, receiving, MKI, key derivation rate, header extension encryption.
+ * Internal to srtp.c (and its unit tests): one context per session and direction, any number
+ * of SSRCs. It follows libsrtp2 exactly (same index estimation, same replay window and "too
+ * old" rule with SB_SRTP_REPLAY_WINDOW, retransmissions of an index allowed when sending), so
+ * what it sends is byte-for-byte libsrtp2's and it accepts and refuses what libsrtp2 does;
+ * the unit tests check both. Not covered: SRTCP, MKI, key derivation rate, header extension
+ * encryption.
  *
  * Thread: owned by one srtp session, media loop only. */
 #ifndef SB_PROTO_SRTP_EVP_H
 #define SB_PROTO_SRTP_EVP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,12 +43,20 @@ int sb_srtp_evp_keystream_xor(const uint8_t session_key[16], const uint8_t sessi
  * is 10 (SHA1_80), 4 (SHA1_32) or 16 (GCM) bytes. Returns 0 and *out (owned), SB_ENOTSUP for
  * an unknown profile, SB_EIO. */
 int sb_srtp_evp_new(sb_srtp_profile_t profile, const uint8_t *master_key,
-                    const uint8_t *master_salt, sb_srtp_evp_t **out);
+                    const uint8_t *master_salt, bool inbound, sb_srtp_evp_t **out);
 void sb_srtp_evp_free(sb_srtp_evp_t *e);
 size_t sb_srtp_evp_tag_len(const sb_srtp_evp_t *e);
 
 /* Protects one RTP packet in place (cap >= *len + tag_len). Returns 0, SB_EINVAL (not RTP),
  * SB_ERANGE (no room), SB_EPROTO (index older than the window), SB_EIO. */
 int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t cap);
+
+/* Unprotects one SRTP packet in place (an inbound context, remote keys), as libsrtp2 with a
+ * SB_SRTP_REPLAY_WINDOW window: the index estimated from the highest authenticated one,
+ * replays and indexes older than the window refused before any crypto, the tag checked
+ * (constant time), then the state of the SSRC updated. Returns 0 (*len: without the tag),
+ * SB_EINVAL (not RTP, too short), SB_EEXIST (replay or too old), SB_EPROTO (tag mismatch),
+ * SB_ENOMEM (too many SSRCs), SB_ERANGE, SB_EIO, SB_ESTATE (an outbound context). */
+int sb_srtp_evp_unprotect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len);
 
 #endif
