@@ -71,8 +71,13 @@ struct sb_ice {
     /* The agent's own context (sb_ice_new_in): its timers and sockets live there, run by the
      * loop's scheduler only when due or readable. NULL: everything sits on ctx. */
     sb_subctx_t *sub;
-    GMainContext *agent_ctx; /* sub's context, or ctx */
 };
+
+/* The context libnice runs the agent on: its own, or the loop's. */
+static GMainContext *sb_ice_agent_ctx(const sb_ice_t *ice)
+{
+    return ice->sub ? sb_subctx_context(ice->sub) : ice->ctx;
+}
 
 /* After a call into libnice from outside its context's iteration (it may have added a timer
  * or a socket): the scheduler runs the agent's context at the loop's next iteration. */
@@ -358,7 +363,6 @@ static int sb_ice_create(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_i
     ice->fast_fd = -1;
     ice->ctx = g_main_context_ref(ctx);
     ice->sub = sched ? sb_subctx_new(sched) : NULL;
-    ice->agent_ctx = ice->sub ? sb_subctx_context(ice->sub) : ctx;
     ice->ops = ops;
     ice->opctx = opctx;
     ice->ice_tcp = cfg->ice_tcp;
@@ -366,7 +370,7 @@ static int sb_ice_create(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_i
         cfg->max_remote_candidates ? cfg->max_remote_candidates : SB_ICE_DEFAULT_MAX_REMOTE;
     ice->connect_timeout_ms =
         cfg->connect_timeout_ms ? cfg->connect_timeout_ms : SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS;
-    ice->agent = sb_ice_agent_new(ice->agent_ctx, controlling, &ice->native_consent);
+    ice->agent = sb_ice_agent_new(sb_ice_agent_ctx(ice), controlling, &ice->native_consent);
     if (!ice->agent) {
         rc = SB_EIO;
         goto fail;
@@ -380,11 +384,11 @@ static int sb_ice_create(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_i
     g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(sb_ice_on_state), ice);
     g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(sb_ice_on_selected_pair),
                      ice);
-    nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->agent_ctx,
+    nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, sb_ice_agent_ctx(ice),
                            sb_ice_on_recv, ice);
     ice->watch = g_timeout_source_new_seconds(1);
     g_source_set_callback(ice->watch, sb_ice_on_watch, ice, NULL);
-    g_source_attach(ice->watch, ice->agent_ctx);
+    g_source_attach(ice->watch, sb_ice_agent_ctx(ice));
     sb_ice_touch(ice);
     *out = ice;
     return 0;
@@ -622,18 +626,19 @@ void sb_ice_free(sb_ice_t *ice)
     sb_ice_drop_source(&ice->idle);
     sb_ice_drop_source(&ice->watch);
     bool linger = false;
+    GMainContext *agent_ctx = sb_ice_agent_ctx(ice);
     if (ice->agent) {
         g_signal_handlers_disconnect_by_data(ice->agent, ice);
         if (ice->stream)
-            nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, ice->agent_ctx,
-                                   NULL, NULL);
+            nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, agent_ctx, NULL,
+                                   NULL);
         if (ice->has_turn) {
             /* Release TURN allocations. The task holds the agent and completes on the
              * thread-default context, so make that the agent's, which keeps running after us:
              * the loop's, or the agent's own, left to linger until the task is done. */
-            g_main_context_push_thread_default(ice->agent_ctx);
+            g_main_context_push_thread_default(agent_ctx);
             nice_agent_close_async(ice->agent, ice->sub ? sb_ice_on_closed : NULL, ice->sub);
-            g_main_context_pop_thread_default(ice->agent_ctx);
+            g_main_context_pop_thread_default(agent_ctx);
             linger = ice->sub != NULL;
         }
         g_object_unref(ice->agent);

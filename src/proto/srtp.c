@@ -276,8 +276,12 @@ int sb_srtp_unprotect_rtp(sb_srtp_session_t *s, uint8_t *buf, size_t *len)
             s->stats.rtp_ok++;
             return 0;
         }
-        if (rc == SB_EEXIST || rc == SB_EPROTO) {
-            rc == SB_EEXIST ? s->stats.replay_fail++ : s->stats.auth_fail++;
+        if (rc == SB_EEXIST) {
+            s->stats.replay_fail++;
+            return SB_EPROTO;
+        }
+        if (rc == SB_EPROTO) {
+            s->stats.auth_fail++;
             return SB_EPROTO;
         }
         s->stats.other_fail++;

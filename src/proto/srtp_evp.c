@@ -454,11 +454,13 @@ int sb_srtp_evp_unprotect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len)
         ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
     /* A new SSRC's state is kept only once a packet of it authenticates (as libsrtp2 clones
      * its template), so forged packets cannot fill the table. */
-    sb_srtp_evp_stream_t fresh = {.ssrc = ssrc};
+    sb_srtp_evp_stream_t fresh; /* zeroed only for an unknown SSRC: not per packet */
     sb_srtp_evp_stream_t *st = sb_srtp_evp_find(e, ssrc);
     bool known = st != NULL;
-    if (!known)
+    if (!known) {
+        fresh = (sb_srtp_evp_stream_t){.ssrc = ssrc};
         st = &fresh;
+    }
     uint64_t index;
     int32_t delta = sb_srtp_evp_estimate(st->index, seq, &index);
     if (delta <= -(int32_t)SB_SRTP_REPLAY_WINDOW ||
