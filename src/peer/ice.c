@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <nice/agent.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <string.h>
 
@@ -183,6 +184,18 @@ static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, gui
     }
 }
 
+/* Sets or clears DF on the fast path's socket (IPv4 only: IPv6 routers never fragment).
+ * Set, with IP_PMTUDISC_PROBE (DF, but learned path MTUs are ignored), the kernel skips choosing
+ * an IP identification per datagram: __ip_select_ident was 4 % of a fan-out's CPU. A datagram
+ * larger than the interface MTU is then refused with EMSGSIZE, and sb_ice_send clears DF and
+ * sends it again. Returns true when the option took. */
+static bool sb_ice_fast_df(sb_ice_t *ice, bool on)
+{
+    int mode = on ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
+    return ice->fast_fd >= 0 && ice->fast_peer.ss_family == AF_INET &&
+           setsockopt(ice->fast_fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof(mode)) == 0;
+}
+
 static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint component,
                                     NiceCandidate *local, NiceCandidate *remote, gpointer data)
 {
@@ -194,6 +207,7 @@ static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint compon
     ice->fast_fd = -1; /* the lookup below runs with the pair libnice just selected */
     int fd = sb_ice_selected_socket_fd(ice, &ice->fast_peer, &ice->fast_peer_len);
     ice->fast_fd = fd >= 0 ? fd : -1;
+    sb_ice_fast_df(ice, true);
     sb_ice_set_connected(ice);
 }
 
@@ -559,6 +573,9 @@ int sb_ice_send(sb_ice_t *ice, const uint8_t *buf, size_t len)
     if (ice->fast_fd >= 0) {
         ssize_t n = sendto(ice->fast_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ice->fast_peer,
                            ice->fast_peer_len);
+        if (n < 0 && errno == EMSGSIZE && sb_ice_fast_df(ice, false))
+            n = sendto(ice->fast_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ice->fast_peer,
+                       ice->fast_peer_len);
         /* A full socket buffer drops the datagram, as a congested network would. */
         return n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK ? 0 : SB_EIO;
     }
