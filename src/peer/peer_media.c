@@ -390,7 +390,7 @@ static int sb_peer_protect_send(sb_peer_t *p, uint8_t *buf, size_t len, size_t c
 /* Keep what we sent for NACKs. shared: the buffer data came from, identical to it after
  * its first prefix bytes (so only those are stored here); NULL: keep a full copy. */
 static void sb_peer_history_put(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t len,
-                                sb_pktbuf_t *shared, size_t prefix)
+                                sb_pktbuf_t *shared, size_t prefix, int64_t now)
 {
     sb_peer_stream_rt_t *rt = &p->rt[stream];
     if (!shared || prefix > SB_PEER_PREFIX_MAX || shared->len != len) {
@@ -402,7 +402,7 @@ static void sb_peer_history_put(sb_peer_t *p, unsigned stream, const uint8_t *da
         return;
     uint16_t seq = sb_be16(data + 2);
     if (sb_rtx_history_put(rt->sent, seq, p->streams[stream].local_ssrc, b->data, len, b,
-                           sb_now_us()) < 0) {
+                           now) < 0) {
         sb_pktbuf_unref(b);
         return;
     }
@@ -414,14 +414,14 @@ static void sb_peer_history_put(sb_peer_t *p, unsigned stream, const uint8_t *da
 /* Protect buf (cap bytes of room) in place and send it on stream: the last step of both
  * send paths. */
 static int sb_peer_send_prepared(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len,
-                                 size_t cap)
+                                 size_t cap, int64_t now)
 {
     sb_peer_stream_rt_t *rt = &p->rt[stream];
     rt->packets_sent++;
     rt->tx_window++;
     rt->octets_sent += len - SB_RTP_HEADER_MIN;
     rt->last_rtp_ts = sb_be32(buf + 4);
-    rt->last_send_us = sb_now_us();
+    rt->last_send_us = now;
     return sb_peer_protect_send(p, buf, len, cap);
 }
 
@@ -440,10 +440,11 @@ int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t 
     int rc = sb_peer_send_check(p, stream, len);
     if (rc < 0)
         return rc;
+    int64_t now = sb_now_us();
     if (p->rt[stream].sent)
-        sb_peer_history_put(p, stream, data, len, NULL, 0);
+        sb_peer_history_put(p, stream, data, len, NULL, 0, now);
     memcpy(p->scratch, data, len);
-    return sb_peer_send_prepared(p, stream, p->scratch, len, sizeof(p->scratch));
+    return sb_peer_send_prepared(p, stream, p->scratch, len, sizeof(p->scratch), now);
 }
 
 int sb_peer_forward_rtp(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len, size_t cap,
@@ -453,9 +454,12 @@ int sb_peer_forward_rtp(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len,
     if (rc < 0)
         return rc;
     sb_pktbuf_t *shared = src ? src->core_buf : NULL;
+    /* A forwarded packet carries the time it reached us: one clock read per packet, not per
+     * copy (the send time is later only by the fan-out before this copy). */
+    int64_t now = src && src->arrival_us ? src->arrival_us : sb_now_us();
     if (p->rt[stream].sent) {
         size_t prefix = src ? src->rtp.header_len + SB_PEER_FORWARD_REWRITE : len;
-        sb_peer_history_put(p, stream, buf, len, shared, prefix < len ? prefix : len);
+        sb_peer_history_put(p, stream, buf, len, shared, prefix < len ? prefix : len, now);
     }
     /* Encrypt in the caller's scratch unless it is the source buffer itself (echo), which
      * the history may still reference in plaintext. */
@@ -465,7 +469,7 @@ int sb_peer_forward_rtp(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len,
         buf = p->scratch;
         cap = sizeof(p->scratch);
     }
-    return sb_peer_send_prepared(p, stream, buf, len, cap);
+    return sb_peer_send_prepared(p, stream, buf, len, cap, now);
 }
 
 static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, int n)
