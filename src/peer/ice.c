@@ -185,13 +185,15 @@ static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, gui
 }
 
 /* Sets or clears DF on the fast path's socket (IPv4 only: IPv6 routers never fragment).
- * Set, with IP_PMTUDISC_PROBE (DF, but learned path MTUs are ignored), the kernel skips choosing
- * an IP identification per datagram: __ip_select_ident was 4 % of a fan-out's CPU. A datagram
- * larger than the interface MTU is then refused with EMSGSIZE, and sb_ice_send clears DF and
- * sends it again. Returns true when the option took. */
+ * With DF set (IP_PMTUDISC_DO) the kernel skips choosing an IP identification per datagram
+ * (__ip_select_ident was 4 % of a fan-out's CPU). A datagram larger than the interface MTU or
+ * than a path MTU learned from ICMP is then refused with EMSGSIZE: sb_ice_send clears DF on
+ * that socket and sends it again, so the kernel fragments it as before (a router on a smaller
+ * path cannot, with DF: hence DO, which learns, rather than PROBE, which would not). Returns
+ * true when the option took. */
 static bool sb_ice_fast_df(sb_ice_t *ice, bool on)
 {
-    int mode = on ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
+    int mode = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
     return ice->fast_fd >= 0 && ice->fast_peer.ss_family == AF_INET &&
            setsockopt(ice->fast_fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof(mode)) == 0;
 }

@@ -612,7 +612,7 @@ static void test_fast_path_sets_df(void **state)
     int mode = -1;
     socklen_t len = sizeof(mode);
     assert_int_equal(getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, &len), 0);
-    assert_int_equal(mode, IP_PMTUDISC_PROBE);
+    assert_int_equal(mode, IP_PMTUDISC_DO);
     peer_free(&a);
     peer_free(&b);
 }
