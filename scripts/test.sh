@@ -29,7 +29,10 @@ if [ -x tests/integration/run.sh ]; then
   for b in build build-asan; do
     echo "== integration ($b)"
     out=$(tests/integration/run.sh "$top/$b" </dev/null 2>&1)
-    echo "$out" | grep -E '^(not ok|ok) ' | sed 's/^/  /'
+    # Every result line; under a failure, its detail lines ('#   ...', at most 40), so a CI
+    # log says why a case failed, not only that it did.
+    echo "$out" | awk '/^(not ok|ok) /{detail = /^not ok /; shown = 0; print "  " $0; next}
+                       detail && /^#   / && shown < 40 {shown++; print "  " $0}'
     p=$(echo "$out" | grep -c '^ok ')
     f=$(echo "$out" | grep -c '^not ok ')
     if ! echo "$out" | grep -q '^integration: '; then

@@ -28,7 +28,7 @@ static gboolean sb_main_on_signal(gpointer loop)
 {
     SB_INFO("main", "signal received: shutting down");
     g_main_loop_quit(loop);
-    return G_SOURCE_REMOVE;
+    return G_SOURCE_CONTINUE; /* removed with its twin after the loop */
 }
 
 static gboolean sb_main_tick(gpointer unused)
@@ -124,20 +124,25 @@ int main(int argc, char **argv)
                                    .ipv6 = cfg.ipv6});
     int exit_code = 0;
     GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+    /* Before anything listens: a SIGTERM that comes as soon as a port answers (a supervisor,
+     * a test) must stop us cleanly once the loop runs, not kill us with the default action
+     * while a transport is still starting its threads. */
+    guint on_int = g_unix_signal_add(SIGINT, sb_main_on_signal, loop);
+    guint on_term = g_unix_signal_add(SIGTERM, sb_main_on_signal, loop);
     bool media_up = sb_media_start(&cfg) == 0;
     if (media_up)
         sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
     if (!media_up || sb_main_start_transports(&cfg) < 0) {
         exit_code = 1;
     } else {
-        g_unix_signal_add(SIGINT, sb_main_on_signal, loop);
-        g_unix_signal_add(SIGTERM, sb_main_on_signal, loop);
         g_timeout_add(250, sb_main_tick, NULL);
         if (cfg.http_enabled)
             SB_INFO("main", "ready: http://localhost:%u/ (API at %s)", cfg.http_port,
                     cfg.base_path);
         g_main_loop_run(loop);
     }
+    g_source_remove(on_int);
+    g_source_remove(on_term);
 
     for (size_t i = SB_NTRANSPORTS; i-- > 0;)
         sb_transports[i]->stop();

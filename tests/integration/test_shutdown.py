@@ -73,6 +73,17 @@ def main():
         finally:
             server.cleanup()
 
+    # The HTTP port answers while the WebSocket transport is still starting (its context,
+    # then its service thread): a SIGTERM then must end in a clean exit, not in the default
+    # action (exit by signal 15), as it did when the handlers came after the transports.
+    with tap.case("SIGTERM as soon as the HTTP port answers, mid start-up: exit 0"):
+        for _ in range(5):
+            server = Server(builddir, name="starting", wait_ws=False)
+            try:
+                stopped_cleanly(server)
+            finally:
+                server.cleanup()
+
     with tap.case("SIGTERM with sessions, handles, parked polls and WebSockets: exit 0"):
         server, sockets, threads, polls = busy_server(builddir, tap, "busy")
         try:

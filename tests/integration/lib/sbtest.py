@@ -100,7 +100,7 @@ class Server:
     sends SIGTERM and reports what went wrong (exit code, slowness, sanitizer logs)."""
 
     def __init__(self, builddir, args=(), http_port=HTTP_PORT, ws_port=WS_PORT, ws=True,
-                 html_folder="", name="server"):
+                 html_folder="", name="server", wait_ws=True):
         self.builddir = os.path.abspath(builddir)
         self.http_port, self.ws_port, self.ws = http_port, ws_port, ws
         self.tmp = tempfile.mkdtemp(prefix="sbtest-%s-" % name)
@@ -132,7 +132,7 @@ class Server:
                                      stderr=subprocess.STDOUT, env=env)
         self.stopped = None
         wait_port(http_port, proc=self.proc)
-        if ws:
+        if ws and wait_ws:
             wait_port(ws_port, proc=self.proc)
 
     @property
