@@ -22,6 +22,7 @@
 
 #include "base/alloc.h"
 #include "base/error.h"
+#include "proto/byteorder.h"
 #include "proto/srtp.h"
 
 #define SB_SRTP_EVP_AUTH_KEY_LEN 20 /* HMAC-SHA1 session key (RFC 3711 §4.2.1, n_a = 160) */
@@ -356,33 +357,36 @@ static bool sb_srtp_evp_gcm_tag(sb_srtp_evp_t *e, uint8_t *tag, bool set)
                 : EVP_CIPHER_CTX_get_params(e->aes, params)) == 1;
 }
 
-/* AEAD (RFC 7714 §8): the whole header is the associated data; the payload is encrypted in
- * place and the tag appended. */
-static int sb_srtp_evp_seal_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
-                                uint32_t ssrc, uint64_t index)
+/* AEAD (RFC 7714 §8), both ways up to the tag: the IV for this packet, the whole header as
+ * associated data, the payload encrypted (enc) or decrypted in place. *outl: payload bytes out. */
+static bool sb_srtp_evp_gcm_run(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
+                                uint32_t ssrc, uint64_t index, int enc, int *outl)
 {
     uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
     sb_srtp_evp_gcm_iv(iv, e->salt, ssrc, index);
+    return EVP_CipherInit_ex2(e->aes, NULL, NULL, iv, enc, NULL) == 1 &&
+           EVP_CipherUpdate(e->aes, NULL, outl, buf, (int)hl) == 1 &&
+           EVP_CipherUpdate(e->aes, buf + hl, outl, buf + hl, (int)(n - hl)) == 1;
+}
+
+/* Sealing: the tag appended after the payload. */
+static int sb_srtp_evp_seal_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
+                                uint32_t ssrc, uint64_t index)
+{
     int outl = 0, finl = 0;
-    if (EVP_CipherInit_ex2(e->aes, NULL, NULL, iv, 1, NULL) != 1 ||
-        EVP_EncryptUpdate(e->aes, NULL, &outl, buf, (int)hl) != 1 ||
-        EVP_EncryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1 ||
+    if (!sb_srtp_evp_gcm_run(e, buf, hl, n, ssrc, index, 1, &outl) ||
         EVP_EncryptFinal_ex(e->aes, buf + hl + outl, &finl) != 1 ||
         !sb_srtp_evp_gcm_tag(e, buf + n, false))
         return SB_EIO;
     return 0;
 }
 
-/* The reverse; n excludes the tag. SB_EPROTO when the tag does not match. */
+/* Opening; n excludes the tag. SB_EPROTO when the tag does not match. */
 static int sb_srtp_evp_open_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
                                 uint32_t ssrc, uint64_t index)
 {
-    uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
-    sb_srtp_evp_gcm_iv(iv, e->salt, ssrc, index);
     int outl = 0, finl = 0;
-    if (EVP_CipherInit_ex2(e->aes, NULL, NULL, iv, 0, NULL) != 1 ||
-        EVP_DecryptUpdate(e->aes, NULL, &outl, buf, (int)hl) != 1 ||
-        EVP_DecryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1 ||
+    if (!sb_srtp_evp_gcm_run(e, buf, hl, n, ssrc, index, 0, &outl) ||
         !sb_srtp_evp_gcm_tag(e, buf + n, true))
         return SB_EIO;
     return EVP_DecryptFinal_ex(e->aes, buf + hl + outl, &finl) == 1 ? 0 : SB_EPROTO;
@@ -397,9 +401,8 @@ int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t 
         return SB_EINVAL;
     if (cap < n + e->tag_len || n > (size_t)INT32_MAX - 64)
         return SB_ERANGE;
-    uint16_t seq = (uint16_t)((buf[2] << 8) | buf[3]);
-    uint32_t ssrc =
-        ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+    uint16_t seq = sb_be16(buf + 2);
+    uint32_t ssrc = sb_be32(buf + 8);
     sb_srtp_evp_stream_t *st = sb_srtp_evp_stream(e, ssrc);
     uint64_t index;
     int32_t delta = sb_srtp_evp_estimate(st->index, seq, &index);
@@ -463,9 +466,8 @@ int sb_srtp_evp_unprotect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len)
         return SB_EINVAL;
     if (n > (size_t)INT32_MAX - 64)
         return SB_ERANGE;
-    uint16_t seq = (uint16_t)((buf[2] << 8) | buf[3]);
-    uint32_t ssrc =
-        ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+    uint16_t seq = sb_be16(buf + 2);
+    uint32_t ssrc = sb_be32(buf + 8);
     /* A new SSRC's state is kept only once a packet of it authenticates (as libsrtp2 clones
      * its template), so forged packets cannot fill the table. */
     sb_srtp_evp_stream_t fresh; /* zeroed only for an unknown SSRC: not per packet */
