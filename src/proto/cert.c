@@ -27,9 +27,11 @@
 #define SB_CERT_CN "switchboard"
 #define SB_CERT_DAYS_BACK 30L
 #define SB_CERT_DAYS_AHEAD 365L
-/* Handshake ciphers only (media keys come from the exporter): forward secrecy, AEAD first, CBC
- * kept for older DTLS 1.2 stacks, no CCM (short tags, rarely offered). */
-#define SB_CERT_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!AESCCM"
+/* Handshake ciphers only (media keys come from the exporter): forward secrecy and AEAD only.
+ * Every WebRTC stack has ECDHE-ECDSA-AES128-GCM-SHA256 (RFC 8827 §6.5 makes it mandatory);
+ * CBC is left out because OpenSSL treats a forged CBC record (bad encrypt-then-MAC) as fatal,
+ * and a spoofed datagram must never end a call (dtls.c). No CCM: short tags, rarely offered. */
+#define SB_CERT_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL:!AESCCM"
 
 struct sb_cert {
     X509 *x509;

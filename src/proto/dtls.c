@@ -42,6 +42,8 @@ struct sb_dtls {
     bool fp_set;
     bool fp_mismatch; /* the verify callback rejected the remote certificate */
     bool deadline_set;
+    bool alert_grace_set;
+    bool alert_seen;     /* an unencrypted alert arrived (and was dropped) mid-handshake */
     int64_t deadline_us; /* handshake deadline, in the caller's time base */
     sb_cert_fp_t remote_fp;
     /* The datagram being fed by sb_dtls_handle, read once by the BIO. */
@@ -51,6 +53,7 @@ struct sb_dtls {
     uint8_t *out;
     size_t out_len;
     size_t mtu;
+    uint64_t dropped;
 };
 
 static pthread_mutex_t sb_dtls_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -198,6 +201,73 @@ static int sb_dtls_verify_cb(int preverify_ok, X509_STORE_CTX *store)
     d->fp_mismatch = true;
     X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
     return 0;
+}
+
+/* --- screening records before OpenSSL ---------------------------------------------------- */
+
+/* OpenSSL 3 treats some records that fail to authenticate as fatal instead of discarding them
+ * (RFC 6347 §4.1.2.7 says to discard): an epoch-1 record shorter than the AEAD nonce + tag
+ * (the TLS1_AAD control fails and the record layer raises internal_error), any record longer
+ * than SSL3_RT_MAX_ENCRYPTED_LENGTH, an unknown content type, a change_cipher_spec that is not
+ * one byte. Unencrypted (epoch 0) alerts and application data are never genuine in DTLS-SRTP
+ * worth acting on: a forged one would abort a handshake. Anyone who can spoof the client's
+ * address could end a call with one such datagram, so they never reach OpenSSL. Legitimate
+ * datagrams never contain them; a datagram with one is dropped whole and counted. */
+#define SB_DTLS_CT_CCS 20
+#define SB_DTLS_CT_ALERT 21
+#define SB_DTLS_CT_APPDATA 23
+#define SB_DTLS_MAX_RECORD_BODY (16384 + 2048) /* SSL3_RT_MAX_ENCRYPTED_LENGTH */
+
+/* Smallest body of a genuine epoch-1 record under the negotiated cipher (its AEAD nonce and
+ * tag), or 0 when no cipher is known yet, so no epoch-1 record can be genuine. */
+static size_t sb_dtls_min_sealed_len(const sb_dtls_t *d)
+{
+    const SSL_CIPHER *c = SSL_get_current_cipher(d->ssl);
+    if (!c)
+        c = SSL_get_pending_cipher(d->ssl);
+    if (!c)
+        return 0;
+    switch (SSL_CIPHER_get_cipher_nid(c)) {
+    case NID_chacha20_poly1305:
+        return 16; /* tag; the nonce is implicit (RFC 7905) */
+    case NID_aes_128_gcm:
+    case NID_aes_256_gcm:
+        return 8 + 16; /* explicit nonce + tag (RFC 5288 §3) */
+    default:
+        return 64; /* not negotiated (cert.c offers AEAD only): larger than any CBC minimum */
+    }
+}
+
+static bool sb_dtls_record_plausible(const sb_dtls_t *d, const uint8_t *r, size_t body)
+{
+    uint8_t type = r[0];
+    uint16_t epoch = (uint16_t)(r[3] << 8 | r[4]);
+    if (type < SB_DTLS_CT_CCS || type > SB_DTLS_CT_APPDATA || body > SB_DTLS_MAX_RECORD_BODY)
+        return false;
+    if (epoch == 0) {
+        if (type == SB_DTLS_CT_ALERT || type == SB_DTLS_CT_APPDATA)
+            return false;
+        return type != SB_DTLS_CT_CCS || (body == 1 && r[SB_DTLS_RECORD_HEADER] == 1);
+    }
+    size_t min = sb_dtls_min_sealed_len(d);
+    return epoch == 1 && min > 0 && body >= min; /* no renegotiation: never epoch 2 */
+}
+
+/* True when every record of the datagram could be genuine (header complete, length within
+ * the datagram, plausible as above). */
+static bool sb_dtls_screen(const sb_dtls_t *d, const uint8_t *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        if (len - off < SB_DTLS_RECORD_HEADER)
+            return false;
+        const uint8_t *r = data + off;
+        size_t body = (size_t)r[11] << 8 | r[12];
+        if (body > len - off - SB_DTLS_RECORD_HEADER || !sb_dtls_record_plausible(d, r, body))
+            return false;
+        off += SB_DTLS_RECORD_HEADER + body;
+    }
+    return true;
 }
 
 /* --- state changes ------------------------------------------------------------------------- */
@@ -461,6 +531,12 @@ int sb_dtls_handle(sb_dtls_t *d, const uint8_t *data, size_t len)
         return SB_EINVAL;
     if (d->role == SB_DTLS_CLIENT && !d->started)
         return 0; /* nothing can legitimately precede our ClientHello */
+    if (!sb_dtls_screen(d, data, len)) {
+        d->dropped++;
+        if (data[0] == SB_DTLS_CT_ALERT && d->state == SB_DTLS_CONNECTING)
+            d->alert_seen = true;
+        return 0;
+    }
     /* A server answers a ClientHello as soon as it arrives, started or not. */
     if (d->state == SB_DTLS_NEW)
         d->state = SB_DTLS_CONNECTING;
@@ -472,16 +548,29 @@ int sb_dtls_handle(sb_dtls_t *d, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* The handshake deadline counts from the first timer call after it began. An unencrypted
+ * alert cannot end the handshake (it may be forged), but a genuine one means the remote gave
+ * up: then the handshake gets only SB_DTLS_ALERT_GRACE_US more to make progress. */
+static void sb_dtls_update_deadline(sb_dtls_t *d, int64_t now_us)
+{
+    if (!d->deadline_set) {
+        d->deadline_set = true;
+        d->deadline_us = now_us + SB_DTLS_HANDSHAKE_TIMEOUT_US;
+    }
+    if (d->alert_seen && !d->alert_grace_set) {
+        d->alert_grace_set = true;
+        if (d->deadline_us > now_us + SB_DTLS_ALERT_GRACE_US)
+            d->deadline_us = now_us + SB_DTLS_ALERT_GRACE_US;
+    }
+}
+
 int64_t sb_dtls_next_timeout_us(sb_dtls_t *d, int64_t now_us)
 {
     if (d->state != SB_DTLS_CONNECTING && d->state != SB_DTLS_CONNECTED)
         return -1;
     int64_t t = -1;
     if (d->state == SB_DTLS_CONNECTING) {
-        if (!d->deadline_set) {
-            d->deadline_set = true;
-            d->deadline_us = now_us + SB_DTLS_HANDSHAKE_TIMEOUT_US;
-        }
+        sb_dtls_update_deadline(d, now_us);
         t = d->deadline_us;
     }
     struct timeval tv;
@@ -498,12 +587,10 @@ void sb_dtls_handle_timeout(sb_dtls_t *d, int64_t now_us)
     if (d->state != SB_DTLS_CONNECTING && d->state != SB_DTLS_CONNECTED)
         return;
     if (d->state == SB_DTLS_CONNECTING) {
-        if (!d->deadline_set) {
-            d->deadline_set = true;
-            d->deadline_us = now_us + SB_DTLS_HANDSHAKE_TIMEOUT_US;
-        }
+        sb_dtls_update_deadline(d, now_us);
         if (now_us >= d->deadline_us) {
-            sb_dtls_fail(d, "handshake timed out");
+            sb_dtls_fail(d, d->alert_seen ? "handshake abandoned after an alert from the remote"
+                                          : "handshake timed out");
             return;
         }
     }
@@ -545,4 +632,9 @@ sb_dtls_role_t sb_dtls_get_role(const sb_dtls_t *d)
 sb_srtp_profile_t sb_dtls_get_profile(const sb_dtls_t *d)
 {
     return d->state == SB_DTLS_CONNECTED ? d->profile : SB_SRTP_PROFILE_NONE;
+}
+
+uint64_t sb_dtls_get_dropped(const sb_dtls_t *d)
+{
+    return d->dropped;
 }

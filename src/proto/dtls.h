@@ -36,6 +36,7 @@
 #define SB_DTLS_INITIAL_RTO_US 100000
 #define SB_DTLS_MAX_RTO_US 2000000
 #define SB_DTLS_HANDSHAKE_TIMEOUT_US 10000000
+#define SB_DTLS_ALERT_GRACE_US 2000000 /* handshake time left after an unencrypted alert */
 #define SB_DTLS_DEFAULT_PROFILES                                                                   \
     "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32"
 
@@ -97,7 +98,12 @@ int sb_dtls_start(sb_dtls_t *d);
 
 /* Feeds one received DTLS datagram (borrowed). Returns 0 when consumed (even if OpenSSL
  * discarded it as junk), SB_EINVAL when it is not a DTLS record at all, SB_ESTATE when the
- * endpoint is failed or closed. A client that has not started ignores input. */
+ * endpoint is failed or closed. A client that has not started ignores input. A datagram with
+ * a record that cannot be genuine (unencrypted alert, too short to be sealed, unknown type,
+ * wrong epoch) is dropped and counted (sb_dtls_get_dropped): a record that does not
+ * authenticate never ends the session, only an authenticated alert does. An unencrypted alert
+ * during the handshake (the remote rejecting our certificate, or a forgery) leaves the
+ * handshake SB_DTLS_ALERT_GRACE_US to complete before it fails. */
 int sb_dtls_handle(sb_dtls_t *d, const uint8_t *data, size_t len);
 
 /* Absolute deadline (in now_us's time base) at which sb_dtls_handle_timeout must be called,
@@ -114,5 +120,8 @@ sb_dtls_state_t sb_dtls_get_state(const sb_dtls_t *d);
 sb_dtls_role_t sb_dtls_get_role(const sb_dtls_t *d);
 /* Negotiated profile once connected, else SB_SRTP_PROFILE_NONE. */
 sb_srtp_profile_t sb_dtls_get_profile(const sb_dtls_t *d);
+/* Datagrams discarded before OpenSSL saw them because a record in them could not be genuine
+ * (see sb_dtls_handle). */
+uint64_t sb_dtls_get_dropped(const sb_dtls_t *d);
 
 #endif

@@ -261,6 +261,16 @@ static void test_fingerprint_mismatch(void **state)
         pump(&a, &b);
         assert_int_equal(a.n_connected, 0);
         assert_int_equal(b.n_connected, 0);
+        /* The side that found the mismatch failed at once; its unencrypted bad_certificate
+         * alert gives the other side only the alert grace period, not the full timeout. */
+        side_t *finder = wrong_on == 0 ? &a : &b, *told = wrong_on == 0 ? &b : &a;
+        assert_int_equal(finder->n_failed, 1);
+        assert_int_equal(told->n_failed, 0);
+        int64_t due = sb_dtls_next_timeout_us(told->d, 0);
+        assert_true(due > 0 && due <= SB_DTLS_ALERT_GRACE_US);
+        sb_dtls_handle_timeout(told->d, SB_DTLS_ALERT_GRACE_US);
+        assert_int_equal(told->n_failed, 1);
+        assert_non_null(strstr(told->reason, "alert"));
         assert_int_equal(a.n_failed, 1);
         assert_int_equal(b.n_failed, 1);
         assert_int_equal(sb_dtls_get_state(a.d), SB_DTLS_FAILED);
@@ -300,6 +310,8 @@ static void test_fingerprint_mismatch(void **state)
     assert_int_equal(sb_dtls_start(a.d), 0);
     pump(&a, &b);
     assert_int_equal(a.n_failed, 1);
+    sb_dtls_next_timeout_us(b.d, 0);
+    sb_dtls_handle_timeout(b.d, SB_DTLS_ALERT_GRACE_US);
     assert_int_equal(b.n_failed, 1);
     free_pair(&a, &b);
 }
@@ -515,6 +527,104 @@ static void test_garbage(void **state)
     free_pair(&a, &b);
 }
 
+/* Writes one DTLS 1.2 record header + body of `len` bytes (filled with `fill`) at out. */
+static size_t forge_record(uint8_t *out, uint8_t type, uint16_t epoch, uint64_t seq,
+                           size_t len, uint8_t fill)
+{
+    out[0] = type, out[1] = 0xfe, out[2] = 0xfd;
+    out[3] = (uint8_t)(epoch >> 8), out[4] = (uint8_t)epoch;
+    for (int i = 0; i < 6; i++)
+        out[5 + i] = (uint8_t)(seq >> (40 - 8 * i));
+    out[11] = (uint8_t)(len >> 8), out[12] = (uint8_t)len;
+    memset(out + 13, fill, len);
+    if (type == 21 && len >= 2) /* a fatal alert, if it were ever believed */
+        out[13] = 2, out[14] = 40;
+    if (type == 20 && len >= 1)
+        out[13] = 1;
+    return 13 + len;
+}
+
+/* Records that do not authenticate never end a session (RFC 6347 §4.1.2.7: invalid records
+ * are silently discarded): short and long bodies of every content type, at every epoch, on
+ * either role, even with sequence numbers ahead of the real ones. Only an authenticated
+ * alert (close_notify here) ends it. */
+static void test_forged_records(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 1, 2, 7, 8, 15, 16, 17, 23, 24, 25, 40, 100, 1100};
+    static const uint16_t epochs[] = {0, 1, 2, 0xffff};
+    static uint8_t buf[20000];
+    for (int victim_role = 0; victim_role < 2; victim_role++) {
+        side_t a, b;
+        make(&a, cert_a, cert_b, SB_DTLS_CLIENT);
+        make(&b, cert_b, cert_a, SB_DTLS_SERVER);
+        connect_pair(&a, &b);
+        side_t *v = victim_role ? &a : &b, *other = victim_role ? &b : &a;
+        unsigned forged = 0;
+        for (uint8_t type = 20; type <= 26; type++)
+            for (size_t e = 0; e < sizeof(epochs) / sizeof(epochs[0]); e++)
+                for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+                    for (uint64_t seq = 1; seq < 1ull << 40; seq <<= 13) {
+                        size_t n = forge_record(buf, type, epochs[e], seq, lens[l],
+                                                (uint8_t)(l * 7 + seq));
+                        assert_int_equal(sb_dtls_handle(v->d, buf, n), 0);
+                        forged++;
+                        assert_int_equal(v->n_failed, 0);
+                        assert_int_equal(v->n_closed, 0);
+                        assert_int_equal(sb_dtls_get_state(v->d), SB_DTLS_CONNECTED);
+                    }
+        /* Two records in one datagram, the second forged; and one longer than any record. */
+        size_t n = forge_record(buf, 23, 1, 7, 40, 0x11);
+        n += forge_record(buf + n, 21, 1, 8, 2, 0);
+        assert_int_equal(sb_dtls_handle(v->d, buf, n), 0);
+        n = forge_record(buf, 23, 1, 9, 18500, 0x22);
+        assert_int_equal(sb_dtls_handle(v->d, buf, n), 0);
+        assert_int_equal(sb_dtls_get_state(v->d), SB_DTLS_CONNECTED);
+        assert_true(sb_dtls_get_dropped(v->d) > 0);
+        assert_true(sb_dtls_get_dropped(v->d) <= forged + 2);
+        /* Answers to forged records, if any, must not be alerts that end the other side. */
+        pump(&a, &b);
+        assert_int_equal(other->n_failed + other->n_closed, 0);
+        /* The real, authenticated close still works. */
+        assert_int_equal(sb_dtls_close(other->d), 0);
+        pump(&a, &b);
+        assert_int_equal(v->n_closed, 1);
+        assert_int_equal(v->n_failed, 0);
+        free_pair(&a, &b);
+    }
+}
+
+/* A forged plaintext alert in the middle of the handshake does not abort it. */
+static void test_forged_alert_in_handshake(void **state)
+{
+    (void)state;
+    side_t a, b;
+    make(&a, cert_a, cert_b, SB_DTLS_CLIENT);
+    make(&b, cert_b, cert_a, SB_DTLS_SERVER);
+    assert_int_equal(sb_dtls_start(b.d), 0);
+    assert_int_equal(sb_dtls_start(a.d), 0); /* ClientHello queued on a */
+    uint8_t buf[64];
+    for (int round = 0; round < 6; round++) {
+        for (uint64_t seq = 0; seq < 4; seq++) { /* to both sides, before each flight */
+            size_t n = forge_record(buf, 21, 0, seq + (uint64_t)round * 4, 2, 0);
+            assert_int_equal(sb_dtls_handle(a.d, buf, n), 0);
+            assert_int_equal(sb_dtls_handle(b.d, buf, n), 0);
+            n = forge_record(buf, 20, 0, seq, 3, 0); /* a CCS that is not one byte */
+            assert_int_equal(sb_dtls_handle(b.d, buf, n), 0);
+        }
+        side_t *from = round % 2 ? &b : &a, *to = round % 2 ? &a : &b;
+        size_t nq = from->nq;
+        from->nq = 0;
+        for (size_t i = 0; i < nq; i++)
+            sb_dtls_handle(to->d, from->q[i].data, from->q[i].len);
+    }
+    pump(&a, &b);
+    assert_int_equal(a.n_failed + b.n_failed, 0);
+    assert_int_equal(a.n_connected, 1);
+    assert_int_equal(b.n_connected, 1);
+    free_pair(&a, &b);
+}
+
 /* --- certificates --------------------------------------------------------------------------- */
 
 static void test_cert_generate(void **state)
@@ -724,6 +834,8 @@ int main(void)
         cmocka_unit_test(test_close_inside_connected),
         cmocka_unit_test(test_mtu),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_forged_records),
+        cmocka_unit_test(test_forged_alert_in_handshake),
         cmocka_unit_test(test_cert_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
