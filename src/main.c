@@ -118,6 +118,7 @@ int main(int argc, char **argv)
         .max_sessions = cfg.max_sessions,
         .max_handles_per_session = cfg.max_handles_per_session,
         .event_queue_max = cfg.event_queue_max,
+        .event_queue_max_bytes = cfg.event_queue_max_bytes,
     });
     sb_api_init(&(sb_api_config_t){.api_secret = cfg.api_secret,
                                    .session_timeout_s = cfg.session_timeout_s,

@@ -11,6 +11,7 @@
 
 #include "api/errors.h"
 #include "api/http_static.h"
+#include "api/listen_addr.h"
 #include "api/request.h"
 #include "api/transport.h"
 #include "base/alloc.h"
@@ -385,31 +386,6 @@ static void sb_http_log(void *cls, const char *fmt, va_list ap)
     SB_DEBUG("http", "microhttpd: %s", line);
 }
 
-/* "" or NULL: every IPv4 address; otherwise an IPv4 or IPv6 literal. */
-static int sb_http_bind_address(const char *bind, unsigned port, struct sockaddr_storage *out)
-{
-    memset(out, 0, sizeof(*out));
-    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-    if (!bind || !*bind) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        v4->sin_addr.s_addr = htonl(INADDR_ANY);
-        return 0;
-    }
-    if (inet_pton(AF_INET, bind, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, bind, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        return 0;
-    }
-    return SB_EINVAL;
-}
-
 static int sb_http_enabled(const sb_config_t *cfg)
 {
     return cfg->http_enabled;
@@ -422,7 +398,7 @@ static int sb_http_start(const sb_config_t *cfg)
     while (sb_http.base_len > 1 && cfg->base_path[sb_http.base_len - 1] == '/')
         sb_http.base_len--;
     struct sockaddr_storage addr;
-    int rc = sb_http_bind_address(cfg->http_bind, cfg->http_port, &addr);
+    int rc = sb_api_listen_addr(cfg->http_bind, cfg->http_port, &addr);
     if (rc < 0) {
         SB_ERROR("http", "invalid bind address '%s'", cfg->http_bind);
         return rc;
@@ -434,7 +410,7 @@ static int sb_http_start(const sb_config_t *cfg)
     sb_http.daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->http_port, NULL, NULL, sb_http_access, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, sb_http_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
-        sb_http_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
+        sb_http_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, cfg->http_max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!sb_http.daemon) {
         SB_ERROR("http", "cannot listen on port %u (in use, or no permission?)", cfg->http_port);

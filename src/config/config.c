@@ -31,6 +31,7 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->max_sessions = 100000;
     cfg->max_handles_per_session = 64;
     cfg->event_queue_max = 1024;
+    cfg->event_queue_max_bytes = 1 << 20;
     cfg->http_enabled = true;
     cfg->http_bind = NULL;
     cfg->http_port = 8088;
@@ -39,8 +40,13 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->max_body_size = 1 << 20;
     cfg->longpoll_timeout_s = 30;
     cfg->max_polls_per_session = 4;
+    cfg->http_max_connections = 20000;
     cfg->ws_enabled = true;
     cfg->ws_port = 8188;
+    cfg->ws_max_connections = 20000;
+    cfg->ws_max_queued_bytes = 512 << 10;
+    cfg->ws_max_total_queued_bytes = 64 << 20;
+    cfg->ws_stall_timeout_s = 30;
     cfg->stun_port = 3478;
     cfg->turn_port = 3478;
     cfg->turn_type = sb_strdup("udp");
@@ -119,6 +125,7 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("general.max_sessions", SB_CFG_UINT, max_sessions, 10000000),
     SB_KEY("general.max_handles_per_session", SB_CFG_UINT, max_handles_per_session, 4096),
     SB_KEY("general.event_queue_max", SB_CFG_UINT, event_queue_max, 1000000),
+    SB_KEY("general.event_queue_max_bytes", SB_CFG_SIZE, event_queue_max_bytes, 0),
     SB_KEY("http.enabled", SB_CFG_BOOL, http_enabled, 0),
     SB_KEY("http.bind", SB_CFG_STR, http_bind, 0),
     SB_KEY("http.port", SB_CFG_UINT, http_port, 65535),
@@ -128,9 +135,14 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("http.longpoll_timeout", SB_CFG_UINT, longpoll_timeout_s, 3600),
     SB_KEY("http.max_polls_per_session", SB_CFG_UINT, max_polls_per_session, 64),
     SB_KEY("http.api_secret", SB_CFG_STR, api_secret, 0),
+    SB_KEY("http.max_connections", SB_CFG_UINT, http_max_connections, 1000000),
     SB_KEY("websocket.enabled", SB_CFG_BOOL, ws_enabled, 0),
     SB_KEY("websocket.bind", SB_CFG_STR, ws_bind, 0),
     SB_KEY("websocket.port", SB_CFG_UINT, ws_port, 65535),
+    SB_KEY("websocket.max_connections", SB_CFG_UINT, ws_max_connections, 1000000),
+    SB_KEY("websocket.max_queued_bytes", SB_CFG_SIZE, ws_max_queued_bytes, 0),
+    SB_KEY("websocket.max_total_queued_bytes", SB_CFG_SIZE, ws_max_total_queued_bytes, 0),
+    SB_KEY("websocket.stall_timeout", SB_CFG_UINT, ws_stall_timeout_s, 3600),
     SB_KEY("nat.stun_server", SB_CFG_STR, stun_server, 0),
     SB_KEY("nat.stun_port", SB_CFG_UINT, stun_port, 65535),
     SB_KEY("nat.turn_server", SB_CFG_STR, turn_server, 0),

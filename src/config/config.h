@@ -19,6 +19,7 @@ typedef struct sb_config {
     unsigned max_sessions;
     unsigned max_handles_per_session;
     unsigned event_queue_max;
+    size_t event_queue_max_bytes; /* per session, serialized JSON */
     /* http */
     bool http_enabled;
     char *http_bind; /* address; NULL or "" = any */
@@ -29,10 +30,15 @@ typedef struct sb_config {
     unsigned longpoll_timeout_s;
     unsigned max_polls_per_session;
     char *api_secret; /* NULL = none required */
+    unsigned http_max_connections;
     /* websocket */
     bool ws_enabled;
     char *ws_bind;
     unsigned ws_port;
+    unsigned ws_max_connections;
+    size_t ws_max_queued_bytes;       /* per connection, replies and events not yet sent */
+    size_t ws_max_total_queued_bytes; /* every connection together */
+    unsigned ws_stall_timeout_s;      /* unsent bytes that do not move for this long: closed */
     /* nat / ice */
     char *stun_server;
     unsigned stun_port;

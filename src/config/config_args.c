@@ -37,6 +37,8 @@ static const sb_config_flag_t sb_config_flags[] = {
     {"ws", 0, "websocket.enabled", "true|false", "enable the WebSocket transport"},
     {"ws-port", 'w', "websocket.port", "port", "WebSocket port (default 8188)"},
     {"ws-bind", 0, "websocket.bind", "address", "WebSocket bind address"},
+    {"ws-max-queued-bytes", 0, "websocket.max_queued_bytes", "bytes",
+     "unsent bytes a WebSocket client may hold before it is closed"},
     {"stun-server", 'S', "nat.stun_server", "host", "STUN server"},
     {"stun-port", 0, "nat.stun_port", "port", "STUN server port"},
     {"rtp-port-range", 'r', "nat.rtp_port_range", "min-max", "ICE UDP port range"},

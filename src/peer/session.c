@@ -22,7 +22,9 @@ struct sb_session {
     atomic_llong last_activity_us;
     pthread_mutex_t lock; /* guards everything below */
     bool destroyed;
-    sb_fifo_t events;
+    sb_fifo_t events;     /* json_t* not yet polled */
+    size_t event_bytes;   /* their serialized size */
+    uint64_t events_dropped;
     sb_session_waiter_t *waiters; /* doubly linked, oldest first */
     sb_event_sink_t *sink;
     sb_handle_t **handles; /* references; bounded by max_handles_per_session */
@@ -63,6 +65,46 @@ unsigned sb_sessions_timeout_s(void)
 static void sb_session_free_event(void *ev)
 {
     json_decref(ev);
+}
+
+static size_t sb_session_event_size(const json_t *ev)
+{
+    return json_dumpb(ev, NULL, 0, JSON_COMPACT);
+}
+
+/* Oldest queued event (owned), or NULL. Session lock held. */
+static json_t *sb_session_queue_pop(sb_session_t *s)
+{
+    json_t *ev = sb_fifo_pop(&s->events);
+    if (ev)
+        s->event_bytes -= sb_session_event_size(ev);
+    return ev;
+}
+
+/* Queues ev (reference stolen), dropping the oldest events while the queue is over its
+ * bound in events or in bytes: a session nobody polls keeps only its latest state. The
+ * newest event is always kept. Session lock held. */
+static void sb_session_queue_push(sb_session_t *s, json_t *ev)
+{
+    size_t bytes = sb_session_event_size(ev);
+    size_t max_bytes = sb_sessions.cfg.event_queue_max_bytes;
+    uint64_t dropped = 0;
+    while (sb_fifo_len(&s->events) &&
+           (sb_fifo_len(&s->events) >= s->events.cap ||
+            (max_bytes && s->event_bytes + bytes > max_bytes))) {
+        json_decref(sb_session_queue_pop(s));
+        dropped++;
+    }
+    sb_fifo_push(&s->events, ev);
+    s->event_bytes += bytes;
+    if (!dropped)
+        return;
+    uint64_t before = s->events_dropped;
+    s->events_dropped += dropped;
+    /* Logged at 1, 2, 4, 8, ... drops: a stalled session must not flood the log. */
+    if ((before ^ s->events_dropped) > before)
+        SB_WARN("session", "session %llu: event queue full, %llu old events dropped",
+                (unsigned long long)s->id, (unsigned long long)s->events_dropped);
 }
 
 int sb_session_create(sb_event_sink_t *sink, sb_session_t **out)
@@ -213,9 +255,7 @@ void sb_session_push(sb_session_t *s, json_t *event)
         }
         pthread_mutex_lock(&s->lock);
     }
-    if (sb_fifo_push(&s->events, event) && (s->events.dropped & (s->events.dropped - 1)) == 0)
-        SB_WARN("session", "session %llu: event queue full, %llu old events dropped",
-                (unsigned long long)s->id, (unsigned long long)s->events.dropped);
+    sb_session_queue_push(s, event);
     sb_session_waiter_t *w = sb_session_pop_waiter(s);
     pthread_mutex_unlock(&s->lock);
     if (w)
@@ -227,7 +267,7 @@ json_t *sb_session_take_events(sb_session_t *s, unsigned max)
     json_t *out = NULL;
     pthread_mutex_lock(&s->lock);
     for (unsigned i = 0; i < max; i++) {
-        json_t *ev = sb_fifo_pop(&s->events);
+        json_t *ev = sb_session_queue_pop(s);
         if (!ev)
             break;
         if (!out)
@@ -301,7 +341,7 @@ void sb_session_set_sink(sb_session_t *s, sb_event_sink_t *sink)
     if (sink && sb_fifo_len(&s->events)) {
         pending = json_array();
         json_t *ev;
-        while ((ev = sb_fifo_pop(&s->events)) != NULL)
+        while ((ev = sb_session_queue_pop(s)) != NULL)
             json_array_append_new(pending, ev);
     }
     pthread_mutex_unlock(&s->lock);

@@ -56,7 +56,8 @@ typedef struct sb_sessions_config {
     unsigned timeout_s; /* 0 = never time out */
     unsigned max_sessions;
     unsigned max_handles_per_session;
-    unsigned event_queue_max;
+    unsigned event_queue_max;     /* events kept for long-polls; the oldest go first */
+    size_t event_queue_max_bytes; /* the same, in serialized bytes (0 = no byte bound) */
 } sb_sessions_config_t;
 
 void sb_sessions_init(const sb_sessions_config_t *cfg);

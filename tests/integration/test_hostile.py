@@ -2,6 +2,7 @@
 hundreds of parked polls and idle connections while another client's session keeps
 working; and the bounds (sessions, handles per session, queued events, polls per
 session) hold."""
+import json
 import os
 import socket
 import sys
@@ -175,7 +176,7 @@ def flood_cases(tap):
 def write_config(path):
     with open(path, "w") as f:
         f.write("general: {\n  max_sessions = 20;\n  max_handles_per_session = 3;\n"
-                "  event_queue_max = 16;\n};\nhttp: {\n  max_polls_per_session = 2;\n};\n")
+                "  event_queue_max = 16;\n  event_queue_max_bytes = 4096;\n};\nhttp: {\n  max_polls_per_session = 2;\n};\n")
 
 
 def bound_cases(tap):
@@ -206,6 +207,19 @@ def bound_cases(tap):
         check(len(txs) <= 16, "%d events kept" % len(txs))
         check_eq(txs[-1], "q39", "the newest event")
         check_eq(txs, ["q%d" % i for i in range(40 - len(txs), 40)], "a contiguous tail")
+    with tap.case("event_queue_max_bytes: large events are kept within the byte bound"):
+        pad = "x" * 1000
+        for i in range(10):
+            h.post("/%d/%d" % (sid, hid), {"janus": "message", "transaction": "b%d%s" % (i, pad),
+                                           "body": {}})
+        time.sleep(1.0)
+        evs = h.poll(sid, "?maxev=100")
+        txs = [e.get("transaction") for e in evs]
+        size = sum(len(json.dumps(e, separators=(",", ":"))) for e in evs)
+        tap.note("%d events of %d bytes kept" % (len(evs), size))
+        check(size <= 4096, "%d bytes kept" % size)
+        check(len(evs) >= 2, "%d events kept" % len(evs))
+        check_eq(txs[-1], "b9" + pad, "the newest event")
     with tap.case("max_polls_per_session: the oldest parked poll is answered"):
         results = {}
 
