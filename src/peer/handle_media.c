@@ -15,6 +15,7 @@
 #include "peer/peer.h"
 #include "peer/peer_streams.h"
 #include "proto/negotiate.h"
+#include "proto/sdp.h"
 
 #define SB_MEDIA_MAX_PENDING_CANDIDATES 64
 
@@ -444,6 +445,10 @@ static int sb_media_trickle_one(sb_handle_t *h, json_t *c)
     }
     if (json_string_length(line) > 512)
         return SB_API_ERR_INVALID_ELEMENT_TYPE;
+    sb_sdp_candidate_t parsed;
+    char why[128];
+    if (sb_sdp_candidate_parse(json_string_value(line), &parsed, why, sizeof(why)) != 0)
+        return SB_API_ERR_INVALID_ELEMENT_TYPE; /* refused here, never handed to libnice */
     sb_media_add_candidate(h, json_string_value(line));
     return 0;
 }

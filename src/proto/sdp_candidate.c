@@ -131,5 +131,8 @@ int sb_sdp_candidate_parse(const char *line, sb_sdp_candidate_t *out, char *reas
         return sb_sdp_cand_fail(reason, reason_size, "port must be 0..65535");
     if (!sb_sdp_cand_type(type, &out->type))
         return sb_sdp_cand_fail(reason, reason_size, "type must be host, srflx, prflx or relay");
-    return sb_sdp_cand_extensions(s, out, reason, reason_size);
+    int rc = sb_sdp_cand_extensions(s, out, reason, reason_size);
+    if (rc == 0 && strcmp(out->transport, "tcp") == 0 && !out->tcptype[0])
+        return sb_sdp_cand_fail(reason, reason_size, "TCP candidate without tcptype (RFC 6544)");
+    return rc;
 }

@@ -88,6 +88,12 @@ def api_errors(tap, h):
                467, what="candidates")
         expect(h, "POST", H, {"janus": "trickle", "candidate": "x", "transaction": "t"},
                467, what="candidate")
+        # RFC 6544 makes tcptype mandatory; libnice asserted on its absence.
+        tcp = "candidate:17 1 tcp 2122260206 127.0.0.1 40017 typ host"
+        expect(h, "POST", H, {"janus": "trickle", "candidate": {"candidate": tcp, "sdpMid": "0"},
+                              "transaction": "t"}, 467, what="tcp candidate without tcptype")
+        expect(h, "POST", H, {"janus": "trickle", "candidates": [{"candidate": tcp}],
+                              "transaction": "t"}, 467, what="the same in candidates[]")
     with tap.case("464/465 bad JSEP type and empty SDP"):
         expect(h, "POST", H, {"janus": "message", "body": {}, "transaction": "t",
                               "jsep": {"type": "pranswer", "sdp": "v=0"}}, 464)
@@ -217,6 +223,10 @@ def main():
     server = Server(builddir, ["--max-body-size", str(MAX_BODY)], name="errors")
     try:
         api_errors(tap, Http())
+        with tap.case("no GLib warning or assertion in the server log"):
+            with open(server.log_path, errors="replace") as fh:
+                bad = [ln for ln in fh if "CRITICAL" in ln or "assertion" in ln]
+            check(not bad, "log: %r" % bad[:3])
     finally:
         stop_and_report(tap, server, "clean shutdown, no sanitizer report (errors)")
     server = Server(builddir, ["--api-secret", SECRET], name="secret")

@@ -499,6 +499,8 @@ static void test_candidate_parse(void **state)
         {"candidate:1 1 udp 1 1.2.3.4 5 typ srflx raddr", "extension"},
         {"candidate:1 1 udp 1 1.2.3.4 5 typ srflx rport x", "rport"},
         {"candidate:1 1 tcp 1 1.2.3.4 5 typ host tcptype sideways", "tcptype"},
+        {"candidate:17 1 tcp 2122260206 127.0.0.1 40017 typ host", "without tcptype"},
+        {"candidate:17 1 TCP 2122260206 127.0.0.1 40017 typ host generation 0", "tcptype"},
         {"candidate:1 1 u\"dp 1 1.2.3.4 5 typ host", "transport"},
         {"candidate:1 1 udp 1 1.2.3.4 5 typ host\x01", "control"},
     };
