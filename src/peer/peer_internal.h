@@ -108,7 +108,7 @@ struct sb_peer {
 
     uint8_t scratch[SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN + 64];
     struct {
-        uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, dropped_in, unknown_ssrc;
+        uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, dropped_in, unknown_ssrc, bad_pt;
         uint64_t srtp_fail, nacks_in, retransmitted, rtx_in;
     } stats;
 };

@@ -25,6 +25,8 @@
 #define SB_PEER_SLOWLINK_NACKS 3         /* per second and stream, and ... */
 #define SB_PEER_SLOWLINK_SHARE 50        /* ... at least 1/50 (2%) of its packets */
 #define SB_PEER_SLOWLINK_MIN_US 5000000  /* at most one slowlink event per 5 s and stream */
+/* A learnt SSRC silent this long may be replaced by a new one on its stream and layer. */
+#define SB_PEER_SSRC_TAKEOVER_US 2000000
 
 /* ---- SSRC map ---- */
 
@@ -42,6 +44,16 @@ static void sb_peer_map_add(sb_peer_t *p, uint32_t ssrc, unsigned stream, unsign
         p->rt[stream].rx[layer].ssrc = ssrc;
     else
         p->rt[stream].rx[layer].rtx_ssrc = ssrc;
+}
+
+static void sb_peer_map_remove(sb_peer_t *p, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < p->nssrcs; i++) {
+        if (p->ssrcs[i].ssrc == ssrc) {
+            p->ssrcs[i] = p->ssrcs[--p->nssrcs];
+            return;
+        }
+    }
 }
 
 static void sb_peer_stream_rt_free(sb_peer_stream_rt_t *rt)
@@ -97,6 +109,27 @@ void sb_peer_media_map_streams(sb_peer_t *p)
     }
 }
 
+/* Whether a new SSRC may take this layer of a stream. Never from an SSRC the SDP announced,
+ * nor from a learnt one that is still sending: one stray or hostile packet (the client's own,
+ * so it authenticates) must not take a live stream over, its sequence numbers would stall
+ * every forwarder. A client that really changed SSRC has stopped the old one; that one then
+ * makes room, with fresh statistics. */
+static bool sb_peer_map_may_take(sb_peer_t *p, unsigned stream, unsigned layer, bool rtx)
+{
+    const sb_media_stream_t *s = &p->streams[stream];
+    sb_peer_rx_layer_t *rx = &p->rt[stream].rx[layer];
+    uint32_t current = rtx ? rx->rtx_ssrc : rx->ssrc;
+    if (!current)
+        return true;
+    uint32_t announced = rtx ? s->remote_rtx_ssrc[layer] : s->remote_ssrc[layer];
+    if (announced || sb_now_us() - rx->last_packet_us < SB_PEER_SSRC_TAKEOVER_US)
+        return false;
+    sb_peer_map_remove(p, current);
+    if (!rtx)
+        rx->stats_ready = false;
+    return true;
+}
+
 /* Learn an unannounced SSRC from the mid / rid / repaired-rid extensions (RFC 8843 §9.2,
  * RFC 8852), or, for a single-layer stream, from the payload type alone. */
 static int sb_peer_map_learn(sb_peer_t *p, const sb_rtp_view_t *v)
@@ -132,6 +165,8 @@ static int sb_peer_map_learn(sb_peer_t *p, const sb_rtp_view_t *v)
         if (layer == s->layers)
             return -1;
     }
+    if (!sb_peer_map_may_take(p, (unsigned)stream, layer, rtx))
+        return -1;
     sb_peer_map_add(p, v->ssrc, (unsigned)stream, layer, rtx);
     return (int)p->nssrcs - 1;
 }
@@ -252,8 +287,12 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
         p->stats.unknown_ssrc += m == NULL;
         goto done;
     }
-    p->stats.rtp_in++;
     const sb_media_stream_t *s = &p->streams[m->stream];
+    if (pkt.rtp.pt != (m->rtx ? s->rtx_pt : s->pt)) {
+        p->stats.bad_pt++; /* not negotiated on this m-line: no plugin ever sees it */
+        goto done;
+    }
+    p->stats.rtp_in++;
     if (m->rtx) {
         sb_pktbuf_t *orig = sb_peer_rtx_restore(p, &pkt, &p->rt[m->stream].rx[m->layer], s->pt);
         sb_pktbuf_unref(b);

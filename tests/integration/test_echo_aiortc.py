@@ -14,7 +14,7 @@ from sbaiortc import Poller, ToneTrack, PatternTrack, consume, new_pc  # noqa: E
 from aiortc import RTCSessionDescription  # noqa: E402
 
 
-async def echo_call(http, tamper_fingerprint=False):
+async def echo_call(http, tamper_fingerprint=False, munge=None):
     sid = http.create()
     hid = http.attach(sid)
     poller = Poller(http, sid)
@@ -35,6 +35,8 @@ async def echo_call(http, tamper_fingerprint=False):
         sdp = re.sub(r"a=fingerprint:sha-256 ([0-9A-F]{2})",
                      lambda m: "a=fingerprint:sha-256 " + ("00" if m.group(1) != "00" else "11"),
                      sdp)
+    if munge:
+        sdp = munge(sdp)
     t0 = time.time()
     r = await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid), {
         "janus": "message", "transaction": "offer", "body": {"audio": True, "video": True},
