@@ -262,6 +262,9 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
     else
         g_strlcpy(reason, "media negotiation is not available in this build of the core",
                   sizeof(reason));
+    unsigned active = 0;
+    for (unsigned i = 0; i < o->n; i++)
+        active += o->st[i].active;
     sb_free(o);
     /* The graph of this subscriber lives on the loop chosen at join: its PeerConnection must
      * be there (the core binds a handle to the loop asked for at its first negotiation). */
@@ -284,6 +287,7 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
     bool ok = rc == 0 && offer && !s->left && !s->session->destroyed;
     if (ok) {
         s->offered = true;
+        s->offered_live = active;
         sb_vr_fwd_sub_attach(s, neg, n);
         json_object_set_new(reply, "streams", sb_vr_subscriber_streams_json(s));
         sb_vr_outbox_add(&ob, s->h, transaction, reply, offer);

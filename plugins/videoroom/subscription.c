@@ -51,6 +51,7 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
                      ? sb_vr_core->streams(s->h, neg, SB_MEDIA_MAX_STREAMS)
                      : 0;
     g_mutex_lock(&sb_vr_lock);
+    bool had_live = s->offered_live > 0 || !m->jsep;
     if (m->jsep) {
         s->offered = false;
         s->answered = true;
@@ -59,10 +60,19 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         sb_vr_fwd_sub_attach(s, neg, n);
     }
     s->paused = false;
-    for (unsigned i = 0; i < s->nstreams; i++)
+    unsigned live = 0;
+    for (unsigned i = 0; i < s->nstreams; i++) {
         sb_vr_fwd_sub_config(s, i);
-    bool again = s->pending && !s->offered;
-    json_t *reply = sb_vr_sub_event(s, "started", "ok");
+        live += s->streams[i]->feed != NULL;
+    }
+    /* Every feed it was offered left before this answer (or before a resume): nothing
+     * starts, and the client is told so rather than "ok" for a subscription with no media.
+     * An answer to an offer that itself had nothing active (an update) is fine. */
+    bool gone = had_live && !live;
+    bool again = !gone && s->pending && !s->offered;
+    json_t *reply = gone ? sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "The subscribed feeds are "
+                                                                    "gone: nothing to start")
+                         : sb_vr_sub_event(s, "started", "ok");
     g_mutex_unlock(&sb_vr_lock);
     sb_free(neg);
     sb_vr_sub_reply(s, m->transaction, reply);

@@ -440,6 +440,7 @@ struct sb_vr_subscriber {
     bool paused;
     bool negotiating;     /* make_offer running (lock released) */
     bool offered;         /* an offer is out, waiting for the answer ("start") */
+    unsigned offered_live; /* m-lines that offer made active */
     bool answered;        /* a first answer was processed */
     bool pending;         /* a renegotiation is due once the answer arrives */
     bool reneg_scheduled; /* a deferred renegotiation is queued */

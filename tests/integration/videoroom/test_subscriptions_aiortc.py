@@ -14,6 +14,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from vrlib import Test  # noqa: E402
 from vrmedia import ColorTrack, Publisher, Session, Subscriber  # noqa: E402
+from aiortc import RTCSessionDescription  # noqa: E402
 
 CONF = """
 room-5: { description = "Five"; publishers = 6; secret = "s5"; };
@@ -175,6 +176,24 @@ async def vanishing(alice):
             await sub.answer(jsep)
     finally:
         await sub.close()
+    # A subscriber whose only feed leaves between our offer and its answer: "start" says
+    # there is nothing to start (428), not "ok".
+    brief = Publisher(srv.client(), ROOM, "Brief", "green")
+    await brief.join_and_publish()
+    late = Subscriber(srv.client(), ROOM)
+    try:
+        d, jsep = await late.s.request({"request": "join", "room": ROOM, "ptype": "subscriber",
+                                        "streams": [{"feed": brief.id}]})
+        t.ok(jsep is not None, "the late subscriber gets its offer")
+        await brief.close()
+        await asyncio.sleep(0.5)  # its leaving reaches the subscription
+        await late.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type="offer"))
+        await late.pc.setLocalDescription(await late.pc.createAnswer())
+        d, _ = await late.s.request({"request": "start"},
+                                    {"type": "answer", "sdp": late.pc.localDescription.sdp})
+        t.error(d, 428, "start after the only feed left")
+    finally:
+        await late.close()
     r = c.sync(*srv_admin, {"request": "listparticipants", "room": ROOM})
     t.eq(sorted(p["display"] for p in r["participants"]), ["Admin", "Alice", "Bob"],
          "only the live participants remain")
