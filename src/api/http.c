@@ -430,6 +430,20 @@ static void sb_http_stop(void)
     sb_http.daemon = NULL;
 }
 
+/* Test hook, for tests/fuzz/fuzz_http.c only: the fuzzer hands MHD one end of a socketpair as
+ * if accepted from 127.0.0.1, so its bytes take the real request path (MHD's parser, then
+ * sb_http_access) without a TCP port or a connection per input left in TIME_WAIT. */
+int sb_http_add_connection(int fd)
+{
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (!sb_http.daemon)
+        return SB_ESTATE;
+    return MHD_add_connection(sb_http.daemon, fd, (const struct sockaddr *)&from,
+                              sizeof(from)) == MHD_YES
+               ? 0
+               : SB_EIO;
+}
+
 const sb_transport_t sb_transport_http = {
     .name = "http",
     .enabled = sb_http_enabled,

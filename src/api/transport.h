@@ -21,6 +21,10 @@ typedef struct sb_transport {
 } sb_transport_t;
 
 extern const sb_transport_t sb_transport_http;
+/* Test hook (tests/fuzz/fuzz_http.c): MHD takes fd, a connected stream socket, as a client
+ * connection of the running HTTP transport (and closes it). 0, SB_ESTATE when the transport
+ * is not started, SB_EIO. Any thread. */
+int sb_http_add_connection(int fd);
 extern const sb_transport_t sb_transport_ws;
 
 #endif
