@@ -124,25 +124,18 @@ static void sb_ws_schedule(sb_ws_conn_t *c)
         sb_ws_wake();
 }
 
-/* Frees the queue, except a frame already partly on the wire when keep_partial (the stream
- * would be corrupt without its end). Caller holds c->lock. */
-static void sb_ws_drop_queue(sb_ws_conn_t *c, bool keep_partial)
+/* Frees the queue. Caller holds c->lock; the service thread, or the last reference. */
+static void sb_ws_drop_queue(sb_ws_conn_t *c)
 {
-    sb_ws_chunk_t *keep = keep_partial && c->out_sent ? c->out_head : NULL;
-    sb_ws_chunk_t *ch = keep ? keep->next : c->out_head;
+    sb_ws_chunk_t *ch = c->out_head;
     while (ch) {
         sb_ws_chunk_t *next = ch->next;
         sb_free(ch);
         ch = next;
     }
-    size_t kept = keep ? keep->len - c->out_sent : 0;
-    atomic_fetch_sub(&sb_ws.total_bytes, c->out_bytes - kept);
-    c->out_bytes = kept;
-    c->out_head = c->out_tail = keep;
-    if (keep)
-        keep->next = NULL;
-    else
-        c->out_sent = 0;
+    atomic_fetch_sub(&sb_ws.total_bytes, c->out_bytes);
+    c->out_head = c->out_tail = NULL;
+    c->out_bytes = c->out_sent = 0;
 }
 
 /* Queues one frame. False when the connection is closed or was just found over budget. */
@@ -162,9 +155,9 @@ static bool sb_ws_enqueue(sb_ws_conn_t *c, uint8_t opcode, const void *payload, 
     size_t total = atomic_load(&sb_ws.total_bytes);
     if (c->out_bytes > 0 && (c->out_bytes + ch->len > sb_ws.cfg->ws_max_queued_bytes ||
                              total + ch->len > sb_ws.cfg->ws_max_total_queued_bytes)) {
-        /* A client that does not read: free what it holds now, close it soon. */
+        /* A client that does not read: nothing more is taken, the service thread closes it
+         * and frees its queue (only that thread frees chunks: it may be sending one). */
         c->overflow = true;
-        sb_ws_drop_queue(c, true);
         sb_ws_schedule(c);
         pthread_mutex_unlock(&c->lock);
         sb_free(ch);
@@ -200,7 +193,7 @@ static void sb_ws_release(sb_event_sink_t *sink)
 {
     sb_ws_conn_t *c = (sb_ws_conn_t *)sink;
     pthread_mutex_lock(&c->lock);
-    sb_ws_drop_queue(c, false);
+    sb_ws_drop_queue(c);
     pthread_mutex_unlock(&c->lock);
     pthread_mutex_destroy(&c->lock);
     sb_ws_parser_deinit(&c->parser);
@@ -271,7 +264,7 @@ static void sb_ws_close(sb_ws_conn_t *c, uint16_t code)
     MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE); /* MHD closes the socket */
     c->urh = NULL;
     pthread_mutex_lock(&c->lock);
-    sb_ws_drop_queue(c, false);
+    sb_ws_drop_queue(c);
     pthread_mutex_unlock(&c->lock);
     if (c->prev)
         c->prev->next = c->next;
