@@ -9,8 +9,8 @@
  *
  * Consent (RFC 7675): the agent is built with libnice's "consent-freshness" property when this
  * libnice has it (0.1.19+: Debian's 0.1.21 does), and the component fails when consent
- * expires (measured on loopback with the peer gone: 10 s, as the closed port answers with ICMP
- * errors; at most 30 s otherwise). Older libnice: keepalives become binding requests that
+ * expires: 30 s without an answered check, as the RFC says (libnice alone gives up after 10 s:
+ * see sb_ice_consent_renew). Older libnice: keepalives become binding requests that
  * expect answers ("keepalive-conncheck"), and libnice fails the component when they go
  * unanswered (measured: 50 s); a watch timer also fails a peer left DISCONNECTED for 30 s.
  *
@@ -38,6 +38,12 @@
 #define SB_ICE_DEFAULT_MAX_REMOTE 32
 #define SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS 30000
 #define SB_ICE_CONSENT_TIMEOUT_US (30 * 1000000LL)
+/* libnice 0.1.21's own consent timeout (NICE_AGENT_TIMER_CONSENT_TIMEOUT), and how long after
+ * the pair was selected again a lapse can come at the earliest (a check within its 4 s
+ * keepalive tick, then 10 s) and at the latest without an answer in between. */
+#define SB_ICE_LIBNICE_CONSENT_US (10 * 1000000LL)
+#define SB_ICE_RENEW_MIN_US (SB_ICE_LIBNICE_CONSENT_US - 500000LL)
+#define SB_ICE_RENEW_STREAK_US (SB_ICE_LIBNICE_CONSENT_US + 7 * 1000000LL)
 #define SB_ICE_TURN_CLOSE_US (5 * 1000000LL) /* releasing TURN allocations at most this long */
 
 /* Owned by the peer; its loop thread only. */
@@ -61,6 +67,8 @@ struct sb_ice {
     unsigned in_callback;        /* > 0 while an op runs: sb_ice_free must not */
     int64_t connect_deadline_us; /* 0: not armed */
     int64_t unusable_since_us;   /* fallback consent: pair lost at; 0: fine */
+    int64_t consent_lapse_us;    /* libnice's consent first lapsed at (this streak); 0: never */
+    int64_t consent_renewed_us;  /* the pair was last selected again at; 0: never */
     GSource *idle;               /* gathering-done when there is no address */
     GSource *watch;              /* 1 s: connect timeout, fallback consent */
     /* Direct-send fast path: the selected pair's UDP socket and the peer's address, so a
@@ -146,6 +154,44 @@ static void sb_ice_on_gathering_done(NiceAgent *agent, guint stream, gpointer da
         sb_ice_gathering_done(ice);
 }
 
+/* libnice 0.1.21 declares consent lost 10 s after the last answered check; RFC 7675 (section
+ * 5.1) says 30 s. Its checks go every 4-6 s and are never retransmitted, so one lost check or
+ * answer could end a call: 5 % loss each way ended calls within seconds, and so did a 5 s
+ * blackout (tests/integration/test_faults_aiortc.py). So while the pair has been silent for
+ * less than 30 s, the same pair is selected again: libnice then has consent again, sends a
+ * check at its next keepalive tick and counts its 10 s anew; an answer ends the streak. A
+ * FAILED sooner than 10 s after that is no lapse of the timer (an explicit revocation, a
+ * socket gone): it ends the peer, as does a pair that cannot be selected again as it was.
+ * Returns true when renewed. */
+static bool sb_ice_consent_renew(sb_ice_t *ice)
+{
+    int64_t now = sb_now_us();
+    int64_t since = now - ice->consent_renewed_us;
+    if (ice->consent_renewed_us && since < SB_ICE_RENEW_MIN_US)
+        return false;
+    if (!ice->consent_lapse_us || !ice->consent_renewed_us || since > SB_ICE_RENEW_STREAK_US)
+        ice->consent_lapse_us = now; /* an answer came since the last renewal: a new streak */
+    int64_t silent = now - ice->consent_lapse_us + SB_ICE_LIBNICE_CONSENT_US;
+    if (silent >= SB_ICE_CONSENT_TIMEOUT_US)
+        return false;
+    NiceCandidate *local = NULL, *remote = NULL;
+    if (!nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local, &remote))
+        return false;
+    NiceAddress addr = remote->addr;
+    gchar lf[NICE_CANDIDATE_MAX_FOUNDATION], rf[NICE_CANDIDATE_MAX_FOUNDATION];
+    g_strlcpy(lf, local->foundation, sizeof(lf));
+    g_strlcpy(rf, remote->foundation, sizeof(rf));
+    ice->consent_renewed_us = now;
+    if (!nice_agent_set_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, lf, rf) ||
+        !nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local, &remote) ||
+        !nice_address_equal(&remote->addr, &addr))
+        return false;
+    SB_INFO("ice", "agent %p: no consent answer for %lld s: checking again", (void *)ice,
+            (long long)(silent / 1000000));
+    sb_ice_touch(ice);
+    return true;
+}
+
 static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, guint state,
                             gpointer data)
 {
@@ -173,6 +219,8 @@ static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, gui
             ice->checks_failed = true;
             break;
         }
+        if (ice->connected && ice->native_consent && sb_ice_consent_renew(ice))
+            break;
         sb_ice_fail(ice, ice->connected ? "consent lost" : "ice failed");
         break;
     case NICE_COMPONENT_STATE_DISCONNECTED:
