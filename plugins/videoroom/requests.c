@@ -70,6 +70,11 @@ int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char 
                      sb_vr_type_text(params[i].type));
             return SB_VR_ERR_INVALID_ELEMENT;
         }
+        if (json_is_string(v) && json_string_length(v) > SB_VR_MAX_STRING) {
+            snprintf(err, err_len, "Invalid element (%s longer than %d bytes)", params[i].name,
+                     SB_VR_MAX_STRING);
+            return SB_VR_ERR_INVALID_ELEMENT;
+        }
     }
     return 0;
 }

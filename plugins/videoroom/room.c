@@ -152,6 +152,11 @@ static int sb_vr_opt_set(sb_vr_room_opts_t *o, const sb_vr_opt_t *d, const char 
     case SB_VR_O_STR:
         if (!json_is_string(v))
             goto bad_type;
+        if (json_string_length(v) > SB_VR_MAX_STRING) {
+            snprintf(err, err_len, "Invalid element (%s longer than %d bytes)", key,
+                     SB_VR_MAX_STRING);
+            return SB_VR_ERR_INVALID_ELEMENT;
+        }
         sb_free(*(char **)f);
         *(char **)f = sb_strdup(json_string_value(v));
         return 0;

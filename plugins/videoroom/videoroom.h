@@ -240,6 +240,10 @@ typedef struct sb_vr_param {
 /* 0, or 429/430 with the reference's texts in err. */
 int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char *err,
                        size_t err_len);
+/* Longest string a request or a room option may carry (display names, descriptions, pins,
+ * secrets...): they are copied into events every participant gets. */
+#define SB_VR_MAX_STRING 1024
+
 #define SB_VR_CHECK(obj, params, err) \
     sb_vr_params_check(obj, params, sizeof(params) / sizeof(params[0]), err, sizeof(err))
 /* Every item of an array (at most SB_MEDIA_MAX_STREAMS) is an object passing params. */

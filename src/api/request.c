@@ -196,8 +196,14 @@ static json_t *sb_api_message(sb_api_ctx_t *c)
         return sb_api_fail(c, code, "%s", reason);
 
     const sb_plugin_t *p = sb_handle_plugin(c->handle);
+    if (!sb_handle_request_begin(c->handle))
+        return sb_api_fail(c, SB_API_ERR_PLUGIN_MESSAGE,
+                           "Too many requests pending on this handle (%d): wait for answers",
+                           SB_HANDLE_MAX_PENDING);
     sb_plugin_result_t res =
         p->handle_message(sb_handle_plugin_handle(c->handle), c->transaction, body, jsep);
+    if (res.kind != SB_PLUGIN_OK_WAIT)
+        sb_handle_request_end(c->handle);
     json_t *r;
     switch (res.kind) {
     case SB_PLUGIN_OK:

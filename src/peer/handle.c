@@ -19,6 +19,7 @@ struct sb_handle {
     const sb_plugin_t *plugin;
     char *opaque_id;
     atomic_bool detached;
+    atomic_uint pending; /* requests the plugin acked and has not answered yet */
     sb_handle_media_t *media; /* the PeerConnection binding */
     bool plugin_created; /* create_handle succeeded: destroy_handle is owed */
 };
@@ -141,8 +142,25 @@ void sb_handle_push_core_event(sb_handle_t *h, const char *type, json_t *fields)
     sb_session_push(h->session, ev);
 }
 
+bool sb_handle_request_begin(sb_handle_t *h)
+{
+    if (atomic_fetch_add(&h->pending, 1) < SB_HANDLE_MAX_PENDING)
+        return true;
+    atomic_fetch_sub(&h->pending, 1);
+    return false;
+}
+
+void sb_handle_request_end(sb_handle_t *h)
+{
+    unsigned n = atomic_load(&h->pending);
+    while (n > 0 && !atomic_compare_exchange_weak(&h->pending, &n, n - 1))
+        ;
+}
+
 int sb_handle_push_event(sb_handle_t *h, const char *transaction, json_t *data, json_t *jsep)
 {
+    if (transaction) /* the answer to an acked request (or an extra event of it) */
+        sb_handle_request_end(h);
     if (atomic_load(&h->detached))
         return SB_ENOENT;
     json_t *ev = json_pack("{s:s, s:I, s:I, s:{s:s, s:o}}", "janus", "event", "session_id",

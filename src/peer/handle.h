@@ -35,6 +35,14 @@ void sb_handle_detach(sb_handle_t *h, bool notify);
 
 /* Build and queue a plugin event on the handle's session (see plugin.h push_event). */
 int sb_handle_push_event(sb_handle_t *h, const char *transaction, json_t *data, json_t *jsep);
+
+/* Requests a plugin acked ("ack") and has not yet answered (push_event with the request's
+ * transaction) are bounded per handle, so a client cannot make a plugin queue work (and the
+ * bodies it holds) without end. begin: false when the handle is at the bound (the request
+ * is refused); end: the request was answered or answered at once. Any thread. */
+#define SB_HANDLE_MAX_PENDING 32
+bool sb_handle_request_begin(sb_handle_t *h);
+void sb_handle_request_end(sb_handle_t *h);
 /* Queue a core event {"janus":type,"session_id","sender",...fields} (fields stolen). */
 void sb_handle_push_core_event(sb_handle_t *h, const char *type, json_t *fields);
 

@@ -97,12 +97,12 @@ static void sb_peer_dtls_failed(void *ctx, const char *reason)
 {
     sb_peer_t *p = ctx;
     SB_PEER_LOG(SB_LOG_WARN, p, "DTLS failed: %s", reason);
-    sb_peer_close(p, "DTLS alert");
+    sb_peer_close(p, "DTLS failed"); /* handshake error or timeout, or an authenticated alert */
 }
 
 static void sb_peer_dtls_closed(void *ctx)
 {
-    sb_peer_close(ctx, "DTLS alert");
+    sb_peer_close(ctx, "DTLS alert"); /* the remote's close_notify */
 }
 
 static const sb_dtls_ops_t sb_peer_dtls_ops = {
@@ -343,14 +343,15 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
     SB_PEER_LOG(SB_LOG_INFO, p,
                 "closed (%s): rtp in %llu out %llu, rtcp in %llu out %llu, nacks in %llu, "
                 "retransmitted %llu, rtx in %llu, srtp failures %llu, unknown ssrc %llu, "
-                "bad payload type %llu, forged dtls %llu",
+                "bad payload type %llu, forged dtls %llu, dropped in %llu",
                 reason ? reason : "detached", (unsigned long long)p->stats.rtp_in,
                 (unsigned long long)p->stats.rtp_out, (unsigned long long)p->stats.rtcp_in,
                 (unsigned long long)p->stats.rtcp_out, (unsigned long long)p->stats.nacks_in,
                 (unsigned long long)p->stats.retransmitted, (unsigned long long)p->stats.rtx_in,
                 (unsigned long long)p->stats.srtp_fail, (unsigned long long)p->stats.unknown_ssrc,
                 (unsigned long long)p->stats.bad_pt,
-                (unsigned long long)(p->dtls ? sb_dtls_get_dropped(p->dtls) : 0));
+                (unsigned long long)(p->dtls ? sb_dtls_get_dropped(p->dtls) : 0),
+                (unsigned long long)p->stats.dropped_in);
     /* Freed once the current dispatch (possibly a libnice callback) has unwound. */
     GSource *idle = g_idle_source_new();
     g_source_set_callback(idle, sb_peer_free_idle, p, NULL);

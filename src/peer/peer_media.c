@@ -30,20 +30,22 @@
 
 /* ---- SSRC map ---- */
 
-static void sb_peer_map_add(sb_peer_t *p, uint32_t ssrc, unsigned stream, unsigned layer,
+/* False when the map is full (the SSRC stays unknown) or ssrc is 0 or already there. */
+static bool sb_peer_map_add(sb_peer_t *p, uint32_t ssrc, unsigned stream, unsigned layer,
                             bool rtx)
 {
     if (!ssrc || p->nssrcs == SB_PEER_MAX_SSRCS)
-        return;
+        return false;
     for (unsigned i = 0; i < p->nssrcs; i++) {
         if (p->ssrcs[i].ssrc == ssrc)
-            return;
+            return false;
     }
     p->ssrcs[p->nssrcs++] = (sb_peer_ssrc_map_t){ssrc, (uint8_t)stream, (uint8_t)layer, rtx};
     if (!rtx)
         p->rt[stream].rx[layer].ssrc = ssrc;
     else
         p->rt[stream].rx[layer].rtx_ssrc = ssrc;
+    return true;
 }
 
 static void sb_peer_map_remove(sb_peer_t *p, uint32_t ssrc)
@@ -165,9 +167,9 @@ static int sb_peer_map_learn(sb_peer_t *p, const sb_rtp_view_t *v)
         if (layer == s->layers)
             return -1;
     }
-    if (!sb_peer_map_may_take(p, (unsigned)stream, layer, rtx))
-        return -1;
-    sb_peer_map_add(p, v->ssrc, (unsigned)stream, layer, rtx);
+    if (!sb_peer_map_may_take(p, (unsigned)stream, layer, rtx) ||
+        !sb_peer_map_add(p, v->ssrc, (unsigned)stream, layer, rtx))
+        return -1; /* unknown: dropped and counted, never taken for another SSRC's stream */
     return (int)p->nssrcs - 1;
 }
 

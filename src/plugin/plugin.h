@@ -210,7 +210,10 @@ typedef struct sb_plugin {
     int (*create_handle)(sb_plugin_handle_t *h);
     /* Control thread. A "message": body is a JSON object, jsep NULL or a validated
      * {"type":"offer"|"answer","sdp":"..."}; transaction is borrowed, body and jsep
-     * are borrowed (json_incref to keep them). Must not block. */
+     * are borrowed (json_incref to keep them). Must not block. A request answered later
+     * (sb_plugin_wait) must be answered once with push_event and its transaction: the core
+     * allows a handle SB_HANDLE_MAX_PENDING (32) such requests at a time and refuses more
+     * (462) until answers come. */
     sb_plugin_result_t (*handle_message)(sb_plugin_handle_t *h, const char *transaction,
                                          json_t *body, json_t *jsep);
     /* Loop thread. The PeerConnection is up (DTLS done): media may flow. */

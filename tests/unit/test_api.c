@@ -7,7 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "api/errors.h"
 #include "api/request.h"
+#include "peer/handle.h"
 #include "peer/session.h"
 #include "plugin/loader.h"
 
@@ -19,10 +21,12 @@ static int fake_create(sb_plugin_handle_t *h)
     return 0;
 }
 
+static sb_plugin_handle_t *last_handle;
+
 static sb_plugin_result_t fake_message(sb_plugin_handle_t *h, const char *tr, json_t *body,
                                        json_t *jsep)
 {
-    (void)h;
+    last_handle = h;
     (void)tr;
     (void)jsep;
     if (json_object_get(body, "async"))
@@ -222,6 +226,32 @@ static void test_body_ids_and_bounds(void **state)
     expect_error("{\"janus\":\"create\",\"transaction\":\"x\"}", 0, 0, true, 472);
 }
 
+/* Acked requests a plugin has not answered are bounded per handle; answers make room. */
+static void test_pending_bound(void **state)
+{
+    (void)state;
+    uint64_t sid = create_session();
+    uint64_t hid = attach(sid), other = attach(sid);
+    const char *async = "{\"janus\":\"message\",\"body\":{\"async\":1},\"transaction\":\"m\"}";
+    for (int i = 0; i < SB_HANDLE_MAX_PENDING; i++) {
+        json_t *r = call(async, sid, hid, true);
+        assert_string_equal(json_string_value(json_object_get(r, "janus")), "ack");
+        json_decref(r);
+    }
+    expect_error(async, sid, hid, true, SB_API_ERR_PLUGIN_MESSAGE);
+    /* The plugin answers one: room for one more. */
+    assert_int_equal(sb_handle_push_event(sb_handle_from_plugin(last_handle), "m", NULL, NULL),
+                     0);
+    json_t *r = call(async, sid, hid, true);
+    assert_string_equal(json_string_value(json_object_get(r, "janus")), "ack");
+    json_decref(r);
+    expect_error(async, sid, hid, true, SB_API_ERR_PLUGIN_MESSAGE);
+    /* Another handle is not affected. */
+    r = call(async, sid, other, true);
+    assert_string_equal(json_string_value(json_object_get(r, "janus")), "ack");
+    json_decref(r);
+}
+
 static void test_api_secret(void **state)
 {
     (void)state;
@@ -247,6 +277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lifecycle_and_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_ids_and_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,11 @@ t.error(req(sid, h, {"request": "join", "room": 10, "ptype": "publisher", "pin":
                      "id": "x"}), 430, "join with a string id: 430")
 t.error(req(sid, h, {"request": "join", "room": 10, "ptype": "publisher", "pin": "pin10",
                      "display": 3}), 430, "join with a non-string display: 430")
+# Strings every participant would get a copy of are bounded (1 KiB).
+t.error(req(sid, h, {"request": "join", "room": 10, "ptype": "publisher", "pin": "pin10",
+                     "display": "x" * 1025}), 430, "join with a 1025-byte display: 430")
+t.error(c.sync(sid, h, {"request": "create", "room": 77, "description": "d" * 5000}), 430,
+        "create with a 5000-byte description: 430")
 
 # ---- joined, attendees, joining -----------------------------------------------------------------
 d = req(sid, h, {"request": "join", "room": 10, "ptype": "publisher", "pin": "pin10",
