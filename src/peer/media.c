@@ -110,7 +110,8 @@ int sb_media_start(const sb_config_t *cfg)
     rc = sb_media_ice_config(cfg);
     if (rc < 0)
         return rc;
-    sb_peer_globals_set(&(sb_peer_globals_t){.cert = sb_media.cert, .ice = &sb_media.ice});
+    sb_peer_globals_set(&(sb_peer_globals_t){
+        .cert = sb_media.cert, .ice = &sb_media.ice, .nack_history_ms = cfg->nack_history_ms});
     rc = sb_loops_start(cfg->loops);
     if (rc < 0) {
         SB_ERROR("media", "cannot start the media loops");

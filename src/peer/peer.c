@@ -23,6 +23,11 @@ void sb_peer_globals_set(const sb_peer_globals_t *g)
     sb_peer_globals = *g;
 }
 
+int64_t sb_peer_nack_history_us(void)
+{
+    return (int64_t)sb_peer_globals.nack_history_ms * 1000;
+}
+
 #define SB_PEER_LOG(level, p, fmt, ...)                                                   \
     SB_LOG_PEER(level, "peer", (p)->ph->session_id, (p)->ph->handle_id, fmt, ##__VA_ARGS__)
 

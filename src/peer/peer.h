@@ -25,6 +25,7 @@ typedef struct sb_peer sb_peer_t;
 typedef struct sb_peer_globals {
     const sb_cert_t *cert;           /* borrowed for the process lifetime */
     const struct sb_ice_config *ice; /* borrowed for the process lifetime */
+    unsigned nack_history_ms;        /* oldest packet resent for a NACK; 0: 1 s */
 } sb_peer_globals_t;
 void sb_peer_globals_set(const sb_peer_globals_t *g);
 

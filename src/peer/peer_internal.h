@@ -126,6 +126,8 @@ void sb_peer_media_map_streams(sb_peer_t *p);
 int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
 void sb_peer_media_free_streams(sb_peer_t *p);
 
+/* peer.c: media.nack_history_ms in µs (0: the history's default). */
+int64_t sb_peer_nack_history_us(void);
 /* peer.c: send one protected datagram through ICE. */
 int sb_peer_transport_send(sb_peer_t *p, const uint8_t *data, size_t len);
 void sb_peer_push_core_event(sb_peer_t *p, const char *type, json_t *fields);

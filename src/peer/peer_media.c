@@ -105,6 +105,7 @@ void sb_peer_media_map_streams(sb_peer_t *p)
         if (s->send && s->kind == SB_MEDIA_VIDEO && s->fb_nack) {
             rt->prefix = sb_malloc(sizeof(*rt->prefix) * SB_PEER_SEND_HISTORY);
             sb_rtx_history_new(&(sb_rtx_history_config_t){.capacity = SB_PEER_SEND_HISTORY,
+                                                           .max_age_us = sb_peer_nack_history_us(),
                                                            .release = sb_peer_sent_release},
                                &rt->sent);
         }
