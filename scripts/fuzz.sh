@@ -19,9 +19,10 @@ if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
   minutes=$1
   shift
 fi
-all_targets=(api demux rtp rtcp sdp srtp dtls stun http)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+if [ ${#targets[@]} -eq 0 ]; then
+  for f in tests/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c | sed 's/^fuzz_//')"); done
+fi
 for t in "${targets[@]}"; do
   [ -f "tests/fuzz/fuzz_$t.c" ] || { echo "fuzz: no target '$t' (tests/fuzz/fuzz_$t.c)"; exit 2; }
 done
@@ -36,8 +37,20 @@ if [ ! -f "$build/Makefile" ]; then
   (cd "$build" && ../configure -q CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link" \
     --enable-sanitizers --enable-fuzzers) || { echo "fuzz: configure failed"; exit 2; }
 fi
+# Only targets with a libFuzzer build rule (tests/module.am, ENABLE_FUZZERS) can be built.
+make -s -C "$build" Makefile >/dev/null 2>&1 # regenerated first if a module.am changed
 bins=()
-for t in "${targets[@]}"; do bins+=("tests/fuzz/fuzz_$t"); done
+runnable=()
+for t in "${targets[@]}"; do
+  if grep -q "^tests_fuzz_fuzz_${t}_SOURCES" "$build/Makefile"; then
+    bins+=("tests/fuzz/fuzz_$t")
+    runnable+=("$t")
+  else
+    echo "fuzz: skipping $t (no libFuzzer build rule in tests/module.am)"
+  fi
+done
+[ ${#runnable[@]} -gt 0 ] || { echo "fuzz: nothing to build"; exit 2; }
+targets=("${runnable[@]}")
 if ! nice -n "$nice_level" make -s -C "$build" -j"${FUZZ_JOBS:-2}" "${bins[@]}" >"$build/fuzz-build.log" 2>&1; then
   tail -30 "$build/fuzz-build.log"
   echo "fuzz: build failed (see $build/fuzz-build.log)"
@@ -69,7 +82,7 @@ for t in "${targets[@]}"; do
   execs=${execs:-0}
   after=$(find "$corpus" -type f | wc -l)
   found=$(find "$findings" -type f | wc -l)
-  rate=$(awk -v e="$execs" -v s="$seconds" 'BEGIN { printf "%d", s > 0 ? e / s : 0 }')
+  rate=$(awk -v e="$execs" -v s="$seconds" 'BEGIN { printf "%d", (s > 0 ? e / s : 0) }')
   printf '%-6s %8s %14s %10s %12s %9s\n' "$t" "$minutes" "$execs" "$rate" \
     "$((after - before))" "$found"
   if [ "$found" -gt 0 ]; then
