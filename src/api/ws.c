@@ -699,6 +699,7 @@ static void sb_ws_stop(void)
         sb_ws_take_ready();
         while (sb_ws.conns)
             sb_ws_close(sb_ws.conns, SB_WS_CLOSE_GOING_AWAY);
+        sb_ws_take_ready(); /* what was delivered meanwhile: closed now, only references */
         sb_ws_release_closed();
     }
     if (sb_ws.daemon)
