@@ -11,13 +11,13 @@
  * made; the input's "$S", "$H" and "$E" become their ids (so paths like /janus/$S/$H reach
  * them); the bytes go through one end of a socketpair whose other end MHD took as a client
  * connection (sb_http_add_connection, the one hook in http.c), the write side is shut once
- * MHD has read them, and the replies are read until MHD closes. A parked long-poll is expired (the transport's tick)
- * when nothing arrives for a few milliseconds.
+ * MHD has read them, and the replies are read until MHD closes. A parked long-poll is expired
+ * (the transport's tick) when nothing arrives for a few milliseconds.
  * Invariants (abort = finding): the connection always ends (no hang); no reply ever carries a
  * file from outside the static folder (a canary file sits next to it; only a request that
- * spells the canary itself may get it quoted back); every reply whose
- * Content-Type is JSON is an object with a "janus" string, or an array of them (ours are;
- * checked when the replies can be framed, i.e. no HEAD in the input).
+ * spells the canary itself may get it quoted back); every reply whose Content-Type is JSON is
+ * an object with a "janus" string, or an array of them (ours are; checked when the replies
+ * can be framed, i.e. no HEAD in the input).
  * SB_FUZZ_HTTP_DUMP=1 prints the replies to stderr (to see what a seed reaches).
  * Does not: run TLS, WebSocket (its own target), or media loops.
  * Thread: libFuzzer's, plus MHD's internal thread and echotest's; inputs run one at a time.
