@@ -159,8 +159,9 @@ static void fuzz_plugin_on_rtp(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt)
     FUZZ_CHECK(pkt->layer < pkt->stream->layers && pkt->data && pkt->len >= 12);
     sb_rtp_view_t v;
     FUZZ_CHECK(sb_rtp_parse(pkt->data, pkt->len, &v) == 0 && v.ssrc == pkt->rtp.ssrc);
-    /* RTX arrives unwrapped; other payload types are the authenticated client's business. */
-    FUZZ_CHECK(!pkt->retransmission || pkt->rtp.pt == pkt->stream->pt);
+    /* Only the m-line's negotiated payload type reaches a plugin (RTX arrives unwrapped):
+     * the core drops any other, even from the authenticated client. */
+    FUZZ_CHECK(pkt->rtp.pt == pkt->stream->pt);
     unsigned stream = (unsigned)(pkt->stream - p->streams);
     if (!pkt->stream->send)
         return;
