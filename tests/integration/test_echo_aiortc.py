@@ -48,6 +48,24 @@ async def echo_call(http, tamper_fingerprint=False, munge=None):
     return sid, hid, pc, poller, poll_task, decoded, consumers, t0
 
 
+async def end_call(http, sid, pc, poller, poll_task, consumers):
+    """Closes the client of an echo_call and destroys its session."""
+    await pc.close()
+    for c in consumers:
+        c.cancel()
+    poller.stop = True
+    http.destroy(sid)
+    await asyncio.wait_for(poll_task, 40)
+
+
+async def until_decoded(decoded, video, timeout=15.0):
+    """Waits until `video` frames were decoded; returns whether they were."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and decoded.get("video", 0) < video:
+        await asyncio.sleep(0.1)
+    return decoded.get("video", 0) >= video
+
+
 async def main_async(tap, http):
     with tap.case("aiortc echo: audio and video come back and decode"):
         sid, hid, pc, poller, poll_task, decoded, consumers, t0 = await echo_call(http)
@@ -68,12 +86,7 @@ async def main_async(tap, http):
             check_eq(r.get("janus"), "success", "hangup reply")
             await poller.wait(lambda e: e.get("janus") == "hangup", 5)
         finally:
-            await pc.close()
-            for c in consumers:
-                c.cancel()
-            poller.stop = True
-            http.destroy(sid)
-            await asyncio.wait_for(poll_task, 40)
+            await end_call(http, sid, pc, poller, poll_task, consumers)
 
     with tap.case("aiortc echo: a wrong DTLS fingerprint ends in hangup, no media"):
         sid, hid, pc, poller, poll_task, decoded, consumers, t0 = await echo_call(
@@ -84,12 +97,7 @@ async def main_async(tap, http):
             check(not poller.find(lambda e: e.get("janus") == "webrtcup"), "no webrtcup")
             check_eq(decoded.get("video", 0), 0, "video frames decoded")
         finally:
-            await pc.close()
-            for c in consumers:
-                c.cancel()
-            poller.stop = True
-            http.destroy(sid)
-            await asyncio.wait_for(poll_task, 40)
+            await end_call(http, sid, pc, poller, poll_task, consumers)
 
 
 def install_loss(rate):
@@ -149,12 +157,7 @@ async def lossy_case(tap, http, server):
             check(int(nums["rtx in"]) > 0, "the client answered our NACKs with RTX")
         finally:
             restore()
-            await pc.close()
-            for c in consumers:
-                c.cancel()
-            poller.stop = True
-            http.destroy(sid)
-            await asyncio.wait_for(poll_task, 40)
+            await end_call(http, sid, pc, poller, poll_task, consumers)
 
 
 def main():

@@ -11,7 +11,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from sbtest import Http, Server, Tap, builddir_from_argv, check, stop_and_report  # noqa: E402
 from spoof import Spoofer, forged_dtls_records, forged_stun  # noqa: E402
-from test_echo_aiortc import echo_call  # noqa: E402
+from test_echo_aiortc import echo_call, end_call, until_decoded  # noqa: E402
 
 
 def selected_pair(pc):
@@ -50,10 +50,7 @@ async def main_async(tap, http, server):
         spoofer = Spoofer()
         try:
             await poller.wait(lambda e: e.get("janus") == "webrtcup", 10)
-            deadline = time.time() + 15
-            while time.time() < deadline and decoded.get("video", 0) < 20:
-                await asyncio.sleep(0.1)
-            check(decoded.get("video", 0) >= 20, "video before the attack: %r" % decoded)
+            check(await until_decoded(decoded, 20), "video before the attack: %r" % decoded)
             client, srv = selected_pair(pc)
             tap.note("client %s:%d, server %s:%d" % (client + srv))
             username = "%s:%s" % (ice_ufrag(pc.remoteDescription.sdp),
@@ -84,12 +81,7 @@ async def main_async(tap, http, server):
             check(m and int(m.group(1)) > 0, "forged SRTP counted")
         finally:
             spoofer.close()
-            await pc.close()
-            for c in consumers:
-                c.cancel()
-            poller.stop = True
-            http.destroy(sid)
-            await asyncio.wait_for(poll_task, 40)
+            await end_call(http, sid, pc, poller, poll_task, consumers)
 
 
 def main():
