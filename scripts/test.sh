@@ -43,5 +43,23 @@ if [ -x tests/integration/run.sh ]; then
     failed=$((failed + f))
   done
 fi
+# Soak, short: 3 minutes of VideoRoom churn against the sanitizer build (tests/soak/README.md);
+# one counted step: the server must not grow, leak fds or threads, or report anything.
+if [ -x tests/soak/soak.py ] && [ -x build-asan/switchboard ]; then
+  echo "== soak (build-asan, 3 minutes)"
+  python=/usr/bin/python3
+  [ -x "$python" ] || python=$(command -v python3)
+  out=$("$python" tests/soak/soak.py "$top/build-asan" --minutes 3 --warmup 1 </dev/null 2>&1)
+  rc=$?
+  echo "$out" | grep -E '^(# |ok |not ok )' | sed 's/^/  /' | head -80
+  if [ "$rc" -eq 0 ]; then
+    echo "  ok - soak (build-asan, 3 minutes)"
+    passed=$((passed + 1))
+  else
+    echo "$out" | grep -E '^#   ' | head -40 | sed 's/^/  /'
+    echo "  not ok - soak (build-asan, 3 minutes): exit $rc"
+    failed=$((failed + 1))
+  fi
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
