@@ -11,7 +11,7 @@ packages=(
   libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libjansson-dev libmicrohttpd-dev
   libconfig-dev libcurl4-openssl-dev libcmocka-dev
   python3 python3-aiortc python3-matplotlib chromium libjs-janus-gateway libjs-webrtc-adapter
-  janus janus-doc iproute2 util-linux curl wrk valgrind
+  janus janus-doc iproute2 util-linux curl wrk valgrind gdb
 )
 # Node.js: keep the machine's own (nodesource node 20 ships npm); else Debian's.
 command -v node >/dev/null || packages+=(nodejs)
