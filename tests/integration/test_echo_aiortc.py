@@ -66,6 +66,23 @@ async def until_decoded(decoded, video, timeout=15.0):
     return decoded.get("video", 0) >= video
 
 
+async def hang_up(tap, http, server, sid, hid, poller):
+    """Hangs the call up and returns the server's closing line of its PeerConnection (noted),
+    which carries its counters (see counter)."""
+    await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid),
+                            {"janus": "hangup", "transaction": "h"})
+    await poller.wait(lambda e: e.get("janus") == "hangup", 5)
+    with open(server.log_path, errors="replace") as fh:
+        closed = [ln for ln in fh if "closed (Janus API)" in ln][-1]
+    tap.note(closed.strip())
+    return closed
+
+
+def counter(closed, name):
+    """One counter of a closing line ("srtp failures", "rtx in", ...)."""
+    return int(re.search(r"%s (\d+)" % name, closed).group(1))
+
+
 async def main_async(tap, http):
     with tap.case("aiortc echo: audio and video come back and decode"):
         sid, hid, pc, poller, poll_task, decoded, consumers, t0 = await echo_call(http)
@@ -145,16 +162,10 @@ async def lossy_case(tap, http, server):
                 await asyncio.sleep(0.1)
             tap.note("decoded with loss: %r" % decoded)
             check(decoded.get("video", 0) >= 60, "video frames decoded despite loss: %r" % decoded)
-            await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid),
-                                    {"janus": "hangup", "transaction": "h"})
-            await poller.wait(lambda e: e.get("janus") == "hangup", 5)
             # The server's closing line counts what NACK/RTX repaired, both ways.
-            with open(server.log_path, errors="replace") as fh:
-                closed = [l for l in fh if "closed (Janus API)" in l][-1]
-            tap.note(closed.strip())
-            nums = dict(re.findall(r"(retransmitted|rtx in) (\d+)", closed))
-            check(int(nums["retransmitted"]) > 0, "we answered the client's NACKs")
-            check(int(nums["rtx in"]) > 0, "the client answered our NACKs with RTX")
+            closed = await hang_up(tap, http, server, sid, hid, poller)
+            check(counter(closed, "retransmitted") > 0, "we answered the client's NACKs")
+            check(counter(closed, "rtx in") > 0, "the client answered our NACKs with RTX")
         finally:
             restore()
             await end_call(http, sid, pc, poller, poll_task, consumers)

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from sbtest import Http, Server, Tap, builddir_from_argv, check, stop_and_report  # noqa: E402
-from test_echo_aiortc import echo_call, end_call, until_decoded  # noqa: E402
+from test_echo_aiortc import counter, echo_call, end_call, hang_up, until_decoded  # noqa: E402,E501
 
 from aiortc.rtcdtlstransport import RTCDtlsTransport  # noqa: E402
 
@@ -128,16 +128,10 @@ async def main_async(tap, http, server):
             got = await frames_within(decoded, 1.0)
             check(got >= 5, "video still decodes (%d frames in 1 s)" % got)
         with tap.case("the server counts what it dropped"):
-            await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid),
-                                    {"janus": "hangup", "transaction": "h"})
-            await poller.wait(lambda e: e.get("janus") == "hangup", 5)
-            with open(server.log_path, errors="replace") as fh:
-                closed = [ln for ln in fh if "closed (Janus API)" in ln][-1]
-            tap.note(closed.strip())
-            m = re.search(r"unknown ssrc (\d+)", closed)
-            check(m and int(m.group(1)) >= 1, "the unsignalled SSRC was counted")
-            m = re.search(r"bad payload type (\d+)", closed)
-            check(m and int(m.group(1)) >= 2 * len(bogus), "bad payload types counted")
+            closed = await hang_up(tap, http, server, sid, hid, poller)
+            check(counter(closed, "unknown ssrc") >= 1, "the unsignalled SSRC was counted")
+            check(counter(closed, "bad payload type") >= 2 * len(bogus),
+                  "bad payload types counted")
     finally:
         wire.restore()
         await end_call(http, sid, pc, poller, poll_task, consumers)

@@ -11,7 +11,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from sbtest import Http, Server, Tap, builddir_from_argv, check, stop_and_report  # noqa: E402
 from spoof import Spoofer, forged_dtls_records, forged_stun  # noqa: E402
-from test_echo_aiortc import echo_call, end_call, until_decoded  # noqa: E402
+from test_echo_aiortc import counter, echo_call, end_call, hang_up, until_decoded  # noqa: E402,E501
 
 
 def selected_pair(pc):
@@ -69,16 +69,9 @@ async def main_async(tap, http, server):
             hangups = poller.find(lambda e: e.get("janus") == "hangup")
             check(not hangups, "no hangup: %r" % hangups)
             check(server.alive(), "server alive")
-            await asyncio.to_thread(http.post, "/%d/%d" % (sid, hid),
-                                    {"janus": "hangup", "transaction": "h"})
-            await poller.wait(lambda e: e.get("janus") == "hangup", 5)
-            with open(server.log_path, errors="replace") as fh:
-                closed = [ln for ln in fh if "closed (Janus API)" in ln][-1]
-            tap.note(closed.strip())
-            m = re.search(r"forged dtls (\d+)", closed)
-            check(m and int(m.group(1)) > 0, "forged DTLS datagrams counted")
-            m = re.search(r"srtp failures (\d+)", closed)
-            check(m and int(m.group(1)) > 0, "forged SRTP counted")
+            closed = await hang_up(tap, http, server, sid, hid, poller)
+            check(counter(closed, "forged dtls") > 0, "forged DTLS datagrams counted")
+            check(counter(closed, "srtp failures") > 0, "forged SRTP counted")
         finally:
             spoofer.close()
             await end_call(http, sid, pc, poller, poll_task, consumers)

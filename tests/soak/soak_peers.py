@@ -15,26 +15,23 @@ stdout, one JSON line each: {"ev": "start"} when a participant has a session, th
 "renegotiations": n}.
 """
 import asyncio
-import concurrent.futures
 import fractions
-import http.client
 import json
 import os
 import random
 import sys
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration", "lib"))
 from sbaiortc import ToneTrack, new_pc  # noqa: E402 (also: host candidates on 127.0.0.1)
+from urlapi import UrlApi  # noqa: E402
 import numpy  # noqa: E402
 from aiortc import RTCSessionDescription, VideoStreamTrack  # noqa: E402
 from av import VideoFrame  # noqa: E402
 
 FPS = 15
 ENDINGS = (("leave", 3), ("detach", 2), ("destroy", 2), ("vanish", 2))
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=48)
 
 
 def out(obj):
@@ -62,26 +59,6 @@ class SmallVideo(VideoStreamTrack):
         frame = VideoFrame.from_ndarray(img, format="bgr24")
         frame.pts, frame.time_base = self.n * 90000 // FPS, fractions.Fraction(1, 90000)
         return frame
-
-
-class Api:
-    def __init__(self, url):
-        u = urllib.parse.urlparse(url)
-        self.host, self.port, self.base = u.hostname, u.port, u.path
-
-    def _call(self, method, path, body, timeout):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            data = json.dumps(body) if body is not None else None
-            conn.request(method, self.base + path, body=data,
-                         headers={"Content-Type": "application/json"} if data else {})
-            return json.loads(conn.getresponse().read())
-        finally:
-            conn.close()
-
-    async def call(self, method, path, body=None, timeout=15):
-        return await asyncio.get_running_loop().run_in_executor(
-            _POOL, self._call, method, path, body, timeout)
 
 
 class Failed(Exception):
@@ -330,7 +307,7 @@ async def slot(api, rnd, rooms, state):
 async def main():
     url, rooms, n, seed = sys.argv[1], [int(r) for r in sys.argv[2].split(",")], \
         int(sys.argv[3]), int(sys.argv[4])
-    api = Api(url)
+    api = UrlApi(url)
     state = {"paused": False, "quit": False, "active": 0}
     tasks = [asyncio.ensure_future(slot(api, random.Random(seed * 100 + i), rooms, state))
              for i in range(n)]

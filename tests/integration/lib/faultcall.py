@@ -18,52 +18,25 @@ events of note]}. Legs: "echo" (EchoTest), "vr" (the VideoRoom subscriber; its p
 events come as "vrpub").
 """
 import asyncio
-import concurrent.futures
-import http.client
 import json
 import os
 import random
 import sys
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sbaiortc import PatternTrack, ToneTrack, local_addresses, new_pc  # noqa: E402
+from urlapi import UrlApi  # noqa: E402
 from aiortc import RTCSessionDescription  # noqa: E402
 
 # Blocking HTTP (long-polls above all) on threads of its own: aiortc encodes and decodes on
 # the default executor.
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=16)
 NOTABLE = ("hangup", "webrtcup", "media", "slowlink", "detached", "timeout")
 
 
 def out(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
-
-
-class Api:
-    """Janus HTTP API at a URL (sbtest.Http speaks to 127.0.0.1 only)."""
-
-    def __init__(self, url):
-        u = urllib.parse.urlparse(url)
-        self.host, self.port, self.base = u.hostname, u.port, u.path
-
-    def call(self, method, path, body=None, timeout=15):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            data = json.dumps(body) if body is not None else None
-            conn.request(method, self.base + path, body=data,
-                         headers={"Content-Type": "application/json"} if data else {})
-            return json.loads(conn.getresponse().read())
-        finally:
-            conn.close()
-
-    async def post(self, path, body):
-        body = dict(body)
-        body.setdefault("transaction", "%x" % random.getrandbits(48))
-        return await asyncio.get_running_loop().run_in_executor(
-            _POOL, self.call, "POST", path, body)
 
 
 class Leg:
@@ -88,11 +61,9 @@ class Leg:
         self.poll_task = asyncio.ensure_future(self._poll())
 
     async def _poll(self):
-        loop = asyncio.get_running_loop()
         while not self.stopped:
             try:
-                r = await loop.run_in_executor(_POOL, self.api.call, "GET",
-                                               "/%d?maxev=10" % self.sid, None, 40)
+                r = await self.api.call("GET", "/%d?maxev=10" % self.sid, None, 40)
             except Exception:  # noqa: BLE001 - the session is gone at the end
                 await asyncio.sleep(0.2)
                 continue
@@ -262,7 +233,7 @@ class Calls:
 async def main():
     api_url, local = sys.argv[1], sys.argv[2]
     local_addresses([local])
-    calls = Calls(Api(api_url), "--videoroom" in sys.argv[3:])
+    calls = Calls(UrlApi(api_url), "--videoroom" in sys.argv[3:])
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
