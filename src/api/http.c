@@ -46,7 +46,8 @@ static struct {
     struct MHD_Daemon *daemon;
     const sb_config_t *cfg;
     size_t base_len;
-    pthread_mutex_t polls_lock; /* guards polls list and every poll_state */
+    pthread_mutex_t polls_lock; /* guards polls list, every poll_state and stopping */
+    bool stopping; /* set once by sb_http_stop: no poll parks after it */
     sb_http_req_t *polls;
 } sb_http = {.polls_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -161,10 +162,17 @@ static void sb_http_poll_on_linked(sb_session_waiter_t *w)
     MHD_suspend_connection(r->conn);
 }
 
+/* A poll that parks after sb_http_stop answered the parked ones (a client's next poll on a
+ * kept-alive connection) is answered at once: MHD cannot stop with a suspended connection. */
 static void sb_http_poll_list(sb_http_req_t *r)
 {
     pthread_mutex_lock(&sb_http.polls_lock);
-    if (r->poll_state == SB_POLL_NONE) { /* not woken in the meantime */
+    if (r->poll_state == SB_POLL_NONE && sb_http.stopping) {
+        if (sb_session_unwait(r->session, &r->waiter)) {
+            r->poll_state = SB_POLL_EXPIRED;
+            MHD_resume_connection(r->conn);
+        }
+    } else if (r->poll_state == SB_POLL_NONE) { /* not woken in the meantime */
         r->poll_state = SB_POLL_PARKED;
         r->next = sb_http.polls;
         r->prev = NULL;
@@ -394,6 +402,7 @@ static int sb_http_enabled(const sb_config_t *cfg)
 static int sb_http_start(const sb_config_t *cfg)
 {
     sb_http.cfg = cfg;
+    sb_http.stopping = false;
     sb_http.base_len = strlen(cfg->base_path);
     while (sb_http.base_len > 1 && cfg->base_path[sb_http.base_len - 1] == '/')
         sb_http.base_len--;
@@ -424,7 +433,11 @@ static void sb_http_stop(void)
 {
     if (!sb_http.daemon)
         return;
-    /* MHD cannot stop with suspended connections: answer every parked poll first. */
+    /* MHD cannot stop with suspended connections: answer every parked poll first, and every
+     * poll that parks from now on (sb_http_poll_list). */
+    pthread_mutex_lock(&sb_http.polls_lock);
+    sb_http.stopping = true;
+    pthread_mutex_unlock(&sb_http.polls_lock);
     sb_http_tick(INT64_MAX);
     MHD_stop_daemon(sb_http.daemon);
     sb_http.daemon = NULL;

@@ -1,6 +1,7 @@
 """Clean shutdown: SIGTERM (or SIGINT) with live sessions and handles, parked long-polls,
 open WebSockets and requests in flight: the daemon exits 0 promptly, answers or closes
 every parked poll, and leaves no sanitizer report (leaks included)."""
+import http.client
 import os
 import signal
 import sys
@@ -8,7 +9,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from sbtest import WS_PORT, Http, Server, Tap, builddir_from_argv, check, check_eq
+from sbtest import HTTP_PORT, WS_PORT, Http, Server, Tap, builddir_from_argv, check, check_eq
 
 from wsclient import WsClient
 
@@ -151,6 +152,38 @@ def main():
             for w in workers:
                 w.join(10)
             server.cleanup()
+
+    # Each answered poll is followed at once by the next on the same kept-alive connection,
+    # as janus.js does: a poll that parks after the server answered the parked ones at
+    # shutdown made libmicrohttpd abort ("MHD_stop_daemon() called while we have suspended
+    # connections"), exit by signal 6.
+    with tap.case("SIGTERM while kept-alive clients re-poll at once: exit 0, every time"):
+        for round_no in range(6):
+            server = Server(builddir, name="repoll%d" % round_no)
+            stop = threading.Event()
+            sids = [Http().create() for _ in range(8)]
+
+            def repoll(sid):
+                conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=5)
+                while not stop.is_set():
+                    try:
+                        conn.request("GET", "/janus/%d" % sid)
+                        conn.getresponse().read()
+                    except Exception:
+                        return
+
+            workers = [threading.Thread(target=repoll, args=(sid,), daemon=True)
+                       for sid in sids]
+            for w in workers:
+                w.start()
+            try:
+                time.sleep(0.3)
+                stopped_cleanly(server)
+            finally:
+                stop.set()
+                for w in workers:
+                    w.join(10)
+                server.cleanup()
 
     tap.exit()
 
