@@ -1,6 +1,7 @@
 // The echo test: camera and microphone go to janus.plugin.echotest and come back, so
 // the whole media path (ICE, DTLS, SRTP, RTP/RTCP) is proven with one PeerConnection.
 import { JanusHandle, JanusSession } from './client';
+import { CallIce } from './iceServers';
 import { EMPTY_STATS, type LinkStats, StatsSampler } from '../media/stats';
 import { describeError } from '../lib/errors';
 
@@ -63,7 +64,9 @@ export class EchoTestClient {
       });
       const h = await this.session.attach(ECHOTEST);
       this.handle = h;
-      const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+      const rtc = await new CallIce(this.server, this.iceServers).config();
+      if (this.handle !== h) return; // stopped or restarted meanwhile
+      const pc = new RTCPeerConnection(rtc);
       this.pc = pc;
       this.sampler = new StatsSampler(pc);
       h.on({

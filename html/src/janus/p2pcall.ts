@@ -6,6 +6,7 @@
 // are held until the server has queued the call/accept they belong to (its reply came),
 // so they never overtake it; theirs are held until the remote description is set.
 import { JanusError, JanusHandle, JanusSession, type Json } from './client';
+import { CallIce } from './iceServers';
 import { EMPTY_STATS, type LinkStats, StatsSampler } from '../media/stats';
 import { cameraConstraints, micConstraints } from '../media/devices';
 import { describeError } from '../lib/errors';
@@ -213,8 +214,13 @@ export class P2PCallClient {
 
   // ---- the call ----------------------------------------------------------------------
 
-  private makePc(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+  /** Fresh TURN credentials for the call about to start (the plugin's servers kept). */
+  private rtcConfig(): Promise<RTCConfiguration> {
+    return new CallIce(this.server, this.iceServers).config();
+  }
+
+  private makePc(rtc: RTCConfiguration): RTCPeerConnection {
+    const pc = new RTCPeerConnection(rtc);
     this.pc = pc;
     this.sampler = new StatsSampler(pc);
     this.silentAudio = this.silentVideo = 0;
@@ -258,8 +264,9 @@ export class P2PCallClient {
     if (!this.handle || this.snap.phase !== 'idle') return;
     this.emit({ phase: 'calling', peer: username, error: undefined, notice: undefined, remoteStream: null });
     try {
-      await this.openLocal().catch(() => {});
-      const pc = this.makePc();
+      const [, rtc] = await Promise.all([this.openLocal().catch(() => {}), this.rtcConfig()]);
+      if (this.getSnapshot().phase !== 'calling' || this.snap.peer !== username) return; // hung up meanwhile
+      const pc = this.makePc(rtc);
       pc.addTransceiver(this.snap.micOn && this.mic ? this.mic : 'audio', { direction: 'sendrecv' });
       pc.addTransceiver(this.snap.camOn && this.cam ? this.cam : 'video', { direction: 'sendrecv' });
       this.localHeld = [];
@@ -276,10 +283,12 @@ export class P2PCallClient {
   async accept(): Promise<void> {
     if (!this.handle || this.snap.phase !== 'ringing' || !this.remoteOffer) return;
     try {
-      await this.openLocal().catch(() => {});
-      const pc = this.makePc();
+      const offer = this.remoteOffer;
+      const [, rtc] = await Promise.all([this.openLocal().catch(() => {}), this.rtcConfig()]);
+      if (this.getSnapshot().phase !== 'ringing' || this.remoteOffer !== offer || this.pc) return; // hung up meanwhile, or accepted twice
+      const pc = this.makePc(rtc);
       this.localHeld = [];
-      await pc.setRemoteDescription(this.remoteOffer);
+      await pc.setRemoteDescription(offer);
       this.flushRemote();
       for (const t of pc.getTransceivers()) {
         const kind = t.receiver.track.kind;

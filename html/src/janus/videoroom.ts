@@ -14,6 +14,7 @@
 // participant knows (description, publishers, pin), so a room made from the lobby
 // survives restarts of a server that keeps rooms in memory only.
 import { JanusError, JanusHandle, JanusSession, type Json } from './client';
+import { CallIce } from './iceServers';
 import { EMPTY_STATS, type LinkStats, StatsSampler } from '../media/stats';
 import { cameraConstraints, micConstraints } from '../media/devices';
 import { describeError } from '../lib/errors';
@@ -136,9 +137,12 @@ export class VideoRoomClient {
   private generation = 0; // bumps on every rebuild: stale async work checks it
   private stopped = false;
   private recovering = false;
+  /** TURN credentials of this join, shared by the publisher and every subscriber. */
+  private ice: CallIce;
 
   constructor(opts: RoomOptions) {
     this.o = opts;
+    this.ice = new CallIce(opts.server, opts.iceServers);
     this.mic = opts.stream?.getAudioTracks()[0] ?? null;
     this.cam = opts.stream?.getVideoTracks()[0] ?? null;
     this.snap = {
@@ -224,6 +228,7 @@ export class VideoRoomClient {
   }
 
   private async joinAndPublish(gen: number): Promise<void> {
+    this.ice = new CallIce(this.o.server, this.o.iceServers); // fetched anew for every join
     const session = await JanusSession.create(this.o.server, {
       onConnection: (c) => {
         if (gen !== this.generation) return;
@@ -411,7 +416,9 @@ export class VideoRoomClient {
 
   private async publish(gen: number): Promise<void> {
     const pub = this.pub!;
-    const pc = new RTCPeerConnection({ iceServers: this.o.iceServers });
+    const rtc = await this.ice.config();
+    if (gen !== this.generation || pub !== this.pub) return;
+    const pc = new RTCPeerConnection(rtc);
     this.pubPc = pc;
     this.pubSampler = new StatsSampler(pc);
     const local = new MediaStream();
@@ -667,8 +674,10 @@ export class VideoRoomClient {
 
   private async answerSubscription(sub: Subscription, offer: RTCSessionDescriptionInit, gen: number): Promise<void> {
     if (sub.closed || gen !== this.generation) return;
+    const rtc = sub.pc ? undefined : await this.ice.config();
+    if (sub.closed || gen !== this.generation) return;
     if (!sub.pc) {
-      const pc = new RTCPeerConnection({ iceServers: this.o.iceServers });
+      const pc = new RTCPeerConnection(rtc);
       sub.pc = pc;
       sub.sampler = new StatsSampler(pc);
       pc.onicecandidate = (e) => void sub.handle.trickle(e.candidate);
