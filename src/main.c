@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/request.h"
+#include "api/tls.h"
 #include "api/transport.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -31,6 +32,33 @@ static gboolean sb_main_on_signal(gpointer loop)
     return G_SOURCE_CONTINUE; /* removed with its twin after the loop */
 }
 
+/* SIGHUP: re-read the TLS certificate (a renewed one); calls and connections go on. */
+static gboolean sb_main_on_hangup(gpointer unused)
+{
+    (void)unused;
+    SB_INFO("main", "SIGHUP: reloading the TLS certificate");
+    sb_tls_reload();
+    return G_SOURCE_CONTINUE;
+}
+
+/* The certificate of HTTPS and WSS, if configured: a bad one stops the start. */
+static int sb_main_load_tls(const sb_config_t *cfg)
+{
+    bool cert = cfg->tls_cert && *cfg->tls_cert, key = cfg->tls_key && *cfg->tls_key;
+    if (!cert && !key)
+        return 0;
+    if (!cert || !key) {
+        SB_ERROR("main", "TLS needs both tls.cert and tls.key (--tls-cert, --tls-key)");
+        return -1;
+    }
+    char err[256];
+    if (sb_tls_load(cfg->tls_cert, cfg->tls_key, err, sizeof(err)) < 0) {
+        SB_ERROR("main", "TLS certificate: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static gboolean sb_main_tick(gpointer unused)
 {
     (void)unused;
@@ -38,6 +66,7 @@ static gboolean sb_main_tick(gpointer unused)
     int64_t now = sb_now_us();
     for (size_t i = 0; i < SB_NTRANSPORTS; i++)
         sb_transports[i]->tick(now);
+    sb_tls_tick(now);
     if (now - last_sweep >= 1000000) {
         sb_sessions_sweep();
         last_sweep = now;
@@ -130,23 +159,29 @@ int main(int argc, char **argv)
      * while a transport is still starting its threads. */
     guint on_int = g_unix_signal_add(SIGINT, sb_main_on_signal, loop);
     guint on_term = g_unix_signal_add(SIGTERM, sb_main_on_signal, loop);
+    guint on_hup = g_unix_signal_add(SIGHUP, sb_main_on_hangup, NULL);
     bool media_up = sb_media_start(&cfg) == 0;
     if (media_up)
         sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
-    if (!media_up || sb_main_start_transports(&cfg) < 0) {
+    if (!media_up || sb_main_load_tls(&cfg) < 0 || sb_main_start_transports(&cfg) < 0) {
         exit_code = 1;
     } else {
         g_timeout_add(250, sb_main_tick, NULL);
         if (cfg.http_enabled)
             SB_INFO("main", "ready: http://localhost:%u/ (API at %s)", cfg.http_port,
                     cfg.base_path);
+        if (sb_tls_ready() && cfg.https_port)
+            SB_INFO("main", "ready: https://<this machine>:%u/ (API at %s)", cfg.https_port,
+                    cfg.base_path);
         g_main_loop_run(loop);
     }
     g_source_remove(on_int);
     g_source_remove(on_term);
+    g_source_remove(on_hup);
 
     for (size_t i = SB_NTRANSPORTS; i-- > 0;)
         sb_transports[i]->stop();
+    sb_tls_deinit();
     sb_sessions_deinit();
     sb_plugins_unload();
     if (media_up)

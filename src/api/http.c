@@ -13,6 +13,7 @@
 #include "api/http_static.h"
 #include "api/listen_addr.h"
 #include "api/request.h"
+#include "api/tls.h"
 #include "api/transport.h"
 #include "base/alloc.h"
 #include "base/error.h"
@@ -21,6 +22,7 @@
 #include "peer/session.h"
 
 #define SB_HTTP_MAXEV_LIMIT 100
+#define SB_HTTP_IDLE_TIMEOUT_S 120 /* a kept-alive connection that sends nothing */
 
 typedef enum { SB_POLL_NONE, SB_POLL_PARKED, SB_POLL_WOKEN, SB_POLL_EXPIRED } sb_poll_state_t;
 
@@ -43,7 +45,8 @@ typedef struct sb_http_req {
 } sb_http_req_t;
 
 static struct {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemon;     /* plain HTTP, or NULL */
+    struct MHD_Daemon *tls_daemon; /* HTTPS, or NULL */
     const sb_config_t *cfg;
     size_t base_len;
     pthread_mutex_t polls_lock; /* guards polls list, every poll_state and stopping */
@@ -336,6 +339,7 @@ static enum MHD_Result sb_http_access(void *cls, struct MHD_Connection *conn, co
         r = SB_NEW(sb_http_req_t);
         r->conn = conn;
         *con_cls = r;
+        sb_tls_request_started(conn); /* past the TLS handshake */
         if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS))
             return sb_http_preflight(conn);
         const char *cl =
@@ -394,9 +398,53 @@ static void sb_http_log(void *cls, const char *fmt, va_list ap)
     SB_DEBUG("http", "microhttpd: %s", line);
 }
 
+static bool sb_http_tls_wanted(const sb_config_t *cfg)
+{
+    return cfg->https_port && cfg->tls_cert && *cfg->tls_cert;
+}
+
 static int sb_http_enabled(const sb_config_t *cfg)
 {
-    return cfg->http_enabled;
+    return cfg->http_enabled || sb_http_tls_wanted(cfg);
+}
+
+/* One listener: plain HTTP, or HTTPS with the certificate of tls.c. Both share every
+ * handler; a long-poll parked on either is resumed the same way. */
+static struct MHD_Daemon *sb_http_listen(const sb_config_t *cfg, const char *bind,
+                                         unsigned port, bool tls)
+{
+    const char *what = tls ? "HTTPS" : "HTTP";
+    struct sockaddr_storage addr;
+    if (sb_api_listen_addr(bind, port, &addr) < 0) {
+        SB_ERROR("http", "invalid %s bind address '%s'", what, bind);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, sb_tls_cert_callback(SB_TLS_HTTPS)},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)SB_TLS_PRIORITIES},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)sb_tls_on_connection, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, sb_http_access, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+        sb_http_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, sb_http_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SB_HTTP_IDLE_TIMEOUT_S,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
+        tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
+    if (!d) {
+        SB_ERROR("http", "cannot listen for %s on port %u (in use, or no permission?)", what,
+                 port);
+        return NULL;
+    }
+    SB_INFO("http", "%s API on port %u at %s", what, port, cfg->base_path);
+    return d;
 }
 
 static int sb_http_start(const sb_config_t *cfg)
@@ -406,32 +454,18 @@ static int sb_http_start(const sb_config_t *cfg)
     sb_http.base_len = strlen(cfg->base_path);
     while (sb_http.base_len > 1 && cfg->base_path[sb_http.base_len - 1] == '/')
         sb_http.base_len--;
-    struct sockaddr_storage addr;
-    int rc = sb_api_listen_addr(cfg->http_bind, cfg->http_port, &addr);
-    if (rc < 0) {
-        SB_ERROR("http", "invalid bind address '%s'", cfg->http_bind);
-        return rc;
-    }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-    if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    sb_http.daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->http_port, NULL, NULL, sb_http_access, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, sb_http_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
-        sb_http_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, cfg->http_max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
-    if (!sb_http.daemon) {
-        SB_ERROR("http", "cannot listen on port %u (in use, or no permission?)", cfg->http_port);
+    if (cfg->http_enabled &&
+        !(sb_http.daemon = sb_http_listen(cfg, cfg->http_bind, cfg->http_port, false)))
         return SB_EIO;
-    }
-    SB_INFO("http", "HTTP API on port %u at %s", cfg->http_port, cfg->base_path);
+    if (sb_http_tls_wanted(cfg) &&
+        !(sb_http.tls_daemon = sb_http_listen(cfg, cfg->https_bind, cfg->https_port, true)))
+        return SB_EIO;
     return 0;
 }
 
 static void sb_http_stop(void)
 {
-    if (!sb_http.daemon)
+    if (!sb_http.daemon && !sb_http.tls_daemon)
         return;
     /* MHD cannot stop with suspended connections: answer every parked poll first, and every
      * poll that parks from now on (sb_http_poll_list). */
@@ -439,8 +473,11 @@ static void sb_http_stop(void)
     sb_http.stopping = true;
     pthread_mutex_unlock(&sb_http.polls_lock);
     sb_http_tick(INT64_MAX);
-    MHD_stop_daemon(sb_http.daemon);
-    sb_http.daemon = NULL;
+    if (sb_http.daemon)
+        MHD_stop_daemon(sb_http.daemon);
+    if (sb_http.tls_daemon)
+        MHD_stop_daemon(sb_http.tls_daemon);
+    sb_http.daemon = sb_http.tls_daemon = NULL;
 }
 
 /* Test hook, for tests/fuzz/fuzz_http.c only: the fuzzer hands MHD one end of a socketpair as

@@ -33,6 +33,7 @@
 #include "api/errors.h"
 #include "api/listen_addr.h"
 #include "api/request.h"
+#include "api/tls.h"
 #include "api/transport.h"
 #include "api/ws_frame.h"
 #include "api/ws_handshake.h"
@@ -42,6 +43,7 @@
 #include "base/time.h"
 #include "peer/session.h"
 
+#define SB_WS_HTTP_TIMEOUT_S 30 /* MHD's idle timeout, before the upgrade */
 #define SB_WS_READ_CHUNK 16384
 #define SB_WS_READS_PER_WAKE 4 /* then other connections get their turn */
 #define SB_WS_SNDBUF (256 << 10) /* the kernel's share of a connection that does not read */
@@ -84,7 +86,8 @@ typedef struct sb_ws_conn {
 } sb_ws_conn_t;
 
 static struct {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemon;     /* ws://, or NULL */
+    struct MHD_Daemon *tls_daemon; /* wss://, or NULL */
     const sb_config_t *cfg;
     pthread_t thread;
     int epfd, evfd;
@@ -596,6 +599,7 @@ static enum MHD_Result sb_ws_access(void *cls, struct MHD_Connection *conn, cons
     (void)upload_data;
     if (!*con_cls) { /* headers only; answer once the (empty) body is in */
         *con_cls = (void *)1;
+        sb_tls_request_started(conn); /* past the TLS handshake */
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -641,19 +645,56 @@ static void sb_ws_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the transport ---- */
 
+static bool sb_ws_tls_wanted(const sb_config_t *cfg)
+{
+    return cfg->wss_port && cfg->tls_cert && *cfg->tls_cert;
+}
+
 static int sb_ws_enabled(const sb_config_t *cfg)
 {
-    return cfg->ws_enabled;
+    return cfg->ws_enabled || sb_ws_tls_wanted(cfg);
+}
+
+/* One listener, ws:// or wss://. With TLS, MHD keeps the encryption after the upgrade and
+ * hands us the plain end of a socket pair: the service thread sees no difference. */
+static struct MHD_Daemon *sb_ws_listen(const sb_config_t *cfg, const char *bind,
+                                       unsigned port, bool tls)
+{
+    const char *what = tls ? "WSS" : "WebSocket";
+    struct sockaddr_storage addr;
+    if (sb_api_listen_addr(bind, port, &addr) < 0) {
+        SB_ERROR("ws", "invalid %s bind address '%s'", what, bind);
+        return NULL;
+    }
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, sb_tls_cert_callback(SB_TLS_WSS)},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)SB_TLS_PRIORITIES},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)sb_tls_on_connection, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, sb_ws_access, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+        sb_ws_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->ws_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)SB_WS_HTTP_TIMEOUT_S, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
+        tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
+    if (!d) {
+        SB_ERROR("ws", "cannot listen for %s on port %u", what, port);
+        return NULL;
+    }
+    SB_INFO("ws", "%s API on port %u (janus-protocol)", what, port);
+    return d;
 }
 
 static int sb_ws_start(const sb_config_t *cfg)
 {
     sb_ws.cfg = cfg;
-    struct sockaddr_storage addr;
-    if (sb_api_listen_addr(cfg->ws_bind, cfg->ws_port, &addr) < 0) {
-        SB_ERROR("ws", "invalid WebSocket bind address '%s'", cfg->ws_bind);
-        return SB_EINVAL;
-    }
     atomic_store(&sb_ws.stopping, false);
     sb_ws.epfd = epoll_create1(EPOLL_CLOEXEC);
     sb_ws.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -664,24 +705,13 @@ static int sb_ws_start(const sb_config_t *cfg)
         SB_ERROR("ws", "cannot start the WebSocket service thread: %s", strerror(errno));
         return SB_EIO;
     }
-    unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    sb_ws.daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->ws_port, NULL, NULL, sb_ws_access, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, sb_ws_log, NULL, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, cfg->ws_max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
-    if (!sb_ws.daemon) {
-        SB_ERROR("ws", "cannot listen on WebSocket port %u", cfg->ws_port);
+    if (cfg->ws_enabled && !(sb_ws.daemon = sb_ws_listen(cfg, cfg->ws_bind, cfg->ws_port, false)))
         return SB_EIO;
-    }
-    SB_INFO("ws", "WebSocket API on port %u (janus-protocol)", cfg->ws_port);
+    if (sb_ws_tls_wanted(cfg) &&
+        !(sb_ws.tls_daemon = sb_ws_listen(cfg, cfg->wss_bind, cfg->wss_port, true)))
+        return SB_EIO;
     return 0;
 }
-
 static void sb_ws_tick(int64_t now_us)
 {
     (void)now_us;
@@ -689,8 +719,10 @@ static void sb_ws_tick(int64_t now_us)
 
 static void sb_ws_stop(void)
 {
-    if (sb_ws.daemon)
-        MHD_quiesce_daemon(sb_ws.daemon); /* no new connections */
+    if (sb_ws.daemon) /* no new connections */
+        MHD_quiesce_daemon(sb_ws.daemon);
+    if (sb_ws.tls_daemon)
+        MHD_quiesce_daemon(sb_ws.tls_daemon);
     if (sb_ws.epfd >= 0 && sb_ws.evfd >= 0) {
         atomic_store(&sb_ws.stopping, true); /* handshakes still in flight are refused */
         sb_ws_wake();
@@ -702,9 +734,11 @@ static void sb_ws_stop(void)
         sb_ws_take_ready(); /* what was delivered meanwhile: closed now, only references */
         sb_ws_release_closed();
     }
-    if (sb_ws.daemon)
-        MHD_stop_daemon(sb_ws.daemon); /* after every upgraded connection is closed */
-    sb_ws.daemon = NULL;
+    if (sb_ws.daemon) /* after every upgraded connection is closed */
+        MHD_stop_daemon(sb_ws.daemon);
+    if (sb_ws.tls_daemon)
+        MHD_stop_daemon(sb_ws.tls_daemon);
+    sb_ws.daemon = sb_ws.tls_daemon = NULL;
     if (sb_ws.evfd >= 0)
         close(sb_ws.evfd);
     if (sb_ws.epfd >= 0)

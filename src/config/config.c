@@ -41,12 +41,16 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->longpoll_timeout_s = 30;
     cfg->max_polls_per_session = 4;
     cfg->http_max_connections = 20000;
+    cfg->https_port = 8089;
     cfg->ws_enabled = true;
     cfg->ws_port = 8188;
     cfg->ws_max_connections = 20000;
     cfg->ws_max_queued_bytes = 512 << 10;
     cfg->ws_max_total_queued_bytes = 64 << 20;
     cfg->ws_stall_timeout_s = 30;
+    cfg->wss_port = 8989;
+    cfg->turn_rest_ttl_s = 86400;
+    cfg->ice_servers_rate = 60;
     cfg->stun_port = 3478;
     cfg->turn_port = 3478;
     cfg->turn_type = sb_strdup("udp");
@@ -65,7 +69,9 @@ void sb_config_deinit(sb_config_t *cfg)
                         &cfg->turn_server, &cfg->turn_type, &cfg->turn_user,
                         &cfg->turn_pwd, &cfg->ice_enforce_list, &cfg->ice_ignore_list,
                         &cfg->dtls_cert, &cfg->dtls_key, &cfg->dtls_key_passphrase,
-                        &cfg->loaded_file};
+                        &cfg->https_bind, &cfg->wss_bind, &cfg->tls_cert, &cfg->tls_key,
+                        &cfg->turn_rest_secret, &cfg->turn_rest_uris, &cfg->stun_uris,
+                        &cfg->nat_1_1_mapping, &cfg->loaded_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         sb_free(*strings[i]);
         *strings[i] = NULL;
@@ -136,6 +142,8 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("http.max_polls_per_session", SB_CFG_UINT, max_polls_per_session, 64),
     SB_KEY("http.api_secret", SB_CFG_STR, api_secret, 0),
     SB_KEY("http.max_connections", SB_CFG_UINT, http_max_connections, 1000000),
+    SB_KEY("http.secure_port", SB_CFG_UINT, https_port, 65535),
+    SB_KEY("http.secure_bind", SB_CFG_STR, https_bind, 0),
     SB_KEY("websocket.enabled", SB_CFG_BOOL, ws_enabled, 0),
     SB_KEY("websocket.bind", SB_CFG_STR, ws_bind, 0),
     SB_KEY("websocket.port", SB_CFG_UINT, ws_port, 65535),
@@ -143,6 +151,15 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("websocket.max_queued_bytes", SB_CFG_SIZE, ws_max_queued_bytes, 0),
     SB_KEY("websocket.max_total_queued_bytes", SB_CFG_SIZE, ws_max_total_queued_bytes, 0),
     SB_KEY("websocket.stall_timeout", SB_CFG_UINT, ws_stall_timeout_s, 3600),
+    SB_KEY("websocket.secure_port", SB_CFG_UINT, wss_port, 65535),
+    SB_KEY("websocket.secure_bind", SB_CFG_STR, wss_bind, 0),
+    SB_KEY("tls.cert", SB_CFG_STR, tls_cert, 0),
+    SB_KEY("tls.key", SB_CFG_STR, tls_key, 0),
+    SB_KEY("ice_servers.turn_secret", SB_CFG_STR, turn_rest_secret, 0),
+    SB_KEY("ice_servers.turn_uris", SB_CFG_STR, turn_rest_uris, 0),
+    SB_KEY("ice_servers.stun_uris", SB_CFG_STR, stun_uris, 0),
+    SB_KEY("ice_servers.ttl", SB_CFG_UINT, turn_rest_ttl_s, 604800),
+    SB_KEY("ice_servers.rate_limit", SB_CFG_UINT, ice_servers_rate, 1000000),
     SB_KEY("nat.stun_server", SB_CFG_STR, stun_server, 0),
     SB_KEY("nat.stun_port", SB_CFG_UINT, stun_port, 65535),
     SB_KEY("nat.turn_server", SB_CFG_STR, turn_server, 0),
@@ -154,6 +171,9 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("nat.ice_enforce_list", SB_CFG_STR, ice_enforce_list, 0),
     SB_KEY("nat.ice_ignore_list", SB_CFG_STR, ice_ignore_list, 0),
     SB_KEY("nat.ipv6", SB_CFG_BOOL, ipv6, 0),
+    SB_KEY("nat.nat_1_1_mapping", SB_CFG_STR, nat_1_1_mapping, 0),
+    SB_KEY("nat.keep_private_host", SB_CFG_BOOL, keep_private_host, 0),
+    SB_KEY("nat.ice_tcp", SB_CFG_BOOL, ice_tcp, 0),
     SB_KEY("media.loops", SB_CFG_UINT, loops, 256),
     SB_KEY("media.dtls_cert", SB_CFG_STR, dtls_cert, 0),
     SB_KEY("media.dtls_key", SB_CFG_STR, dtls_key, 0),

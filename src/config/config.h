@@ -31,6 +31,8 @@ typedef struct sb_config {
     unsigned max_polls_per_session;
     char *api_secret; /* NULL = none required */
     unsigned http_max_connections;
+    unsigned https_port; /* 0 = off; on only with tls_cert and tls_key */
+    char *https_bind;
     /* websocket */
     bool ws_enabled;
     char *ws_bind;
@@ -39,6 +41,17 @@ typedef struct sb_config {
     size_t ws_max_queued_bytes;       /* per connection, replies and events not yet sent */
     size_t ws_max_total_queued_bytes; /* every connection together */
     unsigned ws_stall_timeout_s;      /* unsent bytes that do not move for this long: closed */
+    unsigned wss_port; /* 0 = off; on only with tls_cert and tls_key */
+    char *wss_bind;
+    /* tls (HTTPS and WSS; re-read on SIGHUP) */
+    char *tls_cert; /* PEM: the certificate, then its chain */
+    char *tls_key;  /* PEM: its private key, unencrypted */
+    /* ice_servers: what GET <base_path>/ice-servers hands clients */
+    char *turn_rest_secret; /* coturn's static-auth-secret (use-auth-secret mode) */
+    char *turn_rest_uris;   /* comma separated turn:/turns: URIs */
+    char *stun_uris;        /* comma separated stun: URIs, handed out as they are */
+    unsigned turn_rest_ttl_s;
+    unsigned ice_servers_rate; /* requests per minute per client address; 0 = no limit */
     /* nat / ice */
     char *stun_server;
     unsigned stun_port;
@@ -51,6 +64,9 @@ typedef struct sb_config {
     char *ice_enforce_list; /* comma separated interface names or address prefixes */
     char *ice_ignore_list;
     bool ipv6;
+    char *nat_1_1_mapping; /* comma separated public addresses announced for the host ones */
+    bool keep_private_host; /* with nat_1_1_mapping: announce the private host ones too */
+    bool ice_tcp;           /* passive ICE-TCP host candidates too */
     /* media */
     unsigned loops; /* 0 = number of cores */
     char *dtls_cert;

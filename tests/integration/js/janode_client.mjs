@@ -1,11 +1,11 @@
 // janode over WebSocket against Switchboard: connect, info, create a session, attach the
 // echotest, send a message and get its reply, a plugin error, trickle, hangup, detach,
 // destroy, close. Prints one "ok - name" / "not ok - name" line per step.
-// Usage: node janode_client.mjs <ws-port>
+// Usage: node janode_client.mjs <ws-port | ws:// or wss:// URL>
 import Janode from 'janode';
 import EchoTestPlugin from 'janode/plugins/echotest';
 
-const port = Number(process.argv[2]);
+const url = process.argv[2].includes('://') ? process.argv[2] : `ws://127.0.0.1:${process.argv[2]}/`;
 Janode.Logger.setLevel('warning');
 
 let failed = 0;
@@ -33,7 +33,7 @@ const watchdog = setTimeout(() => {
 
 try {
   const conn = await step('connect', () => Janode.connect({
-    address: { url: `ws://127.0.0.1:${port}/` },
+    address: { url },
     retry_time_secs: 1,
     max_retries: 3,
   }));

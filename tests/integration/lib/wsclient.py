@@ -17,8 +17,10 @@ class WsError(Exception):
 
 class WsClient:
     def __init__(self, port, path="/", protocol="janus-protocol", host="127.0.0.1",
-                 timeout=10.0, extra_headers=None):
+                 timeout=10.0, extra_headers=None, ssl_context=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if ssl_context is not None:  # wss://
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=host)
         self.buf = b""
         self.closed = False
         self.backlog = []  # messages read by request() that answered something else
