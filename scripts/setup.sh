@@ -11,7 +11,7 @@ packages=(
   libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libjansson-dev libmicrohttpd-dev
   libconfig-dev libcurl4-openssl-dev libcmocka-dev
   python3 python3-aiortc python3-matplotlib chromium libjs-janus-gateway libjs-webrtc-adapter
-  janus janus-doc iproute2 util-linux curl wrk valgrind gdb
+  janus janus-doc iproute2 util-linux curl wrk valgrind gdb coturn nftables
 )
 # Node.js: keep the machine's own (nodesource node 20 ships npm); else Debian's.
 command -v node >/dev/null || packages+=(nodejs)
@@ -25,6 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -q
+  # Tests start their own turnserver in a namespace: Debian's coturn.service would start
+  # at install (enabled, listening on every address; /etc/default/coturn only gates the
+  # SysV script). Mask it first: an admin's mask survives the package's postinst.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+    $sudo_cmd systemctl mask coturn.service >/dev/null
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
