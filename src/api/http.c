@@ -11,6 +11,7 @@
 
 #include "api/errors.h"
 #include "api/http_static.h"
+#include "api/ice_servers.h"
 #include "api/listen_addr.h"
 #include "api/request.h"
 #include "api/tls.h"
@@ -70,17 +71,27 @@ static void sb_http_add_cors(struct MHD_Connection *conn, struct MHD_Response *r
     }
 }
 
-static enum MHD_Result sb_http_send(struct MHD_Connection *conn, unsigned status,
-                                    const char *type, char *text, size_t len)
+/* Queue a reply; extra_header ("Name: value" split at the colon) may be NULL. */
+static enum MHD_Result sb_http_send_with(struct MHD_Connection *conn, unsigned status,
+                                         const char *type, char *text, size_t len,
+                                         const char *extra_name, const char *extra_value)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", type);
+    if (extra_name)
+        MHD_add_response_header(resp, extra_name, extra_value);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     sb_http_add_cors(conn, resp);
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
+}
+
+static enum MHD_Result sb_http_send(struct MHD_Connection *conn, unsigned status,
+                                    const char *type, char *text, size_t len)
+{
+    return sb_http_send_with(conn, status, type, text, len, NULL, NULL);
 }
 
 /* Send a JSON reply (reference stolen). */
@@ -142,6 +153,16 @@ static enum MHD_Result sb_http_api_post(struct MHD_Connection *conn, sb_http_req
     json_t *reply = sb_api_handle(&req);
     json_decref(msg);
     return sb_http_send_json(conn, MHD_HTTP_OK, reply);
+}
+
+/* Whether the request carries the API secret (?apisecret=), if one is configured. */
+static bool sb_http_secret_ok(struct MHD_Connection *conn)
+{
+    const char *want = sb_http.cfg->api_secret;
+    if (!want || !*want)
+        return true;
+    const char *given = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apisecret");
+    return given && !strcmp(given, want);
 }
 
 /* ---- long-poll ---- */
@@ -235,9 +256,7 @@ static enum MHD_Result sb_http_poll(struct MHD_Connection *conn, sb_http_req_t *
         r->maxev_given = true;
         r->maxev = v < 1 ? 1 : v > SB_HTTP_MAXEV_LIMIT ? SB_HTTP_MAXEV_LIMIT : (unsigned)v;
     }
-    const char *secret = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apisecret");
-    if (sb_http.cfg->api_secret && *sb_http.cfg->api_secret &&
-        (!secret || strcmp(secret, sb_http.cfg->api_secret)))
+    if (!sb_http_secret_ok(conn))
         return sb_http_send_json(conn, MHD_HTTP_OK,
                                  sb_api_error(0, NULL, SB_API_ERR_UNAUTHORIZED, NULL));
     sb_session_touch(r->session);
@@ -267,6 +286,31 @@ static void sb_http_tick(int64_t now_us)
         r = next;
     }
     pthread_mutex_unlock(&sb_http.polls_lock);
+}
+
+/* ---- ICE servers for browsers (api/ice_servers.h) ---- */
+
+static enum MHD_Result sb_http_ice_servers(struct MHD_Connection *conn)
+{
+    if (!sb_http_secret_ok(conn))
+        return sb_http_send_json(conn, MHD_HTTP_FORBIDDEN,
+                                 sb_api_error(0, NULL, SB_API_ERR_UNAUTHORIZED, NULL));
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    unsigned retry_after = 0;
+    if (!sb_ice_servers_allow(ci ? ci->client_addr : NULL, &retry_after)) {
+        char *text = NULL, value[16];
+        snprintf(value, sizeof(value), "%u", retry_after);
+        json_t *err = sb_api_error(0, NULL, 429, "Too many requests: retry in %u s",
+                                   retry_after);
+        text = json_dumps(err, JSON_COMPACT);
+        json_decref(err);
+        return sb_http_send_with(conn, MHD_HTTP_TOO_MANY_REQUESTS, "application/json", text,
+                                 strlen(text), "Retry-After", value);
+    }
+    const char *user = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "user");
+    return sb_http_send_json(conn, MHD_HTTP_OK,
+                             sb_ice_servers_build(sb_http.cfg, time(NULL), user));
 }
 
 /* ---- dispatch ---- */
@@ -313,6 +357,8 @@ static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t 
     bool is_get = !strcmp(method, MHD_HTTP_METHOD_GET);
     if (is_get && !strcmp(rest, "/info"))
         return sb_http_send_json(conn, MHD_HTTP_OK, sb_api_server_info(NULL));
+    if (is_get && !strcmp(rest, "/ice-servers"))
+        return sb_http_ice_servers(conn);
     uint64_t sid, hid;
     if (!sb_http_parse_ids(rest, &sid, &hid))
         return sb_http_send_json(conn, MHD_HTTP_NOT_FOUND,
@@ -451,6 +497,7 @@ static int sb_http_start(const sb_config_t *cfg)
 {
     sb_http.cfg = cfg;
     sb_http.stopping = false;
+    sb_ice_servers_init(cfg);
     sb_http.base_len = strlen(cfg->base_path);
     while (sb_http.base_len > 1 && cfg->base_path[sb_http.base_len - 1] == '/')
         sb_http.base_len--;
@@ -478,6 +525,7 @@ static void sb_http_stop(void)
     if (sb_http.tls_daemon)
         MHD_stop_daemon(sb_http.tls_daemon);
     sb_http.daemon = sb_http.tls_daemon = NULL;
+    sb_ice_servers_deinit();
 }
 
 /* Test hook, for tests/fuzz/fuzz_http.c only: the fuzzer hands MHD one end of a socketpair as
