@@ -319,6 +319,13 @@ void sb_vr_sub_renegotiate(sb_vr_subscriber_t *s, const char *transaction)
     sb_vr_offer_send(s, transaction, reply);
 }
 
+void sb_vr_sub_restart_ice(sb_vr_subscriber_t *s, const char *transaction, json_t *reply)
+{
+    if (sb_vr_core->request_ice_restart)
+        sb_vr_core->request_ice_restart(s->h);
+    sb_vr_offer_send(s, transaction, reply);
+}
+
 static void sb_vr_renegotiate_deferred(void *arg)
 {
     sb_vr_subscriber_t *s = arg;

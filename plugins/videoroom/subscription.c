@@ -121,9 +121,8 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         code = SB_VR_CHECK_ITEMS(items, params, text);
     if (code)
         err = sb_vr_error_json(code, "%s", text);
-    else if (json_is_true(json_object_get(m->body, "restart")))
-        err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "ICE restarts of subscriptions are "
-                                                          "not supported yet");
+    else if (json_is_true(json_object_get(m->body, "restart")) && !s->offered)
+        err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "No PeerConnection to restart");
     size_t i;
     g_mutex_lock(&sb_vr_lock);
     json_array_foreach(items, i, it) {
@@ -138,8 +137,12 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
                 s, sb_vr_sub_by_mid(s, json_string_value(json_object_get(it, "mid"))), it);
     }
     json_t *reply = err ? err : sb_vr_sub_event(s, "configured", "ok");
+    bool restart = !err && json_is_true(json_object_get(m->body, "restart"));
     g_mutex_unlock(&sb_vr_lock);
-    sb_vr_sub_reply(s, m->transaction, reply);
+    if (restart) /* as the reference: "configured" comes with the new offer */
+        sb_vr_sub_restart_ice(s, m->transaction, reply);
+    else
+        sb_vr_sub_reply(s, m->transaction, reply);
 }
 
 /* unsubscribe items: {feed?, mid?, sub_mid?}. Under the lock. Returns how many m-lines

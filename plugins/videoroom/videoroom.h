@@ -492,6 +492,9 @@ void sb_vr_sub_stream_drop(sb_vr_subscriber_t *s, unsigned i); /* m-line i inact
 unsigned sb_vr_sub_free_slots(const sb_vr_subscriber_t *s);
 /* Message thread, lock not held: a new offer, pushed as "updated". */
 void sb_vr_sub_renegotiate(sb_vr_subscriber_t *s, const char *transaction);
+/* configure with restart: true: a new offer with new ICE credentials, pushed with reply
+ * (owned). Message thread, lock not held. */
+void sb_vr_sub_restart_ice(sb_vr_subscriber_t *s, const char *transaction, json_t *reply);
 /* Message thread, lock not held: push data (taken) as the answer to transaction. */
 void sb_vr_sub_reply(sb_vr_subscriber_t *s, const char *transaction, json_t *data);
 /* "streams" array of a subscription. Under the lock. Owned. */

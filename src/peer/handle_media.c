@@ -31,6 +31,7 @@ struct sb_handle_media {
     sb_peer_mline_ssrc_t kept[SB_MEDIA_MAX_STREAMS]; /* our SSRCs per m-line, for the peer's life */
     unsigned nkept;
     sb_sdp_t *our_offer; /* waiting for the client's answer */
+    bool restart_next_offer; /* sb_handle_media_request_ice_restart */
     uint64_t sdp_session_id, sdp_version;
 };
 
@@ -138,7 +139,12 @@ static int sb_media_apply_remote(sb_media_job_t *j, struct sb_peer *p,
     r.our_role = res->local_setup == SB_SDP_SETUP_ACTIVE ? SB_DTLS_CLIENT : SB_DTLS_SERVER;
     int rc = sb_peer_set_remote(p, &r);
     if (rc < 0) {
-        snprintf(j->reason, sizeof(j->reason), "cannot apply the remote ICE/DTLS parameters");
+        snprintf(j->reason, sizeof(j->reason), "%s",
+                 rc == SB_EINVAL ? "the answer to an ICE restart must carry a new ice-ufrag "
+                                   "and ice-pwd"
+                 : rc == SB_ENOTSUP ? "new ICE credentials in an answer to an offer that did "
+                                      "not restart ICE"
+                                    : "cannot apply the remote ICE/DTLS parameters");
         return rc;
     }
     sb_media_stream_t streams[SB_MEDIA_MAX_STREAMS];
@@ -192,6 +198,24 @@ static void sb_media_answer_on_loop(void *arg)
     g_strfreev(cands);
     if (j->rc < 0)
         return;
+    int change = sb_peer_remote_ice_changed(p, res->remote.ice_ufrag, res->remote.ice_pwd);
+    if (change != 0) { /* the client restarts ICE (janus.js iceRestart): answer as new */
+        sb_negotiate_result_free(res);
+        res = NULL;
+        if (change < 0 || sb_peer_ice_restart(p) < 0) {
+            j->rc = SB_EINVAL;
+            snprintf(j->reason, sizeof(j->reason),
+                     change < 0 ? "an ICE restart needs both a new ice-ufrag and ice-pwd"
+                                : "cannot restart ICE");
+            return;
+        }
+        cands = sb_peer_local_candidates(p);
+        sb_media_local(j->m, p, &opts.local, cands); /* with our new credentials */
+        j->rc = sb_negotiate_answer(j->remote, &opts, &res, j->reason, sizeof(j->reason));
+        g_strfreev(cands);
+        if (j->rc < 0)
+            return;
+    }
     j->rc = sb_media_apply_remote(j, p, res);
     if (j->rc == 0) {
         j->sdp = sb_sdp_write(res->answer, NULL);
@@ -206,6 +230,14 @@ static void sb_media_offer_on_loop(void *arg)
     struct sb_peer *p = sb_media_ensure_peer(j);
     if (!p)
         return;
+    pthread_mutex_lock(&j->m->lock);
+    bool restart = j->m->restart_next_offer;
+    j->m->restart_next_offer = false;
+    pthread_mutex_unlock(&j->m->lock);
+    if (restart && (j->rc = sb_peer_ice_restart(p)) < 0) {
+        snprintf(j->reason, sizeof(j->reason), "cannot restart ICE before it connected");
+        return;
+    }
     sb_negotiate_local_t local = {0};
     char **cands = sb_peer_local_candidates(p);
     sb_media_local(j->m, p, &local, cands);
@@ -357,6 +389,14 @@ int sb_handle_media_process_answer(sb_handle_t *h, json_t *answer, char *reason,
     if (j.rc < 0)
         snprintf(reason, reason_len, "%s", j.reason[0] ? j.reason : "no offer to answer");
     return j.rc;
+}
+
+void sb_handle_media_request_ice_restart(sb_handle_t *h)
+{
+    sb_handle_media_t *m = sb_handle_media(h);
+    pthread_mutex_lock(&m->lock);
+    m->restart_next_offer = true;
+    pthread_mutex_unlock(&m->lock);
 }
 
 unsigned sb_handle_media_streams(sb_handle_t *h, sb_media_stream_t *out, unsigned max)

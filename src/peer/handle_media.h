@@ -27,6 +27,8 @@ int sb_handle_media_offer(sb_handle_t *h, const sb_offer_stream_t *streams, unsi
                           int loop, json_t **offer, char *reason, size_t reason_len);
 int sb_handle_media_process_answer(sb_handle_t *h, json_t *answer, char *reason,
                                    size_t reason_len);
+/* The next sb_handle_media_offer restarts ICE (new local credentials). Any thread. */
+void sb_handle_media_request_ice_restart(sb_handle_t *h);
 unsigned sb_handle_media_streams(sb_handle_t *h, sb_media_stream_t *out, unsigned max);
 int sb_handle_media_loop_index(sb_handle_t *h);
 

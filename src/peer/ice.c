@@ -60,7 +60,11 @@ struct sb_ice {
     unsigned n_local_addrs;
     unsigned connect_timeout_ms;
     bool ice_tcp;
+    bool keep_private_host;
+    char **nat_mapping; /* owned strv, NULL: none */
     bool has_turn;
+    bool restarting;              /* sb_ice_restart called, no new pair selected yet */
+    int64_t restart_deadline_us;  /* while restarting: fail when no pair by then */
     bool native_consent;
     bool gather_started, gathering, connected, failed, remote_done;
     bool checks_failed; /* libnice said FAILED before the peer's end-of-candidates */
@@ -132,6 +136,36 @@ static void sb_ice_gathering_done(sb_ice_t *ice)
 
 /* ---- libnice signals ---- */
 
+static void sb_ice_emit_candidate(sb_ice_t *ice, const char *value)
+{
+    ice->in_callback++;
+    ice->ops->on_local_candidate(ice->opctx, value);
+    ice->in_callback--;
+}
+
+/* "<foundation> <component> <transport> <priority> <address> <port> typ host..." with
+ * address replaced by addr and the priority lowered by dec (so no two candidates share
+ * one). false when the line does not have that shape. */
+static bool sb_ice_remap(const char *value, const char *addr, unsigned dec, char *out,
+                         size_t outlen)
+{
+    const char *f[5];
+    const char *p = value;
+    for (int i = 0; i < 5; i++) { /* the starts of fields 1-5 */
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            return false;
+        f[i] = p;
+        p += strcspn(p, " ");
+    }
+    const char *after_addr = p;
+    unsigned long prio = strtoul(f[3], NULL, 10);
+    int n = snprintf(out, outlen, "%.*s%lu %s%s", (int)(f[3] - value), value,
+                     prio > dec ? prio - dec : prio, addr, after_addr);
+    return n > 0 && (size_t)n < outlen;
+}
+
 static void sb_ice_on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
 {
     sb_ice_t *ice = data;
@@ -141,9 +175,27 @@ static void sb_ice_on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer 
     if (!sdp)
         return;
     const char *value = g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;
-    ice->in_callback++;
-    ice->ops->on_local_candidate(ice->opctx, value);
-    ice->in_callback--;
+    bool announced = false;
+    if (ice->nat_mapping && cand->type == NICE_CANDIDATE_TYPE_HOST) {
+        bool host_v6 = nice_address_ip_version(&cand->addr) == 6;
+        unsigned dec = 0;
+        if (ice->keep_private_host) {
+            sb_ice_emit_candidate(ice, value);
+            announced = true;
+            dec = 1;
+        }
+        for (char **a = ice->nat_mapping; *a; a++) {
+            char line[SB_ICE_LINE_MAX];
+            if ((strchr(*a, ':') != NULL) != host_v6 ||
+                !sb_ice_remap(value, *a, dec, line, sizeof(line)))
+                continue;
+            sb_ice_emit_candidate(ice, line);
+            announced = true;
+            dec++;
+        }
+    }
+    if (!announced) /* no mapping for this candidate's family: its own address */
+        sb_ice_emit_candidate(ice, value);
     g_free(sdp);
 }
 
@@ -211,12 +263,16 @@ static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, gui
             sb_ice_set_connected(ice);
         break;
     case NICE_COMPONENT_STATE_FAILED:
-        if (!ice->connected && !ice->remote_done) {
+        if ((!ice->connected || ice->restarting) && !ice->remote_done) {
             /* Trickle ICE (RFC 8838 section 8): every check so far failed, but the peer has
              * not sent end-of-candidates; libnice 0.1.21 gives up regardless. Keep waiting
              * for more candidates (or peer-reflexive checks) until end-of-candidates or the
              * connect timeout; a new candidate takes libnice back to CONNECTING. */
             ice->checks_failed = true;
+            break;
+        }
+        if (ice->restarting) {
+            sb_ice_fail(ice, "ice restart failed");
             break;
         }
         if (ice->connected && ice->native_consent && sb_ice_consent_renew(ice))
@@ -259,6 +315,16 @@ static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint compon
     ice->fast_fd = fd >= 0 ? fd : -1;
     sb_ice_fast_df(ice, true);
     sb_ice_set_connected(ice);
+    if (ice->restarting && ice->remote_ufrag) {
+        ice->restarting = false;
+        ice->unusable_since_us = ice->consent_lapse_us = ice->consent_renewed_us = 0;
+        SB_INFO("ice", "agent %p: ICE restart done, new pair selected", (void *)ice);
+        if (ice->ops->on_restarted) {
+            ice->in_callback++;
+            ice->ops->on_restarted(ice->opctx);
+            ice->in_callback--;
+        }
+    }
 }
 
 static void sb_ice_on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf,
@@ -282,6 +348,8 @@ static gboolean sb_ice_on_watch(gpointer data)
         return G_SOURCE_CONTINUE;
     if (!ice->connected && ice->connect_deadline_us && now >= ice->connect_deadline_us)
         sb_ice_fail(ice, "ice timeout");
+    else if (ice->restarting && now >= ice->restart_deadline_us)
+        sb_ice_fail(ice, "ice restart timeout");
     else if (!ice->native_consent && ice->unusable_since_us &&
              now - ice->unusable_since_us >= SB_ICE_CONSENT_TIMEOUT_US)
         sb_ice_fail(ice, "consent lost");
@@ -359,6 +427,10 @@ static int sb_ice_check_config(const sb_ice_config_t *cfg)
         return SB_EINVAL;
     if (sb_ice_iface_validate(cfg->allow) != 0 || sb_ice_iface_validate(cfg->deny) != 0)
         return SB_EINVAL;
+    for (const char *const *a = cfg->nat_mapping; a && *a; a++) {
+        if (!sb_ice_is_ip(*a))
+            return SB_EINVAL;
+    }
     return 0;
 }
 
@@ -430,6 +502,10 @@ static int sb_ice_create(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_i
     ice->ops = ops;
     ice->opctx = opctx;
     ice->ice_tcp = cfg->ice_tcp;
+    ice->keep_private_host = cfg->keep_private_host;
+    ice->nat_mapping = cfg->nat_mapping && cfg->nat_mapping[0]
+                           ? g_strdupv((gchar **)cfg->nat_mapping)
+                           : NULL;
     ice->max_remote =
         cfg->max_remote_candidates ? cfg->max_remote_candidates : SB_ICE_DEFAULT_MAX_REMOTE;
     ice->connect_timeout_ms =
@@ -556,6 +632,36 @@ int sb_ice_set_remote_credentials(sb_ice_t *ice, const char *ufrag, const char *
     return 0;
 }
 
+int sb_ice_restart(sb_ice_t *ice)
+{
+    if (ice->failed || !ice->remote_ufrag)
+        return SB_ESTATE;
+    if (!nice_agent_restart_stream(ice->agent, ice->stream))
+        return SB_EIO;
+    g_free(ice->ufrag);
+    g_free(ice->pwd);
+    ice->ufrag = ice->pwd = NULL;
+    if (!nice_agent_get_local_credentials(ice->agent, ice->stream, &ice->ufrag, &ice->pwd))
+        return SB_EIO;
+    sb_free(ice->remote_ufrag);
+    sb_free(ice->remote_pwd);
+    ice->remote_ufrag = ice->remote_pwd = NULL;
+    g_slist_free_full(ice->pending, (GDestroyNotify)nice_candidate_free);
+    ice->pending = NULL;
+    ice->remote_count = 0;
+    ice->remote_done = ice->checks_failed = false;
+    ice->restarting = true;
+    ice->restart_deadline_us = sb_now_us() + (int64_t)ice->connect_timeout_ms * 1000;
+    sb_ice_touch(ice);
+    return 0;
+}
+
+void sb_ice_remote_credentials(const sb_ice_t *ice, const char **ufrag, const char **pwd)
+{
+    *ufrag = ice->remote_ufrag;
+    *pwd = ice->remote_pwd;
+}
+
 /* "a=candidate:...", "candidate:..." or the bare value -> "a=candidate:<value>" (what libnice
  * parses), refusing anything but printable ASCII. */
 static int sb_ice_normalize(const char *line, char *out, size_t outlen)
@@ -607,8 +713,8 @@ int sb_ice_remote_gathering_done(sb_ice_t *ice)
         nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
     sb_ice_touch(ice);
     /* Every check had already failed and no candidate came since: that was the last word. */
-    if (ice->checks_failed && !ice->connected)
-        sb_ice_fail(ice, "ice failed");
+    if (ice->checks_failed && (!ice->connected || ice->restarting))
+        sb_ice_fail(ice, ice->restarting ? "ice restart failed" : "ice failed");
     return 0;
 }
 
@@ -719,6 +825,7 @@ void sb_ice_free(sb_ice_t *ice)
     g_free(ice->pwd);
     sb_free(ice->remote_ufrag);
     sb_free(ice->remote_pwd);
+    g_strfreev(ice->nat_mapping);
     g_main_context_unref(ice->ctx);
     sb_free(ice);
 }

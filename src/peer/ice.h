@@ -41,6 +41,11 @@ typedef struct sb_ice_config {
     const char *const *deny;        /* interface deny list */
     bool ipv6;                      /* also gather IPv6 (including ::1) */
     bool ice_tcp;                   /* also gather ICE-TCP candidates */
+    /* 1:1 NAT: host candidates are announced with these numeric addresses (each to the
+     * host candidates of its family) in place of their own, or beside them with
+     * keep_private_host. NULL-terminated; NULL: none. */
+    const char *const *nat_mapping;
+    bool keep_private_host;
     unsigned max_remote_candidates; /* 0: 32 */
     unsigned connect_timeout_ms;    /* fail when not connected this long after the remote
                                        credentials are set; 0: 30000 */
@@ -60,6 +65,9 @@ typedef struct sb_ice_ops {
     /* A datagram from the peer (DTLS, SRTP, SRTCP: STUN is handled inside). buf may be
      * modified in place; valid during the call only. */
     void (*on_recv)(void *ctx, uint8_t *buf, size_t len);
+    /* Optional: after sb_ice_restart, a pair was selected with the new credentials (the new
+     * path is up: time to ask for keyframes). */
+    void (*on_restarted)(void *ctx);
 } sb_ice_ops_t;
 
 /* Create the agent on ctx (the peer's loop context, owned by the caller and outliving the
@@ -86,6 +94,17 @@ void sb_ice_local_credentials(sb_ice_t *ice, const char **ufrag, const char **pw
 /* Remote ufrag (4-256 ice-chars) and pwd (22-256 ice-chars), RFC 8839 section 5.4. Returns 0,
  * SB_EINVAL, or SB_ENOTSUP when different credentials were already set (ICE restart). */
 int sb_ice_set_remote_credentials(sb_ice_t *ice, const char *ufrag, const char *pwd);
+
+/* ICE restart (RFC 8445 section 9): new local credentials (sb_ice_local_credentials gives
+ * them), the remote ones forgotten until sb_ice_set_remote_credentials gives the peer's new
+ * ones, connectivity checks begun anew with the same local candidates. The selected pair
+ * keeps carrying data until a new one is selected (then on_restarted). Fails the agent if no
+ * pair is selected within the connect timeout. 0, SB_ESTATE (failed, or never had remote
+ * credentials), SB_EIO. */
+int sb_ice_restart(sb_ice_t *ice);
+
+/* The remote credentials in use, borrowed until they change; NULLs when none are set. */
+void sb_ice_remote_credentials(const sb_ice_t *ice, const char **ufrag, const char **pwd);
 
 /* A remote candidate line, with or without "a=" and "candidate:", trailing CR/LF tolerated.
  * Candidates given before the credentials are held until then. Returns 0; SB_EINVAL

@@ -22,6 +22,7 @@ static struct {
     sb_ice_config_t ice;
     char stun_host[64], turn_host[64];
     char **allow, **deny;
+    char **nat_mapping;
 } sb_media;
 
 /* Resolve a STUN/TURN host name to a numeric address at start-up. */
@@ -90,6 +91,20 @@ static int sb_media_ice_config(const sb_config_t *cfg)
     ice->allow = (const char *const *)sb_media.allow;
     ice->deny = (const char *const *)sb_media.deny;
     ice->ipv6 = cfg->ipv6;
+    ice->ice_tcp = cfg->ice_tcp;
+    sb_media.nat_mapping = sb_media_list(cfg->nat_1_1_mapping);
+    for (char **a = sb_media.nat_mapping; a && *a; a++) {
+        if (!g_hostname_is_ip_address(*a)) {
+            SB_ERROR("media", "nat_1_1_mapping: '%s' is not an IP address", *a);
+            return SB_EINVAL;
+        }
+        SB_INFO("media", "announcing %s for host candidates%s", *a,
+                cfg->keep_private_host ? " (and the private addresses too)" : "");
+    }
+    ice->nat_mapping = (const char *const *)sb_media.nat_mapping;
+    ice->keep_private_host = cfg->keep_private_host;
+    if (cfg->ice_tcp)
+        SB_INFO("media", "ICE-TCP: passive TCP host candidates too");
     return 0;
 }
 
@@ -129,7 +144,9 @@ void sb_media_stop(void)
     sb_media.cert = NULL;
     g_strfreev(sb_media.allow);
     g_strfreev(sb_media.deny);
+    g_strfreev(sb_media.nat_mapping);
     sb_media.allow = sb_media.deny = NULL;
+    sb_media.nat_mapping = NULL;
     sb_dtls_global_deinit();
     sb_srtp_deinit();
 }

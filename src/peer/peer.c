@@ -117,6 +117,8 @@ static const sb_dtls_ops_t sb_peer_dtls_ops = {
     .on_closed = sb_peer_dtls_closed,
 };
 
+static void sb_peer_restart_forget(sb_peer_t *p);
+
 /* ---- ICE ---- */
 
 static void sb_peer_ice_candidate(void *ctx, const char *candidate)
@@ -124,11 +126,12 @@ static void sb_peer_ice_candidate(void *ctx, const char *candidate)
     sb_peer_t *p = ctx;
     if (p->state == SB_PEER_CLOSING)
         return;
-    if (!p->sdp_sent) { /* still going into the SDP itself */
-        if (p->local_candidates->len < 64)
-            g_ptr_array_add(p->local_candidates, g_strdup(candidate));
+    /* Every candidate is kept: an SDP written after an ICE restart must carry them all,
+     * since the peer forgets those of the old ICE session. */
+    if (p->local_candidates->len < 64)
+        g_ptr_array_add(p->local_candidates, g_strdup(candidate));
+    if (!p->sdp_sent) /* still going into the SDP itself */
         return;
-    }
     sb_peer_push_core_event(
         p, "trickle",
         json_pack("{s:{s:s, s:i, s:s}}", "candidate", "sdpMid",
@@ -208,7 +211,30 @@ static void sb_peer_ice_recv(void *ctx, uint8_t *buf, size_t len)
     }
 }
 
+/* The new path is up after an ICE restart. A decoder resumes only at a keyframe, so ask
+ * for one now rather than at the next periodic one (seconds away): from the client, for
+ * the video it sends us, and, through the plugin as if the client had asked, for the video
+ * we send it. */
+static void sb_peer_ice_restarted(void *ctx)
+{
+    sb_peer_t *p = ctx;
+    if (p->state != SB_PEER_UP)
+        return;
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        const sb_media_stream_t *st = &p->streams[i];
+        if (!st->active || st->kind != SB_MEDIA_VIDEO)
+            continue;
+        for (unsigned l = 0; st->recv && l < SB_MEDIA_MAX_LAYERS; l++) {
+            p->rt[i].rx[l].last_keyframe_request_us = 0; /* not held back by the rate limit */
+            sb_peer_request_keyframe(p, i, l);
+        }
+        if (st->send && p->plugin->on_keyframe_request)
+            p->plugin->on_keyframe_request(p->ph, i);
+    }
+}
+
 static const sb_ice_ops_t sb_peer_ice_ops = {
+    .on_restarted = sb_peer_ice_restarted,
     .on_local_candidate = sb_peer_ice_candidate,
     .on_gathering_done = sb_peer_ice_gathering_done,
     .on_connected = sb_peer_ice_connected,
@@ -284,8 +310,17 @@ int sb_peer_set_remote(sb_peer_t *p, const sb_peer_remote_t *r)
 {
     if (p->state == SB_PEER_CLOSING)
         return SB_ESTATE;
-    if (p->remote_set)
-        return 0; /* renegotiation on the same transport: nothing to change here */
+    if (p->remote_set && p->restart_old_ufrag) {
+        /* The answer to our restart offer: the peer must have restarted too. */
+        if (!strcmp(r->ufrag, p->restart_old_ufrag) || !strcmp(r->pwd, p->restart_old_pwd))
+            return SB_EINVAL;
+        int rc = sb_ice_set_remote_credentials(p->ice, r->ufrag, r->pwd);
+        if (rc == 0)
+            sb_peer_restart_forget(p);
+        return rc;
+    }
+    if (p->remote_set) /* renegotiation on the same transport: nothing to change here */
+        return sb_peer_remote_ice_changed(p, r->ufrag, r->pwd) == 0 ? 0 : SB_ENOTSUP;
     int rc = sb_ice_set_remote_credentials(p->ice, r->ufrag, r->pwd);
     if (rc < 0)
         return rc;
@@ -296,6 +331,43 @@ int sb_peer_set_remote(sb_peer_t *p, const sb_peer_remote_t *r)
         return rc;
     p->remote_set = true;
     p->state = SB_PEER_CONNECTING;
+    return 0;
+}
+
+static void sb_peer_restart_forget(sb_peer_t *p)
+{
+    g_free(p->restart_old_ufrag);
+    g_free(p->restart_old_pwd);
+    p->restart_old_ufrag = p->restart_old_pwd = NULL;
+}
+
+int sb_peer_remote_ice_changed(const sb_peer_t *p, const char *ufrag, const char *pwd)
+{
+    const char *u, *w;
+    sb_ice_remote_credentials(p->ice, &u, &w);
+    if (!u || !p->remote_set)
+        return 0;
+    bool new_ufrag = strcmp(u, ufrag) != 0, new_pwd = strcmp(w, pwd) != 0;
+    return new_ufrag && new_pwd ? 1 : new_ufrag || new_pwd ? -1 : 0;
+}
+
+int sb_peer_ice_restart(sb_peer_t *p)
+{
+    if (p->state == SB_PEER_CLOSING || !p->remote_set)
+        return SB_ESTATE;
+    const char *u, *w;
+    sb_ice_remote_credentials(p->ice, &u, &w);
+    char *old_ufrag = g_strdup(u), *old_pwd = g_strdup(w);
+    int rc = sb_ice_restart(p->ice);
+    if (rc < 0) {
+        g_free(old_ufrag);
+        g_free(old_pwd);
+        return rc;
+    }
+    sb_peer_restart_forget(p);
+    p->restart_old_ufrag = old_ufrag;
+    p->restart_old_pwd = old_pwd;
+    SB_PEER_LOG(SB_LOG_INFO, p, "ICE restart: new local credentials");
     return 0;
 }
 
@@ -322,6 +394,7 @@ static gboolean sb_peer_free_idle(gpointer arg)
     sb_srtp_session_free(p->srtp_in);
     sb_srtp_session_free(p->srtp_out);
     sb_ice_free(p->ice);
+    sb_peer_restart_forget(p);
     g_ptr_array_free(p->local_candidates, TRUE);
     sb_loop_unbind(p->loop);
     sb_handle_unref(p->handle);

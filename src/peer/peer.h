@@ -56,6 +56,15 @@ const char *sb_peer_local_fingerprint(void);
 /* Apply the remote transport parameters (first negotiation; later ones must match or
  * an ICE restart is refused with SB_ENOTSUP). Starts ICE and, once connected, DTLS. */
 int sb_peer_set_remote(sb_peer_t *p, const sb_peer_remote_t *r);
+/* ICE restart: new local credentials (sb_peer_local_ice), the same DTLS and SRTP. The
+ * next sb_peer_set_remote must bring the peer's new credentials (SB_EINVAL if it keeps the
+ * old ones); a set_remote with new credentials and no restart first is SB_ENOTSUP. The
+ * client's video is asked for a keyframe as soon as the new path is up. 0, SB_ESTATE (not
+ * connected yet), SB_EIO. */
+int sb_peer_ice_restart(sb_peer_t *p);
+/* Compared with the remote ICE credentials in use: 0 the same (or none set yet), 1 both
+ * new (an ICE restart), -1 only one of them new (not a valid restart). */
+int sb_peer_remote_ice_changed(const sb_peer_t *p, const char *ufrag, const char *pwd);
 /* A remote candidate line ("candidate:..." with or without "a="). */
 int sb_peer_add_remote_candidate(sb_peer_t *p, const char *line);
 void sb_peer_remote_candidates_done(sb_peer_t *p);

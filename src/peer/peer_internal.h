@@ -81,6 +81,9 @@ struct sb_peer {
     bool remote_set;
     bool sdp_sent; /* later local candidates go out as trickle events */
     bool gathering_done;
+    /* After sb_peer_ice_restart, until the peer's new credentials are set: the old ones,
+     * which the peer's answer must not keep. */
+    char *restart_old_ufrag, *restart_old_pwd;
     GPtrArray *local_candidates; /* char*, gathered before our SDP was written */
     /* DTLS that arrived before our ICE agent selected a pair (the controlling peer may
      * start its handshake first): nothing can be sent back yet, so it is replayed once

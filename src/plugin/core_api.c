@@ -60,6 +60,11 @@ static int sb_core_make_offer(sb_plugin_handle_t *ph, const sb_offer_stream_t *s
                                  reason_len);
 }
 
+static void sb_core_request_ice_restart(sb_plugin_handle_t *ph)
+{
+    sb_handle_media_request_ice_restart(sb_handle_from_plugin(ph));
+}
+
 static int sb_core_process_answer(sb_plugin_handle_t *ph, json_t *answer, char *reason,
                                   size_t reason_len)
 {
@@ -157,6 +162,7 @@ static const sb_core_api_t sb_core_api_table = {
     .handle_alive = sb_core_handle_alive,
     .answer_offer = sb_core_answer_offer,
     .make_offer = sb_core_make_offer,
+    .request_ice_restart = sb_core_request_ice_restart,
     .process_answer = sb_core_process_answer,
     .streams = sb_core_streams,
     .loop_index = sb_core_loop_index,

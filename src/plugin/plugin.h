@@ -19,7 +19,7 @@
 
 #include "proto/rtp.h"
 
-#define SB_PLUGIN_ABI_VERSION 1
+#define SB_PLUGIN_ABI_VERSION 2
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -155,6 +155,9 @@ typedef struct sb_core_api {
      * in sb_answer_opts_t. *offer is owned. */
     int (*make_offer)(sb_plugin_handle_t *h, const sb_offer_stream_t *streams, unsigned n,
                       int loop, json_t **offer, char *reason, size_t reason_len);
+    /* The next make_offer restarts ICE: new ICE credentials on the same PeerConnection,
+     * DTLS and SRTP kept (a client that changed networks). */
+    void (*request_ice_restart)(sb_plugin_handle_t *h);
     /* The client's answer to our offer (validated jsep, borrowed). */
     int (*process_answer)(sb_plugin_handle_t *h, json_t *answer, char *reason,
                           size_t reason_len);

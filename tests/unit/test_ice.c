@@ -49,6 +49,7 @@ typedef struct peer {
     unsigned ncands;
     bool gathered, connected, failed;
     char reason[64];
+    unsigned restarted; /* on_restarted calls */
     unsigned received;
     char last[64];
     size_t last_len;
@@ -98,7 +99,13 @@ static void on_recv(void *c, uint8_t *buf, size_t len)
     p->received++;
 }
 
+static void on_restarted(void *c)
+{
+    ((peer_t *)c)->restarted++;
+}
+
 static const sb_ice_ops_t ops = {
+    .on_restarted = on_restarted,
     .on_local_candidate = on_local_candidate,
     .on_gathering_done = on_gathering_done,
     .on_connected = on_connected,
@@ -574,6 +581,117 @@ static void test_on_media_loop_scheduled(void **state)
     run_on_media_loop(true);
 }
 
+/* Pump until both peers saw on_restarted at least n times. */
+static bool pump_restarted(peer_t *a, peer_t *b, unsigned n, int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    while (a->restarted < n || b->restarted < n) {
+        if (g_get_monotonic_time() > end || a->failed || b->failed)
+            return false;
+        g_main_context_iteration(ctx, TRUE);
+    }
+    return true;
+}
+
+/* An ICE restart: both sides take new credentials, exchange them and their candidates
+ * again (as a new offer and answer would), and a pair is selected anew: on_restarted on
+ * both, data flows, nothing failed. Twice, to show it repeats. */
+static void test_restart(void **state)
+{
+    (void)state;
+    peer_t a, b;
+    sb_ice_config_t cfg = {.allow = allow_lo};
+    make_pair(&a, &b, &cfg, NULL);
+    assert_true(pump(&a.connected, &b.connected, 10000));
+    for (unsigned round = 1; round <= 2; round++) {
+        const char *ua, *pa, *ub, *pb;
+        sb_ice_local_credentials(a.ice, &ua, &pa);
+        char old_ua[300], old_pa[300];
+        snprintf(old_ua, sizeof(old_ua), "%s", ua);
+        snprintf(old_pa, sizeof(old_pa), "%s", pa);
+        assert_int_equal(sb_ice_restart(a.ice), 0);
+        assert_int_equal(sb_ice_restart(b.ice), 0);
+        sb_ice_local_credentials(a.ice, &ua, &pa);
+        sb_ice_local_credentials(b.ice, &ub, &pb);
+        assert_string_not_equal(ua, old_ua);
+        assert_string_not_equal(pa, old_pa);
+        const char *ru, *rp;
+        sb_ice_remote_credentials(a.ice, &ru, &rp);
+        assert_null(ru); /* forgotten until the peer's new ones come */
+        assert_int_equal(sb_ice_set_remote_credentials(a.ice, ub, pb), 0);
+        assert_int_equal(sb_ice_set_remote_credentials(b.ice, ua, pa), 0);
+        for (unsigned i = 0; i < a.ncands; i++)
+            assert_int_equal(sb_ice_add_remote_candidate(b.ice, a.cands[i]), 0);
+        for (unsigned i = 0; i < b.ncands; i++)
+            assert_int_equal(sb_ice_add_remote_candidate(a.ice, b.cands[i]), 0);
+        sb_ice_remote_gathering_done(a.ice);
+        sb_ice_remote_gathering_done(b.ice);
+        assert_true(pump_restarted(&a, &b, round, 10000));
+        unsigned before = b.received;
+        assert_int_equal(sb_ice_send(a.ice, (const uint8_t *)"again", 5), 0);
+        assert_true(pump_until_received(&b, before + 1, 5000));
+        assert_string_equal(b.last, "Again");
+    }
+    assert_false(a.failed || b.failed);
+    peer_free(&a);
+    peer_free(&b);
+}
+
+/* No restart before remote credentials were ever set. */
+static void test_restart_needs_remote(void **state)
+{
+    (void)state;
+    peer_t a;
+    peer_reset(&a, "A");
+    sb_ice_config_t cfg = {.allow = allow_lo};
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, &a, &a.ice), 0);
+    assert_int_equal(sb_ice_restart(a.ice), SB_ESTATE);
+    peer_free(&a);
+}
+
+/* nat_1_1_mapping: host candidates announced with the public address in place of their
+ * own, or beside it with keep_private_host (priorities kept distinct); an IPv6 mapping
+ * does not apply to IPv4 candidates. Connecting still works with the private one kept. */
+static void test_nat_mapping(void **state)
+{
+    (void)state;
+    static const char *const map[] = {"198.18.7.7", "2001:db8::7", NULL};
+    for (int keep = 0; keep <= 1; keep++) {
+        peer_t a, b;
+        sb_ice_config_t cfg = {.allow = allow_lo, .nat_mapping = map, .keep_private_host = keep};
+        make_pair(&a, &b, &cfg, NULL);
+        assert_true(pump(&a.gathered, &b.gathered, 5000));
+        unsigned mapped = 0, priv = 0;
+        char prio_mapped[64] = "", prio_priv[64] = "";
+        for (unsigned i = 0; i < a.ncands; i++) {
+            char f[6][64];
+            assert_int_equal(sscanf(a.cands[i], "%63s %63s %63s %63s %63s %63s", f[0], f[1],
+                                    f[2], f[3], f[4], f[5]), 6);
+            assert_null(strstr(a.cands[i], "2001:db8::7"));
+            if (!strcmp(f[4], "198.18.7.7")) {
+                mapped++;
+                snprintf(prio_mapped, sizeof(prio_mapped), "%s", f[3]);
+            } else if (!strcmp(f[4], "127.0.0.1")) {
+                priv++;
+                snprintf(prio_priv, sizeof(prio_priv), "%s", f[3]);
+            }
+        }
+        assert_true(mapped >= 1);
+        assert_int_equal(priv > 0, keep);
+        if (keep) {
+            assert_string_not_equal(prio_mapped, prio_priv);
+            assert_true(pump(&a.connected, &b.connected, 10000));
+        }
+        peer_free(&a);
+        peer_free(&b);
+    }
+    /* Not an address: refused. */
+    static const char *const bad[] = {"example.org", NULL};
+    sb_ice_config_t cfg = {.allow = allow_lo, .nat_mapping = bad};
+    sb_ice_t *ice = NULL;
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, NULL, &ice), SB_EINVAL);
+}
+
 /* RFC 7675: once B is gone, A loses consent within about 30 s. */
 static void test_consent_lost(void **state)
 {
@@ -691,6 +809,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fast_path_sets_df),
         cmocka_unit_test(test_fast_path_oversize_clears_df),
         cmocka_unit_test(test_wrong_password_fails),
+        cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_restart_needs_remote),
+        cmocka_unit_test(test_nat_mapping),
         cmocka_unit_test(test_on_media_loop),
         cmocka_unit_test(test_on_media_loop_scheduled),
         cmocka_unit_test(test_consent_lost),
