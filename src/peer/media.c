@@ -5,7 +5,12 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/id.h"
 
 #include "base/error.h"
 #include "base/log.h"
@@ -15,6 +20,7 @@
 #include "peer/peer.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
+#include "proto/stun_binding.h"
 #include "proto/srtp.h"
 
 static struct {
@@ -53,6 +59,54 @@ static char **sb_media_list(const char *text)
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
+#define SB_MEDIA_STUN_TRIES 3
+#define SB_MEDIA_STUN_WAIT_MS 500
+
+/* At start-up, ask the STUN server which address it sees us from: the public address
+ * clients will reach through the server-reflexive candidates libnice gathers per call (or
+ * a warning now, rather than calls that fail later, when the server does not answer).
+ * Blocks at most SB_MEDIA_STUN_TRIES * SB_MEDIA_STUN_WAIT_MS. */
+static void sb_media_stun_discover(const char *host, unsigned port)
+{
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM}, *res;
+    char service[12];
+    snprintf(service, sizeof(service), "%u", port ? port : 3478);
+    if (getaddrinfo(host, service, &hints, &res) != 0)
+        return;
+    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0;
+    freeaddrinfo(res);
+    uint8_t txid[SB_STUN_TXID_LEN], req[SB_STUN_BINDING_REQUEST_LEN], buf[512];
+    sb_random_bytes(txid, sizeof(txid));
+    sb_stun_binding_request(req, txid);
+    struct sockaddr_storage mapped;
+    int found = SB_ENOENT;
+    for (int i = 0; ok && found != 0 && i < SB_MEDIA_STUN_TRIES; i++) {
+        if (send(fd, req, sizeof(req), 0) < 0)
+            break;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        while (found != 0 && poll(&pfd, 1, SB_MEDIA_STUN_WAIT_MS) == 1) {
+            ssize_t n = recv(fd, buf, sizeof(buf), 0);
+            if (n < 0)
+                break;
+            found = sb_stun_binding_parse(buf, (size_t)n, txid, &mapped);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    if (found != 0) {
+        SB_WARN("media", "no answer from STUN server %s:%u: clients outside this network may "
+                         "not reach us (set nat.nat_1_1_mapping?)", host, port);
+        return;
+    }
+    char addr[INET6_ADDRSTRLEN] = "?";
+    const void *a = mapped.ss_family == AF_INET
+                        ? (const void *)&((struct sockaddr_in *)&mapped)->sin_addr
+                        : (const void *)&((struct sockaddr_in6 *)&mapped)->sin6_addr;
+    inet_ntop(mapped.ss_family, a, addr, sizeof(addr));
+    SB_INFO("media", "public address %s, as STUN server %s:%u sees us", addr, host, port);
+}
+
 static int sb_media_ice_config(const sb_config_t *cfg)
 {
     sb_ice_config_t *ice = &sb_media.ice;
@@ -64,6 +118,8 @@ static int sb_media_ice_config(const sb_config_t *cfg)
         else
             ice->stun_host = sb_media.stun_host;
         ice->stun_port = (uint16_t)cfg->stun_port;
+        if (ice->stun_host)
+            sb_media_stun_discover(ice->stun_host, cfg->stun_port);
     }
     if (cfg->turn_server && *cfg->turn_server) {
         if (sb_media_resolve(cfg->turn_server, sb_media.turn_host, sizeof(sb_media.turn_host)) < 0)
