@@ -12,7 +12,7 @@ struct sb_ice {
     const sb_ice_ops_t *ops;
     void *opctx;
     bool gathered, connected, failed;
-    char *remote_ufrag;
+    char *remote_ufrag, *remote_pwd;
     unsigned remote_candidates;
     fuzz_queue_t sent;
 };
@@ -62,6 +62,7 @@ int sb_ice_set_remote_credentials(sb_ice_t *ice, const char *ufrag, const char *
     if (ice->remote_ufrag)
         return strcmp(ice->remote_ufrag, ufrag) ? SB_ENOTSUP : 0;
     ice->remote_ufrag = sb_strdup(ufrag);
+    ice->remote_pwd = sb_strdup(pwd);
     return 0;
 }
 
@@ -97,6 +98,18 @@ int sb_ice_selected_socket_fd(sb_ice_t *ice, struct sockaddr_storage *peer, sock
     return SB_ENOENT;
 }
 
+int sb_ice_restart(sb_ice_t *ice)
+{
+    (void)ice;
+    return SB_ESTATE; /* the harness never restarts */
+}
+
+void sb_ice_remote_credentials(const sb_ice_t *ice, const char **ufrag, const char **pwd)
+{
+    *ufrag = ice->remote_ufrag;
+    *pwd = ice->remote_pwd;
+}
+
 bool sb_ice_is_connected(const sb_ice_t *ice)
 {
     return ice->connected && !ice->failed;
@@ -107,6 +120,7 @@ void sb_ice_free(sb_ice_t *ice)
     if (!ice)
         return;
     sb_free(ice->remote_ufrag);
+    sb_free(ice->remote_pwd);
     sb_free(ice);
 }
 
