@@ -4,6 +4,8 @@
 # <builddir>/switchboard inside a private network namespace (loopback only).
 #
 #   bench/http_rps.sh <builddir> [seconds=10] [connections=8] [wrk-threads=1]
+#   SB_BENCH_TLS=1 bench/http_rps.sh ...   the same over HTTPS (a self-signed certificate
+#                                          made for the run; wrk keeps connections alive)
 #
 # Needs root (unshare) and wrk (apt-get install wrk). Prints wrk's report, then
 # "http_rps: N requests/s". The machine is shared: quote the median of a few runs.
@@ -23,23 +25,33 @@ if [ "$(id -u)" = 0 ]; then netns=(unshare --net --); else
     netns=(unshare --user --map-root-user --net --); fi
 
 exec "${netns[@]}" bash -s "$builddir" "$secs" "$conns" "$threads" "$here/http_rps.lua" \
-    <<'INNER'
+    "${SB_BENCH_TLS:-0}" <<'INNER'
 set -eu
-builddir=$1 secs=$2 conns=$3 threads=$4 lua=$5
+builddir=$1 secs=$2 conns=$3 threads=$4 lua=$5 tls=$6
 ip link set lo up
 port=18089
 log=$(mktemp)
-"$builddir/switchboard" --port $port --bind 127.0.0.1 --ws false --html-folder "" \
-    --plugins-folder "$builddir/plugins" --log-level warn >"$log" 2>&1 &
+tmp=$(mktemp -d)
+scheme=http
+args=(--port $port)
+if [ "$tls" = 1 ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+    scheme=https
+    args=(--http false --port 18088 --https-port $port --wss-port 0
+          --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem")
+fi
+"$builddir/switchboard" "${args[@]}" --bind 127.0.0.1 --https-bind 127.0.0.1 --ws false \
+    --html-folder "" --plugins-folder "$builddir/plugins" --log-level warn >"$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$log" "$tmp"' EXIT
 for _ in $(seq 50); do
     (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
     sleep 0.1
 done
 out=$(wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$lua" \
-      "http://127.0.0.1:$port/janus" </dev/null)
+      "$scheme://127.0.0.1:$port/janus" </dev/null)
 echo "$out"
 rps=$(echo "$out" | awk '/^RPS /{print $2}')
-echo "http_rps: $rps requests/s (create+destroy, $conns connections, ${secs}s)"
+echo "http_rps: $rps requests/s ($scheme, create+destroy, $conns connections, ${secs}s)"
 INNER
