@@ -45,6 +45,7 @@ typedef struct peer {
     sb_ice_t *ice;
     struct peer *other;
     bool trickle; /* hand candidates to other as they come */
+    bool tcp_only; /* ...only the TCP ones (a network that drops UDP) */
     char *cands[MAX_CANDS];
     unsigned ncands;
     bool gathered, connected, failed;
@@ -65,7 +66,7 @@ static void on_local_candidate(void *c, const char *cand)
         p->bad_candidates++;
     if (p->ncands < MAX_CANDS)
         p->cands[p->ncands++] = strdup(cand);
-    if (p->trickle && p->other && p->other->ice)
+    if (p->trickle && p->other && p->other->ice && (!p->tcp_only || strcasestr(cand, " tcp ")))
         sb_ice_add_remote_candidate(p->other->ice, cand);
 }
 
@@ -637,6 +638,47 @@ static void test_restart(void **state)
     peer_free(&b);
 }
 
+/* ICE-TCP (RFC 6544): with only TCP candidates exchanged, the agents connect over TCP
+ * (libnice frames each datagram, RFC 4571) and data flows; the selected pair has no UDP
+ * socket for the fast path. */
+static void test_ice_tcp(void **state)
+{
+    (void)state;
+    peer_t a, b;
+    sb_ice_config_t cfg = {.allow = allow_lo, .ice_tcp = true};
+    peer_reset(&a, "A");
+    peer_reset(&b, "B");
+    a.other = &b;
+    b.other = &a;
+    a.trickle = b.trickle = a.tcp_only = b.tcp_only = true;
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, &a, &a.ice), 0);
+    assert_int_equal(sb_ice_new(ctx, &cfg, false, &ops, &b, &b.ice), 0);
+    const char *ua, *pa, *ub, *pb;
+    sb_ice_local_credentials(a.ice, &ua, &pa);
+    sb_ice_local_credentials(b.ice, &ub, &pb);
+    assert_int_equal(sb_ice_set_remote_credentials(a.ice, ub, pb), 0);
+    assert_int_equal(sb_ice_set_remote_credentials(b.ice, ua, pa), 0);
+    assert_int_equal(sb_ice_gather(a.ice), 0);
+    assert_int_equal(sb_ice_gather(b.ice), 0);
+    assert_true(pump(&a.gathered, &b.gathered, 5000));
+    unsigned passive = 0;
+    for (unsigned i = 0; i < b.ncands; i++)
+        passive += strcasestr(b.cands[i], " tcp ") && strstr(b.cands[i], "tcptype passive");
+    assert_true(passive >= 1);
+    assert_true(pump(&a.connected, &b.connected, 10000));
+    struct sockaddr_storage peer;
+    socklen_t plen;
+    assert_int_equal(sb_ice_selected_socket_fd(a.ice, &peer, &plen), SB_ENOENT);
+    assert_int_equal(sb_ice_send(a.ice, (const uint8_t *)"over tcp", 8), 0);
+    assert_true(pump_until_received(&b, 1, 5000));
+    assert_string_equal(b.last, "Over tcp");
+    assert_int_equal(sb_ice_send(b.ice, (const uint8_t *)"back", 4), 0);
+    assert_true(pump_until_received(&a, 1, 5000));
+    assert_string_equal(a.last, "Back");
+    peer_free(&a);
+    peer_free(&b);
+}
+
 /* No restart before remote credentials were ever set. */
 static void test_restart_needs_remote(void **state)
 {
@@ -810,6 +852,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fast_path_oversize_clears_df),
         cmocka_unit_test(test_wrong_password_fails),
         cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_ice_tcp),
         cmocka_unit_test(test_restart_needs_remote),
         cmocka_unit_test(test_nat_mapping),
         cmocka_unit_test(test_on_media_loop),
