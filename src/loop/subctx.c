@@ -15,7 +15,7 @@
 #include "base/error.h"
 #include "loop/fdwatch.h"
 
-#define SB_SUBCTX_MAX_FDS 16
+#define SB_SUBCTX_MAX_FDS 64 /* an agent: UDP and ICE-TCP sockets of up to 32 addresses */
 #define SB_SUBCTX_MAX_PASSES 16
 #define SB_SUBCTX_NEVER INT64_MAX
 #define SB_SUBCTX_NOT_QUEUED SIZE_MAX
