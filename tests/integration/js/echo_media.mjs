@@ -8,9 +8,10 @@
 //   node echo_media.mjs '{"url":"http://127.0.0.1:18088/echo_media.html",
 //                            "cfg":{"server":"http://127.0.0.1:18088/janus"},"timeoutMs":60000}'
 //
-// Chromium: Debian's /usr/bin/chromium with the flags of TESTING.md, a fresh user-data-dir
-// removed afterwards. Exit status 0 when the page ran to the end (the caller judges the
-// figures), 1 with {"error": ...} otherwise.
+// Chromium: Debian's /usr/bin/chromium with the flags of TESTING.md (plus opts.args, e.g.
+// --unsafely-treat-insecure-origin-as-secure=...), a fresh user-data-dir removed afterwards.
+// Exit status 0 when the page ran to the end (the caller judges the figures), 1 with
+// {"error": ...} otherwise.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,7 +72,7 @@ try {
     context = await chromium.launchPersistentContext(userDataDir, {
         executablePath: "/usr/bin/chromium",
         headless: true,
-        args: CHROMIUM_FLAGS,
+        args: CHROMIUM_FLAGS.concat(opts.args || []), // opts.args: extra flags
     });
     const page = context.pages()[0] || (await context.newPage());
     if (opts.serverPid) await page.exposeFunction("sbCpu", () => serverCpu(opts.serverPid));
