@@ -177,15 +177,13 @@ static void sb_ice_on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer 
     const char *value = g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;
     bool announced = false;
     if (ice->nat_mapping && cand->type == NICE_CANDIDATE_TYPE_HOST) {
+        /* The public addresses first, at the candidate's own priority and one lower for
+         * each further one; with keep_private_host the private address comes last, below
+         * them (clients outside, the usual case, then check the reachable one first). */
         bool host_v6 = nice_address_ip_version(&cand->addr) == 6;
         unsigned dec = 0;
-        if (ice->keep_private_host) {
-            sb_ice_emit_candidate(ice, value);
-            announced = true;
-            dec = 1;
-        }
+        char line[SB_ICE_LINE_MAX];
         for (char **a = ice->nat_mapping; *a; a++) {
-            char line[SB_ICE_LINE_MAX];
             if ((strchr(*a, ':') != NULL) != host_v6 ||
                 !sb_ice_remap(value, *a, dec, line, sizeof(line)))
                 continue;
@@ -193,6 +191,10 @@ static void sb_ice_on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer 
             announced = true;
             dec++;
         }
+        char own[NICE_ADDRESS_STRING_LEN];
+        nice_address_to_string(&cand->addr, own);
+        if (announced && ice->keep_private_host && sb_ice_remap(value, own, dec, line, sizeof(line)))
+            sb_ice_emit_candidate(ice, line);
     }
     if (!announced) /* no mapping for this candidate's family: its own address */
         sb_ice_emit_candidate(ice, value);

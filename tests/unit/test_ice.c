@@ -720,8 +720,8 @@ static void test_nat_mapping(void **state)
         }
         assert_true(mapped >= 1);
         assert_int_equal(priv > 0, keep);
-        if (keep) {
-            assert_string_not_equal(prio_mapped, prio_priv);
+        if (keep) { /* the public address ranks first: outside clients check it first */
+            assert_true(strtoul(prio_mapped, NULL, 10) > strtoul(prio_priv, NULL, 10));
             assert_true(pump(&a.connected, &b.connected, 10000));
         }
         peer_free(&a);
