@@ -310,6 +310,13 @@ def scenario_refused(tap, builddir, folder, watch_s):
                     check(not ever and pc["connectionState"] != "connected",
                           what + ": connected (%r)" % pc["states"])
                     check_eq(pc["selected"], None, what + ": selected pair")
+        for page in ("mallory", "eve"):
+            with tap.case("refused: %s's page says the relay refused it, not 'connecting' "
+                          "forever" % page):
+                smp = sc.sample(page) or {}
+                check_eq((smp.get("me") or {}).get("connection"), "failed", page + ": state")
+                check("relay (TURN) server refused" in (smp.get("notice") or ""),
+                      page + ": notice %r" % smp.get("notice"))
         with tap.case("refused: coturn answered 401 to both usernames and allocated "
                       "nothing"):
             log = sc.turn.log()

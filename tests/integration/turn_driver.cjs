@@ -196,6 +196,7 @@ async function snapshot(page) {
       phase: room ? room.phase : null,
       feeds: room ? room.feeds.map((f) => ({ id: f.id, display: f.display, publishing: f.publishing, connection: f.connection })) : [],
       me: room ? { id: room.me.id, connection: room.me.connection } : null,
+      notice: room ? room.notice || null : null,
       pcs: list,
     };
   });

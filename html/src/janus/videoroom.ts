@@ -425,7 +425,20 @@ export class VideoRoomClient {
     pc.addTransceiver(this.mic ?? 'audio', { direction: 'sendonly', streams: [local] });
     pc.addTransceiver(this.cam ?? 'video', { direction: 'sendonly', streams: [local] });
     await this.applySenders();
-    pc.onicecandidate = (e) => void pub.trickle(e.candidate);
+    let gathered = 0;
+    pc.onicecandidate = (e) => {
+      if (e.candidate) gathered++;
+      void pub.trickle(e.candidate);
+    };
+    // Gathering that ends with no candidate at all (relay-only with TURN refused or
+    // unreachable) never reaches 'failed': say so instead of 'connecting' forever.
+    pc.onicegatheringstatechange = () => {
+      if (gen !== this.generation || pc.iceGatheringState !== 'complete' || gathered > 0) return;
+      this.setMe({ connection: 'failed' });
+      this.emit({ notice: rtc.iceTransportPolicy === 'relay'
+        ? 'No way to reach the server: the relay (TURN) server refused this browser or cannot be reached.'
+        : 'No network path to the server was found.' });
+    };
     pc.onconnectionstatechange = () => {
       if (gen !== this.generation) return;
       const st = pc.connectionState;
