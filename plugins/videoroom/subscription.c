@@ -121,7 +121,7 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         code = SB_VR_CHECK_ITEMS(items, params, text);
     if (code)
         err = sb_vr_error_json(code, "%s", text);
-    else if (json_is_true(json_object_get(m->body, "restart")) && !s->offered)
+    else if (json_is_true(json_object_get(m->body, "restart")) && !s->answered)
         err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "No PeerConnection to restart");
     size_t i;
     g_mutex_lock(&sb_vr_lock);

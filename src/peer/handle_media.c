@@ -187,7 +187,14 @@ static void sb_media_answer_on_loop(void *arg)
     char **cands = sb_peer_local_candidates(p);
     sb_media_local(j->m, p, &opts.local, cands);
     sb_negotiate_codec_pref_t audio[8], video[8];
-    if (sb_peer_streams_answer_opts(j->answer_opts, &opts, audio, video, 8) < 0) {
+    sb_peer_answer_ctx_t actx = {.want = j->answer_opts};
+    sb_peer_mline_ssrc_t kept[SB_MEDIA_MAX_STREAMS];
+    pthread_mutex_lock(&j->m->lock);
+    actx.nkept = j->m->nkept;
+    memcpy(kept, j->m->kept, j->m->nkept * sizeof(kept[0]));
+    pthread_mutex_unlock(&j->m->lock);
+    actx.kept = kept;
+    if (sb_peer_streams_answer_opts(&actx, &opts, audio, video, 8) < 0) {
         j->rc = SB_EINVAL;
         snprintf(j->reason, sizeof(j->reason), "invalid codec preference list");
         g_strfreev(cands);
@@ -271,10 +278,18 @@ static void sb_media_process_answer_on_loop(void *arg)
     }
     sb_negotiate_result_t *res = NULL;
     j->rc = sb_negotiate_process_answer(offer, j->remote, &res, j->reason, sizeof(j->reason));
-    sb_sdp_free(offer);
     if (j->rc == 0)
         j->rc = sb_media_apply_remote(j, p, res);
     sb_negotiate_result_free(res);
+    /* A refused answer changed nothing: our offer still waits for a good one (unless a
+     * newer offer replaced it meanwhile). */
+    pthread_mutex_lock(&j->m->lock);
+    if (j->rc < 0 && !j->m->our_offer) {
+        j->m->our_offer = offer;
+        offer = NULL;
+    }
+    pthread_mutex_unlock(&j->m->lock);
+    sb_sdp_free(offer);
 }
 
 /* ---- entry points (plugin threads) ---- */

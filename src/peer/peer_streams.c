@@ -110,13 +110,25 @@ unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_
 }
 
 /* Per m-line hook: the plugin's direction wish for the kind, and our SSRCs where we send. */
+static const sb_peer_mline_ssrc_t *sb_peer_streams_kept(const sb_peer_mline_ssrc_t *kept,
+                                                        unsigned nkept, const char *mid,
+                                                        sb_media_kind_t kind)
+{
+    for (unsigned k = 0; k < nkept; k++) {
+        if (!strcmp(kept[k].mid, mid) && kept[k].kind == kind)
+            return &kept[k];
+    }
+    return NULL;
+}
+
 static void sb_peer_streams_on_media(void *ctx, const sb_sdp_t *offer, size_t index,
                                      const sb_negotiate_media_t *summary, sb_sdp_dir_t *dir,
                                      sb_negotiate_send_t *send)
 {
     (void)offer;
     (void)index;
-    const sb_answer_opts_t *want = ctx;
+    const sb_peer_answer_ctx_t *actx = ctx;
+    const sb_answer_opts_t *want = actx->want;
     bool video = summary->kind == SB_SDP_KIND_VIDEO;
     bool recv = video ? want->video_recv : want->audio_recv;
     bool snd = video ? want->video_send : want->audio_send;
@@ -125,18 +137,21 @@ static void sb_peer_streams_on_media(void *ctx, const sb_sdp_t *offer, size_t in
            : snd       ? SB_SDP_DIR_SENDONLY
                        : SB_SDP_DIR_INACTIVE;
     if (snd) {
-        send->ssrc = sb_peer_streams_ssrc();
-        send->rtx_ssrc = sb_peer_streams_ssrc();
+        const sb_peer_mline_ssrc_t *k = sb_peer_streams_kept(
+            actx->kept, actx->nkept, summary->mid, video ? SB_MEDIA_VIDEO : SB_MEDIA_AUDIO);
+        send->ssrc = k ? k->ssrc : sb_peer_streams_ssrc();
+        send->rtx_ssrc = k && k->rtx_ssrc ? k->rtx_ssrc : sb_peer_streams_ssrc();
         send->cname = "switchboard";
         send->msid_stream = "switchboard";
         send->msid_track = video ? "video" : "audio";
     }
 }
 
-int sb_peer_streams_answer_opts(const sb_answer_opts_t *want, sb_negotiate_opts_t *opts,
+int sb_peer_streams_answer_opts(const sb_peer_answer_ctx_t *ctx, sb_negotiate_opts_t *opts,
                                 sb_negotiate_codec_pref_t *audio, sb_negotiate_codec_pref_t *video,
                                 size_t max)
 {
+    const sb_answer_opts_t *want = ctx->want;
     if (want->audio_codecs) {
         int n = sb_negotiate_prefs_parse(want->audio_codecs, audio, max);
         if (n <= 0)
@@ -162,7 +177,7 @@ int sb_peer_streams_answer_opts(const sb_answer_opts_t *want, sb_negotiate_opts_
      * this costs no join time. */
     opts->actpass_answer = SB_SDP_SETUP_PASSIVE;
     opts->on_media = sb_peer_streams_on_media;
-    opts->ctx = (void *)want;
+    opts->ctx = (void *)ctx;
     return 0;
 }
 
@@ -189,16 +204,6 @@ unsigned sb_peer_streams_keep_ssrcs(const sb_media_stream_t *streams, unsigned n
     return nkept;
 }
 
-static const sb_peer_mline_ssrc_t *sb_peer_streams_kept(const sb_peer_mline_ssrc_t *kept,
-                                                        unsigned nkept, const char *mid,
-                                                        sb_media_kind_t kind)
-{
-    for (unsigned k = 0; k < nkept; k++) {
-        if (!strcmp(kept[k].mid, mid) && kept[k].kind == kind)
-            return &kept[k];
-    }
-    return NULL;
-}
 
 unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
                                const sb_peer_mline_ssrc_t *kept, unsigned nkept,

@@ -11,19 +11,27 @@
 unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_stream_t *out,
                                      unsigned max);
 
-/* Fill the codec preferences, directions and SSRC hook of opts from a plugin's wishes.
- * audio/video are caller storage for max preferences each (opts points into them).
- * Returns 0 or SB_EINVAL for an unknown codec name. */
-int sb_peer_streams_answer_opts(const sb_answer_opts_t *want, sb_negotiate_opts_t *opts,
-                                sb_negotiate_codec_pref_t *audio, sb_negotiate_codec_pref_t *video,
-                                size_t max);
-
 /* The SSRCs we have sent with on one m-line (by mid). Plain data, owned by the caller. */
 typedef struct sb_peer_mline_ssrc {
     char mid[40];
     sb_media_kind_t kind;
     uint32_t ssrc, rtx_ssrc;
 } sb_peer_mline_ssrc_t;
+
+/* What the answer hook needs: the plugin's wishes, and the SSRCs each m-line was sent with
+ * before (an m-line answered again keeps them, as in offers: the client's decoder goes on). */
+typedef struct sb_peer_answer_ctx {
+    const sb_answer_opts_t *want;
+    const sb_peer_mline_ssrc_t *kept;
+    unsigned nkept;
+} sb_peer_answer_ctx_t;
+
+/* Fill the codec preferences, directions and SSRC hook of opts from ctx (borrowed: it must
+ * outlive the negotiation). audio/video are caller storage for max preferences each (opts
+ * points into them). Returns 0 or SB_EINVAL for an unknown codec name. */
+int sb_peer_streams_answer_opts(const sb_peer_answer_ctx_t *ctx, sb_negotiate_opts_t *opts,
+                                sb_negotiate_codec_pref_t *audio, sb_negotiate_codec_pref_t *video,
+                                size_t max);
 
 /* Record the SSRCs of the negotiated streams we send on into kept (nkept entries, room for
  * max), replacing an entry of the same mid. Entries of streams now inactive stay: an m-line
