@@ -28,7 +28,6 @@ usage: test_ice_tcp_chromium.py <builddir>
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import netns  # noqa: E402
 import sbchromium  # noqa: E402
-import sbtest  # noqa: E402
 from sbtest import Server, Tap, builddir_from_argv, check, check_eq  # noqa: E402
 
 SERVER, CLIENT = "198.18.50.1", "198.18.50.2"
@@ -48,23 +46,6 @@ SLOW = 2.0 if os.environ.get("SB_TEST_SANITIZED") else 1.0
 CALLS = int(os.environ.get("SB_ICE_TCP_CALLS", "5"))
 
 
-def _wait_port_on(addr):
-    """sbtest.Server waits for its port on 127.0.0.1; ours listens on SERVER only."""
-    def wait(port, timeout=10.0, proc=None):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError("server exited early with %s" % proc.returncode)
-            try:
-                with socket.create_connection((addr, port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("port %s:%d not listening after %.0fs" % (addr, port, timeout))
-    return wait
-
-
-sbtest.wait_port = _wait_port_on(SERVER)
 
 
 def run_page(client, cfg, timeout_s):
@@ -140,7 +121,8 @@ def start(builddir, html, name, tcp):
     args = ["--bind", SERVER, "--ice-enforce-list", "198.18.50.0/24"]
     if tcp:
         args += ["--ice-tcp", "true"]
-    return Server(builddir, args=args, http_port=PORT, ws=False, html_folder=html, name=name)
+    return Server(builddir, args=args, http_port=PORT, ws=False, html_folder=html, name=name,
+                  wait_host=SERVER)
 
 
 def stop(tap, server, tag):

@@ -233,30 +233,12 @@ if len(sys.argv) >= 3 and sys.argv[1] == "--client":
 # The test.
 # ---------------------------------------------------------------------------------------
 
-import sbtest  # noqa: E402
 import netns  # noqa: E402
 from coturn import Coturn  # noqa: E402
 from sbtest import Server, Tap, builddir_from_argv, check, check_eq  # noqa: E402
 from turnclient import TurnClient  # noqa: E402
 
 
-def _wait_port_on(addr):
-    """sbtest.Server waits for its port on 127.0.0.1; ours listens on SERVER only."""
-    def wait(port, timeout=10.0, proc=None):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError("server exited early with %s" % proc.returncode)
-            try:
-                with socket.create_connection((addr, port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("port %s:%d not listening after %.0fs" % (addr, port, timeout))
-    return wait
-
-
-sbtest.wait_port = _wait_port_on(SERVER)
 
 
 class NatLab:
@@ -393,7 +375,7 @@ def log_of(server):
 
 def start(builddir, name, args=()):
     return Server(builddir, args=["--bind", SERVER, "--ice-enforce-list", "198.18.40.0/24"]
-                  + list(args), http_port=PORT, ws=False, name=name)
+                  + list(args), http_port=PORT, ws=False, name=name, wait_host=SERVER)
 
 
 def stop(tap, server, tag):

@@ -20,29 +20,16 @@ import tempfile
 
 import netns
 from pagerpc import PageRpc
+from sbchromium import ADAPTER_JS, JANUS_JS, missing  # noqa: F401 - restartlab.missing()
 from sbtest import Server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WEB = os.path.join(os.path.dirname(HERE), "web")
-JANUS_JS = "/usr/share/javascript/janus-gateway/janus.js"
-ADAPTER_JS = "/usr/share/javascript/webrtc-adapter/adapter.js"
 
 SERVER_SIG, CLIENT_SIG = "198.18.3.1", "198.18.3.2"
 SERVER_MEDIA = "198.18.1.1"
 CLIENT_MEDIA = ["198.18.1.%d" % i for i in range(2, 60)]  # the client's successive addresses
 PORT = 18088
-
-
-def missing():
-    """Why the page cannot run here, or None."""
-    for path in ("/usr/bin/chromium", JANUS_JS, ADAPTER_JS):
-        if not os.path.exists(path):
-            return "%s is missing" % path
-    if not shutil.which("node"):
-        return "node is missing"
-    if not os.path.isdir(os.path.join(os.path.dirname(HERE), "node_modules", "playwright-core")):
-        return "npm playwright-core is not installed in tests/integration/node_modules"
-    return None
 
 
 class RestartLab:

@@ -82,17 +82,17 @@ def check_eq(got, want, what=""):
         raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
 
 
-def wait_port(port, timeout=10.0, proc=None):
+def wait_port(port, timeout=10.0, proc=None, host="127.0.0.1"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("server exited early with %s" % proc.returncode)
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("port %d not listening after %.0fs" % (port, timeout))
+    raise RuntimeError("port %s:%d not listening after %.0fs" % (host, port, timeout))
 
 
 class Server:
@@ -100,7 +100,7 @@ class Server:
     sends SIGTERM and reports what went wrong (exit code, slowness, sanitizer logs)."""
 
     def __init__(self, builddir, args=(), http_port=HTTP_PORT, ws_port=WS_PORT, ws=True,
-                 html_folder="", name="server", wait_ws=True):
+                 html_folder="", name="server", wait_ws=True, wait_host="127.0.0.1"):
         self.builddir = os.path.abspath(builddir)
         self.http_port, self.ws_port, self.ws = http_port, ws_port, ws
         self.tmp = tempfile.mkdtemp(prefix="sbtest-%s-" % name)
@@ -131,9 +131,9 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
         self.stopped = None
-        wait_port(http_port, proc=self.proc)
+        wait_port(http_port, proc=self.proc, host=wait_host)  # wait_host: a --bind of args
         if ws and wait_ws:
-            wait_port(ws_port, proc=self.proc)
+            wait_port(ws_port, proc=self.proc, host=wait_host)
 
     @property
     def pid(self):
