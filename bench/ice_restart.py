@@ -279,8 +279,8 @@ def main():
         "- early: Chromium learns of the new address ~2 s after it appears; a restart sent "
         "before that gathers no candidate there ('new cand' column), and recovery waits for "
         "Chromium's network list, not for the server.",
-        "- the restart answer carries new server SSRCs (the answer path does not keep "
-        "them): Chromium starts new receive streams, its inbound-rtp counters restart at 0.",
+        "- the restart answer keeps the server's SSRCs (since f698210): Chromium's receive "
+        "streams and decoder go on.",
     ]
     text = "\n".join(head + body + notes) + "\n"
     print(text)
