@@ -9,7 +9,7 @@ cd "$top"
 packages=(
   build-essential autoconf automake pkg-config clang
   libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libjansson-dev libmicrohttpd-dev
-  libconfig-dev libcurl4-openssl-dev libcmocka-dev libgnutls28-dev openssl
+  libconfig-dev libcurl4-openssl-dev libcmocka-dev libgnutls28-dev openssl libusrsctp-dev
   python3 python3-aiortc python3-matplotlib chromium libjs-janus-gateway libjs-webrtc-adapter
   janus janus-doc iproute2 util-linux curl wrk valgrind gdb coturn nftables
 )

@@ -1,0 +1,412 @@
+/* SCTP for data channels over usrsctp (see sctp.h). Everything usrsctp hands us (packets,
+ * message fragments, notifications) is copied into the association's queue under its lock
+ * and delivered by sb_sctp_drain on the owner's thread. */
+#include "proto/sctp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <usrsctp.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/log.h"
+
+#define SB_SCTP_SLOTS 4096 /* associations at once (id table) */
+
+typedef enum { SB_SCTP_ITEM_PACKET, SB_SCTP_ITEM_MESSAGE, SB_SCTP_ITEM_STATE } sb_sctp_kind_t;
+
+typedef struct sb_sctp_item {
+    struct sb_sctp_item *next;
+    sb_sctp_kind_t kind;
+    uint16_t stream;
+    uint32_t ppid;
+    sb_sctp_state_t state;
+    size_t len;
+    uint8_t data[];
+} sb_sctp_item_t;
+
+struct sb_sctp {
+    uintptr_t id; /* usrsctp's address for us: slot + generation, never a pointer */
+    struct socket *sock;
+    sb_sctp_config_t cfg;
+    const sb_sctp_ops_t *ops;
+    void *ctx;
+    pthread_mutex_t lock; /* guards the queue, state and stats against sb_sctp_tick */
+    sb_sctp_item_t *head, *tail;
+    size_t queued_bytes;
+    sb_sctp_state_t state;
+    sb_sctp_stats_t stats;
+    /* A message arriving in pieces (usrsctp's partial delivery), until MSG_EOR. */
+    uint8_t *partial;
+    size_t partial_len;
+    bool partial_dropped;
+};
+
+static struct {
+    pthread_mutex_t lock; /* guards slots and gen; taken before an association's lock */
+    sb_sctp_t *slots[SB_SCTP_SLOTS];
+    uint32_t gen;
+    bool ready;
+} sb_sctp_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Under sb_sctp_g.lock. */
+static sb_sctp_t *sb_sctp_find(uintptr_t id)
+{
+    sb_sctp_t *s = sb_sctp_g.slots[id % SB_SCTP_SLOTS];
+    return s && s->id == id ? s : NULL;
+}
+
+/* Queue an item (under s->lock); false when over the budget (dropped and counted). */
+static bool sb_sctp_queue(sb_sctp_t *s, sb_sctp_item_t *it)
+{
+    if (it->kind != SB_SCTP_ITEM_STATE && s->queued_bytes + it->len > SB_SCTP_OUTBOX_MAX_BYTES) {
+        s->stats.outbox_dropped++;
+        sb_free(it);
+        return false;
+    }
+    bool was_empty = !s->head;
+    s->queued_bytes += it->len;
+    it->next = NULL;
+    if (s->tail)
+        s->tail->next = it;
+    else
+        s->head = it;
+    s->tail = it;
+    return was_empty;
+}
+
+static sb_sctp_item_t *sb_sctp_item(sb_sctp_kind_t kind, const void *data, size_t len)
+{
+    sb_sctp_item_t *it = sb_malloc(sizeof(*it) + len);
+    memset(it, 0, sizeof(*it));
+    it->kind = kind;
+    it->len = len;
+    if (len)
+        memcpy(it->data, data, len);
+    return it;
+}
+
+/* usrsctp: a packet for the peer. Any thread that drives usrsctp. */
+static int sb_sctp_on_output(void *addr, void *buffer, size_t length, uint8_t tos,
+                             uint8_t set_df)
+{
+    (void)tos;
+    (void)set_df;
+    pthread_mutex_lock(&sb_sctp_g.lock);
+    sb_sctp_t *s = sb_sctp_find((uintptr_t)addr);
+    bool wake = false;
+    if (s) {
+        pthread_mutex_lock(&s->lock);
+        wake = sb_sctp_queue(s, sb_sctp_item(SB_SCTP_ITEM_PACKET, buffer, length));
+        pthread_mutex_unlock(&s->lock);
+        if (wake && s->ops->wake)
+            s->ops->wake(s->ctx);
+    }
+    pthread_mutex_unlock(&sb_sctp_g.lock);
+    return 0;
+}
+
+/* Under s->lock. */
+static void sb_sctp_set_state(sb_sctp_t *s, sb_sctp_state_t st)
+{
+    if (s->state == st || s->state == SB_SCTP_CLOSED)
+        return;
+    s->state = st;
+    sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_STATE, NULL, 0);
+    it->state = st;
+    sb_sctp_queue(s, it);
+}
+
+/* Under s->lock. */
+static void sb_sctp_on_notification(sb_sctp_t *s, const uint8_t *data, size_t len)
+{
+    const union sctp_notification *n = (const void *)data;
+    if (len < sizeof(n->sn_header) || n->sn_header.sn_type != SCTP_ASSOC_CHANGE ||
+        len < sizeof(n->sn_assoc_change))
+        return;
+    switch (n->sn_assoc_change.sac_state) {
+    case SCTP_COMM_UP:
+        sb_sctp_set_state(s, SB_SCTP_UP);
+        break;
+    case SCTP_COMM_LOST:
+    case SCTP_SHUTDOWN_COMP:
+    case SCTP_CANT_STR_ASSOC:
+        sb_sctp_set_state(s, SB_SCTP_CLOSED);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Under s->lock: one piece of a message; queued whole at MSG_EOR, dropped past max_message. */
+static void sb_sctp_on_data(sb_sctp_t *s, const uint8_t *data, size_t len,
+                            const struct sctp_rcvinfo *rcv, int flags)
+{
+    if (!s->partial_dropped && s->partial_len + len > s->cfg.max_message) {
+        s->partial_dropped = true;
+        s->stats.oversize_refused++;
+    }
+    if (!s->partial_dropped && len) {
+        s->partial = sb_realloc(s->partial, s->partial_len + len);
+        memcpy(s->partial + s->partial_len, data, len);
+        s->partial_len += len;
+    }
+    if (!(flags & MSG_EOR))
+        return;
+    if (!s->partial_dropped) {
+        sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_MESSAGE, s->partial, s->partial_len);
+        it->stream = rcv->rcv_sid;
+        it->ppid = ntohl(rcv->rcv_ppid);
+        s->stats.messages_in++;
+        sb_sctp_queue(s, it);
+    }
+    sb_free(s->partial);
+    s->partial = NULL;
+    s->partial_len = 0;
+    s->partial_dropped = false;
+}
+
+/* usrsctp: data or a notification; we own data (free()). */
+static int sb_sctp_on_receive(struct socket *sock, union sctp_sockstore addr, void *data,
+                              size_t datalen, struct sctp_rcvinfo rcv, int flags,
+                              void *ulp_info)
+{
+    (void)sock;
+    (void)addr;
+    if (!data)
+        return 1;
+    pthread_mutex_lock(&sb_sctp_g.lock);
+    sb_sctp_t *s = sb_sctp_find((uintptr_t)ulp_info);
+    if (s) {
+        pthread_mutex_lock(&s->lock);
+        if (flags & MSG_NOTIFICATION)
+            sb_sctp_on_notification(s, data, datalen);
+        else
+            sb_sctp_on_data(s, data, datalen, &rcv, flags);
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&sb_sctp_g.lock);
+    free(data);
+    return 1;
+}
+
+int sb_sctp_global_init(void)
+{
+    pthread_mutex_lock(&sb_sctp_g.lock);
+    if (!sb_sctp_g.ready) {
+        usrsctp_init_nothreads(0, sb_sctp_on_output, NULL);
+        usrsctp_sysctl_set_sctp_ecn_enable(0);
+        sb_sctp_g.ready = true;
+    }
+    pthread_mutex_unlock(&sb_sctp_g.lock);
+    return 0;
+}
+
+void sb_sctp_global_deinit(void)
+{
+    pthread_mutex_lock(&sb_sctp_g.lock);
+    bool ready = sb_sctp_g.ready;
+    sb_sctp_g.ready = false;
+    pthread_mutex_unlock(&sb_sctp_g.lock);
+    /* usrsctp_finish fails while associations linger: give their timers a few rounds. */
+    for (int i = 0; ready && i < 100 && usrsctp_finish() != 0; i++)
+        usrsctp_handle_timers(100);
+}
+
+static int sb_sctp_setopt(struct socket *sock, int level, int name, const void *v,
+                          socklen_t len)
+{
+    return usrsctp_setsockopt(sock, level, name, v, len) == 0 ? 0 : SB_EIO;
+}
+
+static int sb_sctp_configure(sb_sctp_t *s)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* close = ABORT, nothing lingers */
+    struct sctp_assoc_value reset = {.assoc_id = SCTP_ALL_ASSOC,
+                                     .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};
+    struct sctp_initmsg init = {.sinit_num_ostreams = s->cfg.max_streams,
+                                .sinit_max_instreams = s->cfg.max_streams};
+    struct sctp_event ev = {.se_assoc_id = SCTP_ALL_ASSOC, .se_type = SCTP_ASSOC_CHANGE,
+                            .se_on = 1};
+    int one = 1;
+    struct sockaddr_conn local = {.sconn_family = AF_CONN,
+                                  .sconn_port = htons(s->cfg.local_port),
+                                  .sconn_addr = (void *)s->id};
+    if (usrsctp_set_non_blocking(s->sock, 1) != 0 ||
+        sb_sctp_setopt(s->sock, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0 ||
+        sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &reset,
+                       sizeof(reset)) < 0 ||
+        sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init)) < 0 ||
+        sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one)) < 0 ||
+        sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev)) < 0 ||
+        usrsctp_bind(s->sock, (struct sockaddr *)&local, sizeof(local)) != 0)
+        return SB_EIO;
+    return 0;
+}
+
+int sb_sctp_new(const sb_sctp_config_t *cfg, const sb_sctp_ops_t *ops, void *ctx,
+                sb_sctp_t **out)
+{
+    if (!cfg || !ops || !ops->send || !ops->on_message || !ops->on_state || !out ||
+        cfg->max_streams > SB_SCTP_MAX_STREAMS)
+        return SB_EINVAL;
+    sb_sctp_t *s = SB_NEW(sb_sctp_t);
+    s->cfg = *cfg;
+    if (!s->cfg.local_port)
+        s->cfg.local_port = SB_SCTP_DEFAULT_PORT;
+    if (!s->cfg.remote_port)
+        s->cfg.remote_port = SB_SCTP_DEFAULT_PORT;
+    if (!s->cfg.max_streams)
+        s->cfg.max_streams = SB_SCTP_MAX_STREAMS;
+    if (!s->cfg.max_message)
+        s->cfg.max_message = SB_SCTP_DEFAULT_MAX_MESSAGE;
+    s->ops = ops;
+    s->ctx = ctx;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_lock(&sb_sctp_g.lock);
+    for (unsigned i = 0; i < SB_SCTP_SLOTS && !s->id; i++) {
+        uint32_t slot = (sb_sctp_g.gen + i) % SB_SCTP_SLOTS;
+        if (!sb_sctp_g.slots[slot]) {
+            sb_sctp_g.gen += i + 1;
+            /* slot in the low bits; the generation above, so an old id never matches. */
+            s->id = (uintptr_t)slot + SB_SCTP_SLOTS * (uintptr_t)(sb_sctp_g.gen | 1u);
+            sb_sctp_g.slots[slot] = s;
+        }
+    }
+    pthread_mutex_unlock(&sb_sctp_g.lock);
+    if (!s->id) {
+        pthread_mutex_destroy(&s->lock);
+        sb_free(s);
+        return SB_ENOMEM;
+    }
+    usrsctp_register_address((void *)s->id);
+    s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, sb_sctp_on_receive, NULL, 0,
+                             (void *)s->id);
+    if (!s->sock || sb_sctp_configure(s) < 0) {
+        sb_sctp_free(s);
+        return SB_EIO;
+    }
+    *out = s;
+    return 0;
+}
+
+int sb_sctp_connect(sb_sctp_t *s)
+{
+    struct sockaddr_conn remote = {.sconn_family = AF_CONN,
+                                   .sconn_port = htons(s->cfg.remote_port),
+                                   .sconn_addr = (void *)s->id};
+    int rc = usrsctp_connect(s->sock, (struct sockaddr *)&remote, sizeof(remote));
+    return rc == 0 || errno == EINPROGRESS ? 0 : SB_EIO;
+}
+
+void sb_sctp_input(sb_sctp_t *s, const uint8_t *pkt, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stats.packets_in++;
+    pthread_mutex_unlock(&s->lock);
+    usrsctp_conninput((void *)s->id, pkt, len, 0);
+}
+
+int sb_sctp_send(sb_sctp_t *s, uint16_t stream, uint32_t ppid, const uint8_t *data, size_t len,
+                 const sb_sctp_send_opts_t *opts)
+{
+    pthread_mutex_lock(&s->lock);
+    sb_sctp_state_t st = s->state;
+    bool oversize = len > s->cfg.max_message;
+    if (oversize)
+        s->stats.oversize_refused++;
+    pthread_mutex_unlock(&s->lock);
+    if (stream >= s->cfg.max_streams || len == 0 || oversize)
+        return SB_EINVAL;
+    if (st != SB_SCTP_UP)
+        return SB_ESTATE;
+    struct sctp_sendv_spa spa = {.sendv_flags = SCTP_SEND_SNDINFO_VALID};
+    spa.sendv_sndinfo.snd_sid = stream;
+    spa.sendv_sndinfo.snd_ppid = htonl(ppid);
+    spa.sendv_sndinfo.snd_flags = SCTP_EOR | (opts && opts->unordered ? SCTP_UNORDERED : 0);
+    if (opts && (opts->rexmit_limited || opts->time_limited)) {
+        spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+        spa.sendv_prinfo.pr_policy = opts->rexmit_limited ? SCTP_PR_SCTP_RTX : SCTP_PR_SCTP_TTL;
+        spa.sendv_prinfo.pr_value = opts->rexmit_limited ? opts->max_rexmit : opts->lifetime_ms;
+    }
+    ssize_t n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? SB_EAGAIN : SB_EIO;
+    pthread_mutex_lock(&s->lock);
+    s->stats.messages_out++;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+void sb_sctp_drain(sb_sctp_t *s)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        sb_sctp_item_t *it = s->head;
+        if (it) {
+            s->head = it->next;
+            if (!s->head)
+                s->tail = NULL;
+            s->queued_bytes -= it->len;
+            if (it->kind == SB_SCTP_ITEM_PACKET)
+                s->stats.packets_out++;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!it)
+            return;
+        if (it->kind == SB_SCTP_ITEM_PACKET)
+            s->ops->send(s->ctx, it->data, it->len);
+        else if (it->kind == SB_SCTP_ITEM_MESSAGE)
+            s->ops->on_message(s->ctx, it->stream, it->ppid, it->data, it->len);
+        else
+            s->ops->on_state(s->ctx, it->state);
+        sb_free(it);
+    }
+}
+
+void sb_sctp_tick(uint32_t elapsed_ms)
+{
+    usrsctp_handle_timers(elapsed_ms);
+}
+
+sb_sctp_state_t sb_sctp_state(const sb_sctp_t *s)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&s->lock);
+    sb_sctp_state_t st = s->state;
+    pthread_mutex_unlock((pthread_mutex_t *)&s->lock);
+    return st;
+}
+
+sb_sctp_stats_t sb_sctp_stats(const sb_sctp_t *s)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&s->lock);
+    sb_sctp_stats_t st = s->stats;
+    pthread_mutex_unlock((pthread_mutex_t *)&s->lock);
+    return st;
+}
+
+void sb_sctp_free(sb_sctp_t *s)
+{
+    if (!s)
+        return;
+    if (s->sock)
+        usrsctp_close(s->sock); /* SO_LINGER 0: an ABORT, queued below */
+    pthread_mutex_lock(&sb_sctp_g.lock);
+    if (sb_sctp_find(s->id) == s)
+        sb_sctp_g.slots[s->id % SB_SCTP_SLOTS] = NULL;
+    pthread_mutex_unlock(&sb_sctp_g.lock);
+    usrsctp_deregister_address((void *)s->id);
+    /* The ABORT goes out; nothing else is delivered any more. */
+    for (sb_sctp_item_t *it = s->head, *next; it; it = next) {
+        next = it->next;
+        if (it->kind == SB_SCTP_ITEM_PACKET)
+            s->ops->send(s->ctx, it->data, it->len);
+        sb_free(it);
+    }
+    sb_free(s->partial);
+    pthread_mutex_destroy(&s->lock);
+    sb_free(s);
+}

@@ -1,0 +1,262 @@
+/* Unit tests for src/proto/sctp.c: two associations in one process, wired to each other
+ * through in-memory queues (what DTLS would carry), establish by simultaneous open, then
+ * exchange messages of every kind: small text, 64 KiB and max-size binary (reassembled from
+ * usrsctp's partial delivery), unordered and partially reliable ones; oversized messages
+ * and out-of-range streams are refused; closing one side reaches the other. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "proto/dcep.h"
+#include "proto/sctp.h"
+
+#define MAX_PKTS 4096
+
+typedef struct end {
+    sb_sctp_t *s;
+    struct end *peer;
+    uint8_t *pkts[MAX_PKTS]; /* packets waiting to be put into this end */
+    size_t lens[MAX_PKTS];
+    unsigned npkts;
+    sb_sctp_state_t state;
+    unsigned states;
+    unsigned messages;
+    uint16_t last_stream;
+    uint32_t last_ppid;
+    uint8_t *last;
+    size_t last_len;
+} end_t;
+
+static void on_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+    end_t *e = ctx;
+    end_t *to = e->peer;
+    if (!to || to->npkts == MAX_PKTS)
+        return;
+    to->pkts[to->npkts] = malloc(len);
+    memcpy(to->pkts[to->npkts], pkt, len);
+    to->lens[to->npkts++] = len;
+}
+
+static void on_message(void *ctx, uint16_t stream, uint32_t ppid, const uint8_t *data,
+                       size_t len)
+{
+    end_t *e = ctx;
+    e->messages++;
+    e->last_stream = stream;
+    e->last_ppid = ppid;
+    free(e->last);
+    e->last = malloc(len ? len : 1);
+    memcpy(e->last, data, len);
+    e->last_len = len;
+}
+
+static void on_state(void *ctx, sb_sctp_state_t st)
+{
+    end_t *e = ctx;
+    e->state = st;
+    e->states++;
+}
+
+static const sb_sctp_ops_t ops = {.send = on_send, .on_message = on_message,
+                                  .on_state = on_state};
+
+/* Deliver what is queued for e (and what that makes), once. Returns packets delivered. */
+static unsigned deliver(end_t *e)
+{
+    unsigned n = e->npkts;
+    uint8_t *pkts[MAX_PKTS];
+    size_t lens[MAX_PKTS];
+    memcpy(pkts, e->pkts, n * sizeof(pkts[0]));
+    memcpy(lens, e->lens, n * sizeof(lens[0]));
+    e->npkts = 0;
+    for (unsigned i = 0; i < n; i++) {
+        sb_sctp_input(e->s, pkts[i], lens[i]);
+        free(pkts[i]);
+        sb_sctp_drain(e->s);
+    }
+    return n;
+}
+
+/* Run the wire until done() or about max_ms of simulated time. */
+static bool pump(end_t *a, end_t *b, bool (*done)(end_t *, end_t *), unsigned max_ms)
+{
+    for (unsigned ms = 0; ms <= max_ms; ms += 10) {
+        for (int round = 0; round < 50; round++) {
+            sb_sctp_drain(a->s);
+            sb_sctp_drain(b->s);
+            if (!deliver(a) + !deliver(b) == 2)
+                break;
+        }
+        if (done(a, b))
+            return true;
+        sb_sctp_tick(10);
+    }
+    return false;
+}
+
+static bool both_up(end_t *a, end_t *b)
+{
+    return a->state == SB_SCTP_UP && b->state == SB_SCTP_UP;
+}
+
+static unsigned want_messages;
+static bool b_has_messages(end_t *a, end_t *b)
+{
+    (void)a;
+    return b->messages >= want_messages;
+}
+
+static void pair(end_t *a, end_t *b)
+{
+    memset(a, 0, sizeof(*a));
+    memset(b, 0, sizeof(*b));
+    a->peer = b;
+    b->peer = a;
+    sb_sctp_config_t cfg = {.max_message = 256 << 10};
+    assert_int_equal(sb_sctp_new(&cfg, &ops, a, &a->s), 0);
+    assert_int_equal(sb_sctp_new(&cfg, &ops, b, &b->s), 0);
+    assert_int_equal(sb_sctp_connect(a->s), 0);
+    assert_int_equal(sb_sctp_connect(b->s), 0);
+    assert_true(pump(a, b, both_up, 5000));
+}
+
+static void unpair(end_t *a, end_t *b)
+{
+    a->peer = b->peer = NULL;
+    sb_sctp_free(a->s);
+    sb_sctp_free(b->s);
+    for (unsigned i = 0; i < a->npkts; i++)
+        free(a->pkts[i]);
+    for (unsigned i = 0; i < b->npkts; i++)
+        free(b->pkts[i]);
+    free(a->last);
+    free(b->last);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return sb_sctp_global_init();
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sb_sctp_global_deinit();
+    return 0;
+}
+
+static void establish_and_exchange(void **state)
+{
+    (void)state;
+    end_t a, b;
+    pair(&a, &b);
+    /* A DCEP open, text, then binary of 64 KiB and of the maximum size. */
+    sb_dcep_channel_t ch = {.ordered = true, .reliability = SB_DCEP_RELIABLE};
+    strcpy(ch.label, "chat");
+    uint8_t open[64];
+    int n = sb_dcep_write_open(&ch, open, sizeof(open));
+    assert_int_equal(sb_sctp_send(a.s, 0, SB_PPID_DCEP, open, (size_t)n, NULL), 0);
+    want_messages = 1;
+    assert_true(pump(&a, &b, b_has_messages, 2000));
+    assert_int_equal(b.last_ppid, SB_PPID_DCEP);
+    sb_dcep_channel_t got;
+    assert_int_equal(sb_dcep_parse(b.last, b.last_len, &got), SB_DCEP_MSG_OPEN);
+    assert_string_equal(got.label, "chat");
+
+    const char *hello = "hello over sctp";
+    assert_int_equal(sb_sctp_send(a.s, 0, SB_PPID_STRING, (const uint8_t *)hello,
+                                  strlen(hello), NULL), 0);
+    want_messages = 2;
+    assert_true(pump(&a, &b, b_has_messages, 2000));
+    assert_int_equal(b.last_len, strlen(hello));
+    assert_memory_equal(b.last, hello, strlen(hello));
+    assert_int_equal(b.last_stream, 0);
+
+    size_t sizes[] = {64 << 10, 256 << 10};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *big = malloc(sizes[i]);
+        for (size_t k = 0; k < sizes[i]; k++)
+            big[k] = (uint8_t)(k * 7 + i);
+        assert_int_equal(sb_sctp_send(a.s, 2, SB_PPID_BINARY, big, sizes[i], NULL), 0);
+        want_messages = 3 + (unsigned)i;
+        assert_true(pump(&a, &b, b_has_messages, 5000));
+        assert_int_equal(b.last_len, sizes[i]);
+        assert_memory_equal(b.last, big, sizes[i]);
+        assert_int_equal(b.last_ppid, SB_PPID_BINARY);
+        assert_int_equal(b.last_stream, 2);
+        free(big);
+    }
+    /* Unordered and partially reliable messages arrive too (no loss here). */
+    sb_sctp_send_opts_t game = {.unordered = true, .rexmit_limited = true, .max_rexmit = 0};
+    sb_sctp_send_opts_t timed = {.time_limited = true, .lifetime_ms = 100};
+    assert_int_equal(sb_sctp_send(a.s, 4, SB_PPID_BINARY, (const uint8_t *)"xy", 2, &game), 0);
+    assert_int_equal(sb_sctp_send(a.s, 4, SB_PPID_BINARY, (const uint8_t *)"zz", 2, &timed), 0);
+    want_messages = 6;
+    assert_true(pump(&a, &b, b_has_messages, 2000));
+    /* Refused: over max_message, a stream past the limit, empty. */
+    static uint8_t huge[(256 << 10) + 1];
+    assert_int_equal(sb_sctp_send(a.s, 0, SB_PPID_BINARY, huge, sizeof(huge), NULL), SB_EINVAL);
+    assert_int_equal(sb_sctp_send(a.s, SB_SCTP_MAX_STREAMS, SB_PPID_BINARY, huge, 1, NULL),
+                     SB_EINVAL);
+    assert_int_equal(sb_sctp_send(a.s, 0, SB_PPID_BINARY, huge, 0, NULL), SB_EINVAL);
+    assert_true(sb_sctp_stats(a.s).oversize_refused >= 1);
+    /* And back the other way. */
+    assert_int_equal(sb_sctp_send(b.s, 1, SB_PPID_STRING, (const uint8_t *)"pong", 4, NULL), 0);
+    end_t *pa = &a, *pb = &b;
+    want_messages = 1;
+    assert_true(pump(pb, pa, b_has_messages, 2000));
+    assert_memory_equal(a.last, "pong", 4);
+    /* A closes (ABORT): B learns it. */
+    sb_sctp_free(a.s);
+    a.s = NULL;
+    sb_sctp_drain(b.s);
+    deliver(&b);
+    sb_sctp_drain(b.s);
+    assert_int_equal(b.state, SB_SCTP_CLOSED);
+    assert_int_equal(sb_sctp_send(b.s, 1, SB_PPID_STRING, (const uint8_t *)"x", 1, NULL),
+                     SB_ESTATE);
+    a.peer = NULL;
+    unpair(&a, &b);
+}
+
+/* Garbage and truncated packets change nothing: the association stays up and works. */
+static void garbage_is_dropped(void **state)
+{
+    (void)state;
+    end_t a, b;
+    pair(&a, &b);
+    srand(11);
+    uint8_t junk[1500];
+    for (int i = 0; i < 2000; i++) {
+        size_t len = (size_t)(rand() % (int)sizeof(junk));
+        for (size_t k = 0; k < len; k++)
+            junk[k] = (uint8_t)rand();
+        if (i % 2 && len >= 12) { /* our ports, so it reaches the association's checks */
+            junk[0] = 0x13, junk[1] = 0x88, junk[2] = 0x13, junk[3] = 0x88;
+        }
+        sb_sctp_input(b.s, junk, len);
+        sb_sctp_drain(b.s);
+    }
+    assert_int_equal(b.state, SB_SCTP_UP);
+    assert_int_equal(sb_sctp_send(a.s, 0, SB_PPID_STRING, (const uint8_t *)"still", 5, NULL), 0);
+    want_messages = b.messages + 1;
+    assert_true(pump(&a, &b, b_has_messages, 2000));
+    assert_memory_equal(b.last, "still", 5);
+    unpair(&a, &b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(establish_and_exchange),
+        cmocka_unit_test(garbage_is_dropped),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
