@@ -446,4 +446,5 @@ void sb_negotiate_opts_init(sb_negotiate_opts_t *o)
     o->simulcast = true;
     o->actpass_answer = SB_SDP_SETUP_ACTIVE;
     o->dir = SB_SDP_DIR_SENDRECV;
+    o->max_message_size = 256 << 10;
 }

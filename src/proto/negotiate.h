@@ -19,7 +19,8 @@
  *    ICE component only.
  *  - One transport: with a BUNDLE group every accepted m-line must be in it; without one,
  *    only the first acceptable m-line is accepted.
- *  - Data channels (m=application) are rejected for now.
+ *  - Data channels: one m=application (RFC 8841, either form) is accepted when the caller
+ *    asks for it (opts.data); otherwise it is rejected. Our SCTP port is always 5000.
  *
  * Sans-IO, no GLib, no threads. Any thread; arguments are only borrowed during the call. */
 #ifndef SB_PROTO_NEGOTIATE_H
@@ -146,6 +147,11 @@ typedef struct sb_negotiate_media {
     bool simulcast; /* a=simulcast negotiated */
     /* What we announced (only when we send). */
     uint32_t local_ssrc, local_rtx_ssrc;
+    /* m=application only: the peer's SCTP port and a=max-message-size (0: any size; 65536
+     * when absent), and whether it used the older DTLS/SCTP + a=sctpmap form. */
+    uint16_t sctp_port;
+    uint32_t max_message_size;
+    bool legacy_sctpmap;
 } sb_negotiate_media_t;
 
 /* The remote side of the BUNDLE transport. */
@@ -204,6 +210,8 @@ typedef struct sb_negotiate_opts {
     sb_sdp_dir_t dir;               /* wish per m-line: SENDRECV mirrors, RECVONLY for publishers */
     sb_negotiate_media_fn on_media; /* may be NULL */
     void *ctx;
+    bool data;                 /* accept one data channel m-line (else rejected) */
+    uint32_t max_message_size; /* what we announce for it (a=max-message-size) */
 } sb_negotiate_opts_t;
 
 /* Defaults: audio opus, PCMU, PCMA, G722; video VP8, VP9 (profile 0), H264 (42e01f), AV1;

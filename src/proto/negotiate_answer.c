@@ -34,7 +34,7 @@ static const char *sb_negotiate_check(const sb_negotiate_opts_t *o, const sb_sdp
     if (m->port == 0 && !m->bundle_only)
         return "disabled in the offer";
     if (m->kind == SB_SDP_KIND_APPLICATION)
-        return "data channels are not supported";
+        return o->data ? sb_negotiate_data_check(m) : "data channels are not supported";
     if (m->kind != SB_SDP_KIND_AUDIO && m->kind != SB_SDP_KIND_VIDEO)
         return "unsupported media type";
     if (!m->rtp || !strstr(m->proto, "SAVP"))
@@ -234,8 +234,20 @@ static void sb_negotiate_answer_rejected(sb_negotiate_answerer_t *a, size_t i)
     }
 }
 
+static void sb_negotiate_answer_data(sb_negotiate_answerer_t *a, size_t i)
+{
+    sb_negotiate_media_t *s = &a->r->media[i];
+    sb_negotiate_data_summary(&a->offer->media[i], s);
+    sb_sdp_media_t *am = sb_negotiate_answer_mline(a, i, 9);
+    sb_negotiate_data_answer(a->ans, am, s, a->opts->max_message_size);
+}
+
 static void sb_negotiate_answer_accepted(sb_negotiate_answerer_t *a, size_t i)
 {
+    if (a->offer->media[i].kind == SB_SDP_KIND_APPLICATION) {
+        sb_negotiate_answer_data(a, i);
+        return;
+    }
     sb_sdp_dir_t dirs[SB_HDREXT_COUNT] = {0};
     sb_negotiate_send_t send = {0};
     sb_negotiate_media_t *s = &a->r->media[i];
@@ -350,10 +362,16 @@ int sb_negotiate_answer(const sb_sdp_t *offer, const sb_negotiate_opts_t *opts,
         }
     }
     a.r = sb_negotiate_result_new(offer->n_media);
+    bool data = false;
     for (size_t i = 0; i < offer->n_media; i++) {
         sb_negotiate_media_t *s = &a.r->media[i];
         sb_negotiate_summary_init(s, &offer->media[i], (unsigned)i);
         s->reason = sb_negotiate_check(opts, &offer->media[i], &a.chosen[i]);
+        if (!s->reason && offer->media[i].kind == SB_SDP_KIND_APPLICATION) {
+            if (data) /* one SCTP association per PeerConnection */
+                s->reason = "only one data channel m-line";
+            data = true;
+        }
         s->accepted = s->reason == NULL;
     }
     rc = sb_negotiate_bundle(&a, reason, reason_size);

@@ -50,4 +50,11 @@ int sb_negotiate_add_send(sb_sdp_t *sdp, sb_sdp_media_t *m, const sb_negotiate_s
 /* Copy a string into a fixed buffer, truncating. */
 void sb_negotiate_copy(char *dst, size_t size, const char *src);
 
+/* negotiate_data.c: the data channel m-line. */
+#define SB_NEGOTIATE_SCTP_STREAMS 1024
+const char *sb_negotiate_data_check(const sb_sdp_media_t *m);
+void sb_negotiate_data_summary(const sb_sdp_media_t *om, sb_negotiate_media_t *s);
+void sb_negotiate_data_answer(sb_sdp_t *ans, sb_sdp_media_t *am, const sb_negotiate_media_t *s,
+                              uint32_t local_max_message);
+
 #endif

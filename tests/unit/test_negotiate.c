@@ -690,6 +690,67 @@ static void test_remote_transport(void **state)
     sb_sdp_free(sdp);
 }
 
+/* Data channels (RFC 8841): Chromium's m=application is answered when asked for, in its
+ * form, with our max-message-size, inside the BUNDLE group; the older DTLS/SCTP + sctpmap
+ * form (aiortc) is answered in that form; without opts.data it stays rejected; a second
+ * data m-line is rejected. */
+static void test_answer_data(void **state)
+{
+    (void)state;
+    sb_sdp_t *offer = parse_fixture("chromium_av.sdp");
+    sb_negotiate_opts_t o;
+    opts_init(&o);
+    sb_negotiate_result_t *r = answer_ok(offer, &o);
+    assert_false(r->media[2].accepted);
+    assert_string_equal(r->media[2].reason, "data channels are not supported");
+    sb_negotiate_result_free(r);
+
+    o.data = true;
+    o.max_message_size = 131072;
+    r = answer_ok(offer, &o);
+    const sb_negotiate_media_t *d = &r->media[2];
+    assert_true(d->accepted);
+    assert_int_equal(d->kind, SB_SDP_KIND_APPLICATION);
+    assert_int_equal(d->sctp_port, 5000);
+    assert_int_equal(d->max_message_size, 262144);
+    assert_false(d->legacy_sctpmap);
+    char *text = answer_text(r);
+    assert_non_null(strstr(text, "a=group:BUNDLE 0 1 2\r\n"));
+    assert_non_null(strstr(text, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"));
+    assert_non_null(strstr(text, "a=sctp-port:5000\r\n"));
+    assert_non_null(strstr(text, "a=max-message-size:131072\r\n"));
+    const char *app = strstr(text, "m=application");
+    assert_null(strstr(app, "a=sendrecv"));
+    sb_free(text);
+    sb_negotiate_result_free(r);
+    sb_sdp_free(offer);
+
+    static const char legacy[] =
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"
+        "m=application 9 DTLS/SCTP 5000\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+        "a=sctpmap:5000 webrtc-datachannel 65535\r\n"
+        "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+        "a=fingerprint:sha-256 EE:E9:5A:B4:E4:68:B9:79:AB:85:D1:94:DE:BE:4C:BC:22:D5:5B:E5:BF:4E:"
+        "B8:AF:97:29:07:4C:0C:51:E8:AD\r\na=setup:actpass\r\n"
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+        "a=sctp-port:6000\r\n";
+    offer = parse_text(legacy);
+    r = answer_ok(offer, &o);
+    assert_true(r->media[0].accepted);
+    assert_true(r->media[0].legacy_sctpmap);
+    assert_int_equal(r->media[0].sctp_port, 5000);
+    assert_int_equal(r->media[0].max_message_size, 65536); /* absent: RFC 8841's default */
+    assert_false(r->media[1].accepted);
+    assert_string_equal(r->media[1].reason, "only one data channel m-line");
+    text = answer_text(r);
+    assert_non_null(strstr(text, "m=application 9 DTLS/SCTP 5000\r\n"));
+    assert_non_null(strstr(text, "a=sctpmap:5000 webrtc-datachannel 1024\r\n"));
+    assert_non_null(strstr(text, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"));
+    sb_free(text);
+    sb_negotiate_result_free(r);
+    sb_sdp_free(offer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_rejections),        cmocka_unit_test(test_setup_roles),
         cmocka_unit_test(test_extensions),        cmocka_unit_test(test_bundle_transport_fallback),
         cmocka_unit_test(test_sim_group),         cmocka_unit_test(test_remote_transport),
+        cmocka_unit_test(test_answer_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
