@@ -32,6 +32,7 @@ static const struct {
     {SB_API_ERR_TOKEN_NOT_FOUND, "Token not found"},
     {SB_API_ERR_WEBRTC_STATE, "Wrong WebRTC state"},
     {SB_API_ERR_NOT_ACCEPTING_SESSIONS, "Currently not accepting new sessions"},
+    {SB_API_ERR_TOO_MANY_REQUESTS, "Too many requests"},
     {SB_API_ERR_UNKNOWN, "Unknown error"},
 };
 

@@ -8,6 +8,7 @@
 enum sb_api_error_code {
     SB_API_ERR_UNAUTHORIZED = 403,
     SB_API_ERR_UNAUTHORIZED_PLUGIN = 405,
+    SB_API_ERR_TOO_MANY_REQUESTS = 429, /* ours (HTTP's code): a per-client rate limit */
     SB_API_ERR_TRANSPORT_SPECIFIC = 450,
     SB_API_ERR_MISSING_REQUEST = 452,
     SB_API_ERR_UNKNOWN_REQUEST = 453,

@@ -51,7 +51,7 @@ static struct {
     const sb_config_t *cfg;
     size_t base_len;
     pthread_mutex_t polls_lock; /* guards polls list, every poll_state and stopping */
-    bool stopping; /* set once by sb_http_stop: no poll parks after it */
+    bool stopping;              /* set once by sb_http_stop: no poll parks after it */
     sb_http_req_t *polls;
 } sb_http = {.polls_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -76,8 +76,7 @@ static enum MHD_Result sb_http_send_with(struct MHD_Connection *conn, unsigned s
                                          const char *type, char *text, size_t len,
                                          const char *extra_name, const char *extra_value)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", type);
     if (extra_name)
         MHD_add_response_header(resp, extra_name, extra_value);
@@ -88,21 +87,23 @@ static enum MHD_Result sb_http_send_with(struct MHD_Connection *conn, unsigned s
     return r;
 }
 
-static enum MHD_Result sb_http_send(struct MHD_Connection *conn, unsigned status,
-                                    const char *type, char *text, size_t len)
-{
-    return sb_http_send_with(conn, status, type, text, len, NULL, NULL);
-}
-
-/* Send a JSON reply (reference stolen). */
-static enum MHD_Result sb_http_send_json(struct MHD_Connection *conn, unsigned status,
-                                         json_t *j)
+/* Send a JSON reply (reference stolen), with one extra header when extra_name is set. */
+static enum MHD_Result sb_http_send_json_with(struct MHD_Connection *conn, unsigned status,
+                                              json_t *j, const char *extra_name,
+                                              const char *extra_value)
 {
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!text)
-        text = strdup("{\"janus\":\"error\",\"error\":{\"code\":490,\"reason\":\"Unknown error\"}}");
-    return sb_http_send(conn, status, "application/json", text, strlen(text));
+        text =
+            strdup("{\"janus\":\"error\",\"error\":{\"code\":490,\"reason\":\"Unknown error\"}}");
+    return sb_http_send_with(conn, status, "application/json", text, strlen(text), extra_name,
+                             extra_value);
+}
+
+static enum MHD_Result sb_http_send_json(struct MHD_Connection *conn, unsigned status, json_t *j)
+{
+    return sb_http_send_json_with(conn, status, j, NULL, NULL);
 }
 
 static enum MHD_Result sb_http_preflight(struct MHD_Connection *conn)
@@ -112,8 +113,7 @@ static enum MHD_Result sb_http_preflight(struct MHD_Connection *conn)
     const char *hdrs =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Headers");
     MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                            hdrs ? hdrs : "Content-Type");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers", hdrs ? hdrs : "Content-Type");
     MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
     enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
     MHD_destroy_response(resp);
@@ -140,16 +140,16 @@ static bool sb_http_parse_ids(const char *rest, uint64_t *sid, uint64_t *hid)
     return *rest == '\0' || !strcmp(rest, "/");
 }
 
-static enum MHD_Result sb_http_api_post(struct MHD_Connection *conn, sb_http_req_t *r,
-                                        uint64_t sid, uint64_t hid)
+static enum MHD_Result sb_http_api_post(struct MHD_Connection *conn, sb_http_req_t *r, uint64_t sid,
+                                        uint64_t hid)
 {
     json_error_t jerr;
     json_t *msg = r->len ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (!msg)
         return sb_http_send_json(conn, MHD_HTTP_OK,
                                  sb_api_reject_body(r->body, r->len, r->len ? jerr.text : NULL));
-    sb_api_request_t req = {.message = msg, .ids_from_path = true, .session_id = sid,
-                            .handle_id = hid};
+    sb_api_request_t req = {
+        .message = msg, .ids_from_path = true, .session_id = sid, .handle_id = hid};
     json_t *reply = sb_api_handle(&req);
     json_decref(msg);
     return sb_http_send_json(conn, MHD_HTTP_OK, reply);
@@ -158,11 +158,7 @@ static enum MHD_Result sb_http_api_post(struct MHD_Connection *conn, sb_http_req
 /* Whether the request carries the API secret (?apisecret=), if one is configured. */
 static bool sb_http_secret_ok(struct MHD_Connection *conn)
 {
-    const char *want = sb_http.cfg->api_secret;
-    if (!want || !*want)
-        return true;
-    const char *given = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apisecret");
-    return given && !strcmp(given, want);
+    return sb_api_secret_ok(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apisecret"));
 }
 
 /* ---- long-poll ---- */
@@ -299,14 +295,12 @@ static enum MHD_Result sb_http_ice_servers(struct MHD_Connection *conn)
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     unsigned retry_after = 0;
     if (!sb_ice_servers_allow(ci ? ci->client_addr : NULL, &retry_after)) {
-        char *text = NULL, value[16];
+        char value[16];
         snprintf(value, sizeof(value), "%u", retry_after);
-        json_t *err = sb_api_error(0, NULL, 429, "Too many requests: retry in %u s",
-                                   retry_after);
-        text = json_dumps(err, JSON_COMPACT);
-        json_decref(err);
-        return sb_http_send_with(conn, MHD_HTTP_TOO_MANY_REQUESTS, "application/json", text,
-                                 strlen(text), "Retry-After", value);
+        return sb_http_send_json_with(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+                                      sb_api_error(0, NULL, SB_API_ERR_TOO_MANY_REQUESTS,
+                                                   "Too many requests: retry in %u s", retry_after),
+                                      "Retry-After", value);
     }
     const char *user = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "user");
     return sb_http_send_json(conn, MHD_HTTP_OK,
@@ -340,8 +334,8 @@ static enum MHD_Result sb_http_too_large(struct MHD_Connection *conn, sb_http_re
                                           sb_http.cfg->max_body_size));
 }
 
-static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t *r,
-                                     const char *url, const char *method)
+static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t *r, const char *url,
+                                     const char *method)
 {
     const char *base = sb_http.cfg->base_path;
     bool in_api = !strncmp(url, base, sb_http.base_len) &&
@@ -349,9 +343,9 @@ static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t 
     if (!in_api) {
         if (!strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD))
             return sb_http_static_serve(conn, sb_http.cfg->html_folder, url);
-        return sb_http_send_json(conn, MHD_HTTP_NOT_FOUND,
-                                 sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH,
-                                              "Invalid path %.100s", url));
+        return sb_http_send_json(
+            conn, MHD_HTTP_NOT_FOUND,
+            sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH, "Invalid path %.100s", url));
     }
     const char *rest = url + sb_http.base_len;
     bool is_get = !strcmp(method, MHD_HTTP_METHOD_GET);
@@ -361,16 +355,16 @@ static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t 
         return sb_http_ice_servers(conn);
     uint64_t sid, hid;
     if (!sb_http_parse_ids(rest, &sid, &hid))
-        return sb_http_send_json(conn, MHD_HTTP_NOT_FOUND,
-                                 sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH,
-                                              "Invalid path %.100s", url));
+        return sb_http_send_json(
+            conn, MHD_HTTP_NOT_FOUND,
+            sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH, "Invalid path %.100s", url));
     if (!strcmp(method, MHD_HTTP_METHOD_POST))
         return sb_http_api_post(conn, r, sid, hid);
     if (is_get && sid && !hid)
         return sb_http_poll(conn, r, sid);
-    return sb_http_send_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                             sb_api_error(0, NULL, SB_API_ERR_TRANSPORT_SPECIFIC,
-                                          "Method %s not allowed here", method));
+    return sb_http_send_json(
+        conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+        sb_api_error(0, NULL, SB_API_ERR_TRANSPORT_SPECIFIC, "Method %s not allowed here", method));
 }
 
 static enum MHD_Result sb_http_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -456,8 +450,8 @@ static int sb_http_enabled(const sb_config_t *cfg)
 
 /* One listener: plain HTTP, or HTTPS with the certificate of tls.c. Both share every
  * handler; a long-poll parked on either is resumed the same way. */
-static struct MHD_Daemon *sb_http_listen(const sb_config_t *cfg, const char *bind,
-                                         unsigned port, bool tls)
+static struct MHD_Daemon *sb_http_listen(const sb_config_t *cfg, const char *bind, unsigned port,
+                                         bool tls)
 {
     const char *what = tls ? "HTTPS" : "HTTP";
     struct sockaddr_storage addr;
@@ -465,16 +459,11 @@ static struct MHD_Daemon *sb_http_listen(const sb_config_t *cfg, const char *bin
         SB_ERROR("http", "invalid %s bind address '%s'", what, bind);
         return NULL;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    struct MHD_OptionItem tls_opts[] = {
-        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, sb_tls_cert_callback(SB_TLS_HTTPS)},
-        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)SB_TLS_PRIORITIES},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)sb_tls_on_connection, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    static const struct MHD_OptionItem no_tls[] = {{MHD_OPTION_END, 0, NULL}};
     if (tls)
         flags |= MHD_USE_TLS;
     struct MHD_Daemon *d = MHD_start_daemon(
@@ -483,10 +472,9 @@ static struct MHD_Daemon *sb_http_listen(const sb_config_t *cfg, const char *bin
         MHD_OPTION_NOTIFY_COMPLETED, sb_http_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
         cfg->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SB_HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
-        tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
+        tls ? sb_tls_mhd_options(SB_TLS_HTTPS) : no_tls, MHD_OPTION_END);
     if (!d) {
-        SB_ERROR("http", "cannot listen for %s on port %u (in use, or no permission?)", what,
-                 port);
+        SB_ERROR("http", "cannot listen for %s on port %u (in use, or no permission?)", what, port);
         return NULL;
     }
     SB_INFO("http", "%s API on port %u at %s", what, port, cfg->base_path);
@@ -536,8 +524,8 @@ int sb_http_add_connection(int fd)
     struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (!sb_http.daemon)
         return SB_ESTATE;
-    return MHD_add_connection(sb_http.daemon, fd, (const struct sockaddr *)&from,
-                              sizeof(from)) == MHD_YES
+    return MHD_add_connection(sb_http.daemon, fd, (const struct sockaddr *)&from, sizeof(from)) ==
+                   MHD_YES
                ? 0
                : SB_EIO;
 }

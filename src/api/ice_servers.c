@@ -17,8 +17,7 @@
 
 static sb_rate_limit_t sb_ice_servers_rl;
 
-int sb_turn_rest_credential(const char *secret, const char *username, char *out,
-                            size_t out_len)
+int sb_turn_rest_credential(const char *secret, const char *username, char *out, size_t out_len)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned mac_len = 0;
@@ -74,16 +73,18 @@ json_t *sb_ice_servers_build(const sb_config_t *cfg, time_t now, const char *use
         json_decref(stun);
     unsigned ttl = 0;
     json_t *turn = sb_ice_servers_uris(cfg->turn_rest_uris);
-    char username[32 + SB_ICE_SERVERS_USER_MAX], credential[64];
+    char username[32 + SB_ICE_SERVERS_USER_MAX], credential[64] = "";
     if (json_array_size(turn) && cfg->turn_rest_secret && *cfg->turn_rest_secret) {
         ttl = cfg->turn_rest_ttl_s;
         snprintf(username, sizeof(username), "%lld:%s", (long long)now + ttl,
                  sb_ice_servers_user_ok(user) ? user : "switchboard");
-        sb_turn_rest_credential(cfg->turn_rest_secret, username, credential,
-                                sizeof(credential));
+    }
+    if (ttl && sb_turn_rest_credential(cfg->turn_rest_secret, username, credential,
+                                       sizeof(credential)) == 0) {
         json_array_append_new(servers, json_pack("{s:o,s:s,s:s}", "urls", turn, "username",
                                                  username, "credential", credential));
     } else {
+        ttl = 0;
         json_decref(turn);
     }
     return json_pack("{s:o,s:I}", "iceServers", servers, "ttl", (json_int_t)ttl);
@@ -99,14 +100,17 @@ void sb_ice_servers_deinit(void)
     sb_rate_limit_deinit(&sb_ice_servers_rl);
 }
 
+/* A client is an IPv4 address, or an IPv6 /64 (one subscriber's usual allocation: taking the
+ * whole address would let a client rotate through its /64); the family is part of the key. */
 bool sb_ice_servers_allow(const struct sockaddr *client, unsigned *retry_after_s)
 {
     uint8_t key[SB_RATE_LIMIT_KEY] = {0};
     if (!client)
         return true;
+    key[0] = (uint8_t)client->sa_family;
     if (client->sa_family == AF_INET)
-        memcpy(key, &((const struct sockaddr_in *)client)->sin_addr, 4);
+        memcpy(key + 1, &((const struct sockaddr_in *)client)->sin_addr, 4);
     else if (client->sa_family == AF_INET6)
-        memcpy(key, &((const struct sockaddr_in6 *)client)->sin6_addr, 16);
+        memcpy(key + 1, &((const struct sockaddr_in6 *)client)->sin6_addr, 8);
     return sb_rate_limit_take(&sb_ice_servers_rl, key, sb_now_us(), retry_after_s);
 }

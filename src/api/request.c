@@ -52,12 +52,23 @@ void sb_api_deinit(void)
     memset(&sb_api, 0, sizeof(sb_api));
 }
 
-bool sb_api_authorized(json_t *message)
+bool sb_api_secret_ok(const char *given)
 {
     if (!sb_api.api_secret)
         return true;
-    const char *secret = json_string_value(json_object_get(message, "apisecret"));
-    return secret && !strcmp(secret, sb_api.api_secret);
+    if (!given)
+        return false;
+    /* Constant time in the secret's content: no early exit at the first difference. */
+    size_t n = strlen(sb_api.api_secret), m = strlen(given);
+    unsigned char diff = n != m;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)sb_api.api_secret[i] ^ (unsigned char)(i < m ? given[i] : 0);
+    return diff == 0;
+}
+
+bool sb_api_authorized(json_t *message)
+{
+    return sb_api_secret_ok(json_string_value(json_object_get(message, "apisecret")));
 }
 
 static json_t *sb_api_reply(sb_api_ctx_t *c, const char *type)

@@ -39,5 +39,7 @@ json_t *sb_api_server_info(const char *transaction);
 
 /* Returns the configured api_secret check: true when req carries it (or none is set). */
 bool sb_api_authorized(json_t *message);
+/* The same for a secret given another way (an HTTP query's ?apisecret=); NULL: none given. */
+bool sb_api_secret_ok(const char *given);
 
 #endif

@@ -1,6 +1,8 @@
 /* TLS credentials for HTTPS and WSS (see tls.h). A credential handed to a handshake must
- * outlive it, so a reload retires the old one instead of freeing it; retired credentials are
- * freed once older than any handshake can be (connections time out long before). */
+ * outlive that handshake (GnuTLS uses the chain and key only while handshaking, and
+ * libmicrohttpd refuses renegotiation), so a reload retires the old one instead of freeing
+ * it; retired credentials are freed once older than any handshake can be: the watchdog
+ * below ends a handshake after 10 s. */
 #include "api/tls.h"
 
 #include <gnutls/abstract.h>
@@ -20,7 +22,7 @@
 #include "base/time.h"
 
 #define SB_TLS_MAX_CHAIN 8
-#define SB_TLS_RETIRED_KEEP_US (600 * 1000000LL) /* MHD's connection timeout is 120 s */
+#define SB_TLS_RETIRED_KEEP_US (600 * 1000000LL) /* far past any handshake */
 
 typedef struct sb_tls_creds {
     gnutls_pcert_st chain[SB_TLS_MAX_CHAIN];
@@ -61,8 +63,10 @@ static int sb_tls_check_validity(const gnutls_datum_t *der, const char *file, ch
                                  size_t err_len)
 {
     gnutls_x509_crt_t crt;
-    if (gnutls_x509_crt_init(&crt) < 0)
+    if (gnutls_x509_crt_init(&crt) < 0) {
+        sb_tls_err(err, err_len, "%s: GnuTLS cannot allocate a certificate", file);
         return SB_ENOMEM;
+    }
     int rc = 0;
     time_t now = time(NULL);
     if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) < 0) {
@@ -95,56 +99,42 @@ static bool sb_tls_key_matches(gnutls_privkey_t key, gnutls_pubkey_t cert_pub)
     return same;
 }
 
-static sb_tls_creds_t *sb_tls_creds_read(const char *cert_file, const char *key_file,
-                                         char *err, size_t err_len)
+/* One credential from the files' contents (read once for every slot, so a renewal that
+ * lands between two reads cannot give the listeners different certificates). */
+static sb_tls_creds_t *sb_tls_creds_import(const gnutls_datum_t *cert, const gnutls_datum_t *key,
+                                           const char *cert_file, const char *key_file, char *err,
+                                           size_t err_len)
 {
-    gnutls_datum_t cert = {0}, key = {0};
     sb_tls_creds_t *c = SB_NEW(sb_tls_creds_t);
-    bool ok = false;
-    if (gnutls_load_file(cert_file, &cert) < 0) {
-        sb_tls_err(err, err_len, "%s: cannot read the certificate file", cert_file);
-        goto out;
-    }
-    if (gnutls_load_file(key_file, &key) < 0) {
-        sb_tls_err(err, err_len, "%s: cannot read the key file", key_file);
-        goto out;
-    }
     c->nchain = SB_TLS_MAX_CHAIN;
-    int rc = gnutls_pcert_list_import_x509_raw(c->chain, &c->nchain, &cert,
-                                               GNUTLS_X509_FMT_PEM, 0);
+    int rc = gnutls_pcert_list_import_x509_raw(c->chain, &c->nchain, cert, GNUTLS_X509_FMT_PEM, 0);
     if (rc < 0 || c->nchain == 0) {
         c->nchain = 0;
         sb_tls_err(err, err_len, "%s: no PEM certificate in it (%s)", cert_file,
                    gnutls_strerror(rc));
-        goto out;
+        goto fail;
     }
     if (sb_tls_check_validity(&c->chain[0].cert, cert_file, err, err_len) < 0)
-        goto out;
-    if (gnutls_privkey_init(&c->key) < 0)
-        goto out;
-    rc = gnutls_privkey_import_x509_raw(c->key, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+        goto fail;
+    if (gnutls_privkey_init(&c->key) < 0) {
+        sb_tls_err(err, err_len, "%s: GnuTLS cannot allocate a key", key_file);
+        goto fail;
+    }
+    rc = gnutls_privkey_import_x509_raw(c->key, key, GNUTLS_X509_FMT_PEM, NULL, 0);
     if (rc < 0) {
         sb_tls_err(err, err_len, "%s: no unencrypted PEM private key in it (%s)", key_file,
                    gnutls_strerror(rc));
-        goto out;
+        goto fail;
     }
     if (!sb_tls_key_matches(c->key, c->chain[0].pubkey)) {
-        sb_tls_err(err, err_len, "%s is not the private key of the certificate in %s",
-                   key_file, cert_file);
-        goto out;
-    }
-    ok = true;
-out:
-    gnutls_free(cert.data);
-    if (key.data) {
-        gnutls_memset(key.data, 0, key.size);
-        gnutls_free(key.data);
-    }
-    if (!ok) {
-        sb_tls_creds_free(c);
-        return NULL;
+        sb_tls_err(err, err_len, "%s is not the private key of the certificate in %s", key_file,
+                   cert_file);
+        goto fail;
     }
     return c;
+fail:
+    sb_tls_creds_free(c);
+    return NULL;
 }
 
 /* Free retired credentials no handshake can still use. Main thread. */
@@ -164,14 +154,30 @@ static void sb_tls_sweep_retired(int64_t now_us)
 
 int sb_tls_load(const char *cert_file, const char *key_file, char *err, size_t err_len)
 {
+    gnutls_datum_t cert = {0}, key = {0};
     sb_tls_creds_t *fresh[SB_TLS_NSLOTS] = {0};
-    for (int i = 0; i < SB_TLS_NSLOTS; i++) {
-        fresh[i] = sb_tls_creds_read(cert_file, key_file, err, err_len);
-        if (!fresh[i]) {
-            for (int j = 0; j < i; j++)
-                sb_tls_creds_free(fresh[j]);
-            return SB_EINVAL;
-        }
+    int rc = SB_EINVAL;
+    err[0] = '\0';
+    if (gnutls_load_file(cert_file, &cert) < 0)
+        sb_tls_err(err, err_len, "%s: cannot read the certificate file", cert_file);
+    else if (gnutls_load_file(key_file, &key) < 0)
+        sb_tls_err(err, err_len, "%s: cannot read the key file", key_file);
+    else
+        rc = 0;
+    for (int i = 0; rc == 0 && i < SB_TLS_NSLOTS; i++) {
+        fresh[i] = sb_tls_creds_import(&cert, &key, cert_file, key_file, err, err_len);
+        if (!fresh[i])
+            rc = SB_EINVAL;
+    }
+    gnutls_free(cert.data);
+    if (key.data) {
+        gnutls_memset(key.data, 0, key.size);
+        gnutls_free(key.data);
+    }
+    if (rc < 0) {
+        for (int i = 0; i < SB_TLS_NSLOTS; i++)
+            sb_tls_creds_free(fresh[i]);
+        return rc;
     }
     int64_t now = sb_now_us();
     sb_tls_sweep_retired(now);
@@ -214,8 +220,8 @@ int sb_tls_reload(void)
     return rc;
 }
 
-static int sb_tls_retrieve(sb_tls_slot_t slot, gnutls_pcert_st **pcert,
-                           unsigned int *pcert_length, gnutls_privkey_t *privkey)
+static int sb_tls_retrieve(sb_tls_slot_t slot, gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                           gnutls_privkey_t *privkey)
 {
     pthread_mutex_lock(&sb_tls.lock);
     sb_tls_creds_t *c = sb_tls.current[slot];
@@ -229,26 +235,17 @@ static int sb_tls_retrieve(sb_tls_slot_t slot, gnutls_pcert_st **pcert,
 }
 
 /* gnutls_certificate_retrieve_function2 carries no user pointer: one trampoline per slot. */
-#define SB_TLS_TRAMPOLINE(name, slot)                                                        \
-    static int name(gnutls_session_t s, const gnutls_datum_t *req_ca_rdn, int nreqs,          \
-                    const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,              \
-                    gnutls_pcert_st **pcert, unsigned int *pcert_length,                     \
-                    gnutls_privkey_t *privkey)                                               \
-    {                                                                                        \
-        (void)s, (void)req_ca_rdn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;       \
-        return sb_tls_retrieve(slot, pcert, pcert_length, privkey);                          \
+#define SB_TLS_TRAMPOLINE(name, slot)                                                              \
+    static int name(gnutls_session_t s, const gnutls_datum_t *req_ca_rdn, int nreqs,               \
+                    const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,                    \
+                    gnutls_pcert_st **pcert, unsigned int *pcert_length,                           \
+                    gnutls_privkey_t *privkey)                                                     \
+    {                                                                                              \
+        (void)s, (void)req_ca_rdn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;             \
+        return sb_tls_retrieve(slot, pcert, pcert_length, privkey);                                \
     }
 SB_TLS_TRAMPOLINE(sb_tls_retrieve_https, SB_TLS_HTTPS)
 SB_TLS_TRAMPOLINE(sb_tls_retrieve_wss, SB_TLS_WSS)
-
-void *sb_tls_cert_callback(sb_tls_slot_t slot)
-{
-    static gnutls_certificate_retrieve_function2 *const callbacks[SB_TLS_NSLOTS] = {
-        [SB_TLS_HTTPS] = sb_tls_retrieve_https,
-        [SB_TLS_WSS] = sb_tls_retrieve_wss,
-    };
-    return (void *)callbacks[slot];
-}
 
 /* ---- the handshake watchdog ----
  * MHD's idle timeout does not reach a TLS connection still in its handshake: bytes that
@@ -281,8 +278,8 @@ static void sb_tls_pending_unlink(sb_tls_pending_t *p)
     p->prev = p->next = NULL;
 }
 
-void sb_tls_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
+static void sb_tls_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                 enum MHD_ConnectionNotificationCode code)
 {
     (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -343,6 +340,21 @@ unsigned long long sb_tls_handshakes_cut(void)
     unsigned long long n = sb_tls_wd.cut_total;
     pthread_mutex_unlock(&sb_tls_wd.lock);
     return n;
+}
+
+const struct MHD_OptionItem *sb_tls_mhd_options(sb_tls_slot_t slot)
+{
+#define SB_TLS_OPTIONS(callback)                                                                   \
+    {                                                                                              \
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)(callback)},                                   \
+            {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)SB_TLS_PRIORITIES},                           \
+            {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)sb_tls_on_connection, NULL},                  \
+            {MHD_OPTION_END, 0, NULL},                                                             \
+    }
+    static const struct MHD_OptionItem https[] = SB_TLS_OPTIONS(sb_tls_retrieve_https);
+    static const struct MHD_OptionItem wss[] = SB_TLS_OPTIONS(sb_tls_retrieve_wss);
+#undef SB_TLS_OPTIONS
+    return slot == SB_TLS_WSS ? wss : https;
 }
 
 void sb_tls_deinit(void)

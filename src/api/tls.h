@@ -28,17 +28,16 @@ bool sb_tls_ready(void);
  * theirs. On error the old certificate stays and the reason is logged. */
 int sb_tls_reload(void);
 
-/* The callback for MHD_OPTION_HTTPS_CERT_CALLBACK of the listener of slot (a
- * gnutls_certificate_retrieve_function2 *, as a void * to keep GnuTLS out of this header). */
-void *sb_tls_cert_callback(sb_tls_slot_t slot);
+/* What a TLS listener of slot passes to MHD_start_daemon as its MHD_OPTION_ARRAY (with
+ * MHD_USE_TLS): the certificate callback, SB_TLS_PRIORITIES and the handshake watchdog.
+ * Static, terminated by MHD_OPTION_END. */
+const struct MHD_OptionItem *sb_tls_mhd_options(sb_tls_slot_t slot);
 
 /* A TLS connection has this long from its accept to its first request (handshake
- * included); then its socket is shut down. Pass sb_tls_on_connection as the TLS listeners'
- * MHD_OPTION_NOTIFY_CONNECTION, call sb_tls_request_started from their request handlers
- * (any listener: it does nothing for a plain one) and sb_tls_tick from the main thread. */
+ * included); then its socket is shut down. sb_tls_mhd_options installs the watchdog; call
+ * sb_tls_request_started from the listeners' request handlers (any listener: it does nothing
+ * for a plain one) and sb_tls_tick from the main thread. */
 #define SB_TLS_HANDSHAKE_TIMEOUT_S 10
-void sb_tls_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code);
 void sb_tls_request_started(struct MHD_Connection *conn);
 void sb_tls_tick(int64_t now_us);
 /* Connections cut by the watchdog so far. Any thread. */

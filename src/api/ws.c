@@ -45,10 +45,10 @@
 
 #define SB_WS_HTTP_TIMEOUT_S 30 /* MHD's idle timeout, before the upgrade */
 #define SB_WS_READ_CHUNK 16384
-#define SB_WS_READS_PER_WAKE 4 /* then other connections get their turn */
-#define SB_WS_SNDBUF (256 << 10) /* the kernel's share of a connection that does not read */
-#define SB_WS_CHECK_MS 1000     /* how often stalled connections are looked for */
-#define SB_WS_FEED_SLICE 1024 /* parsed at a time: a pause takes effect within a slice */
+#define SB_WS_READS_PER_WAKE 4      /* then other connections get their turn */
+#define SB_WS_SNDBUF (256 << 10)    /* the kernel's share of a connection that does not read */
+#define SB_WS_CHECK_MS 1000         /* how often stalled connections are looked for */
+#define SB_WS_FEED_SLICE 1024       /* parsed at a time: a pause takes effect within a slice */
 #define SB_WS_DRAIN_MAX (256 << 10) /* unread input discarded at close, so it ends in FIN */
 
 /* One frame ready to go, header included. */
@@ -65,11 +65,11 @@ typedef struct sb_ws_conn {
     sb_event_sink_t sink; /* first */
     pthread_mutex_t lock;
     sb_ws_chunk_t *out_head, *out_tail;
-    size_t out_bytes;  /* queued, including the head's part already written */
-    size_t out_sent;   /* bytes of out_head already written */
-    bool open;         /* false once closed: deliver refuses */
-    bool overflow;     /* over budget: the service thread closes it */
-    bool scheduled;    /* in the ready list */
+    size_t out_bytes;    /* queued, including the head's part already written */
+    size_t out_sent;     /* bytes of out_head already written */
+    bool open;           /* false once closed: deliver refuses */
+    bool overflow;       /* over budget: the service thread closes it */
+    bool scheduled;      /* in the ready list */
     int64_t progress_us; /* last time the queue went from empty, or bytes left */
     /* service thread */
     int fd;
@@ -357,8 +357,8 @@ static void sb_ws_on_message(void *ctx, bool binary, const uint8_t *data, size_t
                              "Message larger than %zu bytes", sb_ws.cfg->max_body_size);
     } else {
         json_error_t jerr;
-        json_t *msg = len ? json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr)
-                          : NULL;
+        json_t *msg =
+            len ? json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
         if (!msg) {
             reply = sb_api_reject_body((const char *)data, len, len ? jerr.text : NULL);
         } else {
@@ -657,8 +657,8 @@ static int sb_ws_enabled(const sb_config_t *cfg)
 
 /* One listener, ws:// or wss://. With TLS, MHD keeps the encryption after the upgrade and
  * hands us the plain end of a socket pair: the service thread sees no difference. */
-static struct MHD_Daemon *sb_ws_listen(const sb_config_t *cfg, const char *bind,
-                                       unsigned port, bool tls)
+static struct MHD_Daemon *sb_ws_listen(const sb_config_t *cfg, const char *bind, unsigned port,
+                                       bool tls)
 {
     const char *what = tls ? "WSS" : "WebSocket";
     struct sockaddr_storage addr;
@@ -672,18 +672,13 @@ static struct MHD_Daemon *sb_ws_listen(const sb_config_t *cfg, const char *bind,
         flags |= MHD_USE_IPv6;
     if (tls)
         flags |= MHD_USE_TLS;
-    struct MHD_OptionItem tls_opts[] = {
-        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, sb_tls_cert_callback(SB_TLS_WSS)},
-        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)SB_TLS_PRIORITIES},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)sb_tls_on_connection, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    static const struct MHD_OptionItem no_tls[] = {{MHD_OPTION_END, 0, NULL}};
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, sb_ws_access, NULL, MHD_OPTION_EXTERNAL_LOGGER,
         sb_ws_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, cfg->ws_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)SB_WS_HTTP_TIMEOUT_S, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
-        tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
+        (unsigned)SB_WS_HTTP_TIMEOUT_S, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_ARRAY, tls ? sb_tls_mhd_options(SB_TLS_WSS) : no_tls, MHD_OPTION_END);
     if (!d) {
         SB_ERROR("ws", "cannot listen for %s on port %u", what, port);
         return NULL;

@@ -44,8 +44,8 @@ static sb_rate_slot_t *sb_rate_limit_slot(sb_rate_limit_t *rl, const uint8_t *ke
     return victim;
 }
 
-bool sb_rate_limit_take(sb_rate_limit_t *rl, const uint8_t key[SB_RATE_LIMIT_KEY],
-                        int64_t now_us, unsigned *retry_after_s)
+bool sb_rate_limit_take(sb_rate_limit_t *rl, const uint8_t key[SB_RATE_LIMIT_KEY], int64_t now_us,
+                        unsigned *retry_after_s)
 {
     if (!rl->limit)
         return true;
@@ -59,8 +59,8 @@ bool sb_rate_limit_take(sb_rate_limit_t *rl, const uint8_t key[SB_RATE_LIMIT_KEY
     if (ok)
         s->count++;
     else if (retry_after_s)
-        *retry_after_s = (unsigned)((s->window_start_us + rl->window_us - now_us + 999999) /
-                                    1000000);
+        *retry_after_s =
+            (unsigned)((s->window_start_us + rl->window_us - now_us + 999999) / 1000000);
     pthread_mutex_unlock(&rl->lock);
     return ok;
 }

@@ -206,6 +206,7 @@ static void sb_media_answer_on_loop(void *arg)
     if (j->rc < 0)
         return;
     int change = sb_peer_remote_ice_changed(p, res->remote.ice_ufrag, res->remote.ice_pwd);
+    bool restarted = false;
     if (change != 0) { /* the client restarts ICE (janus.js iceRestart): answer as new */
         sb_negotiate_result_free(res);
         res = NULL;
@@ -216,17 +217,21 @@ static void sb_media_answer_on_loop(void *arg)
                                 : "cannot restart ICE");
             return;
         }
+        restarted = true;
         cands = sb_peer_local_candidates(p);
         sb_media_local(j->m, p, &opts.local, cands); /* with our new credentials */
         j->rc = sb_negotiate_answer(j->remote, &opts, &res, j->reason, sizeof(j->reason));
         g_strfreev(cands);
-        if (j->rc < 0)
-            return;
     }
-    j->rc = sb_media_apply_remote(j, p, res);
+    if (j->rc == 0)
+        j->rc = sb_media_apply_remote(j, p, res);
     if (j->rc == 0) {
         j->sdp = sb_sdp_write(res->answer, NULL);
         sb_peer_mark_sdp_sent(p);
+    } else if (restarted) {
+        /* Our ICE took new credentials the client will never learn: end the call now
+         * rather than at the restart timeout. */
+        sb_peer_close(p, "ICE restart failed");
     }
     sb_negotiate_result_free(res);
 }
@@ -241,10 +246,6 @@ static void sb_media_offer_on_loop(void *arg)
     bool restart = j->m->restart_next_offer;
     j->m->restart_next_offer = false;
     pthread_mutex_unlock(&j->m->lock);
-    if (restart && (j->rc = sb_peer_ice_restart(p)) < 0) {
-        snprintf(j->reason, sizeof(j->reason), "cannot restart ICE before it connected");
-        return;
-    }
     sb_negotiate_local_t local = {0};
     char **cands = sb_peer_local_candidates(p);
     sb_media_local(j->m, p, &local, cands);
@@ -256,6 +257,24 @@ static void sb_media_offer_on_loop(void *arg)
     pthread_mutex_unlock(&j->m->lock);
     j->rc = sb_negotiate_offer(&local, ns, n, &j->offer_model, j->reason, sizeof(j->reason));
     g_strfreev(cands);
+    if (j->rc == 0 && restart) {
+        /* The offer builds: only now restart (new local credentials) and build it again with
+         * them. A PeerConnection that never connected has nothing to restart: its offer
+         * stands as it is. */
+        int rc = sb_peer_ice_restart(p);
+        if (rc == 0) {
+            sb_sdp_free(j->offer_model);
+            j->offer_model = NULL;
+            cands = sb_peer_local_candidates(p);
+            sb_media_local(j->m, p, &local, cands);
+            j->rc = sb_negotiate_offer(&local, ns, n, &j->offer_model, j->reason,
+                                       sizeof(j->reason));
+            g_strfreev(cands);
+        } else if (rc != SB_ESTATE) {
+            j->rc = rc;
+            snprintf(j->reason, sizeof(j->reason), "cannot restart ICE");
+        }
+    }
     if (j->rc < 0)
         return;
     j->sdp = sb_sdp_write(j->offer_model, NULL);
@@ -548,6 +567,7 @@ void sb_handle_media_hangup(sb_handle_t *h, const char *reason)
     m->pending_done = false;
     m->nstreams = 0;
     m->nkept = 0; /* a new PeerConnection starts afresh */
+    m->restart_next_offer = false;
     pthread_mutex_unlock(&m->lock);
     if (!loop)
         return;

@@ -63,11 +63,11 @@ struct sb_ice {
     bool keep_private_host;
     char **nat_mapping; /* owned strv, NULL: none */
     bool has_turn;
-    bool restarting;              /* sb_ice_restart called, no new pair selected yet */
-    int64_t restart_deadline_us;  /* while restarting: fail when no pair by then */
+    bool restarting;             /* sb_ice_restart called, no new pair selected yet */
+    int64_t restart_deadline_us; /* while restarting: fail when no pair by then */
     bool native_consent;
     bool gather_started, gathering, connected, failed, remote_done;
-    bool checks_failed; /* libnice said FAILED before the peer's end-of-candidates */
+    bool checks_failed;          /* libnice said FAILED before the peer's end-of-candidates */
     unsigned in_callback;        /* > 0 while an op runs: sb_ice_free must not */
     int64_t connect_deadline_us; /* 0: not armed */
     int64_t unusable_since_us;   /* fallback consent: pair lost at; 0: fine */
@@ -193,7 +193,8 @@ static void sb_ice_on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer 
         }
         char own[NICE_ADDRESS_STRING_LEN];
         nice_address_to_string(&cand->addr, own);
-        if (announced && ice->keep_private_host && sb_ice_remap(value, own, dec, line, sizeof(line)))
+        if (announced && ice->keep_private_host &&
+            sb_ice_remap(value, own, dec, line, sizeof(line)))
             sb_ice_emit_candidate(ice, line);
     }
     if (!announced) /* no mapping for this candidate's family: its own address */
@@ -505,9 +506,8 @@ static int sb_ice_create(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_i
     ice->opctx = opctx;
     ice->ice_tcp = cfg->ice_tcp;
     ice->keep_private_host = cfg->keep_private_host;
-    ice->nat_mapping = cfg->nat_mapping && cfg->nat_mapping[0]
-                           ? g_strdupv((gchar **)cfg->nat_mapping)
-                           : NULL;
+    ice->nat_mapping =
+        cfg->nat_mapping && cfg->nat_mapping[0] ? g_strdupv((gchar **)cfg->nat_mapping) : NULL;
     ice->max_remote =
         cfg->max_remote_candidates ? cfg->max_remote_candidates : SB_ICE_DEFAULT_MAX_REMOTE;
     ice->connect_timeout_ms =

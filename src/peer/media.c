@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "loop/loop.h"
 #include "peer/ice.h"
 #include "peer/ice_iface.h"
@@ -81,11 +82,17 @@ static void sb_media_stun_discover(const char *host, unsigned port)
     sb_stun_binding_request(req, txid);
     struct sockaddr_storage mapped;
     int found = SB_ENOENT;
+    /* One absolute deadline per try: datagrams that are not the answer (spoofed or stray)
+     * do not extend the wait. */
     for (int i = 0; ok && found != 0 && i < SB_MEDIA_STUN_TRIES; i++) {
         if (send(fd, req, sizeof(req), 0) < 0)
             break;
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        while (found != 0 && poll(&pfd, 1, SB_MEDIA_STUN_WAIT_MS) == 1) {
+        int64_t deadline = sb_now_us() + SB_MEDIA_STUN_WAIT_MS * 1000LL;
+        for (;;) {
+            int64_t left_ms = (deadline - sb_now_us()) / 1000;
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            if (found == 0 || left_ms <= 0 || poll(&pfd, 1, (int)left_ms) != 1)
+                break;
             ssize_t n = recv(fd, buf, sizeof(buf), 0);
             if (n < 0)
                 break;
@@ -95,8 +102,8 @@ static void sb_media_stun_discover(const char *host, unsigned port)
     if (fd >= 0)
         close(fd);
     if (found != 0) {
-        SB_WARN("media", "no answer from STUN server %s:%u: clients outside this network may "
-                         "not reach us (set nat.nat_1_1_mapping?)", host, port);
+        SB_WARN("media", "no answer from STUN server %s:%s: clients outside this network may "
+                         "not reach us (set nat.nat_1_1_mapping?)", host, service);
         return;
     }
     char addr[INET6_ADDRSTRLEN] = "?";
@@ -104,7 +111,7 @@ static void sb_media_stun_discover(const char *host, unsigned port)
                         ? (const void *)&((struct sockaddr_in *)&mapped)->sin_addr
                         : (const void *)&((struct sockaddr_in6 *)&mapped)->sin6_addr;
     inet_ntop(mapped.ss_family, a, addr, sizeof(addr));
-    SB_INFO("media", "public address %s, as STUN server %s:%u sees us", addr, host, port);
+    SB_INFO("media", "public address %s, as STUN server %s:%s sees us", addr, host, service);
 }
 
 static int sb_media_ice_config(const sb_config_t *cfg)

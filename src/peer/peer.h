@@ -59,8 +59,8 @@ int sb_peer_set_remote(sb_peer_t *p, const sb_peer_remote_t *r);
 /* ICE restart: new local credentials (sb_peer_local_ice), the same DTLS and SRTP. The
  * next sb_peer_set_remote must bring the peer's new credentials (SB_EINVAL if it keeps the
  * old ones); a set_remote with new credentials and no restart first is SB_ENOTSUP. The
- * client's video is asked for a keyframe as soon as the new path is up. 0, SB_ESTATE (not
- * connected yet), SB_EIO. */
+ * client's video is asked for a keyframe as soon as the new path is up. 0, SB_ESTATE (no
+ * remote description yet, or closing), SB_EIO. */
 int sb_peer_ice_restart(sb_peer_t *p);
 /* Compared with the remote ICE credentials in use: 0 the same (or none set yet), 1 both
  * new (an ICE restart), -1 only one of them new (not a valid restart). */

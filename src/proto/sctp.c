@@ -90,8 +90,7 @@ static sb_sctp_item_t *sb_sctp_item(sb_sctp_kind_t kind, const void *data, size_
 }
 
 /* usrsctp: a packet for the peer. Any thread that drives usrsctp. */
-static int sb_sctp_on_output(void *addr, void *buffer, size_t length, uint8_t tos,
-                             uint8_t set_df)
+static int sb_sctp_on_output(void *addr, void *buffer, size_t length, uint8_t tos, uint8_t set_df)
 {
     (void)tos;
     (void)set_df;
@@ -171,8 +170,7 @@ static void sb_sctp_on_data(sb_sctp_t *s, const uint8_t *data, size_t len,
 
 /* usrsctp: data or a notification; we own data (free()). */
 static int sb_sctp_on_receive(struct socket *sock, union sctp_sockstore addr, void *data,
-                              size_t datalen, struct sctp_rcvinfo rcv, int flags,
-                              void *ulp_info)
+                              size_t datalen, struct sctp_rcvinfo rcv, int flags, void *ulp_info)
 {
     (void)sock;
     (void)addr;
@@ -216,8 +214,7 @@ void sb_sctp_global_deinit(void)
         usrsctp_handle_timers(100);
 }
 
-static int sb_sctp_setopt(struct socket *sock, int level, int name, const void *v,
-                          socklen_t len)
+static int sb_sctp_setopt(struct socket *sock, int level, int name, const void *v, socklen_t len)
 {
     return usrsctp_setsockopt(sock, level, name, v, len) == 0 ? 0 : SB_EIO;
 }
@@ -229,16 +226,16 @@ static int sb_sctp_configure(sb_sctp_t *s)
                                      .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};
     struct sctp_initmsg init = {.sinit_num_ostreams = s->cfg.max_streams,
                                 .sinit_max_instreams = s->cfg.max_streams};
-    struct sctp_event ev = {.se_assoc_id = SCTP_ALL_ASSOC, .se_type = SCTP_ASSOC_CHANGE,
-                            .se_on = 1};
+    struct sctp_event ev = {
+        .se_assoc_id = SCTP_ALL_ASSOC, .se_type = SCTP_ASSOC_CHANGE, .se_on = 1};
     int one = 1;
     struct sockaddr_conn local = {.sconn_family = AF_CONN,
                                   .sconn_port = htons(s->cfg.local_port),
                                   .sconn_addr = (void *)s->id};
     if (usrsctp_set_non_blocking(s->sock, 1) != 0 ||
         sb_sctp_setopt(s->sock, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0 ||
-        sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &reset,
-                       sizeof(reset)) < 0 ||
+        sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &reset, sizeof(reset)) <
+            0 ||
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init)) < 0 ||
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one)) < 0 ||
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev)) < 0 ||
@@ -247,8 +244,7 @@ static int sb_sctp_configure(sb_sctp_t *s)
     return 0;
 }
 
-int sb_sctp_new(const sb_sctp_config_t *cfg, const sb_sctp_ops_t *ops, void *ctx,
-                sb_sctp_t **out)
+int sb_sctp_new(const sb_sctp_config_t *cfg, const sb_sctp_ops_t *ops, void *ctx, sb_sctp_t **out)
 {
     if (!cfg || !ops || !ops->send || !ops->on_message || !ops->on_state || !out ||
         cfg->max_streams > SB_SCTP_MAX_STREAMS)

@@ -49,7 +49,7 @@ static int sb_stun_address(const uint8_t *v, size_t len, const uint8_t *header, 
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons(port);
         for (int i = 0; i < 16; i++) /* header + 4 is the cookie, then the txid */
-            in6->sin6_addr.s6_addr[i] = (uint8_t)(v[4 + i] ^ (xor ? header[4 + i] : 0));
+            in6->sin6_addr.s6_addr[i] = (uint8_t)(v[4 + i] ^ (xor? header[4 + i] : 0));
         return 0;
     }
     return SB_EINVAL;
