@@ -605,6 +605,19 @@ void sb_dtls_handle_timeout(sb_dtls_t *d, int64_t now_us)
     ERR_clear_error();
 }
 
+int sb_dtls_send_data(sb_dtls_t *d, const uint8_t *data, size_t len)
+{
+    if (d->state != SB_DTLS_CONNECTED)
+        return SB_ESTATE;
+    if (len == 0 || len + SB_DTLS_RECORD_OVERHEAD > d->mtu)
+        return SB_EINVAL;
+    ERR_clear_error();
+    int n = SSL_write(d->ssl, data, (int)len);
+    sb_dtls_flush(d);
+    ERR_clear_error();
+    return n == (int)len ? 0 : SB_EIO;
+}
+
 int sb_dtls_close(sb_dtls_t *d)
 {
     if (d->state == SB_DTLS_FAILED || d->state == SB_DTLS_CLOSED)

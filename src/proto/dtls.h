@@ -66,7 +66,7 @@ typedef struct sb_dtls_ops {
     void (*on_failed)(void *ctx, const char *reason);
     /* The remote sent close_notify (we answer it). Terminal. Optional (NULL). */
     void (*on_closed)(void *ctx);
-    /* Application data after the handshake (future: SCTP for data channels). Optional. */
+    /* Application data after the handshake (SCTP for data channels). Optional. */
     void (*on_data)(void *ctx, const uint8_t *data, size_t len);
 } sb_dtls_ops_t;
 
@@ -112,6 +112,12 @@ int sb_dtls_handle(sb_dtls_t *d, const uint8_t *data, size_t len);
 int64_t sb_dtls_next_timeout_us(sb_dtls_t *d, int64_t now_us);
 /* Retransmits the last flight if due, or fails the handshake after its timeout. */
 void sb_dtls_handle_timeout(sb_dtls_t *d, int64_t now_us);
+
+/* Application data (an SCTP packet) in one record, once connected: len must fit the MTU
+ * with the record's overhead (SB_DTLS_RECORD_OVERHEAD). 0; SB_ESTATE (not connected);
+ * SB_EINVAL (empty or too large); SB_EIO. */
+#define SB_DTLS_RECORD_OVERHEAD 64 /* header, explicit nonce, tag, with room to spare */
+int sb_dtls_send_data(sb_dtls_t *d, const uint8_t *data, size_t len);
 
 /* Sends close_notify (once) and moves to CLOSED; no callback. Returns 0 or SB_ESTATE. */
 int sb_dtls_close(sb_dtls_t *d);

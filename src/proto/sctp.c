@@ -229,11 +229,17 @@ static int sb_sctp_configure(sb_sctp_t *s)
     struct sctp_event ev = {
         .se_assoc_id = SCTP_ALL_ASSOC, .se_type = SCTP_ASSOC_CHANGE, .se_on = 1};
     int one = 1;
+    /* Room for one largest message whole in each direction (usrsctp counts its chunk
+     * overhead against the buffer too): a message that fits max_message is never refused
+     * for space when nothing else is queued. */
+    int buf = (int)(2 * s->cfg.max_message + (64 << 10));
     struct sockaddr_conn local = {.sconn_family = AF_CONN,
                                   .sconn_port = htons(s->cfg.local_port),
                                   .sconn_addr = (void *)s->id};
     if (usrsctp_set_non_blocking(s->sock, 1) != 0 ||
         sb_sctp_setopt(s->sock, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0 ||
+        sb_sctp_setopt(s->sock, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)) < 0 ||
+        sb_sctp_setopt(s->sock, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)) < 0 ||
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &reset, sizeof(reset)) <
             0 ||
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init)) < 0 ||
@@ -247,7 +253,7 @@ static int sb_sctp_configure(sb_sctp_t *s)
 int sb_sctp_new(const sb_sctp_config_t *cfg, const sb_sctp_ops_t *ops, void *ctx, sb_sctp_t **out)
 {
     if (!cfg || !ops || !ops->send || !ops->on_message || !ops->on_state || !out ||
-        cfg->max_streams > SB_SCTP_MAX_STREAMS)
+        cfg->max_streams > SB_SCTP_MAX_STREAMS || (cfg->mtu && cfg->mtu < 512))
         return SB_EINVAL;
     sb_sctp_t *s = SB_NEW(sb_sctp_t);
     s->cfg = *cfg;
@@ -259,6 +265,8 @@ int sb_sctp_new(const sb_sctp_config_t *cfg, const sb_sctp_ops_t *ops, void *ctx
         s->cfg.max_streams = SB_SCTP_MAX_STREAMS;
     if (!s->cfg.max_message)
         s->cfg.max_message = SB_SCTP_DEFAULT_MAX_MESSAGE;
+    if (!s->cfg.mtu)
+        s->cfg.mtu = SB_SCTP_DEFAULT_MTU;
     s->ops = ops;
     s->ctx = ctx;
     pthread_mutex_init(&s->lock, NULL);
@@ -295,7 +303,15 @@ int sb_sctp_connect(sb_sctp_t *s)
                                    .sconn_port = htons(s->cfg.remote_port),
                                    .sconn_addr = (void *)s->id};
     int rc = usrsctp_connect(s->sock, (struct sockaddr *)&remote, sizeof(remote));
-    return rc == 0 || errno == EINPROGRESS ? 0 : SB_EIO;
+    if (rc != 0 && errno != EINPROGRESS)
+        return SB_EIO;
+    /* A fixed path MTU, no discovery: every packet must fit one DTLS record. usrsctp's
+     * AF_CONN packets come out 12 bytes (the SCTP common header) over the MTU it is given. */
+    struct sctp_paddrparams pp = {.spp_assoc_id = SCTP_FUTURE_ASSOC,
+                                  .spp_pathmtu = s->cfg.mtu - 12,
+                                  .spp_flags = SPP_PMTUD_DISABLE};
+    memcpy(&pp.spp_address, &remote, sizeof(remote));
+    return sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
 }
 
 void sb_sctp_input(sb_sctp_t *s, const uint8_t *pkt, size_t len)

@@ -23,6 +23,7 @@
 #define SB_SCTP_MAX_STREAMS 1024                /* RFC 8831 allows 65535: memory */
 #define SB_SCTP_DEFAULT_MAX_MESSAGE (256 << 10) /* a=max-message-size */
 #define SB_SCTP_OUTBOX_MAX_BYTES (4 << 20)      /* queued for the owner, then dropped */
+#define SB_SCTP_DEFAULT_MTU 1100 /* SCTP packets fit a 1,200-byte DTLS datagram */
 
 typedef struct sb_sctp sb_sctp_t;
 
@@ -48,6 +49,7 @@ typedef struct sb_sctp_config {
     uint16_t local_port, remote_port; /* a=sctp-port of each side; 0: 5000 */
     uint16_t max_streams;             /* 0: SB_SCTP_MAX_STREAMS */
     size_t max_message;               /* larger messages are refused; 0: the default */
+    uint32_t mtu;                     /* largest SCTP packet; 0: SB_SCTP_DEFAULT_MTU */
 } sb_sctp_config_t;
 
 /* How one message is sent (a data channel's properties, RFC 8831 section 6.6). */

@@ -23,6 +23,7 @@ typedef struct end {
     uint8_t *pkts[MAX_PKTS]; /* packets waiting to be put into this end */
     size_t lens[MAX_PKTS];
     unsigned npkts;
+    size_t max_pkt; /* largest packet this end sent */
     sb_sctp_state_t state;
     unsigned states;
     unsigned messages;
@@ -36,6 +37,8 @@ static void on_send(void *ctx, const uint8_t *pkt, size_t len)
 {
     end_t *e = ctx;
     end_t *to = e->peer;
+    if (len > e->max_pkt)
+        e->max_pkt = len;
     if (!to || to->npkts == MAX_PKTS)
         return;
     to->pkts[to->npkts] = malloc(len);
@@ -193,6 +196,9 @@ static void establish_and_exchange(void **state)
         assert_int_equal(b.last_stream, 2);
         free(big);
     }
+    /* Every packet fits a DTLS record of the default MTU. */
+    assert_true(a.max_pkt <= SB_SCTP_DEFAULT_MTU);
+    assert_true(a.max_pkt > SB_SCTP_DEFAULT_MTU / 2);
     /* Unordered and partially reliable messages arrive too (no loss here). */
     sb_sctp_send_opts_t game = {.unordered = true, .rexmit_limited = true, .max_rexmit = 0};
     sb_sctp_send_opts_t timed = {.time_limited = true, .lifetime_ms = 100};
