@@ -98,7 +98,7 @@ static void sb_echotest_process(sb_echotest_msg_t *m)
     if (m->jsep && type && !strcmp(type, "offer")) {
         char reason[256];
         sb_answer_opts_t opts = {.audio_recv = true, .audio_send = true, .video_recv = true,
-                                 .video_send = true, .loop = -1};
+                                 .video_send = true, .loop = -1, .data = true};
         if (sb_echotest_core->answer_offer(m->h, m->jsep, &opts, &answer, reason,
                                            sizeof(reason)) < 0) {
             json_decref(reply);
@@ -215,6 +215,23 @@ static void sb_echotest_on_keyframe_request(sb_plugin_handle_t *h, unsigned stre
     sb_echotest_core->request_keyframe(h, stream, 0);
 }
 
+/* Loop thread: data comes back on its channel as the reference plugin sends it: binary as it
+ * is, text behind a prefix (janus.js demos print what comes back). */
+#define SB_ECHOTEST_DATA_PREFIX "Janus EchoTest here! You wrote: "
+static void sb_echotest_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
+{
+    if (msg->binary) {
+        sb_echotest_core->send_data(h, msg->label, true, msg->data, msg->len);
+        return;
+    }
+    size_t plen = sizeof(SB_ECHOTEST_DATA_PREFIX) - 1;
+    uint8_t *reply = sb_malloc(plen + msg->len);
+    memcpy(reply, SB_ECHOTEST_DATA_PREFIX, plen);
+    memcpy(reply + plen, msg->data, msg->len);
+    sb_echotest_core->send_data(h, msg->label, false, reply, plen + msg->len);
+    sb_free(reply);
+}
+
 static json_t *sb_echotest_query_handle(sb_plugin_handle_t *h)
 {
     sb_echotest_session_t *s = h->plugin_data;
@@ -242,6 +259,7 @@ static const sb_plugin_t sb_echotest_plugin = {
     .hangup_media = sb_echotest_hangup_media,
     .on_rtp = sb_echotest_on_rtp,
     .on_keyframe_request = sb_echotest_on_keyframe_request,
+    .on_data = sb_echotest_on_data,
 };
 
 const sb_plugin_t *sb_plugin_get(void);

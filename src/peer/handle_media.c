@@ -160,6 +160,11 @@ static int sb_media_apply_remote(sb_media_job_t *j, struct sb_peer *p,
         sb_peer_streams_keep_ssrcs(streams, n, j->m->kept, j->m->nkept, SB_MEDIA_MAX_STREAMS);
     pthread_mutex_unlock(&j->m->lock);
     sb_media_feed_candidates(j->m, p, j->remote, res->remote.index);
+    for (size_t i = 0; i < res->n_media; i++) {
+        const sb_negotiate_media_t *md = &res->media[i];
+        if (md->accepted && md->kind == SB_SDP_KIND_APPLICATION)
+            sb_peer_set_data(p, md->sctp_port, md->max_message_size);
+    }
     return 0;
 }
 
@@ -194,6 +199,7 @@ static void sb_media_answer_on_loop(void *arg)
     memcpy(kept, j->m->kept, j->m->nkept * sizeof(kept[0]));
     pthread_mutex_unlock(&j->m->lock);
     actx.kept = kept;
+    opts.data = j->answer_opts->data;
     if (sb_peer_streams_answer_opts(&actx, &opts, audio, video, 8) < 0) {
         j->rc = SB_EINVAL;
         snprintf(j->reason, sizeof(j->reason), "invalid codec preference list");
@@ -360,7 +366,7 @@ int sb_handle_media_answer(sb_handle_t *h, json_t *offer, const sb_answer_opts_t
     if (!sdp)
         return SB_EINVAL;
     sb_loop_t *loop = sb_media_bind_loop(m, opts ? opts->loop : -1);
-    sb_answer_opts_t defaults = {true, true, true, true, NULL, NULL, -1};
+    sb_answer_opts_t defaults = {true, true, true, true, NULL, NULL, -1, false};
     sb_media_job_t j = {.h = h, .m = m, .remote = sdp, .answer_opts = opts ? opts : &defaults};
     if (!loop || sb_loop_call_sync(loop, sb_media_answer_on_loop, &j) < 0)
         j.rc = SB_ESTATE;

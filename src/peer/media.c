@@ -19,6 +19,7 @@
 #include "peer/ice.h"
 #include "peer/ice_iface.h"
 #include "peer/peer.h"
+#include "peer/peer_data.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
 #include "proto/stun_binding.h"
@@ -190,6 +191,10 @@ int sb_media_start(const sb_config_t *cfg)
         return rc;
     sb_peer_globals_set(&(sb_peer_globals_t){
         .cert = sb_media.cert, .ice = &sb_media.ice, .nack_history_ms = cfg->nack_history_ms});
+    if (sb_peer_data_global_start() < 0) {
+        SB_ERROR("media", "cannot start SCTP (data channels)");
+        return SB_EIO;
+    }
     rc = sb_loops_start(cfg->loops);
     if (rc < 0) {
         SB_ERROR("media", "cannot start the media loops");
@@ -203,6 +208,7 @@ int sb_media_start(const sb_config_t *cfg)
 void sb_media_stop(void)
 {
     sb_loops_stop();
+    sb_peer_data_global_stop();
     sb_cert_free(sb_media.cert);
     sb_media.cert = NULL;
     g_strfreev(sb_media.allow);

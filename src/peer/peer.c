@@ -2,6 +2,7 @@
  * the DTLS handshake and its timer, SRTP sessions from the exported keys, and the
  * webrtcup/hangup events. RTP and RTCP themselves are peer_media.c's.
  * Media loop thread only. */
+#include "peer/peer_data.h"
 #include "peer/peer_internal.h"
 
 #include <glib.h>
@@ -96,6 +97,37 @@ static void sb_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
     p->media_setup = true;
     if (p->plugin->setup_media)
         p->plugin->setup_media(p->ph);
+    if (p->data_negotiated && !p->data && p->state == SB_PEER_UP)
+        p->data = sb_peer_data_start(p, p->data_port, p->data_max_message,
+                                     p->dtls_role == SB_DTLS_CLIENT);
+}
+
+/* DTLS application data: SCTP, when data channels were negotiated; else dropped. */
+static void sb_peer_dtls_data(void *ctx, const uint8_t *data, size_t len)
+{
+    sb_peer_t *p = ctx;
+    if (p->data)
+        sb_peer_data_input(p->data, data, len);
+    else
+        p->stats.dropped_in++;
+}
+
+void sb_peer_set_data(sb_peer_t *p, uint16_t remote_port, uint32_t remote_max_message)
+{
+    p->data_negotiated = true;
+    p->data_port = remote_port;
+    p->data_max_message = remote_max_message;
+    if (!p->data && p->state == SB_PEER_UP) /* added by a renegotiation */
+        p->data = sb_peer_data_start(p, remote_port, remote_max_message,
+                                     p->dtls_role == SB_DTLS_CLIENT);
+}
+
+int sb_peer_send_data(sb_peer_t *p, const char *label, bool binary, const uint8_t *data,
+                      size_t len)
+{
+    if (!p->data || p->state != SB_PEER_UP)
+        return SB_ESTATE;
+    return sb_peer_data_send(p->data, label, binary, data, len);
 }
 
 static void sb_peer_dtls_failed(void *ctx, const char *reason)
@@ -115,6 +147,7 @@ static const sb_dtls_ops_t sb_peer_dtls_ops = {
     .on_connected = sb_peer_dtls_connected,
     .on_failed = sb_peer_dtls_failed,
     .on_closed = sb_peer_dtls_closed,
+    .on_data = sb_peer_dtls_data,
 };
 
 static void sb_peer_restart_forget(sb_peer_t *p);
@@ -389,6 +422,8 @@ static gboolean sb_peer_free_idle(gpointer arg)
     sb_peer_t *p = arg;
     sb_peer_media_stop(p);
     sb_peer_early_dtls_clear(p);
+    sb_peer_data_stop(p->data); /* its ABORT goes out through DTLS: before it is freed */
+    p->data = NULL;
     if (p->dtls)
         sb_dtls_free(p->dtls);
     sb_srtp_session_free(p->srtp_in);

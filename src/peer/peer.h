@@ -65,6 +65,12 @@ int sb_peer_ice_restart(sb_peer_t *p);
 /* Compared with the remote ICE credentials in use: 0 the same (or none set yet), 1 both
  * new (an ICE restart), -1 only one of them new (not a valid restart). */
 int sb_peer_remote_ice_changed(const sb_peer_t *p, const char *ufrag, const char *pwd);
+/* A data m-line was negotiated: the SCTP association starts once DTLS is up (at once if it
+ * is). Loop thread. */
+void sb_peer_set_data(sb_peer_t *p, uint16_t remote_port, uint32_t remote_max_message);
+/* A data channel message to the client (see sb_core_api_t.send_data). Loop thread. */
+int sb_peer_send_data(sb_peer_t *p, const char *label, bool binary, const uint8_t *data,
+                      size_t len);
 /* A remote candidate line ("candidate:..." with or without "a="). */
 int sb_peer_add_remote_candidate(sb_peer_t *p, const char *line);
 void sb_peer_remote_candidates_done(sb_peer_t *p);

@@ -93,6 +93,12 @@ struct sb_peer {
 
     sb_ice_t *ice;
     sb_dtls_t *dtls;
+    /* Data channels: negotiated (a data m-line was accepted, with the peer's SCTP port and
+     * max-message-size), then the association once DTLS is up (peer_data.c). */
+    bool data_negotiated;
+    uint16_t data_port;
+    uint32_t data_max_message;
+    struct sb_peer_data *data;
     sb_dtls_role_t dtls_role;
     unsigned dtls_timer;
     sb_srtp_session_t *srtp_in;

@@ -153,6 +153,13 @@ static void sb_core_send_remb(sb_plugin_handle_t *ph, uint32_t bitrate_bps)
         sb_peer_send_remb(p, bitrate_bps);
 }
 
+static int sb_core_send_data(sb_plugin_handle_t *ph, const char *label, bool binary,
+                             const uint8_t *data, size_t len)
+{
+    sb_peer_t *p = sb_core_loop_peer(ph);
+    return p ? sb_peer_send_data(p, label, binary, data, len) : SB_ESTATE;
+}
+
 static const sb_core_api_t sb_core_api_table = {
     .push_event = sb_core_push_event,
     .handle_ref = sb_core_handle_ref,
@@ -173,6 +180,7 @@ static const sb_core_api_t sb_core_api_table = {
     .packet_release = sb_core_packet_release,
     .request_keyframe = sb_core_request_keyframe,
     .send_remb = sb_core_send_remb,
+    .send_data = sb_core_send_data,
 };
 
 const sb_core_api_t *sb_core_api(void)

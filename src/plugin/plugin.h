@@ -110,7 +110,19 @@ typedef struct sb_answer_opts {
     /* Media loop index to bind the PeerConnection to; -1: the core picks. Rooms pin all
      * their peers to one loop so fan-out is a plain loop with no lock. */
     int loop;
+    /* Accept a data channel m-line (SCTP): messages then come to on_data and go out with
+     * send_data. false: the m-line is rejected. */
+    bool data;
 } sb_answer_opts_t;
+
+/* One data channel message, text or binary. Borrowed for the call. */
+typedef struct sb_data_message {
+    const char *label;    /* the channel's label ("" when it has none) */
+    const char *protocol; /* its subprotocol ("" when none) */
+    bool binary;
+    const uint8_t *data;
+    size_t len;
+} sb_data_message_t;
 
 /* One stream Switchboard offers to send (subscribers). */
 typedef struct sb_offer_stream {
@@ -191,6 +203,12 @@ typedef struct sb_core_api {
     void (*request_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
     /* Cap the bitrate the client sends us (REMB), 0 = no cap. */
     void (*send_remb)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
+    /* Send a data channel message on the channel with this label (opened by us, reliable
+     * and ordered, when the client has none by that name). 0; SB_ESTATE (no data channel
+     * association up); SB_EINVAL (empty, or over the client's max-message-size); SB_EAGAIN
+     * (the association's buffer is full: dropped). */
+    int (*send_data)(sb_plugin_handle_t *h, const char *label, bool binary, const uint8_t *data,
+                     size_t len);
 } sb_core_api_t;
 
 typedef struct sb_plugin {
@@ -235,6 +253,8 @@ typedef struct sb_plugin {
     void (*on_keyframe_request)(sb_plugin_handle_t *h, unsigned stream);
     /* Loop thread. The client's bandwidth estimate for what we send it (REMB). */
     void (*on_bitrate_estimate)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
+    /* Loop thread. A data channel message from the client. Optional. */
+    void (*on_data)(sb_plugin_handle_t *h, const sb_data_message_t *msg);
 } sb_plugin_t;
 
 typedef const sb_plugin_t *(*sb_plugin_get_fn)(void);

@@ -1,0 +1,294 @@
+/* Data channels of one PeerConnection (see peer_data.h): SCTP packets travel as DTLS
+ * application data; DCEP opens (theirs answered with an ACK, ours sent before the first
+ * message on a new label); text and binary messages go to the plugin by channel label. */
+#include "peer/peer_data.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "loop/loop.h"
+#include "peer/handle.h"
+#include "peer/handle_media.h"
+#include "peer/peer_internal.h"
+#include "proto/dcep.h"
+#include "proto/dtls.h"
+#include "proto/sctp.h"
+
+#define SB_PEER_DATA_TICK_MS 10
+
+typedef struct sb_peer_channel {
+    uint16_t stream;
+    bool ours; /* opened by our DCEP OPEN */
+    char *label, *protocol;
+    sb_sctp_send_opts_t send; /* the channel's properties, for what we send on it */
+} sb_peer_channel_t;
+
+struct sb_peer_data {
+    struct sb_peer *p;
+    sb_handle_t *handle; /* the peer's; for the tick thread's wake-ups */
+    sb_loop_t *loop;
+    sb_sctp_t *sctp;
+    bool dtls_client;
+    uint32_t remote_max_message; /* 0: any size */
+    GPtrArray *channels;         /* sb_peer_channel_t *, at most SB_SCTP_MAX_STREAMS */
+    uint16_t next_stream;        /* ours: even as DTLS client, odd as server */
+};
+
+static struct {
+    pthread_t thread;
+    bool running;
+    volatile bool stop;
+} sb_peer_data_g;
+
+/* ---- the timer thread: usrsctp's timers, which queue packets; owners drain on their loop */
+
+static void *sb_peer_data_ticker(void *unused)
+{
+    (void)unused;
+    int64_t last = sb_now_us();
+    while (!sb_peer_data_g.stop) {
+        usleep(SB_PEER_DATA_TICK_MS * 1000);
+        int64_t now = sb_now_us();
+        sb_sctp_tick((uint32_t)((now - last) / 1000));
+        last += ((now - last) / 1000) * 1000;
+    }
+    return NULL;
+}
+
+int sb_peer_data_global_start(void)
+{
+    if (sb_sctp_global_init() < 0)
+        return SB_EIO;
+    sb_peer_data_g.stop = false;
+    if (pthread_create(&sb_peer_data_g.thread, NULL, sb_peer_data_ticker, NULL) != 0)
+        return SB_EIO;
+    sb_peer_data_g.running = true;
+    return 0;
+}
+
+void sb_peer_data_global_stop(void)
+{
+    if (sb_peer_data_g.running) {
+        sb_peer_data_g.stop = true;
+        pthread_join(sb_peer_data_g.thread, NULL);
+        sb_peer_data_g.running = false;
+    }
+    sb_sctp_global_deinit();
+}
+
+/* ---- the association's edges ---- */
+
+static void sb_peer_data_drain_job(void *arg)
+{
+    sb_handle_t *h = arg;
+    struct sb_peer *p = sb_handle_media_peer(h);
+    if (p && p->data)
+        sb_sctp_drain(p->data->sctp);
+    sb_handle_unref(h);
+}
+
+/* Any thread (the ticker): something is queued; drain it on the peer's loop. d is alive
+ * here (sctp.c calls this under its lock, and sb_peer_data_stop frees the association
+ * first); the job finds the peer again through its handle. */
+static void sb_peer_data_wake(void *ctx)
+{
+    sb_peer_data_t *d = ctx;
+    sb_handle_ref(d->handle);
+    if (sb_loop_post(d->loop, sb_peer_data_drain_job, d->handle) < 0)
+        sb_handle_unref(d->handle);
+}
+
+static void sb_peer_data_out(void *ctx, const uint8_t *pkt, size_t len)
+{
+    sb_peer_data_t *d = ctx;
+    if (d->p->dtls)
+        sb_dtls_send_data(d->p->dtls, pkt, len);
+}
+
+static void sb_peer_data_state(void *ctx, sb_sctp_state_t st)
+{
+    sb_peer_data_t *d = ctx;
+    SB_DEBUG("data", "[%llu/%llu] SCTP %s", (unsigned long long)d->p->ph->session_id,
+             (unsigned long long)d->p->ph->handle_id,
+             st == SB_SCTP_UP ? "up" : st == SB_SCTP_CLOSED ? "closed" : "connecting");
+}
+
+static sb_peer_channel_t *sb_peer_data_by_stream(sb_peer_data_t *d, uint16_t stream)
+{
+    for (guint i = 0; i < d->channels->len; i++) {
+        sb_peer_channel_t *c = g_ptr_array_index(d->channels, i);
+        if (c->stream == stream)
+            return c;
+    }
+    return NULL;
+}
+
+static sb_peer_channel_t *sb_peer_data_by_label(sb_peer_data_t *d, const char *label)
+{
+    for (guint i = 0; i < d->channels->len; i++) {
+        sb_peer_channel_t *c = g_ptr_array_index(d->channels, i);
+        if (!strcmp(c->label, label))
+            return c;
+    }
+    return NULL;
+}
+
+static void sb_peer_channel_free(gpointer ptr)
+{
+    sb_peer_channel_t *c = ptr;
+    g_free(c->label);
+    g_free(c->protocol);
+    sb_free(c);
+}
+
+static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
+                                           const sb_dcep_channel_t *props)
+{
+    sb_peer_channel_t *c = sb_peer_data_by_stream(d, stream);
+    if (c) { /* a stream opened again: the new properties win */
+        g_ptr_array_remove_fast(d->channels, c);
+    }
+    c = SB_NEW(sb_peer_channel_t);
+    c->stream = stream;
+    c->label = g_strdup(props->label);
+    c->protocol = g_strdup(props->protocol);
+    c->send.unordered = !props->ordered;
+    c->send.rexmit_limited = props->reliability == SB_DCEP_PARTIAL_REXMIT;
+    c->send.time_limited = props->reliability == SB_DCEP_PARTIAL_TIMED;
+    c->send.max_rexmit = c->send.lifetime_ms = props->reliability_param;
+    g_ptr_array_add(d->channels, c);
+    return c;
+}
+
+/* The client's DCEP on stream: an OPEN is acknowledged. RFC 8832 gives the DTLS client the
+ * even streams, but aiortc picks its parity from the ICE role: any stream that is not one of
+ * our own channels is taken. */
+static void sb_peer_data_dcep(sb_peer_data_t *d, uint16_t stream, const uint8_t *msg, size_t len)
+{
+    sb_dcep_channel_t *ch = sb_malloc(sizeof(*ch));
+    int type = sb_dcep_parse(msg, len, ch);
+    sb_peer_channel_t *old = sb_peer_data_by_stream(d, stream);
+    if (type == SB_DCEP_MSG_OPEN && !(old && old->ours)) {
+        sb_peer_data_add(d, stream, ch);
+        uint8_t ack[SB_DCEP_ACK_LEN];
+        sb_dcep_write_ack(ack);
+        sb_sctp_send(d->sctp, stream, SB_PPID_DCEP, ack, sizeof(ack), NULL);
+        SB_DEBUG("data", "channel '%s' opened by the client on stream %u", ch->label, stream);
+    } else if (type != SB_DCEP_MSG_ACK) {
+        SB_DEBUG("data", "DCEP message refused on stream %u", stream);
+    }
+    sb_free(ch);
+}
+
+static void sb_peer_data_message(void *ctx, uint16_t stream, uint32_t ppid, const uint8_t *data,
+                                 size_t len)
+{
+    sb_peer_data_t *d = ctx;
+    if (ppid == SB_PPID_DCEP) {
+        sb_peer_data_dcep(d, stream, data, len);
+        return;
+    }
+    bool empty = ppid == SB_PPID_STRING_EMPTY || ppid == SB_PPID_BINARY_EMPTY;
+    if (ppid != SB_PPID_STRING && ppid != SB_PPID_BINARY && !empty)
+        return; /* deprecated partial PPIDs (52, 54) and unknown ones */
+    sb_peer_channel_t *c = sb_peer_data_by_stream(d, stream);
+    if (!c || !d->p->plugin->on_data)
+        return; /* data on a stream no channel was opened on */
+    sb_data_message_t m = {.label = c->label,
+                           .protocol = c->protocol,
+                           .binary = ppid == SB_PPID_BINARY || ppid == SB_PPID_BINARY_EMPTY,
+                           .data = empty ? (const uint8_t *)"" : data,
+                           .len = empty ? 0 : len};
+    d->p->plugin->on_data(d->p->ph, &m);
+}
+
+static const sb_sctp_ops_t sb_peer_data_sctp_ops = {
+    .send = sb_peer_data_out,
+    .on_message = sb_peer_data_message,
+    .on_state = sb_peer_data_state,
+    .wake = sb_peer_data_wake,
+};
+
+/* ---- the peer's side ---- */
+
+sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
+                                   uint32_t remote_max_message, bool dtls_client)
+{
+    sb_peer_data_t *d = SB_NEW(sb_peer_data_t);
+    d->p = p;
+    d->handle = p->handle;
+    d->loop = p->loop;
+    d->dtls_client = dtls_client;
+    d->remote_max_message = remote_max_message;
+    d->next_stream = dtls_client ? 0 : 1;
+    d->channels = g_ptr_array_new_with_free_func(sb_peer_channel_free);
+    sb_sctp_config_t cfg = {.remote_port = remote_port};
+    if (sb_sctp_new(&cfg, &sb_peer_data_sctp_ops, d, &d->sctp) < 0 ||
+        sb_sctp_connect(d->sctp) < 0) {
+        SB_WARN("data", "cannot start the SCTP association");
+        sb_peer_data_stop(d);
+        return NULL;
+    }
+    sb_sctp_drain(d->sctp);
+    return d;
+}
+
+void sb_peer_data_input(sb_peer_data_t *d, const uint8_t *pkt, size_t len)
+{
+    sb_sctp_input(d->sctp, pkt, len);
+    sb_sctp_drain(d->sctp);
+}
+
+int sb_peer_data_send(sb_peer_data_t *d, const char *label, bool binary, const uint8_t *data,
+                      size_t len)
+{
+    if (sb_sctp_state(d->sctp) != SB_SCTP_UP)
+        return SB_ESTATE;
+    if (d->remote_max_message && len > d->remote_max_message)
+        return SB_EINVAL;
+    sb_peer_channel_t *c = sb_peer_data_by_label(d, label ? label : "");
+    if (!c) { /* a channel of ours: announced (DCEP OPEN) before its first message */
+        while (d->next_stream < SB_SCTP_MAX_STREAMS && sb_peer_data_by_stream(d, d->next_stream))
+            d->next_stream += 2; /* taken by the client (see sb_peer_data_dcep) */
+        if (d->next_stream >= SB_SCTP_MAX_STREAMS)
+            return SB_ENOMEM;
+        sb_dcep_channel_t *ch = SB_NEW(sb_dcep_channel_t);
+        ch->ordered = true;
+        ch->reliability = SB_DCEP_RELIABLE;
+        g_strlcpy(ch->label, label ? label : "", sizeof(ch->label));
+        uint8_t open[SB_DCEP_OPEN_MAX];
+        int n = sb_dcep_write_open(ch, open, sizeof(open));
+        int rc = n < 0 ? n
+                       : sb_sctp_send(d->sctp, d->next_stream, SB_PPID_DCEP, open, (size_t)n,
+                                      NULL);
+        if (rc == 0) {
+            c = sb_peer_data_add(d, d->next_stream, ch);
+            c->ours = true;
+        }
+        sb_free(ch);
+        if (rc < 0)
+            return rc;
+        d->next_stream += 2;
+    }
+    int rc = len ? sb_sctp_send(d->sctp, c->stream, binary ? SB_PPID_BINARY : SB_PPID_STRING,
+                                data, len, &c->send)
+                 : sb_sctp_send(d->sctp, c->stream,
+                                binary ? SB_PPID_BINARY_EMPTY : SB_PPID_STRING_EMPTY,
+                                (const uint8_t *)"", 1, &c->send);
+    sb_sctp_drain(d->sctp);
+    return rc;
+}
+
+void sb_peer_data_stop(sb_peer_data_t *d)
+{
+    if (!d)
+        return;
+    sb_sctp_free(d->sctp); /* first: no wake-up can name d after this */
+    g_ptr_array_free(d->channels, TRUE);
+    sb_free(d);
+}

@@ -1,0 +1,32 @@
+/* The data channels of one PeerConnection: its SCTP association (proto/sctp.h) carried by
+ * DTLS, the channels DCEP opens on it (proto/dcep.h), and the plugin's view of them
+ * (on_data / send_data, by label). Internal to src/peer; the peer's loop thread only, except
+ * sb_peer_data_global_* (start-up and shutdown). */
+#ifndef SB_PEER_PEER_DATA_H
+#define SB_PEER_PEER_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sb_peer;
+typedef struct sb_peer_data sb_peer_data_t;
+
+/* usrsctp and the thread that drives its timers (every 10 ms). 0 or SB_EIO. */
+int sb_peer_data_global_start(void);
+void sb_peer_data_global_stop(void);
+
+/* Once DTLS is up on a PeerConnection that negotiated a data m-line: the association
+ * starts (the peer's SCTP port, its max-message-size; our stream parity from the DTLS
+ * role). NULL when it cannot be created (logged). */
+sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
+                                   uint32_t remote_max_message, bool dtls_client);
+/* DTLS application data: one SCTP packet. */
+void sb_peer_data_input(sb_peer_data_t *d, const uint8_t *pkt, size_t len);
+/* A message to the client on the channel labelled label (opened when there is none). */
+int sb_peer_data_send(sb_peer_data_t *d, const char *label, bool binary, const uint8_t *data,
+                      size_t len);
+/* Close the association (ABORT) and free. NULL is a no-op. */
+void sb_peer_data_stop(sb_peer_data_t *d);
+
+#endif
