@@ -11,14 +11,13 @@ points the room pages at it: for developing the room pages while the VideoRoom p
 is being written."""
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from sbtest import HTTP_PORT, Server, Tap, builddir_from_argv, stop_and_report, wait_port
+from janusref import JanusRef
+from sbtest import HTTP_PORT, Server, Tap, builddir_from_argv, stop_and_report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -87,50 +86,6 @@ def build_app(tap):
     return None if os.path.exists(index) else "the build left no html/dist/index.html"
 
 
-class Oracle:
-    """Debian's janus on loopback with a VideoRoom, for development only."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
-        lib = "/usr/lib/x86_64-linux-gnu/janus"
-        disable = ",".join("libjanus_%s.so" % p for p in (
-            "audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
-            "textroom", "voicemail", "videocall"))
-        files = {
-            "janus.jcfg": """general: { configs_folder = "%s" plugins_folder = "%s/plugins"
-  transports_folder = "%s/transports" events_folder = "%s/none" loggers_folder = "%s/none"
-  debug_level = 3 }
-nat: { ice_enforce_list = "lo" ignore_mdns = true }
-plugins: { disable = "%s" }
-transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so" }
-""" % (self.dir, lib, lib, self.dir, self.dir, disable),
-            "janus.transport.http.jcfg": 'general: { base_path = "/janus" http = true port = %d '
-                                         'ip = "127.0.0.1" }\nadmin: { admin_http = false }\n'
-                                         % ORACLE_PORT,
-            "janus.plugin.videoroom.jcfg": "general: { }\n",
-            "janus.plugin.echotest.jcfg": "general: { }\n",
-        }
-        for name, text in files.items():
-            with open(os.path.join(self.dir, name), "w") as f:
-                f.write(text)
-        os.mkdir(os.path.join(self.dir, "none"))
-        self.log = open(os.path.join(self.dir, "janus.log"), "wb")
-        self.proc = subprocess.Popen(
-            ["janus", "-C", os.path.join(self.dir, "janus.jcfg"), "-F", self.dir],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_port(ORACLE_PORT, proc=self.proc)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def main():
     tap = Tap("webapp")
     builddir = builddir_from_argv()
@@ -142,7 +97,7 @@ def main():
     for f in os.listdir(ARTIFACTS):  # failure shots of an earlier run would mislead
         if f.startswith("failure-") and f.endswith(".png"):
             os.remove(os.path.join(ARTIFACTS, f))
-    oracle = Oracle() if os.environ.get("SB_WEBAPP_ORACLE") else None
+    oracle = JanusRef(ORACLE_PORT) if os.environ.get("SB_WEBAPP_ORACLE") else None
     server = Server(builddir, html_folder=DIST, ws=False, name="webapp")
     try:
         with tap.case("the daemon serves the app at / and client routes fall back to it"):

@@ -1,0 +1,56 @@
+"""Debian's janus, the reference server, started by a test on loopback to compare
+behaviours (see TESTING.md)."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+from sbtest import wait_port
+
+
+class JanusRef:
+    """Debian's janus (the reference server) on loopback: HTTP API on port, EchoTest and
+    VideoRoom (built with usrsctp: data channels too). stop() ends it."""
+
+    def __init__(self, port, enforce="lo"):
+        """enforce: janus's nat.ice_enforce_list. It gathers no candidate on loopback, so a
+        test that makes calls through it gives it an interface of its own (a veth)."""
+        self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
+        lib = "/usr/lib/x86_64-linux-gnu/janus"
+        disable = ",".join("libjanus_%s.so" % p for p in (
+            "audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
+            "textroom", "voicemail", "videocall"))
+        files = {
+            "janus.jcfg": """general: { configs_folder = "%s" plugins_folder = "%s/plugins"
+  transports_folder = "%s/transports" events_folder = "%s/none" loggers_folder = "%s/none"
+  debug_level = 3 }
+nat: { ice_enforce_list = "%s" ignore_mdns = true }
+plugins: { disable = "%s" }
+transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so" }
+""" % (self.dir, lib, lib, self.dir, self.dir, enforce, disable),
+            "janus.transport.http.jcfg": 'general: { base_path = "/janus" http = true port = %d '
+                                         'ip = "127.0.0.1" }\nadmin: { admin_http = false }\n'
+                                         % port,
+            "janus.plugin.videoroom.jcfg": "general: { }\n",
+            "janus.plugin.echotest.jcfg": "general: { }\n",
+        }
+        for name, text in files.items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+        os.mkdir(os.path.join(self.dir, "none"))
+        self.log = open(os.path.join(self.dir, "janus.log"), "wb")
+        self.proc = subprocess.Popen(
+            ["janus", "-C", os.path.join(self.dir, "janus.jcfg"), "-F", self.dir],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_port(port, proc=self.proc)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        if not os.environ.get("SB_TEST_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
