@@ -52,6 +52,10 @@ static struct {
     bool ready;
 } sb_sctp_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* The association whose owner is inside one of its calls on this thread: what usrsctp
+ * produces then is drained by the owner right after, so it needs no wake-up. */
+static __thread const sb_sctp_t *sb_sctp_owner_call;
+
 /* Under sb_sctp_g.lock. */
 static sb_sctp_t *sb_sctp_find(uintptr_t id)
 {
@@ -101,7 +105,7 @@ static int sb_sctp_on_output(void *addr, void *buffer, size_t length, uint8_t to
         pthread_mutex_lock(&s->lock);
         wake = sb_sctp_queue(s, sb_sctp_item(SB_SCTP_ITEM_PACKET, buffer, length));
         pthread_mutex_unlock(&s->lock);
-        if (wake && s->ops->wake)
+        if (wake && s->ops->wake && sb_sctp_owner_call != s)
             s->ops->wake(s->ctx);
     }
     pthread_mutex_unlock(&sb_sctp_g.lock);
@@ -302,7 +306,9 @@ int sb_sctp_connect(sb_sctp_t *s)
     struct sockaddr_conn remote = {.sconn_family = AF_CONN,
                                    .sconn_port = htons(s->cfg.remote_port),
                                    .sconn_addr = (void *)s->id};
+    sb_sctp_owner_call = s;
     int rc = usrsctp_connect(s->sock, (struct sockaddr *)&remote, sizeof(remote));
+    sb_sctp_owner_call = NULL;
     if (rc != 0 && errno != EINPROGRESS)
         return SB_EIO;
     /* A fixed path MTU, no discovery: every packet must fit one DTLS record. usrsctp's
@@ -319,7 +325,9 @@ void sb_sctp_input(sb_sctp_t *s, const uint8_t *pkt, size_t len)
     pthread_mutex_lock(&s->lock);
     s->stats.packets_in++;
     pthread_mutex_unlock(&s->lock);
+    sb_sctp_owner_call = s;
     usrsctp_conninput((void *)s->id, pkt, len, 0);
+    sb_sctp_owner_call = NULL;
 }
 
 int sb_sctp_send(sb_sctp_t *s, uint16_t stream, uint32_t ppid, const uint8_t *data, size_t len,
@@ -344,7 +352,9 @@ int sb_sctp_send(sb_sctp_t *s, uint16_t stream, uint32_t ppid, const uint8_t *da
         spa.sendv_prinfo.pr_policy = opts->rexmit_limited ? SCTP_PR_SCTP_RTX : SCTP_PR_SCTP_TTL;
         spa.sendv_prinfo.pr_value = opts->rexmit_limited ? opts->max_rexmit : opts->lifetime_ms;
     }
+    sb_sctp_owner_call = s;
     ssize_t n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
+    sb_sctp_owner_call = NULL;
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? SB_EAGAIN : SB_EIO;
     pthread_mutex_lock(&s->lock);

@@ -40,8 +40,9 @@ typedef struct sb_sctp_ops {
     void (*on_message)(void *ctx, uint16_t stream, uint32_t ppid, const uint8_t *data,
                        size_t len);
     void (*on_state)(void *ctx, sb_sctp_state_t state);
-    /* Any thread (from sb_sctp_tick): something is queued, call sb_sctp_drain. May be NULL
-     * when the owner drains after every tick itself. */
+    /* Any thread (from sb_sctp_tick): something is queued, call sb_sctp_drain. Not called
+     * for what the owner's own calls (connect, input, send) queue: it drains after them.
+     * May be NULL when the owner drains after every tick itself. */
     void (*wake)(void *ctx);
 } sb_sctp_ops_t;
 
