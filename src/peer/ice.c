@@ -31,10 +31,10 @@
 #include "base/time.h"
 #include "loop/subctx.h"
 #include "peer/ice_iface.h"
+#include "peer/ice_text.h"
 
 #define SB_ICE_COMPONENT 1
 #define SB_ICE_MAX_LOCAL_ADDRS 32
-#define SB_ICE_LINE_MAX 512
 #define SB_ICE_DEFAULT_MAX_REMOTE 32
 #define SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS 30000
 #define SB_ICE_CONSENT_TIMEOUT_US (30 * 1000000LL)
@@ -141,29 +141,6 @@ static void sb_ice_emit_candidate(sb_ice_t *ice, const char *value)
     ice->in_callback++;
     ice->ops->on_local_candidate(ice->opctx, value);
     ice->in_callback--;
-}
-
-/* "<foundation> <component> <transport> <priority> <address> <port> typ host..." with
- * address replaced by addr and the priority lowered by dec (so no two candidates share
- * one). false when the line does not have that shape. */
-static bool sb_ice_remap(const char *value, const char *addr, unsigned dec, char *out,
-                         size_t outlen)
-{
-    const char *f[5];
-    const char *p = value;
-    for (int i = 0; i < 5; i++) { /* the starts of fields 1-5 */
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            return false;
-        f[i] = p;
-        p += strcspn(p, " ");
-    }
-    const char *after_addr = p;
-    unsigned long prio = strtoul(f[3], NULL, 10);
-    int n = snprintf(out, outlen, "%.*s%lu %s%s", (int)(f[3] - value), value,
-                     prio > dec ? prio - dec : prio, addr, after_addr);
-    return n > 0 && (size_t)n < outlen;
 }
 
 static void sb_ice_on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
@@ -413,11 +390,6 @@ static NiceAgent *sb_ice_agent_new(GMainContext *ctx, bool controlling, bool *co
     return agent;
 }
 
-static bool sb_ice_is_ip(const char *s)
-{
-    return s && g_hostname_is_ip_address(s);
-}
-
 static int sb_ice_check_config(const sb_ice_config_t *cfg)
 {
     if (cfg->stun_host && !sb_ice_is_ip(cfg->stun_host))
@@ -587,20 +559,6 @@ void sb_ice_local_credentials(sb_ice_t *ice, const char **ufrag, const char **pw
         *pwd = ice->pwd;
 }
 
-/* ice-char = ALPHA / DIGIT / "+" / "/" (RFC 8839 section 5.4), min..256 of them. */
-static bool sb_ice_chars_ok(const char *s, size_t min)
-{
-    size_t n = s ? strnlen(s, 257) : 0;
-    if (n < min || n > 256)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!g_ascii_isalnum(c) && c != '+' && c != '/')
-            return false;
-    }
-    return true;
-}
-
 static int sb_ice_push_remote(sb_ice_t *ice, NiceCandidate *cand)
 {
     GSList one = {.data = cand, .next = NULL};
@@ -662,27 +620,6 @@ void sb_ice_remote_credentials(const sb_ice_t *ice, const char **ufrag, const ch
 {
     *ufrag = ice->remote_ufrag;
     *pwd = ice->remote_pwd;
-}
-
-/* "a=candidate:...", "candidate:..." or the bare value -> "a=candidate:<value>" (what libnice
- * parses), refusing anything but printable ASCII. */
-static int sb_ice_normalize(const char *line, char *out, size_t outlen)
-{
-    while (*line == ' ' || *line == '\t')
-        line++;
-    if (!strncmp(line, "a=", 2))
-        line += 2;
-    if (!g_ascii_strncasecmp(line, "candidate:", 10))
-        line += 10;
-    size_t n = strcspn(line, "\r\n");
-    if (n == 0 || n + 13 > outlen || (line[n] && strspn(line + n, "\r\n") != strlen(line + n)))
-        return SB_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (line[i] < 0x20 || line[i] > 0x7e)
-            return SB_EINVAL;
-    }
-    snprintf(out, outlen, "a=candidate:%.*s", (int)n, line);
-    return 0;
 }
 
 int sb_ice_add_remote_candidate(sb_ice_t *ice, const char *line)
