@@ -25,6 +25,21 @@ def stopped_cleanly(server, sig=signal.SIGTERM):
     check(server.stop_seconds < PROMPT, "took %.1fs to exit" % server.stop_seconds)
 
 
+def stop_under_load(server, workers, stop, settle):
+    """Start the worker threads, let them run for settle seconds, SIGTERM the server (it
+    must exit cleanly and promptly), then stop and join them."""
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(settle)
+        stopped_cleanly(server)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(10)
+        server.cleanup()
+
+
 def busy_server(builddir, tap, name):
     server = Server(builddir, name=name)
     h = Http(timeout=30)
@@ -142,16 +157,7 @@ def main():
 
         workers = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
         workers.append(threading.Thread(target=wshammer, daemon=True))
-        for w in workers:
-            w.start()
-        try:
-            time.sleep(1.5)
-            stopped_cleanly(server)
-        finally:
-            stop.set()
-            for w in workers:
-                w.join(10)
-            server.cleanup()
+        stop_under_load(server, workers, stop, 1.5)
 
     # Each answered poll is followed at once by the next on the same kept-alive connection,
     # as janus.js does: a poll that parks after the server answered the parked ones at
@@ -174,16 +180,7 @@ def main():
 
             workers = [threading.Thread(target=repoll, args=(sid,), daemon=True)
                        for sid in sids]
-            for w in workers:
-                w.start()
-            try:
-                time.sleep(0.3)
-                stopped_cleanly(server)
-            finally:
-                stop.set()
-                for w in workers:
-                    w.join(10)
-                server.cleanup()
+            stop_under_load(server, workers, stop, 0.3)
 
     tap.exit()
 
