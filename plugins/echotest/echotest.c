@@ -221,14 +221,17 @@ static void sb_echotest_on_keyframe_request(sb_plugin_handle_t *h, unsigned stre
 static void sb_echotest_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
 {
     if (msg->binary) {
-        sb_echotest_core->send_data(h, msg->label, true, msg->data, msg->len);
+        sb_echotest_core->send_data(h, msg);
         return;
     }
     size_t plen = sizeof(SB_ECHOTEST_DATA_PREFIX) - 1;
     uint8_t *reply = sb_malloc(plen + msg->len);
     memcpy(reply, SB_ECHOTEST_DATA_PREFIX, plen);
     memcpy(reply + plen, msg->data, msg->len);
-    sb_echotest_core->send_data(h, msg->label, false, reply, plen + msg->len);
+    sb_data_message_t echo = *msg;
+    echo.data = reply;
+    echo.len = plen + msg->len;
+    sb_echotest_core->send_data(h, &echo);
     sb_free(reply);
 }
 

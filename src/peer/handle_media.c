@@ -258,8 +258,10 @@ static void sb_media_offer_on_loop(void *arg)
     sb_negotiate_stream_t ns[SB_MEDIA_MAX_STREAMS];
     char mids[SB_MEDIA_MAX_STREAMS][12];
     pthread_mutex_lock(&j->m->lock);
+    sb_negotiate_opts_t defaults;
+    sb_negotiate_opts_init(&defaults);
     unsigned n = sb_peer_streams_offer(j->offer_streams, j->n_offer_streams, j->m->kept,
-                                       j->m->nkept, ns, mids);
+                                       j->m->nkept, defaults.max_message_size, ns, mids);
     pthread_mutex_unlock(&j->m->lock);
     j->rc = sb_negotiate_offer(&local, ns, n, &j->offer_model, j->reason, sizeof(j->reason));
     g_strfreev(cands);

@@ -122,12 +122,11 @@ void sb_peer_set_data(sb_peer_t *p, uint16_t remote_port, uint32_t remote_max_me
                                      p->dtls_role == SB_DTLS_CLIENT);
 }
 
-int sb_peer_send_data(sb_peer_t *p, const char *label, bool binary, const uint8_t *data,
-                      size_t len)
+int sb_peer_send_data(sb_peer_t *p, const sb_data_message_t *msg)
 {
     if (!p->data || p->state != SB_PEER_UP)
         return SB_ESTATE;
-    return sb_peer_data_send(p->data, label, binary, data, len);
+    return sb_peer_data_send(p->data, msg);
 }
 
 static void sb_peer_dtls_failed(void *ctx, const char *reason)

@@ -23,7 +23,9 @@
 
 typedef struct sb_peer_channel {
     uint16_t stream;
-    bool ours; /* opened by our DCEP OPEN */
+    bool ours;  /* opened by our DCEP OPEN */
+    bool acked; /* theirs, or ours once the client's ACK came: until then we send ordered
+                 * (RFC 8832 section 6), so no message overtakes the OPEN */
     char *label, *protocol;
     sb_sctp_send_opts_t send; /* the channel's properties, for what we send on it */
 } sb_peer_channel_t;
@@ -35,8 +37,11 @@ struct sb_peer_data {
     sb_sctp_t *sctp;
     bool dtls_client;
     uint32_t remote_max_message; /* 0: any size */
-    GPtrArray *channels;         /* sb_peer_channel_t *, at most SB_SCTP_MAX_STREAMS */
-    uint16_t next_stream;        /* ours: even as DTLS client, odd as server */
+    /* Open channels: by stream (owning) and by label (the latest channel of each label).
+     * At most SB_SCTP_MAX_STREAMS. */
+    GHashTable *by_stream, *by_label;
+    uint16_t next_stream; /* ours: even as DTLS client, odd as server */
+    sb_peer_data_stats_t stats;
 };
 
 static struct {
@@ -118,24 +123,11 @@ static void sb_peer_data_state(void *ctx, sb_sctp_state_t st)
              st == SB_SCTP_UP ? "up" : st == SB_SCTP_CLOSED ? "closed" : "connecting");
 }
 
+#define SB_PEER_STREAM_KEY(stream) GUINT_TO_POINTER((guint)(stream) + 1u)
+
 static sb_peer_channel_t *sb_peer_data_by_stream(sb_peer_data_t *d, uint16_t stream)
 {
-    for (guint i = 0; i < d->channels->len; i++) {
-        sb_peer_channel_t *c = g_ptr_array_index(d->channels, i);
-        if (c->stream == stream)
-            return c;
-    }
-    return NULL;
-}
-
-static sb_peer_channel_t *sb_peer_data_by_label(sb_peer_data_t *d, const char *label)
-{
-    for (guint i = 0; i < d->channels->len; i++) {
-        sb_peer_channel_t *c = g_ptr_array_index(d->channels, i);
-        if (!strcmp(c->label, label))
-            return c;
-    }
-    return NULL;
+    return g_hash_table_lookup(d->by_stream, SB_PEER_STREAM_KEY(stream));
 }
 
 static void sb_peer_channel_free(gpointer ptr)
@@ -146,14 +138,22 @@ static void sb_peer_channel_free(gpointer ptr)
     sb_free(c);
 }
 
+/* Forget the channel on stream (closed, or opened again with new properties). */
+static void sb_peer_data_forget(sb_peer_data_t *d, uint16_t stream)
+{
+    sb_peer_channel_t *c = sb_peer_data_by_stream(d, stream);
+    if (!c)
+        return;
+    if (g_hash_table_lookup(d->by_label, c->label) == c)
+        g_hash_table_remove(d->by_label, c->label);
+    g_hash_table_remove(d->by_stream, SB_PEER_STREAM_KEY(stream));
+}
+
 static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
                                            const sb_dcep_channel_t *props)
 {
-    sb_peer_channel_t *c = sb_peer_data_by_stream(d, stream);
-    if (c) { /* a stream opened again: the new properties win */
-        g_ptr_array_remove_fast(d->channels, c);
-    }
-    c = SB_NEW(sb_peer_channel_t);
+    sb_peer_data_forget(d, stream); /* a stream opened again: the new properties win */
+    sb_peer_channel_t *c = SB_NEW(sb_peer_channel_t);
     c->stream = stream;
     c->label = g_strdup(props->label);
     c->protocol = g_strdup(props->protocol);
@@ -161,7 +161,9 @@ static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
     c->send.rexmit_limited = props->reliability == SB_DCEP_PARTIAL_REXMIT;
     c->send.time_limited = props->reliability == SB_DCEP_PARTIAL_TIMED;
     c->send.max_rexmit = c->send.lifetime_ms = props->reliability_param;
-    g_ptr_array_add(d->channels, c);
+    c->acked = true;
+    g_hash_table_insert(d->by_stream, SB_PEER_STREAM_KEY(stream), c);
+    g_hash_table_insert(d->by_label, c->label, c);
     return c;
 }
 
@@ -179,7 +181,9 @@ static void sb_peer_data_dcep(sb_peer_data_t *d, uint16_t stream, const uint8_t 
         sb_dcep_write_ack(ack);
         sb_sctp_send(d->sctp, stream, SB_PPID_DCEP, ack, sizeof(ack), NULL);
         SB_DEBUG("data", "channel '%s' opened by the client on stream %u", ch->label, stream);
-    } else if (type != SB_DCEP_MSG_ACK) {
+    } else if (type == SB_DCEP_MSG_ACK && old && old->ours) {
+        old->acked = true;
+    } else {
         SB_DEBUG("data", "DCEP message refused on stream %u", stream);
     }
     sb_free(ch);
@@ -203,14 +207,29 @@ static void sb_peer_data_message(void *ctx, uint16_t stream, uint32_t ppid, cons
                            .protocol = c->protocol,
                            .binary = ppid == SB_PPID_BINARY || ppid == SB_PPID_BINARY_EMPTY,
                            .data = empty ? (const uint8_t *)"" : data,
-                           .len = empty ? 0 : len};
+                           .len = empty ? 0 : len,
+                           .unordered = c->send.unordered,
+                           .reliability = c->send.rexmit_limited ? SB_DATA_MAX_RETRANSMITS
+                                          : c->send.time_limited ? SB_DATA_MAX_LIFETIME
+                                                                 : SB_DATA_RELIABLE,
+                           .reliability_param = c->send.rexmit_limited ? c->send.max_rexmit
+                                                                       : c->send.lifetime_ms};
     d->p->plugin->on_data(d->p->ph, &m);
+}
+
+/* Both sides of stream are closed: the channel is gone, its number free again. */
+static void sb_peer_data_stream_closed(void *ctx, uint16_t stream)
+{
+    sb_peer_data_t *d = ctx;
+    SB_DEBUG("data", "channel on stream %u closed", stream);
+    sb_peer_data_forget(d, stream);
 }
 
 static const sb_sctp_ops_t sb_peer_data_sctp_ops = {
     .send = sb_peer_data_out,
     .on_message = sb_peer_data_message,
     .on_state = sb_peer_data_state,
+    .on_stream_closed = sb_peer_data_stream_closed,
     .wake = sb_peer_data_wake,
 };
 
@@ -226,7 +245,8 @@ sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
     d->dtls_client = dtls_client;
     d->remote_max_message = remote_max_message;
     d->next_stream = dtls_client ? 0 : 1;
-    d->channels = g_ptr_array_new_with_free_func(sb_peer_channel_free);
+    d->by_stream = g_hash_table_new_full(NULL, NULL, NULL, sb_peer_channel_free);
+    d->by_label = g_hash_table_new(g_str_hash, g_str_equal);
     sb_sctp_config_t cfg = {.remote_port = remote_port};
     if (sb_sctp_new(&cfg, &sb_peer_data_sctp_ops, d, &d->sctp) < 0 ||
         sb_sctp_connect(d->sctp) < 0) {
@@ -244,44 +264,75 @@ void sb_peer_data_input(sb_peer_data_t *d, const uint8_t *pkt, size_t len)
     sb_sctp_drain(d->sctp);
 }
 
-int sb_peer_data_send(sb_peer_data_t *d, const char *label, bool binary, const uint8_t *data,
-                      size_t len)
+/* Announce a channel of ours (DCEP OPEN) with msg's label and properties. */
+static int sb_peer_data_open(sb_peer_data_t *d, const sb_data_message_t *msg,
+                             sb_peer_channel_t **out)
+{
+    while (d->next_stream < SB_SCTP_MAX_STREAMS && sb_peer_data_by_stream(d, d->next_stream))
+        d->next_stream += 2; /* taken by the client (see sb_peer_data_dcep) */
+    if (d->next_stream >= SB_SCTP_MAX_STREAMS)
+        return SB_ENOMEM;
+    const char *label = msg->label ? msg->label : "";
+    const char *protocol = msg->protocol ? msg->protocol : "";
+    if (strlen(label) > SB_DCEP_LABEL_MAX || strlen(protocol) > SB_DCEP_LABEL_MAX)
+        return SB_EINVAL;
+    sb_dcep_channel_t *ch = SB_NEW(sb_dcep_channel_t);
+    ch->ordered = !msg->unordered;
+    ch->reliability = msg->reliability == SB_DATA_MAX_RETRANSMITS ? SB_DCEP_PARTIAL_REXMIT
+                      : msg->reliability == SB_DATA_MAX_LIFETIME  ? SB_DCEP_PARTIAL_TIMED
+                                                                  : SB_DCEP_RELIABLE;
+    ch->reliability_param = ch->reliability == SB_DCEP_RELIABLE ? 0 : msg->reliability_param;
+    g_strlcpy(ch->label, label, sizeof(ch->label));
+    g_strlcpy(ch->protocol, protocol, sizeof(ch->protocol));
+    uint8_t *open = sb_malloc(SB_DCEP_OPEN_MAX);
+    int n = sb_dcep_write_open(ch, open, SB_DCEP_OPEN_MAX);
+    int rc = n < 0 ? n
+                   : sb_sctp_send(d->sctp, d->next_stream, SB_PPID_DCEP, open, (size_t)n, NULL);
+    if (rc == 0) {
+        *out = sb_peer_data_add(d, d->next_stream, ch);
+        (*out)->ours = true;
+        (*out)->acked = false;
+        d->next_stream += 2;
+    }
+    sb_free(open);
+    sb_free(ch);
+    return rc;
+}
+
+int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg)
 {
     if (sb_sctp_state(d->sctp) != SB_SCTP_UP)
         return SB_ESTATE;
-    if (d->remote_max_message && len > d->remote_max_message)
+    if (d->remote_max_message && msg->len > d->remote_max_message) {
+        d->stats.oversize_refused++;
         return SB_EINVAL;
-    sb_peer_channel_t *c = sb_peer_data_by_label(d, label ? label : "");
-    if (!c) { /* a channel of ours: announced (DCEP OPEN) before its first message */
-        while (d->next_stream < SB_SCTP_MAX_STREAMS && sb_peer_data_by_stream(d, d->next_stream))
-            d->next_stream += 2; /* taken by the client (see sb_peer_data_dcep) */
-        if (d->next_stream >= SB_SCTP_MAX_STREAMS)
-            return SB_ENOMEM;
-        sb_dcep_channel_t *ch = SB_NEW(sb_dcep_channel_t);
-        ch->ordered = true;
-        ch->reliability = SB_DCEP_RELIABLE;
-        g_strlcpy(ch->label, label ? label : "", sizeof(ch->label));
-        uint8_t open[SB_DCEP_OPEN_MAX];
-        int n = sb_dcep_write_open(ch, open, sizeof(open));
-        int rc = n < 0 ? n
-                       : sb_sctp_send(d->sctp, d->next_stream, SB_PPID_DCEP, open, (size_t)n,
-                                      NULL);
-        if (rc == 0) {
-            c = sb_peer_data_add(d, d->next_stream, ch);
-            c->ours = true;
-        }
-        sb_free(ch);
-        if (rc < 0)
-            return rc;
-        d->next_stream += 2;
     }
-    int rc = len ? sb_sctp_send(d->sctp, c->stream, binary ? SB_PPID_BINARY : SB_PPID_STRING,
-                                data, len, &c->send)
-                 : sb_sctp_send(d->sctp, c->stream,
-                                binary ? SB_PPID_BINARY_EMPTY : SB_PPID_STRING_EMPTY,
-                                (const uint8_t *)"", 1, &c->send);
+    sb_peer_channel_t *c = g_hash_table_lookup(d->by_label, msg->label ? msg->label : "");
+    int rc = c ? 0 : sb_peer_data_open(d, msg, &c);
+    if (rc == 0) {
+        uint32_t ppid = msg->binary ? (msg->len ? SB_PPID_BINARY : SB_PPID_BINARY_EMPTY)
+                                    : (msg->len ? SB_PPID_STRING : SB_PPID_STRING_EMPTY);
+        sb_sctp_send_opts_t opts = c->send;
+        opts.unordered = opts.unordered && c->acked;
+        rc = sb_sctp_send(d->sctp, c->stream, ppid, msg->len ? msg->data : (const uint8_t *)"",
+                          msg->len ? msg->len : 1, &opts);
+    }
+    if (rc == SB_EAGAIN) { /* the client does not keep up: bounded, dropped, counted */
+        bool reliable = !c || !(c->send.rexmit_limited || c->send.time_limited);
+        if (reliable)
+            d->stats.reliable_dropped++;
+        else
+            d->stats.unreliable_dropped++;
+    }
     sb_sctp_drain(d->sctp);
     return rc;
+}
+
+sb_peer_data_stats_t sb_peer_data_stats(const sb_peer_data_t *d)
+{
+    sb_peer_data_stats_t st = d->stats;
+    st.channels = g_hash_table_size(d->by_stream);
+    return st;
 }
 
 void sb_peer_data_stop(sb_peer_data_t *d)
@@ -289,6 +340,7 @@ void sb_peer_data_stop(sb_peer_data_t *d)
     if (!d)
         return;
     sb_sctp_free(d->sctp); /* first: no wake-up can name d after this */
-    g_ptr_array_free(d->channels, TRUE);
+    g_hash_table_destroy(d->by_label);
+    g_hash_table_destroy(d->by_stream);
     sb_free(d);
 }

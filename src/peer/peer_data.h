@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plugin/plugin.h"
+
 struct sb_peer;
 typedef struct sb_peer_data sb_peer_data_t;
 
@@ -23,9 +25,18 @@ sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
                                    uint32_t remote_max_message, bool dtls_client);
 /* DTLS application data: one SCTP packet. */
 void sb_peer_data_input(sb_peer_data_t *d, const uint8_t *pkt, size_t len);
-/* A message to the client on the channel labelled label (opened when there is none). */
-int sb_peer_data_send(sb_peer_data_t *d, const char *label, bool binary, const uint8_t *data,
-                      size_t len);
+/* A message to the client on the channel labelled msg->label (opened with msg's properties
+ * when there is none); see sb_core_api_t.send_data. */
+int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg);
+/* What a client that does not keep up cost: messages dropped instead of queued. */
+typedef struct sb_peer_data_stats {
+    unsigned channels;           /* open now */
+    uint64_t unreliable_dropped; /* partially reliable channels: the buffer was full */
+    uint64_t reliable_dropped;   /* reliable channels: the buffer was full */
+    uint64_t oversize_refused;   /* over the client's max-message-size */
+} sb_peer_data_stats_t;
+sb_peer_data_stats_t sb_peer_data_stats(const sb_peer_data_t *d);
+
 /* Close the association (ABORT) and free. NULL is a no-op. */
 void sb_peer_data_stop(sb_peer_data_t *d);
 

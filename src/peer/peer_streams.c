@@ -77,7 +77,13 @@ unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_
         memset(s, 0, sizeof(*s));
         s->index = nm->index;
         snprintf(s->mid, sizeof(s->mid), "%s", nm->mid);
-        s->kind = nm->kind == SB_SDP_KIND_VIDEO ? SB_MEDIA_VIDEO : SB_MEDIA_AUDIO;
+        s->kind = nm->kind == SB_SDP_KIND_VIDEO         ? SB_MEDIA_VIDEO
+                  : nm->kind == SB_SDP_KIND_APPLICATION ? SB_MEDIA_DATA
+                                                        : SB_MEDIA_AUDIO;
+        if (nm->kind == SB_SDP_KIND_APPLICATION) { /* no codec, no RTP: active or not */
+            s->active = nm->accepted;
+            continue;
+        }
         s->active = nm->accepted && nm->pt >= 0 && nm->dir != SB_SDP_DIR_INACTIVE &&
                     (nm->kind == SB_SDP_KIND_AUDIO || nm->kind == SB_SDP_KIND_VIDEO);
         s->recv = s->active && (nm->dir == SB_SDP_DIR_RECVONLY || nm->dir == SB_SDP_DIR_SENDRECV);
@@ -207,18 +213,26 @@ unsigned sb_peer_streams_keep_ssrcs(const sb_media_stream_t *streams, unsigned n
 
 unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
                                const sb_peer_mline_ssrc_t *kept, unsigned nkept,
-                               sb_negotiate_stream_t *out, char mids[][12])
+                               uint32_t max_message_size, sb_negotiate_stream_t *out,
+                               char mids[][12])
 {
     for (unsigned i = 0; i < n; i++) {
         const sb_offer_stream_t *o = &in[i];
         sb_negotiate_stream_t *s = &out[i];
         memset(s, 0, sizeof(*s));
-        s->kind = o->kind == SB_MEDIA_VIDEO ? SB_SDP_KIND_VIDEO : SB_SDP_KIND_AUDIO;
+        s->kind = o->kind == SB_MEDIA_VIDEO  ? SB_SDP_KIND_VIDEO
+                  : o->kind == SB_MEDIA_DATA ? SB_SDP_KIND_APPLICATION
+                                             : SB_SDP_KIND_AUDIO;
         if (o->mid) {
             s->mid = o->mid;
         } else {
             snprintf(mids[i], 12, "%u", i % 1000);
             s->mid = mids[i];
+        }
+        if (o->kind == SB_MEDIA_DATA) {
+            s->disabled = !o->active;
+            s->max_message_size = max_message_size;
+            continue;
         }
         s->dir = o->active ? SB_SDP_DIR_SENDONLY : SB_SDP_DIR_INACTIVE;
         s->codec = sb_codec_from_name(o->codec);

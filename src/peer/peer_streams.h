@@ -46,6 +46,7 @@ unsigned sb_peer_streams_keep_ssrcs(const sb_media_stream_t *streams, unsigned n
  * mids is caller storage for generated mids. Returns how many. */
 unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
                                const sb_peer_mline_ssrc_t *kept, unsigned nkept,
-                               sb_negotiate_stream_t *out, char mids[][12]);
+                               uint32_t max_message_size, sb_negotiate_stream_t *out,
+                               char mids[][12]);
 
 #endif

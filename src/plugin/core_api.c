@@ -153,11 +153,10 @@ static void sb_core_send_remb(sb_plugin_handle_t *ph, uint32_t bitrate_bps)
         sb_peer_send_remb(p, bitrate_bps);
 }
 
-static int sb_core_send_data(sb_plugin_handle_t *ph, const char *label, bool binary,
-                             const uint8_t *data, size_t len)
+static int sb_core_send_data(sb_plugin_handle_t *ph, const sb_data_message_t *msg)
 {
     sb_peer_t *p = sb_core_loop_peer(ph);
-    return p ? sb_peer_send_data(p, label, binary, data, len) : SB_ESTATE;
+    return p ? sb_peer_send_data(p, msg) : SB_ESTATE;
 }
 
 static const sb_core_api_t sb_core_api_table = {

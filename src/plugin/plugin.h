@@ -19,7 +19,7 @@
 
 #include "proto/rtp.h"
 
-#define SB_PLUGIN_ABI_VERSION 2
+#define SB_PLUGIN_ABI_VERSION 3
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -47,6 +47,7 @@ typedef struct sb_plugin_result {
 typedef enum sb_media_kind {
     SB_MEDIA_AUDIO = 0,
     SB_MEDIA_VIDEO = 1,
+    SB_MEDIA_DATA = 2, /* the data channel m-line (SCTP): no codec, no SSRCs */
 } sb_media_kind_t;
 
 #define SB_MEDIA_MAX_LAYERS 3 /* simulcast layers per stream */
@@ -115,13 +116,28 @@ typedef struct sb_answer_opts {
     bool data;
 } sb_answer_opts_t;
 
-/* One data channel message, text or binary. Borrowed for the call. */
+/* How a data channel delivers (RFC 8831 section 6.1): reliable, or partially reliable by a
+ * number of retransmissions or a lifetime. */
+typedef enum sb_data_reliability {
+    SB_DATA_RELIABLE = 0,
+    SB_DATA_MAX_RETRANSMITS = 1, /* reliability_param retransmissions at most */
+    SB_DATA_MAX_LIFETIME = 2,    /* retransmitted for reliability_param ms at most */
+} sb_data_reliability_t;
+
+/* One data channel message, text or binary, with the properties of its channel. Borrowed
+ * for the call. Received (on_data): the channel's label, protocol and properties as the
+ * client opened it. Sent (send_data): the message goes on the channel with this label; when
+ * the client has none by that name the core opens one with these properties (so a relay
+ * keeps an unordered, unreliable channel unordered and unreliable). */
 typedef struct sb_data_message {
-    const char *label;    /* the channel's label ("" when it has none) */
-    const char *protocol; /* its subprotocol ("" when none) */
+    const char *label;    /* the channel's label ("" when it has none; NULL = "") */
+    const char *protocol; /* its subprotocol ("" when none; NULL = "") */
     bool binary;
     const uint8_t *data;
     size_t len;
+    bool unordered;
+    sb_data_reliability_t reliability;
+    uint32_t reliability_param;
 } sb_data_message_t;
 
 /* One stream Switchboard offers to send (subscribers). */
@@ -203,12 +219,12 @@ typedef struct sb_core_api {
     void (*request_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
     /* Cap the bitrate the client sends us (REMB), 0 = no cap. */
     void (*send_remb)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
-    /* Send a data channel message on the channel with this label (opened by us, reliable
-     * and ordered, when the client has none by that name). 0; SB_ESTATE (no data channel
-     * association up); SB_EINVAL (empty, or over the client's max-message-size); SB_EAGAIN
-     * (the association's buffer is full: dropped). */
-    int (*send_data)(sb_plugin_handle_t *h, const char *label, bool binary, const uint8_t *data,
-                     size_t len);
+    /* Send a data channel message (see sb_data_message_t; borrowed). 0; SB_ESTATE (no
+     * data channel association up); SB_EINVAL (over the client's max-message-size, or a
+     * label over 1,024 bytes); SB_ENOMEM (no stream left for a new channel); SB_EAGAIN (the
+     * association's send buffer is full: the message was dropped and counted — a client
+     * that does not keep up costs bounded memory). */
+    int (*send_data)(sb_plugin_handle_t *h, const sb_data_message_t *msg);
 } sb_core_api_t;
 
 typedef struct sb_plugin {

@@ -228,7 +228,7 @@ int sb_negotiate_answer(const sb_sdp_t *offer, const sb_negotiate_opts_t *opts,
 
 /* One stream we offer to send. */
 typedef struct sb_negotiate_stream {
-    sb_sdp_kind_t kind; /* AUDIO or VIDEO */
+    sb_sdp_kind_t kind; /* AUDIO, VIDEO, or APPLICATION (data channels: no codec, no SSRC) */
     const char *mid;    /* required, unique */
     bool disabled;      /* port 0: an m-line kept only for its place */
     sb_sdp_dir_t dir;   /* UNSET: SENDONLY; INACTIVE for a paused feed */
@@ -241,6 +241,7 @@ typedef struct sb_negotiate_stream {
     const char *msid_stream, *msid_track; /* NULL: no msid */
     uint8_t ext[SB_HDREXT_COUNT];         /* ids to offer, 0: not offered */
     unsigned fb;                          /* SB_NEGOTIATE_FB_* to offer */
+    uint32_t max_message_size;            /* APPLICATION: our a=max-message-size */
 } sb_negotiate_stream_t;
 
 /* Build an offer: ICE/DTLS from local (setup actpass), BUNDLE of every enabled stream,

@@ -2,7 +2,7 @@
  * m=application, what it tells (the peer's SCTP port and max-message-size), and our answer
  * to it. Both forms are accepted: today's "UDP/DTLS/SCTP webrtc-datachannel" with
  * a=sctp-port, and the older "DTLS/SCTP 5000" with a=sctpmap (aiortc 1.4 still offers it),
- * answered in the form offered. Sans-IO, any thread. */
+ * answered in the form offered; our own offers use today's form. Sans-IO, any thread. */
 #include <stdio.h>
 #include <string.h>
 
@@ -82,4 +82,12 @@ void sb_negotiate_data_answer(sb_sdp_t *ans, sb_sdp_media_t *am, const sb_negoti
     }
     snprintf(v, sizeof(v), "%u", local_max_message);
     sb_negotiate_data_add_attr(ans, am, "max-message-size", v);
+}
+
+void sb_negotiate_data_offer(sb_sdp_t *sdp, sb_sdp_media_t *m, uint32_t local_max_message)
+{
+    m->rtp = false;
+    m->proto = "UDP/DTLS/SCTP";
+    sb_negotiate_media_t modern = {.legacy_sctpmap = false};
+    sb_negotiate_data_answer(sdp, m, &modern, local_max_message);
 }

@@ -53,6 +53,8 @@ void sb_negotiate_copy(char *dst, size_t size, const char *src);
 /* negotiate_data.c: the data channel m-line. */
 #define SB_NEGOTIATE_SCTP_STREAMS 1024
 const char *sb_negotiate_data_check(const sb_sdp_media_t *m);
+/* Our data m-line in an offer (UDP/DTLS/SCTP, sctp-port 5000, max-message-size). */
+void sb_negotiate_data_offer(sb_sdp_t *sdp, sb_sdp_media_t *m, uint32_t local_max_message);
 void sb_negotiate_data_summary(const sb_sdp_media_t *om, sb_negotiate_media_t *s);
 void sb_negotiate_data_answer(sb_sdp_t *ans, sb_sdp_media_t *am, const sb_negotiate_media_t *s,
                               uint32_t local_max_message);

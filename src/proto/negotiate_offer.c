@@ -25,6 +25,8 @@ static int sb_negotiate_stream_check(const sb_negotiate_stream_t *st, size_t i,
     for (size_t j = 0; j < i; j++)
         if (strcmp(all[j].mid, st->mid) == 0)
             goto bad_mid;
+    if (st->kind == SB_SDP_KIND_APPLICATION)
+        return 0;
     if (!sb_negotiate_codec_info(st->codec, &kind, &clock, &ch) || kind != st->kind) {
         sb_sdp_reason(reason, size, "stream %zu: codec does not fit its kind", i);
         return SB_EINVAL;
@@ -53,6 +55,13 @@ static int sb_negotiate_offer_media(sb_sdp_t *sdp, const sb_negotiate_local_t *l
     m->kind = st->kind;
     m->media = sb_sdp_kind_name(st->kind);
     m->port = st->disabled ? 0 : 9;
+    if (st->kind == SB_SDP_KIND_APPLICATION) {
+        m->connection = "IN IP4 0.0.0.0";
+        sb_negotiate_add_transport(sdp, m, local, SB_SDP_SETUP_ACTPASS, tag);
+        m->mid = sb_sdp_strdup(sdp, st->mid);
+        sb_negotiate_data_offer(sdp, m, st->max_message_size);
+        return 0;
+    }
     m->proto = "UDP/TLS/RTP/SAVPF";
     m->rtp = true;
     m->connection = "IN IP4 0.0.0.0";
@@ -191,6 +200,13 @@ static void sb_negotiate_answered_media(const sb_sdp_t *offer, const sb_sdp_t *a
     }
     if (am->port == 0 && !am->bundle_only) {
         s->reason = "rejected by the answerer";
+        return;
+    }
+    if (om->kind == SB_SDP_KIND_APPLICATION) {
+        s->reason = sb_negotiate_data_check(am);
+        s->accepted = !s->reason;
+        if (s->accepted)
+            sb_negotiate_data_summary(am, s);
         return;
     }
     if (!(af = sb_negotiate_answered(om, am, &of))) {

@@ -16,7 +16,12 @@
 
 #define SB_SCTP_SLOTS 4096 /* associations at once (id table) */
 
-typedef enum { SB_SCTP_ITEM_PACKET, SB_SCTP_ITEM_MESSAGE, SB_SCTP_ITEM_STATE } sb_sctp_kind_t;
+typedef enum {
+    SB_SCTP_ITEM_PACKET,
+    SB_SCTP_ITEM_MESSAGE,
+    SB_SCTP_ITEM_STATE,
+    SB_SCTP_ITEM_RESET, /* the peer reset its outgoing stream (closed a channel) */
+} sb_sctp_kind_t;
 
 typedef struct sb_sctp_item {
     struct sb_sctp_item *next;
@@ -43,6 +48,9 @@ struct sb_sctp {
     uint8_t *partial;
     size_t partial_len;
     bool partial_dropped;
+    /* Streams whose outgoing side we reset first (owner's thread): the peer's answering
+     * reset then needs none from us. */
+    uint8_t closing[SB_SCTP_MAX_STREAMS / 8];
 };
 
 static struct {
@@ -66,7 +74,7 @@ static sb_sctp_t *sb_sctp_find(uintptr_t id)
 /* Queue an item (under s->lock); false when over the budget (dropped and counted). */
 static bool sb_sctp_queue(sb_sctp_t *s, sb_sctp_item_t *it)
 {
-    if (it->kind != SB_SCTP_ITEM_STATE && s->queued_bytes + it->len > SB_SCTP_OUTBOX_MAX_BYTES) {
+    if (it->len && s->queued_bytes + it->len > SB_SCTP_OUTBOX_MAX_BYTES) {
         s->stats.outbox_dropped++;
         sb_free(it);
         return false;
@@ -123,12 +131,33 @@ static void sb_sctp_set_state(sb_sctp_t *s, sb_sctp_state_t st)
     sb_sctp_queue(s, it);
 }
 
+/* Under s->lock: streams the peer reset on its side (RFC 8831 section 6.7: a channel
+ * closing), each handed to the owner, which resets its own side in turn. */
+static void sb_sctp_on_stream_reset(sb_sctp_t *s, const struct sctp_stream_reset_event *ev,
+                                    size_t len)
+{
+    if (len < sizeof(*ev) || !(ev->strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN) ||
+        (ev->strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)))
+        return;
+    size_t n = (len - sizeof(*ev)) / sizeof(ev->strreset_stream_list[0]);
+    for (size_t i = 0; i < n; i++) {
+        sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_RESET, NULL, 0);
+        it->stream = ev->strreset_stream_list[i];
+        sb_sctp_queue(s, it);
+    }
+}
+
 /* Under s->lock. */
 static void sb_sctp_on_notification(sb_sctp_t *s, const uint8_t *data, size_t len)
 {
     const union sctp_notification *n = (const void *)data;
-    if (len < sizeof(n->sn_header) || n->sn_header.sn_type != SCTP_ASSOC_CHANGE ||
-        len < sizeof(n->sn_assoc_change))
+    if (len < sizeof(n->sn_header))
+        return;
+    if (n->sn_header.sn_type == SCTP_STREAM_RESET_EVENT) {
+        sb_sctp_on_stream_reset(s, &n->sn_strreset_event, len);
+        return;
+    }
+    if (n->sn_header.sn_type != SCTP_ASSOC_CHANGE || len < sizeof(n->sn_assoc_change))
         return;
     switch (n->sn_assoc_change.sac_state) {
     case SCTP_COMM_UP:
@@ -232,6 +261,8 @@ static int sb_sctp_configure(sb_sctp_t *s)
                                 .sinit_max_instreams = s->cfg.max_streams};
     struct sctp_event ev = {
         .se_assoc_id = SCTP_ALL_ASSOC, .se_type = SCTP_ASSOC_CHANGE, .se_on = 1};
+    struct sctp_event reset_ev = {
+        .se_assoc_id = SCTP_ALL_ASSOC, .se_type = SCTP_STREAM_RESET_EVENT, .se_on = 1};
     int one = 1;
     /* Room for one largest message whole in each direction (usrsctp counts its chunk
      * overhead against the buffer too): a message that fits max_message is never refused
@@ -249,6 +280,7 @@ static int sb_sctp_configure(sb_sctp_t *s)
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init)) < 0 ||
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one)) < 0 ||
         sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev)) < 0 ||
+        sb_sctp_setopt(s->sock, IPPROTO_SCTP, SCTP_EVENT, &reset_ev, sizeof(reset_ev)) < 0 ||
         usrsctp_bind(s->sock, (struct sockaddr *)&local, sizeof(local)) != 0)
         return SB_EIO;
     return 0;
@@ -363,6 +395,49 @@ int sb_sctp_send(sb_sctp_t *s, uint16_t stream, uint32_t ppid, const uint8_t *da
     return 0;
 }
 
+/* Reset our outgoing side of stream (RFC 6525). */
+static int sb_sctp_reset_outgoing(sb_sctp_t *s, uint16_t stream)
+{
+    size_t len = sizeof(struct sctp_reset_streams) + sizeof(uint16_t);
+    struct sctp_reset_streams *srs = sb_malloc(len);
+    memset(srs, 0, len);
+    srs->srs_assoc_id = SCTP_ALL_ASSOC;
+    srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
+    srs->srs_number_streams = 1;
+    srs->srs_stream_list[0] = stream;
+    sb_sctp_owner_call = s;
+    int rc = usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs, (socklen_t)len);
+    sb_sctp_owner_call = NULL;
+    sb_free(srs);
+    return rc == 0 ? 0 : SB_EIO;
+}
+
+int sb_sctp_close_stream(sb_sctp_t *s, uint16_t stream)
+{
+    if (stream >= s->cfg.max_streams)
+        return SB_EINVAL;
+    if (sb_sctp_state(s) != SB_SCTP_UP)
+        return SB_ESTATE;
+    int rc = sb_sctp_reset_outgoing(s, stream);
+    if (rc == 0)
+        s->closing[stream / 8] |= (uint8_t)(1u << (stream % 8));
+    return rc;
+}
+
+/* The peer closed its side of stream: close ours too (unless we began), then tell the owner. */
+static void sb_sctp_on_peer_reset(sb_sctp_t *s, uint16_t stream)
+{
+    if (stream >= s->cfg.max_streams)
+        return;
+    uint8_t bit = (uint8_t)(1u << (stream % 8));
+    if (s->closing[stream / 8] & bit)
+        s->closing[stream / 8] &= (uint8_t)~bit;
+    else if (sb_sctp_state(s) == SB_SCTP_UP)
+        sb_sctp_reset_outgoing(s, stream);
+    if (s->ops->on_stream_closed)
+        s->ops->on_stream_closed(s->ctx, stream);
+}
+
 void sb_sctp_drain(sb_sctp_t *s)
 {
     for (;;) {
@@ -383,6 +458,8 @@ void sb_sctp_drain(sb_sctp_t *s)
             s->ops->send(s->ctx, it->data, it->len);
         else if (it->kind == SB_SCTP_ITEM_MESSAGE)
             s->ops->on_message(s->ctx, it->stream, it->ppid, it->data, it->len);
+        else if (it->kind == SB_SCTP_ITEM_RESET)
+            sb_sctp_on_peer_reset(s, it->stream);
         else
             s->ops->on_state(s->ctx, it->state);
         sb_free(it);

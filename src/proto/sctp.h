@@ -40,6 +40,9 @@ typedef struct sb_sctp_ops {
     void (*on_message)(void *ctx, uint16_t stream, uint32_t ppid, const uint8_t *data,
                        size_t len);
     void (*on_state)(void *ctx, sb_sctp_state_t state);
+    /* The stream is closed both ways (the peer reset it, RFC 8831 section 6.7; our side is
+     * reset in turn): its number may be opened again. May be NULL. */
+    void (*on_stream_closed)(void *ctx, uint16_t stream);
     /* Any thread (from sb_sctp_tick): something is queued, call sb_sctp_drain. Not called
      * for what the owner's own calls (connect, input, send) queue: it drains after them.
      * May be NULL when the owner drains after every tick itself. */
@@ -87,6 +90,10 @@ void sb_sctp_input(sb_sctp_t *s, const uint8_t *pkt, size_t len);
  * SB_ESTATE (not up); SB_EAGAIN (usrsctp's send buffer full: the message was not taken). */
 int sb_sctp_send(sb_sctp_t *s, uint16_t stream, uint32_t ppid, const uint8_t *data, size_t len,
                  const sb_sctp_send_opts_t *opts);
+
+/* Close our side of stream (an outgoing stream reset, RFC 6525): the peer closes its side
+ * in answer, then ops.on_stream_closed. 0, SB_EINVAL, SB_ESTATE (not up), SB_EIO. */
+int sb_sctp_close_stream(sb_sctp_t *s, uint16_t stream);
 
 /* Hand everything queued to ops (packets, messages, state changes), on the owner's thread. */
 void sb_sctp_drain(sb_sctp_t *s);

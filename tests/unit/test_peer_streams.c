@@ -44,7 +44,7 @@ static void negotiate(const sb_offer_stream_t *in, unsigned n, sb_peer_mline_ssr
 {
     char mids[SB_MEDIA_MAX_STREAMS][12];
     sb_media_stream_t streams[SB_MEDIA_MAX_STREAMS];
-    assert_int_equal(sb_peer_streams_offer(in, n, kept, *nkept, out, mids), n);
+    assert_int_equal(sb_peer_streams_offer(in, n, kept, *nkept, 65536, out, mids), n);
     answered(in, out, n, streams);
     *nkept = sb_peer_streams_keep_ssrcs(streams, n, kept, *nkept, SB_MEDIA_MAX_STREAMS);
 }
@@ -54,7 +54,7 @@ static void test_fresh_offer(void **state)
     (void)state;
     sb_negotiate_stream_t out[4];
     char mids[SB_MEDIA_MAX_STREAMS][12];
-    assert_int_equal(sb_peer_streams_offer(two_feeds, 4, NULL, 0, out, mids), 4);
+    assert_int_equal(sb_peer_streams_offer(two_feeds, 4, NULL, 0, 65536, out, mids), 4);
     for (unsigned i = 0; i < 4; i++) {
         assert_int_not_equal(out[i].ssrc, 0);
         for (unsigned k = 0; k < i; k++)
@@ -116,7 +116,7 @@ static void test_kind_and_mid_must_match(void **state)
         {.kind = SB_MEDIA_AUDIO, .active = true, .codec = "opus", .pt = 111, .mid = "9"},
     };
     char mids[SB_MEDIA_MAX_STREAMS][12];
-    assert_int_equal(sb_peer_streams_offer(in, 2, kept, nkept, other, mids), 2);
+    assert_int_equal(sb_peer_streams_offer(in, 2, kept, nkept, 65536, other, mids), 2);
     for (unsigned k = 0; k < 4; k++) {
         assert_int_not_equal(other[0].ssrc, first[k].ssrc);
         assert_int_not_equal(other[1].ssrc, first[k].ssrc);
