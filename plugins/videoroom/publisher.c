@@ -29,6 +29,7 @@ void sb_vr_publisher_unref(sb_vr_publisher_t *p)
         sb_free(p->streams[i].loop.relays); /* empty: a relay references its publisher */
         sb_free(p->streams[i].loop.local);  /* empty: a flush list entry references it */
     }
+    sb_vr_data_free(p);
     sb_free(p->display);
     sb_free(p->acodec_pref);
     sb_free(p->vcodec_pref);
@@ -58,9 +59,10 @@ static void sb_vr_lower(char *out, size_t len, const char *in)
 static json_t *sb_vr_pub_stream_json(const sb_vr_publisher_t *p, unsigned i, bool levels)
 {
     const sb_vr_pub_stream_t *ps = &p->streams[i];
-    json_t *j = json_pack("{s:s, s:i, s:s}", "type",
-                          ps->neg.kind == SB_MEDIA_AUDIO ? "audio" : "video", "mindex",
+    json_t *j = json_pack("{s:s, s:i, s:s}", "type", sb_vr_kind_name(ps->neg.kind), "mindex",
                           (int)ps->neg.index, "mid", ps->neg.mid);
+    if (ps->neg.kind == SB_MEDIA_DATA) /* as the reference: no codec, no description */
+        return j;
     if (ps->disabled) {
         json_object_set_new(j, "disabled", json_true());
         return j;
@@ -90,7 +92,7 @@ json_t *sb_vr_publisher_json(const sb_vr_publisher_t *p)
         const sb_vr_pub_stream_t *ps = &p->streams[i];
         json_array_append_new(streams, sb_vr_pub_stream_json(p, i, levels));
         const char *key = ps->neg.kind == SB_MEDIA_AUDIO ? "audio_codec" : "video_codec";
-        if (!ps->disabled && !json_object_get(j, key)) {
+        if (!ps->disabled && ps->neg.kind != SB_MEDIA_DATA && !json_object_get(j, key)) {
             char codec[16];
             sb_vr_lower(codec, sizeof(codec), ps->neg.codec);
             json_object_set_new(j, key, json_string(codec));
@@ -480,6 +482,7 @@ static json_t *sb_vr_publisher_negotiate(sb_vr_publisher_t *p, json_t *offer, in
         .audio_codecs = acodecs,
         .video_codecs = vcodecs,
         .loop = sb_vr_room_loop(p->room),
+        .data = true,
     };
     json_t *answer = NULL;
     char reason[256] = "";

@@ -26,6 +26,8 @@ void sb_vr_subscriber_unref(sb_vr_subscriber_t *s)
         return;
     for (unsigned i = 0; i < s->nstreams; i++) {
         sb_vr_publisher_unref(s->streams[i]->feed);
+        if (s->streams[i]->sources) /* emptied when it left */
+            g_ptr_array_free(s->streams[i]->sources, TRUE);
         sb_free(s->streams[i]->crossrefid);
         sb_free(s->streams[i]);
     }
@@ -48,9 +50,17 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
     for (unsigned i = 0; i < s->nstreams; i++) {
         const sb_vr_sub_stream_t *ss = s->streams[i];
         json_t *j = json_pack("{s:i, s:s, s:s, s:b, s:b, s:b}", "mindex", (int)ss->mindex,
-                              "mid", ss->mid, "type",
-                              ss->kind == SB_MEDIA_AUDIO ? "audio" : "video", "active",
-                              ss->feed != NULL, "ready", ss->ready, "send", ss->send);
+                              "mid", ss->mid, "type", sb_vr_kind_name(ss->kind), "active",
+                              sb_vr_sub_stream_live(ss), "ready", ss->ready, "send", ss->send);
+        if (ss->kind == SB_MEDIA_DATA) { /* as the reference: its sources, no feed fields */
+            json_t *ids = json_array();
+            for (guint k = 0; ss->sources && k < ss->sources->len; k++) {
+                const sb_vr_publisher_t *src = g_ptr_array_index(ss->sources, k);
+                json_array_append_new(ids, json_integer((json_int_t)src->id));
+            }
+            json_object_set_new(j, "sources", json_integer((json_int_t)json_array_size(ids)));
+            json_object_set_new(j, "source_ids", ids);
+        }
         if (ss->feed) {
             char codec[16];
             size_t k = 0;
@@ -138,16 +148,54 @@ void sb_vr_sub_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, unsigned k
     g_strlcpy(ss->feed_mid, p->streams[k].neg.mid, sizeof(ss->feed_mid));
 }
 
+/* A publisher's data joins the subscriber's one data m-line. Under the lock. */
+static void sb_vr_sub_add_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss,
+                                 sb_vr_publisher_t *p)
+{
+    if (!ss->sources)
+        ss->sources = g_ptr_array_new();
+    for (guint k = 0; k < ss->sources->len; k++)
+        if (g_ptr_array_index(ss->sources, k) == p)
+            return;
+    sb_vr_publisher_ref(p);
+    g_ptr_array_add(ss->sources, p);
+    sb_vr_data_link(p, s);
+}
+
+void sb_vr_sub_drop_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss,
+                                  sb_vr_publisher_t *p)
+{
+    for (guint k = ss->sources ? ss->sources->len : 0; k-- > 0;) {
+        sb_vr_publisher_t *src = g_ptr_array_index(ss->sources, k);
+        if (p && src != p)
+            continue;
+        sb_vr_data_unlink(src, s);
+        g_ptr_array_remove_index(ss->sources, k);
+        sb_vr_publisher_unref(src);
+    }
+    if (!sb_vr_sub_stream_live(ss))
+        ss->ready = false;
+}
+
+/* The slot for a new m-line of this kind: an inactive one of the same kind (for data, the
+ * data m-line whatever its state: a PeerConnection has one), else a fresh one. */
+static unsigned sb_vr_sub_slot(const sb_vr_subscriber_t *s, sb_media_kind_t kind)
+{
+    if (kind == SB_MEDIA_DATA && s->data_index >= 0)
+        return (unsigned)s->data_index;
+    for (unsigned k = 0; k < s->nstreams; k++) {
+        if (!sb_vr_sub_stream_live(s->streams[k]) && s->streams[k]->kind == kind)
+            return k;
+    }
+    return s->nstreams;
+}
+
 /* Add the picks as m-lines, reusing inactive ones of the same kind. Under the lock. */
 void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         const sb_media_stream_t *src = &picks[i].feed->streams[picks[i].index].neg;
-        unsigned slot = s->nstreams;
-        for (unsigned k = 0; k < s->nstreams && slot == s->nstreams; k++) {
-            if (!s->streams[k]->feed && s->streams[k]->kind == src->kind)
-                slot = k;
-        }
+        unsigned slot = sb_vr_sub_slot(s, src->kind);
         if (slot == SB_MEDIA_MAX_STREAMS)
             break; /* checked by the callers; never past the array */
         if (slot == s->nstreams) {
@@ -163,6 +211,17 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
             snprintf(ss->mid, sizeof(ss->mid), "%u", slot);
             ss->kind = src->kind;
             s->nstreams++;
+            if (src->kind == SB_MEDIA_DATA)
+                __atomic_store_n(&s->data_index, (int)slot, __ATOMIC_RELEASE);
+        }
+        if (src->kind == SB_MEDIA_DATA) {
+            if (!sb_vr_sub_stream_live(ss)) { /* the m-line comes back: send again */
+                ss->src = *src;
+                ss->send = true;
+                ss->ready = false;
+            }
+            sb_vr_sub_add_source(s, ss, picks[i].feed);
+            continue;
         }
         ss->used = true;
         ss->src = *src;
@@ -181,6 +240,10 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
 void sb_vr_sub_stream_drop(sb_vr_subscriber_t *s, unsigned i)
 {
     sb_vr_sub_stream_t *ss = s->streams[i];
+    if (ss->kind == SB_MEDIA_DATA) {
+        sb_vr_sub_drop_source(s, ss, NULL);
+        return;
+    }
     if (!ss->feed)
         return;
     sb_vr_fwd_unbind(s, i);
@@ -193,7 +256,7 @@ unsigned sb_vr_sub_free_slots(const sb_vr_subscriber_t *s)
 {
     unsigned n = SB_MEDIA_MAX_STREAMS - s->nstreams;
     for (unsigned k = 0; k < s->nstreams; k++)
-        n += s->streams[k]->feed == NULL;
+        n += !sb_vr_sub_stream_live(s->streams[k]);
     return n;
 }
 
@@ -234,7 +297,7 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
         st->rtx_pt = o->src[i].rtx_pt;
         st->msid_stream = o->msid_stream[i];
         st->msid_track = o->msid_track[i];
-        st->active = ss->feed != NULL;
+        st->active = sb_vr_sub_stream_live(ss);
     }
     return o;
 }
@@ -361,9 +424,13 @@ void sb_vr_subscribers_feed_gone(sb_vr_room_t *r, sb_vr_publisher_t *p)
         sb_vr_subscriber_t *s = g_ptr_array_index(r->subscribers, i);
         bool changed = false;
         for (unsigned k = 0; k < s->nstreams; k++) {
-            if (s->streams[k]->feed == p) {
+            sb_vr_sub_stream_t *ss = s->streams[k];
+            if (ss->feed == p) {
                 sb_vr_sub_stream_drop(s, k);
                 changed = true;
+            } else if (ss->kind == SB_MEDIA_DATA && sb_vr_sub_stream_live(ss)) {
+                sb_vr_sub_drop_source(s, ss, p);
+                changed = changed || !sb_vr_sub_stream_live(ss); /* else the same m-line */
             }
         }
         if (changed)
@@ -420,6 +487,7 @@ static sb_vr_subscriber_t *sb_vr_subscriber_enter(sb_vr_msg_t *m, json_t *items,
     }
     sb_vr_subscriber_t *s = SB_NEW(sb_vr_subscriber_t);
     sb_refcount_init(&s->ref); /* the session's */
+    s->data_index = -1;
     sb_vr_room_ref(r);
     s->room = r;
     sb_vr_session_ref(m->s);

@@ -56,14 +56,14 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         s->offered = false;
         s->answered = true;
         for (unsigned i = 0; i < s->nstreams; i++)
-            s->streams[i]->ready = s->streams[i]->feed != NULL;
+            s->streams[i]->ready = sb_vr_sub_stream_live(s->streams[i]);
         sb_vr_fwd_sub_attach(s, neg, n);
     }
     s->paused = false;
     unsigned live = 0;
     for (unsigned i = 0; i < s->nstreams; i++) {
         sb_vr_fwd_sub_config(s, i);
-        live += s->streams[i]->feed != NULL;
+        live += sb_vr_sub_stream_live(s->streams[i]);
     }
     /* Every feed it was offered left before this answer (or before a resume): nothing
      * starts, and the client is told so rather than "ok" for a subscription with no media.
@@ -147,6 +147,22 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
 
 /* unsubscribe items: {feed?, mid?, sub_mid?}. Under the lock. Returns how many m-lines
  * went inactive, or -1 with *err. */
+/* unsubscribe {feed, mid?} on the data m-line: that publisher's data stops (when mid, if
+ * any, names its data stream). 1 when it was a source, else 0. Under the lock. */
+static int sb_vr_sub_remove_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss, uint64_t feed,
+                                   const char *mid)
+{
+    for (guint k = 0; ss->sources && k < ss->sources->len; k++) {
+        sb_vr_publisher_t *p = g_ptr_array_index(ss->sources, k);
+        int idx = mid ? sb_vr_publisher_stream_by_mid(p, mid) : -1;
+        if (p->id == feed && (!mid || (idx >= 0 && p->streams[idx].neg.kind == SB_MEDIA_DATA))) {
+            sb_vr_sub_drop_source(s, ss, p);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int sb_vr_sub_remove(sb_vr_subscriber_t *s, json_t *items, json_t **err)
 {
     static const sb_vr_param_t params[] = {
@@ -175,9 +191,15 @@ static int sb_vr_sub_remove(sb_vr_subscriber_t *s, json_t *items, json_t **err)
         const char *sub_mid = json_string_value(json_object_get(it, "sub_mid"));
         for (unsigned k = 0; k < s->nstreams; k++) {
             sb_vr_sub_stream_t *ss = s->streams[k];
-            bool hit = ss->feed && (sub_mid ? !strcmp(ss->mid, sub_mid)
-                                            : ss->feed->id == (uint64_t)json_integer_value(feed) &&
-                                                  (!mid || !strcmp(ss->feed_mid, mid)));
+            if (ss->kind == SB_MEDIA_DATA && !sub_mid) {
+                changed += sb_vr_sub_remove_source(s, ss, (uint64_t)json_integer_value(feed),
+                                                   mid);
+                continue;
+            }
+            bool hit = sb_vr_sub_stream_live(ss) &&
+                       (sub_mid ? !strcmp(ss->mid, sub_mid)
+                                : ss->feed->id == (uint64_t)json_integer_value(feed) &&
+                                      (!mid || !strcmp(ss->feed_mid, mid)));
             if (hit) {
                 sb_vr_sub_stream_drop(s, k);
                 changed++;
@@ -272,7 +294,8 @@ static bool sb_vr_switch_apply(sb_vr_subscriber_t *s, const sb_vr_switch_t *w,
 {
     const sb_vr_pub_stream_t *ps = &w->p->streams[w->k];
     sb_vr_sub_stream_t *ss = w->ss;
-    if (ps->neg.kind != ss->kind || g_ascii_strcasecmp(ps->neg.codec, ss->src.codec) ||
+    if (ps->neg.kind != ss->kind || ss->kind == SB_MEDIA_DATA || /* data: subscribe instead */
+        g_ascii_strcasecmp(ps->neg.codec, ss->src.codec) ||
         ps->disabled || (ss->feed == w->p && ss->feed_index == (unsigned)w->k))
         return false;
     *reactivated = *reactivated || !ss->feed;

@@ -289,6 +289,13 @@ static void sb_vr_on_keyframe_request(sb_plugin_handle_t *h, unsigned stream)
         sb_vr_fwd_on_keyframe_request(s, stream);
 }
 
+static void sb_vr_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
+{
+    sb_vr_session_t *s = h->plugin_data;
+    if (s)
+        sb_vr_data_on_message(s, msg);
+}
+
 static const sb_plugin_t sb_vr_plugin = {
     .abi_version = SB_PLUGIN_ABI_VERSION,
     .package = SB_VR_PACKAGE,
@@ -307,6 +314,7 @@ static const sb_plugin_t sb_vr_plugin = {
     .query_handle = sb_vr_query_handle,
     .on_rtp = sb_vr_on_rtp,
     .on_keyframe_request = sb_vr_on_keyframe_request,
+    .on_data = sb_vr_on_data,
 };
 
 const sb_plugin_t *sb_plugin_get(void);

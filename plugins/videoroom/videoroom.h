@@ -10,6 +10,7 @@
  *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
  *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
  *   relay.c       packets of a publisher stream relayed in batches to other media loops
+ *   data.c        data channel messages of publishers relayed to their data subscribers
  *   events.c      outbox (events pushed after the lock is released) and broadcasts
  *
  * Threads and locks.
@@ -352,6 +353,8 @@ struct sb_vr_publisher {
     sb_vr_pub_stream_t streams[SB_MEDIA_MAX_STREAMS];
     json_t *descriptions; /* [{mid, description}] from publish/configure */
     bool talking;         /* last talking state reported */
+    /* Subscribers with this publisher as a data source (references); data.c's lock. */
+    GPtrArray *data_subs;
     /* loop */
     struct {
         unsigned nstreams; /* streams[] valid on the loop */
@@ -407,6 +410,8 @@ struct sb_vr_sub_stream {
     int substream, temporal; /* -1: highest */
     bool ready;              /* negotiated and active */
     char *crossrefid;
+    /* kind DATA: one m-line carries every data source (feed is NULL); references. */
+    GPtrArray *sources;
     /* loop */
     struct {
         sb_vr_subscriber_t *owner;
@@ -451,6 +456,10 @@ struct sb_vr_subscriber {
     bool left;
     bool loop_up; /* loop: the PeerConnection is up (setup_media) */
     unsigned nstreams;
+    int data_index; /* the data m-line's slot, -1 none; set once, read on the loop */
+    /* loop (data.c): what a client that does not keep up with data lost */
+    atomic_uint_fast64_t data_dropped_unreliable, data_dropped_reliable;
+    int64_t data_last_event_us;
     /* The first nstreams are allocated, each when its m-line is added, and kept until the
      * subscriber goes (loop closures hold their address): a stream is ~1.5 KiB, most
      * subscriptions have two. */
@@ -489,6 +498,8 @@ int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigne
 void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n);
 void sb_vr_sub_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, unsigned k);
 void sb_vr_sub_stream_drop(sb_vr_subscriber_t *s, unsigned i); /* m-line i inactive */
+/* Take p (NULL: every source) off the data m-line ss. */
+void sb_vr_sub_drop_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p);
 unsigned sb_vr_sub_free_slots(const sb_vr_subscriber_t *s);
 /* Message thread, lock not held: a new offer, pushed as "updated". */
 void sb_vr_sub_renegotiate(sb_vr_subscriber_t *s, const char *transaction);
@@ -533,6 +544,27 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s);
 void sb_vr_fwd_media_down(sb_vr_session_t *s);
 void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt);
 void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
+
+/* ---- data channels (data.c) ---------------------------------------------------------- */
+
+#define SB_VR_DATA_MAX_LOOPS 64
+
+/* A subscriber starts or stops receiving p's data (any thread; takes data.c's lock). */
+void sb_vr_data_link(sb_vr_publisher_t *p, sb_vr_subscriber_t *s);
+void sb_vr_data_unlink(sb_vr_publisher_t *p, sb_vr_subscriber_t *s);
+/* The publisher goes: drop what is left of its list. */
+void sb_vr_data_free(sb_vr_publisher_t *p);
+/* Loop thread: a message from the client of ses (relayed when it is a publisher). */
+void sb_vr_data_on_message(sb_vr_session_t *ses, const sb_data_message_t *msg);
+static inline const char *sb_vr_kind_name(sb_media_kind_t kind)
+{
+    return kind == SB_MEDIA_AUDIO ? "audio" : kind == SB_MEDIA_VIDEO ? "video" : "data";
+}
+/* True when the m-line carries media or data from some publisher. */
+static inline bool sb_vr_sub_stream_live(const sb_vr_sub_stream_t *ss)
+{
+    return ss->feed || (ss->sources && ss->sources->len);
+}
 
 /* ---- relays to other loops (relay.c) ---------------------------------------------------- */
 

@@ -1,0 +1,180 @@
+/* Data channels in the VideoRoom: what a publisher sends on its data channels goes to every
+ * subscriber whose data m-line has it as a source.
+ *
+ * As the reference server, each subscriber gets a publisher's messages on a channel labelled
+ * with the publisher's id (decimal), so it can tell senders apart on its one data m-line.
+ * Beyond it, that channel keeps the publisher's channel properties (unordered, retransmission
+ * or lifetime limits: a game's unreliable channel stays unreliable end to end), and carries
+ * the publisher's own channel label as its protocol (the reference sends an empty one), so a
+ * publisher with a "game" and a "chat" channel reaches its subscribers on two channels.
+ *
+ * Routing. Each publisher has the list of subscribers of its data (data_subs), guarded by
+ * sb_vr_data_lock (only this list: the media path never takes the plugin lock). A message is
+ * sent at once to the subscribers on the publisher's loop, and posted once per other loop
+ * with the list of that loop's subscribers.
+ *
+ * A subscriber that does not keep up costs bounded memory: its association's send buffer is
+ * bounded by the core, and a message that does not fit is dropped. On a partially reliable
+ * channel that is what the channel allows (counted); on a reliable one the subscriber is told
+ * with a "data_dropped" event (at most one a second), since what it gets is no longer whole. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "videoroom.h"
+
+#define SB_VR_DATA_EVENT_EVERY_US 1000000 /* "data_dropped" events: at most one a second */
+
+static GMutex sb_vr_data_lock;
+
+void sb_vr_data_link(sb_vr_publisher_t *p, sb_vr_subscriber_t *s)
+{
+    g_mutex_lock(&sb_vr_data_lock);
+    if (!p->data_subs)
+        p->data_subs = g_ptr_array_new();
+    bool found = false;
+    for (guint i = 0; i < p->data_subs->len && !found; i++)
+        found = g_ptr_array_index(p->data_subs, i) == s;
+    if (!found) {
+        sb_vr_subscriber_ref(s);
+        g_ptr_array_add(p->data_subs, s);
+    }
+    g_mutex_unlock(&sb_vr_data_lock);
+}
+
+void sb_vr_data_unlink(sb_vr_publisher_t *p, sb_vr_subscriber_t *s)
+{
+    g_mutex_lock(&sb_vr_data_lock);
+    bool found = p->data_subs && g_ptr_array_remove_fast(p->data_subs, s);
+    g_mutex_unlock(&sb_vr_data_lock);
+    if (found)
+        sb_vr_subscriber_unref(s);
+}
+
+void sb_vr_data_free(sb_vr_publisher_t *p)
+{
+    if (!p->data_subs)
+        return;
+    for (guint i = 0; i < p->data_subs->len; i++) /* empty unless the plugin stops */
+        sb_vr_subscriber_unref(g_ptr_array_index(p->data_subs, i));
+    g_ptr_array_free(p->data_subs, TRUE);
+    p->data_subs = NULL;
+}
+
+/* One message on its way to the subscribers of one loop. Owns its copies and references. */
+typedef struct sb_vr_data_post {
+    sb_data_message_t msg;
+    char label[24];
+    char *protocol;
+    uint8_t *data;
+    uint64_t feed;
+    GPtrArray *subs; /* sb_vr_subscriber_t *, a reference each */
+} sb_vr_data_post_t;
+
+static void sb_vr_data_post_free(sb_vr_data_post_t *d)
+{
+    for (guint i = 0; i < d->subs->len; i++)
+        sb_vr_subscriber_unref(g_ptr_array_index(d->subs, i));
+    g_ptr_array_free(d->subs, TRUE);
+    sb_free(d->protocol);
+    sb_free(d->data);
+    sb_free(d);
+}
+
+static bool sb_vr_data_wanted(sb_vr_subscriber_t *s)
+{
+    if (s->data_index < 0)
+        return false;
+    const sb_vr_sub_stream_t *ss = sb_vr_sub_stream_at(s, (unsigned)s->data_index);
+    return ss && ss->loop.send && !ss->loop.paused;
+}
+
+/* The subscriber's loop: one message to one subscriber. */
+static void sb_vr_data_send_one(sb_vr_subscriber_t *s, const sb_data_message_t *msg,
+                                uint64_t feed)
+{
+    if (!sb_vr_data_wanted(s))
+        return;
+    int rc = sb_vr_core->send_data(s->h, msg);
+    if (rc != SB_EAGAIN)
+        return;
+    if (msg->reliability != SB_DATA_RELIABLE) {
+        atomic_fetch_add(&s->data_dropped_unreliable, 1);
+        return;
+    }
+    uint64_t dropped = atomic_fetch_add(&s->data_dropped_reliable, 1) + 1;
+    int64_t now = sb_now_us();
+    if (now - s->data_last_event_us < SB_VR_DATA_EVENT_EVERY_US)
+        return;
+    s->data_last_event_us = now;
+    json_t *ev = json_pack("{s:s, s:I, s:I, s:I}", "videoroom", "event", "room",
+                           (json_int_t)s->room->o.room, "data_dropped", (json_int_t)dropped,
+                           "feed", (json_int_t)feed);
+    sb_vr_core->push_event(s->h, NULL, ev, NULL);
+    json_decref(ev);
+    SB_DEBUG("videoroom", "subscriber %llu does not keep up with reliable data (%llu dropped)",
+             (unsigned long long)s->h->handle_id, (unsigned long long)dropped);
+}
+
+static void sb_vr_data_post_run(void *arg)
+{
+    sb_vr_data_post_t *d = arg;
+    for (guint i = 0; i < d->subs->len; i++)
+        sb_vr_data_send_one(g_ptr_array_index(d->subs, i), &d->msg, d->feed);
+    sb_vr_data_post_free(d);
+}
+
+static sb_vr_data_post_t *sb_vr_data_post_new(const sb_data_message_t *msg, uint64_t feed)
+{
+    sb_vr_data_post_t *d = SB_NEW(sb_vr_data_post_t);
+    d->msg = *msg;
+    snprintf(d->label, sizeof(d->label), "%llu", (unsigned long long)feed);
+    d->protocol = sb_strdup(msg->label ? msg->label : "");
+    d->data = sb_malloc(msg->len ? msg->len : 1);
+    if (msg->len)
+        memcpy(d->data, msg->data, msg->len);
+    d->msg.label = d->label;
+    d->msg.protocol = d->protocol;
+    d->msg.data = d->data;
+    d->feed = feed;
+    d->subs = g_ptr_array_new();
+    return d;
+}
+
+void sb_vr_data_on_message(sb_vr_session_t *ses, const sb_data_message_t *msg)
+{
+    sb_vr_publisher_t *p = ses->loop_pub;
+    if (!p) /* a subscriber's own messages go nowhere, as with the reference */
+        return;
+    int here = p->pc_loop;
+    /* One post per loop (the publisher's own included: it runs right away), each with the
+     * subscribers of that loop. */
+    sb_vr_data_post_t *posts[SB_VR_DATA_MAX_LOOPS] = {0};
+    int loops[SB_VR_DATA_MAX_LOOPS];
+    unsigned nposts = 0;
+    g_mutex_lock(&sb_vr_data_lock);
+    for (guint i = 0; p->data_subs && i < p->data_subs->len; i++) {
+        sb_vr_subscriber_t *s = g_ptr_array_index(p->data_subs, i);
+        unsigned k = 0;
+        while (k < nposts && loops[k] != s->pc_loop)
+            k++;
+        if (k == nposts) {
+            if (nposts == SB_VR_DATA_MAX_LOOPS)
+                continue; /* more loops than any machine here has: never in practice */
+            loops[nposts] = s->pc_loop;
+            posts[nposts++] = sb_vr_data_post_new(msg, p->id);
+        }
+        sb_vr_subscriber_ref(s);
+        g_ptr_array_add(posts[k]->subs, s);
+    }
+    g_mutex_unlock(&sb_vr_data_lock);
+    for (unsigned k = 0; k < nposts; k++) {
+        if (loops[k] == here || loops[k] < 0)
+            sb_vr_data_post_run(posts[k]);
+        else if (sb_vr_core->loop_post(loops[k], sb_vr_data_post_run, posts[k]) < 0)
+            sb_vr_data_post_free(posts[k]);
+    }
+}
