@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -270,11 +271,83 @@ static void test_process_answers(void **state)
     sb_sdp_free(offer);
 }
 
+/* An offer with a data m-line (VideoRoom data subscribers, the TextRoom): today's form with
+ * our sctp-port and max-message-size, no direction, no codec; answers in both forms
+ * (Chromium's a=sctp-port, aiortc's sctpmap) give the peer's port and message size, and an
+ * answer that rejects it or breaks the form leaves it unaccepted. */
+static void test_offer_data(void **state)
+{
+    (void)state;
+    sb_negotiate_stream_t st[2] = {offer_streams[0],
+                                   {.kind = SB_SDP_KIND_APPLICATION, .mid = "d1",
+                                    .max_message_size = 262144}};
+    sb_negotiate_local_t l;
+    local_init(&l);
+    char why[128];
+    sb_sdp_t *offer = NULL;
+    assert_int_equal(sb_negotiate_offer(&l, st, 2, &offer, why, sizeof(why)), 0);
+    char *text = sb_sdp_write(offer, NULL);
+    assert_non_null(strstr(text, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"));
+    assert_non_null(strstr(text, "a=sctp-port:5000\r\n"));
+    assert_non_null(strstr(text, "a=max-message-size:262144\r\n"));
+    assert_non_null(strstr(text, "a=group:BUNDLE a0 d1\r\n"));
+    const char *data = strstr(text, "m=application");
+    assert_null(strstr(data, "a=sendonly"));
+    assert_null(strstr(data, "a=rtpmap"));
+    /* The text parses back into the same model. */
+    sb_sdp_t *again = parse_text(text);
+    assert_int_equal(again->n_media, 2);
+    assert_int_equal(again->media[1].kind, SB_SDP_KIND_APPLICATION);
+    sb_sdp_free(again);
+
+    static const char *const answers[] = {
+        /* Chromium */
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+        "a=mid:d1\r\na=sctp-port:5001\r\na=max-message-size:1000\r\n",
+        /* aiortc's older form */
+        "m=application 9 DTLS/SCTP 5001\r\nc=IN IP4 0.0.0.0\r\na=mid:d1\r\n"
+        "a=sctpmap:5001 webrtc-datachannel 65535\r\na=max-message-size:1000\r\n",
+        /* rejected */
+        "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+        "a=mid:d1\r\n",
+        /* not a data channel */
+        "m=application 9 UDP/DTLS/SCTP bfcp\r\nc=IN IP4 0.0.0.0\r\na=mid:d1\r\n",
+    };
+    for (int i = 0; i < 4; i++) {
+        char ans[2048];
+        snprintf(ans, sizeof(ans),
+            "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE a0 d1\r\n"
+            "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefABCDEF\r\n"
+            "a=fingerprint:sha-256 %s\r\na=setup:active\r\n"
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a0\r\n"
+            "a=recvonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n%s",
+            FP + 8, answers[i]);
+        sb_sdp_t *answer = parse_text(ans);
+        sb_negotiate_result_t *r = NULL;
+        assert_int_equal(sb_negotiate_process_answer(offer, answer, &r, why, sizeof(why)), 0);
+        const sb_negotiate_media_t *m = &r->media[1];
+        assert_int_equal(m->kind, SB_SDP_KIND_APPLICATION);
+        assert_int_equal(m->accepted, i < 2);
+        if (i < 2) {
+            assert_int_equal(m->sctp_port, 5001);
+            assert_int_equal(m->max_message_size, 1000);
+            assert_int_equal(m->legacy_sctpmap, i == 1);
+        } else {
+            assert_non_null(m->reason);
+        }
+        sb_negotiate_result_free(r);
+        sb_sdp_free(answer);
+    }
+    sb_free(text);
+    sb_sdp_free(offer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offer),
         cmocka_unit_test(test_process_answers),
+        cmocka_unit_test(test_offer_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

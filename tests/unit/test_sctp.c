@@ -31,6 +31,8 @@ typedef struct end {
     uint32_t last_ppid;
     uint8_t *last;
     size_t last_len;
+    unsigned closed;         /* on_stream_closed calls */
+    uint16_t closed_stream;
 } end_t;
 
 static void on_send(void *ctx, const uint8_t *pkt, size_t len)
@@ -66,8 +68,15 @@ static void on_state(void *ctx, sb_sctp_state_t st)
     e->states++;
 }
 
+static void on_stream_closed(void *ctx, uint16_t stream)
+{
+    end_t *e = ctx;
+    e->closed++;
+    e->closed_stream = stream;
+}
+
 static const sb_sctp_ops_t ops = {.send = on_send, .on_message = on_message,
-                                  .on_state = on_state};
+                                  .on_state = on_state, .on_stream_closed = on_stream_closed};
 
 /* Deliver what is queued for e (and what that makes), once. Returns packets delivered. */
 static unsigned deliver(end_t *e)
@@ -258,11 +267,53 @@ static void garbage_is_dropped(void **state)
     unpair(&a, &b);
 }
 
+static bool both_closed(end_t *a, end_t *b)
+{
+    return a->closed > 0 && b->closed > 0;
+}
+
+/* Closing a channel (RFC 8831 section 6.7): the side that closes resets its outgoing stream,
+ * the other answers with its own, both learn the stream is closed once, and the stream can
+ * carry a new channel afterwards. Whichever side starts. */
+static void stream_reset_closes_both_ways(void **state)
+{
+    (void)state;
+    end_t a, b;
+    pair(&a, &b);
+    for (int starter = 0; starter < 2; starter++) {
+        end_t *x = starter ? &b : &a, *y = starter ? &a : &b;
+        uint16_t stream = (uint16_t)(6 + starter);
+        assert_int_equal(sb_sctp_send(x->s, stream, SB_PPID_STRING, (const uint8_t *)"hi", 2,
+                                      NULL), 0);
+        want_messages = y->messages + 1;
+        end_t *first = x, *second = y;
+        assert_true(pump(first, second, b_has_messages, 2000));
+        x->closed = y->closed = 0;
+        assert_int_equal(sb_sctp_close_stream(x->s, stream), 0);
+        assert_true(pump(&a, &b, both_closed, 3000));
+        assert_int_equal(x->closed_stream, stream);
+        assert_int_equal(y->closed_stream, stream);
+        /* No echo of resets back and forth: each side heard of it once. */
+        pump(&a, &b, both_up, 200);
+        assert_int_equal(x->closed, 1);
+        assert_int_equal(y->closed, 1);
+        /* The stream works again (a new channel on the same number). */
+        assert_int_equal(sb_sctp_send(x->s, stream, SB_PPID_STRING, (const uint8_t *)"again", 5,
+                                      NULL), 0);
+        want_messages = y->messages + 1;
+        assert_true(pump(first, second, b_has_messages, 2000));
+        assert_memory_equal(y->last, "again", 5);
+    }
+    assert_int_equal(sb_sctp_close_stream(a.s, SB_SCTP_MAX_STREAMS), SB_EINVAL);
+    unpair(&a, &b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(establish_and_exchange),
         cmocka_unit_test(garbage_is_dropped),
+        cmocka_unit_test(stream_reset_closes_both_ways),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
