@@ -59,6 +59,7 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->ipv6 = false;
     cfg->loops = 0;
     cfg->nack_history_ms = 1000;
+    cfg->data_max_message_size = 256 << 10;
 }
 
 void sb_config_deinit(sb_config_t *cfg)
@@ -179,6 +180,7 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("media.dtls_key", SB_CFG_STR, dtls_key, 0),
     SB_KEY("media.dtls_key_passphrase", SB_CFG_STR, dtls_key_passphrase, 0),
     SB_KEY("media.nack_history_ms", SB_CFG_UINT, nack_history_ms, 10000),
+    SB_KEY("media.data_max_message_size", SB_CFG_UINT, data_max_message_size, 16 << 20),
 };
 
 /* Store one value given as text (from a flag or a string setting). */

@@ -73,6 +73,7 @@ typedef struct sb_config {
     char *dtls_key;
     char *dtls_key_passphrase;
     unsigned nack_history_ms;
+    unsigned data_max_message_size; /* a=max-message-size we announce and enforce */
     /* set by the loader */
     char *loaded_file; /* NULL when running on embedded defaults */
 } sb_config_t;

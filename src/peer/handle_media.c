@@ -200,6 +200,7 @@ static void sb_media_answer_on_loop(void *arg)
     pthread_mutex_unlock(&j->m->lock);
     actx.kept = kept;
     opts.data = j->answer_opts->data;
+    opts.max_message_size = sb_peer_data_max_message();
     if (sb_peer_streams_answer_opts(&actx, &opts, audio, video, 8) < 0) {
         j->rc = SB_EINVAL;
         snprintf(j->reason, sizeof(j->reason), "invalid codec preference list");
@@ -258,10 +259,8 @@ static void sb_media_offer_on_loop(void *arg)
     sb_negotiate_stream_t ns[SB_MEDIA_MAX_STREAMS];
     char mids[SB_MEDIA_MAX_STREAMS][12];
     pthread_mutex_lock(&j->m->lock);
-    sb_negotiate_opts_t defaults;
-    sb_negotiate_opts_init(&defaults);
     unsigned n = sb_peer_streams_offer(j->offer_streams, j->n_offer_streams, j->m->kept,
-                                       j->m->nkept, defaults.max_message_size, ns, mids);
+                                       j->m->nkept, sb_peer_data_max_message(), ns, mids);
     pthread_mutex_unlock(&j->m->lock);
     j->rc = sb_negotiate_offer(&local, ns, n, &j->offer_model, j->reason, sizeof(j->reason));
     g_strfreev(cands);

@@ -189,8 +189,13 @@ int sb_media_start(const sb_config_t *cfg)
     rc = sb_media_ice_config(cfg);
     if (rc < 0)
         return rc;
+    if (cfg->data_max_message_size < 1024) {
+        SB_ERROR("media", "data_max_message_size must be 1024..16777216 bytes");
+        return SB_EINVAL;
+    }
     sb_peer_globals_set(&(sb_peer_globals_t){
-        .cert = sb_media.cert, .ice = &sb_media.ice, .nack_history_ms = cfg->nack_history_ms});
+        .cert = sb_media.cert, .ice = &sb_media.ice, .nack_history_ms = cfg->nack_history_ms,
+        .data_max_message = cfg->data_max_message_size});
     if (sb_peer_data_global_start() < 0) {
         SB_ERROR("media", "cannot start SCTP (data channels)");
         return SB_EIO;

@@ -24,6 +24,12 @@ void sb_peer_globals_set(const sb_peer_globals_t *g)
     sb_peer_globals = *g;
 }
 
+uint32_t sb_peer_data_max_message(void)
+{
+    return sb_peer_globals.data_max_message ? sb_peer_globals.data_max_message
+                                            : SB_PEER_DATA_DEFAULT_MAX_MESSAGE;
+}
+
 int64_t sb_peer_nack_history_us(void)
 {
     return (int64_t)sb_peer_globals.nack_history_ms * 1000;

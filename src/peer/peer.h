@@ -26,8 +26,12 @@ typedef struct sb_peer_globals {
     const sb_cert_t *cert;           /* borrowed for the process lifetime */
     const struct sb_ice_config *ice; /* borrowed for the process lifetime */
     unsigned nack_history_ms;        /* oldest packet resent for a NACK; 0: 1 s */
+    unsigned data_max_message;       /* data channels' a=max-message-size; 0: 256 KiB */
 } sb_peer_globals_t;
 void sb_peer_globals_set(const sb_peer_globals_t *g);
+/* The largest data channel message we take and announce (a=max-message-size). */
+#define SB_PEER_DATA_DEFAULT_MAX_MESSAGE (256u << 10)
+uint32_t sb_peer_data_max_message(void);
 
 /* The transport side of a negotiation, as read from the remote SDP. */
 typedef struct sb_peer_remote {

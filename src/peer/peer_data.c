@@ -247,7 +247,7 @@ sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
     d->next_stream = dtls_client ? 0 : 1;
     d->by_stream = g_hash_table_new_full(NULL, NULL, NULL, sb_peer_channel_free);
     d->by_label = g_hash_table_new(g_str_hash, g_str_equal);
-    sb_sctp_config_t cfg = {.remote_port = remote_port};
+    sb_sctp_config_t cfg = {.remote_port = remote_port, .max_message = sb_peer_data_max_message()};
     if (sb_sctp_new(&cfg, &sb_peer_data_sctp_ops, d, &d->sctp) < 0 ||
         sb_sctp_connect(d->sctp) < 0) {
         SB_WARN("data", "cannot start the SCTP association");
