@@ -12,14 +12,18 @@ class JanusRef:
     """Debian's janus (the reference server) on loopback: HTTP API on port, EchoTest and
     VideoRoom (built with usrsctp: data channels too). stop() ends it."""
 
-    def __init__(self, port, enforce="lo"):
+    def __init__(self, port, enforce="lo", textroom=None):
         """enforce: janus's nat.ice_enforce_list. It gathers no candidate on loopback, so a
-        test that makes calls through it gives it an interface of its own (a veth)."""
+        test that makes calls through it gives it an interface of its own (a veth).
+        textroom: the TextRoom's janus.plugin.textroom.jcfg text, to load that plugin too
+        (None: not loaded)."""
         self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
         lib = "/usr/lib/x86_64-linux-gnu/janus"
-        disable = ",".join("libjanus_%s.so" % p for p in (
-            "audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
-            "textroom", "voicemail", "videocall"))
+        off = ["audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
+               "voicemail", "videocall"]
+        if textroom is None:
+            off.append("textroom")
+        disable = ",".join("libjanus_%s.so" % p for p in off)
         files = {
             "janus.jcfg": """general: { configs_folder = "%s" plugins_folder = "%s/plugins"
   transports_folder = "%s/transports" events_folder = "%s/none" loggers_folder = "%s/none"
@@ -34,6 +38,8 @@ transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so
             "janus.plugin.videoroom.jcfg": "general: { }\n",
             "janus.plugin.echotest.jcfg": "general: { }\n",
         }
+        if textroom is not None:
+            files["janus.plugin.textroom.jcfg"] = textroom
         for name, text in files.items():
             with open(os.path.join(self.dir, name), "w") as f:
                 f.write(text)

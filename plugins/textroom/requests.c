@@ -1,0 +1,326 @@
+/* TextRoom requests: the two ways in (a data channel message, the body of an API
+ * "message"), the envelope each checks the way the reference does, the request table, and
+ * the checks every request shares: parameters (413 missing, 414 wrong type or too long),
+ * the room lookup (417), the room's secret and the plugin's admin_key (419).
+ *
+ * Envelopes. Over a data channel: JSON text with "textroom" (the request) and
+ * "transaction"; replies carry the transaction back, except when the envelope itself is
+ * wrong (the reference answers those without one); "textroom":"error" on failure. Over the
+ * API: a body with "request"; an unknown or malformed request is answered
+ * "textroom":"event" with the error (the reference's shape), a failing request
+ * "textroom":"error". setup, ack and restart are textroom.c's (answered later).
+ *
+ * Does not implement any request (chat.c, admin.c do) nor send anything. Threads: under
+ * the plugin lock, on whichever thread brought the request. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "textroom.h"
+
+/* Longest request name quoted back in an error. */
+#define SB_TR_QUOTE_MAX 256
+
+typedef json_t *(*sb_tr_request_fn)(sb_tr_req_t *req);
+
+static const struct {
+    const char *name;
+    sb_tr_request_fn run;
+    bool api; /* also over the API (participation needs a data channel) */
+} sb_tr_requests[] = {
+    {"join", sb_tr_req_join, false},
+    {"leave", sb_tr_req_leave, false},
+    {"message", sb_tr_req_message, false},
+    {"list", sb_tr_req_list, true},
+    {"exists", sb_tr_req_exists, true},
+    {"create", sb_tr_req_create, true},
+    {"edit", sb_tr_req_edit, true},
+    {"destroy", sb_tr_req_destroy, true},
+    {"allowed", sb_tr_req_allowed, true},
+    {"kick", sb_tr_req_kick, true},
+    {"listparticipants", sb_tr_req_listparticipants, true},
+    {"announcement", sb_tr_req_announcement, true},
+};
+
+static const char *const sb_tr_negotiations[] = {"setup", "ack", "restart"};
+
+bool sb_tr_is_negotiation(const char *name)
+{
+    for (size_t i = 0; name && i < G_N_ELEMENTS(sb_tr_negotiations); i++) {
+        if (!strcmp(name, sb_tr_negotiations[i]))
+            return true;
+    }
+    return false;
+}
+
+static sb_tr_request_fn sb_tr_request_find(const char *name, bool api)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(sb_tr_requests); i++) {
+        if (!strcmp(name, sb_tr_requests[i].name) && (!api || sb_tr_requests[i].api))
+            return sb_tr_requests[i].run;
+    }
+    return NULL;
+}
+
+/* How many bytes of s (valid UTF-8) to quote so that at most max are, cut on a character
+ * boundary (a cut inside a character would make the JSON string invalid). */
+static int sb_tr_clip(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+/* ---- errors and checks ------------------------------------------------------------------ */
+
+static json_t *sb_tr_error_v(const char *kind, int code, const char *fmt, va_list ap)
+{
+    char text[4096];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    json_t *e = json_pack("{s:s, s:i, s:s}", "textroom", kind, "error_code", code, "error", text);
+    if (!e) /* a text cut inside a character: every quoted string is bounded below this */
+        e = json_pack("{s:s, s:i, s:s}", "textroom", kind, "error_code", code, "error",
+                      "Error");
+    return e;
+}
+
+json_t *sb_tr_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *e = sb_tr_error_v("error", code, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+/* The API's envelope errors: {"textroom":"event", ...}, as the reference answers them. */
+static json_t *sb_tr_event_error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static json_t *sb_tr_event_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *e = sb_tr_error_v("event", code, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+static const char *sb_tr_type_text(int type)
+{
+    switch (type) {
+    case SB_TR_T_UINT:
+        return "a positive integer";
+    case SB_TR_T_BOOL:
+        return "a boolean";
+    case SB_TR_T_ARRAY:
+        return "an array";
+    case SB_TR_T_ROOM:
+        return sb_tr_config.string_ids ? "a string" : "a positive integer";
+    default:
+        return "a string";
+    }
+}
+
+static bool sb_tr_type_ok(json_t *v, int type)
+{
+    switch (type) {
+    case SB_TR_T_UINT:
+        return json_is_integer(v) && json_integer_value(v) >= 0;
+    case SB_TR_T_BOOL:
+        return json_is_boolean(v);
+    case SB_TR_T_ARRAY:
+        return json_is_array(v);
+    case SB_TR_T_ROOM:
+        return sb_tr_config.string_ids ? json_is_string(v)
+                                       : json_is_integer(v) && json_integer_value(v) >= 0;
+    default:
+        return json_is_string(v);
+    }
+}
+
+static size_t sb_tr_type_max(int type)
+{
+    switch (type) {
+    case SB_TR_T_NAME:
+    case SB_TR_T_ROOM:
+        return SB_TR_MAX_NAME;
+    case SB_TR_T_TEXT:
+        return sb_tr_config.max_text;
+    default:
+        return SB_TR_MAX_STRING;
+    }
+}
+
+json_t *sb_tr_params_check(json_t *obj, const sb_tr_param_t *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_object_get(obj, params[i].name);
+        if (!v) {
+            if (params[i].required)
+                return sb_tr_error(SB_TR_ERR_MISSING_ELEMENT, "Missing mandatory element (%s)",
+                                   params[i].name);
+            continue;
+        }
+        if (!sb_tr_type_ok(v, params[i].type))
+            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element type (%s should be %s)",
+                               params[i].name, sb_tr_type_text(params[i].type));
+        size_t max = sb_tr_type_max(params[i].type);
+        if (json_is_string(v) && json_string_length(v) > max)
+            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (%s longer than %zu "
+                               "bytes)", params[i].name, max);
+    }
+    return NULL;
+}
+
+const char *sb_tr_room_key(json_t *body, char *buf, size_t len)
+{
+    json_t *room = json_object_get(body, "room");
+    if (json_is_string(room))
+        return json_string_value(room);
+    snprintf(buf, len, "%lld", (long long)json_integer_value(room));
+    return buf;
+}
+
+sb_tr_room_t *sb_tr_room_lookup(json_t *body, json_t **err)
+{
+    char buf[32];
+    const char *key = sb_tr_room_key(body, buf, sizeof(buf));
+    sb_tr_room_t *r = sb_tr_room_find(key);
+    if (!r)
+        *err = sb_tr_error(SB_TR_ERR_NO_SUCH_ROOM, "No such room (%s)", key);
+    return r;
+}
+
+/* Equal strings, in a time that depends on the lengths only (secrets, pins, keys). */
+bool sb_tr_secret_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < la && i < lb; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+json_t *sb_tr_check_secret(const sb_tr_room_t *r, json_t *body)
+{
+    if (!r->o.secret)
+        return NULL;
+    static const sb_tr_param_t params[] = {{"secret", SB_TR_T_STRING, true}};
+    json_t *e = SB_TR_CHECK(body, params);
+    if (e)
+        return e;
+    if (!sb_tr_secret_equal(json_string_value(json_object_get(body, "secret")), r->o.secret))
+        return sb_tr_error(SB_TR_ERR_UNAUTHORIZED, "Unauthorized (wrong secret)");
+    return NULL;
+}
+
+json_t *sb_tr_check_admin_key(json_t *body, bool required, bool *admin)
+{
+    *admin = false;
+    if (!sb_tr_config.admin_key)
+        return NULL;
+    json_t *key = json_object_get(body, "admin_key");
+    if (!key && !required)
+        return NULL;
+    static const sb_tr_param_t params[] = {{"admin_key", SB_TR_T_STRING, true}};
+    json_t *e = SB_TR_CHECK(body, params);
+    if (e)
+        return e;
+    if (!sb_tr_secret_equal(json_string_value(key), sb_tr_config.admin_key))
+        return sb_tr_error(SB_TR_ERR_UNAUTHORIZED, "Unauthorized (wrong admin_key)");
+    *admin = true;
+    return NULL;
+}
+
+void sb_tr_date(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    if (strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0 && len)
+        buf[0] = '\0';
+}
+
+/* ---- the data channel ------------------------------------------------------------------- */
+
+/* A reply to s without a transaction (the envelope was wrong): owned err is consumed. */
+static void sb_tr_data_reply(sb_tr_session_t *s, sb_tr_outbox_t *ob, json_t *reply)
+{
+    sb_tr_outbox_add_json(ob, s, reply);
+    json_decref(reply);
+}
+
+void sb_tr_data_binary(sb_tr_session_t *s, sb_tr_outbox_t *ob)
+{
+    sb_tr_data_reply(s, ob, sb_tr_error(SB_TR_ERR_INVALID_JSON, "Binary messages are not "
+                                        "supported: send requests as JSON text"));
+}
+
+/* The envelope: "textroom" (a string) then "transaction" (a string). NULL, or the error. */
+static json_t *sb_tr_data_envelope(json_t *root)
+{
+    static const sb_tr_param_t params[] = {
+        {"textroom", SB_TR_T_STRING, true},
+        {"transaction", SB_TR_T_STRING, true},
+    };
+    return SB_TR_CHECK(root, params);
+}
+
+void sb_tr_data_request(sb_tr_session_t *s, const char *text, size_t len, sb_tr_outbox_t *ob)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    if (!root) {
+        /* The reference drops it without a word; a client deserves to know why. */
+        sb_tr_data_reply(s, ob, sb_tr_error(SB_TR_ERR_INVALID_JSON, "JSON error: on line %d: %s",
+                                            jerr.line, jerr.text));
+        return;
+    }
+    json_t *err = sb_tr_data_envelope(root);
+    if (err) {
+        sb_tr_data_reply(s, ob, err);
+        json_decref(root);
+        return;
+    }
+    const char *name = json_string_value(json_object_get(root, "textroom"));
+    json_t *transaction = json_object_get(root, "transaction");
+    sb_tr_request_fn run = sb_tr_request_find(name, false);
+    json_t *reply;
+    if (run) {
+        sb_tr_req_t req = {.s = s, .body = root, .ob = ob};
+        reply = run(&req);
+    } else {
+        reply = sb_tr_error(SB_TR_ERR_INVALID_REQUEST, "Unsupported request %.*s",
+                            sb_tr_clip(name, SB_TR_QUOTE_MAX), name);
+    }
+    if (reply) { /* none: a message sent with "ack": false */
+        json_object_set(reply, "transaction", transaction);
+        sb_tr_data_reply(s, ob, reply);
+    }
+    json_decref(root);
+}
+
+/* ---- the API ------------------------------------------------------------------------------ */
+
+json_t *sb_tr_api_request(json_t *body, sb_tr_outbox_t *ob)
+{
+    json_t *request = json_object_get(body, "request");
+    if (!request)
+        return sb_tr_event_error(SB_TR_ERR_MISSING_ELEMENT, "Missing mandatory element (request)");
+    if (!json_is_string(request))
+        return sb_tr_event_error(SB_TR_ERR_INVALID_ELEMENT,
+                                 "Invalid element type (request should be a string)");
+    const char *name = json_string_value(request);
+    sb_tr_request_fn run = sb_tr_request_find(name, true);
+    if (!run)
+        return sb_tr_event_error(SB_TR_ERR_INVALID_REQUEST, "Unknown request '%.*s'",
+                                 sb_tr_clip(name, SB_TR_QUOTE_MAX), name);
+    sb_tr_req_t req = {.s = NULL, .body = body, .ob = ob};
+    json_t *reply = run(&req);
+    return reply ? reply : json_pack("{s:s}", "textroom", "success");
+}
