@@ -41,6 +41,7 @@ struct sb_peer_data {
      * At most SB_SCTP_MAX_STREAMS. */
     GHashTable *by_stream, *by_label;
     uint16_t next_stream; /* ours: even as DTLS client, odd as server */
+    bool was_up;
     sb_peer_data_stats_t stats;
 };
 
@@ -115,12 +116,28 @@ static void sb_peer_data_out(void *ctx, const uint8_t *pkt, size_t len)
         sb_dtls_send_data(d->p->dtls, pkt, len);
 }
 
+/* The association's state. Closed after it was up (the client's ABORT, or ours to a
+ * protocol violation in what it sent): the client is told with a "media" event for the data
+ * m-line (janus.js: mediaState("data", false)); its media goes on. */
 static void sb_peer_data_state(void *ctx, sb_sctp_state_t st)
 {
     sb_peer_data_t *d = ctx;
     SB_DEBUG("data", "[%llu/%llu] SCTP %s", (unsigned long long)d->p->ph->session_id,
              (unsigned long long)d->p->ph->handle_id,
              st == SB_SCTP_UP ? "up" : st == SB_SCTP_CLOSED ? "closed" : "connecting");
+    if (st == SB_SCTP_UP)
+        d->was_up = true;
+    if (st != SB_SCTP_CLOSED || !d->was_up)
+        return;
+    const char *mid = "";
+    for (unsigned i = 0; i < d->p->nstreams; i++)
+        if (d->p->streams[i].kind == SB_MEDIA_DATA)
+            mid = d->p->streams[i].mid;
+    SB_INFO("data", "[%llu/%llu] data channels closed (SCTP association ended)",
+            (unsigned long long)d->p->ph->session_id, (unsigned long long)d->p->ph->handle_id);
+    sb_peer_push_core_event(d->p, "media",
+                            json_pack("{s:s, s:s, s:b, s:s}", "type", "data", "mid", mid,
+                                      "receiving", false, "reason", "SCTP association closed"));
 }
 
 #define SB_PEER_STREAM_KEY(stream) GUINT_TO_POINTER((guint)(stream) + 1u)
@@ -152,7 +169,7 @@ static void sb_peer_data_forget(sb_peer_data_t *d, uint16_t stream)
 static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
                                            const sb_dcep_channel_t *props)
 {
-    sb_peer_data_forget(d, stream); /* a stream opened again: the new properties win */
+    sb_peer_data_forget(d, stream); /* none in practice: the callers check */
     sb_peer_channel_t *c = SB_NEW(sb_peer_channel_t);
     c->stream = stream;
     c->label = g_strdup(props->label);
@@ -167,15 +184,17 @@ static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
     return c;
 }
 
-/* The client's DCEP on stream: an OPEN is acknowledged. RFC 8832 gives the DTLS client the
- * even streams, but aiortc picks its parity from the ICE role: any stream that is not one of
- * our own channels is taken. */
+/* The client's DCEP on stream: an OPEN on a free stream is acknowledged. RFC 8832 gives the
+ * DTLS client the even streams, but aiortc picks its parity from the ICE role: any free stream
+ * is taken. An OPEN on a stream already open (ours or theirs) is a protocol error: ignored,
+ * the channel there stays as it was (a stream is free again once reset, see
+ * sb_peer_data_stream_closed). */
 static void sb_peer_data_dcep(sb_peer_data_t *d, uint16_t stream, const uint8_t *msg, size_t len)
 {
     sb_dcep_channel_t *ch = sb_malloc(sizeof(*ch));
     int type = sb_dcep_parse(msg, len, ch);
     sb_peer_channel_t *old = sb_peer_data_by_stream(d, stream);
-    if (type == SB_DCEP_MSG_OPEN && !(old && old->ours)) {
+    if (type == SB_DCEP_MSG_OPEN && !old) {
         sb_peer_data_add(d, stream, ch);
         uint8_t ack[SB_DCEP_ACK_LEN];
         sb_dcep_write_ack(ack);
