@@ -27,6 +27,7 @@ typedef struct sb_peer_channel {
     bool acked; /* theirs, or ours once the client's ACK came: until then we send ordered
                  * (RFC 8832 section 6), so no message overtakes the OPEN */
     char *label, *protocol;
+    char *key;                /* label, protocol and properties: see sb_peer_data_key */
     sb_sctp_send_opts_t send; /* the channel's properties, for what we send on it */
 } sb_peer_channel_t;
 
@@ -37,9 +38,9 @@ struct sb_peer_data {
     sb_sctp_t *sctp;
     bool dtls_client;
     uint32_t remote_max_message; /* 0: any size */
-    /* Open channels: by stream (owning) and by label (the latest channel of each label).
-     * At most SB_SCTP_MAX_STREAMS. */
-    GHashTable *by_stream, *by_label;
+    /* Open channels: by stream (owning), by key (label, protocol and properties) and by
+     * label (the latest channel of each). At most SB_SCTP_MAX_STREAMS. */
+    GHashTable *by_stream, *by_key, *by_label;
     uint16_t next_stream; /* ours: even as DTLS client, odd as server */
     bool was_up;
     sb_peer_data_stats_t stats;
@@ -147,9 +148,23 @@ static sb_peer_channel_t *sb_peer_data_by_stream(sb_peer_data_t *d, uint16_t str
     return g_hash_table_lookup(d->by_stream, SB_PEER_STREAM_KEY(stream));
 }
 
+/* Channels with the same label may differ in protocol and properties (a VideoRoom subscriber
+ * gets a publisher's "game" and "chat" channels both labelled with its id): a message goes
+ * on the channel matching all three. Owned. */
+static char *sb_peer_data_key(const char *label, const char *protocol,
+                              const sb_sctp_send_opts_t *o)
+{
+    return g_strdup_printf("%s%c%s%c%d%d%d%u", label, 0x1f, protocol, 0x1f, o->unordered,
+                           o->rexmit_limited, o->time_limited,
+                           o->rexmit_limited ? o->max_rexmit
+                           : o->time_limited ? o->lifetime_ms
+                                             : 0u);
+}
+
 static void sb_peer_channel_free(gpointer ptr)
 {
     sb_peer_channel_t *c = ptr;
+    g_free(c->key);
     g_free(c->label);
     g_free(c->protocol);
     sb_free(c);
@@ -163,6 +178,8 @@ static void sb_peer_data_forget(sb_peer_data_t *d, uint16_t stream)
         return;
     if (g_hash_table_lookup(d->by_label, c->label) == c)
         g_hash_table_remove(d->by_label, c->label);
+    if (g_hash_table_lookup(d->by_key, c->key) == c)
+        g_hash_table_remove(d->by_key, c->key);
     g_hash_table_remove(d->by_stream, SB_PEER_STREAM_KEY(stream));
 }
 
@@ -180,7 +197,9 @@ static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
     c->send.max_rexmit = c->send.lifetime_ms = props->reliability_param;
     c->acked = true;
     g_hash_table_insert(d->by_stream, SB_PEER_STREAM_KEY(stream), c);
+    c->key = sb_peer_data_key(c->label, c->protocol, &c->send);
     g_hash_table_insert(d->by_label, c->label, c);
+    g_hash_table_insert(d->by_key, c->key, c);
     return c;
 }
 
@@ -266,6 +285,7 @@ sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
     d->next_stream = dtls_client ? 0 : 1;
     d->by_stream = g_hash_table_new_full(NULL, NULL, NULL, sb_peer_channel_free);
     d->by_label = g_hash_table_new(g_str_hash, g_str_equal);
+    d->by_key = g_hash_table_new(g_str_hash, g_str_equal);
     sb_sctp_config_t cfg = {.remote_port = remote_port, .max_message = sb_peer_data_max_message()};
     if (sb_sctp_new(&cfg, &sb_peer_data_sctp_ops, d, &d->sctp) < 0 ||
         sb_sctp_connect(d->sctp) < 0) {
@@ -281,6 +301,33 @@ void sb_peer_data_input(sb_peer_data_t *d, const uint8_t *pkt, size_t len)
 {
     sb_sctp_input(d->sctp, pkt, len);
     sb_sctp_drain(d->sctp);
+}
+
+static void sb_peer_data_msg_opts(const sb_data_message_t *msg, sb_sctp_send_opts_t *o)
+{
+    *o = (sb_sctp_send_opts_t){
+        .unordered = msg->unordered,
+        .rexmit_limited = msg->reliability == SB_DATA_MAX_RETRANSMITS,
+        .time_limited = msg->reliability == SB_DATA_MAX_LIFETIME,
+        .max_rexmit = msg->reliability_param,
+        .lifetime_ms = msg->reliability_param,
+    };
+}
+
+/* The channel for msg: the one with its label, protocol and properties; for a plain message
+ * (reliable, ordered, no protocol: what most plugins send) the latest one with its label,
+ * whatever its properties, as the reference finds channels. NULL: none. */
+static sb_peer_channel_t *sb_peer_data_find(sb_peer_data_t *d, const sb_data_message_t *msg)
+{
+    const char *label = msg->label ? msg->label : "";
+    const char *protocol = msg->protocol ? msg->protocol : "";
+    sb_sctp_send_opts_t o;
+    sb_peer_data_msg_opts(msg, &o);
+    char *key = sb_peer_data_key(label, protocol, &o);
+    sb_peer_channel_t *c = g_hash_table_lookup(d->by_key, key);
+    g_free(key);
+    bool plain = !msg->unordered && msg->reliability == SB_DATA_RELIABLE && !*protocol;
+    return c ? c : plain ? g_hash_table_lookup(d->by_label, label) : NULL;
 }
 
 /* Announce a channel of ours (DCEP OPEN) with msg's label and properties. */
@@ -326,7 +373,7 @@ int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg)
         d->stats.oversize_refused++;
         return SB_EINVAL;
     }
-    sb_peer_channel_t *c = g_hash_table_lookup(d->by_label, msg->label ? msg->label : "");
+    sb_peer_channel_t *c = sb_peer_data_find(d, msg);
     int rc = c ? 0 : sb_peer_data_open(d, msg, &c);
     if (rc == 0) {
         uint32_t ppid = msg->binary ? (msg->len ? SB_PPID_BINARY : SB_PPID_BINARY_EMPTY)
@@ -360,6 +407,7 @@ void sb_peer_data_stop(sb_peer_data_t *d)
         return;
     sb_sctp_free(d->sctp); /* first: no wake-up can name d after this */
     g_hash_table_destroy(d->by_label);
+    g_hash_table_destroy(d->by_key);
     g_hash_table_destroy(d->by_stream);
     sb_free(d);
 }
