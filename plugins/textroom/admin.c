@@ -66,20 +66,26 @@ static void sb_tr_room_opts_set(sb_tr_room_opts_t *o, json_t *body, const char *
 static json_t *sb_tr_allowed_parse(json_t *arr, GPtrArray **out)
 {
     if (json_array_size(arr) > SB_TR_MAX_ALLOWED)
-        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (allowed: at most %d "
-                           "tokens)", SB_TR_MAX_ALLOWED);
+        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                           "Invalid element (allowed: at most %d "
+                           "tokens)",
+                           SB_TR_MAX_ALLOWED);
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!json_is_string(v))
             return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
                                "Invalid element in the allowed array (not a string)");
         if (json_string_length(v) > SB_TR_MAX_STRING)
-            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element in the allowed array "
-                               "(longer than %d bytes)", SB_TR_MAX_STRING);
+            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                               "Invalid element in the allowed array "
+                               "(longer than %d bytes)",
+                               SB_TR_MAX_STRING);
     }
     GPtrArray *a = g_ptr_array_new_with_free_func(sb_free);
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!g_ptr_array_find_with_equal_func(a, json_string_value(v), g_str_equal, NULL))
             g_ptr_array_add(a, sb_strdup(json_string_value(v)));
     }
@@ -94,8 +100,10 @@ static json_t *sb_tr_post_check(json_t *body, const char *name)
     if (!url || !*url || !g_ascii_strncasecmp(url, "http://", 7) ||
         !g_ascii_strncasecmp(url, "https://", 8))
         return NULL;
-    return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (%s should be an http:// or "
-                       "https:// URL)", name);
+    return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                       "Invalid element (%s should be an http:// or "
+                       "https:// URL)",
+                       name);
 }
 
 static json_t *sb_tr_history_check(json_t *v, const char *name)
@@ -109,10 +117,10 @@ static json_t *sb_tr_history_check(json_t *v, const char *name)
 json_t *sb_tr_room_create(json_t *body, sb_tr_room_t **out)
 {
     static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, false},       {"description", SB_TR_T_STRING, false},
-        {"secret", SB_TR_T_STRING, false},   {"pin", SB_TR_T_STRING, false},
-        {"post", SB_TR_T_STRING, false},     {"is_private", SB_TR_T_BOOL, false},
-        {"history", SB_TR_T_UINT, false},    {"permanent", SB_TR_T_BOOL, false},
+        {"room", SB_TR_T_ROOM, false},     {"description", SB_TR_T_STRING, false},
+        {"secret", SB_TR_T_STRING, false}, {"pin", SB_TR_T_STRING, false},
+        {"post", SB_TR_T_STRING, false},   {"is_private", SB_TR_T_BOOL, false},
+        {"history", SB_TR_T_UINT, false},  {"permanent", SB_TR_T_BOOL, false},
         {"allowed", SB_TR_T_ARRAY, false},
     };
     json_t *e = SB_TR_CHECK(body, params);
@@ -161,7 +169,7 @@ static sb_tr_room_t *sb_tr_room_admin(json_t *body, const sb_tr_param_t *params,
         r = NULL;
     return r;
 }
-#define SB_TR_ROOM_ADMIN(body, params, err) \
+#define SB_TR_ROOM_ADMIN(body, params, err)                                                        \
     sb_tr_room_admin(body, params, sizeof(params) / sizeof(params[0]), err)
 
 /* ---- the requests ------------------------------------------------------------------------ */
@@ -178,11 +186,11 @@ json_t *sb_tr_req_list(sb_tr_req_t *req)
         sb_tr_room_t *r = g_ptr_array_index(rooms, i);
         if (r->o.is_private && !admin)
             continue;
-        json_array_append_new(list, json_pack("{s:o, s:s, s:b, s:i, s:i}", "room",
-                                              sb_tr_room_id_json(r), "description",
-                                              r->o.description, "pin_required", r->o.pin != NULL,
-                                              "num_participants", (int)r->participants->len,
-                                              "history", (int)r->o.history));
+        json_array_append_new(list,
+                              json_pack("{s:o, s:s, s:b, s:i, s:i}", "room", sb_tr_room_id_json(r),
+                                        "description", r->o.description, "pin_required",
+                                        r->o.pin != NULL, "num_participants",
+                                        (int)r->participants->len, "history", (int)r->o.history));
     }
     g_ptr_array_unref(rooms);
     return json_pack("{s:s, s:o}", "textroom", "success", "list", list);
@@ -215,10 +223,14 @@ json_t *sb_tr_req_create(sb_tr_req_t *req)
 json_t *sb_tr_req_edit(sb_tr_req_t *req)
 {
     static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true},           {"secret", SB_TR_T_STRING, false},
-        {"new_description", SB_TR_T_STRING, false}, {"new_secret", SB_TR_T_STRING, false},
-        {"new_pin", SB_TR_T_STRING, false},     {"new_post", SB_TR_T_STRING, false},
-        {"new_is_private", SB_TR_T_BOOL, false}, {"permanent", SB_TR_T_BOOL, false},
+        {"room", SB_TR_T_ROOM, true},
+        {"secret", SB_TR_T_STRING, false},
+        {"new_description", SB_TR_T_STRING, false},
+        {"new_secret", SB_TR_T_STRING, false},
+        {"new_pin", SB_TR_T_STRING, false},
+        {"new_post", SB_TR_T_STRING, false},
+        {"new_is_private", SB_TR_T_BOOL, false},
+        {"permanent", SB_TR_T_BOOL, false},
     };
     json_t *e;
     sb_tr_room_t *r = SB_TR_ROOM_ADMIN(req->body, params, &e);
@@ -357,16 +369,18 @@ json_t *sb_tr_req_announcement(sb_tr_req_t *req)
         return e;
     char date[64];
     sb_tr_date(date, sizeof(date));
-    json_t *ev = json_pack("{s:s, s:o, s:s, s:O}", "textroom", "announcement", "room",
-                           sb_tr_room_id_json(r), "date", date, "text",
-                           json_object_get(req->body, "text"));
+    json_t *ev =
+        json_pack("{s:s, s:o, s:s, s:O}", "textroom", "announcement", "room", sb_tr_room_id_json(r),
+                  "date", date, "text", json_object_get(req->body, "text"));
     sb_tr_text_t *t = sb_tr_text_new(ev);
     json_decref(ev);
     if (t->len > SB_TR_MAX_EVENT) {
         size_t len = t->len;
         sb_tr_text_unref(t);
-        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (text: the announcement "
-                           "would be %zu bytes, over %d)", len, SB_TR_MAX_EVENT);
+        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                           "Invalid element (text: the announcement "
+                           "would be %zu bytes, over %d)",
+                           len, SB_TR_MAX_EVENT);
     }
     sb_tr_outbox_room(req->ob, r, t, NULL);
     sb_tr_room_remember(r, t);

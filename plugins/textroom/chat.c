@@ -77,7 +77,8 @@ json_t *sb_tr_req_join(sb_tr_req_t *req)
                            sb_tr_config.max_rooms_per_user);
     json_t *others = json_array();
     for (guint i = 0; i < r->participants->len; i++)
-        json_array_append_new(others, sb_tr_participant_json(g_ptr_array_index(r->participants, i)));
+        json_array_append_new(others,
+                              sb_tr_participant_json(g_ptr_array_index(r->participants, i)));
     sb_tr_participant_t *p = sb_tr_room_join(r, req->s, username, display);
     if (!json_is_false(json_object_get(req->body, "history"))) {
         for (GList *l = r->past.head; l; l = l->next)
@@ -129,26 +130,29 @@ void sb_tr_session_leave_all(sb_tr_session_t *s, sb_tr_outbox_t *ob)
 static json_t *sb_tr_check_tos(json_t *tos)
 {
     if (json_array_size(tos) > sb_tr_config.max_participants)
-        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (tos: at most %u "
-                           "usernames)", sb_tr_config.max_participants);
+        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                           "Invalid element (tos: at most %u "
+                           "usernames)",
+                           sb_tr_config.max_participants);
     size_t i;
     json_t *v;
-    json_array_foreach(tos, i, v) {
+    json_array_foreach(tos, i, v)
+    {
         if (!json_is_string(v) || json_string_length(v) > SB_TR_MAX_NAME)
             return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element in the tos array "
-                               "(not a username)");
+                                                          "(not a username)");
     }
     return NULL;
 }
 
 /* Whispered: to each of names (an array) present in r; {"name": delivered, ...}. Owned. */
-static json_t *sb_tr_whisper(sb_tr_req_t *req, sb_tr_room_t *r, json_t *names,
-                             sb_tr_text_t *t)
+static json_t *sb_tr_whisper(sb_tr_req_t *req, sb_tr_room_t *r, json_t *names, sb_tr_text_t *t)
 {
     json_t *sent = json_object();
     size_t i;
     json_t *v;
-    json_array_foreach(names, i, v) {
+    json_array_foreach(names, i, v)
+    {
         const char *name = json_string_value(v);
         sb_tr_participant_t *to = g_hash_table_lookup(r->by_name, name);
         if (to)
@@ -161,7 +165,7 @@ static json_t *sb_tr_whisper(sb_tr_req_t *req, sb_tr_room_t *r, json_t *names,
 json_t *sb_tr_req_message(sb_tr_req_t *req)
 {
     static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true}, {"text", SB_TR_T_TEXT, true}, {"to", SB_TR_T_NAME, false},
+        {"room", SB_TR_T_ROOM, true},  {"text", SB_TR_T_TEXT, true}, {"to", SB_TR_T_NAME, false},
         {"tos", SB_TR_T_ARRAY, false}, {"ack", SB_TR_T_BOOL, false},
     };
     json_t *body = req->body;
@@ -190,8 +194,10 @@ json_t *sb_tr_req_message(sb_tr_req_t *req)
     if (t->len > SB_TR_MAX_EVENT) {
         size_t len = t->len;
         sb_tr_text_unref(t);
-        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (text: the message "
-                           "would be %zu bytes, over %d)", len, SB_TR_MAX_EVENT);
+        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                           "Invalid element (text: the message "
+                           "would be %zu bytes, over %d)",
+                           len, SB_TR_MAX_EVENT);
     }
     json_t *reply = json_pack("{s:s}", "textroom", "success");
     if (to || tos) {

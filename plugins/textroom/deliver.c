@@ -19,8 +19,8 @@ typedef struct sb_tr_batch {
 
 void sb_tr_deliver_now(sb_tr_session_t *s, const sb_tr_text_t *text)
 {
-    sb_data_message_t msg = {.label = SB_TR_LABEL, .data = (const uint8_t *)text->data,
-                             .len = text->len};
+    sb_data_message_t msg = {
+        .label = SB_TR_LABEL, .data = (const uint8_t *)text->data, .len = text->len};
     int rc = sb_tr_core->send_data(s->h, &msg);
     if (rc == 0) {
         atomic_fetch_add(&s->sent, 1);
@@ -68,7 +68,7 @@ void sb_tr_outbox_post(sb_tr_outbox_t *ob)
     for (guint i = 0; i < n; i++) {
         int loop = loops[i];
         if (loop == INT32_MIN)
-            continue; /* taken by an earlier batch */
+            continue;   /* taken by an earlier batch */
         if (loop < 0) { /* no PeerConnection (any more): nowhere to send */
             atomic_fetch_add(&items[i].s->dropped, 1);
             loops[i] = INT32_MIN;

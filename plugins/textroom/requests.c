@@ -85,8 +85,7 @@ static json_t *sb_tr_error_v(const char *kind, int code, const char *fmt, va_lis
     vsnprintf(text, sizeof(text), fmt, ap);
     json_t *e = json_pack("{s:s, s:i, s:s}", "textroom", kind, "error_code", code, "error", text);
     if (!e) /* a text cut inside a character: every quoted string is bounded below this */
-        e = json_pack("{s:s, s:i, s:s}", "textroom", kind, "error_code", code, "error",
-                      "Error");
+        e = json_pack("{s:s, s:i, s:s}", "textroom", kind, "error_code", code, "error", "Error");
     return e;
 }
 
@@ -171,8 +170,10 @@ json_t *sb_tr_params_check(json_t *obj, const sb_tr_param_t *params, size_t n)
                                params[i].name, sb_tr_type_text(params[i].type));
         size_t max = sb_tr_type_max(params[i].type);
         if (json_is_string(v) && json_string_length(v) > max)
-            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (%s longer than %zu "
-                               "bytes)", params[i].name, max);
+            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                               "Invalid element (%s longer than %zu "
+                               "bytes)",
+                               params[i].name, max);
     }
     return NULL;
 }
@@ -257,8 +258,9 @@ static void sb_tr_data_reply(sb_tr_session_t *s, sb_tr_outbox_t *ob, json_t *rep
 
 void sb_tr_data_binary(sb_tr_session_t *s, sb_tr_outbox_t *ob)
 {
-    sb_tr_data_reply(s, ob, sb_tr_error(SB_TR_ERR_INVALID_JSON, "Binary messages are not "
-                                        "supported: send requests as JSON text"));
+    sb_tr_data_reply(s, ob,
+                     sb_tr_error(SB_TR_ERR_INVALID_JSON, "Binary messages are not "
+                                                         "supported: send requests as JSON text"));
 }
 
 /* The envelope: "textroom" (a string) then "transaction" (a string). NULL, or the error. */
@@ -277,8 +279,9 @@ void sb_tr_data_request(sb_tr_session_t *s, const char *text, size_t len, sb_tr_
     json_t *root = json_loadb(text, len, 0, &jerr);
     if (!root) {
         /* The reference drops it without a word; a client deserves to know why. */
-        sb_tr_data_reply(s, ob, sb_tr_error(SB_TR_ERR_INVALID_JSON, "JSON error: on line %d: %s",
-                                            jerr.line, jerr.text));
+        sb_tr_data_reply(s, ob,
+                         sb_tr_error(SB_TR_ERR_INVALID_JSON, "JSON error: on line %d: %s",
+                                     jerr.line, jerr.text));
         return;
     }
     json_t *err = sb_tr_data_envelope(root);

@@ -75,9 +75,9 @@ static char *sb_tr_room_new_key(uint64_t *id)
             b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
             b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
             snprintf(buf, sizeof(buf),
-                     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                     b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-                     b[12], b[13], b[14], b[15]);
+                     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                     b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                     b[13], b[14], b[15]);
             *id = 0;
         } else {
             uint64_t v;
@@ -92,8 +92,7 @@ static char *sb_tr_room_new_key(uint64_t *id)
     return sb_strdup(buf);
 }
 
-int sb_tr_room_add(const char *key, sb_tr_room_opts_t *o, GPtrArray *allowed,
-                   sb_tr_room_t **out)
+int sb_tr_room_add(const char *key, sb_tr_room_opts_t *o, GPtrArray *allowed, sb_tr_room_t **out)
 {
     if (!sb_tr_rooms)
         return SB_ESTATE;
@@ -183,7 +182,7 @@ void sb_tr_room_remember(sb_tr_room_t *r, sb_tr_text_t *text)
 
 /* ---- the configuration file ------------------------------------------------------------ */
 
-static void sb_tr_conf_defaults(void)
+void sb_tr_conf_defaults(void)
 {
     sb_free(sb_tr_config.admin_key);
     memset(&sb_tr_config, 0, sizeof(sb_tr_config));
@@ -310,7 +309,7 @@ static json_t *sb_tr_conf_value(const config_setting_t *s)
 
 /* The settings a room group may carry: those of "create", nothing else. */
 static const char *const sb_tr_conf_room_keys[] = {"room", "description", "is_private", "secret",
-                                                  "pin", "history", "post", "allowed"};
+                                                   "pin",  "history",     "post",       "allowed"};
 
 /* One "room-<id>" group: the same checks as a "create" request (requests.c), then the
  * room. The group's name gives the id unless the group has a "room" of its own. */
@@ -319,7 +318,8 @@ static int sb_tr_conf_room(const char *path, config_setting_t *g)
     json_t *obj = sb_tr_conf_value(g);
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool known = false;
         for (size_t i = 0; i < G_N_ELEMENTS(sb_tr_conf_room_keys); i++)
             known = known || !strcmp(key, sb_tr_conf_room_keys[i]);
@@ -395,8 +395,7 @@ int sb_tr_conf_load(const char *config_dir)
 {
     sb_tr_conf_defaults();
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", config_dir ? config_dir : SB_CONF_DIR,
-             SB_TR_CONF_NAME);
+    snprintf(path, sizeof(path), "%s/%s", config_dir ? config_dir : SB_CONF_DIR, SB_TR_CONF_NAME);
     if (access(path, R_OK) == 0)
         return sb_tr_conf_load_file(path);
     /* Running from a build tree (the quick start): the default folder is not installed,

@@ -74,8 +74,8 @@ static void sb_tr_work_offer(sb_tr_work_t *w, bool restart)
     if (sb_tr_core->make_offer(w->s->h, &data, 1, -1, &offer, reason, sizeof(reason)) < 0) {
         if (!restart)
             atomic_store(&w->s->setup, false);
-        sb_tr_work_reply(w, sb_tr_error(SB_TR_ERR_UNKNOWN, "Error creating the offer: %s",
-                                        reason), NULL);
+        sb_tr_work_reply(w, sb_tr_error(SB_TR_ERR_UNKNOWN, "Error creating the offer: %s", reason),
+                         NULL);
         return;
     }
     sb_tr_work_reply(w, sb_tr_ok(), offer);
@@ -87,16 +87,18 @@ static void sb_tr_work_ack(sb_tr_work_t *w)
     /* No jsep: a plain acknowledgement, answered "ok" as the reference does. */
     const char *type = json_string_value(json_object_get(w->jsep, "type"));
     if (w->jsep && (!type || strcmp(type, "answer") != 0)) {
-        sb_tr_work_reply(w, sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (jsep: "
-                                        "\"ack\" carries the answer to our offer, not an %s)",
-                                        type ? type : "unknown type"),
+        sb_tr_work_reply(w,
+                         sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                                     "Invalid element (jsep: "
+                                     "\"ack\" carries the answer to our offer, not an %s)",
+                                     type ? type : "unknown type"),
                          NULL);
         return;
     }
     char reason[256] = "";
     if (w->jsep && sb_tr_core->process_answer(w->s->h, w->jsep, reason, sizeof(reason)) < 0) {
-        sb_tr_work_reply(w, sb_tr_error(SB_TR_ERR_UNKNOWN, "Error processing the answer: %s",
-                                        reason), NULL);
+        sb_tr_work_reply(
+            w, sb_tr_error(SB_TR_ERR_UNKNOWN, "Error processing the answer: %s", reason), NULL);
         return;
     }
     int loop = sb_tr_core->loop_index(w->s->h);
@@ -112,8 +114,10 @@ static void sb_tr_work_run(sb_tr_work_t *w)
     switch (w->kind) {
     case SB_TR_WORK_SETUP:
         if (atomic_exchange(&w->s->setup, true))
-            sb_tr_work_reply(w, sb_tr_error(SB_TR_ERR_ALREADY_SETUP, "PeerConnection already "
-                                            "setup"), NULL);
+            sb_tr_work_reply(w,
+                             sb_tr_error(SB_TR_ERR_ALREADY_SETUP, "PeerConnection already "
+                                                                  "setup"),
+                             NULL);
         else
             sb_tr_work_offer(w, false);
         break;
@@ -217,9 +221,9 @@ static sb_plugin_result_t sb_tr_handle_message(sb_plugin_handle_t *h, const char
                                     .error = sb_strdup("No session associated with this handle")};
     const char *name = json_string_value(json_object_get(body, "request"));
     if (sb_tr_is_negotiation(name)) {
-        sb_tr_queue_work(!strcmp(name, "setup")   ? SB_TR_WORK_SETUP
+        sb_tr_queue_work(!strcmp(name, "setup") ? SB_TR_WORK_SETUP
                          : !strcmp(name, "ack") ? SB_TR_WORK_ACK
-                                                  : SB_TR_WORK_RESTART,
+                                                : SB_TR_WORK_RESTART,
                          s, transaction, jsep);
         return sb_plugin_wait();
     }
@@ -264,8 +268,8 @@ static json_t *sb_tr_query_handle(sb_plugin_handle_t *h)
     g_mutex_lock(&sb_tr_lock);
     for (guint i = 0; i < s->rooms->len; i++) {
         sb_tr_participant_t *p = g_ptr_array_index(s->rooms, i);
-        json_t *j = json_pack("{s:o, s:s}", "room", sb_tr_room_id_json(p->room), "username",
-                              p->username);
+        json_t *j =
+            json_pack("{s:o, s:s}", "room", sb_tr_room_id_json(p->room), "username", p->username);
         if (p->display)
             json_object_set_new(j, "display", json_string(p->display));
         json_array_append_new(rooms, j);

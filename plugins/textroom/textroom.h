@@ -60,9 +60,9 @@ enum {
 };
 
 /* Fixed bounds (the configurable ones are in sb_tr_config_t). */
-#define SB_TR_MAX_NAME 256      /* username, display: bytes */
-#define SB_TR_MAX_STRING 1024   /* description, secret, pin, token, post, transaction */
-#define SB_TR_MAX_ALLOWED 1024  /* tokens of a room's allowed list */
+#define SB_TR_MAX_NAME 256     /* username, display: bytes */
+#define SB_TR_MAX_STRING 1024  /* description, secret, pin, token, post, transaction */
+#define SB_TR_MAX_ALLOWED 1024 /* tokens of a room's allowed list */
 /* A data channel message we send: the SCTP bound (256 KiB). An event larger than this
  * (a long text escaped) is refused before it is sent. */
 #define SB_TR_MAX_EVENT (256 * 1024)
@@ -76,8 +76,8 @@ typedef enum sb_tr_json_style {
 /* The plugin's settings (the general group of the configuration file). Owned by room.c;
  * written at init (main thread) only, read-only afterwards. */
 typedef struct sb_tr_config {
-    char *admin_key;        /* NULL: anyone may create rooms */
-    bool string_ids;        /* room ids are strings, not integers */
+    char *admin_key;         /* NULL: anyone may create rooms */
+    bool string_ids;         /* room ids are strings, not integers */
     sb_tr_json_style_t json; /* how data channel messages are written */
     unsigned max_rooms;
     unsigned max_participants;   /* per room */
@@ -122,8 +122,8 @@ struct sb_tr_session {
     /* lock */
     GPtrArray *rooms; /* sb_tr_participant_t*: where this handle is (borrowed: rooms own) */
     /* any thread */
-    atomic_bool setup;  /* an offer was made ("setup"); cleared when the PeerConnection goes */
-    atomic_int loop;    /* the PeerConnection's media loop, -1 while there is none */
+    atomic_bool setup; /* an offer was made ("setup"); cleared when the PeerConnection goes */
+    atomic_int loop;   /* the PeerConnection's media loop, -1 while there is none */
     atomic_ullong sent, dropped; /* data channel messages sent / refused by the core */
 };
 
@@ -187,13 +187,13 @@ typedef struct sb_tr_room_opts {
     char *pin;         /* NULL: none */
     char *post;        /* HTTP backend, NULL: none */
     bool is_private;
-    unsigned history;  /* messages kept for newcomers */
+    unsigned history; /* messages kept for newcomers */
 } sb_tr_room_opts_t;
 
 /* A room. Owned by the rooms table; lock. */
 struct sb_tr_room {
-    uint64_t id;      /* integer ids; 0 with string ids */
-    char *key;        /* the id as text: the table's key ("1234", or the string id) */
+    uint64_t id; /* integer ids; 0 with string ids */
+    char *key;   /* the id as text: the table's key ("1234", or the string id) */
     sb_tr_room_opts_t o;
     bool check_allowed;
     GPtrArray *allowed;      /* char* tokens, owned */
@@ -208,14 +208,15 @@ void sb_tr_rooms_deinit(void); /* every room goes (their participants with them)
  * (dir NULL: the default folder, then the source tree's conf/). A missing file is fine; a
  * bad one is SB_EINVAL, logged with file:line. Also resets sb_tr_config to its defaults. */
 int sb_tr_conf_load(const char *config_dir);
+/* sb_tr_config back to its defaults (no admin_key, indented JSON, the default bounds). */
+void sb_tr_conf_defaults(void);
 void sb_tr_conf_deinit(void);
 
 /* Under the lock. Borrowed; NULL when absent. */
 sb_tr_room_t *sb_tr_room_find(const char *key);
 /* Under the lock: a new room from o (its strings taken). key NULL or "": a random free id.
  * allowed: tokens (taken) that enable the ACL, or NULL. SB_EEXIST, SB_ENOMEM (too many). */
-int sb_tr_room_add(const char *key, sb_tr_room_opts_t *o, GPtrArray *allowed,
-                   sb_tr_room_t **out);
+int sb_tr_room_add(const char *key, sb_tr_room_opts_t *o, GPtrArray *allowed, sb_tr_room_t **out);
 /* Under the lock: remove and free r; its participants go without any event. */
 void sb_tr_room_destroy(sb_tr_room_t *r);
 /* Under the lock: every room, sorted by id (borrowed pointers). g_ptr_array_unref. */
@@ -228,8 +229,8 @@ void sb_tr_room_remember(sb_tr_room_t *r, sb_tr_text_t *text);
 /* Under the lock: trim the history to o.history (after an edit). */
 void sb_tr_room_trim(sb_tr_room_t *r);
 /* Under the lock: add s as username in r (the caller checked everything). Borrowed. */
-sb_tr_participant_t *sb_tr_room_join(sb_tr_room_t *r, sb_tr_session_t *s,
-                                     const char *username, const char *display);
+sb_tr_participant_t *sb_tr_room_join(sb_tr_room_t *r, sb_tr_session_t *s, const char *username,
+                                     const char *display);
 /* Under the lock: take p out of its room and free it. */
 void sb_tr_room_part(sb_tr_participant_t *p);
 
@@ -263,7 +264,7 @@ enum {
     SB_TR_T_UINT,       /* JSON integer >= 0 ("a positive integer") */
     SB_TR_T_BOOL,
     SB_TR_T_ARRAY,
-    SB_TR_T_ROOM,       /* a room id: a positive integer, or a string with string_ids */
+    SB_TR_T_ROOM, /* a room id: a positive integer, or a string with string_ids */
 };
 typedef struct sb_tr_param {
     const char *name;
@@ -273,8 +274,7 @@ typedef struct sb_tr_param {
 
 /* NULL when obj passes, else the error object (owned). */
 json_t *sb_tr_params_check(json_t *obj, const sb_tr_param_t *params, size_t n);
-#define SB_TR_CHECK(obj, params) \
-    sb_tr_params_check(obj, params, sizeof(params) / sizeof(params[0]))
+#define SB_TR_CHECK(obj, params) sb_tr_params_check(obj, params, sizeof(params) / sizeof(params[0]))
 /* {"textroom":"error","error_code":code,"error":text}. Owned. */
 json_t *sb_tr_error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* The room named by body's "room" (checked by the caller): the room, or NULL with the
