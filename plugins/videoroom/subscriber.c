@@ -215,6 +215,7 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
                 __atomic_store_n(&s->data_index, (int)slot, __ATOMIC_RELEASE);
         }
         if (src->kind == SB_MEDIA_DATA) {
+            ss->used = true; /* configure/switch find it by mid */
             if (!sb_vr_sub_stream_live(ss)) { /* the m-line comes back: send again */
                 ss->src = *src;
                 ss->send = true;
