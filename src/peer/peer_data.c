@@ -20,6 +20,18 @@
 #include "proto/sctp.h"
 
 #define SB_PEER_DATA_TICK_MS 10
+/* Reliable messages held back while usrsctp's send buffer is full (a burst, or a client that
+ * reads slowly), sent in order as acknowledgements free it; past this, dropped. */
+#define SB_PEER_DATA_PENDING_MAX (1u << 20)
+
+/* A reliable message waiting for room in the send buffer. */
+typedef struct sb_peer_pending {
+    uint16_t stream;
+    uint32_t ppid;
+    sb_sctp_send_opts_t opts;
+    size_t len;
+    uint8_t data[];
+} sb_peer_pending_t;
 
 typedef struct sb_peer_channel {
     uint16_t stream;
@@ -43,6 +55,8 @@ struct sb_peer_data {
     GHashTable *by_stream, *by_key, *by_label;
     uint16_t next_stream; /* ours: even as DTLS client, odd as server */
     bool was_up;
+    GQueue pending; /* sb_peer_pending_t *, in order */
+    size_t pending_bytes;
     sb_peer_data_stats_t stats;
 };
 
@@ -263,11 +277,14 @@ static void sb_peer_data_stream_closed(void *ctx, uint16_t stream)
     sb_peer_data_forget(d, stream);
 }
 
+static void sb_peer_data_writable(void *ctx);
+
 static const sb_sctp_ops_t sb_peer_data_sctp_ops = {
     .send = sb_peer_data_out,
     .on_message = sb_peer_data_message,
     .on_state = sb_peer_data_state,
     .on_stream_closed = sb_peer_data_stream_closed,
+    .on_writable = sb_peer_data_writable,
     .wake = sb_peer_data_wake,
 };
 
@@ -365,6 +382,45 @@ static int sb_peer_data_open(sb_peer_data_t *d, const sb_data_message_t *msg,
     return rc;
 }
 
+/* Send what waits, in order, until usrsctp refuses again. */
+static void sb_peer_data_flush(sb_peer_data_t *d)
+{
+    sb_peer_pending_t *m;
+    while ((m = g_queue_peek_head(&d->pending))) {
+        int rc = sb_sctp_send(d->sctp, m->stream, m->ppid, m->data, m->len, &m->opts);
+        if (rc == SB_EAGAIN)
+            break;
+        if (rc < 0) /* its stream was closed meanwhile, or the association went */
+            d->stats.reliable_dropped++;
+        g_queue_pop_head(&d->pending);
+        d->pending_bytes -= m->len;
+        sb_free(m);
+    }
+}
+
+static void sb_peer_data_writable(void *ctx)
+{
+    sb_peer_data_flush(ctx);
+}
+
+/* Hold a reliable message back (after SB_EAGAIN, or behind others held back). 0, or
+ * SB_EAGAIN when the pending bound is reached (dropped). */
+static int sb_peer_data_hold(sb_peer_data_t *d, uint16_t stream, uint32_t ppid,
+                             const sb_sctp_send_opts_t *opts, const uint8_t *data, size_t len)
+{
+    if (d->pending_bytes + len > SB_PEER_DATA_PENDING_MAX)
+        return SB_EAGAIN;
+    sb_peer_pending_t *m = sb_malloc(sizeof(*m) + len);
+    m->stream = stream;
+    m->ppid = ppid;
+    m->opts = *opts;
+    m->len = len;
+    memcpy(m->data, data, len);
+    g_queue_push_tail(&d->pending, m);
+    d->pending_bytes += len;
+    return 0;
+}
+
 int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg)
 {
     if (sb_sctp_state(d->sctp) != SB_SCTP_UP)
@@ -375,16 +431,23 @@ int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg)
     }
     sb_peer_channel_t *c = sb_peer_data_find(d, msg);
     int rc = c ? 0 : sb_peer_data_open(d, msg, &c);
+    bool reliable = !c || !(c->send.rexmit_limited || c->send.time_limited);
     if (rc == 0) {
         uint32_t ppid = msg->binary ? (msg->len ? SB_PPID_BINARY : SB_PPID_BINARY_EMPTY)
                                     : (msg->len ? SB_PPID_STRING : SB_PPID_STRING_EMPTY);
+        const uint8_t *data = msg->len ? msg->data : (const uint8_t *)"";
+        size_t len = msg->len ? msg->len : 1;
         sb_sctp_send_opts_t opts = c->send;
         opts.unordered = opts.unordered && c->acked;
-        rc = sb_sctp_send(d->sctp, c->stream, ppid, msg->len ? msg->data : (const uint8_t *)"",
-                          msg->len ? msg->len : 1, &opts);
+        /* Behind messages held back, a reliable one waits its turn; an unreliable one is
+         * sent now or never (late is as good as lost for it). */
+        rc = reliable && d->pending.length ? SB_EAGAIN
+                                           : sb_sctp_send(d->sctp, c->stream, ppid, data, len,
+                                                          &opts);
+        if (rc == SB_EAGAIN && reliable)
+            rc = sb_peer_data_hold(d, c->stream, ppid, &opts, data, len);
     }
     if (rc == SB_EAGAIN) { /* the client does not keep up: bounded, dropped, counted */
-        bool reliable = !c || !(c->send.rexmit_limited || c->send.time_limited);
         if (reliable)
             d->stats.reliable_dropped++;
         else
@@ -398,6 +461,7 @@ sb_peer_data_stats_t sb_peer_data_stats(const sb_peer_data_t *d)
 {
     sb_peer_data_stats_t st = d->stats;
     st.channels = g_hash_table_size(d->by_stream);
+    st.pending_bytes = d->pending_bytes;
     return st;
 }
 
@@ -408,6 +472,7 @@ void sb_peer_data_stop(sb_peer_data_t *d)
     sb_sctp_free(d->sctp); /* first: no wake-up can name d after this */
     g_hash_table_destroy(d->by_label);
     g_hash_table_destroy(d->by_key);
+    g_queue_clear_full(&d->pending, sb_free);
     g_hash_table_destroy(d->by_stream);
     sb_free(d);
 }

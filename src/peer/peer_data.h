@@ -31,8 +31,9 @@ int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg);
 /* What a client that does not keep up cost: messages dropped instead of queued. */
 typedef struct sb_peer_data_stats {
     unsigned channels;           /* open now */
+    size_t pending_bytes;        /* reliable messages held back for room in the send buffer */
     uint64_t unreliable_dropped; /* partially reliable channels: the buffer was full */
-    uint64_t reliable_dropped;   /* reliable channels: the buffer was full */
+    uint64_t reliable_dropped;   /* reliable channels: the buffer and 1 MiB held back were full */
     uint64_t oversize_refused;   /* over the client's max-message-size */
 } sb_peer_data_stats_t;
 sb_peer_data_stats_t sb_peer_data_stats(const sb_peer_data_t *d);

@@ -20,8 +20,23 @@ typedef enum {
     SB_SCTP_ITEM_PACKET,
     SB_SCTP_ITEM_MESSAGE,
     SB_SCTP_ITEM_STATE,
-    SB_SCTP_ITEM_RESET, /* the peer reset its outgoing stream (closed a channel) */
+    SB_SCTP_ITEM_RESET,    /* the peer reset its outgoing stream (closed a channel) */
+    SB_SCTP_ITEM_WRITABLE, /* room in the send buffer again */
 } sb_sctp_kind_t;
+
+/* A message arriving in pieces (usrsctp's partial delivery), until MSG_EOR. One per stream
+ * (and ordering): usrsctp hands over pieces of messages on different streams interleaved (a
+ * message stuck behind a lost packet while another stream's goes past it). Every piece of a
+ * message carries the TSN of its first fragment: a piece with another TSN starts a new
+ * message, and the one in pieces was abandoned (partial reliability) and never completes. */
+typedef struct sb_sctp_partial {
+    uint16_t stream;
+    bool unordered;
+    uint32_t tsn;
+    bool dropped; /* over max_message or the reassembly budget: the rest is discarded */
+    size_t len;
+    uint8_t *data;
+} sb_sctp_partial_t;
 
 typedef struct sb_sctp_item {
     struct sb_sctp_item *next;
@@ -44,13 +59,14 @@ struct sb_sctp {
     size_t queued_bytes;
     sb_sctp_state_t state;
     sb_sctp_stats_t stats;
-    /* A message arriving in pieces (usrsctp's partial delivery), until MSG_EOR. */
-    uint8_t *partial;
-    size_t partial_len;
-    bool partial_dropped;
+    /* Messages in pieces (n_partials, at most one per stream) and their bytes, at most
+     * SB_SCTP_REASSEMBLY_MESSAGES * max_message. */
+    sb_sctp_partial_t *partials;
+    size_t n_partials, cap_partials, partial_bytes;
     /* Streams whose outgoing side we reset first (owner's thread): the peer's answering
      * reset then needs none from us. */
     uint8_t closing[SB_SCTP_MAX_STREAMS / 8];
+    bool writable_queued; /* an SB_SCTP_ITEM_WRITABLE waits in the queue (under lock) */
 };
 
 static struct {
@@ -131,6 +147,25 @@ static void sb_sctp_set_state(sb_sctp_t *s, sb_sctp_state_t st)
     sb_sctp_queue(s, it);
 }
 
+/* Under s->lock: the message in pieces on stream, or NULL. */
+static sb_sctp_partial_t *sb_sctp_partial_find(sb_sctp_t *s, uint16_t stream, bool unordered)
+{
+    for (size_t i = 0; i < s->n_partials; i++)
+        if (s->partials[i].stream == stream && s->partials[i].unordered == unordered)
+            return &s->partials[i];
+    return NULL;
+}
+
+/* Under s->lock: forget a message in pieces (complete, abandoned, or its stream reset). */
+static void sb_sctp_partial_forget(sb_sctp_t *s, sb_sctp_partial_t *p)
+{
+    if (!p)
+        return;
+    s->partial_bytes -= p->len;
+    sb_free(p->data);
+    *p = s->partials[--s->n_partials];
+}
+
 /* Under s->lock: streams the peer reset on its side (RFC 8831 section 6.7: a channel
  * closing), each handed to the owner, which resets its own side in turn. */
 static void sb_sctp_on_stream_reset(sb_sctp_t *s, const struct sctp_stream_reset_event *ev,
@@ -141,6 +176,9 @@ static void sb_sctp_on_stream_reset(sb_sctp_t *s, const struct sctp_stream_reset
         return;
     size_t n = (len - sizeof(*ev)) / sizeof(ev->strreset_stream_list[0]);
     for (size_t i = 0; i < n; i++) {
+        /* What was in pieces on it will never complete. */
+        sb_sctp_partial_forget(s, sb_sctp_partial_find(s, ev->strreset_stream_list[i], false));
+        sb_sctp_partial_forget(s, sb_sctp_partial_find(s, ev->strreset_stream_list[i], true));
         sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_RESET, NULL, 0);
         it->stream = ev->strreset_stream_list[i];
         sb_sctp_queue(s, it);
@@ -173,32 +211,88 @@ static void sb_sctp_on_notification(sb_sctp_t *s, const uint8_t *data, size_t le
     }
 }
 
-/* Under s->lock: one piece of a message; queued whole at MSG_EOR, dropped past max_message. */
+/* Under s->lock: one piece of a message on its stream; queued whole at MSG_EOR, dropped past
+ * max_message or when the pieces of every stream would pass the reassembly budget. */
 static void sb_sctp_on_data(sb_sctp_t *s, const uint8_t *data, size_t len,
                             const struct sctp_rcvinfo *rcv, int flags)
 {
-    if (!s->partial_dropped && s->partial_len + len > s->cfg.max_message) {
-        s->partial_dropped = true;
-        s->stats.oversize_refused++;
+    bool eor = flags & MSG_EOR;
+    bool unordered = rcv->rcv_flags & SCTP_UNORDERED;
+    sb_sctp_partial_t *p = sb_sctp_partial_find(s, rcv->rcv_sid, unordered);
+    if (p && p->tsn != rcv->rcv_tsn) { /* abandoned: a new message on the stream */
+        sb_sctp_partial_forget(s, p);
+        p = NULL;
     }
-    if (!s->partial_dropped && len) {
-        s->partial = sb_realloc(s->partial, s->partial_len + len);
-        memcpy(s->partial + s->partial_len, data, len);
-        s->partial_len += len;
-    }
-    if (!(flags & MSG_EOR))
+    if (!p && eor && len <= s->cfg.max_message) { /* whole at once: the common case */
+        sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_MESSAGE, data, len);
+        it->stream = rcv->rcv_sid;
+        it->ppid = ntohl(rcv->rcv_ppid);
+        s->stats.messages_in++;
+        sb_sctp_queue(s, it);
         return;
-    if (!s->partial_dropped) {
-        sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_MESSAGE, s->partial, s->partial_len);
+    }
+    if (!p) {
+        if (s->n_partials == s->cap_partials) {
+            s->cap_partials = s->cap_partials ? 2 * s->cap_partials : 4;
+            s->partials = sb_realloc(s->partials, s->cap_partials * sizeof(*s->partials));
+        }
+        p = &s->partials[s->n_partials++];
+        *p = (sb_sctp_partial_t){.stream = rcv->rcv_sid, .unordered = unordered,
+                                 .tsn = rcv->rcv_tsn};
+    }
+    if (!p->dropped && p->len + len > s->cfg.max_message) {
+        p->dropped = true;
+        s->stats.oversize_refused++;
+    } else if (!p->dropped &&
+               s->partial_bytes + len > SB_SCTP_REASSEMBLY_MESSAGES * s->cfg.max_message) {
+        p->dropped = true;
+        s->stats.reassembly_dropped++;
+    }
+    if (p->dropped) {
+        s->partial_bytes -= p->len;
+        sb_free(p->data);
+        p->data = NULL;
+        p->len = 0;
+    } else if (len) {
+        p->data = sb_realloc(p->data, p->len + len);
+        memcpy(p->data + p->len, data, len);
+        p->len += len;
+        s->partial_bytes += len;
+    }
+    if (!eor)
+        return;
+    if (!p->dropped) {
+        sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_MESSAGE, p->data, p->len);
         it->stream = rcv->rcv_sid;
         it->ppid = ntohl(rcv->rcv_ppid);
         s->stats.messages_in++;
         sb_sctp_queue(s, it);
     }
-    sb_free(s->partial);
-    s->partial = NULL;
-    s->partial_len = 0;
-    s->partial_dropped = false;
+    sb_sctp_partial_forget(s, p);
+}
+
+/* usrsctp: the send buffer has at least SB_SCTP_WRITABLE_THRESHOLD free again (a SACK freed
+ * it). One item at a time, for owners that hold messages back (ops.on_writable). */
+static int sb_sctp_on_writable(struct socket *sock, uint32_t free_space, void *ulp_info)
+{
+    (void)sock;
+    (void)free_space;
+    pthread_mutex_lock(&sb_sctp_g.lock);
+    sb_sctp_t *s = sb_sctp_find((uintptr_t)ulp_info);
+    if (s && s->ops->on_writable) {
+        pthread_mutex_lock(&s->lock);
+        bool wake = false;
+        if (!s->writable_queued) {
+            s->writable_queued = true;
+            sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_WRITABLE, NULL, 0);
+            wake = sb_sctp_queue(s, it);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (wake && s->ops->wake && sb_sctp_owner_call != s)
+            s->ops->wake(s->ctx);
+    }
+    pthread_mutex_unlock(&sb_sctp_g.lock);
+    return 1;
 }
 
 /* usrsctp: data or a notification; we own data (free()). */
@@ -323,8 +417,8 @@ int sb_sctp_new(const sb_sctp_config_t *cfg, const sb_sctp_ops_t *ops, void *ctx
         return SB_ENOMEM;
     }
     usrsctp_register_address((void *)s->id);
-    s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, sb_sctp_on_receive, NULL, 0,
-                             (void *)s->id);
+    s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, sb_sctp_on_receive,
+                             sb_sctp_on_writable, SB_SCTP_WRITABLE_THRESHOLD, (void *)s->id);
     if (!s->sock || sb_sctp_configure(s) < 0) {
         sb_sctp_free(s);
         return SB_EIO;
@@ -438,6 +532,14 @@ static void sb_sctp_on_peer_reset(sb_sctp_t *s, uint16_t stream)
         s->ops->on_stream_closed(s->ctx, stream);
 }
 
+static void sb_sctp_on_writable_item(sb_sctp_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->writable_queued = false;
+    pthread_mutex_unlock(&s->lock);
+    s->ops->on_writable(s->ctx);
+}
+
 void sb_sctp_drain(sb_sctp_t *s)
 {
     for (;;) {
@@ -460,6 +562,8 @@ void sb_sctp_drain(sb_sctp_t *s)
             s->ops->on_message(s->ctx, it->stream, it->ppid, it->data, it->len);
         else if (it->kind == SB_SCTP_ITEM_RESET)
             sb_sctp_on_peer_reset(s, it->stream);
+        else if (it->kind == SB_SCTP_ITEM_WRITABLE)
+            sb_sctp_on_writable_item(s);
         else
             s->ops->on_state(s->ctx, it->state);
         sb_free(it);
@@ -505,7 +609,9 @@ void sb_sctp_free(sb_sctp_t *s)
             s->ops->send(s->ctx, it->data, it->len);
         sb_free(it);
     }
-    sb_free(s->partial);
+    for (size_t i = 0; i < s->n_partials; i++)
+        sb_free(s->partials[i].data);
+    sb_free(s->partials);
     pthread_mutex_destroy(&s->lock);
     sb_free(s);
 }

@@ -23,7 +23,9 @@
 #define SB_SCTP_MAX_STREAMS 1024                /* RFC 8831 allows 65535: memory */
 #define SB_SCTP_DEFAULT_MAX_MESSAGE (256 << 10) /* a=max-message-size */
 #define SB_SCTP_OUTBOX_MAX_BYTES (4 << 20)      /* queued for the owner, then dropped */
+#define SB_SCTP_REASSEMBLY_MESSAGES 4 /* pieces held for reassembly: this many max_message */
 #define SB_SCTP_DEFAULT_MTU 1100 /* SCTP packets fit a 1,200-byte DTLS datagram */
+#define SB_SCTP_WRITABLE_THRESHOLD (64 << 10) /* free send buffer that calls on_writable */
 
 typedef struct sb_sctp sb_sctp_t;
 
@@ -43,6 +45,10 @@ typedef struct sb_sctp_ops {
     /* The stream is closed both ways (the peer reset it, RFC 8831 section 6.7; our side is
      * reset in turn): its number may be opened again. May be NULL. */
     void (*on_stream_closed)(void *ctx, uint16_t stream);
+    /* The send buffer has SB_SCTP_WRITABLE_THRESHOLD bytes free again, after some send was
+     * refused with SB_EAGAIN or any time acknowledgements free it: send what waits. May be
+     * NULL. */
+    void (*on_writable)(void *ctx);
     /* Any thread (from sb_sctp_tick): something is queued, call sb_sctp_drain. Not called
      * for what the owner's own calls (connect, input, send) queue: it drains after them.
      * May be NULL when the owner drains after every tick itself. */
@@ -69,6 +75,8 @@ typedef struct sb_sctp_stats {
     uint64_t packets_in, packets_out, messages_in, messages_out;
     uint64_t outbox_dropped;   /* packets or messages dropped over SB_SCTP_OUTBOX_MAX_BYTES */
     uint64_t oversize_refused; /* messages over max_message, both ways */
+    uint64_t reassembly_dropped; /* messages in pieces on several streams at once, dropped
+                                  * over SB_SCTP_REASSEMBLY_MESSAGES * max_message bytes */
 } sb_sctp_stats_t;
 
 /* Once per process, before any association. 0 or SB_EIO. */
