@@ -92,24 +92,12 @@ static bool sb_vr_data_wanted(sb_vr_subscriber_t *s)
     return ss && ss->loop.send && !ss->loop.paused;
 }
 
-/* The subscriber's loop: one message to one subscriber. */
-static void sb_vr_data_send_one(sb_vr_subscriber_t *s, const sb_data_message_t *msg,
-                                uint64_t feed)
+/* The subscriber's loop: tell it how many reliable messages it lost so far. */
+static void sb_vr_data_report(sb_vr_subscriber_t *s, uint64_t feed, int64_t now)
 {
-    if (!sb_vr_data_wanted(s))
-        return;
-    int rc = sb_vr_core->send_data(s->h, msg);
-    if (rc != SB_EAGAIN)
-        return;
-    if (msg->reliability != SB_DATA_RELIABLE) {
-        atomic_fetch_add(&s->data_dropped_unreliable, 1);
-        return;
-    }
-    uint64_t dropped = atomic_fetch_add(&s->data_dropped_reliable, 1) + 1;
-    int64_t now = sb_now_us();
-    if (now - s->data_last_event_us < SB_VR_DATA_EVENT_EVERY_US)
-        return;
+    uint64_t dropped = atomic_load(&s->data_dropped_reliable);
     s->data_last_event_us = now;
+    s->data_reported = dropped;
     json_t *ev = json_pack("{s:s, s:I, s:I, s:I}", "videoroom", "event", "room",
                            (json_int_t)s->room->o.room, "data_dropped", (json_int_t)dropped,
                            "feed", (json_int_t)feed);
@@ -117,6 +105,27 @@ static void sb_vr_data_send_one(sb_vr_subscriber_t *s, const sb_data_message_t *
     json_decref(ev);
     SB_DEBUG("videoroom", "subscriber %llu does not keep up with reliable data (%llu dropped)",
              (unsigned long long)s->h->handle_id, (unsigned long long)dropped);
+}
+
+/* The subscriber's loop: one message to one subscriber. Reliable losses are reported at most
+ * once a second, with the running total; losses after the last report are reported with the
+ * next message sent once that second is over, so the last count is not lost. */
+static void sb_vr_data_send_one(sb_vr_subscriber_t *s, const sb_data_message_t *msg,
+                                uint64_t feed)
+{
+    if (!sb_vr_data_wanted(s))
+        return;
+    int rc = sb_vr_core->send_data(s->h, msg);
+    if (rc == SB_EAGAIN && msg->reliability != SB_DATA_RELIABLE) {
+        atomic_fetch_add(&s->data_dropped_unreliable, 1);
+        return;
+    }
+    if (rc == SB_EAGAIN)
+        atomic_fetch_add(&s->data_dropped_reliable, 1);
+    int64_t now = sb_now_us();
+    if (atomic_load(&s->data_dropped_reliable) != s->data_reported &&
+        now - s->data_last_event_us >= SB_VR_DATA_EVENT_EVERY_US)
+        sb_vr_data_report(s, feed, now);
 }
 
 static void sb_vr_data_post_run(void *arg)

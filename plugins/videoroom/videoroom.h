@@ -460,6 +460,7 @@ struct sb_vr_subscriber {
     /* loop (data.c): what a client that does not keep up with data lost */
     atomic_uint_fast64_t data_dropped_unreliable, data_dropped_reliable;
     int64_t data_last_event_us;
+    uint64_t data_reported; /* data_dropped_reliable in the last event */
     /* The first nstreams are allocated, each when its m-line is added, and kept until the
      * subscriber goes (loop closures hold their address): a stream is ~1.5 KiB, most
      * subscriptions have two. */
