@@ -249,20 +249,6 @@ void sb_tr_date(char *buf, size_t len)
 
 /* ---- the data channel ------------------------------------------------------------------- */
 
-/* A reply to s without a transaction (the envelope was wrong): owned err is consumed. */
-static void sb_tr_data_reply(sb_tr_session_t *s, sb_tr_outbox_t *ob, json_t *reply)
-{
-    sb_tr_outbox_add_json(ob, s, reply);
-    json_decref(reply);
-}
-
-void sb_tr_data_binary(sb_tr_session_t *s, sb_tr_outbox_t *ob)
-{
-    sb_tr_data_reply(s, ob,
-                     sb_tr_error(SB_TR_ERR_INVALID_JSON, "Binary messages are not "
-                                                         "supported: send requests as JSON text"));
-}
-
 /* The envelope: "textroom" (a string) then "transaction" (a string). NULL, or the error. */
 static json_t *sb_tr_data_envelope(json_t *root)
 {
@@ -273,39 +259,56 @@ static json_t *sb_tr_data_envelope(json_t *root)
     return SB_TR_CHECK(root, params);
 }
 
-void sb_tr_data_request(sb_tr_session_t *s, const char *text, size_t len, sb_tr_outbox_t *ob)
+json_t *sb_tr_data_parse(const char *text, size_t len, bool binary, json_t **error)
 {
+    *error = NULL;
+    if (binary) { /* the reference drops those without a word */
+        *error = sb_tr_error(SB_TR_ERR_INVALID_JSON, "Binary messages are not supported: send "
+                                                     "requests as JSON text");
+        return NULL;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(text, len, 0, &jerr);
-    if (!root) {
-        /* The reference drops it without a word; a client deserves to know why. */
-        sb_tr_data_reply(s, ob,
-                         sb_tr_error(SB_TR_ERR_INVALID_JSON, "JSON error: on line %d: %s",
-                                     jerr.line, jerr.text));
-        return;
+    if (!root) { /* likewise: a client deserves to know why nothing happens */
+        *error =
+            sb_tr_error(SB_TR_ERR_INVALID_JSON, "JSON error: on line %d: %s", jerr.line, jerr.text);
+        return NULL;
     }
-    json_t *err = sb_tr_data_envelope(root);
-    if (err) {
-        sb_tr_data_reply(s, ob, err);
+    if ((*error = sb_tr_data_envelope(root))) {
         json_decref(root);
-        return;
+        return NULL;
     }
-    const char *name = json_string_value(json_object_get(root, "textroom"));
-    json_t *transaction = json_object_get(root, "transaction");
-    sb_tr_request_fn run = sb_tr_request_find(name, false);
-    json_t *reply;
-    if (run) {
-        sb_tr_req_t req = {.s = s, .body = root, .ob = ob};
-        reply = run(&req);
-    } else {
-        reply = sb_tr_error(SB_TR_ERR_INVALID_REQUEST, "Unsupported request %.*s",
-                            sb_tr_clip(name, SB_TR_QUOTE_MAX), name);
+    return root;
+}
+
+void sb_tr_data_run(sb_tr_session_t *s, json_t *root, json_t *error, sb_tr_outbox_t *ob)
+{
+    json_t *reply = error; /* an envelope error: answered without a transaction */
+    if (root) {
+        const char *name = json_string_value(json_object_get(root, "textroom"));
+        sb_tr_request_fn run = sb_tr_request_find(name, false);
+        if (run) {
+            sb_tr_req_t req = {.s = s, .body = root, .ob = ob};
+            reply = run(&req);
+        } else {
+            reply = sb_tr_error(SB_TR_ERR_INVALID_REQUEST, "Unsupported request %.*s",
+                                sb_tr_clip(name, SB_TR_QUOTE_MAX), name);
+        }
+        if (reply) /* none: a message sent with "ack": false */
+            json_object_set(reply, "transaction", json_object_get(root, "transaction"));
+        json_decref(root);
     }
-    if (reply) { /* none: a message sent with "ack": false */
-        json_object_set(reply, "transaction", transaction);
-        sb_tr_data_reply(s, ob, reply);
+    if (reply) {
+        sb_tr_outbox_add_json(ob, s, reply);
+        json_decref(reply);
     }
-    json_decref(root);
+}
+
+void sb_tr_data_request(sb_tr_session_t *s, const char *text, size_t len, sb_tr_outbox_t *ob)
+{
+    json_t *error;
+    json_t *root = sb_tr_data_parse(text, len, false, &error);
+    sb_tr_data_run(s, root, error, ob);
 }
 
 /* ---- the API ------------------------------------------------------------------------------ */

@@ -301,8 +301,9 @@ static void sb_tr_hangup_media(sb_plugin_handle_t *h)
     atomic_store(&s->setup, false);
 }
 
-/* Loop thread: one data channel message, a request, on any of the client's channels. Its
- * reply and events go out through the loops (this one included) once it has run. */
+/* Loop thread: one data channel message, a request, on any of the client's channels. It is
+ * parsed before the lock is taken; its reply and events go out through the loops (this one
+ * included) once it has run. */
 static void sb_tr_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
 {
     sb_tr_session_t *s = h->plugin_data;
@@ -310,13 +311,12 @@ static void sb_tr_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
         return;
     if (atomic_load(&s->loop) < 0)
         atomic_store(&s->loop, sb_tr_core->loop_index(h));
+    json_t *error;
+    json_t *root = sb_tr_data_parse((const char *)msg->data, msg->len, msg->binary, &error);
     sb_tr_outbox_t ob;
     sb_tr_outbox_init(&ob);
     g_mutex_lock(&sb_tr_lock);
-    if (msg->binary)
-        sb_tr_data_binary(s, &ob);
-    else
-        sb_tr_data_request(s, (const char *)msg->data, msg->len, &ob);
+    sb_tr_data_run(s, root, error, &ob);
     sb_tr_outbox_post(&ob);
     g_mutex_unlock(&sb_tr_lock);
     sb_tr_outbox_deinit(&ob);

@@ -245,11 +245,16 @@ typedef struct sb_tr_req {
 
 #define SB_TR_OVER_API(req) ((req)->s == NULL)
 
-/* Under the lock: run one data channel message of s (text, len bytes; not necessarily
- * NUL-terminated nor valid UTF-8) and queue its reply (if any) and events into ob. */
+/* Any thread, no lock needed: one data channel message (text, len bytes, not necessarily
+ * NUL-terminated nor valid UTF-8; binary: sent as binary) read as a request whose envelope
+ * ("textroom", "transaction") is checked. The request (owned), or NULL and the reply to
+ * send instead in *error (owned). */
+json_t *sb_tr_data_parse(const char *text, size_t len, bool binary, json_t **error);
+/* Under the lock: run a request of s (or send its error), both from sb_tr_data_parse and
+ * consumed; its reply (if any) and events go into ob. */
+void sb_tr_data_run(sb_tr_session_t *s, json_t *root, json_t *error, sb_tr_outbox_t *ob);
+/* Under the lock: both of the above, for a text message. */
 void sb_tr_data_request(sb_tr_session_t *s, const char *text, size_t len, sb_tr_outbox_t *ob);
-/* Under the lock: the reply to a binary message (the plugin speaks JSON text only). */
-void sb_tr_data_binary(sb_tr_session_t *s, sb_tr_outbox_t *ob);
 /* Under the lock: run one API request (body: an object, borrowed) that is not a
  * negotiation; events into ob. Returns the reply's plugindata.data (owned). */
 json_t *sb_tr_api_request(json_t *body, sb_tr_outbox_t *ob);

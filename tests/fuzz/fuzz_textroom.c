@@ -131,10 +131,14 @@ static void fuzz_data(sb_tr_session_t *s, const char *text, size_t len, bool bin
 {
     sb_tr_outbox_t ob;
     sb_tr_outbox_init(&ob);
-    if (binary)
-        sb_tr_data_binary(s, &ob);
-    else
+    if (binary) {
+        json_t *error;
+        json_t *root = sb_tr_data_parse(text, len, true, &error);
+        FUZZ_CHECK(!root && error);
+        sb_tr_data_run(s, root, error, &ob);
+    } else {
         sb_tr_data_request(s, text, len, &ob);
+    }
     if (!fuzz_check_outbox(&ob, s)) {
         json_t *o = json_loadb(text, len, 0, NULL);
         FUZZ_CHECK(!binary && json_is_false(json_object_get(o, "ack")));

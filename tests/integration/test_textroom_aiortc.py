@@ -1,13 +1,14 @@
 """The TextRoom (janus.plugin.textroom) with aiortc data channels, compared with Debian's
 janus: three participants set up their PeerConnections ("setup", then "ack" with their
-answer), join rooms, send room-wide messages and whispers ("to", "tos"), get
+answer; "restart" makes an ICE-restart offer), join rooms, send room-wide messages and whispers ("to", "tos"), get
 announcements, kicks, leaves, history, room management over the data channel and over the
 API (list, exists, create, edit, destroy, allowed, kick, listparticipants, announcement),
 and every error the reference gives (wrong pin, username taken, unknown room, bad
 envelopes, unknown requests). The same flow runs against the reference server (which
 gathers nothing on loopback: it gets a veth of its own); what each client receives, step
 by step, must be the same JSON (dates, random room ids and session ids aside; list orders
-sorted), written the same way (3-space indentation), on the same channel. A room's HTTP
+sorted), written the same way (3-space indentation), on the same channel ("JanusDataChannel",
+opened by the server for a client that has none). A room's HTTP
 backend ("post") receives the same bodies from both. Where we differ on purpose
 (docs/decisions.md, TextRoom) the cases check our side alone: malformed JSON and binary
 messages get an error instead of silence, a "tos" with a non-string (the reference
@@ -50,10 +51,11 @@ class TRClient:
     """A TextRoom participant: a session, a handle, a PeerConnection made from the plugin's
     offer, and the "JanusDataChannel" channel janus.js opens. inbox: (label, message)."""
 
-    def __init__(self, http, name):
-        self.http, self.name = http, name
+    def __init__(self, http, name, label="JanusDataChannel"):
+        self.http, self.name, self.label = http, name, label
         self.inbox = []
         self.n = 0
+        self.server_channels = []
 
     async def connect(self):
         h = self.http
@@ -68,13 +70,14 @@ class TRClient:
         from aiortc import RTCSessionDescription
         self.pc = new_pc()
         await self.pc.setRemoteDescription(RTCSessionDescription(ev["jsep"]["sdp"], "offer"))
-        self.ch = self.pc.createDataChannel("JanusDataChannel")
+        self.ch = self.pc.createDataChannel(self.label)
         opened = asyncio.Event()
         self.ch.on("open", opened.set)
-        self.ch.on("message", lambda m: self.inbox.append(("JanusDataChannel", m)))
+        self.ch.on("message", lambda m: self.inbox.append((self.label, m)))
 
         @self.pc.on("datachannel")
         def on_channel(ch):
+            self.server_channels.append(ch.label)
             ch.on("message", lambda m, label=ch.label: self.inbox.append((label, m)))
 
         await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -471,6 +474,28 @@ async def run_flow(http, tap, tag, record, extra=None):
         r = await d_request_on(clients["A"], {"request": "setup"})
         check_eq(r, {"textroom": "error", "error_code": 416,
                      "error": "PeerConnection already setup"}, "reply")
+    with tap.case(tag + "a client without JanusDataChannel is answered on one the server opens"):
+        e = TRClient(http, "E", label="foo")
+        await e.connect()
+        tx = e.send({"textroom": "exists", "room": 1234})
+        deadline = time.time() + 5 * SLOW
+        while not e.has_reply(tx) and time.time() < deadline:
+            await asyncio.sleep(0.01)
+        got = e.drain()
+        check_eq([label for label, _ in got], ["JanusDataChannel"], "channels of %r" % got)
+        check_eq(e.server_channels, ["JanusDataChannel"], "channels the server opened")
+    with tap.case(tag + "restart: a new offer with new ICE credentials"):
+        e.n += 1
+        await e.message({"request": "restart"}, tx="restart")
+        ev = await e.poller.wait(lambda x: x.get("transaction") == "restart", 10 * SLOW)
+        check_eq(ev["plugindata"]["data"], {"textroom": "event", "result": "ok"}, "event")
+        check_eq(ev.get("jsep", {}).get("type"), "offer", "jsep")
+
+        def ufrag(sdp):
+            return re.search(r"a=ice-ufrag:(\S+)", sdp).group(1)
+        check(ufrag(ev["jsep"]["sdp"]) != ufrag(e.setup_event["jsep"]["sdp"]), "same ufrag")
+        check_eq(ev["jsep"]["sdp"].count("m="), 1, "m-lines")
+    await e.close()
     with tap.case(tag + "a participant that hangs up leaves its rooms (the others see it)"):
         for c in clients.values():
             c.drain()
