@@ -1,15 +1,18 @@
 import { TopBar } from './components/TopBar';
-import { navigate, roomIdFromPath, usePath } from './lib/router';
+import { gameIdFromPath, navigate, roomIdFromPath, usePath } from './lib/router';
 import { Lobby } from './pages/Lobby';
 import { RoomPage } from './pages/Room';
 import { CallPage } from './pages/Call';
 import { EchoPage } from './pages/Echo';
+import { GamePage } from './pages/Game';
 
 
 export function App() {
   const path = usePath();
   const roomId = roomIdFromPath(path);
   if (roomId !== null) return <RoomPage key={roomId} roomId={roomId} />;
+  const gameId = gameIdFromPath(path);
+  if (gameId !== null) return <GamePage key={gameId} gameId={gameId} />;
   let page;
   if (path === '/call') page = <CallPage />;
   else if (path === '/echo') page = <EchoPage />;

@@ -115,6 +115,25 @@ export const RoomsIcon = (p: P) => (
   </Svg>
 );
 
+export const ChatIcon = (p: P) => (
+  <Svg {...p}>
+    <path d="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4A2.5 2.5 0 0 1 3 13.5v-8Z" />
+    <path d="M8 8.5h8M8 12h5" />
+  </Svg>
+);
+export const GameIcon = (p: P) => (
+  <Svg {...p}>
+    <path d="M7.5 7h9a5 5 0 0 1 4.9 6l-.6 3a2.6 2.6 0 0 1-4.5 1.2L14.5 15h-5l-1.8 2.2A2.6 2.6 0 0 1 3.2 16l-.6-3a5 5 0 0 1 4.9-6Z" />
+    <path d="M8 10v3M6.5 11.5h3M15.5 11h.01M17.5 12.5h.01" />
+  </Svg>
+);
+export const SendIcon = (p: P) => (
+  <Svg {...p}>
+    <path d="M4 12 20 4l-6 16-3-7-7-1Z" />
+    <path d="m11 13 9-9" />
+  </Svg>
+);
+
 /** Signal bars: 3 lit for good, 2 fair, 1 poor, 0 unknown. */
 export function SignalBars({ quality, size = 16 }: { quality: 'good' | 'fair' | 'poor' | 'unknown'; size?: number }) {
   const lit = quality === 'good' ? 3 : quality === 'fair' ? 2 : quality === 'poor' ? 1 : 0;

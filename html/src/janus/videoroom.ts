@@ -175,6 +175,11 @@ export class VideoRoomClient {
 
   getSnapshot = (): RoomSnapshot => this.snap;
 
+  /** What this participant joined with (display name, PIN, ...). */
+  get options(): Readonly<RoomOptions> {
+    return this.o;
+  }
+
   private emit(patch: Partial<RoomSnapshot> = {}): void {
     const feeds = [...this.feeds.values()].sort((a, b) => a.joinedAt - b.joinedAt);
     this.snap = { ...this.snap, ...patch, feeds };

@@ -44,3 +44,15 @@ export function savePrefs(p: Partial<Prefs>): Prefs {
   localStorage.setItem(PREFS_KEY, JSON.stringify(next));
   return next;
 }
+
+/** This tab's choices (?server, ?ice, ?relay) as query parameters, for a link that opens
+ * in a new tab (which starts with an empty sessionStorage). */
+export function carriedParams(): URLSearchParams {
+  const q = new URLSearchParams();
+  const server = sessionStorage.getItem('sb.server');
+  if (server) q.set('server', server);
+  const ice = sessionStorage.getItem('sb.ice');
+  if (ice) q.set('ice', ice);
+  if (sessionStorage.getItem('sb.relay') === '1') q.set('relay', '1');
+  return q;
+}

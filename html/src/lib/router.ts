@@ -24,6 +24,27 @@ export function roomIdFromPath(path: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** /game/<digits> → the game number, else null. */
+export function gameIdFromPath(path: string): number | null {
+  const m = /^\/game\/(\d{1,16})\/?$/.exec(path);
+  if (!m) return null;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+/** A game number typed or pasted as a link ("…/game/42", "42"; a room's link: its game). */
+export function parseGameInput(text: string): number | null {
+  const t = text.trim();
+  const m = /^(\d{1,16})$/.exec(t) ?? /\/(?:game|room)\/(\d{1,16})(?:[/?#]|$)/.exec(t);
+  if (!m) return null;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+export function gameLink(id: number): string {
+  return `${window.location.origin}/game/${id}`;
+}
+
 /** A room number typed or pasted as a link ("…/room/1234", "1234"). */
 export function parseRoomInput(text: string): number | null {
   const t = text.trim();

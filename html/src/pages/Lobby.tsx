@@ -3,13 +3,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { DeviceSetup } from '../components/DeviceSetup';
 import { Banner, Spinner } from '../components/Banner';
-import { ArrowIcon, LockIcon, PlusIcon, RefreshIcon, UsersIcon } from '../components/Icons';
+import { ArrowIcon, GameIcon, LockIcon, PlusIcon, RefreshIcon, UsersIcon } from '../components/Icons';
+import { gameRoomId } from '../game/engine';
 import { RoomDirectory, type RoomSettings } from '../janus/videoroom';
 import type { Json } from '../janus/client';
 import { loadPrefs, savePrefs, serverUrl } from '../lib/config';
 import { describeError } from '../lib/errors';
 import { setHandoff } from '../lib/handoff';
-import { navigate, parseRoomInput } from '../lib/router';
+import { navigate, parseGameInput, parseRoomInput } from '../lib/router';
 import { usePreview } from '../media/usePreview';
 
 const LIST_MS = 5000;
@@ -33,6 +34,9 @@ export function Lobby() {
   const [creating, setCreating] = useState(false);
   const [pinFor, setPinFor] = useState<number | null>(null);
   const [rowPin, setRowPin] = useState('');
+  const [gameText, setGameText] = useState('');
+  const [gameError, setGameError] = useState<string>();
+  const [starting, setStarting] = useState(false);
   const nameRef = useRef<HTMLInputElement>(null);
 
   const refresh = useCallback(async () => {
@@ -89,6 +93,38 @@ export function Lobby() {
     }
     setJoinError(undefined);
     go(id, joinPin.trim());
+  };
+
+  const onPlay = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!checkName()) return;
+    let id: number | null;
+    if (gameText.trim()) {
+      id = parseGameInput(gameText);
+      if (id === null) {
+        setGameError('Enter a game number, or leave it empty to start a new game.');
+        return;
+      }
+    } else {
+      // A new game: a 6-digit number nobody is playing (as far as the server knows).
+      setStarting(true);
+      id = null;
+      for (let i = 0; i < 5 && id === null; i++) {
+        const n = 100000 + Math.floor(Math.random() * 900000);
+        try {
+          if (!(await dir.exists(gameRoomId(n)))) id = n;
+        } catch {
+          id = n; // the game page will say what is wrong
+        }
+      }
+      setStarting(false);
+      if (id === null) {
+        setGameError('Could not find a free game number. Try again.');
+        return;
+      }
+    }
+    setGameError(undefined);
+    navigate(`/game/${id}?join=1`);
   };
 
   const onCreate = async (e: React.FormEvent) => {
@@ -161,6 +197,23 @@ export function Lobby() {
               </button>
             </form>
             {joinError && <span className="field-error">{joinError}</span>}
+          </section>
+
+          <section className="card">
+            <div className="card-head">
+              <h2>Play a game</h2>
+              <span className="muted-text small">Catch the dot · 2 to 8 players</span>
+            </div>
+            <form className="form-row" onSubmit={(e) => void onPlay(e)}>
+              <label className="field grow">
+                <span className="field-label">Game number</span>
+                <input value={gameText} onChange={(e) => setGameText(e.target.value)} placeholder="Empty for a new game" data-testid="game-number" inputMode="numeric" />
+              </label>
+              <button className="btn primary" type="submit" disabled={starting} data-testid="play-btn">
+                {starting ? <Spinner size={16} /> : <GameIcon size={18} />} Play
+              </button>
+            </form>
+            {gameError && <span className="field-error">{gameError}</span>}
           </section>
 
           <section className="card">

@@ -5,11 +5,13 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExter
 import { Avatar } from '../components/Avatar';
 import { Banner, Spinner } from '../components/Banner';
 import { DeviceSetup } from '../components/DeviceSetup';
-import { ArrowIcon, CamIcon, CamOffIcon, CheckIcon, CloseIcon, HangupIcon, LinkIcon, LockIcon, MicIcon, MicOffIcon, ScreenIcon, SignalBars, UsersIcon } from '../components/Icons';
+import { ArrowIcon, CamIcon, CamOffIcon, ChatIcon, CheckIcon, CloseIcon, GameIcon, HangupIcon, LinkIcon, LockIcon, MicIcon, MicOffIcon, ScreenIcon, SignalBars, UsersIcon } from '../components/Icons';
+import { ChatPanel, useChat } from '../components/ChatPanel';
 import { Tile } from '../components/Tile';
 import { TopBar } from '../components/TopBar';
+import { TextRoomClient } from '../janus/textroom';
 import { RoomDirectory, VideoRoomClient, type RoomSnapshot } from '../janus/videoroom';
-import { loadPrefs, savePrefs, serverUrl, sfuIceServers } from '../lib/config';
+import { carriedParams, loadPrefs, savePrefs, serverUrl, sfuIceServers } from '../lib/config';
 import { knownRoom, rememberRoom, takeHandoff } from '../lib/handoff';
 import { navigate, roomLink } from '../lib/router';
 import { describeStats } from '../media/stats';
@@ -210,7 +212,11 @@ function useSize(ref: React.RefObject<HTMLElement | null>): { w: number; h: numb
 
 function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => void }) {
   const s: RoomSnapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
-  const [people, setPeople] = useState(() => window.innerWidth >= 1440);
+  const [panel, setPanel] = useState<'people' | 'chat' | null>(() => (window.innerWidth >= 1440 ? 'people' : null));
+  const people = panel === 'people';
+  const setPeople = (open: boolean) => setPanel(open ? 'people' : null);
+  const chat = useRoomChat(client, s);
+  const chatSnap = useChat(chat);
   const [copied, setCopied] = useState(false);
   const [dismissed, setDismissed] = useState<string>();
   const stage = useRef<HTMLDivElement>(null);
@@ -241,7 +247,7 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
   const title = s.description || `Room ${s.roomId}`;
 
   return (
-    <div className={`room ${people ? 'with-panel' : ''}`} data-testid="room" data-phase={s.phase} data-joins={s.joins}>
+    <div className={`room ${panel ? 'with-panel' : ''}`} data-testid="room" data-phase={s.phase} data-joins={s.joins}>
       <header className="room-head">
         <div className="room-head-left">
           <a
@@ -331,6 +337,7 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
             </div>
           )}
         </div>
+        {panel === 'chat' && <ChatPanel chat={chat} onClose={() => setPanel(null)} />}
         {people && (
           <aside className="panel" data-testid="people-panel">
             <div className="panel-head">
@@ -389,6 +396,19 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
           <span>People</span>
           <span className="badge">{1 + s.feeds.length}</span>
         </button>
+        <button className={`ctrl ${panel === 'chat' ? 'active' : ''}`} onClick={() => setPanel(panel === 'chat' ? null : 'chat')} data-testid="toggle-chat" title="Chat" aria-pressed={panel === 'chat'}>
+          <ChatIcon />
+          <span>Chat</span>
+          {panel !== 'chat' && chatSnap.unread > 0 && (
+            <span className="badge unread" data-testid="chat-unread">
+              {chatSnap.unread > 99 ? '99+' : chatSnap.unread}
+            </span>
+          )}
+        </button>
+        <a className="ctrl" href={gameHref(s.roomId)} target="_blank" rel="noopener" data-testid="open-game" title="Play a game with this room (opens a new tab)">
+          <GameIcon />
+          <span>Game</span>
+        </a>
         <button className="ctrl leave" onClick={() => void leave()} data-testid="leave" title="Leave the room">
           <HangupIcon />
           <span>Leave</span>
@@ -396,4 +416,37 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
       </footer>
     </div>
   );
+}
+
+/** The room's chat (janus.plugin.textroom, same room number, name and PIN), started once
+ * the participant is in the room, so a wrong PIN or a missing room makes no chat. */
+function useRoomChat(client: VideoRoomClient, s: RoomSnapshot): TextRoomClient | null {
+  const [chat, setChat] = useState<TextRoomClient | null>(null);
+  const joined = s.phase === 'joined';
+  const description = s.description;
+  useEffect(() => {
+    if (!joined || chat) return;
+    const o = client.options;
+    const c = new TextRoomClient({ server: o.server, room: o.roomId, display: o.display, pin: o.pin, iceServers: o.iceServers, description });
+    (window as unknown as { sbChat?: TextRoomClient }).sbChat = c;
+    setChat(c);
+    void c.start();
+  }, [client, joined, chat, description]);
+  useEffect(() => {
+    if (!chat) return;
+    const bye = () => void chat.stop();
+    window.addEventListener('pagehide', bye);
+    return () => {
+      window.removeEventListener('pagehide', bye);
+      void chat.stop();
+    };
+  }, [chat]);
+  return chat;
+}
+
+/** The room's game, in a new tab (the call goes on here), with this tab's server choices. */
+function gameHref(roomId: number): string {
+  const q = carriedParams();
+  q.set('join', '1');
+  return `/game/${roomId}?${q.toString()}`;
 }
