@@ -469,6 +469,18 @@ void sb_peer_data_stop(sb_peer_data_t *d)
 {
     if (!d)
         return;
+    /* What this client's data channels lost, said once at the end (never per message). */
+    sb_sctp_stats_t st = d->sctp ? sb_sctp_stats(d->sctp) : (sb_sctp_stats_t){0};
+    if (d->stats.unreliable_dropped || d->stats.reliable_dropped || d->stats.oversize_refused ||
+        st.outbox_dropped || st.oversize_refused || st.reassembly_dropped)
+        SB_INFO("data", "[%llu/%llu] data channels dropped: %llu unreliable and %llu reliable "
+                "messages the client did not keep up with, %llu oversize, %llu queue, %llu "
+                "reassembly",
+                (unsigned long long)d->p->ph->session_id, (unsigned long long)d->p->ph->handle_id,
+                (unsigned long long)d->stats.unreliable_dropped,
+                (unsigned long long)d->stats.reliable_dropped,
+                (unsigned long long)(d->stats.oversize_refused + st.oversize_refused),
+                (unsigned long long)st.outbox_dropped, (unsigned long long)st.reassembly_dropped);
     sb_sctp_free(d->sctp); /* first: no wake-up can name d after this */
     g_hash_table_destroy(d->by_label);
     g_hash_table_destroy(d->by_key);
