@@ -18,7 +18,9 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -657,8 +659,7 @@ def compare(tap, ours, theirs):
 
 def main():
     tap = Tap("textroom-aiortc")
-    conf = os.path.join(os.environ.get("TMPDIR", "/tmp"), "sbtest-textroom-conf-%d" % os.getpid())
-    os.makedirs(conf, exist_ok=True)
+    conf = tempfile.mkdtemp(prefix="sbtest-textroom-conf-")
     with open(os.path.join(conf, "janus.plugin.textroom.conf"), "w") as f:
         f.write(OUR_CONF)
     server = Server(builddir_from_argv(), name="textroom",
@@ -675,6 +676,7 @@ def main():
         check_semantics(tap, ours)
     finally:
         stop_and_report(tap, server)
+        shutil.rmtree(conf, ignore_errors=True)
     with netns.Lab() as lab:
         peer = lab.namespace("veth-peer")
         link = netns.veth(netns.own(), peer, "198.18.62.1/24", "198.18.62.2/24")
