@@ -335,11 +335,22 @@ async function main() {
             }, `${names[i]} draws ${names[1]} at the click (${target.x},${target.y})`, 5000);
         });
         await step(`game: latency under ${MAX_LATENCY_MS} ms and about 30 states/s between every pair`, async () => {
-          // Rates over a 5 s window (state counters at both ends, on each page's clock).
+          // Rates over a 5 s window (state counters at both ends, on each page's clock);
+          // latency: the median of the figures each page shows every 500 ms meanwhile (one
+          // figure is itself the median of the last 30 round trips), so that a moment of a
+          // loaded machine does not decide.
           await sleep(1000);
           const a = [];
           for (let i = 0; i < 3; i++) a.push(await gameState(g[i]));
-          await sleep(RATE_WINDOW_MS);
+          const shown = new Map(); // "i->id" -> [latency figures]
+          const t0 = Date.now();
+          while (Date.now() - t0 < RATE_WINDOW_MS) {
+            for (let i = 0; i < 3; i++)
+              for (const p of (await gameState(g[i])).players)
+                if (p.latencyMs !== null) shown.set(`${i}->${p.id}`, [...(shown.get(`${i}->${p.id}`) ?? []), p.latencyMs]);
+            await sleep(500);
+          }
+          const med = (v) => [...v].sort((x, y) => x - y)[v.length >> 1];
           const lines = [];
           for (let i = 0; i < 3; i++) {
             const s = await gameState(g[i]);
@@ -352,36 +363,60 @@ async function main() {
               const j = ids.indexOf(p.id);
               const before = a[i].players.find((x) => x.id === p.id);
               const got = (p.received - (before ? before.received : 0)) / secs;
-              check(p.latencyMs !== null && p.latencyMs > 0 && p.latencyMs < MAX_LATENCY_MS, `${names[i]} -> ${names[j]} latency ${p.latencyMs}`);
+              const figs = shown.get(`${i}->${p.id}`) ?? [];
+              const lat = figs.length ? med(figs) : null;
+              check(figs.length >= 5 && lat > 0 && lat < MAX_LATENCY_MS, `${names[i]} -> ${names[j]} latency ${lat} (figures shown: ${figs.map((x) => x.toFixed(1)).join(' ')})`);
               check(p.rttSamples >= 10, `${names[i]} -> ${names[j]}: ${p.rttSamples} round trips measured`);
               check(got >= RATE_MIN && got <= RATE_MAX, `${names[i]} received ${got.toFixed(1)}/s from ${names[j]} over ${secs.toFixed(1)} s`);
               const row = rows.find((r) => r.id === p.id);
-              check(row && row.latency !== null && row.latency < MAX_LATENCY_MS && row.rate > 0, `${names[i]}'s scoreboard row for ${names[j]}: ${JSON.stringify(row)}`);
-              lines.push(`${names[i]} -> ${names[j]}: ${p.latencyMs.toFixed(1)} ms (RTT/2, median of ${p.rttSamples}), ${got.toFixed(1)}/s received (shown: ${row.latency} ms, ${row.rate}/s)`);
+              check(row && row.latency !== null && row.latency > 0 && row.rate > 0, `${names[i]}'s scoreboard row for ${names[j]}: ${JSON.stringify(row)}`);
+              lines.push(`${names[i]} -> ${names[j]}: ${lat.toFixed(1)} ms RTT/2 (median of ${figs.length} figures, ${Math.min(...figs).toFixed(1)}-${Math.max(...figs).toFixed(1)}), ${got.toFixed(1)}/s received; scoreboard ${row.latency} ms, ${row.rate}/s`);
             }
             lines.push(`${names[i]} sends ${sent.toFixed(1)}/s, ${s.me.stateBytes} B per state`);
           }
           for (const l of lines) report({ note: l });
         });
-        await step('game: catching the dot scores on every page, and the next dot is the same everywhere', async () => {
-          const s = await gameState(g[2]);
+        // Scores: first a player who does not own the dot (its claim goes to the owner on
+        // the reliable "events" channel; the owner's "taken" comes back), then the owner.
+        const catchDot = async (k, want, how) => {
+          const s = await gameState(g[k]);
           const seq = s.dot.seq;
-          await g[2].bringToFront();
-          await clickArena(g[2], s.dot.x, s.dot.y);
-          await until(async () => (await gameState(g[2])).me.score === 1, `${names[2]} scores on her page`, 8000);
-          for (let i = 0; i < 3; i++) {
-            await until(async () => {
-              const rows = await scoreboard(g[i]);
-              const r = rows.find((x) => x.id === ids[2]);
-              return r && r.score === 1;
-            }, `${names[i]}'s scoreboard gives ${names[2]} 1 point`, 8000);
-          }
+          await g[k].bringToFront();
+          await clickArena(g[k], s.dot.x, s.dot.y);
+          await until(async () => (await gameState(g[k])).me.score === want, `${names[k]} scores on her page (${how})`, 8000);
+          for (let i = 0; i < 3; i++)
+            await until(async () => (await scoreboard(g[i])).find((x) => x.id === ids[k])?.score === want, `${names[i]}'s scoreboard gives ${names[k]} ${want}`, 8000);
           const dots = [];
-          for (let i = 0; i < 3; i++) dots.push((await until(async () => {
-            const d = (await gameState(g[i])).dot;
-            return d.seq === seq + 1 ? d : null;
-          }, `${names[i]} moves on to dot ${seq + 1}`, 5000)));
-          check(dots.every((d) => Math.abs(d.x - dots[0].x) < 0.01 && Math.abs(d.y - dots[0].y) < 0.01), `same dot everywhere: ${JSON.stringify(dots)}`);
+          for (let i = 0; i < 3; i++)
+            dots.push(await until(async () => {
+              const d = (await gameState(g[i])).dot;
+              return d.seq === seq + 1 ? d : null;
+            }, `${names[i]} moves on to dot ${seq + 1}`, 5000));
+          check(dots.every((d) => Math.abs(d.x - dots[0].x) < 0.01 && Math.abs(d.y - dots[0].y) < 0.01), `the same next dot everywhere: ${JSON.stringify(dots)}`);
+        };
+        await step("game: a player's claim for the dot goes to its owner, who gives it; the score shows on every page", async () => {
+          const owner = Math.min(...ids);
+          for (let i = 0; i < 3; i++) {
+            const o = (await gameState(g[i])).owner;
+            check(o === owner, `${names[i]} agrees on the owner (${o} vs ${owner})`);
+          }
+          await catchDot(ids.findIndex((id) => id !== owner), 1, 'claimed');
+        });
+        await step('game: the owner catching the dot scores too', async () => {
+          await catchDot(ids.indexOf(Math.min(...ids)), 1, 'owner');
+        });
+        await step('game: the channels from each player keep their properties through the SFU', async () => {
+          for (let i = 0; i < 3; i++) {
+            for (const p of (await gameState(g[i])).players) {
+              const game = p.channels.find((c) => c.protocol === 'game');
+              const events = p.channels.find((c) => c.protocol === 'events');
+              const j = ids.indexOf(p.id);
+              check(game && game.label === String(p.id) && game.ordered === false && game.maxRetransmits === 0,
+                `${names[i]} gets ${names[j]}'s states on an unordered, maxRetransmits 0 channel labelled with her id: ${JSON.stringify(p.channels)}`);
+              check(events && events.label === String(p.id) && events.ordered === true && events.maxRetransmits === null && events.maxPacketLifeTime === null,
+                `${names[i]} gets ${names[j]}'s events on a reliable, ordered channel: ${JSON.stringify(p.channels)}`);
+            }
+          }
         });
         await step('screenshot: the game', async () => {
           await g[0].bringToFront();
@@ -455,7 +490,10 @@ async function main() {
           return g?.dataset.phase === 'joined' && Number(g.dataset.joins) >= 2 && window.__game.debug().uplink === 'connected';
         }), 'the game joined again and publishes', 40000);
         for (const [p, who] of [[alice, 'Alice'], [chatPeer, 'Carol']]) {
-          await until(() => p.evaluate(() => window.sbChat?.getSnapshot().phase === 'ready'), `${who}'s chat back`, 40000);
+          await until(() => p.evaluate(() => {
+            const c = window.sbChat?.getSnapshot();
+            return c && c.phase === 'ready' && c.joins >= 2;
+          }), `${who}'s chat joined again`, 40000);
         }
         await openChat(chatPeer);
         await say(alice, 'Back after the restart?');

@@ -6,7 +6,7 @@ import { Spinner } from './Banner';
 import { CloseIcon, SendIcon } from './Icons';
 import { MAX_TEXT, type ChatSnapshot, type TextRoomClient } from '../janus/textroom';
 
-const EMPTY: ChatSnapshot = { phase: 'connecting', entries: [], participants: [], unread: 0 };
+const EMPTY: ChatSnapshot = { phase: 'connecting', entries: [], participants: [], unread: 0, joins: 0 };
 const noop = () => () => {};
 
 /** The chat's snapshot, or an empty one while there is no chat yet. */

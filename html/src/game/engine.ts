@@ -101,6 +101,8 @@ interface Remote {
   recv: number[]; // arrival times of its states
   recvTotal: number;
   lastHeard: number;
+  /** It has echoed one of our states: it hears us. */
+  hearsUs: boolean;
   drawn?: { x: number; y: number; at: number };
 }
 
@@ -437,6 +439,12 @@ export class GameEngine {
       r.recvTotal++;
       while (r.recv.length && now - r.recv[0] > RATE_WINDOW_MS) r.recv.shift();
       const mine = m.e?.[id36(myId)];
+      if (mine && !r.hearsUs) {
+        // A player that newly hears us gets our "events" channel opened now (the server
+        // opens a relay channel on its first message), not at the first claim.
+        r.hearsUs = true;
+        this.net.send('events', JSON.stringify({ k: 'hi' }));
+      }
       if (mine) {
         const rtt = now - mine[0] - mine[1];
         if (rtt >= 0 && rtt < 10000) {
@@ -457,7 +465,7 @@ export class GameEngine {
   private remote(id: number, now: number): Remote {
     let r = this.remotes.get(id);
     if (!r) {
-      r = { id, samples: [], lastSeq: 0, offsets: [], offset: 0, score: 0, rtts: [], recv: [], recvTotal: 0, lastHeard: now - HEARD_MS };
+      r = { id, samples: [], lastSeq: 0, offsets: [], offset: 0, score: 0, rtts: [], recv: [], recvTotal: 0, lastHeard: now - HEARD_MS, hearsUs: false };
       this.remotes.set(id, r);
     }
     return r;
@@ -542,7 +550,7 @@ export class GameEngine {
         return {
           id: p.id,
           name: p.display,
-          channels: p.channels,
+          channels: this.net.relayChannels(p.id),
           heard: Boolean(r && r.samples.length),
           last: r?.samples.length ? r.samples[r.samples.length - 1] : null,
           drawn: r?.drawn ?? null,

@@ -11,6 +11,7 @@
 // On the "events" channel (reliable, ordered):
 //   {"k":"claim","d":17}             a player touches dot 17 (to the dot's owner)
 //   {"k":"taken","d":17,"by":"<id36>"}  the owner gives dot 17 to a player; next is 18
+//   {"k":"hi"}                      when a player first hears us (opens the relay channel)
 // Ids travel in base 36 (a 16-digit publisher id takes 11 characters).
 
 export interface StateMsg {

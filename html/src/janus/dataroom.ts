@@ -37,6 +37,15 @@ export interface DataPeer {
   channels: string[];
 }
 
+/** A channel the server opened towards us, as the browser sees it. */
+export interface RelayChannel {
+  label: string;
+  protocol: string;
+  ordered: boolean;
+  maxRetransmits: number | null;
+  maxPacketLifeTime: number | null;
+}
+
 export type DataPhase = 'connecting' | 'joined' | 'reconnecting' | 'failed' | 'left';
 export type LinkState = 'none' | 'connecting' | 'connected' | 'failed';
 
@@ -105,6 +114,7 @@ export class DataRoomClient {
   /** The room's data publishers (us excluded): what the subscription should have. */
   private peers = new Map<number, DataPeer>();
   private down?: Downlink;
+  private relays = new Map<number, RelayChannel[]>();
   private syncing = false;
   private syncAgain = false;
   private generation = 0;
@@ -145,6 +155,11 @@ export class DataRoomClient {
     } catch {
       return false;
     }
+  }
+
+  /** The channels the server opened towards us for member `from` (diagnostics). */
+  relayChannels(from: number): RelayChannel[] {
+    return this.relays.get(from) ?? [];
   }
 
   /** Bytes our channel still has to send (to skip a frame rather than queue behind). */
@@ -285,6 +300,7 @@ export class DataRoomClient {
 
   private async teardown(): Promise<void> {
     this.closeDown();
+    this.relays.clear();
     for (const ch of this.out.values()) ch.close();
     this.out.clear();
     this.pubPc?.close();
@@ -326,7 +342,10 @@ export class DataRoomClient {
     if (Array.isArray(d.publishers)) for (const p of d.publishers) changed = this.upsertPublisher(p) || changed;
     for (const key of ['leaving', 'unpublished', 'kicked']) {
       const v = d[key];
-      if (v !== undefined && v !== 'ok' && this.peers.delete(Number(v))) changed = true;
+      if (v !== undefined && v !== 'ok' && this.peers.delete(Number(v))) {
+        this.relays.delete(Number(v));
+        changed = true;
+      }
     }
     if (changed) {
       this.emit();
@@ -493,6 +512,8 @@ export class DataRoomClient {
     if (!Number.isSafeInteger(from) || from <= 0) return; // not a relay channel
     const label = ch.protocol;
     ch.binaryType = 'arraybuffer';
+    const info: RelayChannel = { label: ch.label, protocol: ch.protocol, ordered: ch.ordered, maxRetransmits: ch.maxRetransmits, maxPacketLifeTime: ch.maxPacketLifeTime };
+    this.relays.set(from, [...(this.relays.get(from) ?? []).filter((c) => c.protocol !== label), info]);
     const opened = () => {
       if (gen !== this.generation) return;
       const p = this.peers.get(from);

@@ -48,6 +48,8 @@ export interface ChatSnapshot {
   participants: { username: string; display: string }[];
   /** Messages of others after the last markRead(). */
   unread: number;
+  /** How many times this client has joined (1 + rejoins after reconnections). */
+  joins: number;
 }
 
 export interface ChatOptions {
@@ -110,7 +112,7 @@ export class TextRoomClient {
 
   constructor(opts: ChatOptions) {
     this.o = opts;
-    this.snap = { phase: 'connecting', entries: [], participants: [], unread: 0 };
+    this.snap = { phase: 'connecting', entries: [], participants: [], unread: 0, joins: 0 };
   }
 
   // ---- store ------------------------------------------------------------------------
@@ -172,6 +174,13 @@ export class TextRoomClient {
 
   private async setup(gen: number): Promise<void> {
     const session = await JanusSession.create(this.o.server, {
+      // The server out of reach: say so (and stop sending) until it answers again; if it
+      // lost our session meanwhile, onLost rebuilds everything.
+      onConnection: (up) => {
+        if (gen !== this.generation) return;
+        if (!up && this.snap.phase === 'ready') this.emit({ phase: 'reconnecting' });
+        else if (up && this.snap.phase === 'reconnecting' && !this.recovering && this.ch?.readyState === 'open') this.emit({ phase: 'ready' });
+      },
       onLost: () => {
         if (gen === this.generation) this.scheduleRecovery();
       },
@@ -261,7 +270,7 @@ export class TextRoomClient {
         this.recovering = false;
         if (this.joinedOnce && this.snap.phase === 'reconnecting') this.push({ kind: 'info', name: '', text: 'Reconnected to the chat.', time: chatTime(null), self: false });
         this.joinedOnce = true;
-        this.emit({ phase: 'ready', error: undefined });
+        this.emit({ phase: 'ready', error: undefined, joins: this.snap.joins + 1 });
         return;
       } catch (e) {
         if (gen !== this.generation) return;
