@@ -429,6 +429,36 @@ async function main() {
           for (const i of [0, 1])
             await until(async () => (await scoreboard(g[i])).length === 2, `${names[i]}'s scoreboard down to 2`, 15000);
         });
+        // The two left unsubscribed from her on their subscriber handles; when she comes
+        // back (a new id) they subscribe to her again on the same handles.
+        const hearsAll = async (i, n) => {
+          const s0 = await gameState(g[i]);
+          await sleep(2000);
+          const s1 = await gameState(g[i]);
+          const secs = (s1.now - s0.now) / 1000;
+          check(s1.players.length === n, `${names[i]} sees ${s1.players.length} others, not ${n}`);
+          for (const p of s1.players) {
+            const b = s0.players.find((x) => x.id === p.id);
+            const r = (p.received - (b ? b.received : 0)) / secs;
+            check(r >= RATE_MIN, `${names[i]} receives ${r.toFixed(1)}/s from ${p.name}`);
+          }
+        };
+        await step('game: the two left keep hearing each other; she plays again and all three hear each other', async () => {
+          for (const i of [0, 1]) await hearsAll(i, 1);
+          await g[2].getByRole('button', { name: 'Play again' }).click();
+          await g[2].getByTestId('game-play').click();
+          const again = await until(() => gameId(g[2]), `${names[2]} joined again`, 20000);
+          check(again !== ids[2], 'a new id for the new join');
+          for (let i = 0; i < 3; i++)
+            await until(async () => {
+              const st = await gameState(g[i]);
+              return st.players.length === 2 && st.players.every((p) => p.heard && p.rate > 0);
+            }, `${names[i]} hears the two others again`, 20000);
+          await sleep(1000);
+          for (let i = 0; i < 3; i++) await hearsAll(i, 2);
+          await g[2].getByTestId('game-leave').click();
+          await g[2].getByTestId('game-ended').waitFor({ timeout: 10000 });
+        });
         await step('game: Play with no number in the lobby starts a new game', async () => {
           await g[2].getByRole('button', { name: 'Back to the lobby' }).click();
           await g[2].getByTestId('display-name').fill(names[2]);

@@ -1,6 +1,6 @@
 // The room's chat panel: messages (name, HH:MM), join/leave notices, and a message box
-// (Enter sends, Shift+Enter starts a new line). While it is open, everything counts as
-// read; the list follows new messages unless the reader scrolled up.
+// (Enter sends, Shift+Enter starts a new line). While it is open and the tab visible,
+// everything counts as read; the list follows new messages unless the reader scrolled up.
 import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { Spinner } from './Banner';
 import { CloseIcon, SendIcon } from './Icons';
@@ -21,9 +21,18 @@ export function ChatPanel({ chat, onClose }: { chat: TextRoomClient | null; onCl
   const stick = useRef(true);
   const input = useRef<HTMLTextAreaElement>(null);
 
+  // Read means seen: while the tab is hidden, new messages stay unread (the tab's title
+  // counts them) until it shows again.
   useEffect(() => {
-    chat?.markRead();
+    if (document.visibilityState === 'visible') chat?.markRead();
   }, [chat, s.entries]);
+  useEffect(() => {
+    const seen = () => {
+      if (document.visibilityState === 'visible') chat?.markRead();
+    };
+    document.addEventListener('visibilitychange', seen);
+    return () => document.removeEventListener('visibilitychange', seen);
+  }, [chat]);
 
   useLayoutEffect(() => {
     const el = list.current;

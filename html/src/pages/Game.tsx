@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { Banner, Spinner } from '../components/Banner';
 import { fmtMs, GameCanvas } from '../components/GameCanvas';
 import { ArrowIcon, CheckIcon, GameIcon, HangupIcon, LinkIcon } from '../components/Icons';
+import { TopBar } from '../components/TopBar';
 import { GameEngine, MAX_PLAYERS, type GameSnapshot } from '../game/engine';
 import { loadPrefs, savePrefs, serverUrl, sfuIceServers } from '../lib/config';
 import { gameLink, navigate } from '../lib/router';
@@ -71,19 +72,7 @@ export function GamePage({ gameId }: { gameId: number }) {
   if (view.kind === 'playing') return <GameView engine={view.engine} onLeave={() => setView({ kind: 'left' })} />;
   return (
     <div className="app">
-      <header className="topbar">
-        <a
-          className="brand"
-          href="/"
-          onClick={(e) => {
-            e.preventDefault();
-            navigate('/');
-          }}
-        >
-          <img src="/favicon.svg" alt="" width={28} height={28} />
-          <span>Switchboard</span>
-        </a>
-      </header>
+      <TopBar path="/game" />
       <main className="page center-page">
         {view.kind === 'left' ? (
           <section className="card end-card" data-testid="game-ended">

@@ -245,6 +245,7 @@ function RoomView({ client, onLeft }: { client: VideoRoomClient; onLeft: () => v
 
   const notice = s.notice && s.notice !== dismissed ? s.notice : undefined;
   const title = s.description || `Room ${s.roomId}`;
+  useDocumentTitle(chatSnap.unread > 0 ? `(${chatSnap.unread}) ${title}` : title);
 
   return (
     <div className={`room ${panel ? 'with-panel' : ''}`} data-testid="room" data-phase={s.phase} data-joins={s.joins}>
@@ -449,4 +450,12 @@ function gameHref(roomId: number): string {
   const q = carriedParams();
   q.set('join', '1');
   return `/game/${roomId}?${q.toString()}`;
+}
+
+/** The tab's title while mounted (back to the app's name after). */
+function useDocumentTitle(text: string): void {
+  useEffect(() => {
+    document.title = `${text} · Switchboard`;
+  }, [text]);
+  useEffect(() => () => void (document.title = 'Switchboard'), []);
 }
