@@ -638,6 +638,56 @@ async def our_extras(tap, clients, d):
         check_eq(r, {"textroom": "event", "result": "ok"}, "reply")
 
 
+async def concurrent_senders(tap, http, senders=6, each=25):
+    """Participants spread over the media loops all send at once: every message reaches
+    everyone, each sender's in its order, and since events are handed to the loops under
+    the plugin lock, every participant sees the same total order."""
+    clients = [TRClient(http, "S%d" % i) for i in range(senders)]
+    for c in clients:
+        await c.connect()
+    room = 7777
+    clients[0].send({"textroom": "create", "room": room})
+    for c in clients:
+        tx = c.send({"textroom": "join", "room": room, "username": c.name})
+        deadline = time.time() + 5 * SLOW
+        while not c.has_reply(tx) and time.time() < deadline:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3 * SLOW)
+    for c in clients:
+        c.drain()
+    for i in range(each):
+        for c in clients:
+            c.send({"textroom": "message", "room": room, "text": "%s-%d" % (c.name, i),
+                    "ack": False})
+    total = senders * each
+
+    def texts(c):
+        out = []
+        for _, m in c.inbox:
+            o = json.loads(m)
+            if o.get("textroom") == "message":
+                out.append(o["text"])
+        return out
+
+    deadline = time.time() + 20 * SLOW
+    while time.time() < deadline and any(len(texts(c)) < total for c in clients):
+        await asyncio.sleep(0.05)
+    seqs = [texts(c) for c in clients]
+    with tap.case("%d participants sending %d messages each at once: all arrive, each "
+                  "sender's in order" % (senders, each)):
+        for c, seq in zip(clients, seqs):
+            check_eq(len(seq), total, "%s got" % c.name)
+            for s in clients:
+                mine = [t for t in seq if t.startswith(s.name + "-")]
+                check_eq(mine, ["%s-%d" % (s.name, i) for i in range(each)],
+                         "%s's messages at %s" % (s.name, c.name))
+    with tap.case("every participant sees the same order (one order per room)"):
+        for c, seq in zip(clients[1:], seqs[1:]):
+            check(seq == seqs[0], "%s differs from %s" % (c.name, clients[0].name))
+    for c in clients:
+        await c.close()
+
+
 # ---- comparison ---------------------------------------------------------------------------
 
 def compare(tap, ours, theirs):
@@ -662,8 +712,11 @@ def main():
     conf = tempfile.mkdtemp(prefix="sbtest-textroom-conf-")
     with open(os.path.join(conf, "janus.plugin.textroom.conf"), "w") as f:
         f.write(OUR_CONF)
+    with open(os.path.join(conf, "switchboard.conf"), "w") as f:
+        f.write("media: { loops = 3; };\n")  # participants on several loops
     server = Server(builddir_from_argv(), name="textroom",
-                    args=["--configs-folder", conf,
+                    args=["--configs-folder", conf, "--config",
+                          os.path.join(conf, "switchboard.conf"),
                           "--log-level", os.environ.get("SB_TR_LOG", "info")])
     ours, theirs = [], []
     our_posts = their_posts = None
@@ -674,6 +727,7 @@ def main():
             await our_extras(tap, clients, d)
         our_posts = asyncio.run(run_flow(http, tap, "", ours, extras))
         check_semantics(tap, ours)
+        asyncio.run(concurrent_senders(tap, http))
     finally:
         stop_and_report(tap, server)
         shutil.rmtree(conf, ignore_errors=True)
