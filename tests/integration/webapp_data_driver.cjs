@@ -233,7 +233,7 @@ async function main() {
           check(geo.scrollW <= geo.clientW + 1, `no horizontal scrolling: ${JSON.stringify(geo)}`);
           check(geo.lastH > 80, `it wraps onto several lines: ${JSON.stringify(geo)}`);
         });
-        await step('chat: a third participant joining later shows as a join notice; her messages reach both', async () => {
+        await step('chat: a third participant joining later shows as a join notice and is told who is here; her messages reach both', async () => {
           carol = await person('carol');
           await carol.goto(`${APP}/room/${roomId}`);
           await carol.getByTestId('prejoin-name').fill('Carol Diaz');
@@ -245,6 +245,8 @@ async function main() {
           await openChat(carol);
           const before = await chatItems(carol);
           check(!before.some((m) => m.kind === 'message'), `Carol gets no earlier messages: ${JSON.stringify(before)}`);
+          const here = before.find((m) => m.kind === 'info');
+          check(here && /Also here: .*(Alice Martin.*Bob Chen|Bob Chen.*Alice Martin)/.test(here.text), `Carol is told who is here: ${JSON.stringify(before)}`);
           await say(carol, 'Hi both, sorry I am late');
           await seesMessage(alice, 'Carol Diaz', 'Hi both, sorry I am late', 'Alice');
           await seesMessage(bob, 'Carol Diaz', 'Hi both, sorry I am late', 'Bob');

@@ -71,7 +71,6 @@ export function ChatPanel({ chat, onClose }: { chat: TextRoomClient | null; onCl
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
-        {s.entries.length === 0 && ready && <li className="chat-empty muted-text small">No messages yet. Say hello!</li>}
         {s.entries.map((e) =>
           e.kind === 'message' ? (
             <li key={e.id} className={`msg ${e.self ? 'self' : ''}`} data-testid="chat-message" data-from={e.name} data-self={e.self} data-time={e.time}>
@@ -91,6 +90,7 @@ export function ChatPanel({ chat, onClose }: { chat: TextRoomClient | null; onCl
             </li>
           ),
         )}
+        {ready && !s.entries.some((e) => e.kind === 'message') && <li className="chat-empty muted-text small">No messages yet. Say hello!</li>}
       </ol>
       {!ready && (
         <div className={`chat-status ${s.phase === 'failed' ? 'red' : 'muted-text'} small`} data-testid="chat-status">

@@ -268,7 +268,10 @@ export class TextRoomClient {
           this.names.set(u, typeof p.display === 'string' && p.display ? p.display : u);
         }
         this.recovering = false;
-        if (this.joinedOnce && this.snap.phase === 'reconnecting') this.push({ kind: 'info', name: '', text: 'Reconnected to the chat.', time: chatTime(null), self: false });
+        if (!this.joinedOnce) {
+          const others = [...this.present].filter((u) => u !== this.username).map((u) => this.names.get(u) ?? u);
+          this.push({ kind: 'info', name: '', text: others.length ? `You joined the chat. Also here: ${others.join(', ')}.` : 'You joined the chat.', time: chatTime(null), self: false });
+        } else if (this.snap.phase === 'reconnecting') this.push({ kind: 'info', name: '', text: 'Reconnected to the chat.', time: chatTime(null), self: false });
         this.joinedOnce = true;
         this.emit({ phase: 'ready', error: undefined, joins: this.snap.joins + 1 });
         return;
