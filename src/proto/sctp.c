@@ -67,6 +67,7 @@ struct sb_sctp {
      * reset then needs none from us. */
     uint8_t closing[SB_SCTP_MAX_STREAMS / 8];
     bool writable_queued; /* an SB_SCTP_ITEM_WRITABLE waits in the queue (under lock) */
+    bool draining;        /* owner's thread: inside sb_sctp_drain */
 };
 
 static struct {
@@ -540,8 +541,13 @@ static void sb_sctp_on_writable_item(sb_sctp_t *s)
     s->ops->on_writable(s->ctx);
 }
 
+/* Not re-entered: what an op queues from inside the drain (a plugin answering on_message with
+ * a send) is delivered by this same loop, in order, after the item being handled. */
 void sb_sctp_drain(sb_sctp_t *s)
 {
+    if (s->draining)
+        return;
+    s->draining = true;
     for (;;) {
         pthread_mutex_lock(&s->lock);
         sb_sctp_item_t *it = s->head;
@@ -555,7 +561,7 @@ void sb_sctp_drain(sb_sctp_t *s)
         }
         pthread_mutex_unlock(&s->lock);
         if (!it)
-            return;
+            break;
         if (it->kind == SB_SCTP_ITEM_PACKET)
             s->ops->send(s->ctx, it->data, it->len);
         else if (it->kind == SB_SCTP_ITEM_MESSAGE)
@@ -568,6 +574,7 @@ void sb_sctp_drain(sb_sctp_t *s)
             s->ops->on_state(s->ctx, it->state);
         sb_free(it);
     }
+    s->draining = false;
 }
 
 void sb_sctp_tick(uint32_t elapsed_ms)

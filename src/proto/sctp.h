@@ -103,7 +103,9 @@ int sb_sctp_send(sb_sctp_t *s, uint16_t stream, uint32_t ppid, const uint8_t *da
  * in answer, then ops.on_stream_closed. 0, SB_EINVAL, SB_ESTATE (not up), SB_EIO. */
 int sb_sctp_close_stream(sb_sctp_t *s, uint16_t stream);
 
-/* Hand everything queued to ops (packets, messages, state changes), on the owner's thread. */
+/* Hand everything queued to ops (packets, messages, state changes), on the owner's thread.
+ * Not re-entered: a call from inside an op returns at once, and the drain under way delivers
+ * what that op queued, in order. */
 void sb_sctp_drain(sb_sctp_t *s);
 
 /* usrsctp's timers (retransmissions, heartbeats): call every ~10 ms with the time elapsed. */
@@ -112,7 +114,7 @@ void sb_sctp_tick(uint32_t elapsed_ms);
 sb_sctp_state_t sb_sctp_state(const sb_sctp_t *s);
 sb_sctp_stats_t sb_sctp_stats(const sb_sctp_t *s);
 
-/* Close (ABORT if still up) and free. NULL is a no-op. */
+/* Close (ABORT if still up) and free. NULL is a no-op. Never from inside an op. */
 void sb_sctp_free(sb_sctp_t *s);
 
 #endif
