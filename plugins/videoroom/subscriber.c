@@ -191,8 +191,9 @@ static unsigned sb_vr_sub_slot(const sb_vr_subscriber_t *s, sb_media_kind_t kind
 }
 
 /* Add the picks as m-lines, reusing inactive ones of the same kind. Under the lock. */
-void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n)
+unsigned sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n)
 {
+    unsigned mlines = 0;
     for (unsigned i = 0; i < n; i++) {
         const sb_media_stream_t *src = &picks[i].feed->streams[picks[i].index].neg;
         unsigned slot = sb_vr_sub_slot(s, src->kind);
@@ -220,10 +221,12 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
                 ss->src = *src;
                 ss->send = true;
                 ss->ready = false;
+                mlines++;
             }
             sb_vr_sub_add_source(s, ss, picks[i].feed);
             continue;
         }
+        mlines++;
         ss->used = true;
         ss->src = *src;
         ss->send = true;
@@ -235,6 +238,7 @@ void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, uns
         sb_vr_sub_set_feed(ss, picks[i].feed, picks[i].index);
         sb_vr_fwd_bind(s, slot);
     }
+    return mlines;
 }
 
 /* Make m-line i inactive. Under the lock. */

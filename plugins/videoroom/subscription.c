@@ -148,7 +148,8 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
 /* unsubscribe items: {feed?, mid?, sub_mid?}. Under the lock. Returns how many m-lines
  * went inactive, or -1 with *err. */
 /* unsubscribe {feed, mid?} on the data m-line: that publisher's data stops (when mid, if
- * any, names its data stream). 1 when it was a source, else 0. Under the lock. */
+ * any, names its data stream). 1 when that leaves the m-line without sources (a new offer
+ * makes it inactive), else 0. Under the lock. */
 static int sb_vr_sub_remove_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss, uint64_t feed,
                                    const char *mid)
 {
@@ -157,7 +158,7 @@ static int sb_vr_sub_remove_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss
         int idx = mid ? sb_vr_publisher_stream_by_mid(p, mid) : -1;
         if (p->id == feed && (!mid || (idx >= 0 && p->streams[idx].neg.kind == SB_MEDIA_DATA))) {
             sb_vr_sub_drop_source(s, ss, p);
-            return 1;
+            return !sb_vr_sub_stream_live(ss);
         }
     }
     return 0;
@@ -240,9 +241,10 @@ static void sb_vr_sub_update(sb_vr_msg_t *m, sb_vr_subscriber_t *s, const char *
         err = sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
                                "Too many streams (at most %u per subscription)",
                                SB_MEDIA_MAX_STREAMS);
-    if (!err && n > 0)
-        sb_vr_sub_add_streams(s, picks, (unsigned)n);
-    bool changed = !err && (n > 0 || removed > 0);
+    unsigned mlines = !err && n > 0 ? sb_vr_sub_add_streams(s, picks, (unsigned)n) : 0;
+    /* Only sources added to the live data m-line: nothing to renegotiate (as the
+     * reference, a bare "updated"). */
+    bool changed = !err && (mlines > 0 || removed > 0);
     bool later = changed && (s->offered || s->negotiating);
     if (later)
         s->pending = true;

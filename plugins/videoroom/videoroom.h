@@ -496,7 +496,8 @@ void sb_vr_subscriber_hangup_media(sb_vr_session_t *s);
 int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigned max,
                       json_t **err);
 /* New m-lines for picks (inactive ones of the same kind are reused), bound on the loop. */
-void sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n);
+/* Returns how many m-lines that changes (a source added to the live data m-line: none). */
+unsigned sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks, unsigned n);
 void sb_vr_sub_set_feed(sb_vr_sub_stream_t *ss, sb_vr_publisher_t *p, unsigned k);
 void sb_vr_sub_stream_drop(sb_vr_subscriber_t *s, unsigned i); /* m-line i inactive */
 /* Take p (NULL: every source) off the data m-line ss. */
