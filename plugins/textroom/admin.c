@@ -67,9 +67,7 @@ static json_t *sb_tr_allowed_parse(json_t *arr, GPtrArray **out)
 {
     if (json_array_size(arr) > SB_TR_MAX_ALLOWED)
         return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                           "Invalid element (allowed: at most %d "
-                           "tokens)",
-                           SB_TR_MAX_ALLOWED);
+                           "Invalid element (allowed: at most %d tokens)", SB_TR_MAX_ALLOWED);
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)
@@ -79,8 +77,7 @@ static json_t *sb_tr_allowed_parse(json_t *arr, GPtrArray **out)
                                "Invalid element in the allowed array (not a string)");
         if (json_string_length(v) > SB_TR_MAX_STRING)
             return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                               "Invalid element in the allowed array "
-                               "(longer than %d bytes)",
+                               "Invalid element in the allowed array (longer than %d bytes)",
                                SB_TR_MAX_STRING);
     }
     GPtrArray *a = g_ptr_array_new_with_free_func(sb_free);
@@ -101,9 +98,7 @@ static json_t *sb_tr_post_check(json_t *body, const char *name)
         !g_ascii_strncasecmp(url, "https://", 8))
         return NULL;
     return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                       "Invalid element (%s should be an http:// or "
-                       "https:// URL)",
-                       name);
+                       "Invalid element (%s should be an http:// or https:// URL)", name);
 }
 
 static json_t *sb_tr_history_check(json_t *v, const char *name)
@@ -378,8 +373,7 @@ json_t *sb_tr_req_announcement(sb_tr_req_t *req)
         size_t len = t->len;
         sb_tr_text_unref(t);
         return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                           "Invalid element (text: the announcement "
-                           "would be %zu bytes, over %d)",
+                           "Invalid element (text: the announcement would be %zu bytes, over %d)",
                            len, SB_TR_MAX_EVENT);
     }
     sb_tr_outbox_room(req->ob, r, t, NULL);

@@ -130,17 +130,15 @@ void sb_tr_session_leave_all(sb_tr_session_t *s, sb_tr_outbox_t *ob)
 static json_t *sb_tr_check_tos(json_t *tos)
 {
     if (json_array_size(tos) > sb_tr_config.max_participants)
-        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                           "Invalid element (tos: at most %u "
-                           "usernames)",
+        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (tos: at most %u usernames)",
                            sb_tr_config.max_participants);
     size_t i;
     json_t *v;
     json_array_foreach(tos, i, v)
     {
         if (!json_is_string(v) || json_string_length(v) > SB_TR_MAX_NAME)
-            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element in the tos array "
-                                                          "(not a username)");
+            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                               "Invalid element in the tos array (not a username)");
     }
     return NULL;
 }
@@ -195,9 +193,8 @@ json_t *sb_tr_req_message(sb_tr_req_t *req)
         size_t len = t->len;
         sb_tr_text_unref(t);
         return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                           "Invalid element (text: the message "
-                           "would be %zu bytes, over %d)",
-                           len, SB_TR_MAX_EVENT);
+                           "Invalid element (text: the message would be %zu bytes, over %d)", len,
+                           SB_TR_MAX_EVENT);
     }
     json_t *reply = json_pack("{s:s}", "textroom", "success");
     if (to || tos) {

@@ -171,9 +171,7 @@ json_t *sb_tr_params_check(json_t *obj, const sb_tr_param_t *params, size_t n)
         size_t max = sb_tr_type_max(params[i].type);
         if (json_is_string(v) && json_string_length(v) > max)
             return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                               "Invalid element (%s longer than %zu "
-                               "bytes)",
-                               params[i].name, max);
+                               "Invalid element (%s longer than %zu bytes)", params[i].name, max);
     }
     return NULL;
 }
@@ -263,8 +261,8 @@ json_t *sb_tr_data_parse(const char *text, size_t len, bool binary, json_t **err
 {
     *error = NULL;
     if (binary) { /* the reference drops those without a word */
-        *error = sb_tr_error(SB_TR_ERR_INVALID_JSON, "Binary messages are not supported: send "
-                                                     "requests as JSON text");
+        *error = sb_tr_error(SB_TR_ERR_INVALID_JSON,
+                             "Binary messages are not supported: send requests as JSON text");
         return NULL;
     }
     json_error_t jerr;

@@ -262,9 +262,8 @@ static int sb_tr_conf_general(const char *path, config_setting_t *g)
                 sb_tr_config.json = SB_TR_JSON_COMPACT;
             else {
                 SB_ERROR("textroom",
-                         "%s:%d: general.json must be \"indented\", \"plain\" or "
-                         "\"compact\"",
-                         path, config_setting_source_line(c));
+                         "%s:%d: general.json must be \"indented\", \"plain\" or \"compact\"", path,
+                         config_setting_source_line(c));
                 return SB_EINVAL;
             }
         } else if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {

@@ -14,6 +14,8 @@
  * query_handle on control threads; negotiations on the plugin's "textroom" thread (make_offer
  * and process_answer wait for a media loop); on_data, setup_media and hangup_media on the
  * handle's loop. See textroom.h for the lock. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -58,6 +60,18 @@ static void sb_tr_work_reply(sb_tr_work_t *w, json_t *data, json_t *jsep)
     json_decref(data);
 }
 
+/* Answer w's request with the error code and text. */
+static void sb_tr_work_error(sb_tr_work_t *w, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void sb_tr_work_error(sb_tr_work_t *w, int code, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    sb_tr_work_reply(w, sb_tr_error(code, "%s", text), NULL);
+}
+
 static json_t *sb_tr_ok(void)
 {
     return json_pack("{s:s, s:s}", "textroom", "event", "result", "ok");
@@ -74,8 +88,7 @@ static void sb_tr_work_offer(sb_tr_work_t *w, bool restart)
     if (sb_tr_core->make_offer(w->s->h, &data, 1, -1, &offer, reason, sizeof(reason)) < 0) {
         if (!restart)
             atomic_store(&w->s->setup, false);
-        sb_tr_work_reply(w, sb_tr_error(SB_TR_ERR_UNKNOWN, "Error creating the offer: %s", reason),
-                         NULL);
+        sb_tr_work_error(w, SB_TR_ERR_UNKNOWN, "Error creating the offer: %s", reason);
         return;
     }
     sb_tr_work_reply(w, sb_tr_ok(), offer);
@@ -87,18 +100,15 @@ static void sb_tr_work_ack(sb_tr_work_t *w)
     /* No jsep: a plain acknowledgement, answered "ok" as the reference does. */
     const char *type = json_string_value(json_object_get(w->jsep, "type"));
     if (w->jsep && (!type || strcmp(type, "answer") != 0)) {
-        sb_tr_work_reply(w,
-                         sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                                     "Invalid element (jsep: "
-                                     "\"ack\" carries the answer to our offer, not an %s)",
-                                     type ? type : "unknown type"),
-                         NULL);
+        sb_tr_work_error(w, SB_TR_ERR_INVALID_ELEMENT,
+                         "Invalid element (jsep: \"ack\" carries the answer to our offer, not "
+                         "an %s)",
+                         type ? type : "unknown type");
         return;
     }
     char reason[256] = "";
     if (w->jsep && sb_tr_core->process_answer(w->s->h, w->jsep, reason, sizeof(reason)) < 0) {
-        sb_tr_work_reply(
-            w, sb_tr_error(SB_TR_ERR_UNKNOWN, "Error processing the answer: %s", reason), NULL);
+        sb_tr_work_error(w, SB_TR_ERR_UNKNOWN, "Error processing the answer: %s", reason);
         return;
     }
     int loop = sb_tr_core->loop_index(w->s->h);
@@ -114,17 +124,13 @@ static void sb_tr_work_run(sb_tr_work_t *w)
     switch (w->kind) {
     case SB_TR_WORK_SETUP:
         if (atomic_exchange(&w->s->setup, true))
-            sb_tr_work_reply(w,
-                             sb_tr_error(SB_TR_ERR_ALREADY_SETUP, "PeerConnection already "
-                                                                  "setup"),
-                             NULL);
+            sb_tr_work_error(w, SB_TR_ERR_ALREADY_SETUP, "PeerConnection already setup");
         else
             sb_tr_work_offer(w, false);
         break;
     case SB_TR_WORK_RESTART:
         if (!atomic_load(&w->s->setup))
-            sb_tr_work_reply(w, sb_tr_error(SB_TR_ERR_ALREADY_SETUP, "PeerConnection not setup"),
-                             NULL);
+            sb_tr_work_error(w, SB_TR_ERR_ALREADY_SETUP, "PeerConnection not setup");
         else
             sb_tr_work_offer(w, true);
         break;
@@ -326,8 +332,7 @@ static const sb_plugin_t sb_tr_plugin = {
     .abi_version = SB_PLUGIN_ABI_VERSION,
     .package = SB_TR_PACKAGE,
     .name = "Switchboard TextRoom",
-    .description = "Text rooms over data channels: room-wide messages, whispers, "
-                   "announcements.",
+    .description = "Text rooms over data channels: room-wide messages, whispers, announcements.",
     .author = "Switchboard",
     .version_string = "0.1.0",
     .version = 1,
