@@ -27,6 +27,9 @@
 #include "videoroom.h"
 
 #define SB_VR_DATA_EVENT_EVERY_US 1000000 /* "data_dropped" events: at most one a second */
+/* Bytes of one publisher's messages posted to other loops and not yet handed to the core
+ * there: a busy loop costs bounded memory; past it, messages to other loops are dropped. */
+#define SB_VR_DATA_INFLIGHT_MAX (4u << 20)
 
 static GMutex sb_vr_data_lock;
 
@@ -45,13 +48,36 @@ void sb_vr_data_link(sb_vr_publisher_t *p, sb_vr_subscriber_t *s)
     g_mutex_unlock(&sb_vr_data_lock);
 }
 
+/* A source's channels at a subscriber, closed on the subscriber's loop once the source is
+ * gone (their streams can then carry new channels: an association has 512 of ours). */
+typedef struct sb_vr_data_close {
+    sb_vr_subscriber_t *s; /* a reference */
+    char label[24];
+} sb_vr_data_close_t;
+
+static void sb_vr_data_close_run(void *arg)
+{
+    sb_vr_data_close_t *c = arg;
+    if (sb_vr_core->close_data)
+        sb_vr_core->close_data(c->s->h, c->label);
+    sb_vr_subscriber_unref(c->s);
+    sb_free(c);
+}
+
 void sb_vr_data_unlink(sb_vr_publisher_t *p, sb_vr_subscriber_t *s)
 {
     g_mutex_lock(&sb_vr_data_lock);
     bool found = p->data_subs && g_ptr_array_remove_fast(p->data_subs, s);
     g_mutex_unlock(&sb_vr_data_lock);
-    if (found)
+    if (!found)
+        return;
+    sb_vr_data_close_t *c = SB_NEW(sb_vr_data_close_t);
+    c->s = s; /* the list's reference moves here */
+    snprintf(c->label, sizeof(c->label), "%llu", (unsigned long long)p->id);
+    if (s->pc_loop < 0 || sb_vr_core->loop_post(s->pc_loop, sb_vr_data_close_run, c) < 0) {
         sb_vr_subscriber_unref(s);
+        sb_free(c);
+    }
 }
 
 void sb_vr_data_free(sb_vr_publisher_t *p)
@@ -71,7 +97,9 @@ typedef struct sb_vr_data_post {
     char *protocol;
     uint8_t *data;
     uint64_t feed;
-    GPtrArray *subs; /* sb_vr_subscriber_t *, a reference each */
+    int loop;
+    GPtrArray *subs;        /* sb_vr_subscriber_t *, a reference each */
+    sb_vr_publisher_t *pub; /* a reference while counted in its data_inflight, else NULL */
 } sb_vr_data_post_t;
 
 static void sb_vr_data_post_free(sb_vr_data_post_t *d)
@@ -79,6 +107,10 @@ static void sb_vr_data_post_free(sb_vr_data_post_t *d)
     for (guint i = 0; i < d->subs->len; i++)
         sb_vr_subscriber_unref(g_ptr_array_index(d->subs, i));
     g_ptr_array_free(d->subs, TRUE);
+    if (d->pub) {
+        atomic_fetch_sub(&d->pub->data_inflight, d->msg.len);
+        sb_vr_publisher_unref(d->pub);
+    }
     sb_free(d->protocol);
     sb_free(d->data);
     sb_free(d);
@@ -86,9 +118,10 @@ static void sb_vr_data_post_free(sb_vr_data_post_t *d)
 
 static bool sb_vr_data_wanted(sb_vr_subscriber_t *s)
 {
-    if (s->data_index < 0)
+    int idx = __atomic_load_n(&s->data_index, __ATOMIC_ACQUIRE);
+    if (idx < 0)
         return false;
-    const sb_vr_sub_stream_t *ss = sb_vr_sub_stream_at(s, (unsigned)s->data_index);
+    const sb_vr_sub_stream_t *ss = sb_vr_sub_stream_at(s, (unsigned)idx);
     return ss && ss->loop.send && !ss->loop.paused;
 }
 
@@ -116,11 +149,11 @@ static void sb_vr_data_send_one(sb_vr_subscriber_t *s, const sb_data_message_t *
     if (!sb_vr_data_wanted(s))
         return;
     int rc = sb_vr_core->send_data(s->h, msg);
-    if (rc == SB_EAGAIN && msg->reliability != SB_DATA_RELIABLE) {
+    if (rc < 0 && rc != SB_ESTATE && msg->reliability != SB_DATA_RELIABLE) {
         atomic_fetch_add(&s->data_dropped_unreliable, 1);
         return;
     }
-    if (rc == SB_EAGAIN)
+    if (rc < 0 && rc != SB_ESTATE) /* full, too large for this client, no stream left */
         atomic_fetch_add(&s->data_dropped_reliable, 1);
     int64_t now = sb_now_us();
     if (atomic_load(&s->data_dropped_reliable) != s->data_reported &&
@@ -136,9 +169,11 @@ static void sb_vr_data_post_run(void *arg)
     sb_vr_data_post_free(d);
 }
 
-static sb_vr_data_post_t *sb_vr_data_post_new(const sb_data_message_t *msg, uint64_t feed)
+static sb_vr_data_post_t *sb_vr_data_post_new(const sb_data_message_t *msg, uint64_t feed,
+                                              int loop)
 {
     sb_vr_data_post_t *d = SB_NEW(sb_vr_data_post_t);
+    d->loop = loop;
     d->msg = *msg;
     snprintf(d->label, sizeof(d->label), "%llu", (unsigned long long)feed);
     d->protocol = sb_strdup(msg->label ? msg->label : "");
@@ -158,32 +193,47 @@ void sb_vr_data_on_message(sb_vr_session_t *ses, const sb_data_message_t *msg)
     sb_vr_publisher_t *p = ses->loop_pub;
     if (!p) /* a subscriber's own messages go nowhere, as with the reference */
         return;
-    int here = p->pc_loop;
-    /* One post per loop (the publisher's own included: it runs right away), each with the
-     * subscribers of that loop. */
-    sb_vr_data_post_t *posts[SB_VR_DATA_MAX_LOOPS] = {0};
-    int loops[SB_VR_DATA_MAX_LOOPS];
-    unsigned nposts = 0;
+    /* The subscribers (references) under the lock; the copies after it. */
     g_mutex_lock(&sb_vr_data_lock);
-    for (guint i = 0; p->data_subs && i < p->data_subs->len; i++) {
-        sb_vr_subscriber_t *s = g_ptr_array_index(p->data_subs, i);
-        unsigned k = 0;
-        while (k < nposts && loops[k] != s->pc_loop)
-            k++;
-        if (k == nposts) {
-            if (nposts == SB_VR_DATA_MAX_LOOPS)
-                continue; /* more loops than any machine here has: never in practice */
-            loops[nposts] = s->pc_loop;
-            posts[nposts++] = sb_vr_data_post_new(msg, p->id);
-        }
-        sb_vr_subscriber_ref(s);
-        g_ptr_array_add(posts[k]->subs, s);
+    guint n = p->data_subs ? p->data_subs->len : 0;
+    sb_vr_subscriber_t **subs = n ? sb_malloc(n * sizeof(*subs)) : NULL;
+    for (guint i = 0; i < n; i++) {
+        subs[i] = g_ptr_array_index(p->data_subs, i);
+        sb_vr_subscriber_ref(subs[i]);
     }
     g_mutex_unlock(&sb_vr_data_lock);
-    for (unsigned k = 0; k < nposts; k++) {
-        if (loops[k] == here || loops[k] < 0)
-            sb_vr_data_post_run(posts[k]);
-        else if (sb_vr_core->loop_post(loops[k], sb_vr_data_post_run, posts[k]) < 0)
-            sb_vr_data_post_free(posts[k]);
+    /* One post per loop, each with the subscribers of that loop; the publisher's own loop's
+     * runs right away. */
+    GPtrArray *posts = g_ptr_array_new();
+    for (guint i = 0; i < n; i++) {
+        sb_vr_data_post_t *d = NULL;
+        for (guint k = 0; k < posts->len && !d; k++) {
+            sb_vr_data_post_t *c = g_ptr_array_index(posts, k);
+            d = c->loop == subs[i]->pc_loop ? c : NULL;
+        }
+        if (!d) {
+            d = sb_vr_data_post_new(msg, p->id, subs[i]->pc_loop);
+            g_ptr_array_add(posts, d);
+        }
+        g_ptr_array_add(d->subs, subs[i]); /* the reference moves to the post */
     }
+    sb_free(subs);
+    for (guint k = 0; k < posts->len; k++) {
+        sb_vr_data_post_t *d = g_ptr_array_index(posts, k);
+        if (d->loop == p->pc_loop || d->loop < 0) {
+            sb_vr_data_post_run(d);
+            continue;
+        }
+        if (atomic_fetch_add(&p->data_inflight, msg->len) + msg->len > SB_VR_DATA_INFLIGHT_MAX) {
+            atomic_fetch_sub(&p->data_inflight, msg->len); /* that loop is behind: drop */
+            atomic_fetch_add(&p->data_relay_dropped, 1);
+            sb_vr_data_post_free(d);
+            continue;
+        }
+        sb_vr_publisher_ref(p);
+        d->pub = p;
+        if (sb_vr_core->loop_post(d->loop, sb_vr_data_post_run, d) < 0)
+            sb_vr_data_post_free(d);
+    }
+    g_ptr_array_free(posts, TRUE);
 }

@@ -509,7 +509,7 @@ static void sb_vr_publisher_negotiated(sb_vr_publisher_t *p, const sb_media_stre
     for (unsigned i = 0; i < n; i++) {
         sb_vr_pub_stream_t *ps = &p->streams[i];
         ps->neg = st[i];
-        ps->disabled = !st[i].active || !st[i].recv;
+        ps->disabled = !st[i].active || (st[i].kind != SB_MEDIA_DATA && !st[i].recv);
     }
     p->nstreams = n;
     p->negotiated = true;

@@ -217,7 +217,7 @@ unsigned sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks,
         }
         if (src->kind == SB_MEDIA_DATA) {
             ss->used = true; /* configure/switch find it by mid */
-            if (!sb_vr_sub_stream_live(ss)) { /* the m-line comes back: send again */
+            if (slot + 1 == s->nstreams && !ss->sources) { /* a new m-line */
                 ss->src = *src;
                 ss->send = true;
                 ss->ready = false;
@@ -302,7 +302,9 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
         st->rtx_pt = o->src[i].rtx_pt;
         st->msid_stream = o->msid_stream[i];
         st->msid_track = o->msid_track[i];
-        st->active = sb_vr_sub_stream_live(ss);
+        /* The data m-line stays up once made, sources or not: taking it down and back would
+         * end the client's SCTP association and need a new one. */
+        st->active = ss->kind == SB_MEDIA_DATA || sb_vr_sub_stream_live(ss);
     }
     return o;
 }
@@ -434,8 +436,7 @@ void sb_vr_subscribers_feed_gone(sb_vr_room_t *r, sb_vr_publisher_t *p)
                 sb_vr_sub_stream_drop(s, k);
                 changed = true;
             } else if (ss->kind == SB_MEDIA_DATA && sb_vr_sub_stream_live(ss)) {
-                sb_vr_sub_drop_source(s, ss, p);
-                changed = changed || !sb_vr_sub_stream_live(ss); /* else the same m-line */
+                sb_vr_sub_drop_source(s, ss, p); /* the data m-line stays as it is */
             }
         }
         if (changed)

@@ -148,8 +148,8 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
 /* unsubscribe items: {feed?, mid?, sub_mid?}. Under the lock. Returns how many m-lines
  * went inactive, or -1 with *err. */
 /* unsubscribe {feed, mid?} on the data m-line: that publisher's data stops (when mid, if
- * any, names its data stream). 1 when that leaves the m-line without sources (a new offer
- * makes it inactive), else 0. Under the lock. */
+ * any, names its data stream). Always 0: the data m-line stays (no new offer). Under the
+ * lock. */
 static int sb_vr_sub_remove_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss, uint64_t feed,
                                    const char *mid)
 {
@@ -158,7 +158,7 @@ static int sb_vr_sub_remove_source(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *ss
         int idx = mid ? sb_vr_publisher_stream_by_mid(p, mid) : -1;
         if (p->id == feed && (!mid || (idx >= 0 && p->streams[idx].neg.kind == SB_MEDIA_DATA))) {
             sb_vr_sub_drop_source(s, ss, p);
-            return !sb_vr_sub_stream_live(ss);
+            return 0;
         }
     }
     return 0;

@@ -355,6 +355,10 @@ struct sb_vr_publisher {
     bool talking;         /* last talking state reported */
     /* Subscribers with this publisher as a data source (references); data.c's lock. */
     GPtrArray *data_subs;
+    /* loop (data.c): bytes posted to other loops not yet sent there; messages dropped for
+     * it (any thread reads) */
+    atomic_size_t data_inflight;
+    atomic_uint_fast64_t data_relay_dropped;
     /* loop */
     struct {
         unsigned nstreams; /* streams[] valid on the loop */
@@ -548,8 +552,6 @@ void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt);
 void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
 
 /* ---- data channels (data.c) ---------------------------------------------------------- */
-
-#define SB_VR_DATA_MAX_LOOPS 64
 
 /* A subscriber starts or stops receiving p's data (any thread; takes data.c's lock). */
 void sb_vr_data_link(sb_vr_publisher_t *p, sb_vr_subscriber_t *s);

@@ -162,8 +162,12 @@ static int sb_media_apply_remote(sb_media_job_t *j, struct sb_peer *p,
     sb_media_feed_candidates(j->m, p, j->remote, res->remote.index);
     for (size_t i = 0; i < res->n_media; i++) {
         const sb_negotiate_media_t *md = &res->media[i];
-        if (md->accepted && md->kind == SB_SDP_KIND_APPLICATION)
+        if (md->kind != SB_SDP_KIND_APPLICATION)
+            continue;
+        if (md->accepted)
             sb_peer_set_data(p, md->sctp_port, md->max_message_size);
+        else
+            sb_peer_unset_data(p);
     }
     return 0;
 }

@@ -123,9 +123,29 @@ void sb_peer_set_data(sb_peer_t *p, uint16_t remote_port, uint32_t remote_max_me
     p->data_negotiated = true;
     p->data_port = remote_port;
     p->data_max_message = remote_max_message;
-    if (!p->data && p->state == SB_PEER_UP) /* added by a renegotiation */
+    if (p->data && sb_peer_data_ended(p->data)) { /* the client starts a new association */
+        sb_peer_data_stop(p->data);
+        p->data = NULL;
+    }
+    if (p->data)
+        sb_peer_data_set_remote_max(p->data, remote_max_message);
+    else if (p->state == SB_PEER_UP) /* added by a renegotiation */
         p->data = sb_peer_data_start(p, remote_port, remote_max_message,
                                      p->dtls_role == SB_DTLS_CLIENT);
+}
+
+void sb_peer_unset_data(sb_peer_t *p)
+{
+    p->data_negotiated = false;
+    sb_peer_data_stop(p->data); /* an ABORT, if the client still listens */
+    p->data = NULL;
+}
+
+int sb_peer_close_data(sb_peer_t *p, const char *label)
+{
+    if (!p->data || p->state != SB_PEER_UP)
+        return SB_ESTATE;
+    return sb_peer_data_close(p->data, label ? label : "");
 }
 
 int sb_peer_send_data(sb_peer_t *p, const sb_data_message_t *msg)

@@ -74,6 +74,10 @@ int sb_peer_remote_ice_changed(const sb_peer_t *p, const char *ufrag, const char
 void sb_peer_set_data(sb_peer_t *p, uint16_t remote_port, uint32_t remote_max_message);
 /* A data channel message to the client (see sb_core_api_t.send_data). Loop thread. */
 int sb_peer_send_data(sb_peer_t *p, const sb_data_message_t *msg);
+/* The data m-line was rejected or disabled: the association ends. Loop thread. */
+void sb_peer_unset_data(sb_peer_t *p);
+/* Close our channels with this label (see sb_core_api_t.close_data). Loop thread. */
+int sb_peer_close_data(sb_peer_t *p, const char *label);
 /* A remote candidate line ("candidate:..." with or without "a="). */
 int sb_peer_add_remote_candidate(sb_peer_t *p, const char *line);
 void sb_peer_remote_candidates_done(sb_peer_t *p);

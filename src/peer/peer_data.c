@@ -53,7 +53,6 @@ struct sb_peer_data {
     /* Open channels: by stream (owning), by key (label, protocol and properties) and by
      * label (the latest channel of each). At most SB_SCTP_MAX_STREAMS. */
     GHashTable *by_stream, *by_key, *by_label;
-    uint16_t next_stream; /* ours: even as DTLS client, odd as server */
     bool was_up;
     GQueue pending; /* sb_peer_pending_t *, in order */
     size_t pending_bytes;
@@ -168,8 +167,8 @@ static sb_peer_channel_t *sb_peer_data_by_stream(sb_peer_data_t *d, uint16_t str
 static char *sb_peer_data_key(const char *label, const char *protocol,
                               const sb_sctp_send_opts_t *o)
 {
-    return g_strdup_printf("%s%c%s%c%d%d%d%u", label, 0x1f, protocol, 0x1f, o->unordered,
-                           o->rexmit_limited, o->time_limited,
+    return g_strdup_printf("%zu:%s%zu:%s%d%d%d%u", strlen(label), label, strlen(protocol),
+                           protocol, o->unordered, o->rexmit_limited, o->time_limited,
                            o->rexmit_limited ? o->max_rexmit
                            : o->time_limited ? o->lifetime_ms
                                              : 0u);
@@ -184,16 +183,22 @@ static void sb_peer_channel_free(gpointer ptr)
     sb_free(c);
 }
 
-/* Forget the channel on stream (closed, or opened again with new properties). */
+/* No message finds c any more (it is closing); its stream stays taken until closed. */
+static void sb_peer_data_unfind(sb_peer_data_t *d, sb_peer_channel_t *c)
+{
+    if (g_hash_table_lookup(d->by_label, c->label) == c)
+        g_hash_table_remove(d->by_label, c->label);
+    if (g_hash_table_lookup(d->by_key, c->key) == c)
+        g_hash_table_remove(d->by_key, c->key);
+}
+
+/* Forget the channel on stream (closed both ways). */
 static void sb_peer_data_forget(sb_peer_data_t *d, uint16_t stream)
 {
     sb_peer_channel_t *c = sb_peer_data_by_stream(d, stream);
     if (!c)
         return;
-    if (g_hash_table_lookup(d->by_label, c->label) == c)
-        g_hash_table_remove(d->by_label, c->label);
-    if (g_hash_table_lookup(d->by_key, c->key) == c)
-        g_hash_table_remove(d->by_key, c->key);
+    sb_peer_data_unfind(d, c);
     g_hash_table_remove(d->by_stream, SB_PEER_STREAM_KEY(stream));
 }
 
@@ -217,6 +222,9 @@ static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
     return c;
 }
 
+static int sb_peer_data_put(sb_peer_data_t *d, uint16_t stream, uint32_t ppid,
+                            const sb_sctp_send_opts_t *opts, const uint8_t *data, size_t len);
+
 /* The client's DCEP on stream: an OPEN on a free stream is acknowledged. RFC 8832 gives the
  * DTLS client the even streams, but aiortc picks its parity from the ICE role: any free stream
  * is taken. An OPEN on a stream already open (ours or theirs) is a protocol error: ignored,
@@ -231,7 +239,7 @@ static void sb_peer_data_dcep(sb_peer_data_t *d, uint16_t stream, const uint8_t 
         sb_peer_data_add(d, stream, ch);
         uint8_t ack[SB_DCEP_ACK_LEN];
         sb_dcep_write_ack(ack);
-        sb_sctp_send(d->sctp, stream, SB_PPID_DCEP, ack, sizeof(ack), NULL);
+        sb_peer_data_put(d, stream, SB_PPID_DCEP, &(sb_sctp_send_opts_t){0}, ack, sizeof(ack));
         SB_DEBUG("data", "channel '%s' opened by the client on stream %u", ch->label, stream);
     } else if (type == SB_DCEP_MSG_ACK && old && old->ours) {
         old->acked = true;
@@ -253,8 +261,8 @@ static void sb_peer_data_message(void *ctx, uint16_t stream, uint32_t ppid, cons
     if (ppid != SB_PPID_STRING && ppid != SB_PPID_BINARY && !empty)
         return; /* deprecated partial PPIDs (52, 54) and unknown ones */
     sb_peer_channel_t *c = sb_peer_data_by_stream(d, stream);
-    if (!c || !d->p->plugin->on_data)
-        return; /* data on a stream no channel was opened on */
+    if (!c || !d->p->plugin->on_data || d->p->state != SB_PEER_UP)
+        return; /* data on a stream no channel was opened on, or the call is ending */
     sb_data_message_t m = {.label = c->label,
                            .protocol = c->protocol,
                            .binary = ppid == SB_PPID_BINARY || ppid == SB_PPID_BINARY_EMPTY,
@@ -269,12 +277,23 @@ static void sb_peer_data_message(void *ctx, uint16_t stream, uint32_t ppid, cons
     d->p->plugin->on_data(d->p->ph, &m);
 }
 
-/* Both sides of stream are closed: the channel is gone, its number free again. */
+/* Both sides of stream are closed: the channel is gone, its number free again; what was
+ * held back for it is dropped (it must not reach a new channel on the same number). */
 static void sb_peer_data_stream_closed(void *ctx, uint16_t stream)
 {
     sb_peer_data_t *d = ctx;
     SB_DEBUG("data", "channel on stream %u closed", stream);
     sb_peer_data_forget(d, stream);
+    for (GList *l = d->pending.head, *next; l; l = next) {
+        next = l->next;
+        sb_peer_pending_t *m = l->data;
+        if (m->stream != stream)
+            continue;
+        d->pending_bytes -= m->len;
+        d->stats.reliable_dropped++;
+        g_queue_delete_link(&d->pending, l);
+        sb_free(m);
+    }
 }
 
 static void sb_peer_data_writable(void *ctx);
@@ -299,7 +318,6 @@ sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
     d->loop = p->loop;
     d->dtls_client = dtls_client;
     d->remote_max_message = remote_max_message;
-    d->next_stream = dtls_client ? 0 : 1;
     d->by_stream = g_hash_table_new_full(NULL, NULL, NULL, sb_peer_channel_free);
     d->by_label = g_hash_table_new(g_str_hash, g_str_equal);
     d->by_key = g_hash_table_new(g_str_hash, g_str_equal);
@@ -343,17 +361,22 @@ static sb_peer_channel_t *sb_peer_data_find(sb_peer_data_t *d, const sb_data_mes
     char *key = sb_peer_data_key(label, protocol, &o);
     sb_peer_channel_t *c = g_hash_table_lookup(d->by_key, key);
     g_free(key);
-    bool plain = !msg->unordered && msg->reliability == SB_DATA_RELIABLE && !*protocol;
-    return c ? c : plain ? g_hash_table_lookup(d->by_label, label) : NULL;
+    if (c || msg->unordered || msg->reliability != SB_DATA_RELIABLE || *protocol)
+        return c;
+    c = g_hash_table_lookup(d->by_label, label); /* a plain message: as the reference finds */
+    bool reliable = c && !c->send.unordered && !c->send.rexmit_limited && !c->send.time_limited;
+    return reliable ? c : NULL;
 }
 
-/* Announce a channel of ours (DCEP OPEN) with msg's label and properties. */
+/* Announce a channel of ours (DCEP OPEN) with msg's label and properties, on the lowest free
+ * stream of the parity RFC 8832 gives our DTLS role (streams are reused once closed). */
 static int sb_peer_data_open(sb_peer_data_t *d, const sb_data_message_t *msg,
                              sb_peer_channel_t **out)
 {
-    while (d->next_stream < SB_SCTP_MAX_STREAMS && sb_peer_data_by_stream(d, d->next_stream))
-        d->next_stream += 2; /* taken by the client (see sb_peer_data_dcep) */
-    if (d->next_stream >= SB_SCTP_MAX_STREAMS)
+    uint16_t stream = d->dtls_client ? 0 : 1;
+    while (stream < SB_SCTP_MAX_STREAMS && sb_peer_data_by_stream(d, stream))
+        stream += 2; /* taken, by us or by the client (see sb_peer_data_dcep) */
+    if (stream >= SB_SCTP_MAX_STREAMS)
         return SB_ENOMEM;
     const char *label = msg->label ? msg->label : "";
     const char *protocol = msg->protocol ? msg->protocol : "";
@@ -370,12 +393,12 @@ static int sb_peer_data_open(sb_peer_data_t *d, const sb_data_message_t *msg,
     uint8_t *open = sb_malloc(SB_DCEP_OPEN_MAX);
     int n = sb_dcep_write_open(ch, open, SB_DCEP_OPEN_MAX);
     int rc = n < 0 ? n
-                   : sb_sctp_send(d->sctp, d->next_stream, SB_PPID_DCEP, open, (size_t)n, NULL);
+                   : sb_peer_data_put(d, stream, SB_PPID_DCEP, &(sb_sctp_send_opts_t){0}, open,
+                                      (size_t)n);
     if (rc == 0) {
-        *out = sb_peer_data_add(d, d->next_stream, ch);
+        *out = sb_peer_data_add(d, stream, ch);
         (*out)->ours = true;
         (*out)->acked = false;
-        d->next_stream += 2;
     }
     sb_free(open);
     sb_free(ch);
@@ -404,7 +427,7 @@ static void sb_peer_data_writable(void *ctx)
 }
 
 /* Hold a reliable message back (after SB_EAGAIN, or behind others held back). 0, or
- * SB_EAGAIN when the pending bound is reached (dropped). */
+ * SB_EAGAIN when the pending bound is reached (dropped: the caller counts it). */
 static int sb_peer_data_hold(sb_peer_data_t *d, uint16_t stream, uint32_t ppid,
                              const sb_sctp_send_opts_t *opts, const uint8_t *data, size_t len)
 {
@@ -421,6 +444,27 @@ static int sb_peer_data_hold(sb_peer_data_t *d, uint16_t stream, uint32_t ppid,
     return 0;
 }
 
+/* One message on stream: a reliable one (DCEP included) goes behind those held back, or is
+ * held when the send buffer is full; a partially reliable one is sent now or never (late is
+ * as good as lost for it). 0, or what sb_sctp_send/sb_peer_data_hold say; SB_EAGAIN is
+ * counted here. */
+static int sb_peer_data_put(sb_peer_data_t *d, uint16_t stream, uint32_t ppid,
+                            const sb_sctp_send_opts_t *opts, const uint8_t *data, size_t len)
+{
+    bool reliable = !(opts->rexmit_limited || opts->time_limited);
+    int rc = reliable && d->pending.length ? SB_EAGAIN
+                                           : sb_sctp_send(d->sctp, stream, ppid, data, len, opts);
+    if (rc == SB_EAGAIN && reliable)
+        rc = sb_peer_data_hold(d, stream, ppid, opts, data, len);
+    if (rc == SB_EAGAIN) { /* the client does not keep up: bounded, dropped, counted */
+        if (reliable)
+            d->stats.reliable_dropped++;
+        else
+            d->stats.unreliable_dropped++;
+    }
+    return rc;
+}
+
 int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg)
 {
     if (sb_sctp_state(d->sctp) != SB_SCTP_UP)
@@ -431,30 +475,44 @@ int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg)
     }
     sb_peer_channel_t *c = sb_peer_data_find(d, msg);
     int rc = c ? 0 : sb_peer_data_open(d, msg, &c);
-    bool reliable = !c || !(c->send.rexmit_limited || c->send.time_limited);
     if (rc == 0) {
         uint32_t ppid = msg->binary ? (msg->len ? SB_PPID_BINARY : SB_PPID_BINARY_EMPTY)
                                     : (msg->len ? SB_PPID_STRING : SB_PPID_STRING_EMPTY);
-        const uint8_t *data = msg->len ? msg->data : (const uint8_t *)"";
-        size_t len = msg->len ? msg->len : 1;
         sb_sctp_send_opts_t opts = c->send;
         opts.unordered = opts.unordered && c->acked;
-        /* Behind messages held back, a reliable one waits its turn; an unreliable one is
-         * sent now or never (late is as good as lost for it). */
-        rc = reliable && d->pending.length ? SB_EAGAIN
-                                           : sb_sctp_send(d->sctp, c->stream, ppid, data, len,
-                                                          &opts);
-        if (rc == SB_EAGAIN && reliable)
-            rc = sb_peer_data_hold(d, c->stream, ppid, &opts, data, len);
-    }
-    if (rc == SB_EAGAIN) { /* the client does not keep up: bounded, dropped, counted */
-        if (reliable)
-            d->stats.reliable_dropped++;
-        else
-            d->stats.unreliable_dropped++;
+        rc = sb_peer_data_put(d, c->stream, ppid, &opts,
+                              msg->len ? msg->data : (const uint8_t *)"", msg->len ? msg->len : 1);
     }
     sb_sctp_drain(d->sctp);
     return rc;
+}
+
+int sb_peer_data_close(sb_peer_data_t *d, const char *label)
+{
+    if (sb_sctp_state(d->sctp) != SB_SCTP_UP)
+        return SB_ESTATE;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, d->by_stream);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        sb_peer_channel_t *c = v;
+        if (!c->ours || strcmp(c->label, label) != 0)
+            continue;
+        sb_peer_data_unfind(d, c); /* forgotten once the client closes its side too */
+        sb_sctp_close_stream(d->sctp, c->stream);
+    }
+    sb_sctp_drain(d->sctp);
+    return 0;
+}
+
+void sb_peer_data_set_remote_max(sb_peer_data_t *d, uint32_t remote_max_message)
+{
+    d->remote_max_message = remote_max_message;
+}
+
+bool sb_peer_data_ended(const sb_peer_data_t *d)
+{
+    return d->was_up && sb_sctp_state(d->sctp) == SB_SCTP_CLOSED;
 }
 
 sb_peer_data_stats_t sb_peer_data_stats(const sb_peer_data_t *d)

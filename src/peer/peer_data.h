@@ -28,6 +28,13 @@ void sb_peer_data_input(sb_peer_data_t *d, const uint8_t *pkt, size_t len);
 /* A message to the client on the channel labelled msg->label (opened with msg's properties
  * when there is none); see sb_core_api_t.send_data. */
 int sb_peer_data_send(sb_peer_data_t *d, const sb_data_message_t *msg);
+/* Close our channels labelled label (see sb_core_api_t.close_data). */
+int sb_peer_data_close(sb_peer_data_t *d, const char *label);
+/* The association was up and has ended (an ABORT either way): a new one needs a new start. */
+bool sb_peer_data_ended(const sb_peer_data_t *d);
+/* The client's a=max-message-size changed in a renegotiation. */
+void sb_peer_data_set_remote_max(sb_peer_data_t *d, uint32_t remote_max_message);
+
 /* What a client that does not keep up cost: messages dropped instead of queued. */
 typedef struct sb_peer_data_stats {
     unsigned channels;           /* open now */

@@ -80,8 +80,8 @@ unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_
         s->kind = nm->kind == SB_SDP_KIND_VIDEO         ? SB_MEDIA_VIDEO
                   : nm->kind == SB_SDP_KIND_APPLICATION ? SB_MEDIA_DATA
                                                         : SB_MEDIA_AUDIO;
-        if (nm->kind == SB_SDP_KIND_APPLICATION) { /* no codec, no RTP: both ways or none */
-            s->active = s->recv = s->send = nm->accepted;
+        if (nm->kind == SB_SDP_KIND_APPLICATION) { /* no RTP: recv and send stay false */
+            s->active = nm->accepted;
             continue;
         }
         s->active = nm->accepted && nm->pt >= 0 && nm->dir != SB_SDP_DIR_INACTIVE &&

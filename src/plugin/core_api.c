@@ -159,6 +159,12 @@ static int sb_core_send_data(sb_plugin_handle_t *ph, const sb_data_message_t *ms
     return p ? sb_peer_send_data(p, msg) : SB_ESTATE;
 }
 
+static int sb_core_close_data(sb_plugin_handle_t *ph, const char *label)
+{
+    sb_peer_t *p = sb_core_loop_peer(ph);
+    return p ? sb_peer_close_data(p, label) : SB_ESTATE;
+}
+
 static const sb_core_api_t sb_core_api_table = {
     .push_event = sb_core_push_event,
     .handle_ref = sb_core_handle_ref,
@@ -180,6 +186,7 @@ static const sb_core_api_t sb_core_api_table = {
     .request_keyframe = sb_core_request_keyframe,
     .send_remb = sb_core_send_remb,
     .send_data = sb_core_send_data,
+    .close_data = sb_core_close_data,
 };
 
 const sb_core_api_t *sb_core_api(void)

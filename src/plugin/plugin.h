@@ -60,8 +60,8 @@ typedef struct sb_media_stream {
     char mid[40];
     sb_media_kind_t kind;
     bool active; /* false: rejected (port 0) or inactive */
-    bool recv;   /* the client sends media to us on it */
-    bool send;   /* we send media to the client on it */
+    bool recv;   /* the client sends media to us on it (RTP: always false for DATA) */
+    bool send;   /* we send media to the client on it (RTP: always false for DATA) */
     uint8_t pt;  /* negotiated payload type */
     uint8_t rtx_pt; /* 0: no RTX */
     char codec[16]; /* "opus", "VP8", "VP9", "H264", "AV1", "PCMU", ... */
@@ -140,7 +140,8 @@ typedef struct sb_data_message {
     uint32_t reliability_param;
 } sb_data_message_t;
 
-/* One stream Switchboard offers to send (subscribers). */
+/* One stream Switchboard offers to send (subscribers). Kind SB_MEDIA_DATA: a data channel
+ * m-line (one per offer); only mid and active mean anything for it. */
 typedef struct sb_offer_stream {
     sb_media_kind_t kind;
     const char *mid;      /* NULL: "0", "1", ... by position */
@@ -219,12 +220,22 @@ typedef struct sb_core_api {
     void (*request_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
     /* Cap the bitrate the client sends us (REMB), 0 = no cap. */
     void (*send_remb)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
-    /* Send a data channel message (see sb_data_message_t; borrowed). 0; SB_ESTATE (no
-     * data channel association up); SB_EINVAL (over the client's max-message-size, or a
-     * label over 1,024 bytes); SB_ENOMEM (no stream left for a new channel); SB_EAGAIN (the
-     * association's send buffer is full: the message was dropped and counted — a client
-     * that does not keep up costs bounded memory). */
+    /* Send a data channel message (see sb_data_message_t; borrowed). It goes on the
+     * client's channel with the same label, protocol and properties; a plain message
+     * (reliable, ordered, no protocol) on the latest reliable ordered channel with its
+     * label; otherwise on a new channel of ours, announced first (DCEP). May be called from
+     * on_data. Returns 0: sent, or (reliable) held in order until the client's window opens
+     * (at most 1 MiB per client; a message held may still be lost if its channel closes or
+     * the association ends); SB_ESTATE (no association up); SB_EINVAL (over the client's or
+     * our max-message-size, or a label or protocol over 1,024 bytes); SB_ENOMEM (no stream
+     * left for a new channel); SB_EAGAIN (unreliable: the send buffer is full; reliable: the
+     * 1 MiB held back is full too — dropped and counted: a client that does not keep up
+     * costs bounded memory); SB_EIO (refused by the SCTP stack). */
     int (*send_data)(sb_plugin_handle_t *h, const sb_data_message_t *msg);
+    /* Close our channels with this label (an SCTP stream reset; the client sees them
+     * close): for a source that is gone, so its streams can carry new channels. 0, or
+     * SB_ESTATE. */
+    int (*close_data)(sb_plugin_handle_t *h, const char *label);
 } sb_core_api_t;
 
 typedef struct sb_plugin {

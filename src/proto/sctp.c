@@ -66,7 +66,8 @@ struct sb_sctp {
     /* Streams whose outgoing side we reset first (owner's thread): the peer's answering
      * reset then needs none from us. */
     uint8_t closing[SB_SCTP_MAX_STREAMS / 8];
-    bool writable_queued; /* an SB_SCTP_ITEM_WRITABLE waits in the queue (under lock) */
+    bool want_writable; /* a send was refused: on_writable when room comes (under lock) */
+    bool wake_due;      /* the queue went from empty: the owner needs a wake-up (lock) */
     bool draining;        /* owner's thread: inside sb_sctp_drain */
 };
 
@@ -88,15 +89,18 @@ static sb_sctp_t *sb_sctp_find(uintptr_t id)
     return s && s->id == id ? s : NULL;
 }
 
-/* Queue an item (under s->lock); false when over the budget (dropped and counted). */
+/* Queue an item (under s->lock); false when over the budget (dropped and counted). An item
+ * into an empty queue is always taken (a message up to the configured limit, which may be
+ * over the budget). Into an empty queue, the owner is due a wake-up (sb_sctp_wake_due). */
 static bool sb_sctp_queue(sb_sctp_t *s, sb_sctp_item_t *it)
 {
-    if (it->len && s->queued_bytes + it->len > SB_SCTP_OUTBOX_MAX_BYTES) {
+    if (it->len && s->head && s->queued_bytes + it->len > SB_SCTP_OUTBOX_MAX_BYTES) {
         s->stats.outbox_dropped++;
         sb_free(it);
         return false;
     }
     bool was_empty = !s->head;
+    s->wake_due = s->wake_due || was_empty;
     s->queued_bytes += it->len;
     it->next = NULL;
     if (s->tail)
@@ -118,6 +122,18 @@ static sb_sctp_item_t *sb_sctp_item(sb_sctp_kind_t kind, const void *data, size_
     return it;
 }
 
+/* After a usrsctp callback queued something (under sb_sctp_g.lock, not s->lock): wake the
+ * owner if the queue was empty, unless the owner itself is in the call (it drains after). */
+static void sb_sctp_wake_due(sb_sctp_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool due = s->wake_due;
+    s->wake_due = false;
+    pthread_mutex_unlock(&s->lock);
+    if (due && s->ops->wake && sb_sctp_owner_call != s)
+        s->ops->wake(s->ctx);
+}
+
 /* usrsctp: a packet for the peer. Any thread that drives usrsctp. */
 static int sb_sctp_on_output(void *addr, void *buffer, size_t length, uint8_t tos, uint8_t set_df)
 {
@@ -125,13 +141,11 @@ static int sb_sctp_on_output(void *addr, void *buffer, size_t length, uint8_t to
     (void)set_df;
     pthread_mutex_lock(&sb_sctp_g.lock);
     sb_sctp_t *s = sb_sctp_find((uintptr_t)addr);
-    bool wake = false;
     if (s) {
         pthread_mutex_lock(&s->lock);
-        wake = sb_sctp_queue(s, sb_sctp_item(SB_SCTP_ITEM_PACKET, buffer, length));
+        sb_sctp_queue(s, sb_sctp_item(SB_SCTP_ITEM_PACKET, buffer, length));
         pthread_mutex_unlock(&s->lock);
-        if (wake && s->ops->wake && sb_sctp_owner_call != s)
-            s->ops->wake(s->ctx);
+        sb_sctp_wake_due(s);
     }
     pthread_mutex_unlock(&sb_sctp_g.lock);
     return 0;
@@ -282,15 +296,12 @@ static int sb_sctp_on_writable(struct socket *sock, uint32_t free_space, void *u
     sb_sctp_t *s = sb_sctp_find((uintptr_t)ulp_info);
     if (s && s->ops->on_writable) {
         pthread_mutex_lock(&s->lock);
-        bool wake = false;
-        if (!s->writable_queued) {
-            s->writable_queued = true;
-            sb_sctp_item_t *it = sb_sctp_item(SB_SCTP_ITEM_WRITABLE, NULL, 0);
-            wake = sb_sctp_queue(s, it);
+        if (s->want_writable) { /* only after a refused send: not on every SACK */
+            s->want_writable = false;
+            sb_sctp_queue(s, sb_sctp_item(SB_SCTP_ITEM_WRITABLE, NULL, 0));
         }
         pthread_mutex_unlock(&s->lock);
-        if (wake && s->ops->wake && sb_sctp_owner_call != s)
-            s->ops->wake(s->ctx);
+        sb_sctp_wake_due(s);
     }
     pthread_mutex_unlock(&sb_sctp_g.lock);
     return 1;
@@ -313,6 +324,7 @@ static int sb_sctp_on_receive(struct socket *sock, union sctp_sockstore addr, vo
         else
             sb_sctp_on_data(s, data, datalen, &rcv, flags);
         pthread_mutex_unlock(&s->lock);
+        sb_sctp_wake_due(s); /* a state change from a timer (COMM_LOST) needs one too */
     }
     pthread_mutex_unlock(&sb_sctp_g.lock);
     free(data);
@@ -482,8 +494,14 @@ int sb_sctp_send(sb_sctp_t *s, uint16_t stream, uint32_t ppid, const uint8_t *da
     sb_sctp_owner_call = s;
     ssize_t n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
     sb_sctp_owner_call = NULL;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pthread_mutex_lock(&s->lock);
+        s->want_writable = true;
+        pthread_mutex_unlock(&s->lock);
+        return SB_EAGAIN;
+    }
     if (n < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? SB_EAGAIN : SB_EIO;
+        return SB_EIO;
     pthread_mutex_lock(&s->lock);
     s->stats.messages_out++;
     pthread_mutex_unlock(&s->lock);
@@ -535,9 +553,6 @@ static void sb_sctp_on_peer_reset(sb_sctp_t *s, uint16_t stream)
 
 static void sb_sctp_on_writable_item(sb_sctp_t *s)
 {
-    pthread_mutex_lock(&s->lock);
-    s->writable_queued = false;
-    pthread_mutex_unlock(&s->lock);
     s->ops->on_writable(s->ctx);
 }
 
