@@ -1,8 +1,10 @@
 /* TextRoom room management, over a data channel and over the API alike: list, exists,
  * create, edit, destroy, allowed (the ACL of join tokens), kick, listparticipants and
  * announcement (a message from the room itself). Secrets gate edit, destroy, allowed, kick
- * and announcement; the plugin's admin_key, when configured, gates create (and shows
- * private rooms in list).
+ * and announcement; the plugin's admin_key, when configured, gates create and an edit's
+ * new_post (and shows private rooms in list). A request may give a room an HTTP backend
+ * ("post", "new_post") only under a prefix the operator allowed (general.post_allowed):
+ * else any client could make the server POST to internal addresses.
  *
  * Replies keep the reference's shapes, quirks included: create, edit and destroy answer
  * "created", "edited", "destroyed" over the API but "success" over a data channel; kick
@@ -90,15 +92,57 @@ static json_t *sb_tr_allowed_parse(json_t *arr, GPtrArray **out)
     return NULL;
 }
 
-/* An HTTP backend is an http:// or https:// URL (nothing else is ever contacted). */
-static json_t *sb_tr_post_check(json_t *body, const char *name)
+bool sb_tr_post_allowed(const char *url)
+{
+    const char *prefix = NULL;
+    for (char **p = sb_tr_config.post_allowed; p && *p && !prefix; p++) {
+        if (!strncmp(url, *p, strlen(*p)))
+            prefix = *p;
+    }
+    if (!prefix)
+        return false;
+    for (const char *c = url; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '\\')
+            return false;
+    }
+    /* The path (from the "/" after the authority, which the prefix holds, to "?" or "#"):
+     * no segment libcurl (or the backend) would resolve out of the allowed prefix, no
+     * encoded dot, slash or backslash a backend might decode into one. */
+    const char *path = strchr(strstr(url, "://") + 3, '/');
+    size_t len = strcspn(path, "?#");
+    for (size_t i = 0; i + 2 < len; i++) {
+        char hi = path[i + 1], lo = (char)g_ascii_tolower(path[i + 2]);
+        if (path[i] == '%' && ((hi == '2' && (lo == 'e' || lo == 'f')) || (hi == '5' && lo == 'c')))
+            return false;
+    }
+    for (size_t i = 0; i < len;) { /* path[i] is a "/" */
+        size_t seg = strcspn(path + i + 1, "/?#");
+        if ((seg == 1 && path[i + 1] == '.') ||
+            (seg == 2 && path[i + 1] == '.' && path[i + 2] == '.'))
+            return false;
+        i += seg + 1;
+    }
+    return true;
+}
+
+/* An HTTP backend is an http:// or https:// URL (nothing else is ever contacted): 414
+ * otherwise. One a request gives (not from_conf) must also be allowed: 419 otherwise. An
+ * empty one is none (always fine). */
+static json_t *sb_tr_post_check(json_t *body, const char *name, bool from_conf)
 {
     const char *url = json_string_value(json_object_get(body, name));
-    if (!url || !*url || !g_ascii_strncasecmp(url, "http://", 7) ||
-        !g_ascii_strncasecmp(url, "https://", 8))
+    if (!url || !*url)
         return NULL;
-    return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                       "Invalid element (%s should be an http:// or https:// URL)", name);
+    if (g_ascii_strncasecmp(url, "http://", 7) && g_ascii_strncasecmp(url, "https://", 8))
+        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
+                           "Invalid element (%s should be an http:// or https:// URL)", name);
+    if (from_conf || sb_tr_post_allowed(url))
+        return NULL;
+    if (!sb_tr_config.post_allowed || !sb_tr_config.post_allowed[0])
+        return sb_tr_error(SB_TR_ERR_UNAUTHORIZED,
+                           "Unauthorized (%s: HTTP backends may only be set in the configuration)",
+                           name);
+    return sb_tr_error(SB_TR_ERR_UNAUTHORIZED, "Unauthorized (%s: URL not allowed)", name);
 }
 
 static json_t *sb_tr_history_check(json_t *v, const char *name)
@@ -109,7 +153,7 @@ static json_t *sb_tr_history_check(json_t *v, const char *name)
     return NULL;
 }
 
-json_t *sb_tr_room_create(json_t *body, sb_tr_room_t **out)
+json_t *sb_tr_room_create(json_t *body, bool from_conf, sb_tr_room_t **out)
 {
     static const sb_tr_param_t params[] = {
         {"room", SB_TR_T_ROOM, false},     {"description", SB_TR_T_STRING, false},
@@ -122,7 +166,7 @@ json_t *sb_tr_room_create(json_t *body, sb_tr_room_t **out)
     if (!e)
         e = sb_tr_history_check(json_object_get(body, "history"), "history");
     if (!e)
-        e = sb_tr_post_check(body, "post");
+        e = sb_tr_post_check(body, "post", from_conf);
     GPtrArray *allowed = NULL;
     json_t *jallowed = json_object_get(body, "allowed");
     if (!e && jallowed)
@@ -209,7 +253,7 @@ json_t *sb_tr_req_create(sb_tr_req_t *req)
     json_t *e = sb_tr_check_admin_key(req->body, true, &admin);
     sb_tr_room_t *r = NULL;
     if (!e)
-        e = sb_tr_room_create(req->body, &r);
+        e = sb_tr_room_create(req->body, false, &r);
     if (e)
         return e;
     return sb_tr_room_reply(SB_TR_OVER_API(req) ? "created" : "success", r);
@@ -231,7 +275,13 @@ json_t *sb_tr_req_edit(sb_tr_req_t *req)
     sb_tr_room_t *r = SB_TR_ROOM_ADMIN(req->body, params, &e);
     if (!r)
         return e;
-    if ((e = sb_tr_post_check(req->body, "new_post")))
+    /* A new backend (or none) needs the admin_key too, when there is one: the room's
+     * secret is its creator's, the backend is the operator's business. */
+    bool admin;
+    if (json_object_get(req->body, "new_post") &&
+        (e = sb_tr_check_admin_key(req->body, true, &admin)))
+        return e;
+    if ((e = sb_tr_post_check(req->body, "new_post", false)))
         return e;
     sb_tr_room_opts_set(&r->o, req->body, "new_");
     return sb_tr_room_reply(SB_TR_OVER_API(req) ? "edited" : "success", r);

@@ -5,7 +5,9 @@
  * What each side sees, as the reference orders it: the joiner gets the room's history,
  * then the "join" event (everyone gets it, the joiner too), then the reply; a leaver gets
  * its own "leave" event before the reply; a room-wide message comes back to its sender
- * too; a whisper goes to its targets only (to each as many times as it is named).
+ * too; a whisper goes to its targets only, to each once however many times "tos" names it
+ * (the reference sends one copy per mention: one request could send a victim
+ * max_participants copies of max_text).
  *
  * Does not manage rooms (admin.c). Threads: under the plugin lock. */
 #include <string.h>
@@ -143,7 +145,8 @@ static json_t *sb_tr_check_tos(json_t *tos)
     return NULL;
 }
 
-/* Whispered: to each of names (an array) present in r; {"name": delivered, ...}. Owned. */
+/* Whispered: to each of names (an array) present in r, once (a repeated name is skipped);
+ * {"name": delivered, ...}, each name once, in first-mention order. Owned. */
 static json_t *sb_tr_whisper(sb_tr_req_t *req, sb_tr_room_t *r, json_t *names, sb_tr_text_t *t)
 {
     json_t *sent = json_object();
@@ -152,6 +155,8 @@ static json_t *sb_tr_whisper(sb_tr_req_t *req, sb_tr_room_t *r, json_t *names, s
     json_array_foreach(names, i, v)
     {
         const char *name = json_string_value(v);
+        if (json_object_get(sent, name))
+            continue;
         sb_tr_participant_t *to = g_hash_table_lookup(r->by_name, name);
         if (to)
             sb_tr_outbox_add(req->ob, to->session, t);

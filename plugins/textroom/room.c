@@ -1,7 +1,8 @@
 /* TextRoom rooms: the rooms table, room options (one table drives "create", "edit" and the
  * configuration file), a room's history (the last public messages and announcements, sent
- * to newcomers), and <configs_folder>/janus.plugin.textroom.conf (libconfig syntax): the
- * plugin's settings (group "general") and predefined rooms (groups "room-<id>").
+ * to newcomers; all rooms' together within a byte budget), and
+ * <configs_folder>/janus.plugin.textroom.conf (libconfig syntax): the plugin's settings (group
+ * "general") and predefined rooms (groups "room-<id>").
  *
  * Does not run requests (admin.c, chat.c do) nor save rooms: "permanent" is never honoured.
  * Threads: the table and every room are guarded by sb_tr_lock; the configuration is read
@@ -25,6 +26,15 @@ GMutex sb_tr_lock;
 
 static GHashTable *sb_tr_rooms; /* key -> room (owned); under sb_tr_lock */
 
+/* The history budget (under sb_tr_lock): the rooms that keep any history in a binary
+ * max-heap by past_bytes (each room knows its place: past_heap), so the room keeping the
+ * most is found at once when the budget is passed; the bytes of all rooms together; the
+ * messages evicted for the budget. */
+static GPtrArray *sb_tr_past_heap;
+static size_t sb_tr_past_total;
+static unsigned long long sb_tr_past_evicted;
+#define SB_TR_NOT_IN_HEAP G_MAXUINT
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 static void sb_tr_room_free(gpointer ptr)
@@ -35,9 +45,8 @@ static void sb_tr_room_free(gpointer ptr)
         sb_tr_room_part(g_ptr_array_index(r->participants, r->participants->len - 1));
     g_ptr_array_unref(r->participants);
     g_hash_table_destroy(r->by_name);
-    sb_tr_text_t *t;
-    while ((t = g_queue_pop_head(&r->past)) != NULL)
-        sb_tr_text_unref(t);
+    r->o.history = 0;
+    sb_tr_room_trim(r); /* out of the budget and the heap */
     g_ptr_array_unref(r->allowed);
     sb_tr_room_opts_deinit(&r->o);
     sb_free(r->key);
@@ -47,6 +56,9 @@ static void sb_tr_room_free(gpointer ptr)
 void sb_tr_rooms_init(void)
 {
     sb_tr_rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, sb_tr_room_free);
+    sb_tr_past_heap = g_ptr_array_new();
+    sb_tr_past_total = 0;
+    sb_tr_past_evicted = 0;
 }
 
 void sb_tr_rooms_deinit(void)
@@ -55,7 +67,14 @@ void sb_tr_rooms_deinit(void)
     GHashTable *t = sb_tr_rooms;
     sb_tr_rooms = NULL;
     if (t)
-        g_hash_table_destroy(t);
+        g_hash_table_destroy(t); /* each room leaves the heap */
+    if (sb_tr_past_heap) {
+        g_ptr_array_unref(sb_tr_past_heap);
+        sb_tr_past_heap = NULL;
+    }
+    if (sb_tr_past_evicted)
+        SB_INFO("textroom", "%llu history message(s) evicted for general.max_history_bytes",
+                sb_tr_past_evicted);
     g_mutex_unlock(&sb_tr_lock);
 }
 
@@ -119,6 +138,7 @@ int sb_tr_room_add(const char *key, sb_tr_room_opts_t *o, GPtrArray *allowed, sb
     r->participants = g_ptr_array_new();
     r->by_name = g_hash_table_new(g_str_hash, g_str_equal);
     g_queue_init(&r->past);
+    r->past_heap = SB_TR_NOT_IN_HEAP;
     g_hash_table_insert(sb_tr_rooms, r->key, r);
     *out = r;
     return 0;
@@ -166,10 +186,83 @@ void sb_tr_room_opts_deinit(sb_tr_room_opts_t *o)
     memset(o, 0, sizeof(*o));
 }
 
+/* ---- history ---------------------------------------------------------------------------- */
+
+static sb_tr_room_t *sb_tr_heap_at(guint i)
+{
+    return g_ptr_array_index(sb_tr_past_heap, i);
+}
+
+static void sb_tr_heap_put(guint i, sb_tr_room_t *r)
+{
+    sb_tr_past_heap->pdata[i] = r;
+    r->past_heap = i;
+}
+
+/* The room at i moves up past parents keeping fewer bytes, then down past children
+ * keeping more: its place after its past_bytes changed either way. */
+static void sb_tr_heap_sift(guint i)
+{
+    sb_tr_room_t *r = sb_tr_heap_at(i);
+    while (i > 0 && sb_tr_heap_at((i - 1) / 2)->past_bytes < r->past_bytes) {
+        sb_tr_heap_put(i, sb_tr_heap_at((i - 1) / 2));
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        guint c = 2 * i + 1;
+        if (c >= sb_tr_past_heap->len)
+            break;
+        if (c + 1 < sb_tr_past_heap->len &&
+            sb_tr_heap_at(c + 1)->past_bytes > sb_tr_heap_at(c)->past_bytes)
+            c++;
+        if (sb_tr_heap_at(c)->past_bytes <= r->past_bytes)
+            break;
+        sb_tr_heap_put(i, sb_tr_heap_at(c));
+        i = c;
+    }
+    sb_tr_heap_put(i, r);
+}
+
+/* r's past_bytes changed: it enters, moves in or leaves (nothing kept) the heap. */
+static void sb_tr_heap_update(sb_tr_room_t *r)
+{
+    if (!sb_tr_past_heap)
+        return;
+    if (r->past_heap == SB_TR_NOT_IN_HEAP) {
+        if (r->past_bytes == 0)
+            return;
+        g_ptr_array_add(sb_tr_past_heap, r);
+        r->past_heap = sb_tr_past_heap->len - 1;
+        sb_tr_heap_sift(r->past_heap);
+    } else if (r->past_bytes > 0) {
+        sb_tr_heap_sift(r->past_heap);
+    } else {
+        guint i = r->past_heap;
+        sb_tr_room_t *last = sb_tr_heap_at(sb_tr_past_heap->len - 1);
+        g_ptr_array_set_size(sb_tr_past_heap, sb_tr_past_heap->len - 1);
+        r->past_heap = SB_TR_NOT_IN_HEAP;
+        if (last != r) {
+            sb_tr_heap_put(i, last);
+            sb_tr_heap_sift(i);
+        }
+    }
+}
+
+/* r's oldest kept message goes (the caller updates the heap). */
+static void sb_tr_past_drop(sb_tr_room_t *r)
+{
+    sb_tr_text_t *t = g_queue_pop_head(&r->past);
+    size_t cost = SB_TR_PAST_COST(t);
+    r->past_bytes -= cost;
+    sb_tr_past_total -= cost;
+    sb_tr_text_unref(t);
+}
+
 void sb_tr_room_trim(sb_tr_room_t *r)
 {
     while (g_queue_get_length(&r->past) > r->o.history)
-        sb_tr_text_unref(g_queue_pop_head(&r->past));
+        sb_tr_past_drop(r);
+    sb_tr_heap_update(r);
 }
 
 void sb_tr_room_remember(sb_tr_room_t *r, sb_tr_text_t *text)
@@ -177,14 +270,49 @@ void sb_tr_room_remember(sb_tr_room_t *r, sb_tr_text_t *text)
     if (r->o.history == 0)
         return;
     g_queue_push_tail(&r->past, sb_tr_text_ref(text));
+    r->past_bytes += SB_TR_PAST_COST(text);
+    sb_tr_past_total += SB_TR_PAST_COST(text);
     sb_tr_room_trim(r);
+    /* Past the budget: the room keeping the most gives up its oldest, so a room flooding
+     * its own history (or many rooms filled once) cannot take the others' away. */
+    while (sb_tr_past_total > sb_tr_config.max_history_bytes && sb_tr_past_heap->len > 0) {
+        sb_tr_room_t *big = sb_tr_heap_at(0);
+        sb_tr_past_drop(big);
+        sb_tr_heap_update(big);
+        unsigned long long n = ++sb_tr_past_evicted;
+        if (n == 1 || n % 10000 == 0)
+            SB_WARN("textroom",
+                    "rooms' history reached general.max_history_bytes (%u): %llu message(s) "
+                    "evicted so far",
+                    sb_tr_config.max_history_bytes, n);
+    }
+}
+
+void sb_tr_history_stats(size_t *bytes, unsigned long long *evicted)
+{
+    *bytes = sb_tr_past_total;
+    *evicted = sb_tr_past_evicted;
+}
+
+sb_tr_room_t *sb_tr_history_largest(void)
+{
+    return sb_tr_past_heap && sb_tr_past_heap->len ? sb_tr_heap_at(0) : NULL;
 }
 
 /* ---- the configuration file ------------------------------------------------------------ */
 
+static void sb_tr_conf_free_post_allowed(void)
+{
+    for (char **p = sb_tr_config.post_allowed; p && *p; p++)
+        sb_free(*p);
+    sb_free(sb_tr_config.post_allowed);
+    sb_tr_config.post_allowed = NULL;
+}
+
 void sb_tr_conf_defaults(void)
 {
     sb_free(sb_tr_config.admin_key);
+    sb_tr_conf_free_post_allowed();
     memset(&sb_tr_config, 0, sizeof(sb_tr_config));
     sb_tr_config.json = SB_TR_JSON_INDENTED;
     sb_tr_config.max_rooms = 10000;
@@ -192,6 +320,7 @@ void sb_tr_conf_defaults(void)
     sb_tr_config.max_rooms_per_user = 64;
     sb_tr_config.max_text = 65536;
     sb_tr_config.max_history = 100;
+    sb_tr_config.max_history_bytes = 16 * 1024 * 1024;
     sb_tr_config.post_queue = 1000;
 }
 
@@ -199,6 +328,7 @@ void sb_tr_conf_deinit(void)
 {
     sb_free(sb_tr_config.admin_key);
     sb_tr_config.admin_key = NULL;
+    sb_tr_conf_free_post_allowed();
 }
 
 /* The bounded integers of the general group: name, field, smallest, largest. */
@@ -214,6 +344,7 @@ static const struct {
      * and must fit one SCTP message: longer texts are refused per message anyway. */
     {"max_text", offsetof(sb_tr_config_t, max_text), 1, SB_TR_MAX_EVENT - 1024},
     {"max_history", offsetof(sb_tr_config_t, max_history), 0, 10000},
+    {"max_history_bytes", offsetof(sb_tr_config_t, max_history_bytes), 0, 1024 * 1024 * 1024},
     {"post_queue", offsetof(sb_tr_config_t, post_queue), 0, 1000000},
 };
 
@@ -235,6 +366,50 @@ static int sb_tr_conf_general_int(const char *path, config_setting_t *c, const c
     return SB_ENOENT;
 }
 
+/* A prefix of general.post_allowed: "http://" or "https://", an authority (no "/", "?",
+ * "#", "\", space or control character), then "/" and any path: what a URL adds after it
+ * can never change the host or port the URL names. */
+static bool sb_tr_conf_post_prefix_ok(const char *p)
+{
+    size_t scheme = !g_ascii_strncasecmp(p, "http://", 7)    ? 7
+                    : !g_ascii_strncasecmp(p, "https://", 8) ? 8
+                                                             : 0;
+    if (!scheme || strlen(p) > SB_TR_MAX_STRING)
+        return false;
+    const char *a = p + scheme;
+    size_t n = strcspn(a, "/?#\\");
+    if (n == 0 || a[n] != '/')
+        return false;
+    for (const char *c = p; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '\\')
+            return false;
+    }
+    return true;
+}
+
+static int sb_tr_conf_post_allowed(const char *path, config_setting_t *c)
+{
+    int n = config_setting_length(c);
+    char **list = sb_calloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        const char *v = config_setting_get_string_elem(c, i);
+        if (!v || !sb_tr_conf_post_prefix_ok(v)) {
+            SB_ERROR("textroom",
+                     "%s:%d: general.post_allowed[%d] must be a URL prefix "
+                     "\"http[s]://host[:port]/[path]\" (the \"/\" after the host included)",
+                     path, config_setting_source_line(c), i);
+            for (int k = 0; k < i; k++)
+                sb_free(list[k]);
+            sb_free(list);
+            return SB_EINVAL;
+        }
+        list[i] = sb_strdup(v);
+    }
+    sb_tr_conf_free_post_allowed();
+    sb_tr_config.post_allowed = list;
+    return 0;
+}
+
 static int sb_tr_conf_general(const char *path, config_setting_t *g)
 {
     for (int i = 0; i < config_setting_length(g); i++) {
@@ -249,6 +424,11 @@ static int sb_tr_conf_general(const char *path, config_setting_t *g)
         } else if (!strcmp(name, "string_ids") && type == CONFIG_TYPE_BOOL) {
             sb_tr_config.string_ids = config_setting_get_bool(c);
             rc = 0;
+        } else if (!strcmp(name, "post_allowed") &&
+                   (type == CONFIG_TYPE_ARRAY || type == CONFIG_TYPE_LIST)) {
+            rc = sb_tr_conf_post_allowed(path, c);
+            if (rc < 0)
+                return rc;
         } else if (!strcmp(name, "events") && type == CONFIG_TYPE_BOOL) {
             rc = 0; /* the reference's event handlers: we have none to notify */
         } else if (!strcmp(name, "json") && type == CONFIG_TYPE_STRING) {
@@ -348,7 +528,7 @@ static int sb_tr_conf_room(const char *path, config_setting_t *g)
         (json_is_string(room) && !json_string_length(room)))
         err = sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "a room group needs an id (room-<id>)");
     else
-        err = sb_tr_room_create(obj, &r);
+        err = sb_tr_room_create(obj, true, &r);
     json_decref(obj);
     if (err) {
         SB_ERROR("textroom", "%s:%d: %s: %s", path, config_setting_source_line(g),

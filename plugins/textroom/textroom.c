@@ -280,11 +280,16 @@ static json_t *sb_tr_query_handle(sb_plugin_handle_t *h)
             json_object_set_new(j, "display", json_string(p->display));
         json_array_append_new(rooms, j);
     }
+    size_t history_bytes;
+    unsigned long long history_evicted;
+    sb_tr_history_stats(&history_bytes, &history_evicted);
     g_mutex_unlock(&sb_tr_lock);
-    return json_pack("{s:b, s:i, s:o, s:I, s:I}", "setup", atomic_load(&s->setup), "loop",
+    /* history_*: the plugin's, all rooms together (general.max_history_bytes). */
+    return json_pack("{s:b, s:i, s:o, s:I, s:I, s:I, s:I}", "setup", atomic_load(&s->setup), "loop",
                      atomic_load(&s->loop), "rooms", rooms, "sent",
                      (json_int_t)atomic_load(&s->sent), "dropped",
-                     (json_int_t)atomic_load(&s->dropped));
+                     (json_int_t)atomic_load(&s->dropped), "history_bytes",
+                     (json_int_t)history_bytes, "history_evicted", (json_int_t)history_evicted);
 }
 
 /* Loop thread: the PeerConnection is up; events for this session go to this loop. */

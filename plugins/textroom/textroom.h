@@ -84,7 +84,12 @@ typedef struct sb_tr_config {
     unsigned max_rooms_per_user; /* rooms one handle may be in at once */
     unsigned max_text;           /* bytes of a message's or an announcement's text */
     unsigned max_history;        /* largest "history" a room may keep */
+    unsigned max_history_bytes;  /* all rooms' history together (SB_TR_PAST_COST each) */
     unsigned post_queue;         /* messages waiting for HTTP backends, all rooms */
+    /* URL prefixes ("http[s]://authority/...", checked at load) a room created or edited
+     * by a request may have as "post"; none: only rooms of the configuration file may
+     * have an HTTP backend. */
+    char **post_allowed; /* NULL-terminated, owned; NULL: none */
 } sb_tr_config_t;
 
 extern sb_tr_config_t sb_tr_config;
@@ -200,7 +205,13 @@ struct sb_tr_room {
     GPtrArray *participants; /* sb_tr_participant_t*, owned, in join order */
     GHashTable *by_name;     /* username -> participant (borrowed) */
     GQueue past;             /* sb_tr_text_t* (references): the last o.history messages */
+    size_t past_bytes;       /* SB_TR_PAST_COST of each text in past */
+    guint past_heap;         /* room.c: its place in the history heap; G_MAXUINT: not there */
 };
+
+/* What one kept message counts against general.max_history_bytes: its text, plus its
+ * header and its queue link. */
+#define SB_TR_PAST_COST(t) ((t)->len + 64)
 
 void sb_tr_rooms_init(void);
 void sb_tr_rooms_deinit(void); /* every room goes (their participants with them) */
@@ -224,10 +235,17 @@ GPtrArray *sb_tr_rooms_all(void);
 /* The room's id as the API shows it (integer, or string with string_ids). Owned. */
 json_t *sb_tr_room_id_json(const sb_tr_room_t *r);
 void sb_tr_room_opts_deinit(sb_tr_room_opts_t *o);
-/* Under the lock: keep text in r's history (the oldest goes past o.history). */
+/* Under the lock: keep text in r's history (the oldest goes past o.history). Past the
+ * budget of all rooms together (max_history_bytes), the oldest messages of the room that
+ * keeps the most bytes go first (r's own when it is that room), counted as evicted. */
 void sb_tr_room_remember(sb_tr_room_t *r, sb_tr_text_t *text);
-/* Under the lock: trim the history to o.history (after an edit). */
+/* Under the lock: trim the history to o.history (after an edit; to 0 as the room goes). */
 void sb_tr_room_trim(sb_tr_room_t *r);
+/* Under the lock: the bytes all rooms' history holds, and how many messages the budget
+ * evicted since sb_tr_rooms_init. */
+void sb_tr_history_stats(size_t *bytes, unsigned long long *evicted);
+/* Under the lock: a room keeping the most history bytes, or NULL when none keeps any. */
+sb_tr_room_t *sb_tr_history_largest(void);
 /* Under the lock: add s as username in r (the caller checked everything). Borrowed. */
 sb_tr_participant_t *sb_tr_room_join(sb_tr_room_t *r, sb_tr_session_t *s, const char *username,
                                      const char *display);
@@ -315,9 +333,15 @@ json_t *sb_tr_req_kick(sb_tr_req_t *req);
 json_t *sb_tr_req_listparticipants(sb_tr_req_t *req);
 json_t *sb_tr_req_announcement(sb_tr_req_t *req);
 /* Under the lock: a room from the fields of a "create" body (or a room group of the
- * configuration): checks them all (the reference's errors), then adds the room. NULL and
- * *out, or the error (owned). The admin_key is the caller's business. */
-json_t *sb_tr_room_create(json_t *body, sb_tr_room_t **out);
+ * configuration: from_conf): checks them all (the reference's errors), then adds the
+ * room. A "post" of a request must pass sb_tr_post_allowed (419 otherwise); one of the
+ * configuration may be any http(s) URL. NULL and *out, or the error (owned). The
+ * admin_key is the caller's business. */
+json_t *sb_tr_room_create(json_t *body, bool from_conf, sb_tr_room_t **out);
+/* Whether a request (not the configuration file) may give a room url as its HTTP backend:
+ * it starts with one of general.post_allowed and its path has no "." or ".." segment nor
+ * encoded dot, slash or backslash, and it has no backslash, space or control character. */
+bool sb_tr_post_allowed(const char *url);
 
 /* ---- HTTP backends (post.c) ------------------------------------------------------------- */
 

@@ -5,16 +5,20 @@
  *
  * Input: byte 0 picks the plugin's settings (bit 0 string room ids; bits 1-2 the JSON style;
  * bit 3 an admin_key "k"; bit 4 small bounds: 8 rooms, 3 participants a room, 2 rooms a
- * session, history 3, texts of 64 bytes). The rest is lines: "0".."3" then a data channel
+ * session, history 3, texts of 64 bytes, 1 KiB of history in all; bit 5 post_allowed
+ * "http://h/ok/"). The rest is lines: "0".."3" then a data channel
  * message of that session; "b" then a binary message of session 0; "D" then an API body;
  * "H" then a digit: that session's PeerConnection goes (it leaves every room); anything
  * else is a data channel message of session 0, whole. Rooms 1234 (secret "adminpwd",
  * history 2) and 4321 (pin "p", allowed token "t") exist at the start of every input.
  * Invariants (abort = finding): every text an outbox holds is a JSON object of its stated
  * length; a data channel request always gets a reply unless it asked for none ("ack":
- * false); an API request always gets an object; after each line the rooms, their
- * participants (array and name index) and the sessions' room lists agree, and no bound is
- * passed. Each input starts from nothing and frees everything (leaks are findings).
+ * false); an API request always gets an object; a whisper reaches each session at most
+ * once; after each line the rooms, their participants (array and name index) and the
+ * sessions' room lists agree, every room's history bytes add up (to the plugin's total,
+ * within max_history_bytes, the heap's top the largest), no request-made room has a "post"
+ * outside post_allowed, and no bound is passed. Each input starts from nothing and frees
+ * everything (leaks are findings; the history total is back to 0).
  * libFuzzer: see plugins/textroom/module.am (ENABLE_FUZZERS); replayed over
  * tests/fuzz/corpus/textroom by make check. Thread: libFuzzer's. */
 #include <stdio.h>
@@ -57,6 +61,11 @@ static void fuzz_settings(uint8_t flags)
         sb_tr_config.max_rooms_per_user = 2;
         sb_tr_config.max_history = 3;
         sb_tr_config.max_text = 64;
+        sb_tr_config.max_history_bytes = 1024;
+    }
+    if (flags & 32) {
+        sb_tr_config.post_allowed = sb_calloc(2, sizeof(char *));
+        sb_tr_config.post_allowed[0] = sb_strdup("http://h/ok/");
     }
 }
 
@@ -70,7 +79,7 @@ static void fuzz_room(const char *body)
                             json_integer(atoi(json_string_value(json_object_get(b, "id")))));
     json_object_del(b, "id");
     sb_tr_room_t *r;
-    json_t *e = sb_tr_room_create(b, &r);
+    json_t *e = sb_tr_room_create(b, true, &r);
     FUZZ_CHECK(e == NULL);
     json_decref(b);
 }
@@ -95,14 +104,30 @@ static bool fuzz_check_outbox(sb_tr_outbox_t *ob, sb_tr_session_t *s)
     return for_s;
 }
 
-/* Rooms, participants and sessions agree; no bound is passed. */
+/* Rooms, participants and sessions agree; history bytes add up; no bound is passed. */
 static void fuzz_check_state(void)
 {
     GPtrArray *rooms = sb_tr_rooms_all();
     FUZZ_CHECK(rooms->len <= sb_tr_config.max_rooms);
+    size_t total = 0, largest = 0;
     for (guint i = 0; i < rooms->len; i++) {
         sb_tr_room_t *r = g_ptr_array_index(rooms, i);
         FUZZ_CHECK(sb_tr_room_find(r->key) == r);
+        size_t bytes = 0;
+        for (GList *l = r->past.head; l; l = l->next)
+            bytes += SB_TR_PAST_COST((sb_tr_text_t *)l->data);
+        FUZZ_CHECK(bytes == r->past_bytes);
+        total += bytes;
+        largest = MAX(largest, bytes);
+        /* The seed rooms have none; any other came from a request. */
+        if (r->o.post) {
+            const char *allowed = sb_tr_config.post_allowed ? sb_tr_config.post_allowed[0] : NULL;
+            FUZZ_CHECK(allowed && g_str_has_prefix(r->o.post, allowed));
+            char *path = g_strndup(r->o.post, strcspn(r->o.post, "?#"));
+            FUZZ_CHECK(!strstr(path, "/../") && !strstr(path, "/./") &&
+                       !g_str_has_suffix(path, "/..") && !g_str_has_suffix(path, "/."));
+            g_free(path);
+        }
         FUZZ_CHECK(r->participants->len == g_hash_table_size(r->by_name));
         FUZZ_CHECK(r->participants->len <= sb_tr_config.max_participants);
         FUZZ_CHECK(g_queue_get_length(&r->past) <= r->o.history);
@@ -115,6 +140,13 @@ static void fuzz_check_state(void)
         }
     }
     g_ptr_array_unref(rooms);
+    size_t bytes;
+    unsigned long long evicted;
+    sb_tr_history_stats(&bytes, &evicted);
+    FUZZ_CHECK(bytes == total);
+    FUZZ_CHECK(bytes <= sb_tr_config.max_history_bytes);
+    sb_tr_room_t *top = sb_tr_history_largest();
+    FUZZ_CHECK(top ? top->past_bytes == largest && largest > 0 : total == 0);
     for (int k = 0; k < FUZZ_SESSIONS; k++) {
         sb_tr_session_t *s = fuzz_sessions[k];
         FUZZ_CHECK(s->rooms->len <= sb_tr_config.max_rooms_per_user);
@@ -139,11 +171,20 @@ static void fuzz_data(sb_tr_session_t *s, const char *text, size_t len, bool bin
     } else {
         sb_tr_data_request(s, text, len, &ob);
     }
-    if (!fuzz_check_outbox(&ob, s)) {
-        json_t *o = json_loadb(text, len, 0, NULL);
+    json_t *o = json_loadb(text, len, 0, NULL);
+    if (!fuzz_check_outbox(&ob, s))
         FUZZ_CHECK(!binary && json_is_false(json_object_get(o, "ack")));
-        json_decref(o);
+    /* A message (whispered to a "tos" that may repeat names) reaches a session once. */
+    if (!binary && !g_strcmp0(json_string_value(json_object_get(o, "textroom")), "message")) {
+        for (guint i = 0; i < ob.items->len; i++) {
+            for (guint j = i + 1; j < ob.items->len; j++) {
+                sb_tr_outbox_item_t *a = &g_array_index(ob.items, sb_tr_outbox_item_t, i);
+                sb_tr_outbox_item_t *b = &g_array_index(ob.items, sb_tr_outbox_item_t, j);
+                FUZZ_CHECK(a->s != b->s || a->text != b->text);
+            }
+        }
     }
+    json_decref(o);
     sb_tr_outbox_deinit(&ob);
 }
 
@@ -221,6 +262,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     g_mutex_unlock(&sb_tr_lock);
     sb_tr_rooms_deinit(); /* takes the lock itself */
+    size_t bytes;
+    unsigned long long evicted;
+    sb_tr_history_stats(&bytes, &evicted);
+    FUZZ_CHECK(bytes == 0);
     sb_tr_conf_deinit();
     return 0;
 }

@@ -12,8 +12,12 @@ opened by the server for a client that has none). A room's HTTP
 backend ("post") receives the same bodies from both. Where we differ on purpose
 (docs/decisions.md, TextRoom) the cases check our side alone: malformed JSON and binary
 messages get an error instead of silence, a "tos" with a non-string (the reference
-crashes) gets an error, "permanent" is never honoured, a new "setup" after a hangup works,
-texts over max_text are refused."""
+crashes) gets an error, a name repeated in "tos" gets one copy (the reference one per
+mention), "permanent" is never honoured, a new "setup" after a hangup works, texts over
+max_text are refused, a "post" outside general.post_allowed is refused (419; with the
+shipped configuration, which allows none, every "post" of a request is), and all rooms'
+history stays within general.max_history_bytes (the room keeping the most drops its
+oldest)."""
 import asyncio
 import json
 import os
@@ -39,9 +43,13 @@ GRACE = 0.12 * SLOW  # after a reply: events for the others are on their way
 QUIET = 0.35 * SLOW  # when no reply is expected
 HOOK = "http://127.0.0.1:%d/hook" % HOOK_PORT
 
-OUR_CONF = """general: { json = "indented"; max_text = 4096; };
+HISTORY_BUDGET = 65536
+# The HTTP backend's prefix is allowed, so the flow's "create" with "post" runs as on the
+# reference (which allows any).
+OUR_CONF = """general: { json = "indented"; max_text = 4096; max_history_bytes = %d;
+    post_allowed = [ "http://127.0.0.1:%d/" ]; };
 room-1234: { description = "Demo Room"; secret = "adminpwd"; is_private = false; };
-"""
+""" % (HISTORY_BUDGET, HOOK_PORT)
 REF_CONF = """general: { json = "indented" }
 room-1234: { description = "Demo Room" secret = "adminpwd" }
 """
@@ -248,7 +256,6 @@ FLOW = [
     ("A", {"textroom": "message", "room": 1234, "text": "to self", "to": "alice"}),
     ("A", {"textroom": "message", "room": 1234, "text": "to nobody", "to": "nobody"}),
     ("A", {"textroom": "message", "room": 1234, "text": "mixed", "tos": ["nobody", "bob"]}),
-    ("A", {"textroom": "message", "room": 1234, "text": "twice", "tos": ["bob", "bob"]}),
     ("A", {"textroom": "message", "room": 1234, "text": "empty", "tos": []}),
     ("A", {"textroom": "message", "room": 1234, "text": "quiet", "to": "carol", "ack": False}),
     ("A", {"textroom": "message", "room": 1234, "text": "both", "to": "bob", "tos": ["carol"]}),
@@ -630,12 +637,90 @@ async def our_extras(tap, clients, d):
     with tap.case("usernames are bounded (256 bytes)"):
         got = await ask({"textroom": "join", "room": 7100, "username": "u" * 257})
         check_eq(got[-1]["error_code"], 414, got[-1])
+    c = clients["C"]
+
+    async def wait_reply(client, tx):
+        deadline = time.time() + 5 * SLOW
+        while not client.has_reply(tx) and time.time() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(GRACE)
+
+    with tap.case("a name repeated in 'tos' gets one copy; 'sent' names it once (the reference "
+                  "sends one copy per mention)"):
+        c.drain()
+        await wait_reply(c, c.send({"textroom": "join", "room": 9000, "username": "carol"}))
+        c.drain()
+        got = await ask({"textroom": "message", "room": 9000, "text": "once",
+                         "tos": ["carol", "carol", "nobody", "carol", "nobody"]})
+        check_eq(list(got[-1]["sent"].items()), [("carol", True), ("nobody", False)], got[-1])
+        await asyncio.sleep(QUIET)
+        copies = [json.loads(m) for _, m in c.drain()]
+        check_eq([(m["textroom"], m["text"], m["whisper"]) for m in copies],
+                 [("message", "once", True)], "carol's copies")
+    with tap.case("a 'post' outside general.post_allowed is refused (419), data channel and API"):
+        for url in ("http://127.0.0.1:8088/admin", "http://169.254.169.254/latest/meta-data/",
+                    "https://127.0.0.1:%d/" % HOOK_PORT,
+                    "http://127.0.0.1:%d@10.0.0.1/" % HOOK_PORT,
+                    "http://127.0.0.1:%d/../admin" % HOOK_PORT,
+                    "http://127.0.0.1:%d/a/%%2e%%2e/admin" % HOOK_PORT):
+            got = await ask({"textroom": "create", "room": 7300, "post": url})
+            check_eq((got[-1].get("error_code"), got[-1].get("error")),
+                     (419, "Unauthorized (post: URL not allowed)"), url)
+        got = await ask({"textroom": "edit", "room": 1234, "secret": "adminpwd",
+                         "new_post": "http://10.1.2.3/"})
+        check_eq((got[-1].get("error_code"), got[-1].get("error")),
+                 (419, "Unauthorized (new_post: URL not allowed)"), "edit")
+        r = await d.request({"request": "create", "room": 7300, "post": "http://10.1.2.3/"})
+        check_eq(r, {"textroom": "error", "error_code": 419,
+                     "error": "Unauthorized (post: URL not allowed)"}, "API create")
+        got = await ask({"textroom": "exists", "room": 7300})
+        check_eq(got[-1]["exists"], False, "no room was made")
+        got = await ask({"textroom": "create", "room": 7300, "post": HOOK + "/x?a=../b"})
+        check_eq(got[-1].get("textroom"), "success", "under the prefix: %r" % got[-1])
+    with tap.case("all rooms' history stays within max_history_bytes (%d here): the oldest "
+                  "go, a newcomer gets the newest in order" % HISTORY_BUDGET):
+        got = await ask({"textroom": "create", "room": 7200, "history": 100})
+        check_eq(got[-1].get("textroom"), "success", got)
+        got = await ask({"textroom": "join", "room": 7200, "username": "alice"})
+        n = 30
+        for i in range(n):
+            got = await ask({"textroom": "message", "room": 7200,
+                             "text": "h%02d " % i + "y" * 4000})
+            check_eq(got[-1].get("textroom"), "success", got[-1])
+        c.drain()
+        await wait_reply(c, c.send({"textroom": "join", "room": 7200, "username": "carol"}))
+        kept = [m for _, m in c.drain() if json.loads(m).get("textroom") == "message"]
+        cost = sum(len(m.encode()) + 64 for m in kept)
+        check(0 < len(kept) < n, "kept %d of %d" % (len(kept), n))
+        check_eq([json.loads(m)["text"][:3] for m in kept],
+                 ["h%02d" % i for i in range(n - len(kept), n)], "the newest, in order")
+        # No other room keeps history now: this one holds all but less than two messages.
+        one = max(len(m.encode()) + 64 for m in kept)
+        check(HISTORY_BUDGET - 2 * one < cost <= HISTORY_BUDGET,
+              "%d bytes kept, budget %d" % (cost, HISTORY_BUDGET))
     with tap.case("after a hangup, a new setup makes a new offer (the reference says 416)"):
-        c = clients["C"]
         await c.pc.close()
         await c.poller.wait(lambda e: e.get("janus") == "hangup", 10 * SLOW)
         r = await d_request_on(c, {"request": "setup"})
         check_eq(r, {"textroom": "event", "result": "ok"}, "reply")
+
+
+async def shipped_defaults(tap, http):
+    """With conf/janus.plugin.textroom.conf as shipped (no admin_key, no post_allowed)."""
+    d = ApiClient(http)
+    refused = "Unauthorized (%s: HTTP backends may only be set in the configuration)"
+    with tap.case("the shipped configuration: no request may give a room a 'post' (419)"):
+        r = await d.request({"request": "create", "room": 7400,
+                             "post": "http://127.0.0.1:8088/admin"})
+        check_eq(r, {"textroom": "error", "error_code": 419, "error": refused % "post"},
+                 "create")
+        r = await d.request({"request": "edit", "room": 1234, "secret": "adminpwd",
+                             "new_post": "http://127.0.0.1:8088/admin"})
+        check_eq(r, {"textroom": "error", "error_code": 419, "error": refused % "new_post"},
+                 "edit")
+        r = await d.request({"request": "create", "room": 7400, "post": ""})
+        check_eq(r, {"textroom": "created", "room": 7400, "permanent": False}, "no post")
+    d.close()
 
 
 async def concurrent_senders(tap, http, senders=6, each=25):
@@ -731,6 +816,19 @@ def main():
     finally:
         stop_and_report(tap, server)
         shutil.rmtree(conf, ignore_errors=True)
+    shipped = tempfile.mkdtemp(prefix="sbtest-textroom-shipped-")
+    shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf",
+                             "janus.plugin.textroom.conf"), shipped)
+    with open(os.path.join(shipped, "switchboard.conf"), "w") as f:
+        f.write("media: { loops = 1; };\n")
+    server = Server(builddir_from_argv(), name="textroom-shipped", ws=False,
+                    args=["--configs-folder", shipped, "--config",
+                          os.path.join(shipped, "switchboard.conf")])
+    try:
+        asyncio.run(shipped_defaults(tap, Http(timeout=40)))
+    finally:
+        stop_and_report(tap, server, "clean shutdown (shipped configuration)")
+        shutil.rmtree(shipped, ignore_errors=True)
     with netns.Lab() as lab:
         peer = lab.namespace("veth-peer")
         link = netns.veth(netns.own(), peer, "198.18.62.1/24", "198.18.62.2/24")
