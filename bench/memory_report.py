@@ -9,7 +9,7 @@
 Each backtrace is charged to its innermost frame that is not allocation plumbing: malloc
 wrappers (sb_malloc, g_malloc, CRYPTO_malloc, ...) and GLib/GObject containers are skipped,
 so a g_hash_table_insert made by sb_* code is Switchboard's memory and the same call made
-inside libnice is libnice's. Switchboard's own code is every sb_* and lg_* function (core and
+inside libnice is libnice's. usrsctp (data channels) is its own line, with its top frames. Switchboard's own code is every sb_* and lg_* function (core and
 plugins, which have symbols); other frames are placed by name or, without one, by the library
 their address falls in.
 """
@@ -29,6 +29,8 @@ BY_NAME = [
                            r"RAND_|PEM_|BIO_|ERR_|OBJ_|OPENSSL_|HMAC|EVP|ENGINE_|CONF_|RSA_)")),
     ("libsrtp2+NSS", re.compile(r"^(srtp_|NSS_|PK11_|SECMOD_|SEC_|PR_|sftk|NSC_|BL_)")),
     ("libmicrohttpd/jansson/lws", re.compile(r"^(MHD_|json_|lws_)")),
+    ("usrsctp", re.compile(r"^(usrsctp_|sctp_|sctp6_|sctpconn_|m_get|m_clget|m_pullup|m_copym|"
+                           r"soalloc|sonewconn|userspace_)")),
 ]
 BY_LIB = [
     ("GLib", re.compile(r"lib(glib|gobject|gio|gmodule)-2")),
@@ -36,6 +38,7 @@ BY_LIB = [
     ("OpenSSL", re.compile(r"lib(ssl|crypto)\.so")),
     ("libsrtp2+NSS", re.compile(r"lib(srtp2|nss|softokn|freebl|nspr|plc|plds|smime)")),
     ("libmicrohttpd/jansson/lws", re.compile(r"lib(microhttpd|jansson|websockets)")),
+    ("usrsctp", re.compile(r"libusrsctp")),
     ("libc and loader", re.compile(r"(libc\.so|ld-linux|libstdc)")),
     ("Switchboard", re.compile(r"(/switchboard$|libsb_)")),
 ]
@@ -92,17 +95,21 @@ def main():
         n = int(m.group(2))
         who, frame = owner(m.group(1), maps)
         by[who] = by.get(who, 0) + n
-        if who == "Switchboard":
-            ours[frame] = ours.get(frame, 0) + n
+        if who in ("Switchboard", "usrsctp"):
+            ours.setdefault(who, {})
+            ours[who][frame] = ours[who].get(frame, 0) + n
         total += n
     print("heap at its peak: %.0f KiB for %d PeerConnections (%.0f bytes each)"
           % (total / 1024, pcs, total / pcs))
     print("%-28s %10s %14s" % ("allocated by", "KiB", "bytes per PC"))
     for who, n in sorted(by.items(), key=lambda kv: -kv[1]):
         print("%-28s %10.0f %14.0f" % (who, n / 1024, n / pcs))
-    print("Switchboard's own, by allocating function (top 15):")
-    for frame, n in sorted(ours.items(), key=lambda kv: -kv[1])[:15]:
-        print("  %-40s %8.0f bytes per PC" % (frame, n / pcs))
+    for who, top in (("Switchboard", 15), ("usrsctp", 10)):
+        if who not in ours:
+            continue
+        print("%s's own, by allocating function (top %d):" % (who, top))
+        for frame, n in sorted(ours[who].items(), key=lambda kv: -kv[1])[:top]:
+            print("  %-40s %8.0f bytes per PC" % (frame, n / pcs))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Where does Switchboard spend its time per forwarded packet? See bench/README.md.
 #
 #   bench/profile.sh [BUILD_DIR] [--tool perf|callgrind|heaptrack] [--subscribers N] [--seconds S]
-#                    [--srtp gcm|cm] [--out DIR] [-- extra sb-loadgen options]
+#                    [--srtp gcm|cm] [--stages] [--out DIR] [-- extra sb-loadgen options]
 #
 # Runs Switchboard and sb-loadgen (fanout, 1 publisher -> N subscribers, default 50) in a
 # private network namespace; once the load is steady, profiles the server for S seconds:
@@ -11,6 +11,10 @@
 #  - callgrind: the server runs under valgrind with instrumentation off until the load is
 #    steady, then on for S seconds; instructions per forwarded packet per function (repeatable
 #    whatever else the machine does). Under valgrind the server is ~50x slower: keep N small.
+#    --stages: record call graphs (dwarf) too and charge each sample to its innermost sb_*
+#    function (bench/perf_stages.py: UDP send, DTLS, usrsctp, ...), in microseconds of the
+#    server's CPU per forwarded packet, per received message in a data run
+#    (-- --scenario game) or per MB echoed (-- --scenario echo-data --subscribers 1).
 #  - heaptrack: the server runs under heaptrack (apt-get install heaptrack); at the end, the
 #    heap at its peak (all peers up) split by who allocated it: Switchboard's own code, or
 #    libnice, OpenSSL, libsrtp2/NSS, GLib and the rest themselves; bytes per PeerConnection.
@@ -22,6 +26,7 @@ tool=perf
 subs=50
 secs=10
 srtp=gcm
+stages=0
 out=""
 extra=()
 args=("$@")
@@ -31,9 +36,10 @@ while [ $# -gt 0 ]; do
     --subscribers) subs="$2"; shift ;;
     --seconds) secs="$2"; shift ;;
     --srtp) srtp="$2"; shift ;;
+    --stages) stages=1 ;;
     --out) out="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
     esac
@@ -85,8 +91,13 @@ sleep 1
 echo "profiling $tool for $secs s (fanout to $subs subscribers, SRTP $srtp)"
 case "$tool" in
 perf)
-    perf record -e cpu-clock -F 4999 -p "$server_pid" -o "$out/perf.data" -- sleep "$secs" \
-        >"$out/perf-record.log" 2>&1 ;;
+    if [ "$stages" = 1 ]; then
+        perf record -e cpu-clock -F 1999 --call-graph dwarf,16384 -p "$server_pid" \
+            -o "$out/perf.data" -- sleep "$secs" >"$out/perf-record.log" 2>&1
+    else
+        perf record -e cpu-clock -F 4999 -p "$server_pid" -o "$out/perf.data" -- sleep "$secs" \
+            >"$out/perf-record.log" 2>&1
+    fi ;;
 callgrind)
     callgrind_control -i on "$server_pid" >/dev/null
     sleep "$secs"
@@ -118,7 +129,21 @@ case "$tool" in
 perf)
     perf report -i "$out/perf.data" --stdio --no-children -n --sort comm,dso,symbol \
         >"$out/perf-report.txt" 2>/dev/null
-    /usr/bin/python3 "$here/profile_report.py" perf "$out/perf-report.txt" "$pkts" 4999 ;;
+    hz=4999
+    [ "$stages" = 1 ] && hz=1999
+    /usr/bin/python3 "$here/profile_report.py" perf "$out/perf-report.txt" "$pkts" "$hz"
+    if [ "$stages" = 1 ]; then
+        # The server's CPU per unit over the loadgen's window: per MB echoed (echo-data), per
+        # received message (other data runs) or per forwarded packet.
+        read -r unit what < <(/usr/bin/python3 -c "
+import json; d = json.load(open('$out/loadgen.json')); sp = d['server_process']
+if d['scenario'] == 'echo-data': print(sp['cpu_us_per_mb'], 'MB echoed')
+elif sp.get('cpu_us_per_msg'): print(sp['cpu_us_per_msg'], 'received message')
+else: print(sp['cpu_us_per_pkt'], 'forwarded packet')")
+        perf script -i "$out/perf.data" -F comm,tid,ip,sym,dso >"$out/perf-script.txt" 2>/dev/null
+        echo "== by innermost sb_* function: us of server CPU per $what ($unit in the window)"
+        /usr/bin/python3 "$here/perf_stages.py" "$out/perf-script.txt" 25 "$unit"
+    fi ;;
 callgrind)
     # The dump taken at the end of the interval (callgrind.out.1); callgrind.out is the empty
     # one written at exit, with instrumentation off.

@@ -31,7 +31,17 @@ typedef enum lg_scenario {
     LG_SCEN_MESH,       /* rooms of N persons, each publishes and subscribes to the others */
     LG_SCEN_ROOMS,      /* many small mesh rooms (defaults: 10 rooms of 3) */
     LG_SCEN_ECHO,       /* N echotest peers: each publisher is its own subscriber */
+    LG_SCEN_GAME,       /* rooms of N persons, data only: each publishes a data channel and
+                         * has one subscriber handle with every other person's data */
+    LG_SCEN_ECHO_DATA,  /* N echotest peers, data only: bulk throughput of one channel */
 } lg_scenario_t;
+
+/* How a peer uses its data channel (data.c). */
+typedef enum lg_data_mode {
+    LG_DATA_RECV = 0, /* opens a channel, sends nothing (game subscribers) */
+    LG_DATA_RATE,     /* msg_rate messages/s of msg_size bytes */
+    LG_DATA_BULK,     /* as fast as the association takes them, window bytes unechoed */
+} lg_data_mode_t;
 
 typedef struct lg_config {
     const char *server; /* base URL, "http://127.0.0.1:8088/janus" */
@@ -53,7 +63,17 @@ typedef struct lg_config {
     unsigned room_base;       /* first room id */
     bool quiet;               /* no progress lines */
     bool close_after_destroy; /* teardown: destroy sessions first, close our peers after */
+    /* data channels (game, echo-data, or echo with --data) */
+    bool data;            /* echo: a data m-line and a channel besides the media */
+    bool data_unreliable; /* our channels: unordered, maxRetransmits 0 */
+    double msg_rate;      /* messages per second per sender (LG_DATA_RATE) */
+    unsigned msg_size;    /* bytes per message */
+    size_t data_window;   /* LG_DATA_BULK: bytes sent and not yet echoed */
 } lg_config_t;
+
+/* Does this run use data channels at all / only data channels (no audio, video)? */
+bool lg_cfg_has_data(void);
+bool lg_cfg_data_only(void);
 
 extern lg_config_t lg_cfg;
 
@@ -81,6 +101,14 @@ typedef struct lg_counters {
     _Atomic int64_t lost; /* seq gaps, minus late arrivals that filled them */
     _Atomic uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in, plis_sent;
     _Atomic uint64_t srtp_fail, ice_fail, dtls_fail, ice_up, dtls_up, send_fail, foreign;
+    /* data channels: messages and bytes sent, those stamped inside the measured window,
+     * messages refused by our association (send buffer full), received (bytes), in-window
+     * messages delivered (each once), duplicates, out of order, sequence gaps not (yet)
+     * filled, messages without our header, associations up */
+    _Atomic uint64_t data_sent, data_sent_bytes, data_sent_win, data_blocked;
+    _Atomic uint64_t data_recv, data_recv_bytes, data_delivered_win, data_dups, data_reorder;
+    _Atomic int64_t data_gaps;
+    _Atomic uint64_t data_foreign, sctp_up;
 } lg_counters_t;
 
 #define LG_CTR_ADD(field, n)                                                                       \
@@ -94,6 +122,10 @@ typedef struct lg_totals {
     int64_t lost;
     uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in, plis_sent;
     uint64_t srtp_fail, ice_fail, dtls_fail, ice_up, dtls_up, send_fail, foreign;
+    uint64_t data_sent, data_sent_bytes, data_sent_win, data_blocked;
+    uint64_t data_recv, data_recv_bytes, data_delivered_win, data_dups, data_reorder;
+    int64_t data_gaps;
+    uint64_t data_foreign, sctp_up;
 } lg_totals_t;
 
 /* ---- media (media.c) ---- */
@@ -108,7 +140,26 @@ void lg_media_set_measuring(bool on);
  * a receiving peer's DTLS completion to the first keyframe of each video stream, whole run. */
 lg_hist_t *lg_media_hist(void);
 lg_hist_t *lg_media_first_key_hist(void);
+/* Data messages stamped inside the window: from their send time to our SCTP handing them up
+ * (arrival: to the kernel's receive timestamp of their last datagram). */
+lg_hist_t *lg_media_data_hist(bool arrival);
 unsigned lg_media_loop_count(void);
+bool lg_media_measuring(void);
+
+/* ---- the data part of the summary (summary_data.c), control thread ---- */
+
+/* Window counts of data channels (between a and b) and delivery of the messages stamped in
+ * the window (drained: the totals once the drain after the window is over). */
+json_t *lg_data_summary_window(const lg_totals_t *a, const lg_totals_t *b,
+                               const lg_totals_t *drained, double secs);
+/* The data settings: channel kind, message size, rate or window, receivers per message. */
+json_t *lg_data_summary_config(void);
+/* What our usrsctp saw: mark at the window's start (0) and end (1); the counts between. */
+void lg_data_sctp_mark(int which);
+json_t *lg_data_sctp_window(void);
+/* Datagrams dropped so far at the full receive buffers of pid's UDP sockets (0: none, or
+ * no such process). */
+uint64_t lg_udp_drops(int pid);
 
 /* ---- peers (peer.c) ---- */
 
@@ -144,6 +195,9 @@ lg_loopctx_t *lg_loopctx_current(void);
 lg_counters_t *lg_loopctx_counters(lg_loopctx_t *lc);
 void lg_loopctx_record_latency(lg_loopctx_t *lc, int64_t us);
 void lg_loopctx_record_first_key(lg_loopctx_t *lc, int64_t us);
+/* A data message stamped in the window: from its send time to our SCTP handing it up, and
+ * to the kernel's receive timestamp of its (last) datagram. */
+void lg_loopctx_record_data_latency(lg_loopctx_t *lc, int64_t us, int64_t arrival_us);
 void lg_loopctx_add_peer(lg_loopctx_t *lc, lg_peer_t *p);
 void lg_loopctx_remove_peer(lg_loopctx_t *lc, lg_peer_t *p);
 

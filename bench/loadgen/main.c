@@ -37,7 +37,22 @@ lg_config_t lg_cfg = {
     .srtp = "gcm",
     .ice_allow = "127.0.0.1",
     .room_base = 4242,
+    .msg_rate = 30,
+    .msg_size = 100,
+    .data_window = 1 << 20,
 };
+
+#define LG_DRAIN_US 1000000 /* after a data window: messages stamped in it still arrive */
+
+bool lg_cfg_data_only(void)
+{
+    return lg_cfg.scenario == LG_SCEN_GAME || lg_cfg.scenario == LG_SCEN_ECHO_DATA;
+}
+
+bool lg_cfg_has_data(void)
+{
+    return lg_cfg_data_only() || lg_cfg.data;
+}
 
 static volatile sig_atomic_t lg_interrupted;
 
@@ -94,9 +109,11 @@ static void lg_usage(FILE *f)
             "Usage: sb-loadgen [options]\n"
             "Drives a Janus-API SFU (Switchboard or Janus) with many WebRTC peers.\n\n"
             "  --server URL          API base (default %s)\n"
-            "  --scenario NAME       fanout | mesh | rooms | echo (default fanout)\n"
-            "  --subscribers N       fanout: subscribers per room; mesh/rooms: persons per\n"
-            "                        room; echo: peers (default 10; rooms: 3)\n"
+            "  --scenario NAME       fanout | mesh | rooms | echo | game | echo-data\n"
+            "                        (default fanout)\n"
+            "  --subscribers N       fanout: subscribers per room; mesh/rooms/game: persons\n"
+            "                        per room; echo: peers (default 10; rooms: 3; game: 8;\n"
+            "                        echo-data: 1)\n"
             "  --rooms R             rooms (default 1; rooms scenario: 10)\n"
             "  --duration S          measured window, seconds (default 10)\n"
             "  --warmup S            wait after the last join before measuring (default 2)\n"
@@ -116,14 +133,21 @@ static void lg_usage(FILE *f)
             "  --json FILE           also write the summary to FILE\n"
             "  --teardown MODE       together (close peers and destroy sessions at once, as\n"
             "                        closing tabs) | destroy-first (default together)\n"
-            "  --quiet               no progress lines\n",
+            "  --quiet               no progress lines\n"
+            "Data channels (game, echo-data; echo with --data):\n"
+            "  --data                echo: a data m-line and channel besides audio and video\n"
+            "  --data-reliable       our channels reliable and ordered (default)\n"
+            "  --data-unreliable     unordered, maxRetransmits 0\n"
+            "  --msg-rate R          messages per second per sender (default 30)\n"
+            "  --msg-size B          bytes per message, >= 32 (default 100; echo-data 16384)\n"
+            "  --data-window B       echo-data: bytes sent and not yet echoed (default 1 MiB)\n",
             lg_cfg.server);
 }
 
 static int lg_parse_scenario(const char *s)
 {
-    static const char *names[] = {"fanout", "mesh", "rooms", "echo"};
-    for (int i = 0; i < 4; i++) {
+    static const char *names[] = {"fanout", "mesh", "rooms", "echo", "game", "echo-data"};
+    for (int i = 0; i < 6; i++) {
         if (!strcmp(s, names[i]))
             return i;
     }
@@ -132,7 +156,7 @@ static int lg_parse_scenario(const char *s)
 
 static const char *lg_scenario_name(void)
 {
-    static const char *names[] = {"fanout", "mesh", "rooms", "echo"};
+    static const char *names[] = {"fanout", "mesh", "rooms", "echo", "game", "echo-data"};
     return names[lg_cfg.scenario];
 }
 
@@ -160,6 +184,12 @@ static int lg_parse_args(int argc, char **argv)
         O_JSON,
         O_QUIET,
         O_TEARDOWN,
+        O_DATA,
+        O_DATA_REL,
+        O_DATA_UNREL,
+        O_MSG_RATE,
+        O_MSG_SIZE,
+        O_DATA_WIN,
         O_HELP
     };
     static const struct option opts[] = {
@@ -174,8 +204,11 @@ static int lg_parse_args(int argc, char **argv)
         {"ice-allow", 1, 0, O_ALLOW},  {"server-pid", 1, 0, O_PID},
         {"room-base", 1, 0, O_BASE},   {"json", 1, 0, O_JSON},
         {"quiet", 0, 0, O_QUIET},      {"teardown", 1, 0, O_TEARDOWN},
+        {"data", 0, 0, O_DATA},        {"data-reliable", 0, 0, O_DATA_REL},
+        {"msg-rate", 1, 0, O_MSG_RATE}, {"data-unreliable", 0, 0, O_DATA_UNREL},
+        {"msg-size", 1, 0, O_MSG_SIZE}, {"data-window", 1, 0, O_DATA_WIN},
         {"help", 0, 0, O_HELP},        {0, 0, 0, 0}};
-    bool subs_set = false, rooms_set = false;
+    bool subs_set = false, rooms_set = false, size_set = false;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -252,6 +285,25 @@ static int lg_parse_args(int argc, char **argv)
             }
             lg_cfg.close_after_destroy = !strcmp(optarg, "destroy-first");
             break;
+        case O_DATA:
+            lg_cfg.data = true;
+            break;
+        case O_DATA_REL:
+            lg_cfg.data_unreliable = false;
+            break;
+        case O_DATA_UNREL:
+            lg_cfg.data_unreliable = true;
+            break;
+        case O_MSG_RATE:
+            lg_cfg.msg_rate = atof(optarg);
+            break;
+        case O_MSG_SIZE:
+            lg_cfg.msg_size = (unsigned)atoi(optarg);
+            size_set = true;
+            break;
+        case O_DATA_WIN:
+            lg_cfg.data_window = (size_t)atol(optarg);
+            break;
         case O_HELP:
             lg_usage(stdout);
             exit(0);
@@ -265,6 +317,21 @@ static int lg_parse_args(int argc, char **argv)
             lg_cfg.subscribers = 3;
         if (!rooms_set)
             lg_cfg.rooms = 10;
+    }
+    if (lg_cfg.scenario == LG_SCEN_GAME && !subs_set)
+        lg_cfg.subscribers = 8;
+    if (lg_cfg.scenario == LG_SCEN_ECHO_DATA && !size_set)
+        lg_cfg.msg_size = 16384;
+    if (lg_cfg.scenario == LG_SCEN_ECHO_DATA && !subs_set)
+        lg_cfg.subscribers = 1;
+    if (lg_cfg.scenario == LG_SCEN_GAME && lg_cfg.subscribers < 2) {
+        fprintf(stderr, "--subscribers: a game room needs 2 persons or more\n");
+        return -1;
+    }
+    if (lg_cfg.msg_size < 32 || lg_cfg.msg_size > (256u << 10) || lg_cfg.msg_rate < 0 ||
+        lg_cfg.data_window < lg_cfg.msg_size) {
+        fprintf(stderr, "--msg-size 32..262144, --msg-rate >= 0, --data-window >= msg-size\n");
+        return -1;
     }
     if (!lg_cfg.rooms)
         lg_cfg.rooms = 1;
@@ -290,12 +357,15 @@ static void lg_raise_nofile(void)
 
 /* ---- the run ---- */
 
-typedef enum lg_phase { LG_JOIN, LG_WARMUP, LG_MEASURE, LG_TEARDOWN } lg_phase_t;
+typedef enum lg_phase { LG_JOIN, LG_WARMUP, LG_MEASURE, LG_DRAIN, LG_TEARDOWN } lg_phase_t;
 
 typedef struct lg_run {
     lg_phase_t phase;
     int64_t t0, t_phase, t_last_progress;
     lg_totals_t w0, w1, last;
+    lg_totals_t drained; /* after LG_DRAIN: in-window messages still in flight at w1 arrived */
+    bool drained_ok;
+    uint64_t srv_drops0, srv_drops1, own_drops0, own_drops1; /* UDP receive-buffer drops */
     lg_proc_t p_start, p0, p1, p_end;
     lg_proc_t self0, self1; /* this process: is the load generator itself saturated? */
     int64_t t_w0, t_w1;
@@ -303,7 +373,7 @@ typedef struct lg_run {
 
 static const char *lg_phase_name(lg_phase_t p)
 {
-    static const char *n[] = {"join", "warmup", "measure", "teardown"};
+    static const char *n[] = {"join", "warmup", "measure", "drain", "teardown"};
     return n[p];
 }
 
@@ -326,14 +396,29 @@ static void lg_progress(lg_run_t *r, int64_t now)
                  100.0 * (p.cpu_s - last_cpu) / dt, p.rss_kb / 1024);
         last_cpu = p.cpu_s;
     }
-    if (!lg_cfg.quiet)
+    char data[160] = "";
+    if (lg_cfg_has_data())
+        snprintf(data, sizeof(data),
+                 " | data sent %.0f/s recv %.0f/s %.1f Mbit/s, gaps %lld dup %llu reord %llu "
+                 "blocked %llu",
+                 (double)(t.data_sent - r->last.data_sent) / dt,
+                 (double)(t.data_recv - r->last.data_recv) / dt,
+                 (double)(t.data_recv_bytes - r->last.data_recv_bytes) * 8 / dt / 1e6,
+                 (long long)t.data_gaps, (unsigned long long)t.data_dups,
+                 (unsigned long long)t.data_reorder, (unsigned long long)t.data_blocked);
+    if (!lg_cfg.quiet && lg_cfg_data_only())
+        fprintf(stderr, "[%5.1fs] %-8s pcs %u/%u up, %u failed%s%s | http %u in flight\n",
+                (double)(now - r->t0) / 1e6, lg_phase_name(r->phase), ss.up_pcs, ss.planned_pcs,
+                ss.failed_pcs, data, srv, lg_sig_inflight());
+    else if (!lg_cfg.quiet)
         fprintf(stderr,
                 "[%5.1fs] %-8s pcs %u/%u up, %u failed | sent %.0f/s recv %.0f/s | lost %lld dup "
-                "%llu reord %llu%s | http %u in flight\n",
+                "%llu reord %llu%s%s | http %u in flight\n",
                 (double)(now - r->t0) / 1e6, lg_phase_name(r->phase), ss.up_pcs, ss.planned_pcs,
                 ss.failed_pcs, (double)(t.rtp_sent - r->last.rtp_sent) / dt,
                 (double)(t.rtp_recv - r->last.rtp_recv) / dt, (long long)t.lost,
-                (unsigned long long)t.dups, (unsigned long long)t.reorders, srv, lg_sig_inflight());
+                (unsigned long long)t.dups, (unsigned long long)t.reorders, data, srv,
+                lg_sig_inflight());
     r->last = t;
     r->t_last_progress = now;
 }
@@ -343,6 +428,10 @@ static bool lg_step(lg_run_t *r, int64_t now)
 {
     bool joined = lg_scenario_tick(now);
     if (lg_interrupted && r->phase < LG_TEARDOWN) {
+        if (r->phase == LG_DRAIN) {
+            lg_media_totals(&r->drained);
+            r->drained_ok = true;
+        }
         if (r->phase == LG_MEASURE) {
             lg_media_totals(&r->w1);
             r->p1 = lg_proc_sample(lg_cfg.server_pid);
@@ -367,6 +456,11 @@ static bool lg_step(lg_run_t *r, int64_t now)
             lg_media_totals(&r->w0);
             r->p0 = lg_proc_sample(lg_cfg.server_pid);
             r->self0 = lg_proc_sample(getpid());
+            if (lg_cfg_has_data()) {
+                r->srv_drops0 = lg_udp_drops(lg_cfg.server_pid);
+                r->own_drops0 = lg_udp_drops(getpid());
+                lg_data_sctp_mark(0);
+            }
             lg_media_set_measuring(true);
         }
         break;
@@ -376,7 +470,22 @@ static bool lg_step(lg_run_t *r, int64_t now)
             lg_media_totals(&r->w1);
             r->p1 = lg_proc_sample(lg_cfg.server_pid);
             r->self1 = lg_proc_sample(getpid());
+            if (lg_cfg_has_data()) {
+                r->srv_drops1 = lg_udp_drops(lg_cfg.server_pid);
+                r->own_drops1 = lg_udp_drops(getpid());
+                lg_data_sctp_mark(1);
+            }
             r->t_w1 = now;
+            r->phase = lg_cfg_has_data() ? LG_DRAIN : LG_TEARDOWN;
+            r->t_phase = now;
+            if (r->phase == LG_TEARDOWN)
+                lg_scenario_teardown();
+        }
+        break;
+    case LG_DRAIN:
+        if (now - r->t_phase >= LG_DRAIN_US) {
+            lg_media_totals(&r->drained);
+            r->drained_ok = true;
             r->phase = LG_TEARDOWN;
             r->t_phase = now;
             lg_scenario_teardown();
@@ -450,7 +559,39 @@ static json_t *lg_join_json(int which)
     return o;
 }
 
-static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
+/* Data channels: window counts merged into "window", the settings, the latency (the
+ * top-level latency_ms too when there is no media), server CPU per received message. */
+static void lg_summary_data(json_t *o, lg_run_t *r, const lg_totals_t *end, double secs,
+                            const lg_hist_t *dh, const lg_hist_t *da)
+{
+    json_object_set_new(o, "data", lg_data_summary_config());
+    json_t *w = json_object_get(o, "window");
+    if (json_is_object(w))
+        json_object_update_new(
+            w, lg_data_summary_window(&r->w0, &r->w1, r->drained_ok ? &r->drained : end, secs));
+    json_object_set_new(o, "data_latency_ms", lg_hist_json(dh));
+    json_object_set_new(o, "data_arrival_latency_ms", lg_hist_json(da));
+    json_object_set_new(o, "loadgen_sctp", lg_data_sctp_window());
+    if (json_is_object(w)) {
+        json_object_set_new(w, "server_udp_drops",
+                            json_integer((json_int_t)(r->srv_drops1 - r->srv_drops0)));
+        json_object_set_new(w, "loadgen_udp_drops",
+                            json_integer((json_int_t)(r->own_drops1 - r->own_drops0)));
+    }
+    if (lg_cfg_data_only())
+        json_object_set_new(o, "latency_ms", lg_hist_json(dh));
+    json_t *sp = json_object_get(o, "server_process");
+    uint64_t msgs = r->w1.data_recv - r->w0.data_recv;
+    if (sp && msgs) {
+        double cpu = json_real_value(json_object_get(sp, "cpu_s"));
+        json_object_set_new(sp, "cpu_us_per_msg", json_real(cpu * 1e6 / (double)msgs));
+        uint64_t bytes = r->w1.data_recv_bytes - r->w0.data_recv_bytes;
+        json_object_set_new(sp, "cpu_us_per_mb", json_real(cpu * 1e6 / ((double)bytes / 1e6)));
+    }
+}
+
+static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk, const lg_hist_t *dh,
+                          const lg_hist_t *da)
 {
     double secs = r->t_w1 > r->t_w0 ? (double)(r->t_w1 - r->t_w0) / 1e6 : 0;
     lg_totals_t end, zero = {0};
@@ -496,6 +637,8 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk)
                                       (double)(r->p1.rss_kb - r->p_start.rss_kb) / pcs, "threads",
                                       (json_int_t)r->p1.threads));
     }
+    if (lg_cfg_has_data())
+        lg_summary_data(o, r, &end, secs, dh, da);
     return o;
 }
 
@@ -535,9 +678,12 @@ int main(int argc, char **argv)
         lg_sig_poll(50);
     r.p_end = lg_proc_sample(lg_cfg.server_pid);
     lg_hist_t *h = lg_media_hist(), *fk = lg_media_first_key_hist();
-    json_t *sum = lg_summary(&r, h, fk);
+    lg_hist_t *dh = lg_media_data_hist(false), *da = lg_media_data_hist(true);
+    json_t *sum = lg_summary(&r, h, fk, dh, da);
     sb_free(h);
     sb_free(fk);
+    sb_free(dh);
+    sb_free(da);
     lg_sig_deinit();
     lg_media_stop();
     lg_peer_global_deinit();

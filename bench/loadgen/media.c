@@ -1,6 +1,7 @@
 /* The load generator's media loops: Switchboard's sb_loop threads, each with a context that
  * lists its peers, ticks them every LG_TICK_MS to send what is due, and holds its counters and
- * latency histogram. Also the histogram arithmetic.
+ * latency histograms. Loop 0's tick also runs usrsctp's timers when data channels are on.
+ * Also the histogram arithmetic.
  *
  * Threads: a loop context is touched by its loop only, except its counters (relaxed atomic
  * reads from the control thread) and the histogram copy (sb_loop_call_sync). */
@@ -11,6 +12,7 @@
 #include "base/error.h"
 #include "base/time.h"
 #include "bench/loadgen/lg.h"
+#include "proto/sctp.h"
 
 #define LG_TICK_MS 5
 
@@ -21,6 +23,8 @@ struct lg_loopctx {
     lg_counters_t c;
     lg_hist_t *hist;
     lg_hist_t *first_key;
+    lg_hist_t *data_hist, *data_arrival;
+    int64_t last_sctp_tick_us; /* loop 0 only: usrsctp's timers */
 };
 
 static lg_loopctx_t *lg_loops[256];
@@ -97,6 +101,17 @@ void lg_loopctx_record_first_key(lg_loopctx_t *lc, int64_t us)
     lg_hist_add(lc->first_key, us);
 }
 
+void lg_loopctx_record_data_latency(lg_loopctx_t *lc, int64_t us, int64_t arrival_us)
+{
+    lg_hist_add(lc->data_hist, us);
+    lg_hist_add(lc->data_arrival, arrival_us);
+}
+
+bool lg_media_measuring(void)
+{
+    return atomic_load_explicit(&lg_measuring, memory_order_relaxed);
+}
+
 void lg_loopctx_add_peer(lg_loopctx_t *lc, lg_peer_t *p)
 {
     g_ptr_array_add(lc->peers, p);
@@ -111,6 +126,18 @@ static bool lg_media_tick(void *arg)
 {
     lg_loopctx_t *lc = arg;
     int64_t now = sb_now_us();
+    /* usrsctp's timers (retransmissions, delayed SACKs) for every association of the
+     * process, from one thread: what they queue is drained by each peer's tick below (the
+     * other loops' peers at their own next tick). */
+    if (lc == lg_loops[0] && lg_cfg_has_data()) {
+        if (!lc->last_sctp_tick_us)
+            lc->last_sctp_tick_us = now;
+        int64_t ms = (now - lc->last_sctp_tick_us) / 1000;
+        if (ms > 0) {
+            sb_sctp_tick((uint32_t)ms);
+            lc->last_sctp_tick_us += ms * 1000;
+        }
+    }
     for (guint i = 0; i < lc->peers->len; i++)
         lg_peer_tick(g_ptr_array_index(lc->peers, i), now);
     return true;
@@ -142,6 +169,8 @@ int lg_media_start(unsigned loops)
         lc->peers = g_ptr_array_new();
         lc->hist = sb_calloc(1, sizeof(lg_hist_t));
         lc->first_key = sb_calloc(1, sizeof(lg_hist_t));
+        lc->data_hist = sb_calloc(1, sizeof(lg_hist_t));
+        lc->data_arrival = sb_calloc(1, sizeof(lg_hist_t));
         lg_loops[i] = lc;
         sb_loop_call_sync(lc->loop, lg_media_loop_init, lc);
     }
@@ -157,6 +186,8 @@ void lg_media_stop(void)
         g_ptr_array_free(lg_loops[i]->peers, TRUE);
         sb_free(lg_loops[i]->hist);
         sb_free(lg_loops[i]->first_key);
+        sb_free(lg_loops[i]->data_hist);
+        sb_free(lg_loops[i]->data_arrival);
         sb_free(lg_loops[i]);
         lg_loops[i] = NULL;
     }
@@ -198,27 +229,49 @@ void lg_media_totals(lg_totals_t *t)
         LG_SUM(dtls_up);
         LG_SUM(send_fail);
         LG_SUM(foreign);
+        LG_SUM(data_sent);
+        LG_SUM(data_sent_bytes);
+        LG_SUM(data_sent_win);
+        LG_SUM(data_blocked);
+        LG_SUM(data_recv);
+        LG_SUM(data_recv_bytes);
+        LG_SUM(data_delivered_win);
+        LG_SUM(data_dups);
+        LG_SUM(data_reorder);
+        LG_SUM(data_gaps);
+        LG_SUM(data_foreign);
+        LG_SUM(sctp_up);
 #undef LG_SUM
     }
 }
 
+typedef enum {
+    LG_HIST_LATENCY,
+    LG_HIST_FIRST_KEY,
+    LG_HIST_DATA,
+    LG_HIST_DATA_ARRIVAL
+} lg_hist_which_t;
+
 typedef struct lg_hist_copy {
     lg_loopctx_t *lc;
     lg_hist_t *into;
-    bool first_key;
+    lg_hist_which_t which;
 } lg_hist_copy_t;
 
 static void lg_media_hist_copy(void *arg)
 {
     lg_hist_copy_t *c = arg;
-    lg_hist_merge(c->into, c->first_key ? c->lc->first_key : c->lc->hist);
+    lg_hist_merge(c->into, c->which == LG_HIST_FIRST_KEY      ? c->lc->first_key
+                           : c->which == LG_HIST_DATA         ? c->lc->data_hist
+                           : c->which == LG_HIST_DATA_ARRIVAL ? c->lc->data_arrival
+                                                              : c->lc->hist);
 }
 
-static lg_hist_t *lg_media_merged(bool first_key)
+static lg_hist_t *lg_media_merged(lg_hist_which_t which)
 {
     lg_hist_t *h = sb_calloc(1, sizeof(*h));
     for (unsigned i = 0; i < lg_nloops; i++) {
-        lg_hist_copy_t c = {lg_loops[i], h, first_key};
+        lg_hist_copy_t c = {lg_loops[i], h, which};
         sb_loop_call_sync(lg_loops[i]->loop, lg_media_hist_copy, &c);
     }
     return h;
@@ -226,10 +279,15 @@ static lg_hist_t *lg_media_merged(bool first_key)
 
 lg_hist_t *lg_media_hist(void)
 {
-    return lg_media_merged(false);
+    return lg_media_merged(LG_HIST_LATENCY);
 }
 
 lg_hist_t *lg_media_first_key_hist(void)
 {
-    return lg_media_merged(true);
+    return lg_media_merged(LG_HIST_FIRST_KEY);
+}
+
+lg_hist_t *lg_media_data_hist(bool arrival)
+{
+    return lg_media_merged(arrival ? LG_HIST_DATA_ARRIVAL : LG_HIST_DATA);
 }

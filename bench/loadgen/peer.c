@@ -2,10 +2,11 @@
  * (peer/ice.h, libnice), DTLS-SRTP (proto/dtls.h with a process-wide certificate), SRTP
  * (proto/srtp.h) and the SDP offer/answer unit (proto/negotiate.h), which builds our offers as
  * a browser would (setup:actpass, BUNDLE, rtcp-mux, a=ssrc lines, all candidates inline) and
- * answers the server's offers (setup:active, recvonly).
+ * answers the server's offers (setup:active, recvonly). Data channels: an m=application in
+ * our offer (or accepted in the server's), SCTP over DTLS application data once DTLS is up.
  *
  * It does not do trickle for its own candidates (they are all in the SDP, aiortc-style), RTX,
- * simulcast, or bandwidth estimation. RTP/RTCP is in peer_rtp.c.
+ * simulcast, or bandwidth estimation. RTP/RTCP is in peer_rtp.c, data channels in data.c.
  *
  * Threads: see peer_internal.h. The control thread creates a peer with lg_peer_new
  * (sb_loop_call_sync), writes SDP on its own thread and posts the remote parameters; every
@@ -21,9 +22,11 @@
 #include "proto/cert.h"
 #include "proto/demux.h"
 #include "proto/negotiate.h"
+#include "proto/sctp.h"
 
 #define LG_PT_OPUS 111
 #define LG_PT_VP8 96
+#define LG_MAX_MESSAGE (256 << 10) /* our a=max-message-size (sctp.h's default) */
 
 static sb_cert_t *lg_cert;
 static sb_ice_config_t lg_ice_cfg;
@@ -36,6 +39,8 @@ void lg_peer_global_deinit(void);
 int lg_peer_global_init(void)
 {
     int rc = sb_srtp_init();
+    if (rc == 0 && lg_cfg_has_data())
+        rc = sb_sctp_global_init();
     if (rc == 0)
         rc = sb_cert_generate(&lg_cert);
     if (rc < 0)
@@ -59,6 +64,8 @@ void lg_peer_global_deinit(void)
     sb_cert_free(lg_cert);
     sb_dtls_global_deinit();
     sb_srtp_deinit();
+    if (lg_cfg_has_data())
+        sb_sctp_global_deinit();
     sb_free(lg_allow_buf);
 }
 
@@ -119,6 +126,9 @@ static void lg_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
     int64_t now = sb_now_us();
     atomic_store(&p->up_us, now);
     lg_peer_rtp_start(p, now);
+    /* Its first packets leave after sb_dtls_handle returns (lg_peer_ice_recv flushes). */
+    if (p->want_data && !p->data)
+        p->data = lg_data_start(p, sb_dtls_get_role(p->dtls) == SB_DTLS_CLIENT);
 }
 
 static void lg_peer_dtls_failed(void *ctx, const char *reason)
@@ -136,11 +146,20 @@ static void lg_peer_dtls_closed(void *ctx)
     p->up = false;
 }
 
+/* DTLS application data: an SCTP packet. */
+static void lg_peer_dtls_data(void *ctx, const uint8_t *data, size_t len)
+{
+    lg_peer_t *p = ctx;
+    if (p->data)
+        lg_data_input(p->data, data, len);
+}
+
 static const sb_dtls_ops_t lg_peer_dtls_ops = {
     .send = lg_peer_dtls_send,
     .on_connected = lg_peer_dtls_connected,
     .on_failed = lg_peer_dtls_failed,
     .on_closed = lg_peer_dtls_closed,
+    .on_data = lg_peer_dtls_data,
 };
 
 /* ---- ICE ---- */
@@ -190,6 +209,8 @@ static void lg_peer_ice_recv(void *ctx, uint8_t *buf, size_t len)
         if (p->dtls) {
             sb_dtls_handle(p->dtls, buf, len);
             lg_peer_dtls_rearm(p);
+            if (p->data)
+                lg_data_flush(p->data);
         }
         break;
     case SB_PKT_RTP:
@@ -258,7 +279,9 @@ lg_peer_t *lg_peer_new(unsigned loop, lg_peer_role_t role, uint32_t tag)
     p->loop = sb_loop_get(loop % sb_loops_count());
     p->rtcp_ssrc = lg_rand32();
     p->rx_fd = -1;
-    if (role != LG_PEER_SUBSCRIBER) {
+    p->media = !lg_cfg_data_only();
+    p->want_data = lg_cfg_has_data();
+    if (role != LG_PEER_SUBSCRIBER && p->media) {
         p->send_audio = p->send_video = true;
         p->audio = (lg_rtpgen_t){.ssrc = lg_rand32(),
                                  .pt = LG_PT_OPUS,
@@ -286,6 +309,8 @@ lg_peer_t *lg_peer_new(unsigned loop, lg_peer_role_t role, uint32_t tag)
 static void lg_peer_close_on_loop(void *arg)
 {
     lg_peer_t *p = arg;
+    lg_data_free(p->data); /* its ABORT goes out through DTLS, before close_notify */
+    p->data = NULL;
     p->closing = true;
     lg_loopctx_remove_peer(p->lc, p);
     if (p->dtls_timer)
@@ -325,6 +350,9 @@ typedef struct lg_remote_job {
     bool eoc;
     uint8_t vp8_pt[4];
     bool no_audio, no_video;
+    bool data; /* a data m-line was accepted */
+    uint16_t data_port;
+    uint32_t data_max_message;
 } lg_remote_job_t;
 
 static const char *lg_profiles(void)
@@ -347,6 +375,9 @@ static void lg_peer_remote_on_loop(void *arg)
         p->send_audio = false;
     if (j->no_video)
         p->send_video = false;
+    p->want_data = p->want_data && j->data;
+    p->data_port = j->data_port;
+    p->data_max_message = j->data_max_message;
     if (sb_ice_set_remote_credentials(p->ice, j->ufrag, j->pwd) < 0 ||
         sb_dtls_new(lg_cert, j->role, j->fp_hash, j->fp, &lg_peer_dtls_ops, p, &p->dtls) < 0) {
         LG_CTR_ADD(c->dtls_fail, 1);
@@ -390,6 +421,11 @@ static lg_remote_job_t *lg_remote_job(lg_peer_t *p, const sb_negotiate_result_t 
             audio = true;
         if (m->kind == SB_SDP_KIND_VIDEO)
             video = true;
+        if (m->kind == SB_SDP_KIND_APPLICATION && !j->data) {
+            j->data = true;
+            j->data_port = m->sctp_port;
+            j->data_max_message = m->max_message_size;
+        }
         if (m->codec == SB_CODEC_VP8 && m->pt >= 0 && nv < 4)
             j->vp8_pt[nv++] = (uint8_t)m->pt;
     }
@@ -421,7 +457,7 @@ char *lg_peer_offer(lg_peer_t *p, char *err, size_t err_len)
     snprintf(atrack, sizeof(atrack), "a-%u", p->tag);
     snprintf(vtrack, sizeof(vtrack), "v-%u", p->tag);
     sb_sdp_dir_t dir = p->role == LG_PEER_ECHO ? SB_SDP_DIR_SENDRECV : SB_SDP_DIR_SENDONLY;
-    sb_negotiate_stream_t s[2] = {
+    sb_negotiate_stream_t s[3] = {
         {.kind = SB_SDP_KIND_AUDIO,
          .mid = "0",
          .dir = dir,
@@ -443,10 +479,16 @@ char *lg_peer_offer(lg_peer_t *p, char *err, size_t err_len)
          .msid_track = vtrack,
          .fb = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR |
                SB_NEGOTIATE_FB_REMB},
+        {.kind = SB_SDP_KIND_APPLICATION, .mid = "2", .max_message_size = LG_MAX_MESSAGE},
     };
+    /* Data only: the one m=application (mid 0), as a browser with only a data channel. */
+    const sb_negotiate_stream_t *first = p->media ? s : &s[2];
+    size_t n = p->media ? (p->want_data ? 3 : 2) : 1;
+    if (!p->media)
+        s[2].mid = "0";
     sb_sdp_free(p->offer_model);
     p->offer_model = NULL;
-    if (sb_negotiate_offer(&local, s, 2, &p->offer_model, err, err_len) < 0)
+    if (sb_negotiate_offer(&local, first, n, &p->offer_model, err, err_len) < 0)
         return NULL;
     return sb_sdp_write(p->offer_model, NULL);
 }
@@ -487,6 +529,8 @@ char *lg_peer_answer(lg_peer_t *p, const char *text, char *err, size_t err_len)
     o.simulcast = false;
     o.actpass_answer = SB_SDP_SETUP_ACTIVE;
     o.dir = SB_SDP_DIR_RECVONLY;
+    o.data = p->want_data;
+    o.max_message_size = LG_MAX_MESSAGE;
     sb_negotiate_result_t *res = NULL;
     char *out = NULL;
     if (sb_negotiate_answer(offer, &o, &res, err, err_len) == 0) {

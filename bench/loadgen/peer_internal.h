@@ -27,6 +27,8 @@ typedef struct lg_rx {
     int64_t last_pli_us; /* video: our last PLI for it */
 } lg_rx_t;
 
+typedef struct lg_data lg_data_t;
+
 /* One WebRTC peer of the load generator. Created by the control thread on a loop
  * (lg_peer_new blocks until the loop made it), then owned by that loop: every field below
  * "loop only" is touched there, the others by the control thread before the first post. */
@@ -40,6 +42,8 @@ struct lg_peer {
     char *sdp_cands[LG_MAX_CANDS]; /* snapshot taken at creation, for our SDP */
     unsigned n_sdp_cands;
     bool gathered_at_creation;
+    bool media;     /* audio and video m-lines in our offer */
+    bool want_data; /* a data m-line (ours, or accepted in the server's offer) */
 
     /* control thread only */
     sb_sdp_t *offer_model; /* our offer, kept for the answer */
@@ -72,13 +76,34 @@ struct lg_peer {
     unsigned nrx;
     uint32_t rtcp_ssrc;
     int64_t next_rtcp_us;
+    /* data channels: the server's SCTP port and a=max-message-size (from the remote job),
+     * and the association, from DTLS completion on */
+    uint16_t data_port;
+    uint32_t data_max_message;
+    lg_data_t *data;
 };
 
 /* peer_rtp.c, loop only */
 void lg_peer_rtp_start(lg_peer_t *p, int64_t now_us);
 void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len);
 void lg_peer_on_rtcp(lg_peer_t *p, uint8_t *buf, size_t len);
+/* When the kernel queued the datagram just read on the peer's socket (lg_now_us time base;
+ * now when unknown). */
+int64_t lg_peer_arrival_us(lg_peer_t *p, int64_t now);
 /* peer.c, loop only: send one protected datagram. */
 int lg_peer_transport_send(lg_peer_t *p, const uint8_t *buf, size_t len);
+
+/* data.c, loop only. The association starts once DTLS is up (both sides connect at once);
+ * SCTP packets travel as DTLS application data. NULL when usrsctp refuses. */
+lg_data_t *lg_data_start(lg_peer_t *p, bool dtls_client);
+/* An SCTP packet from the server (DTLS application data): queued, see lg_data_flush. */
+void lg_data_input(lg_data_t *d, const uint8_t *pkt, size_t len);
+/* Hand out what the association queued (packets to DTLS, messages to the accounting), then
+ * send what is due. After every input and every tick. */
+void lg_data_flush(lg_data_t *d);
+/* Every media tick: usrsctp's timer output, and messages due at msg_rate. */
+void lg_data_tick(lg_data_t *d, int64_t now_us);
+/* Close (an ABORT goes out while DTLS is still there) and free. NULL is a no-op. */
+void lg_data_free(lg_data_t *d);
 
 #endif

@@ -171,6 +171,8 @@ void lg_peer_tick(lg_peer_t *p, int64_t now)
         if (p->nrx)
             lg_peer_send_rr(p);
     }
+    if (p->data)
+        lg_data_tick(p->data, now);
 }
 
 /* ---- receive ---- */
@@ -272,7 +274,7 @@ static void lg_rx_video(lg_peer_t *p, lg_rx_t *r, const sb_rtp_view_t *v, int64_
  * process, a burst of the server's output waits in our socket queues, and that wait is ours,
  * not the server's. If the read returned several datagrams the stamp is the last one's, so
  * the figure can only err towards more latency. Falls back to now. */
-static int64_t lg_peer_arrival_us(lg_peer_t *p, int64_t now)
+int64_t lg_peer_arrival_us(lg_peer_t *p, int64_t now)
 {
     if (p->rx_fd < 0)
         p->rx_fd = sb_ice_selected_socket_fd(p->ice, NULL, NULL);

@@ -8,6 +8,10 @@
  *  - subscriber: attach videoroom, join {ptype: subscriber, streams: [{feed}]}, answer the offer
  *    of "attached" with start + answer, wait for webrtcup.
  *  - echo: attach echotest, send {audio, video} + offer, apply the answer, wait for webrtcup.
+ *  - game (data only): publishers as above with an offer holding only m=application; once
+ *    every other person of the room has published, one subscriber handle joins with
+ *    streams [{feed, mid}] of all of their data m-lines (one m=application in the server's
+ *    offer, as the multistream API gives it). echo-data: echo with a data-only offer.
  * Each participant (a "person") has its own session and long-poll, like a browser tab.
  * Rooms are created first from a control session, with room for every publisher.
  *
@@ -57,6 +61,7 @@ struct lg_part {
     lg_pc_t *main;     /* publisher or echo; NULL for a fanout subscriber */
     GPtrArray *subs;   /* lg_pc_t*, owned */
     GHashTable *feeds; /* feed ids we subscribe to (set of uint64 keys, owned) */
+    json_t *game_streams; /* game: [{feed, mid}] of the others' data, until the subscriber */
 };
 
 static struct {
@@ -81,7 +86,12 @@ static struct {
 
 static bool lg_videoroom(void)
 {
-    return lg_cfg.scenario != LG_SCEN_ECHO;
+    return lg_cfg.scenario != LG_SCEN_ECHO && lg_cfg.scenario != LG_SCEN_ECHO_DATA;
+}
+
+static bool lg_echo(void)
+{
+    return !lg_videoroom();
 }
 
 /* ---- bookkeeping ---- */
@@ -230,10 +240,16 @@ static bool lg_pc_core_event(lg_pc_t *pc, json_t *ev, const char *type)
     return true;
 }
 
+static void lg_game_feeds(lg_part_t *part, json_t *list);
+
 static void lg_feeds_from(lg_part_t *part, json_t *list)
 {
     size_t i;
     json_t *p;
+    if (lg_cfg.scenario == LG_SCEN_GAME) {
+        lg_game_feeds(part, list);
+        return;
+    }
     json_array_foreach(list, i, p)
     {
         uint64_t id = (uint64_t)json_integer_value(json_object_get(p, "id"));
@@ -257,9 +273,10 @@ static void lg_pub_joined(lg_pc_t *pc, json_t *data)
     }
     pc->state = LG_PC_NEGOTIATING;
     pc->t_sdp_us = lg_now_us();
-    lg_sig_message(pc->h,
-                   json_pack("{s:s, s:b, s:b}", "request", "publish", "audio", 1, "video", 1),
-                   lg_jsep("offer", sdp), lg_pc_reply, pc);
+    json_t *body = lg_cfg_data_only()
+                       ? json_pack("{s:s}", "request", "publish")
+                       : json_pack("{s:s, s:b, s:b}", "request", "publish", "audio", 1, "video", 1);
+    lg_sig_message(pc->h, body, lg_jsep("offer", sdp), lg_pc_reply, pc);
     if (lg_cfg.scenario != LG_SCEN_FANOUT)
         lg_feeds_from(pc->part, json_object_get(data, "publishers"));
 }
@@ -363,7 +380,9 @@ static void lg_sub_attached(void *ctx, json_t *reply, const char *err)
         return;
     }
     pc->state = LG_PC_JOINING;
-    json_t *streams = json_pack("[{s:I}]", "feed", (json_int_t)pc->feed);
+    json_t *streams = pc->part->game_streams ? pc->part->game_streams
+                                             : json_pack("[{s:I}]", "feed", (json_int_t)pc->feed);
+    pc->part->game_streams = NULL; /* its one subscriber took it */
     lg_sig_message(pc->h,
                    json_pack("{s:s, s:s, s:I, s:o}", "request", "join", "ptype", "subscriber",
                              "room", (json_int_t)S.rooms[pc->part->room].id, "streams", streams),
@@ -388,6 +407,43 @@ static void lg_pc_subscribe(lg_part_t *part, uint64_t feed)
     g_hash_table_add(part->feeds, key);
     lg_pc_t *pc = lg_pc_new(part, LG_PC_SUB);
     pc->feed = feed;
+    g_ptr_array_add(part->subs, pc);
+    pc->h = lg_sig_attach(part->s, "janus.plugin.videoroom", lg_sub_event, pc, lg_sub_attached);
+}
+
+/* game: the data m-line of each other person, from "joined" and "publishers" lists; the
+ * one subscriber handle joins once all room-mates are there. */
+static void lg_game_feeds(lg_part_t *part, json_t *list)
+{
+    size_t i, k;
+    json_t *p, *st;
+    json_array_foreach(list, i, p)
+    {
+        uint64_t id = (uint64_t)json_integer_value(json_object_get(p, "id"));
+        if (!id || (part->main && id == part->main->feed) ||
+            g_hash_table_contains(part->feeds, &id))
+            continue;
+        json_array_foreach(json_object_get(p, "streams"), k, st)
+        {
+            const char *type = json_string_value(json_object_get(st, "type"));
+            const char *mid = json_string_value(json_object_get(st, "mid"));
+            if (!type || strcmp(type, "data") || !mid)
+                continue;
+            uint64_t *key = sb_malloc(sizeof(*key));
+            *key = id;
+            g_hash_table_add(part->feeds, key);
+            if (!part->game_streams)
+                part->game_streams = json_array();
+            json_array_append_new(part->game_streams,
+                                  json_pack("{s:I, s:s}", "feed", (json_int_t)id, "mid", mid));
+            break;
+        }
+    }
+    if (part->subs->len || g_hash_table_size(part->feeds) + 1 < lg_cfg.subscribers)
+        return;
+    lg_pc_t *pc = lg_pc_new(part, LG_PC_SUB);
+    pc->feed = (uint64_t)json_integer_value(
+        json_object_get(json_array_get(part->game_streams, 0), "feed")); /* for the logs */
     g_ptr_array_add(part->subs, pc);
     pc->h = lg_sig_attach(part->s, "janus.plugin.videoroom", lg_sub_event, pc, lg_sub_attached);
 }
@@ -429,8 +485,11 @@ static void lg_echo_attached(void *ctx, json_t *reply, const char *err)
     }
     pc->state = LG_PC_NEGOTIATING;
     pc->t_sdp_us = lg_now_us();
-    lg_sig_message(pc->h, json_pack("{s:b, s:b}", "audio", 1, "video", 1), lg_jsep("offer", sdp),
-                   lg_pc_reply, pc);
+    bool media = !lg_cfg_data_only();
+    lg_sig_message(
+        pc->h,
+        json_pack("{s:b, s:b, s:b}", "audio", media, "video", media, "data", lg_cfg_has_data()),
+        lg_jsep("offer", sdp), lg_pc_reply, pc);
 }
 
 /* ---- participants ---- */
@@ -442,9 +501,9 @@ static void lg_part_created(void *ctx, json_t *reply, const char *err)
     const char *e = lg_error_text(reply, err, buf, sizeof(buf));
     if (e) {
         /* Every handle this person would have opened fails with it. */
-        unsigned n = lg_cfg.scenario == LG_SCEN_ECHO || lg_cfg.scenario == LG_SCEN_FANOUT
-                         ? 1
-                         : lg_cfg.subscribers;
+        unsigned n = lg_echo() || lg_cfg.scenario == LG_SCEN_FANOUT ? 1
+                     : lg_cfg.scenario == LG_SCEN_GAME              ? 2
+                                                                    : lg_cfg.subscribers;
         for (unsigned i = 0; i < n; i++) {
             lg_pc_t *pc = lg_pc_new(part, part->publishes ? LG_PC_PUB : LG_PC_SUB);
             g_ptr_array_add(part->subs, pc);
@@ -452,7 +511,7 @@ static void lg_part_created(void *ctx, json_t *reply, const char *err)
         }
         return;
     }
-    if (lg_cfg.scenario == LG_SCEN_ECHO) {
+    if (lg_echo()) {
         part->main = lg_pc_new(part, LG_PC_ECHO);
         part->main->h = lg_sig_attach(part->s, "janus.plugin.echotest", lg_echo_event, part->main,
                                       lg_echo_attached);
@@ -538,7 +597,12 @@ void lg_scenario_start(void)
         S.nparts = r * n;
         S.planned = r * n * n; /* one publisher and n - 1 subscriptions each */
         break;
+    case LG_SCEN_GAME:
+        S.nparts = r * n;
+        S.planned = r * n * 2; /* one publisher and one subscriber handle each */
+        break;
     case LG_SCEN_ECHO:
+    case LG_SCEN_ECHO_DATA:
         r = 0;
         S.nparts = n;
         S.planned = n;
