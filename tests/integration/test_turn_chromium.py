@@ -58,7 +58,7 @@ class Scenario:
             self.turn = Coturn(auth_secret=SECRET, name="coturn-" + tag)
             cfg = turnlab.write_config(folder, name=tag + ".conf", turn_secret=server_secret,
                                        turn_uris=uris(self.turn), ttl=ttl)
-            self.server = turnlab.start_server(builddir, "turn-" + tag, args=["-C", cfg],
+            self.server = turnlab.start_server(builddir, "turn-" + tag, args=["-C", cfg, "--log-level", os.environ.get("SB_TURN_LOG", "info")],
                                                html_folder=DIST, ws=False)
             turnlab.create_room(HTTP_PORT, room, description="TURN " + tag)
         except Exception:
@@ -328,9 +328,14 @@ def scenario_refused(tap, builddir, folder, watch_s):
         with tap.case("refused: control: a page that is not relay-only connects to the "
                       "same server meanwhile"):
             pcs = turnlab.pcs_of(sc.sample("frank"), "offerer")
+            smp = sc.sample("frank") or {}
+            tap.note("frank's PeerConnections: %r; me %r; notice %r"
+                     % ([(p.get("id"), p.get("role"), p["connectionState"], p.get("states"),
+                          len(p.get("candidates") or []), p.get("policy"))
+                         for p in turnlab.pcs_of(smp)], smp.get("me"), smp.get("notice")))
             check(pcs, "frank has no publisher PeerConnection")
-            check_eq(pcs[-1]["connectionState"], "connected", "frank's publisher")
-            check_eq(((pcs[-1]["selected"] or {}).get("local") or {}).get("type"), "host",
+            check_eq(pcs[0]["connectionState"], "connected", "frank's publisher")
+            check_eq(((pcs[0]["selected"] or {}).get("local") or {}).get("type"), "host",
                      "frank's selected local type")
         with tap.case("refused: the server never announced the refused pages as "
                       "publishers (their media never came up)"):

@@ -213,7 +213,11 @@ function decodingAll(snaps, n) {
 
 /** A new page with the recorder, its console kept in logs[name], its /ice-servers
  * fetches reported (and answered or filtered as p asks). */
-async function openPage(ctx, p, logs) {
+// Each person gets a browser context of their own, as different people have different
+// browsers: in one context the pages would share Chromium's six HTTP/1.1 connections per
+// host, and a room page holds two long-polls (the room's session and its chat's).
+async function openPage(browser, p, logs) {
+  const ctx = await browser.newContext({ viewport: { width: 960, height: 600 }, permissions: ['camera', 'microphone'] });
   const page = await ctx.newPage();
   logs[p.name] = [];
   await page.addInitScript(recorder);
@@ -258,22 +262,15 @@ async function join(page, p) {
 }
 
 async function main() {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-turn-'));
-  let ctx;
+  let browser;
   const pages = {};
   const logs = {};
   const joined = {};
   let ok = true;
   let why = null;
   try {
-    ctx = await chromium.launchPersistentContext(userDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 960, height: 600 },
-      permissions: ['camera', 'microphone'],
-    });
-    for (const p of spec.pages) pages[p.name] = await openPage(ctx, p, logs);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+    for (const p of spec.pages) pages[p.name] = await openPage(browser, p, logs);
     // Join one page after the other.
     for (const p of spec.pages) {
       joined[p.name] = (await join(pages[p.name], p)) !== null;
@@ -310,7 +307,7 @@ async function main() {
       const want = names.length;
       for (let i = 0; i < spec.runs.length; i++) {
         const r = { name: `run${i}`, ...spec.runs[i] };
-        const page = await openPage(ctx, r, logs);
+        const page = await openPage(browser, r, logs);
         const rec = { ev: 'run', i, relay: Boolean(r.relay), transport: r.transport || null, ok: false };
         try {
           const clicked = await join(page, r);
@@ -356,8 +353,7 @@ async function main() {
     for (const n of names) await pages[n].evaluate(() => window.sbRoom && window.sbRoom.leave()).catch(() => {});
     out({ ev: 'result', ok, why, pages: result });
   } finally {
-    if (ctx) await ctx.close().catch(() => {});
-    fs.rmSync(userDir, { recursive: true, force: true });
+    if (browser) await browser.close().catch(() => {});
   }
 }
 

@@ -60,6 +60,9 @@ export interface ChatOptions {
   iceServers: RTCIceServer[];
   /** Used when the chat room has to be made. */
   description?: string;
+  /** The call's TURN credentials (one fetch serves all of a call's PeerConnections); when
+   * absent the chat fetches its own. */
+  callIce?: () => CallIce;
 }
 
 interface Pending {
@@ -205,7 +208,8 @@ export class TextRoomClient {
     const r = await handle.send({ request: 'setup' });
     if (gen !== this.generation) return;
     if (!r.jsep) throw new JanusError('plugin', 0, 'The server did not offer a data channel');
-    const rtc = await new CallIce(this.o.server, this.o.iceServers).config();
+    const ice = this.o.callIce ? this.o.callIce() : new CallIce(this.o.server, this.o.iceServers);
+    const rtc = await ice.config();
     if (gen !== this.generation) return;
     const pc = new RTCPeerConnection(rtc);
     this.pc = pc;

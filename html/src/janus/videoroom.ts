@@ -137,8 +137,14 @@ export class VideoRoomClient {
   private generation = 0; // bumps on every rebuild: stale async work checks it
   private stopped = false;
   private recovering = false;
-  /** TURN credentials of this join, shared by the publisher and every subscriber. */
+  /** TURN credentials of this join, shared by the publisher, every subscriber and the
+   * room's chat (callIce). */
   private ice: CallIce;
+
+  /** The TURN credentials of the current join, for the room's other PeerConnections. */
+  callIce(): CallIce {
+    return this.ice;
+  }
 
   constructor(opts: RoomOptions) {
     this.o = opts;

@@ -428,7 +428,10 @@ function useRoomChat(client: VideoRoomClient, s: RoomSnapshot): TextRoomClient |
   useEffect(() => {
     if (!joined || chat) return;
     const o = client.options;
-    const c = new TextRoomClient({ server: o.server, room: o.roomId, display: o.display, pin: o.pin, iceServers: o.iceServers, description });
+    const c = new TextRoomClient({
+      server: o.server, room: o.roomId, display: o.display, pin: o.pin, iceServers: o.iceServers,
+      description, callIce: () => client.callIce(),
+    });
     (window as unknown as { sbChat?: TextRoomClient }).sbChat = c;
     setChat(c);
     void c.start();
