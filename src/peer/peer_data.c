@@ -4,6 +4,7 @@
 #include "peer/peer_data.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -163,15 +164,19 @@ static sb_peer_channel_t *sb_peer_data_by_stream(sb_peer_data_t *d, uint16_t str
 
 /* Channels with the same label may differ in protocol and properties (a VideoRoom subscriber
  * gets a publisher's "game" and "chat" channels both labelled with its id): a message goes
- * on the channel matching all three. Owned. */
-static char *sb_peer_data_key(const char *label, const char *protocol,
-                              const sb_sctp_send_opts_t *o)
+ * on the channel matching all three. The key is written into out (snprintf's return: a key
+ * that does not fit belongs to no channel, whose label and protocol are within DCEP's
+ * limits). A stack buffer serves each message: no allocation per message. */
+#define SB_PEER_DATA_KEY_MAX (2 * SB_DCEP_LABEL_MAX + 64)
+static int sb_peer_data_key(char out[SB_PEER_DATA_KEY_MAX], const char *label,
+                            const char *protocol, const sb_sctp_send_opts_t *o)
 {
-    return g_strdup_printf("%zu:%s%zu:%s%d%d%d%u", strlen(label), label, strlen(protocol),
-                           protocol, o->unordered, o->rexmit_limited, o->time_limited,
-                           o->rexmit_limited ? o->max_rexmit
-                           : o->time_limited ? o->lifetime_ms
-                                             : 0u);
+    return snprintf(out, SB_PEER_DATA_KEY_MAX, "%zu:%s%zu:%s%d%d%d%u", strlen(label), label,
+                    strlen(protocol), protocol, o->unordered, o->rexmit_limited,
+                    o->time_limited,
+                    o->rexmit_limited ? o->max_rexmit
+                    : o->time_limited ? o->lifetime_ms
+                                      : 0u);
 }
 
 static void sb_peer_channel_free(gpointer ptr)
@@ -216,7 +221,9 @@ static sb_peer_channel_t *sb_peer_data_add(sb_peer_data_t *d, uint16_t stream,
     c->send.max_rexmit = c->send.lifetime_ms = props->reliability_param;
     c->acked = true;
     g_hash_table_insert(d->by_stream, SB_PEER_STREAM_KEY(stream), c);
-    c->key = sb_peer_data_key(c->label, c->protocol, &c->send);
+    char key[SB_PEER_DATA_KEY_MAX];
+    sb_peer_data_key(key, c->label, c->protocol, &c->send); /* fits: DCEP bounds both */
+    c->key = g_strdup(key);
     g_hash_table_insert(d->by_label, c->label, c);
     g_hash_table_insert(d->by_key, c->key, c);
     return c;
@@ -358,9 +365,10 @@ static sb_peer_channel_t *sb_peer_data_find(sb_peer_data_t *d, const sb_data_mes
     const char *protocol = msg->protocol ? msg->protocol : "";
     sb_sctp_send_opts_t o;
     sb_peer_data_msg_opts(msg, &o);
-    char *key = sb_peer_data_key(label, protocol, &o);
-    sb_peer_channel_t *c = g_hash_table_lookup(d->by_key, key);
-    g_free(key);
+    char key[SB_PEER_DATA_KEY_MAX];
+    int n = sb_peer_data_key(key, label, protocol, &o);
+    sb_peer_channel_t *c =
+        n < SB_PEER_DATA_KEY_MAX ? g_hash_table_lookup(d->by_key, key) : NULL;
     if (c || msg->unordered || msg->reliability != SB_DATA_RELIABLE || *protocol)
         return c;
     c = g_hash_table_lookup(d->by_label, label); /* a plain message: as the reference finds */
