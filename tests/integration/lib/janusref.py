@@ -12,11 +12,12 @@ class JanusRef:
     """Debian's janus (the reference server) on loopback: HTTP API on port, EchoTest and
     VideoRoom (built with usrsctp: data channels too). stop() ends it."""
 
-    def __init__(self, port, enforce="lo", textroom=None):
+    def __init__(self, port, enforce="lo", textroom=None, http_ip="127.0.0.1"):
         """enforce: janus's nat.ice_enforce_list. It gathers no candidate on loopback, so a
         test that makes calls through it gives it an interface of its own (a veth).
         textroom: the TextRoom's janus.plugin.textroom.jcfg text, to load that plugin too
-        (None: not loaded)."""
+        (None: not loaded). http_ip: the address the HTTP API listens on (None: all, for
+        pages in other namespaces)."""
         self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
         lib = "/usr/lib/x86_64-linux-gnu/janus"
         off = ["audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
@@ -33,8 +34,8 @@ plugins: { disable = "%s" }
 transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so" }
 """ % (self.dir, lib, lib, self.dir, self.dir, enforce, disable),
             "janus.transport.http.jcfg": 'general: { base_path = "/janus" http = true port = %d '
-                                         'ip = "127.0.0.1" }\nadmin: { admin_http = false }\n'
-                                         % port,
+                                         '%s}\nadmin: { admin_http = false }\n'
+                                         % (port, 'ip = "%s" ' % http_ip if http_ip else ""),
             "janus.plugin.videoroom.jcfg": "general: { }\n",
             "janus.plugin.echotest.jcfg": "general: { }\n",
         }

@@ -1,0 +1,378 @@
+#!/usr/bin/python3
+"""Congestion control and picture quality (issue 14) on a real shaped network, with headless
+Chromium and Debian's janus.js (videoroom/web/videoroom_cc.html) in the namespaces of
+lib/cclab.py: a simulcast publisher (fake camera 1280x720, janus.js's three layers) on a
+clean link, an automatic subscriber ("auto": no layer pinned) behind a link shaped with
+tc tbf and nftables loss, and a subscriber pinned to substream 0 on the clean link. One
+room with bitrate 0 (no cap, the reference's default). In order, on one call:
+
+  (a) uncapped  all three layers reach the server (RTP per SSRC captured on its veth)
+                within 5 s of the publisher's webrtcup, and for the next 30 s every layer
+                reaches it every second and Chromium sends frames on every rid each second
+                (none stopped, qualityLimitationReason "bandwidth", as a browser does
+                without congestion-control feedback); Chromium's outgoing estimate
+                (availableOutgoingBitrate) covers the three layers' maxBitrate (1.3 Mbit/s)
+                within those 5 s and stays over it (with receiver reports alone it creeps up
+                8 % a second from 300 kbit/s: the top layer starts after about 6 s and runs
+                starved for 20 s).
+  (b) 400 kbit/s  the auto subscriber decodes 1280x720 while unlimited; limited to 400
+                kbit/s (tbf: 4 KB bucket, 300 ms queue) it is on a layer that fits
+                (publisher's send rate of that layer + audio + 8 % < the limit) within 5 s
+                and stays there; from then on, 15 s without a freeze over 500 ms (no
+                framesDecoded stall, and no Chromium freeze, over 500 ms) and decoding; the
+                limit lifted, 1280x720 again within 10 s.
+  (c) 5 % loss  random loss of 5 % of the datagrams toward the subscriber for 15 s: frames
+                keep decoding, NACKs go out, no freeze over 500 ms, and the layer stays at
+                640 wide or more (the estimate does not collapse).
+  (d) pinned    the subscriber pinned (configure substream 0, as janus.js does it) stays at
+                320x180 all along with plenty of bandwidth, and gets no event moving it;
+                the auto subscriber's page got `substream` events when its layer changed
+                (a lower one under the limit, 2 again after it).
+
+Figures (per-layer rates, subscribe -> first frame, freezes, the layer timeline) go out as
+notes. On today's code (a) fails (the browser drops its top layer without feedback), and so
+do (b) and (d)'s events (no automatic layer choice); they are written to pass once the
+congestion control of issue 14 lands. About 2 minutes.
+
+usage: test_cc_chromium.py <path to switchboard> [--reference]
+       SB_CC_PARTS=ab: only (a) and (b) (default abcd; (a) always runs: it is the setup).
+       --reference: the same cases against Debian's janus (the daemon is not started),
+       to validate the harness: (a), (c) and the pinned subscriber should pass there.
+"""
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import vrlib  # noqa: E402
+
+vrlib._reexec_in_netns()
+
+import cclab  # noqa: E402
+from cclab import delta, fps, long_freezes, width_at, widths  # noqa: E402
+from sbtest import Tap, check  # noqa: E402
+from udpsniff import Sniffer  # noqa: E402
+
+REFERENCE = "--reference" in sys.argv[2:]
+LIMIT_KBIT = 400
+LOSS_PCT = 5
+ARRIVE_S = 5.0  # (a) every layer at the server within this after webrtcup
+STAY_S = 30.0  # (a) and kept for this long
+LAYERS_KBIT = 1300  # (a) janus.js's simulcast maxBitrates: 900 + 300 + 100 kbit/s
+SETTLE_S = 5.0  # (b) on a layer that fits within this after the limit
+CALM_S = 15.0  # (b) then no long freeze for this long
+CLIMB_S = 10.0  # (b) back to the top layer within this after the lift
+LOSS_S = 15.0  # (c)
+FREEZE_MS = 500
+MIN_FPS = 10.0  # decoding "goes on": the fake camera sends ~20 fps here
+TOP_W, LOW_W = 1280, 320
+
+tap = Tap("cc-chromium" + ("-reference" if REFERENCE else ""))
+
+
+class Skip(Exception):
+    """An earlier step failed: this one cannot run."""
+
+
+class case:  # noqa: N801 - used as tap.case is
+    def __init__(self, name):
+        self.name, self.inner = name, tap.case(name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, value, tb):
+        if etype is Skip:
+            tap.result(self.name, False, "not run: %s" % value)
+            return True
+        return self.inner.__exit__(etype, value, tb)
+
+
+def now_ms():
+    return time.time() * 1000.0
+
+
+def sleep_until(t_ms):
+    d = t_ms / 1000.0 - time.time()
+    if d > 0:
+        time.sleep(d)
+
+
+def rid_rates(snaps, t0, t1):
+    """pub_rates between the snapshots nearest t0 and t1."""
+    a = min(snaps, key=lambda s: abs(s["t"] - t0))
+    b = min(snaps, key=lambda s: abs(s["t"] - t1))
+    return cclab.pub_rates(a, b) if b["t"] > a["t"] else {}
+
+
+def fmt_rates(r):
+    return ", ".join("%s %.0f kbit/s %.0f fps %s" % (k, v["kbps"], v.get("fps", 0),
+                                                      v.get("w") or "")
+                     for k, v in sorted(r.items()))
+
+
+def fmt_widths(ws, t0):
+    return " -> ".join("%d@%+.1fs" % (w, (t - t0) / 1000.0) for t, w in ws)
+
+
+def fmt_freezes(fz, t0):
+    return ", ".join("%.0f ms (%s) at %+.1fs" % (ms, how, (t - t0) / 1000.0)
+                     for t, ms, how in fz) or "none"
+
+
+def layer_events(events, t0=0):
+    return [(e["t"], e["msg"]["substream"]) for e in events
+            if "substream" in e["msg"] and e["t"] >= t0]
+
+
+def part_a(st, pub, sniffer):
+    t_up = st["pub"]["webrtcup"]
+    sleep_until(t_up + (ARRIVE_S + STAY_S) * 1000 + 500)
+    snaps = pub.call("sbPubSnapshots", {"since": t_up - 1000})
+    sniffer.stop()
+    ssrcs = {rid: v["ssrc"] for rid, v in snaps[-1]["rids"].items()}
+    pkts = [p for p in sniffer.snapshot() if not p.out and p.kind == "rtp"]
+    ramp = []
+    for k in range(int(ARRIVE_S) + 3):
+        r = rid_rates(snaps, t_up + k * 1000, t_up + (k + 1) * 1000)
+        b = min(snaps, key=lambda x: abs(x["t"] - t_up - (k + 1) * 1000))
+        ramp.append("%ds: %s, est %s" % (k + 1, " ".join(
+            "%s %.0f" % (rid, r[rid]["kbps"]) for rid in ("l", "m", "h") if rid in r),
+            round((b.get("aob") or 0) / 1000)))
+    tap.note("(a) ramp, kbit/s per rid and Chromium's outgoing estimate: %s" % "; ".join(ramp))
+    with case("(a) uncapped room: all three simulcast layers reach the server within "
+              "%.0f s of the publisher's webrtcup" % ARRIVE_S):
+        check(sorted(ssrcs) == ["h", "l", "m"], "publisher rids %r" % sorted(ssrcs))
+        first = {}
+        for rid, ssrc in ssrcs.items():
+            ts = [p.t for p in pkts if p.detail["ssrc"] == ssrc]
+            first[rid] = (min(ts) * 1000 - t_up) if ts else None
+        tap.note("(a) first RTP at the server, ms after webrtcup: %s" % json.dumps(first))
+        late = {r: v for r, v in first.items() if v is None or v > ARRIVE_S * 1000}
+        check(not late, "layers late or missing: %r" % late)
+    with case("(a) and they stay: for %.0f s every layer reaches the server and Chromium "
+              "sends frames on every rid each second (none stopped for bandwidth)" % STAY_S):
+        gaps = {}
+        reasons = {}
+        for k in range(int(STAY_S)):
+            t0 = t_up + (ARRIVE_S + k) * 1000
+            for rid, ssrc in ssrcs.items():
+                n = sum(1 for p in pkts if p.detail["ssrc"] == ssrc
+                        and t0 <= p.t * 1000 < t0 + 1000)
+                if n == 0:
+                    gaps.setdefault(rid, []).append(k + ARRIVE_S)
+            r = rid_rates(snaps, t0, t0 + 1000)
+            for rid in ssrcs:
+                reasons.setdefault(rid, set()).add(r.get(rid, {}).get("qlr"))
+                if r.get(rid, {}).get("fps", 0) <= 0:
+                    gaps.setdefault(rid + " frames", []).append(k + ARRIVE_S)
+        whole = rid_rates(snaps, t_up + ARRIVE_S * 1000, t_up + (ARRIVE_S + STAY_S) * 1000)
+        tap.note("(a) publisher over the %.0f s: %s; limitation reasons seen %s; outgoing "
+                 "estimate at the end %s bit/s" % (
+                     STAY_S, fmt_rates(whole),
+                     {k: sorted(str(x) for x in v) for k, v in reasons.items()},
+                     snaps[-1].get("aob")))
+        st["rates"] = whole
+        check(not gaps, "seconds (after webrtcup) with nothing from a layer: %r" % gaps)
+    with case("(a) Chromium's estimate of the uplink covers the three layers (%d kbit/s, "
+              "janus.js's maxBitrates) within %.0f s, and for the %.0f s after"
+              % (LAYERS_KBIT, ARRIVE_S, STAY_S)):
+        est = [(x["t"], (x.get("aob") or 0) / 1000.0) for x in snaps]
+        first = [t for t, v in est if v >= LAYERS_KBIT]
+        after = [v for t, v in est if t_up + ARRIVE_S * 1000 <= t <= t_up +
+                 (ARRIVE_S + STAY_S) * 1000]
+        a = min(snaps, key=lambda x: abs(x["t"] - t_up - ARRIVE_S * 1000))
+        limited = {rid: round(((snaps[-1]["rids"][rid].get("qld") or {}).get("bandwidth", 0)
+                               - (a["rids"].get(rid, {}).get("qld") or {}).get("bandwidth", 0)),
+                              1) for rid in ssrcs}
+        tap.note("(a) estimate first >= %d kbit/s %s ms after webrtcup, lowest after %.0f s "
+                 "%.0f kbit/s; seconds limited by bandwidth per rid in the window "
+                 "(qualityLimitationDurations) %s" % (
+                     LAYERS_KBIT, round(first[0] - t_up) if first else None, ARRIVE_S,
+                     min(after) if after else 0, json.dumps(limited)))
+        check(first and first[0] - t_up <= ARRIVE_S * 1000,
+              "estimate under %d kbit/s for %.0f s: %s" % (
+                  LAYERS_KBIT, ARRIVE_S, [round(v) for t, v in est if t <= t_up + 6000]))
+        check(after and min(after) >= LAYERS_KBIT,
+              "estimate fell to %.0f kbit/s" % min(after or [0]))
+
+
+def part_b(st, lab, sub):
+    samples = lambda: sub.call("sbSamples", {"name": "auto"})  # noqa: E731
+    with case("(b) uncapped, the automatic subscriber decodes the top layer (%d wide)"
+              % TOP_W):
+        w = width_at(samples(), now_ms())
+        check(w == TOP_W, "decoding %d wide" % w)
+    t_lim = now_ms()
+    lab.limit(LIMIT_KBIT)
+    st["t_limit"] = t_lim
+    sleep_until(t_lim + (SETTLE_S + CALM_S) * 1000)
+    s = samples()
+    t_settled = t_lim + SETTLE_S * 1000
+    t_end = t_settled + CALM_S * 1000
+    tap.note("(b) tbf at the end of the limit: %s" % json.dumps(lab.tbf_stats()))
+    rates = st.get("rates") or {}
+    fit = cclab.fitting_layer(rates, LIMIT_KBIT)
+    seen = widths(s, t_lim, t_end)
+    tap.note("(b) decoded widths after the limit: %s; layers fitting %d kbit/s up to %d "
+             "(%s)" % (fmt_widths(seen, t_lim), LIMIT_KBIT, fit, fmt_rates(rates)))
+    with case("(b) limited to %d kbit/s: on a layer that fits within %.0f s, and stays there"
+              % (LIMIT_KBIT, SETTLE_S)):
+        after = widths(s, t_settled, t_end)
+        check(len(after) == 1, "layer changes after %.0f s: %s" % (SETTLE_S,
+                                                                  fmt_widths(after, t_lim)))
+        w = after[0][1]
+        layer = cclab.LAYER_OF_RID.get(cclab.RID_OF_WIDTH.get(w), None)
+        check(layer is not None and 0 <= layer <= max(fit, 0),
+              "decoding %d wide, the layers that fit go up to %d" % (w, fit))
+        st["limited_w"] = w
+    with case("(b) from then on %.0f s without a freeze over %d ms, decoding at %.0f fps or "
+              "more" % (CALM_S, FREEZE_MS, MIN_FPS)):
+        fz = long_freezes(s, t_settled, t_end, FREEZE_MS)
+        f = fps(s, t_settled, t_end)
+        tap.note("(b) limited: %.1f fps, freezes over %d ms: %s; Chromium freezeCount +%d, "
+                 "totalFreezesDuration +%.2f s, NACK +%d, PLI +%d, lost +%d"
+                 % (f, FREEZE_MS, fmt_freezes(fz, t_lim), delta(s, "fc", t_settled, t_end),
+                    delta(s, "tfd", t_settled, t_end), delta(s, "nack", t_settled, t_end),
+                    delta(s, "pli", t_settled, t_end), delta(s, "lost", t_settled, t_end)))
+        check(not fz, "freezes over %d ms: %s" % (FREEZE_MS, fmt_freezes(fz, t_lim)))
+        check(f >= MIN_FPS, "%.1f fps decoded" % f)
+    t_lift = now_ms()
+    lab.lift()
+    st["t_lift"] = t_lift
+    with case("(b) the limit lifted: decoding %d wide again within %.0f s" % (TOP_W, CLIMB_S)):
+        deadline = t_lift + (CLIMB_S + 2) * 1000
+        t_top = None
+        fd0 = cclab.window(samples(), t_lift - 1000, t_lift)
+        fd0 = fd0[-1]["fd"] if fd0 else 0
+        while now_ms() < deadline:
+            # Frames decoded at the top layer since the lift (not a frozen 1280 picture).
+            t_top = cclab.first_time(samples(), lambda x: x["w"] == TOP_W
+                                     and x["fd"] >= fd0 + 5, t_lift)
+            if t_top is not None:
+                break
+            time.sleep(0.5)
+        s = samples()
+        tap.note("(b) after the lift: %s" % fmt_widths(widths(s, t_lift, now_ms()), t_lift))
+        check(t_top is not None and t_top - t_lift <= CLIMB_S * 1000,
+              "top layer %s ms after the lift" % (None if t_top is None
+                                                  else round(t_top - t_lift)))
+        tap.note("(b) top layer again %.1f s after the lift" % ((t_top - t_lift) / 1000.0))
+
+
+def part_c(st, lab, sub):
+    sleep_until(st["t_lift"] + CLIMB_S * 1000)
+    t0 = now_ms()
+    lab.loss(LOSS_PCT)
+    sleep_until(t0 + LOSS_S * 1000)
+    sent, dropped = lab.loss_counts()
+    lab.no_loss()
+    t1 = now_ms()
+    s = sub.call("sbSamples", {"name": "auto"})
+    fz = long_freezes(s, t0, t1, FREEZE_MS)
+    f = fps(s, t0, t1)
+    nack = delta(s, "nack", t0, t1)
+    seen = widths(s, t0, t1)
+    tap.note("(c) %d %% loss for %.0f s: %d of %d datagrams dropped; %.1f fps, NACK +%d, PLI "
+             "+%d, lost +%d, freezes over %d ms: %s; Chromium freezeCount +%d (+%.2f s); "
+             "widths %s" % (LOSS_PCT, LOSS_S, dropped, sent, f, nack, delta(s, "pli", t0, t1),
+                            delta(s, "lost", t0, t1), FREEZE_MS, fmt_freezes(fz, t0),
+                            delta(s, "fc", t0, t1), delta(s, "tfd", t0, t1),
+                            fmt_widths(seen, t0)))
+    with case("(c) %d %% random loss toward the subscriber: the picture keeps going (%.0f fps "
+              "or more, NACKs sent, no freeze over %d ms)" % (LOSS_PCT, MIN_FPS, FREEZE_MS)):
+        check(dropped > 0, "nothing dropped")
+        check(f >= MIN_FPS, "%.1f fps decoded" % f)
+        check(nack > 0, "no NACK sent")
+        check(not fz, "freezes over %d ms: %s" % (FREEZE_MS, fmt_freezes(fz, t0)))
+    with case("(c) the estimate does not collapse under the loss: 640 wide or more all along"):
+        low = [(t, w) for t, w in seen if w < 640]
+        check(seen and not low, "widths %s" % fmt_widths(seen, t0))
+
+
+def part_d(st, pub, sub):
+    s = pub.call("sbSamples", {"name": "pinned"})
+    t_conf = st["pinned"]["times"]["configured"]
+    t0, t1 = t_conf + 3000, now_ms()
+    seen = widths(s, t0, t1)
+    ev = layer_events(pub.call("sbEvents", {"name": "pinned"}))
+    tap.note("(d) pinned subscriber: widths %s; substream events %s" % (
+        fmt_widths(widths(s, 0, t1), t_conf), [(round(t - t_conf), v) for t, v in ev]))
+    with case("(d) the subscriber pinned to substream 0 stays at %d wide with plenty of "
+              "bandwidth, and no event moves it" % LOW_W):
+        check(len(seen) == 1 and seen[0][1] == LOW_W, "widths %s" % fmt_widths(seen, t_conf))
+        moved = [(t, v) for t, v in ev if t >= t_conf + 1000 and v != 0]
+        check(not moved, "substream events after the pin: %r" % moved)
+    ev = layer_events(sub.call("sbEvents", {"name": "auto"}))
+    t_lim, t_lift = st.get("t_limit"), st.get("t_lift")
+    with case("(d) layer-change events reach the janus.js page: a lower substream under "
+              "the limit, 2 again after it"):
+        if t_lim is None or t_lift is None:
+            raise Skip("(b) did not run")
+        tap.note("(d) auto subscriber's substream events (s after the limit): %s" % [
+            (round((t - t_lim) / 1000.0, 1), v) for t, v in ev])
+        down = [v for t, v in ev if t_lim <= t < t_lift and v < 2]
+        up = [v for t, v in ev if t >= t_lift and v == 2]
+        check(down, "no substream event below 2 while limited")
+        check(up, "no substream 2 event after the lift")
+        if st.get("limited_w"):
+            want = cclab.LAYER_OF_RID[cclab.RID_OF_WIDTH[st["limited_w"]]]
+            check(down[-1] == want, "last event while limited: substream %d, decoding "
+                  "layer %d" % (down[-1], want))
+
+
+def main():
+    why = cclab.missing()
+    if why:
+        tap.result("skipped: " + why, True)
+        return
+    st = {}
+    lab = None
+    try:
+        lab = cclab.CcLab(sys.argv[1], server="janus" if REFERENCE else "switchboard")
+        room = lab.create_room(bitrate=0)
+        pub = lab.open_page("pub")
+        sub = lab.open_page("sub")
+        sniffer = Sniffer("ccpub0")
+        sniffer.start()
+        with case("publisher (simulcast) and two subscribers up"):
+            st["pub"] = pub.call("sbPublish", {"room": room}, timeout=60)
+            feed = st["pub"]["id"]
+            st["auto"] = sub.call("sbSubscribe", {"name": "auto", "room": room, "feed": feed},
+                                  timeout=60)
+            st["pinned"] = pub.call("sbSubscribe", {"name": "pinned", "room": room,
+                                                    "feed": feed, "substream": 0}, timeout=60)
+            for name in ("auto", "pinned"):
+                t = st[name]["times"]
+                tap.note("%s subscriber: ms after join: attached %d, webrtcup %d, first frame "
+                         "%d" % (name, t["attached"] - t["join"], t["webrtcup"] - t["join"],
+                                 t["frame"] - t["join"]))
+        if "pinned" not in st:
+            sniffer.stop()
+            return
+        parts = os.environ.get("SB_CC_PARTS", "abcd")
+        part_a(st, pub, sniffer)
+        if "b" in parts:
+            part_b(st, lab, sub)
+        if "c" in parts:
+            part_c(st, lab, sub)
+        if "d" in parts:
+            part_d(st, pub, sub)
+        if os.environ.get("SB_CC_LOG"):
+            tap.note(lab.log()[-6000:])
+    finally:
+        if lab is not None:
+            lab.close_pages()
+            problems = lab.stop_server()
+            if not REFERENCE:
+                tap.result("server exits cleanly, no sanitizer report", not problems,
+                           "\n".join(problems))
+            lab.close()
+
+
+if __name__ == "__main__":
+    main()
+    tap.exit()
