@@ -92,6 +92,8 @@ int sb_peer_forward_rtp(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len,
                         const sb_rtp_packet_t *src);
 void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer);
 void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps);
+/* What the plugin would send the client if the estimate allowed (peer_cc.c probes). */
+void sb_peer_want_bitrate(sb_peer_t *p, uint32_t bitrate_bps);
 
 /* Tear down: hangup event with reason (unless NULL: silent), plugin hangup_media if media
  * was set up, then freed at the end of the loop iteration. Idempotent. */

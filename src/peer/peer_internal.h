@@ -8,10 +8,13 @@
 #include "loop/pktbuf.h"
 #include "peer/ice.h"
 #include "peer/peer.h"
+#include "proto/bwe.h"
 #include "proto/nack_gen.h"
+#include "proto/rtp.h"
 #include "proto/rtp_stats.h"
 #include "proto/rtx_history.h"
 #include "proto/srtp.h"
+#include "proto/twcc.h"
 
 #define SB_PEER_MAX_SSRCS (SB_MEDIA_MAX_STREAMS * 2)
 #define SB_PEER_PKT_MAX 1500
@@ -115,7 +118,25 @@ struct sb_peer {
     int64_t last_report_us;
     uint32_t remb_bps;
 
+    /* Transport-wide congestion control (peer_cc.c): per transport, kept across
+     * renegotiations. */
+    struct {
+        uint8_t recv_id, send_id; /* negotiated extension ids, 0: not negotiated */
+        sb_twcc_recv_t *recv;     /* arrivals of what the client sends, for our feedback */
+        uint32_t media_ssrc;      /* an SSRC of the client's, named in our feedback */
+        sb_twcc_send_t *send;     /* what we send, matched to the client's feedback */
+        sb_bwe_t *bwe;
+        int probe_stream;         /* stream whose RTX SSRC carries probes, -1: none */
+        uint32_t wanted_bps;      /* what the plugin would send if the estimate allowed */
+        uint32_t reported_bps;
+        int64_t reported_us;
+        int64_t first_send_us; /* our first numbered packet */
+        bool feedback_seen;    /* the client has sent feedback that matched */
+        uint64_t probe_packets;
+    } cc;
+
     uint8_t scratch[SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN + 64];
+    uint8_t scratch2[SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN + 64]; /* a rebuilt header */
     struct {
         uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, dropped_in, unknown_ssrc, bad_pt;
         uint64_t srtp_fail, nacks_in, retransmitted, rtx_in;
@@ -134,6 +155,21 @@ void sb_peer_media_map_streams(sb_peer_t *p);
 /* Protect and send one plaintext RTCP compound built in p->scratch (or elsewhere). */
 int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
 void sb_peer_media_free_streams(sb_peer_t *p);
+
+/* peer_cc.c */
+void sb_peer_cc_setup(sb_peer_t *p); /* after each negotiation */
+void sb_peer_cc_free(sb_peer_t *p);
+void sb_peer_cc_on_rtp(sb_peer_t *p, const sb_rtp_view_t *v, int64_t now);
+void sb_peer_cc_tick(sb_peer_t *p, int64_t now);
+/* Our transport sequence number into a packet about to be protected (in place, or rebuilt
+ * into the other scratch buffer when it has no element for it: returns where it is now). */
+uint8_t *sb_peer_cc_stamp(sb_peer_t *p, uint8_t *buf, size_t *len, int probe);
+void sb_peer_cc_on_feedback(sb_peer_t *p, const sb_rtcp_fb_t *fb, int64_t now);
+/* The client's REMB: true when our estimator takes it (as a cap). */
+bool sb_peer_cc_on_remb(sb_peer_t *p, uint64_t bps, int64_t now);
+void sb_peer_cc_stats(const sb_peer_t *p, sb_bwe_stats_t *out);
+/* peer_media.c: protect (room for the trailer in p->scratch-sized buffers) and send. */
+int sb_peer_cc_protect_send(sb_peer_t *p, uint8_t *buf, size_t len);
 
 /* peer.c: media.nack_history_ms in µs (0: the history's default). */
 int64_t sb_peer_nack_history_us(void);

@@ -110,6 +110,7 @@ void sb_peer_media_map_streams(sb_peer_t *p)
                                &rt->sent);
         }
     }
+    sb_peer_cc_setup(p);
 }
 
 /* Whether a new SSRC may take this layer of a stream. Never from an SSRC the SDP announced,
@@ -286,8 +287,16 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
     }
     b->len = (uint32_t)n;
     const sb_peer_ssrc_map_t *m = NULL;
-    if (sb_rtp_parse(b->data, n, &pkt.rtp) < 0 || !(m = sb_peer_map_find(p, &pkt.rtp))) {
-        p->stats.unknown_ssrc += m == NULL;
+    if (sb_rtp_parse(b->data, n, &pkt.rtp) < 0) {
+        p->stats.unknown_ssrc++;
+        goto done;
+    }
+    /* Every authenticated packet counts for the client's estimator, padding probes on
+     * SSRCs no stream knows included. */
+    int64_t now = sb_now_us();
+    sb_peer_cc_on_rtp(p, &pkt.rtp, now);
+    if (!(m = sb_peer_map_find(p, &pkt.rtp))) {
+        p->stats.unknown_ssrc++;
         goto done;
     }
     const sb_media_stream_t *s = &p->streams[m->stream];
@@ -305,7 +314,6 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
         pkt.retransmission = true;
         p->stats.rtx_in++;
     }
-    int64_t now = sb_now_us();
     sb_peer_rx_account(p, m, &pkt, now);
     pkt.data = b->data;
     pkt.len = b->len;
@@ -336,14 +344,20 @@ static int sb_peer_local_stream(sb_peer_t *p, uint32_t ssrc)
 
 static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, int n);
 
-static void sb_peer_on_feedback(sb_peer_t *p, const sb_rtcp_pkt_t *pkt)
+static void sb_peer_on_feedback(sb_peer_t *p, const sb_rtcp_pkt_t *pkt, int64_t now)
 {
     sb_rtcp_fb_t fb;
     if (sb_rtcp_parse_fb(pkt, &fb) < 0)
         return;
+    if (pkt->type == SB_RTCP_RTPFB && fb.fmt == SB_RTCP_FMT_TWCC) {
+        sb_peer_cc_on_feedback(p, &fb, now);
+        return;
+    }
     if (pkt->type == SB_RTCP_PSFB && fb.fmt == SB_RTCP_FMT_AFB) {
         sb_rtcp_remb_t remb;
-        if (sb_rtcp_parse_remb(&fb, &remb) == 0 && p->plugin->on_bitrate_estimate)
+        /* With our own estimator the client's REMB is one of its inputs (a cap). */
+        if (sb_rtcp_parse_remb(&fb, &remb) == 0 && !sb_peer_cc_on_remb(p, remb.bitrate, now) &&
+            p->plugin->on_bitrate_estimate)
             p->plugin->on_bitrate_estimate(p->ph, remb.bitrate > UINT32_MAX
                                                       ? UINT32_MAX
                                                       : (uint32_t)remb.bitrate);
@@ -395,7 +409,7 @@ void sb_peer_media_on_rtcp(sb_peer_t *p, uint8_t *buf, size_t len)
                     sb_rtp_stats_on_sr(&rx->stats, sr.ntp, now);
             }
         } else if (pkt.type == SB_RTCP_RTPFB || pkt.type == SB_RTCP_PSFB) {
-            sb_peer_on_feedback(p, &pkt);
+            sb_peer_on_feedback(p, &pkt, now);
         }
     }
 }
@@ -427,6 +441,11 @@ static int sb_peer_protect_send(sb_peer_t *p, uint8_t *buf, size_t len, size_t c
         return rc;
     p->stats.rtp_out++;
     return sb_peer_transport_send(p, buf, n);
+}
+
+int sb_peer_cc_protect_send(sb_peer_t *p, uint8_t *buf, size_t len)
+{
+    return sb_peer_protect_send(p, buf, len, sizeof(p->scratch));
 }
 
 /* Keep what we sent for NACKs. shared: the buffer data came from, identical to it after
@@ -464,7 +483,10 @@ static int sb_peer_send_prepared(sb_peer_t *p, unsigned stream, uint8_t *buf, si
     rt->octets_sent += len - SB_RTP_HEADER_MIN;
     rt->last_rtp_ts = sb_be32(buf + 4);
     rt->last_send_us = now;
-    return sb_peer_protect_send(p, buf, len, cap);
+    uint8_t *out = sb_peer_cc_stamp(p, buf, &len, -1);
+    if (out != buf)
+        cap = sizeof(p->scratch);
+    return sb_peer_protect_send(p, out, len, cap);
 }
 
 static int sb_peer_send_check(sb_peer_t *p, unsigned stream, size_t len)
@@ -542,7 +564,11 @@ static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, 
             memcpy(p->scratch, orig, e.len);
             len = (int)e.len;
         }
-        if (len > 0 && sb_peer_protect_send(p, p->scratch, (size_t)len, sizeof(p->scratch)) == 0)
+        if (len <= 0)
+            continue;
+        size_t slen = (size_t)len;
+        uint8_t *out = sb_peer_cc_stamp(p, p->scratch, &slen, -1);
+        if (sb_peer_protect_send(p, out, slen, sizeof(p->scratch)) == 0)
             p->stats.retransmitted++;
     }
 }
@@ -690,6 +716,7 @@ void sb_peer_media_tick(sb_peer_t *p, int64_t now)
     if (p->state != SB_PEER_UP)
         return;
     sb_peer_send_nacks(p, now);
+    sb_peer_cc_tick(p, now);
     if (now - p->last_report_us >= SB_PEER_REPORT_US) {
         p->last_report_us = now;
         sb_peer_send_reports(p, now);
@@ -706,4 +733,5 @@ void sb_peer_media_stop(sb_peer_t *p)
 {
     sb_peer_ticker_remove(p);
     sb_peer_media_free_streams(p);
+    sb_peer_cc_free(p);
 }

@@ -172,11 +172,11 @@ int sb_peer_streams_answer_opts(const sb_peer_answer_ctx_t *ctx, sb_negotiate_op
         opts->video = video;
         opts->n_video = (size_t)n;
     }
-    /* No send-side bandwidth estimation here yet: without our TWCC feedback a client would
-     * starve, so offer only what we act on (REMB, RR). abs-send-time is left out too:
-     * aiortc 1.4 maps ids per transport and breaks when audio and video reuse an id. */
-    opts->ext_allow &= ~(SB_HDREXT_BIT(SB_HDREXT_ABS_SEND_TIME) | SB_HDREXT_BIT(SB_HDREXT_TWCC));
-    opts->fb_allow &= ~(unsigned)SB_NEGOTIATE_FB_TWCC;
+    /* Transport-wide CC is accepted: we send its feedback (peer_cc.c), which a browser's
+     * estimator needs, and number what we send for our own. abs-send-time is left out
+     * (no receive-side estimation here; and aiortc 1.4 maps ids per transport and breaks
+     * when audio and video reuse an id). */
+    opts->ext_allow &= ~SB_HDREXT_BIT(SB_HDREXT_ABS_SEND_TIME);
     /* We answer actpass with passive: as DTLS server we pick the SRTP profile, and we
      * prefer AEAD_AES_128_GCM (Chromium, as server, would pick its own first choice,
      * AES-CM). Early ClientHellos are kept and answered once ICE selects a pair, so
@@ -242,9 +242,12 @@ unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
         s->cname = "switchboard";
         s->msid_stream = o->msid_stream;
         s->msid_track = o->msid_track;
-        /* Forwarded packets keep the publisher's extension ids, which mean nothing to this
-         * client: offer no header extensions so it ignores them all. */
-        s->fb = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR;
+        /* Only the extensions the core writes itself: transport-wide CC, our own sequence
+         * number on everything we send, for our estimator (peer_cc.c). A forwarder maps
+         * the publisher's other ids to ours, or erases them. */
+        s->ext[SB_HDREXT_TWCC] = SB_PEER_STREAMS_TWCC_ID;
+        s->fb = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR |
+                SB_NEGOTIATE_FB_TWCC;
         const sb_peer_mline_ssrc_t *k = sb_peer_streams_kept(kept, nkept, s->mid, o->kind);
         s->ssrc = k ? k->ssrc : sb_peer_streams_ssrc();
         s->rtx_ssrc = k && k->rtx_ssrc ? k->rtx_ssrc : s->rtx_pt ? sb_peer_streams_ssrc() : 0;

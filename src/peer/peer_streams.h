@@ -7,6 +7,9 @@
 #include "plugin/plugin.h"
 #include "proto/negotiate.h"
 
+/* The header extension id of transport-wide CC in our offers (one-byte form: 1..14). */
+#define SB_PEER_STREAMS_TWCC_ID 3
+
 /* Streams of a negotiation result, as plugins see them. Returns how many (<= max). */
 unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_stream_t *out,
                                      unsigned max);

@@ -165,6 +165,13 @@ static int sb_core_close_data(sb_plugin_handle_t *ph, const char *label)
     return p ? sb_peer_close_data(p, label) : SB_ESTATE;
 }
 
+static void sb_core_want_bitrate(sb_plugin_handle_t *ph, uint32_t bitrate_bps)
+{
+    sb_peer_t *p = sb_core_loop_peer(ph);
+    if (p)
+        sb_peer_want_bitrate(p, bitrate_bps);
+}
+
 static const sb_core_api_t sb_core_api_table = {
     .push_event = sb_core_push_event,
     .handle_ref = sb_core_handle_ref,
@@ -187,6 +194,7 @@ static const sb_core_api_t sb_core_api_table = {
     .send_remb = sb_core_send_remb,
     .send_data = sb_core_send_data,
     .close_data = sb_core_close_data,
+    .want_bitrate = sb_core_want_bitrate,
 };
 
 const sb_core_api_t *sb_core_api(void)

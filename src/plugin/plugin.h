@@ -19,7 +19,7 @@
 
 #include "proto/rtp.h"
 
-#define SB_PLUGIN_ABI_VERSION 3
+#define SB_PLUGIN_ABI_VERSION 4
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -236,6 +236,10 @@ typedef struct sb_core_api {
      * close): for a source that is gone, so its streams can carry new channels. 0, or
      * SB_ESTATE. */
     int (*close_data)(sb_plugin_handle_t *h, const char *label);
+    /* What the plugin would send this client if the bandwidth estimate allowed it (e.g.
+     * its streams at the next layer up), in bits/s; 0: nothing more. When it is above the
+     * estimate (on_bitrate_estimate) the core probes the path for it (padding). */
+    void (*want_bitrate)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
 } sb_core_api_t;
 
 typedef struct sb_plugin {
@@ -278,7 +282,10 @@ typedef struct sb_plugin {
     void (*on_rtp)(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt);
     /* Loop thread. The client asks for a keyframe (PLI/FIR) on a stream we send. */
     void (*on_keyframe_request)(sb_plugin_handle_t *h, unsigned stream);
-    /* Loop thread. The client's bandwidth estimate for what we send it (REMB). */
+    /* Loop thread. What we can send this client, in bits/s: the core's estimate from the
+     * client's transport-wide CC feedback when negotiated (capped by its REMB), at least
+     * every 200 ms and on every change over 5 %; otherwise the client's REMB as it comes.
+     * 0: no estimate (the client negotiated transport-wide CC but sends no feedback). */
     void (*on_bitrate_estimate)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
     /* Loop thread. A data channel message from the client. Optional. */
     void (*on_data)(sb_plugin_handle_t *h, const sb_data_message_t *msg);

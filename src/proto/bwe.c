@@ -72,6 +72,8 @@
 #define SB_BWE_PROBE_TIMEOUT_US 1000000
 #define SB_BWE_PROBE_SPAN_MAX_US 1000000
 #define SB_BWE_PROBE_RATIO_MAX 2.0
+#define SB_BWE_PROBE_BURST_US 1000     /* sent closer than this: an unpaced burst */
+#define SB_BWE_PROBE_RECV_TICK_US 250  /* the feedback's receive time unit */
 
 _Static_assert(SB_BWE_SEQ_WINDOW % 64 == 0, "bitmap window");
 
@@ -452,12 +454,17 @@ static double sb_bwe_cluster_rate(const sb_bwe_cluster_t *c)
 {
     int64_t send_span = c->last_send_us - c->first_send_us;
     int64_t recv_span = c->last_recv_us - c->first_recv_us;
-    if (send_span < 0 || recv_span <= 0 || send_span > SB_BWE_PROBE_SPAN_MAX_US ||
-        recv_span > SB_BWE_PROBE_SPAN_MAX_US)
+    if (send_span < 0 || recv_span < 0 || send_span > SB_BWE_PROBE_SPAN_MAX_US ||
+        recv_span > SB_BWE_PROBE_SPAN_MAX_US || c->count < 2)
         return 0;
+    /* Every arrival in one feedback tick (250 us): at least that fast. */
+    if (recv_span < SB_BWE_PROBE_RECV_TICK_US)
+        recv_span = SB_BWE_PROBE_RECV_TICK_US;
     double recv_rate = (double)(c->bytes - c->first_recv_size) * 8e6 / (double)recv_span;
     double send_rate = c->target_bps;
-    if (send_span > 0) {
+    /* A burst sent within a millisecond (the core does not pace probes) tells nothing of
+     * the sending side: the rate asked for stands for it. */
+    if (send_span >= SB_BWE_PROBE_BURST_US) {
         send_rate = (double)(c->bytes - c->last_send_size) * 8e6 / (double)send_span;
         /* Arrivals faster than the sending by far: the receiver batched its timestamps. */
         if (!(send_rate > 0) || recv_rate > SB_BWE_PROBE_RATIO_MAX * send_rate)

@@ -269,7 +269,9 @@ class Test:
                     s.logtext()[-3000:] if rc != 0 else None)
             reports = s.sanitizer_reports()
             self.ok(not reports, "no sanitizer report", "\n".join(reports)[:6000])
-            if self.failed:
-                self.note("daemon log tail:\n" + s.logtext()[-2000:])
+            # SB_VR_LOG_TAIL=N: the last N characters of the daemon's log, even on success.
+            tail = int(os.environ.get("SB_VR_LOG_TAIL", "0"))
+            if self.failed or tail:
+                self.note("daemon log tail:\n" + s.logtext()[-(tail or 2000):])
             s.cleanup()
         sys.exit(1 if self.failed else 0)
