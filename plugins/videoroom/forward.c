@@ -155,6 +155,12 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
             return;
         }
     }
+    /* VP9 SVC: the spatial/temporal layers this subscriber gets (svc.c). */
+    bool svc_mark = false;
+    if (fan->codec == SB_CODEC_VP9 && !sb_vr_svc_filter(fan, ss, pkt, now, &svc_mark)) {
+        sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
+        return;
+    }
     uint16_t seq;
     uint32_t ts;
     if (sb_seq_rewrite_process(&ss->loop.rw, pkt->rtp.seq, pkt->rtp.timestamp, source,
@@ -171,6 +177,8 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     sb_rtp_set_timestamp(buf, ts);
     if (pkt->rtp.pt != ss->loop.neg.pt && ss->loop.neg.pt)
         sb_rtp_set_pt(buf, ss->loop.neg.pt);
+    if (svc_mark)
+        sb_rtp_set_marker(buf, true);
     if (vp8 && fan->neg.layers > 1 && pkt->rtp.payload_len)
         sb_vr_vp8_rewrite(ss, buf + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
     if (ss->loop.ext_remap && pkt->rtp.extension)

@@ -127,6 +127,7 @@ typedef struct sb_vr_op {
     unsigned idx, pidx;
     bool send, paused;
     int substream, temporal;
+    int spatial_layer, temporal_layer; /* VP9 SVC */
     unsigned n;
     sb_media_stream_t *neg;   /* n entries, owned */
     bool muted[SB_MEDIA_MAX_STREAMS];
@@ -330,6 +331,7 @@ static void sb_vr_fwd_sub_config_run(void *arg)
     int layers = ss->loop.src ? (int)ss->loop.src->neg.layers : 0;
     ss->loop.target_layer = op->substream >= 0 ? op->substream : SB_MEDIA_MAX_LAYERS - 1;
     ss->loop.target_temporal = op->temporal;
+    sb_vr_svc_config(ss, op->spatial_layer, op->temporal_layer);
     /* Resuming: the decoder needs a keyframe to pick up again. */
     if (was_off && op->send && !op->paused && ss->loop.src) {
         ss->loop.switched = true;
@@ -349,6 +351,8 @@ void sb_vr_fwd_sub_config(sb_vr_subscriber_t *s, unsigned idx)
     op->paused = s->paused;
     op->substream = ss->substream;
     op->temporal = ss->temporal;
+    op->spatial_layer = ss->spatial_layer;
+    op->temporal_layer = ss->temporal_layer;
     sb_vr_post_to(s->pc_loop, sb_vr_fwd_sub_config_run, op);
 }
 

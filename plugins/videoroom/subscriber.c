@@ -87,7 +87,8 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
 
 /* ---- stream selection ---------------------------------------------------------------------- */
 
-/* Resolve a "streams" array ([{feed, mid?, crossrefid?, substream?, temporal?}]) into picks.
+/* Resolve a "streams" array ([{feed, mid?, crossrefid?, substream?, temporal?, spatial_layer?,
+ * temporal_layer?}]) into picks.
  * Under the lock. Returns the count, or -1 with an error (owned) in *err. */
 int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigned max,
                       json_t **err)
@@ -95,7 +96,8 @@ int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigne
     static const sb_vr_param_t params[] = {
         {"feed", SB_VR_T_UINT, true},         {"mid", SB_VR_T_STRING, false},
         {"crossrefid", SB_VR_T_STRING, false}, {"substream", SB_VR_T_UINT, false},
-        {"temporal", SB_VR_T_UINT, false},
+        {"temporal", SB_VR_T_UINT, false},     {"spatial_layer", SB_VR_T_UINT, false},
+        {"temporal_layer", SB_VR_T_UINT, false},
     };
     char text[256];
     unsigned n = 0;
@@ -122,6 +124,8 @@ int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigne
             return -1;
         }
         json_t *sub = json_object_get(it, "substream"), *tmp = json_object_get(it, "temporal");
+        json_t *sl = json_object_get(it, "spatial_layer");
+        json_t *tl = json_object_get(it, "temporal_layer");
         for (unsigned k = 0; k < p->nstreams; k++) {
             if ((only >= 0 && k != (unsigned)only) || p->streams[k].disabled)
                 continue; /* disabled streams are skipped silently, as the reference does */
@@ -132,7 +136,9 @@ int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigne
             }
             out[n++] = (sb_vr_pick_t){p, k, json_string_value(json_object_get(it, "crossrefid")),
                                       sub ? (int)json_integer_value(sub) : -1,
-                                      tmp ? (int)json_integer_value(tmp) : -1};
+                                      tmp ? (int)json_integer_value(tmp) : -1,
+                                      sl ? (int)json_integer_value(sl) : -1,
+                                      tl ? (int)json_integer_value(tl) : -1};
         }
     }
     return (int)n;
@@ -233,6 +239,8 @@ unsigned sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks,
         ss->ready = false;
         ss->substream = picks[i].substream;
         ss->temporal = picks[i].temporal;
+        ss->spatial_layer = picks[i].spatial_layer;
+        ss->temporal_layer = picks[i].temporal_layer;
         sb_free(ss->crossrefid);
         ss->crossrefid = sb_strdup(picks[i].crossrefid);
         sb_vr_sub_set_feed(ss, picks[i].feed, picks[i].index);
@@ -536,10 +544,18 @@ void sb_vr_subscriber_join(sb_vr_msg_t *m)
         json_decref(err);
         return;
     }
-    /* The legacy form subscribes to every stream of one feed. */
+    /* The legacy form subscribes to every stream of one feed, with its layer choices. */
     json_t *legacy = NULL;
-    if (!items || json_array_size(items) == 0)
+    if (!items || json_array_size(items) == 0) {
         items = legacy = json_pack("[{s:O}]", "feed", feed);
+        static const char *const keys[] = {"substream", "temporal", "spatial_layer",
+                                           "temporal_layer"};
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            json_t *v = json_object_get(m->body, keys[k]);
+            if (v)
+                json_object_set(json_array_get(legacy, 0), keys[k], v);
+        }
+    }
     g_mutex_lock(&sb_vr_lock);
     sb_vr_subscriber_t *s = sb_vr_subscriber_enter(m, items, &err);
     json_t *reply = s ? json_pack("{s:s, s:I}", "videoroom", "attached", "room",

@@ -95,10 +95,15 @@ static void sb_vr_sub_configure_one(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *s
     json_t *v;
     if ((v = json_object_get(it, "send")))
         ss->send = json_is_true(v);
-    if ((v = json_object_get(it, "substream")) || (v = json_object_get(it, "spatial_layer")))
+    if ((v = json_object_get(it, "substream")))
         ss->substream = (int)json_integer_value(v);
-    if ((v = json_object_get(it, "temporal")) || (v = json_object_get(it, "temporal_layer")))
+    if ((v = json_object_get(it, "temporal")))
         ss->temporal = (int)json_integer_value(v);
+    /* VP9 SVC layers are the subscriber's choice apart from simulcast's (svc.c). */
+    if ((v = json_object_get(it, "spatial_layer")))
+        ss->spatial_layer = (int)json_integer_value(v);
+    if ((v = json_object_get(it, "temporal_layer")))
+        ss->temporal_layer = (int)json_integer_value(v);
     sb_vr_fwd_sub_config(s, ss->mindex);
 }
 

@@ -9,6 +9,7 @@
  *   subscription.c requests on a subscription: start, pause, configure, switch, update
  *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
  *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
+ *   svc.c         VP9 SVC: the spatial/temporal layers each subscriber stream gets
  *   relay.c       packets of a publisher stream relayed in batches to other media loops
  *   data.c        data channel messages of publishers relayed to their data subscribers
  *   events.c      outbox (events pushed after the lock is released) and broadcasts
@@ -46,6 +47,7 @@
 #include "plugin/plugin.h"
 #include "proto/codec.h"
 #include "proto/seq_rewrite.h"
+#include "proto/svc_select.h"
 
 #define SB_VR_PACKAGE "janus.plugin.videoroom"
 
@@ -412,6 +414,7 @@ struct sb_vr_sub_stream {
     bool used;               /* the m-line exists (active or not) */
     bool send;
     int substream, temporal; /* -1: highest */
+    int spatial_layer, temporal_layer; /* VP9 SVC (svc.c), -1: highest */
     bool ready;              /* negotiated and active */
     char *crossrefid;
     /* kind DATA: one m-line carries every data source (feed is NULL); references. */
@@ -437,6 +440,8 @@ struct sb_vr_sub_stream {
         uint16_t vp8_picid_off, vp8_last_picid;
         uint8_t vp8_tl0_off, vp8_last_tl0;
         bool vp8_have_last;
+        sb_svc_select_t svc; /* VP9 SVC layers forwarded (svc.c) */
+        bool svc_init;
         uint64_t sent, dropped;
     } loop;
 };
@@ -484,6 +489,7 @@ typedef struct sb_vr_pick {
     unsigned index;
     const char *crossrefid;
     int substream, temporal;
+    int spatial_layer, temporal_layer;
 } sb_vr_pick_t;
 
 void sb_vr_subscriber_ref(sb_vr_subscriber_t *s);
@@ -550,6 +556,17 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s);
 void sb_vr_fwd_media_down(sb_vr_session_t *s);
 void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt);
 void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
+
+/* ---- VP9 SVC (svc.c), the subscriber stream's loop ------------------------------------ */
+
+/* Whether a packet of fan goes to ss (VP9 with spatial/temporal layers: the layers the
+ * subscriber chose, see proto/svc_select.h); *mark: set the copy's marker bit (it now ends
+ * the highest layer forwarded of its picture). Other codecs: always true. Asks for keyframes
+ * and sends the reference's spatial_layer/temporal_layer events. */
+bool sb_vr_svc_filter(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss, const sb_rtp_packet_t *pkt,
+                      int64_t now, bool *mark);
+/* The subscriber's choice (configure/join spatial_layer, temporal_layer; -1: highest). */
+void sb_vr_svc_config(sb_vr_sub_stream_t *ss, int spatial_layer, int temporal_layer);
 
 /* ---- data channels (data.c) ---------------------------------------------------------- */
 

@@ -4,7 +4,9 @@
 // at once, each subscribes to the other two (round.mode "perfeed" or "multi"); once every
 // page decodes both remote feeds, two samples 2 s apart give the decoding rate and the box
 // colour of every remote video; then the last page leaves (round.leave "leave" or
-// "destroy") and the two others must see it go; then they must still decode each other.
+// "destroy") and the two others must see it go; then they must still decode each other
+// (round.leave "none": no leave, the round ends after the decoding samples). round.codecs,
+// when given, is each page's janus.js video codec (one per page).
 // Prints one JSON line: {"rounds": [...]} or {"error": ..., "logs": [...]}; the test
 // script (test_three_chromium.py) judges the data.
 //
@@ -53,7 +55,8 @@ function rates(a, b, ids, who) {
             const da = fa.video ? fa.video.decoded : 0, db = fb.video ? fb.video.decoded : 0;
             out.push({ page: i, feed: ids[j], publisher: j, display: fb.display,
                        fps: (db - da) * 1000 / (b[i].now - a[i].now), decoded: db,
-                       colour: fb.colour, video: fb.video });
+                       colour: fb.colour, video: fb.video,
+                       sending: (b[j].sending || []).filter((x) => x.kind === "video") });
         }
     }
     return out;
@@ -77,7 +80,8 @@ async function round(browser, r) {
         }
         const starts = await Promise.all(pages.map((p, i) => p.evaluate((cfg) =>
             window.sbStart(cfg), Object.assign({ server: opts.server, room: r.room,
-                                                 mode: r.mode, legacyFeed: r.mode === "perfeed" },
+                                                 mode: r.mode, legacyFeed: r.mode === "perfeed",
+                                                 codec: r.codecs ? r.codecs[i] : undefined },
                                                PEOPLE[i]))));
         const ids = starts.map((s) => s.id);
         res.ids = ids;
@@ -100,6 +104,13 @@ async function round(browser, r) {
         res.statesBefore = b;
         const list3 = await pages[0].evaluate(() => window.sbList());
         res.participantsBefore = list3.participants;
+
+        if (r.leave === "none") { /* only the decoding was wanted */
+            for (const p of pages)
+                await p.evaluate(() => window.sbClose()).catch((e) => logs.push("close: " + e));
+            res.t.total = Date.now() - t0;
+            return res;
+        }
 
         /* the third one goes */
         const gone = ids[2];
