@@ -68,6 +68,7 @@ void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
         {in->ext_video_orientation, out->ext_video_orientation},
         {in->ext_playout_delay, out->ext_playout_delay},
         {in->ext_mid, out->ext_mid},
+        {in->ext_dependency_descriptor, out->ext_dependency_descriptor},
         {in->ext_rid, 0},
         {in->ext_repaired_rid, 0},
         {in->ext_twcc, 0},

@@ -106,6 +106,7 @@ unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_
         s->ext_twcc = nm->ext[SB_HDREXT_TWCC];
         s->ext_video_orientation = nm->ext[SB_HDREXT_VIDEO_ORIENTATION];
         s->ext_playout_delay = nm->ext[SB_HDREXT_PLAYOUT_DELAY];
+        s->ext_dependency_descriptor = nm->ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR];
         s->fb_nack = nm->fb & SB_NEGOTIATE_FB_NACK;
         s->fb_pli = nm->fb & SB_NEGOTIATE_FB_PLI;
         s->fb_fir = nm->fb & SB_NEGOTIATE_FB_FIR;
@@ -182,6 +183,9 @@ int sb_peer_streams_answer_opts(const sb_peer_answer_ctx_t *ctx, sb_negotiate_op
      * AES-CM). Early ClientHellos are kept and answered once ICE selects a pair, so
      * this costs no join time. */
     opts->actpass_answer = SB_SDP_SETUP_PASSIVE;
+    /* Two-byte header extensions when the client offers them (extmap-allow-mixed): the AV1
+     * dependency descriptor needs them, over 16 bytes with its template structure. */
+    opts->allow_mixed = true;
     opts->on_media = sb_peer_streams_on_media;
     opts->ctx = (void *)ctx;
     return 0;
@@ -246,6 +250,11 @@ unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
          * number on everything we send, for our estimator (peer_cc.c). A forwarder maps
          * the publisher's other ids to ours, or erases them. */
         s->ext[SB_HDREXT_TWCC] = SB_PEER_STREAMS_TWCC_ID;
+        /* AV1: the publisher's dependency descriptor is forwarded (frame numbers and the
+         * layer structure; a receiver that negotiated it needs it to assemble scalable
+         * AV1). */
+        if (s->codec == SB_CODEC_AV1)
+            s->ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR] = SB_PEER_STREAMS_DD_ID;
         s->fb = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR |
                 SB_NEGOTIATE_FB_TWCC;
         const sb_peer_mline_ssrc_t *k = sb_peer_streams_kept(kept, nkept, s->mid, o->kind);

@@ -9,6 +9,8 @@
 
 /* The header extension id of transport-wide CC in our offers (one-byte form: 1..14). */
 #define SB_PEER_STREAMS_TWCC_ID 3
+/* The AV1 dependency descriptor's id in our offers (AV1 m-lines). */
+#define SB_PEER_STREAMS_DD_ID 12
 
 /* Streams of a negotiation result, as plugins see them. Returns how many (<= max). */
 unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_stream_t *out,

@@ -19,7 +19,7 @@
 
 #include "proto/rtp.h"
 
-#define SB_PLUGIN_ABI_VERSION 4
+#define SB_PLUGIN_ABI_VERSION 5
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -79,6 +79,7 @@ typedef struct sb_media_stream {
     /* Header extension ids, 0 when not negotiated. */
     uint8_t ext_mid, ext_rid, ext_repaired_rid, ext_audio_level, ext_abs_send_time,
         ext_twcc, ext_video_orientation, ext_playout_delay;
+    uint8_t ext_dependency_descriptor; /* AV1 m-lines only */
     /* rtcp-fb negotiated. */
     bool fb_nack, fb_pli, fb_fir, fb_remb, fb_twcc;
 } sb_media_stream_t;

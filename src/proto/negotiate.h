@@ -2,7 +2,9 @@
  *
  * Three entry points over the sb_sdp_t model:
  *  - sb_negotiate_answer(): answer a client's offer. One codec per m-line (chosen from our
- *    preference list), its RTX, the rtcp-fb and header extensions we support, a direction
+ *    preference list), its RTX, the rtcp-fb and header extensions we support (the AV1
+ *    dependency descriptor only with AV1: VP8/VP9/H.264 carry their layers in their own
+ *    payload, and a browser sends the descriptor for any codec it is negotiated for), a direction
  *    from a policy, our SSRCs where we send, rid/simulcast where the client sends layers,
  *    ICE/DTLS attributes, BUNDLE of every accepted m-line. Rejected m-lines keep their place
  *    with port 0.
@@ -50,12 +52,14 @@ typedef enum sb_hdrext {
 } sb_hdrext_t;
 
 #define SB_HDREXT_BIT(e) (1u << (e))
-/* What we negotiate unless told otherwise. */
+/* What we negotiate unless told otherwise. The dependency descriptor only ever on an m-line
+ * whose codec is AV1 (see sb_negotiate_answer). */
 #define SB_NEGOTIATE_EXT_DEFAULT                                                                   \
     (SB_HDREXT_BIT(SB_HDREXT_MID) | SB_HDREXT_BIT(SB_HDREXT_RID) |                                 \
      SB_HDREXT_BIT(SB_HDREXT_REPAIRED_RID) | SB_HDREXT_BIT(SB_HDREXT_AUDIO_LEVEL) |                \
      SB_HDREXT_BIT(SB_HDREXT_ABS_SEND_TIME) | SB_HDREXT_BIT(SB_HDREXT_TWCC) |                      \
-     SB_HDREXT_BIT(SB_HDREXT_VIDEO_ORIENTATION) | SB_HDREXT_BIT(SB_HDREXT_PLAYOUT_DELAY))
+     SB_HDREXT_BIT(SB_HDREXT_VIDEO_ORIENTATION) | SB_HDREXT_BIT(SB_HDREXT_PLAYOUT_DELAY) |         \
+     SB_HDREXT_BIT(SB_HDREXT_DEPENDENCY_DESCRIPTOR))
 
 /* Static URI of an extension; NULL when out of range. */
 const char *sb_negotiate_hdrext_uri(sb_hdrext_t ext);

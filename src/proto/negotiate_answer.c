@@ -114,6 +114,8 @@ static void sb_negotiate_answer_exts(sb_negotiate_answerer_t *a, const sb_sdp_me
             int x = sb_negotiate_hdrext_from_uri(e[i].uri);
             if (x < 0 || !(o->ext_allow & SB_HDREXT_BIT(x)) || s->ext[x])
                 continue;
+            if (x == SB_HDREXT_DEPENDENCY_DESCRIPTOR && s->codec != SB_CODEC_AV1)
+                continue;
             /* Ids above 14 need the two-byte header, only usable with allow-mixed. */
             if ((e[i].id > 14 && !mixed) || sb_negotiate_ext_id_used(s, e[i].id))
                 continue;

@@ -71,7 +71,10 @@ static int sb_negotiate_offer_media(sb_sdp_t *sdp, const sb_negotiate_local_t *l
         for (int x = 0; x < SB_HDREXT_COUNT; x++)
             if (st->ext[x] == id) {
                 sb_negotiate_add_extmap(sdp, m, (sb_hdrext_t)x, (uint8_t)id, SB_SDP_DIR_UNSET);
-                if (id > 14)
+                /* RFC 8285 section 4.3: ids over 14 need the two-byte form; so does the
+                 * dependency descriptor, longer than 16 bytes when it carries its template
+                 * structure (AV1 RTP spec, appendix A) */
+                if (id > 14 || x == SB_HDREXT_DEPENDENCY_DESCRIPTOR)
                     sdp->extmap_allow_mixed = true;
             }
     m->dir = st->disabled                  ? SB_SDP_DIR_INACTIVE

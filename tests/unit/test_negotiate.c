@@ -616,6 +616,43 @@ static void test_extensions(void **state)
     assert_null(sb_negotiate_hdrext_uri(SB_HDREXT_COUNT));
 }
 
+/* The AV1 dependency descriptor is answered only on an m-line whose codec is AV1. */
+static void test_dependency_descriptor(void **state)
+{
+    (void)state;
+    char why[256];
+    int rc;
+    const char *from = "a=extmap:13 urn:3gpp:video-orientation\r\n";
+    const char *to = "a=extmap:13 urn:3gpp:video-orientation\r\na=extmap:12 "
+                     "https://aomediacodec.github.io/av1-rtp-spec/"
+                     "#dependency-descriptor-rtp-header-extension\r\n";
+    sb_negotiate_result_t *r = answer_edited(EDITS(from, to), &rc, why, sizeof(why), NULL);
+    assert_int_equal(r->media[1].codec, SB_CODEC_VP8);
+    assert_int_equal(r->media[1].ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR], 0);
+    char *text = answer_text(r);
+    assert_null(strstr(text, "dependency-descriptor"));
+    sb_free(text);
+    sb_negotiate_result_free(r);
+
+    sb_negotiate_opts_t o;
+    opts_init(&o);
+    sb_negotiate_codec_pref_t av1[1];
+    assert_int_equal(sb_negotiate_prefs_parse("av1", av1, 1), 1);
+    o.video = av1;
+    o.n_video = 1;
+    o.allow_mixed = true;
+    r = answer_edited(EDITS(from, to), &rc, why, sizeof(why), &o);
+    assert_int_equal(r->media[1].codec, SB_CODEC_AV1);
+    assert_int_equal(r->media[1].pt, 45);
+    assert_int_equal(r->media[1].ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR], 12);
+    assert_true(r->answer->extmap_allow_mixed);
+    text = answer_text(r);
+    assert_non_null(strstr(text, "a=extmap:12 https://aomediacodec.github.io/av1-rtp-spec/"
+                                 "#dependency-descriptor-rtp-header-extension\r\n"));
+    sb_free(text);
+    sb_negotiate_result_free(r);
+}
+
 static void test_bundle_transport_fallback(void **state)
 {
     /* The tag m-line we pick (video: no audio codec is acceptable) carries no ICE/DTLS
@@ -760,7 +797,7 @@ int main(void)
         cmocka_unit_test(test_rejections),        cmocka_unit_test(test_setup_roles),
         cmocka_unit_test(test_extensions),        cmocka_unit_test(test_bundle_transport_fallback),
         cmocka_unit_test(test_sim_group),         cmocka_unit_test(test_remote_transport),
-        cmocka_unit_test(test_answer_data),
+        cmocka_unit_test(test_answer_data),       cmocka_unit_test(test_dependency_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,22 @@ static void test_offer(void **state)
     sb_free(text);
     sb_sdp_free(offer);
 
+    /* The AV1 dependency descriptor brings it too (over 16 bytes with its structure). */
+    memcpy(st, offer_streams, sizeof(st));
+    assert_int_equal(sb_negotiate_offer(&l, st, 3, &offer, why, sizeof(why)), 0);
+    assert_false(offer->extmap_allow_mixed);
+    sb_sdp_free(offer);
+    st[2].codec = SB_CODEC_AV1;
+    st[2].fmtp = NULL;
+    st[2].ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR] = 12;
+    assert_int_equal(sb_negotiate_offer(&l, st, 3, &offer, why, sizeof(why)), 0);
+    assert_true(offer->extmap_allow_mixed);
+    text = sb_sdp_write(offer, NULL);
+    assert_non_null(strstr(text, "a=extmap:12 https://aomediacodec.github.io/av1-rtp-spec/"
+                                 "#dependency-descriptor-rtp-header-extension\r\n"));
+    sb_free(text);
+    sb_sdp_free(offer);
+
     /* Invalid streams. */
     struct {
         int field;

@@ -1,6 +1,7 @@
 /* Unit tests for peer/peer_streams: the SSRCs of our offers. An m-line keeps its SSRCs across
  * renegotiations, also through a time inactive (recycled for another feed afterwards), since
- * a client that routes by SSRC (aiortc) never re-reads a started receiver's SSRC. */
+ * a client that routes by SSRC (aiortc) never re-reads a started receiver's SSRC. The AV1
+ * dependency descriptor in offers and in the plugin's view. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +148,38 @@ static void test_keep_is_bounded(void **state)
     assert_int_equal(kept[0].ssrc, 100);
 }
 
+/* Our offers carry the AV1 dependency descriptor on AV1 m-lines only (it is forwarded); the
+ * negotiated id reaches the plugin's view. */
+static void test_dependency_descriptor(void **state)
+{
+    (void)state;
+    const sb_offer_stream_t in[2] = {
+        {.kind = SB_MEDIA_VIDEO, .active = true, .codec = "AV1", .pt = 45, .rtx_pt = 46},
+        {.kind = SB_MEDIA_VIDEO, .active = true, .codec = "VP9", .pt = 98, .rtx_pt = 99},
+    };
+    sb_negotiate_stream_t out[2];
+    char mids[SB_MEDIA_MAX_STREAMS][12];
+    assert_int_equal(sb_peer_streams_offer(in, 2, NULL, 0, 65536, out, mids), 2);
+    assert_int_equal(out[0].ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR], SB_PEER_STREAMS_DD_ID);
+    assert_int_equal(out[1].ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR], 0);
+    for (int x = 0; x < SB_HDREXT_COUNT; x++) /* no id clash with what else we offer */
+        assert_true(x == SB_HDREXT_DEPENDENCY_DESCRIPTOR || out[0].ext[x] != SB_PEER_STREAMS_DD_ID);
+
+    sb_negotiate_media_t nm;
+    memset(&nm, 0, sizeof(nm));
+    nm.kind = SB_SDP_KIND_VIDEO;
+    nm.accepted = true;
+    nm.pt = 45;
+    nm.rtx_pt = -1;
+    nm.codec = SB_CODEC_AV1;
+    nm.dir = SB_SDP_DIR_RECVONLY;
+    nm.ext[SB_HDREXT_DEPENDENCY_DESCRIPTOR] = 13;
+    sb_negotiate_result_t res = {.media = &nm, .n_media = 1};
+    sb_media_stream_t view;
+    assert_int_equal(sb_peer_streams_from_result(&res, &view, 1), 1);
+    assert_int_equal(view.ext_dependency_descriptor, 13);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_recycled_mline_keeps_ssrc),
         cmocka_unit_test(test_kind_and_mid_must_match),
         cmocka_unit_test(test_keep_is_bounded),
+        cmocka_unit_test(test_dependency_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,11 @@ in one RTP stream); a subscriber configures spatial_layer 2, 0, 1 and temporal_l
 in turn and must decode the matching resolution and a lower frame rate for lower temporal
 layers, and hear the reference VideoRoom's events ({"mid", "spatial_layer",
 "temporal_layer"}) for what is forwarded. A second subscriber joins asking for spatial_layer 1
-and temporal_layer 0 in its join request. Skipped (ok with a note) when Chromium, node or
+and temporal_layer 0 in its join request.
+Then AV1 with L3T3_KEY: the publisher's dependency descriptor (negotiated for AV1 only, with
+two-byte header extensions) is forwarded to the subscriber, which needs it to assemble the
+scalable stream: it decodes 1280x720 at the full frame rate (it decodes nothing without it).
+Skipped (ok with a note) when Chromium, node or
 playwright-core are missing.
 
 usage: test_svc_chromium.py <path to switchboard>
@@ -25,7 +29,8 @@ from vrlib import Test  # noqa: E402
 JANUS_JS = "/usr/share/javascript/janus-gateway/janus.js"
 ADAPTER_JS = "/usr/share/javascript/webrtc-adapter/adapter.js"
 NODE_MODULES = os.path.join(os.path.dirname(HERE), "node_modules")
-CONF = 'room-1234: { description = "VP9 SVC"; videocodec = "vp9"; bitrate = 3000000; };'
+CONF = """room-1234: { description = "VP9 SVC"; videocodec = "vp9"; bitrate = 3000000; };
+room-1235: { description = "AV1 SVC"; videocodec = "av1"; bitrate = 3000000; };"""
 WIDTHS = {0: 320, 1: 640, 2: 1280}
 
 t = Test("svc-chromium")
@@ -51,13 +56,19 @@ STEPS = [{"spatial_layer": 2}, {"spatial_layer": 0}, {"spatial_layer": 1},
 cfg = {"server": srv.base, "room": 1234, "rampMs": 20000, "settleMs": 3000, "steps": STEPS,
        "track": {"simulcast": False, "svc": "L3T3_KEY", "codec": "vp9"},
        "rampLayers": 1, "rampWidth": 1280, "late": {"spatial_layer": 1, "temporal_layer": 0}}
-opts = {"url": "http://127.0.0.1:%d/videoroom_simulcast.html" % srv.port, "fn": "sbSimulcast",
-        "cfg": cfg, "timeoutMs": 120000}
-proc = subprocess.run(["node", os.path.join(HERE, "js", "run_page.mjs"), json.dumps(opts)],
-                      stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=200,
-                      env=dict(os.environ, SB_NODE_MODULES=NODE_MODULES))
-lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-out = json.loads(lines[-1]) if lines else {"error": proc.stdout[-2000:] + proc.stderr[-2000:]}
+
+
+def run_page(cfg):
+    opts = {"url": "http://127.0.0.1:%d/videoroom_simulcast.html" % srv.port,
+            "fn": "sbSimulcast", "cfg": cfg, "timeoutMs": 120000}
+    proc = subprocess.run(["node", os.path.join(HERE, "js", "run_page.mjs"), json.dumps(opts)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=200,
+                          env=dict(os.environ, SB_NODE_MODULES=NODE_MODULES))
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    return json.loads(lines[-1]) if lines else {"error": proc.stdout[-2000:] + proc.stderr[-2000:]}
+
+
+out = run_page(cfg)
 if t.ok("result" in out, "the page ran (publish VP9 L3T3_KEY, subscribe, configure)",
         json.dumps(out, indent=1)[:6000]):
     r = out["result"]
@@ -113,5 +124,23 @@ if t.ok("result" in out, "the page ran (publish VP9 L3T3_KEY, subscribe, configu
     t.ok(last(late.get("events") or [], "spatial_layer") == 1 and
          last(late.get("events") or [], "temporal_layer") == 0,
          "...and is told spatial_layer 1, temporal_layer 0", json.dumps(late.get("events")))
+
+cfg = {"server": srv.base, "room": 1235, "rampMs": 20000, "settleMs": 3000, "steps": [{}],
+       "track": {"simulcast": False, "svc": "L3T3_KEY", "codec": "av1"},
+       "rampLayers": 1, "rampWidth": 1280}
+out = run_page(cfg)
+if t.ok("result" in out, "av1: the page ran (publish AV1 L3T3_KEY, subscribe)",
+        json.dumps(out, indent=1)[:6000]):
+    r = out["result"]
+    pub = list(r["layers"].values())
+    m = r["results"][0]
+    t.note("av1: publisher %s; subscriber %sx%s at %.1f fps, %s (keyframes %s, pli %s)"
+           % (json.dumps(pub), m.get("width"), m.get("height"), m.get("fps") or 0,
+              m.get("codec"), m.get("keyframes"), m.get("pli")))
+    t.ok(len(pub) == 1 and pub[0].get("mode") == "L3T3_KEY" and pub[0].get("codec") ==
+         "video/AV1", "av1: the publisher sends one AV1 stream in L3T3_KEY", json.dumps(pub))
+    t.ok(m.get("codec") == "video/AV1" and m.get("width") == 1280 and (m.get("fps") or 0) > 10,
+         "av1: the subscriber decodes it whole, 1280 wide at the full rate (the dependency "
+         "descriptor is forwarded)", json.dumps(m))
 shutil.rmtree(html, ignore_errors=True)
 t.done()
