@@ -161,6 +161,12 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
         sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
         return;
     }
+    /* RED of Opus (red.c): as it is, or its primary encoding alone. */
+    int red_strip = -1;
+    if (fan->neg.red_pt && !sb_vr_red_plan(fan, ss, pkt, &red_strip)) {
+        sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
+        return;
+    }
     uint16_t seq;
     uint32_t ts;
     if (sb_seq_rewrite_process(&ss->loop.rw, pkt->rtp.seq, pkt->rtp.timestamp, source,
@@ -175,7 +181,9 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     sb_rtp_set_ssrc(buf, ss->loop.neg.local_ssrc);
     sb_rtp_set_seq(buf, seq);
     sb_rtp_set_timestamp(buf, ts);
-    if (pkt->rtp.pt != ss->loop.neg.pt && ss->loop.neg.pt)
+    if (fan->neg.red_pt && pkt->rtp.pt == fan->neg.red_pt)
+        len = sb_vr_red_rewrite(ss, buf, len, pkt, red_strip);
+    else if (pkt->rtp.pt != ss->loop.neg.pt && ss->loop.neg.pt)
         sb_rtp_set_pt(buf, ss->loop.neg.pt);
     if (svc_mark)
         sb_rtp_set_marker(buf, true);

@@ -483,6 +483,7 @@ static json_t *sb_vr_publisher_negotiate(sb_vr_publisher_t *p, json_t *offer, in
         .video_codecs = vcodecs,
         .loop = sb_vr_room_loop(p->room),
         .data = true,
+        .audio_red = true, /* passed on to subscribers (red.c) */
     };
     json_t *answer = NULL;
     char reason[256] = "";

@@ -308,6 +308,7 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
         st->channels = o->src[i].channels;
         st->fmtp = o->src[i].fmtp[0] ? o->src[i].fmtp : NULL;
         st->rtx_pt = o->src[i].rtx_pt;
+        st->red_pt = o->src[i].red_pt; /* RED of Opus as the publisher sends it (red.c) */
         st->msid_stream = o->msid_stream[i];
         st->msid_track = o->msid_track[i];
         /* The data m-line stays up once made, sources or not: taking it down and back would

@@ -10,6 +10,7 @@
  *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
  *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
  *   svc.c         VP9 SVC: the spatial/temporal layers each subscriber stream gets
+ *   red.c         RED of Opus: passed on, or its primary encoding for who did not take RED
  *   relay.c       packets of a publisher stream relayed in batches to other media loops
  *   data.c        data channel messages of publishers relayed to their data subscribers
  *   events.c      outbox (events pushed after the lock is released) and broadcasts
@@ -567,6 +568,17 @@ bool sb_vr_svc_filter(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss, const sb_rtp_
                       int64_t now, bool *mark);
 /* The subscriber's choice (configure/join spatial_layer, temporal_layer; -1: highest). */
 void sb_vr_svc_config(sb_vr_sub_stream_t *ss, int spatial_layer, int temporal_layer);
+
+/* ---- RED of Opus (red.c), the subscriber stream's loop ---------------------------------- */
+
+/* How ss gets pkt: *strip -1 as it is (not RED, or ss negotiated RED), else the offset of the
+ * primary encoding in its payload (ss did not). False: drop it (unreadable RED). */
+bool sb_vr_red_plan(const sb_vr_fanout_t *fan, const sb_vr_sub_stream_t *ss,
+                    const sb_rtp_packet_t *pkt, int *strip);
+/* Rewrite the copy of a RED packet in buf (len bytes) for ss: RED's payload type, or (strip
+ * >= 0) the primary encoding alone under Opus's. Returns the new length. */
+size_t sb_vr_red_rewrite(const sb_vr_sub_stream_t *ss, uint8_t *buf, size_t len,
+                         const sb_rtp_packet_t *pkt, int strip);
 
 /* ---- data channels (data.c) ---------------------------------------------------------- */
 

@@ -371,7 +371,7 @@ int sb_handle_media_answer(sb_handle_t *h, json_t *offer, const sb_answer_opts_t
     if (!sdp)
         return SB_EINVAL;
     sb_loop_t *loop = sb_media_bind_loop(m, opts ? opts->loop : -1);
-    sb_answer_opts_t defaults = {true, true, true, true, NULL, NULL, -1, false};
+    sb_answer_opts_t defaults = {true, true, true, true, NULL, NULL, -1, false, false};
     sb_media_job_t j = {.h = h, .m = m, .remote = sdp, .answer_opts = opts ? opts : &defaults};
     if (!loop || sb_loop_call_sync(loop, sb_media_answer_on_loop, &j) < 0)
         j.rc = SB_ESTATE;

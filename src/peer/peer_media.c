@@ -149,7 +149,9 @@ static int sb_peer_map_learn(sb_peer_t *p, const sb_rtp_view_t *v)
             continue;
         if (s->ext_mid && !mid[0] && sb_rtp_ext_find(v, s->ext_mid, &d, &dl) == 0)
             sb_rtp_ext_string(d, dl, mid, sizeof(mid));
-        if (mid[0] ? !strcmp(mid, s->mid) : (v->pt == s->pt || (s->rtx_pt && v->pt == s->rtx_pt)))
+        if (mid[0] ? !strcmp(mid, s->mid)
+                   : (v->pt == s->pt || (s->rtx_pt && v->pt == s->rtx_pt) ||
+                      (s->red_pt && v->pt == s->red_pt)))
             stream = (int)i;
     }
     if (stream < 0)
@@ -300,7 +302,9 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
         goto done;
     }
     const sb_media_stream_t *s = &p->streams[m->stream];
-    if (pkt.rtp.pt != (m->rtx ? s->rtx_pt : s->pt)) {
+    /* RED (RFC 2198) of the stream's codec comes as it is, for the plugin to pass on. */
+    if (pkt.rtp.pt != (m->rtx ? s->rtx_pt : s->pt) &&
+        (m->rtx || !s->red_pt || pkt.rtp.pt != s->red_pt)) {
         p->stats.bad_pt++; /* not negotiated on this m-line: no plugin ever sees it */
         goto done;
     }

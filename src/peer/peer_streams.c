@@ -90,6 +90,7 @@ unsigned sb_peer_streams_from_result(const sb_negotiate_result_t *res, sb_media_
         s->send = s->active && (nm->dir == SB_SDP_DIR_SENDONLY || nm->dir == SB_SDP_DIR_SENDRECV);
         s->pt = nm->pt >= 0 ? (uint8_t)nm->pt : 0;
         s->rtx_pt = nm->rtx_pt >= 0 ? (uint8_t)nm->rtx_pt : 0;
+        s->red_pt = nm->red_pt >= 0 ? (uint8_t)nm->red_pt : 0;
         snprintf(s->codec, sizeof(s->codec), "%s", sb_codec_name(nm->codec));
         s->clock_rate = nm->clock_rate;
         s->channels = nm->channels;
@@ -186,6 +187,7 @@ int sb_peer_streams_answer_opts(const sb_peer_answer_ctx_t *ctx, sb_negotiate_op
     /* Two-byte header extensions when the client offers them (extmap-allow-mixed): the AV1
      * dependency descriptor needs them, over 16 bytes with its template structure. */
     opts->allow_mixed = true;
+    opts->red = want->audio_red;
     opts->on_media = sb_peer_streams_on_media;
     opts->ctx = (void *)ctx;
     return 0;
@@ -243,6 +245,7 @@ unsigned sb_peer_streams_offer(const sb_offer_stream_t *in, unsigned n,
         s->pt = o->pt;
         s->fmtp = o->fmtp;
         s->rtx_pt = o->kind == SB_MEDIA_VIDEO ? o->rtx_pt : 0;
+        s->red_pt = o->kind == SB_MEDIA_AUDIO ? o->red_pt : 0;
         s->cname = "switchboard";
         s->msid_stream = o->msid_stream;
         s->msid_track = o->msid_track;

@@ -19,7 +19,7 @@
 
 #include "proto/rtp.h"
 
-#define SB_PLUGIN_ABI_VERSION 5
+#define SB_PLUGIN_ABI_VERSION 6
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -64,6 +64,7 @@ typedef struct sb_media_stream {
     bool send;   /* we send media to the client on it (RTP: always false for DATA) */
     uint8_t pt;  /* negotiated payload type */
     uint8_t rtx_pt; /* 0: no RTX */
+    uint8_t red_pt; /* audio: RED (RFC 2198) of pt, 0: none; such packets come as they are */
     char codec[16]; /* "opus", "VP8", "VP9", "H264", "AV1", "PCMU", ... */
     uint32_t clock_rate;
     uint8_t channels;
@@ -115,6 +116,9 @@ typedef struct sb_answer_opts {
     /* Accept a data channel m-line (SCTP): messages then come to on_data and go out with
      * send_data. false: the m-line is rejected. */
     bool data;
+    /* Accept RED (RFC 2198) of Opus when the client offers it: it then sends RED, whose
+     * packets reach on_rtp with stream->red_pt. */
+    bool audio_red;
 } sb_answer_opts_t;
 
 /* How a data channel delivers (RFC 8831 section 6.1): reliable, or partially reliable by a
@@ -152,6 +156,7 @@ typedef struct sb_offer_stream {
     uint8_t channels;     /* audio */
     const char *fmtp;     /* NULL: none */
     uint8_t rtx_pt;       /* 0: no RTX */
+    uint8_t red_pt;       /* audio: offer RED of pt too (first), 0: none */
     const char *msid_stream; /* MediaStream id the client sees (e.g. the publisher's id) */
     const char *msid_track;
     bool active;          /* false: m-line kept but inactive (a feed that left) */

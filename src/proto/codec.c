@@ -1,6 +1,7 @@
 /* Codec names (rtpmap encoding names) and RTP payload inspection: VP8 (RFC 7741), VP9
  * (RFC 9628), H.264 (RFC 6184), H.265 (RFC 7798) and AV1 (AV1 RTP payload format) headers,
- * enough for a forwarder to find keyframes, layers and picture ids.
+ * enough for a forwarder to find keyframes, layers and picture ids; RED (RFC 2198) block
+ * headers, enough to take the primary encoding out.
  *
  * Does not: decode media, depacketize frames, parse H.264 parameter sets or AV1 OBUs beyond
  * their lengths, or keep any state (picture id continuity is the rewriting unit's job; it
@@ -500,5 +501,33 @@ int sb_av1_parse(const uint8_t *payload, size_t len, sb_av1_info_t *out)
     }
     if (out->w != 0 && out->elements != out->w)
         return SB_EINVAL;
+    return 0;
+}
+
+/* --- RED -------------------------------------------------------------------------------- */
+
+int sb_red_primary(const uint8_t *payload, size_t len, uint8_t *pt, size_t *offset)
+{
+    size_t off = 0, data = 0;
+
+    if (payload == NULL || pt == NULL || offset == NULL)
+        return SB_EINVAL;
+    /* Headers with F set: F, block PT, 14-bit timestamp offset, 10-bit block length; the
+     * last one (F clear) is one byte: the primary's PT. */
+    for (;;) {
+        if (off >= len)
+            return SB_EINVAL;
+        if (!(payload[off] & 0x80))
+            break;
+        if (len - off < 4)
+            return SB_EINVAL;
+        data += (size_t)(((payload[off + 2] & 0x03) << 8) | payload[off + 3]);
+        off += 4;
+    }
+    *pt = payload[off] & 0x7f;
+    off++;
+    if (data > len - off)
+        return SB_EINVAL;
+    *offset = off + data;
     return 0;
 }

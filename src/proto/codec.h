@@ -1,6 +1,6 @@
 /* Codec names and RTP payload inspection for the forwarder: keyframe detection, VP8 and VP9
  * payload descriptors (layers, picture ids), H.264/H.265 NAL unit types, the AV1 aggregation
- * header. Nothing is decoded.
+ * header, the primary block of RED. Nothing is decoded.
  *
  * Sans-IO and allocation-free; descriptors are inline structs filled on the caller's stack
  * and hold no pointers into the payload. No state: any thread.
@@ -153,5 +153,12 @@ typedef struct sb_av1_info {
 /* Parse the aggregation header and check the OBU element lengths (LEB128) against len.
  * Returns 0 or SB_EINVAL. */
 int sb_av1_parse(const uint8_t *payload, size_t len, sb_av1_info_t *out);
+
+/* --- RED (RFC 2198 section 3) ------------------------------------------------------------ */
+
+/* Where the primary (newest) encoding of a RED payload is: its payload type and the offset of
+ * its data, which runs to the end of the payload (it may be empty). Returns 0, or SB_EINVAL
+ * when the block headers or the redundant blocks' lengths do not fit in len. */
+int sb_red_primary(const uint8_t *payload, size_t len, uint8_t *pt, size_t *offset);
 
 #endif

@@ -216,6 +216,38 @@ int sb_negotiate_find_rtx(const sb_sdp_media_t *m, const sb_sdp_format_t *primar
     return -1;
 }
 
+int sb_negotiate_find_red(const sb_sdp_media_t *m, const sb_sdp_format_t *primary)
+{
+    for (size_t i = 0; i < m->n_formats; i++) {
+        const sb_sdp_format_t *f = &m->formats[i];
+        if (!f->encoding || !sb_sdp_lex_ieq(f->encoding, "red") ||
+            f->clock_rate != primary->clock_rate || f->channels != primary->channels || !f->fmtp)
+            continue;
+        /* RFC 2198 section 5: the fmtp lists the block payload types, "P/P" for Opus. */
+        bool all = true;
+        unsigned blocks = 0;
+        for (const char *p = f->fmtp; *p && all;) {
+            size_t n = strcspn(p, "/");
+            char pt[8];
+            uint32_t v;
+            if (n == 0 || n >= sizeof(pt)) {
+                all = false;
+                break;
+            }
+            memcpy(pt, p, n);
+            pt[n] = '\0';
+            all = sb_sdp_lex_u32(pt, 127, &v) && v == primary->pt;
+            blocks++;
+            p += n;
+            if (*p == '/')
+                p++;
+        }
+        if (all && blocks >= 2)
+            return f->pt;
+    }
+    return -1;
+}
+
 static unsigned sb_negotiate_fb_flag(const sb_sdp_rtcp_fb_t *fb)
 {
     const char *param = fb->param ? fb->param : "";
@@ -375,6 +407,7 @@ void sb_negotiate_summary_init(sb_negotiate_media_t *s, const sb_sdp_media_t *m,
     s->dir = SB_SDP_DIR_INACTIVE;
     s->pt = -1;
     s->rtx_pt = -1;
+    s->red_pt = -1;
     s->codec = SB_CODEC_UNKNOWN;
 }
 

@@ -137,6 +137,7 @@ typedef struct sb_negotiate_media {
     uint8_t channels;                 /* 0 when not given */
     char fmtp[SB_NEGOTIATE_MAX_FMTP]; /* "" when none */
     int rtx_pt;                       /* -1 when no RTX */
+    int red_pt;                       /* RED (RFC 2198) over the Opus pt, -1 when none */
     uint8_t ext[SB_HDREXT_COUNT];     /* negotiated extension ids, 0 when not negotiated */
     unsigned fb;                      /* SB_NEGOTIATE_FB_* */
     bool rtcp_rsize;
@@ -208,6 +209,8 @@ typedef struct sb_negotiate_opts {
     uint32_t ext_allow;             /* SB_HDREXT_BIT() set */
     unsigned fb_allow;              /* SB_NEGOTIATE_FB_* */
     bool rtx;                       /* accept RTX for video */
+    bool red;                       /* accept RED (RFC 2198) of Opus when offered, answered
+                                       first so the client sends it (off by default) */
     bool simulcast;                 /* accept rid-based simulcast */
     bool allow_mixed;               /* echo extmap-allow-mixed (two-byte extensions, ids > 14) */
     sb_sdp_setup_t actpass_answer;  /* ACTIVE or PASSIVE */
@@ -240,6 +243,7 @@ typedef struct sb_negotiate_stream {
     uint8_t pt;
     const char *fmtp;                     /* NULL: none */
     uint8_t rtx_pt;                       /* 0: no RTX */
+    uint8_t red_pt;                       /* AUDIO: RED over pt, listed first; 0: none */
     uint32_t ssrc, rtx_ssrc;              /* rtx_ssrc 0: none */
     const char *cname;                    /* NULL: "switchboard" */
     const char *msid_stream, *msid_track; /* NULL: no msid */

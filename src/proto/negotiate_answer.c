@@ -181,6 +181,8 @@ static void sb_negotiate_answer_summary(sb_negotiate_answerer_t *a, size_t i, sb
     sb_negotiate_copy(s->fmtp, sizeof(s->fmtp), f->fmtp);
     if (om->kind == SB_SDP_KIND_VIDEO && o->rtx)
         s->rtx_pt = sb_negotiate_find_rtx(om, f);
+    if (om->kind == SB_SDP_KIND_AUDIO && o->red && s->codec == SB_CODEC_OPUS)
+        s->red_pt = sb_negotiate_find_red(om, f);
     s->fb = sb_negotiate_fb_flags(om, f) & o->fb_allow;
     s->rtcp_rsize = om->rtcp_rsize;
     sb_negotiate_answer_exts(a, om, s, dirs);
@@ -265,6 +267,10 @@ static void sb_negotiate_answer_accepted(sb_negotiate_answerer_t *a, size_t i)
     am->dir = s->dir;
     am->rtcp_mux = true;
     am->rtcp_rsize = om->rtcp_rsize;
+    /* RED first: a client sends with the first codec of the answer, RED over Opus when it
+     * comes before Opus. */
+    if (s->red_pt >= 0)
+        sb_negotiate_add_red(a->ans, am, (uint8_t)s->red_pt, (uint8_t)s->pt);
     sb_negotiate_add_format(a->ans, am, (uint8_t)s->pt, s->codec, om->formats[a->chosen[i]].fmtp,
                             s->fb);
     if (s->rtx_pt >= 0)

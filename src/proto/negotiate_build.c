@@ -147,6 +147,19 @@ void sb_negotiate_add_rtx(sb_sdp_t *sdp, sb_sdp_media_t *m, uint8_t rtx_pt, uint
     f->fmtp = sb_sdp_strdup(sdp, fmtp);
 }
 
+void sb_negotiate_add_red(sb_sdp_t *sdp, sb_sdp_media_t *m, uint8_t red_pt, uint8_t primary)
+{
+    const sb_sdp_format_t *p = sb_sdp_media_format(m, primary);
+    char fmtp[16];
+    snprintf(fmtp, sizeof(fmtp), "%u/%u", (unsigned)primary, (unsigned)primary);
+    sb_sdp_format_t *f = SB_SDP_PUSH(sdp, m->formats, m->n_formats);
+    f->pt = red_pt;
+    f->encoding = "red";
+    f->clock_rate = p ? p->clock_rate : 48000;
+    f->channels = p ? p->channels : 2;
+    f->fmtp = sb_sdp_strdup(sdp, fmtp);
+}
+
 void sb_negotiate_add_extmap(sb_sdp_t *sdp, sb_sdp_media_t *m, sb_hdrext_t ext, uint8_t id,
                              sb_sdp_dir_t dir)
 {

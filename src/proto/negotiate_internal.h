@@ -16,6 +16,9 @@ int sb_negotiate_pick(const sb_sdp_media_t *m, const sb_negotiate_codec_pref_t *
                       size_t n_prefs);
 /* Payload type of the RTX format repairing primary (apt=), or -1. */
 int sb_negotiate_find_rtx(const sb_sdp_media_t *m, const sb_sdp_format_t *primary);
+/* Payload type of a RED format (RFC 2198) of m whose every block is primary (fmtp "P/P"), with
+ * primary's clock rate and channels, or -1. */
+int sb_negotiate_find_red(const sb_sdp_media_t *m, const sb_sdp_format_t *primary);
 /* rtcp-fb flags of format f, including m's wildcard lines. */
 unsigned sb_negotiate_fb_flags(const sb_sdp_media_t *m, const sb_sdp_format_t *f);
 /* Value of key in an fmtp parameter string ("a=1;b=2"), copied into out. */
@@ -40,6 +43,9 @@ void sb_negotiate_add_transport(sb_sdp_t *sdp, sb_sdp_media_t *m, const sb_negot
 void sb_negotiate_add_format(sb_sdp_t *sdp, sb_sdp_media_t *m, uint8_t pt, sb_codec_t codec,
                              const char *fmtp, unsigned fb);
 void sb_negotiate_add_rtx(sb_sdp_t *sdp, sb_sdp_media_t *m, uint8_t rtx_pt, uint8_t apt);
+/* Add RED (RFC 2198) carrying primary twice (fmtp "P/P"), primary's clock and channels taken
+ * from its format when already added, else Opus's. */
+void sb_negotiate_add_red(sb_sdp_t *sdp, sb_sdp_media_t *m, uint8_t red_pt, uint8_t primary);
 /* Add a=extmap for ext with id and direction (UNSET: none written). */
 void sb_negotiate_add_extmap(sb_sdp_t *sdp, sb_sdp_media_t *m, sb_hdrext_t ext, uint8_t id,
                              sb_sdp_dir_t dir);

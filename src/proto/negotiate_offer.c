@@ -82,6 +82,8 @@ static int sb_negotiate_offer_media(sb_sdp_t *sdp, const sb_negotiate_local_t *l
                                            : st->dir;
     m->rtcp_mux = true;
     m->rtcp_rsize = true;
+    if (st->red_pt && st->kind == SB_SDP_KIND_AUDIO)
+        sb_negotiate_add_red(sdp, m, st->red_pt, st->pt);
     sb_negotiate_add_format(sdp, m, st->pt, st->codec, st->fmtp, st->fb);
     if (st->rtx_pt)
         sb_negotiate_add_rtx(sdp, m, st->rtx_pt, st->pt);
@@ -225,6 +227,9 @@ static void sb_negotiate_answered_media(const sb_sdp_t *offer, const sb_sdp_t *a
     int rtx = sb_negotiate_find_rtx(am, of);
     if (rtx >= 0 && sb_negotiate_find_rtx(om, of) == rtx)
         s->rtx_pt = rtx;
+    int red = sb_negotiate_find_red(am, of);
+    if (red >= 0 && sb_negotiate_find_red(om, of) == red)
+        s->red_pt = red; /* the receiver takes RED as we offered it */
     s->fb = sb_negotiate_fb_flags(am, af);
     s->rtcp_rsize = om->rtcp_rsize && am->rtcp_rsize;
     sb_negotiate_answered_exts(offer, om, answer, am, s);

@@ -2,7 +2,7 @@
  * extension rewriting and rebuilding, RTX wrap/unwrap, and codec payload inspection, with
  * invariants checked on every accepted packet.
  * libFuzzer: clang -fsanitize=fuzzer,address,undefined -I src -I <builddir>
- *   tests/fuzz/fuzz_rtp.c src/proto/{rtp,rtp_ext,codec}.c -o fuzz_rtp */
+ *   tests/fuzz/fuzz_rtp.c src/proto/{rtp,rtp_ext,codec,svc_select}.c -o fuzz_rtp */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 
 #include "proto/codec.h"
 #include "proto/rtp.h"
+#include "proto/svc_select.h"
 
 #define FUZZ_MAX 4096
 
@@ -127,6 +128,18 @@ static void fuzz_codecs(const uint8_t *p, size_t len)
     sb_h265_is_keyframe(p, len);
     if (sb_av1_parse(p, len, &a) == 0)
         CHECK(a.elements >= 1);
+    uint8_t red_pt;
+    size_t red_off;
+    if (sb_red_primary(p, len, &red_pt, &red_off) == 0)
+        CHECK(red_off <= len && red_pt < 128);
+    if (sb_vp9_parse(p, len, &d9) == 0) {
+        sb_svc_select_t sel;
+        sb_svc_layer_t l;
+        sb_svc_select_init(&sel, p[0] & 7, -1);
+        sb_svc_layer_from_vp9(&d9, false, &l);
+        sb_svc_select_packet(&sel, &l);
+        CHECK(sel.spatial < SB_SVC_MAX_LAYERS && sel.temporal < SB_SVC_MAX_LAYERS);
+    }
     for (int c = SB_CODEC_UNKNOWN; c < SB_CODEC_COUNT_; c++)
         sb_codec_is_keyframe((sb_codec_t)c, p, len);
 }

@@ -385,6 +385,33 @@ static void test_av1(void **state)
     assert_int_equal(sb_av1_parse(leb9, sizeof(leb9), &a), SB_EINVAL);
 }
 
+/* RED (RFC 2198): the primary block after the redundant ones, malformed headers. */
+static void test_red(void **state)
+{
+    (void)state;
+    uint8_t pt;
+    size_t off;
+    /* one redundant block (F=1 PT 111, ts offset 960, length 3), then the primary (PT 111) */
+    const uint8_t two[] = {0xef, 0x0f, 0x00, 0x03, 0x6f, 1, 2, 3, 9, 8, 7, 6};
+    assert_int_equal(sb_red_primary(two, sizeof(two), &pt, &off), 0);
+    assert_int_equal(pt, 111);
+    assert_int_equal(off, 8);
+    /* no redundancy: the one-byte header only */
+    const uint8_t one[] = {0x6f, 5, 6};
+    assert_int_equal(sb_red_primary(one, sizeof(one), &pt, &off), 0);
+    assert_int_equal(off, 1);
+    /* an empty primary is fine (it may be a DTX gap) */
+    assert_int_equal(sb_red_primary(two, 8, &pt, &off), 0);
+    assert_int_equal(off, 8);
+    /* redundant data longer than the packet, truncated headers, no last header */
+    assert_int_equal(sb_red_primary(two, 7, &pt, &off), SB_EINVAL);
+    const uint8_t cut[] = {0xef, 0x0f, 0x00};
+    assert_int_equal(sb_red_primary(cut, sizeof(cut), &pt, &off), SB_EINVAL);
+    const uint8_t all_f[] = {0xef, 0x0f, 0x00, 0x00, 0xef, 0x0f, 0x00, 0x00};
+    assert_int_equal(sb_red_primary(all_f, sizeof(all_f), &pt, &off), SB_EINVAL);
+    assert_int_equal(sb_red_primary(two, 0, &pt, &off), SB_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_h264),
         cmocka_unit_test(test_h265),
         cmocka_unit_test(test_av1),
+        cmocka_unit_test(test_red),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -653,6 +653,50 @@ static void test_dependency_descriptor(void **state)
     sb_negotiate_result_free(r);
 }
 
+/* RED (RFC 2198) of Opus: answered only when asked for, listed before Opus (a client sends
+ * with the answer's first codec), and only when every block is the chosen Opus. */
+static void test_red(void **state)
+{
+    (void)state;
+    char why[256];
+    int rc;
+    sb_negotiate_result_t *r = answer_edited(EDITS("x", "x"), &rc, why, sizeof(why), NULL);
+    assert_int_equal(r->media[0].codec, SB_CODEC_OPUS);
+    assert_int_equal(r->media[0].red_pt, -1);
+    assert_int_equal(r->answer->media[0].n_formats, 1);
+    sb_negotiate_result_free(r);
+
+    sb_negotiate_opts_t o;
+    opts_init(&o);
+    o.red = true;
+    r = answer_edited(EDITS("x", "x"), &rc, why, sizeof(why), &o);
+    assert_int_equal(r->media[0].pt, 111);
+    assert_int_equal(r->media[0].red_pt, 63);
+    assert_int_equal(r->media[1].red_pt, -1); /* video: never */
+    char *text = answer_text(r);
+    assert_non_null(strstr(text, "m=audio 9 UDP/TLS/RTP/SAVPF 63 111\r\n"));
+    assert_non_null(strstr(text, "a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n"));
+    sb_free(text);
+    sb_negotiate_result_free(r);
+
+    /* RED of another codec (or of a mix) is not what we forward */
+    r = answer_edited(EDITS("a=fmtp:63 111/111", "a=fmtp:63 111/9"), &rc, why, sizeof(why), &o);
+    assert_int_equal(r->media[0].red_pt, -1);
+    sb_negotiate_result_free(r);
+    r = answer_edited(EDITS("a=fmtp:63 111/111", "a=fmtp:63 111"), &rc, why, sizeof(why), &o);
+    assert_int_equal(r->media[0].red_pt, -1);
+    sb_negotiate_result_free(r);
+    /* a room restricted to PCMU gets no RED */
+    sb_negotiate_codec_pref_t pcmu[1];
+    assert_int_equal(sb_negotiate_prefs_parse("pcmu", pcmu, 1), 1);
+    o.audio = pcmu;
+    o.n_audio = 1;
+    r = answer_edited(EDITS("x", "x"), &rc, why, sizeof(why), &o);
+    assert_int_equal(r->media[0].codec, SB_CODEC_PCMU);
+    assert_int_equal(r->media[0].red_pt, -1);
+    sb_negotiate_result_free(r);
+}
+
 static void test_bundle_transport_fallback(void **state)
 {
     /* The tag m-line we pick (video: no audio codec is acceptable) carries no ICE/DTLS
@@ -798,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_extensions),        cmocka_unit_test(test_bundle_transport_fallback),
         cmocka_unit_test(test_sim_group),         cmocka_unit_test(test_remote_transport),
         cmocka_unit_test(test_answer_data),       cmocka_unit_test(test_dependency_descriptor),
+        cmocka_unit_test(test_red),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,31 @@ static void test_offer(void **state)
     sb_free(text);
     sb_sdp_free(offer);
 
+    /* RED of Opus: offered first; a receiver that keeps it in its answer takes RED (our
+     * answerer stands in for it here), one that drops it does not. */
+    memcpy(st, offer_streams, sizeof(st));
+    st[0].red_pt = 63;
+    assert_int_equal(sb_negotiate_offer(&l, st, 3, &offer, why, sizeof(why)), 0);
+    text = sb_sdp_write(offer, NULL);
+    assert_non_null(strstr(text, "m=audio 9 UDP/TLS/RTP/SAVPF 63 111\r\n"));
+    assert_non_null(strstr(text, "a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n"));
+    sb_free(text);
+    for (int red = 0; red < 2; red++) {
+        sb_negotiate_opts_t o;
+        sb_negotiate_opts_init(&o);
+        local_init(&o.local);
+        o.red = red;
+        sb_negotiate_result_t *ans = NULL, *res = NULL;
+        assert_int_equal(sb_negotiate_answer(offer, &o, &ans, why, sizeof(why)), 0);
+        assert_int_equal(sb_negotiate_process_answer(offer, ans->answer, &res, why, sizeof(why)),
+                         0);
+        assert_int_equal(res->media[0].pt, 111);
+        assert_int_equal(res->media[0].red_pt, red ? 63 : -1);
+        sb_negotiate_result_free(ans);
+        sb_negotiate_result_free(res);
+    }
+    sb_sdp_free(offer);
+
     /* The AV1 dependency descriptor brings it too (over 16 bytes with its structure). */
     memcpy(st, offer_streams, sizeof(st));
     assert_int_equal(sb_negotiate_offer(&l, st, 3, &offer, why, sizeof(why)), 0);

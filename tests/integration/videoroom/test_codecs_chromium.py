@@ -11,7 +11,11 @@ others, each in the codec its publisher sends, through one multistream subscribe
 Last, H.264 simulcast (web/videoroom_simulcast.html through js/run_page.mjs): a publisher
 sends three H.264 layers (1280x720 / 640x360 / 320x180), a subscriber asks for each
 substream and decodes its resolution (switches at each layer's keyframe: an IDR after SPS
-and PPS in a STAP-A), and falls back to the middle layer when the top one stops.
+and PPS in a STAP-A), and falls back to the middle layer when the top one stops. And RED for Opus: a publisher
+offering it (Chromium does) is answered with RED first, so it sends RED; a subscriber that
+keeps RED in its answer gets the packets as they are (as many bytes per packet as the
+publisher sends), one whose answer leaves it out gets the primary encoding alone (about half);
+both decode the audio.
 Skipped (ok with a note) when Chromium, node or playwright-core are missing.
 
 What Debian's Chromium 156 can do (RTCRtpSender/Receiver.getCapabilities('video') and a
@@ -19,7 +23,7 @@ loopback call per codec): VP8, VP9 (profiles 0 and 2; 1 and 3 decode only), H.26
 (42001f, 42e01f, 4d001f, packetization-mode 0 and 1; its encoder is OpenH264) and AV1
 (profile 0; 1 decode only). H.265 is in neither list: it cannot be tested in this browser.
 
-usage: test_codecs_chromium.py <path to switchboard> [vp8|vp9|h264|av1|list|h264sim ...]
+usage: test_codecs_chromium.py <path to switchboard> [vp8|vp9|h264|av1|list|h264sim|red ...]
 """
 import json
 import os
@@ -49,6 +53,8 @@ CONF += '\nroom-%d: { description = "codec list"; videocodec = "%s"; bitrate = 6
 SIM_ROOM = 4006
 CONF += '\nroom-%d: { description = "H.264 simulcast"; videocodec = "h264"; bitrate = 3000000; };' \
     % SIM_ROOM
+RED_ROOM = 4007
+CONF += '\nroom-%d: { description = "RED"; };' % RED_ROOM
 SIM_STEPS = [{"substream": 2}, {"substream": 0}, {"substream": 1}, {"substream": 2},
              {"encoding": "h", "active": False}, {"encoding": "h", "active": True}]
 # The codec-list round: what each page prefers and what it must get.
@@ -128,6 +134,59 @@ def h264_simulcast(t, srv):
          "h264 simulcast: H.264 decodes across every switch")
 
 
+def red_opus(t, srv):
+    cfg = {"server": srv.base, "room": RED_ROOM, "sampleMs": 3000}
+    opts = {"url": "http://127.0.0.1:%d/videoroom_simulcast.html" % srv.port,
+            "fn": "sbRed", "cfg": cfg, "timeoutMs": 60000}
+    proc = subprocess.run(["node", os.path.join(HERE, "js", "run_page.mjs"), json.dumps(opts)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, SB_NODE_MODULES=NODE_MODULES))
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    out = json.loads(lines[-1]) if lines else {"error": proc.stdout[-2000:] + proc.stderr[-2000:]}
+    if not t.ok("result" in out, "red: the page ran", json.dumps(out)[:4000]):
+        return
+    r = out["result"]
+    t.note("red: publisher offer %s; our answer %s" % (r["offer"], r["answer"]))
+    t.note("red: flows: publisher %s, subscriber with RED %s, without %s"
+           % (json.dumps(r["publisher"]), json.dumps(r["subscribers"][0]),
+              json.dumps(r["subscribers"][1])))
+
+    def red_pt(section):
+        for line in section:
+            if " red/48000/2" in line:
+                return line.split(":")[1].split(" ")[0]
+        return None
+
+    def first_pt(section):
+        return section[0].split(" ")[3] if section and section[0].startswith("m=audio") else None
+    pt = red_pt(r["offer"])
+    if not pt:
+        t.ok(True, "red: skipped: this Chromium offers no RED")
+        return
+    t.ok(red_pt(r["answer"]) == pt and first_pt(r["answer"]) == pt,
+         "red: the publisher's answer lists RED (%s) first" % pt, json.dumps(r["answer"]))
+    t.ok(red_pt(r["withRed"]["offer"]) and first_pt(r["withRed"]["offer"]) ==
+         red_pt(r["withRed"]["offer"]), "red: subscribers are offered RED first",
+         json.dumps(r["withRed"]["offer"]))
+    t.ok(red_pt(r["withRed"]["answer"]) is not None, "red: the first subscriber keeps RED",
+         json.dumps(r["withRed"]["answer"]))
+    t.ok(red_pt(r["noRed"]["answer"]) is None, "red: the second one's answer leaves it out",
+         json.dumps(r["noRed"]["answer"]))
+    pub, keep, strip = [{k: v or 0 for k, v in m.items()}
+                        for m in [r["publisher"]] + r["subscribers"]]
+    t.ok(abs(keep["bytesPerPacket"] - pub["bytesPerPacket"]) <= 0.15 * pub["bytesPerPacket"],
+         "red: the subscriber with RED gets the packets as they are (%.0f bytes per packet, the "
+         "publisher sends %.0f)" % (keep["bytesPerPacket"], pub["bytesPerPacket"]))
+    t.ok(strip["packets"] > 100 and strip["bytesPerPacket"] < 0.7 * pub["bytesPerPacket"],
+         "red: the one without gets the primary encoding alone (%.0f bytes per packet)"
+         % strip["bytesPerPacket"])
+    for name, m in (("with", keep), ("without", strip)):
+        t.ok(m["packets"] > 100 and m["samples"] > 0.5 * 48 * 3000 and
+             m["concealed"] < 0.2 * max(1, m["samples"]),
+             "red: the subscriber %s RED decodes the audio (%d packets, %d samples, %d "
+             "concealed)" % (name, m["packets"], m["samples"], m["concealed"]), json.dumps(m))
+
+
 def run_driver(srv, rounds):
     opts = {"url": "http://127.0.0.1:%d/videoroom_three.html" % srv.port, "server": srv.base,
             "rounds": rounds, "timeoutMs": 60000 * len(rounds)}
@@ -158,7 +217,7 @@ if why:
     t.ok(True, "skipped: " + why)
     sys.exit(0)
 
-only = [a for a in sys.argv[2:] if a in ROOMS or a in ("list", "h264sim")]
+only = [a for a in sys.argv[2:] if a in ROOMS or a in ("list", "h264sim", "red")]
 html = tempfile.mkdtemp(prefix="sb-vr-html-")
 for f in (os.path.join(HERE, "web", "videoroom_three.html"),
           os.path.join(HERE, "web", "videoroom_simulcast.html"), JANUS_JS, ADAPTER_JS):
@@ -166,8 +225,11 @@ for f in (os.path.join(HERE, "web", "videoroom_three.html"),
 srv = t.server(conf=CONF, html=html)
 if not only or "h264sim" in only:
     h264_simulcast(t, srv)
-only = [a for a in only if a != "h264sim"] if only else []
-if "h264sim" in sys.argv[2:] and not only:
+if not only or "red" in only:
+    red_opus(t, srv)
+parts = only
+only = [a for a in only if a not in ("h264sim", "red")]
+if parts and not only:
     only = ["none"]
 specs = []
 for codec, room in ROOMS.items():
