@@ -59,7 +59,9 @@ static bool sb_vr_layer_accept(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     int layer = (int)pkt->layer;
     if (want >= 0 && want != ss->loop.cur_layer && layer == want && pkt->keyframe) {
         ss->loop.cur_layer = layer;
+        ss->loop.drop_old = false;
         *switched = true;
+        sb_vr_layer_event(ss, layer, -1);
         return true;
     }
     if (want >= 0 && want != ss->loop.cur_layer &&
@@ -67,6 +69,9 @@ static bool sb_vr_layer_accept(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
         ss->loop.last_kf_req_us = now;
         sb_vr_request_kf(fan, want);
     }
+    /* A layer far over the estimate only fills the queue the new keyframe must cross. */
+    if (ss->loop.drop_old && want != ss->loop.cur_layer)
+        return false;
     return layer == ss->loop.cur_layer;
 }
 
@@ -126,7 +131,8 @@ static uint8_t *sb_vr_ext_rewrite(sb_vr_sub_stream_t *ss, uint8_t *buf, size_t *
 static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
                               const sb_rtp_packet_t *pkt, int64_t now)
 {
-    if (!ss->loop.owner->loop_up || !ss->loop.send || ss->loop.paused || !ss->loop.have_neg ||
+    if (!ss->loop.owner->loop_up || !ss->loop.send || ss->loop.paused || ss->loop.cc_paused ||
+        !ss->loop.have_neg ||
         !ss->loop.neg.active || !ss->loop.neg.send || !ss->loop.rw_init ||
         pkt->len > SB_VR_SCRATCH)
         return;
@@ -201,6 +207,7 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
 
 void sb_vr_fanout_run(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now)
 {
+    sb_vr_alloc_measure(fan, pkt, now);
     for (unsigned i = 0; i < fan->nsubs; i++)
         sb_vr_forward_one(fan, fan->subs[i], pkt, now);
 }

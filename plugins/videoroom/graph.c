@@ -52,7 +52,7 @@ void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer)
 /* ---- the graph (loop) -------------------------------------------------------------------- */
 
 /* Header extension ids: the publisher's id of each extension we pass on becomes the
- * subscriber's; ids that identify the publisher's leg (mid, rid, transport-cc) are erased. */
+ * subscriber's; ids that identify the publisher's leg (rid) are erased. */
 void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
 {
     memset(ss->loop.ext_map, 0, sizeof(ss->loop.ext_map));
@@ -71,7 +71,9 @@ void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss)
         {in->ext_dependency_descriptor, out->ext_dependency_descriptor},
         {in->ext_rid, 0},
         {in->ext_repaired_rid, 0},
-        {in->ext_twcc, 0},
+        /* kept in place under the subscriber's id: the core overwrites its value with
+         * the subscriber's own transport sequence number, no header rebuild */
+        {in->ext_twcc, out->ext_twcc},
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         if (!pairs[i][0])
@@ -330,8 +332,13 @@ static void sb_vr_fwd_sub_config_run(void *arg)
     ss->loop.send = op->send;
     ss->loop.paused = op->paused;
     int layers = ss->loop.src ? (int)ss->loop.src->neg.layers : 0;
-    ss->loop.target_layer = op->substream >= 0 ? op->substream : SB_MEDIA_MAX_LAYERS - 1;
-    ss->loop.target_temporal = op->temporal;
+    /* Pinned by the subscriber, or the automatic choice's (which starts at the top). */
+    ss->loop.pin_layer = op->substream >= 0;
+    ss->loop.pin_temporal = op->temporal >= 0;
+    if (ss->loop.pin_layer || !ss->loop.alloc_seen)
+        ss->loop.target_layer = op->substream >= 0 ? op->substream : SB_MEDIA_MAX_LAYERS - 1;
+    if (ss->loop.pin_temporal || !ss->loop.alloc_seen)
+        ss->loop.target_temporal = op->temporal;
     sb_vr_svc_config(ss, op->spatial_layer, op->temporal_layer);
     /* Resuming: the decoder needs a keyframe to pick up again. */
     if (was_off && op->send && !op->paused && ss->loop.src) {

@@ -289,6 +289,13 @@ static void sb_vr_on_keyframe_request(sb_plugin_handle_t *h, unsigned stream)
         sb_vr_fwd_on_keyframe_request(s, stream);
 }
 
+static void sb_vr_on_bitrate_estimate(sb_plugin_handle_t *h, uint32_t bitrate_bps)
+{
+    sb_vr_session_t *s = h->plugin_data;
+    if (s && s->loop_sub)
+        sb_vr_alloc_on_estimate(s->loop_sub, bitrate_bps);
+}
+
 static void sb_vr_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
 {
     sb_vr_session_t *s = h->plugin_data;
@@ -314,6 +321,7 @@ static const sb_plugin_t sb_vr_plugin = {
     .query_handle = sb_vr_query_handle,
     .on_rtp = sb_vr_on_rtp,
     .on_keyframe_request = sb_vr_on_keyframe_request,
+    .on_bitrate_estimate = sb_vr_on_bitrate_estimate,
     .on_data = sb_vr_on_data,
 };
 

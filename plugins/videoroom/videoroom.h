@@ -300,6 +300,12 @@ typedef struct sb_vr_fanout {
     sb_media_stream_t neg;
     sb_codec_t codec;
     int64_t layer_last_us[SB_MEDIA_MAX_LAYERS]; /* arrival of each layer's last packet */
+    /* Each layer's bitrate, for the automatic layer choice of this loop's subscribers
+     * (allocate.c): bytes since rate_since_us, and the smoothed bits/s. */
+    uint64_t layer_bytes[SB_MEDIA_MAX_LAYERS];
+    uint32_t layer_bps[SB_MEDIA_MAX_LAYERS];
+    int64_t rate_since_us;
+    bool has_temporal; /* VP8 with temporal layers seen */
     sb_vr_sub_stream_t **subs; /* the bindings of this loop */
     unsigned nsubs, cap;
     sb_vr_publisher_t *pub; /* borrowed: the fan-out's owner holds it */
@@ -432,6 +438,13 @@ struct sb_vr_sub_stream {
         bool send, paused, switched;
         bool waiting_kf; /* video: forward nothing until a keyframe starts */
         int target_layer, cur_layer, target_temporal;
+        /* Automatic layer choice (allocate.c): what the subscriber pinned is kept; the rest
+         * follows its bandwidth estimate, and the m-line pauses when nothing fits. */
+        bool pin_layer, pin_temporal;
+        bool cc_paused, alloc_seen;
+        bool drop_old; /* a step down from far over the estimate: old layer stopped */
+        int64_t alloc_down_us, alloc_up_us; /* the last step down, up */
+        int64_t alloc_hold_us; /* no step up this long after a step down */
         int64_t last_kf_req_us;
         bool rw_init;
         uint32_t rw_clock;
@@ -465,6 +478,7 @@ struct sb_vr_subscriber {
     bool reneg_scheduled; /* a deferred renegotiation is queued */
     bool left;
     bool loop_up; /* loop: the PeerConnection is up (setup_media) */
+    uint32_t loop_est_bps, loop_wanted_bps; /* loop: last estimate, last want_bitrate */
     unsigned nstreams;
     int data_index; /* the data m-line's slot, -1 none; set once, read on the loop */
     /* loop (data.c): what a client that does not keep up with data lost */
@@ -544,6 +558,15 @@ void sb_vr_fwd_pub_keyframe(sb_vr_publisher_t *p, unsigned idx); /* ask for a ke
 /* The fan-out's loop: a keyframe request for its publisher stream, sent from the
  * publisher's loop (posted there from a relay's loop). No-op for audio or inline runs. */
 void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer);
+
+/* ---- automatic layer choice (allocate.c), loop threads ------------------------------------- */
+
+/* Per packet of a fan-out: its layer's bitrate. */
+void sb_vr_alloc_measure(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now);
+/* The core's estimate for a subscriber: choose layers, tell the core what more it wants. */
+void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps);
+/* The reference's layer-change event for the m-line (substream, temporal: -1 left out). */
+void sb_vr_layer_event(sb_vr_sub_stream_t *ss, int substream, int temporal);
 /* Loop thread: recompute a subscriber stream's header extension id map. */
 void sb_vr_fwd_ext_map(sb_vr_sub_stream_t *ss);
 /* The fan-out's loop: add or remove a binding (the caller handles the references). */

@@ -61,7 +61,10 @@
 #define SB_BWE_HIST_SLOT_US 100000 /* the minimum over 10 x 100 ms: the last second */
 
 #define SB_BWE_CLUSTERS 4
-#define SB_BWE_PROBE_DURATION_US 15000
+/* Long enough, paced, to build a measurable queue behind a token bucket: a 15 ms burst, then
+ * a 100 ms one, passed a 4 KB tbf bucket almost whole and read as capacity the link did not
+ * have; 300 ms at the target is well past such a bucket, and the delay trend sees it. */
+#define SB_BWE_PROBE_DURATION_US 300000
 #define SB_BWE_PROBE_MIN_PACKETS 5
 #define SB_BWE_PROBE_FIRST 3.0
 #define SB_BWE_PROBE_FURTHER 0.7
@@ -82,6 +85,8 @@ typedef struct sb_bwe_cluster {
     int id; /* -1: free */
     double target_bps;
     uint32_t count;
+    uint32_t sent;  /* packets the caller says it sent (sb_bwe_probe_sent) */
+    bool complete;  /* ... and that it sent the last */
     uint64_t bytes;
     int64_t first_send_us, last_send_us, first_recv_us, last_recv_us;
     uint32_t last_send_size, first_recv_size;
@@ -491,7 +496,8 @@ static bool sb_bwe_probe_done(sb_bwe_t *b, int64_t now, double *rate)
     if (!b->probe_inflight)
         return false;
     sb_bwe_cluster_t *c = sb_bwe_cluster_get(b, b->probe_id);
-    if (!c || c->count * 5 < SB_BWE_PROBE_MIN_PACKETS * 4) /* 80 % of them */
+    uint32_t expected = c ? (c->complete && c->sent ? c->sent : SB_BWE_PROBE_MIN_PACKETS) : 0;
+    if (!c || (c->sent && !c->complete) || c->count * 5 < expected * 4) /* 80 % of them */
         return false;
     b->probe_inflight = false;
     b->probe_last_us = now;
@@ -511,6 +517,15 @@ static void sb_bwe_probe_apply(sb_bwe_t *b, double rate, int64_t now)
         b->loss_bps = v;
         b->hist_have = false; /* the last second's minimum no longer holds it back */
     }
+}
+
+void sb_bwe_probe_sent(sb_bwe_t *b, int cluster, uint32_t packets, bool last)
+{
+    sb_bwe_cluster_t *c = b ? sb_bwe_cluster_get(b, cluster) : NULL;
+    if (!c)
+        return;
+    c->sent = c->sent + packets < c->sent ? UINT32_MAX : c->sent + packets;
+    c->complete = last;
 }
 
 bool sb_bwe_probe_due(sb_bwe_t *b, uint32_t wanted_bps, int64_t now_us, sb_bwe_probe_t *out)

@@ -101,6 +101,11 @@ uint32_t sb_bwe_estimate(const sb_bwe_t *bwe);
  * 80 % of min_packets are acknowledged, or lost after 1 s + RTT. Call it on every tick. */
 bool sb_bwe_probe_due(sb_bwe_t *bwe, uint32_t wanted_bps, int64_t now_us, sb_bwe_probe_t *out);
 
+/* The caller sent packets more of a probe's cluster (a paced probe goes out in slices);
+ * last: that was the end of it. The probe is measured once 80 % of what was sent is
+ * acknowledged (without calls: once 80 % of min_packets are). */
+void sb_bwe_probe_sent(sb_bwe_t *bwe, int cluster, uint32_t packets, bool last);
+
 void sb_bwe_get_stats(const sb_bwe_t *bwe, sb_bwe_stats_t *out);
 
 #endif
