@@ -161,9 +161,10 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
             return;
         }
     }
-    /* VP9 SVC: the spatial/temporal layers this subscriber gets (svc.c). */
+    /* SVC (VP9, AV1): the spatial/temporal layers this subscriber gets (svc.c). */
     bool svc_mark = false;
-    if (fan->codec == SB_CODEC_VP9 && !sb_vr_svc_filter(fan, ss, pkt, now, &svc_mark)) {
+    if ((fan->codec == SB_CODEC_VP9 || fan->codec == SB_CODEC_AV1) &&
+        !sb_vr_svc_filter(fan, ss, pkt, now, &svc_mark)) {
         sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
         return;
     }

@@ -1,24 +1,28 @@
-/* VideoRoom VP9 SVC: a VP9 publisher that sends several spatial and temporal layers in one
+/* VideoRoom SVC: a VP9 or AV1 publisher that sends several spatial and temporal layers in one
  * RTP stream (Chromium with scalabilityMode L3T3_KEY, janus.js's `svc` track option) is
  * forwarded to each subscriber stream up to the layers it chose (configure or join
  * spatial_layer / temporal_layer, as the reference VideoRoom; the highest by default): the
- * decision per packet is proto/svc_select's, from the VP9 payload descriptor (RFC 9628);
+ * decision per packet is proto/svc_select's, from the VP9 payload descriptor (RFC 9628) or
+ * AV1's dependency descriptor header extension (proto/dd);
  * here are the glue (keyframe requests, rate-limited per subscriber stream, for a switch up)
  * and the reference's events when the layers forwarded change:
  *   {"videoroom":"event","room":R,"mid":M,"spatial_layer":S,"temporal_layer":T}
  * (only the keys that changed).
  *
- * This state is the subscriber stream's own, apart from simulcast's (substream/temporal: a
- * VP9 SVC publisher has one SSRC, so one simulcast "layer"). It works in every room: the
+ * This state is the subscriber stream's own, apart from simulcast's (substream/temporal: an
+ * SVC publisher has one SSRC, so one simulcast "layer"). It works in every room: the
  * layers are read from the packets, so the reference's `video_svc` room option is not needed
  * (see docs/videoroom.md).
  *
  * Does not choose layers by bandwidth (allocate.c chooses simulcast layers) nor rewrite
- * the VP9 descriptor (the subscriber sees the publisher's picture ids and TL0PICIDX: one
- * stream, nothing to make continuous). Loop thread of the subscriber stream: no lock, no
- * allocation per packet. */
+ * the VP9 descriptor or the dependency descriptor (the subscriber sees the publisher's picture
+ * ids, TL0PICIDX and frame numbers: one stream, nothing to make continuous; the descriptor's
+ * active decode targets still list the layers it does not get, which a receiver tolerates).
+ * Loop thread of the subscriber stream: no lock, no allocation per packet. */
 #include "base/time.h"
 #include "proto/codec.h"
+#include "proto/dd.h"
+#include "proto/rtp.h"
 #include "proto/svc_select.h"
 #include "videoroom.h"
 
@@ -50,20 +54,58 @@ static void sb_vr_svc_event(sb_vr_sub_stream_t *ss, unsigned flags)
     json_decref(ev);
 }
 
+/* VP9: the packet's layers from its payload descriptor. False for plain VP9 (no layer
+ * indices) and what cannot be parsed: it passes whole. */
+static bool sb_vr_svc_vp9_layer(const sb_rtp_packet_t *pkt, sb_svc_layer_t *l)
+{
+    sb_vp9_desc_t d;
+    if (sb_vp9_parse(pkt->rtp.payload, pkt->rtp.payload_len, &d) < 0 || !d.has_layer)
+        return false;
+    sb_svc_layer_from_vp9(&d, pkt->retransmission, l);
+    return true;
+}
+
+/* AV1: the packet's layers from its dependency descriptor (proto/dd), whose template
+ * structure is kept per subscriber stream: it comes with keyframes, where every subscriber
+ * starts. A picture (temporal unit) starts with its base layer frame; a temporal layer 0
+ * frame is a switching point (later frames of higher temporal layers reference nothing older
+ * in the L1T3/L2T3/L3T3 structures browsers send). False without a usable descriptor: the
+ * packet passes whole, as the reference does. */
+static bool sb_vr_svc_av1_layer(const sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
+                                const sb_rtp_packet_t *pkt, sb_svc_layer_t *l)
+{
+    const uint8_t *data;
+    size_t len;
+    sb_dd_frame_t f;
+    uint8_t id = fan->neg.ext_dependency_descriptor;
+    if (!id || sb_rtp_ext_find(&pkt->rtp, id, &data, &len) < 0 ||
+        sb_dd_parse(data, len, &ss->loop.dd, &f) < 0)
+        return false;
+    *l = (sb_svc_layer_t){
+        .sid = f.sid,
+        .tid = f.tid,
+        .picture_start = f.start && f.sid == 0,
+        .frame_end = f.end,
+        .keyframe = pkt->keyframe && f.start && f.sid == 0,
+        .switch_up = f.tid == 0,
+        .retransmission = pkt->retransmission,
+    };
+    return true;
+}
+
 bool sb_vr_svc_filter(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss, const sb_rtp_packet_t *pkt,
                       int64_t now, bool *mark)
 {
     *mark = false;
-    if (fan->codec != SB_CODEC_VP9 || !pkt->rtp.payload_len)
+    sb_svc_layer_t l;
+    if (!pkt->rtp.payload_len)
         return true;
-    sb_vp9_desc_t d;
-    /* Plain VP9 (no layer indices) and what cannot be parsed pass whole. */
-    if (sb_vp9_parse(pkt->rtp.payload, pkt->rtp.payload_len, &d) < 0 || !d.has_layer)
+    if (fan->codec == SB_CODEC_VP9   ? !sb_vr_svc_vp9_layer(pkt, &l)
+        : fan->codec == SB_CODEC_AV1 ? !sb_vr_svc_av1_layer(fan, ss, pkt, &l)
+                                     : true)
         return true;
     if (!ss->loop.svc_init)
         sb_vr_svc_config(ss, -1, -1);
-    sb_svc_layer_t l;
-    sb_svc_layer_from_vp9(&d, pkt->retransmission, &l);
     unsigned f = sb_svc_select_packet(&ss->loop.svc, &l);
     if ((f & SB_SVC_WANT_KEYFRAME) && now - ss->loop.last_kf_req_us >= SB_VR_SVC_KF_INTERVAL_US) {
         ss->loop.last_kf_req_us = now;

@@ -9,7 +9,7 @@
  *   subscription.c requests on a subscription: start, pause, configure, switch, update
  *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
  *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
- *   svc.c         VP9 SVC: the spatial/temporal layers each subscriber stream gets
+ *   svc.c         SVC (VP9, AV1): the spatial/temporal layers each subscriber stream gets
  *   red.c         RED of Opus: passed on, or its primary encoding for who did not take RED
  *   relay.c       packets of a publisher stream relayed in batches to other media loops
  *   data.c        data channel messages of publishers relayed to their data subscribers
@@ -47,6 +47,7 @@
 #include "base/refcount.h"
 #include "plugin/plugin.h"
 #include "proto/codec.h"
+#include "proto/dd.h"
 #include "proto/seq_rewrite.h"
 #include "proto/svc_select.h"
 
@@ -454,7 +455,8 @@ struct sb_vr_sub_stream {
         uint16_t vp8_picid_off, vp8_last_picid;
         uint8_t vp8_tl0_off, vp8_last_tl0;
         bool vp8_have_last;
-        sb_svc_select_t svc; /* VP9 SVC layers forwarded (svc.c) */
+        sb_svc_select_t svc; /* SVC layers forwarded (svc.c) */
+        sb_dd_structure_t dd; /* AV1: the publisher's last template structure (svc.c) */
         bool svc_init;
         uint64_t sent, dropped;
     } loop;
@@ -581,12 +583,13 @@ void sb_vr_fwd_media_down(sb_vr_session_t *s);
 void sb_vr_fwd_on_rtp(sb_vr_session_t *s, sb_rtp_packet_t *pkt);
 void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
 
-/* ---- VP9 SVC (svc.c), the subscriber stream's loop ------------------------------------ */
+/* ---- SVC (svc.c), the subscriber stream's loop ---------------------------------------- */
 
-/* Whether a packet of fan goes to ss (VP9 with spatial/temporal layers: the layers the
- * subscriber chose, see proto/svc_select.h); *mark: set the copy's marker bit (it now ends
- * the highest layer forwarded of its picture). Other codecs: always true. Asks for keyframes
- * and sends the reference's spatial_layer/temporal_layer events. */
+/* Whether a packet of fan goes to ss (VP9 with spatial/temporal layers, or AV1 with a
+ * dependency descriptor: the layers the subscriber chose, see proto/svc_select.h); *mark: set
+ * the copy's marker bit (it now ends the highest layer forwarded of its picture). Other
+ * codecs: always true. Asks for keyframes and sends the reference's spatial_layer /
+ * temporal_layer events. */
 bool sb_vr_svc_filter(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss, const sb_rtp_packet_t *pkt,
                       int64_t now, bool *mark);
 /* The subscriber's choice (configure/join spatial_layer, temporal_layer; -1: highest). */

@@ -2,7 +2,7 @@
  * extension rewriting and rebuilding, RTX wrap/unwrap, and codec payload inspection, with
  * invariants checked on every accepted packet.
  * libFuzzer: clang -fsanitize=fuzzer,address,undefined -I src -I <builddir>
- *   tests/fuzz/fuzz_rtp.c src/proto/{rtp,rtp_ext,codec,svc_select}.c -o fuzz_rtp */
+ *   tests/fuzz/fuzz_rtp.c src/proto/{rtp,rtp_ext,codec,dd,svc_select}.c -o fuzz_rtp */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proto/codec.h"
+#include "proto/dd.h"
 #include "proto/rtp.h"
 #include "proto/svc_select.h"
 
@@ -128,6 +129,11 @@ static void fuzz_codecs(const uint8_t *p, size_t len)
     sb_h265_is_keyframe(p, len);
     if (sb_av1_parse(p, len, &a) == 0)
         CHECK(a.elements >= 1);
+    sb_dd_structure_t dds;
+    sb_dd_frame_t ddf;
+    memset(&dds, 0, sizeof(dds));
+    if (sb_dd_parse(p, len, &dds, &ddf) == 0)
+        CHECK(dds.valid && dds.count >= 1 && ddf.sid < 8 && ddf.tid < 8);
     uint8_t red_pt;
     size_t red_off;
     if (sb_red_primary(p, len, &red_pt, &red_off) == 0)
