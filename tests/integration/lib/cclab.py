@@ -360,37 +360,50 @@ def timeline(samples, t0, t1, step_ms=5000):
     return out
 
 
+# What a packet costs on the link beyond its RTP bytes: IPv4 (20) + UDP (8) + the SRTP tag
+# (16 with AES-GCM, 10 with HMAC-SHA1-80).
+WIRE_OVERHEAD_BYTES = 44
+
+
 def pub_rates(a, b):
     """Per rid (and "audio"), the send rate between two publisher snapshots (sbPubStats):
-    {"kbps": RTP bytes incl. headers, "fps": frames sent per s, "w": width, "qlr":
-    qualityLimitationReason at b}."""
+    {"kbps": RTP bytes incl. headers, "wire": the same with IP/UDP/SRTP overhead, "pps",
+    "fps": frames sent per s, "w": width, "qlr": qualityLimitationReason at b}."""
     dt = (b["t"] - a["t"]) / 1000.0
     out = {}
+
+    def rate(sb, sa):
+        if dt <= 0:
+            return {"kbps": 0.0, "wire": 0.0, "pps": 0.0}
+        kbps = 8 * ((sb["bytes"] + sb["hdr"]) - (sa.get("bytes", 0) + sa.get("hdr", 0))) \
+            / dt / 1000.0
+        pps = ((sb.get("pkts") or 0) - (sa.get("pkts") or 0)) / dt
+        return {"kbps": kbps, "pps": pps, "wire": kbps + pps * WIRE_OVERHEAD_BYTES * 8 / 1000.0}
+
     for rid, sb in b["rids"].items():
         sa = a["rids"].get(rid, {})
-        out[rid] = {
-            "kbps": 8 * ((sb["bytes"] + sb["hdr"]) - (sa.get("bytes", 0) + sa.get("hdr", 0)))
-                    / dt / 1000.0 if dt > 0 else 0.0,
-            "fps": (sb["frames"] - sa.get("frames", 0)) / dt if dt > 0 else 0.0,
-            "w": sb.get("w"), "qlr": sb.get("qlr")}
+        out[rid] = dict(rate(sb, sa), fps=(sb["frames"] - sa.get("frames", 0)) / dt
+                        if dt > 0 else 0.0, w=sb.get("w"), qlr=sb.get("qlr"))
     if b.get("audio") and a.get("audio"):
-        out["audio"] = {"kbps": 8 * ((b["audio"]["bytes"] + b["audio"]["hdr"])
-                                     - (a["audio"]["bytes"] + a["audio"]["hdr"]))
-                        / dt / 1000.0 if dt > 0 else 0.0}
+        out["audio"] = rate(b["audio"], a["audio"])
     return out
 
 
 LAYER_OF_RID = {"l": 0, "m": 1, "h": 2}
 RID_OF_WIDTH = {320: "l", 640: "m", 1280: "h"}
+# A layer fits a link when it and the audio take at most this share of it on the wire: an
+# estimator settles a little under the capacity (GCC's typically at 85-95 %), and a link
+# kept full only queues.
+FIT_SHARE = 0.9
 
 
-def fitting_layer(rates, kbit, overhead=1.08):
-    """The highest simulcast layer whose send rate plus the audio's, with IP/UDP/SRTP
-    overhead, fits in kbit (-1: none fits)."""
-    audio = rates.get("audio", {}).get("kbps", 0.0)
+def fitting_layer(rates, kbit, share=FIT_SHARE):
+    """The highest simulcast layer whose traffic on the wire plus the audio's fits in
+    share x kbit (-1: none fits)."""
+    audio = rates.get("audio", {}).get("wire", 0.0)
     best = -1
     for rid, layer in LAYER_OF_RID.items():
         r = rates.get(rid)
-        if r and (r["kbps"] + audio) * overhead <= kbit:
+        if r and r["wire"] + audio <= share * kbit:
             best = max(best, layer)
     return best

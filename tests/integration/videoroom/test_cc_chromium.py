@@ -18,22 +18,27 @@ room with bitrate 0 (no cap, the reference's default). In order, on one call:
                 (qualityLimitationDurations).
   (b) 400 kbit/s  the auto subscriber decodes 1280x720 while unlimited; limited to 400
                 kbit/s (tbf: 4 KB bucket, 300 ms queue) it is on a layer that fits
-                (publisher's send rate of that layer + audio + 8 % < the limit) within 5 s
-                and stays there; from then on, 15 s without a freeze over 500 ms (no
-                framesDecoded stall, and no Chromium freeze, over 500 ms) and decoding; the
-                limit lifted, 1280x720 again within 10 s.
+                (that layer and the audio, at the publisher's rates with IP/UDP/SRTP
+                overhead, within 90 % of the link: 320x180 here) within 5 s
+                and settles: for 15 s only layers that fit, and at most one try up that
+                comes back (two changes; a choice that swings every few seconds fails);
+                in those 15 s no freeze over 500 ms (no framesDecoded stall, and no
+                Chromium freeze, over 500 ms) and decoding; the limit lifted, 1280x720
+                again within 10 s.
   (c) 5 % loss  random loss of 5 % of the datagrams toward the subscriber for 15 s: frames
                 keep decoding, NACKs go out, no freeze over 500 ms, and the layer stays at
                 640 wide or more (the estimate does not collapse).
   (d) pinned    the subscriber pinned (configure substream 0, as janus.js does it) stays at
                 320x180 all along with plenty of bandwidth, and gets no event moving it;
                 the auto subscriber's page got `substream` events when its layer changed
-                (a lower one under the limit, 2 again after it).
+                (a lower one under the limit, every layer it decoded there announced, 2
+                again after it).
 
 Figures (per-layer rates, subscribe -> first frame, freezes, the layer timeline) go out as
-notes. On today's code (a) fails (the browser drops its top layer without feedback), and so
-do (b) and (d)'s events (no automatic layer choice); they are written to pass once the
-congestion control of issue 14 lands. About 2 minutes.
+notes. Before transport-wide CC (69acd48) (a) failed (no feedback: the top layer came after
+6 s), and before the automatic layer choice (f3bf736) (b) and (d)'s events did (the
+subscriber stayed on the top layer: 0 fps behind 400 kbit/s); Debian's janus (--reference)
+fails them the same way. About 90 s.
 
 usage: test_cc_chromium.py <path to switchboard> [--reference]
        SB_CC_PARTS=ab: only (a) and (b) (default abcd; (a) always runs: it is the setup).
@@ -66,6 +71,7 @@ LAYERS_KBIT = 1300  # (a) janus.js's simulcast maxBitrates: 900 + 300 + 100 kbit
 BW_LIMITED_S = 1.0  # (a) less than this limited by bandwidth (per rid) in those STAY_S
 SETTLE_S = 5.0  # (b) on a layer that fits within this after the limit
 CALM_S = 15.0  # (b) then no long freeze for this long
+MAX_CHANGES = 2  # (b) layer changes allowed in CALM_S: one try up that comes back
 CLIMB_S = 10.0  # (b) back to the top layer within this after the lift
 LOSS_S = 15.0  # (c)
 FREEZE_MS = 500
@@ -111,9 +117,9 @@ def rid_rates(snaps, t0, t1):
 
 
 def fmt_rates(r):
-    return ", ".join("%s %.0f kbit/s %.0f fps %s" % (k, v["kbps"], v.get("fps", 0),
-                                                      v.get("w") or "")
-                     for k, v in sorted(r.items()))
+    return ", ".join("%s %.0f kbit/s (%.0f on the wire) %s" % (
+        k, v["kbps"], v["wire"], ("%.0f fps %s" % (v["fps"], v["w"])) if "fps" in v else "")
+        for k, v in sorted(r.items()))
 
 
 def fmt_widths(ws, t0):
@@ -220,18 +226,22 @@ def part_b(st, lab, sub):
     rates = st.get("rates") or {}
     fit = cclab.fitting_layer(rates, LIMIT_KBIT)
     seen = widths(s, t_lim, t_end)
-    tap.note("(b) decoded widths after the limit: %s; layers fitting %d kbit/s up to %d "
-             "(%s)" % (fmt_widths(seen, t_lim), LIMIT_KBIT, fit, fmt_rates(rates)))
-    with case("(b) limited to %d kbit/s: on a layer that fits within %.0f s, and stays there"
-              % (LIMIT_KBIT, SETTLE_S)):
+    tap.note("(b) decoded widths after the limit: %s; layers fitting %d kbit/s (%.0f %% of "
+             "it on the wire, with the audio) up to %d (%s)" % (
+                 fmt_widths(seen, t_lim), LIMIT_KBIT, 100 * cclab.FIT_SHARE, fit,
+                 fmt_rates(rates)))
+    with case("(b) limited to %d kbit/s: on a layer that fits within %.0f s, and settled "
+              "there (only layers that fit, at most one try up and back in %.0f s)"
+              % (LIMIT_KBIT, SETTLE_S, CALM_S)):
         after = widths(s, t_settled, t_end)
-        check(len(after) == 1, "layer changes after %.0f s: %s" % (SETTLE_S,
-                                                                  fmt_widths(after, t_lim)))
-        w = after[0][1]
-        layer = cclab.LAYER_OF_RID.get(cclab.RID_OF_WIDTH.get(w), None)
-        check(layer is not None and 0 <= layer <= max(fit, 0),
-              "decoding %d wide, the layers that fit go up to %d" % (w, fit))
-        st["limited_w"] = w
+        layers = [cclab.LAYER_OF_RID.get(cclab.RID_OF_WIDTH.get(w), -1) for _, w in after]
+        tap.note("(b) layers decoded from %.0f s on: %s; %d changes" % (
+            SETTLE_S, layers, len(after) - 1))
+        check(all(0 <= x <= max(fit, 0) for x in layers),
+              "decoding %s, the layers that fit go up to %d" % (fmt_widths(after, t_lim), fit))
+        check(len(after) - 1 <= MAX_CHANGES, "%d layer changes after %.0f s: %s" % (
+            len(after) - 1, SETTLE_S, fmt_widths(after, t_lim)))
+        st["limited_w"] = after[0][1]
     with case("(b) from then on %.0f s without a freeze over %d ms, decoding at %.0f fps or "
               "more" % (CALM_S, FREEZE_MS, MIN_FPS)):
         fz = long_freezes(s, t_settled, t_end, FREEZE_MS)
@@ -321,10 +331,12 @@ def part_d(st, pub, sub):
         up = [v for t, v in ev if t >= t_lift and v == 2]
         check(down, "no substream event below 2 while limited")
         check(up, "no substream 2 event after the lift")
-        if st.get("limited_w"):
-            want = cclab.LAYER_OF_RID[cclab.RID_OF_WIDTH[st["limited_w"]]]
-            check(down[-1] == want, "last event while limited: substream %d, decoding "
-                  "layer %d" % (down[-1], want))
+        # Every layer decoded while limited (once the first switch is over) was announced.
+        s = sub.call("sbSamples", {"name": "auto"})
+        decoded = {cclab.LAYER_OF_RID.get(cclab.RID_OF_WIDTH.get(w), -1)
+                   for _, w in widths(s, t_lim + 2000, t_lift)}
+        check(decoded <= set(down), "layers decoded while limited %s, announced %s"
+              % (sorted(decoded), down))
 
 
 def main():
