@@ -74,6 +74,7 @@ typedef struct sb_vr_alloc_line {
     sb_vr_option_t options[SB_VR_ALLOC_MAX_OPTIONS]; /* cheapest first */
     unsigned n;
     int pick; /* index in options, -1: paused */
+    bool pausable;
 } sb_vr_alloc_line_t;
 
 static uint32_t sb_vr_alloc_layer_bps(const sb_vr_fanout_t *fan, int layer, int64_t now)
@@ -131,7 +132,8 @@ static void sb_vr_alloc_fit(sb_vr_alloc_line_t *lines, unsigned n, uint64_t budg
     for (unsigned i = 0; i < n; i++)
         lines[i].pick = lines[i].n ? 0 : -1;
     for (unsigned i = n; i-- > 0 && sb_vr_alloc_total(lines, n) > budget;)
-        lines[i].pick = -1;
+        if (lines[i].pausable)
+            lines[i].pick = -1;
     uint64_t total = sb_vr_alloc_total(lines, n);
     for (bool more = true; more;) {
         more = false;
@@ -235,9 +237,16 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
         }
         if (ss->loop.src->neg.kind != SB_MEDIA_VIDEO)
             continue;
+        /* SVC streams (one SSRC, layers in the payload) keep their own choice (svc.c). */
+        if (ss->loop.src->neg.layers < 2 &&
+            (ss->loop.src->codec == SB_CODEC_VP9 || ss->loop.src->codec == SB_CODEC_AV1))
+            continue;
         sb_vr_alloc_line_t *ln = &lines[n++];
         ln->ss = ss;
         ln->n = sb_vr_alloc_options(ss, now, ln->options);
+        /* Only simulcast the subscriber did not pin is paused when nothing fits: a pinned
+         * layer was asked for, and a single layer has no lower one to fall back to later. */
+        ln->pausable = !ss->loop.pin_layer && ss->loop.src->neg.layers > 1;
     }
     sub->loop_est_bps = bps;
     uint64_t budget = bps == 0 ? UINT64_MAX : bps > audio ? bps - audio : 0; /* 0: unknown */
@@ -274,6 +283,24 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
     if (sb_vr_core->want_bitrate && wanted != sub->loop_wanted_bps) {
         sub->loop_wanted_bps = (uint32_t)(wanted > UINT32_MAX ? UINT32_MAX : wanted);
         sb_vr_core->want_bitrate(sub->h, sub->loop_wanted_bps);
+    }
+}
+
+void sb_vr_alloc_start(sb_vr_subscriber_t *sub)
+{
+    if (sub->loop_est_bps) {
+        sb_vr_alloc_on_estimate(sub, sub->loop_est_bps);
+        return;
+    }
+    /* No estimate yet, but one will come: start at the lowest layer, whose keyframe is the
+     * smallest and the first estimate will allow. Asking for the top one first would also
+     * cost the first frame 300 ms: Chromium drops a keyframe request that comes within 300 ms
+     * of the last one, whatever its layer, and the estimate's choice comes 20 ms later. */
+    sb_vr_sub_stream_t *ss;
+    for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS && (ss = sb_vr_sub_stream_at(sub, i)); i++) {
+        if (ss->loop.have_neg && ss->loop.neg.ext_twcc && ss->loop.neg.fb_twcc &&
+            !ss->loop.pin_layer && !ss->loop.alloc_seen)
+            ss->loop.target_layer = 0;
     }
 }
 

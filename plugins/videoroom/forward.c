@@ -330,8 +330,10 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s)
     sb_vr_subscriber_t *sub = s->loop_sub;
     if (!sub)
         return;
-    /* A subscriber that just connected needs a keyframe of everything it receives. */
+    /* A subscriber that just connected needs a keyframe of everything it receives: of the
+     * layers its estimate allows (it may have come before the streams were ready). */
     sub->loop_up = true;
+    sb_vr_alloc_start(sub);
     sb_vr_sub_stream_t *ss;
     for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS && (ss = sb_vr_sub_stream_at(sub, i)); i++) {
         if (ss->loop.src) {

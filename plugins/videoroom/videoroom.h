@@ -565,6 +565,9 @@ void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer);
 
 /* Per packet of a fan-out: its layer's bitrate. */
 void sb_vr_alloc_measure(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now);
+/* A subscriber's PeerConnection is up: the layers to start with (before its keyframe
+ * requests). */
+void sb_vr_alloc_start(sb_vr_subscriber_t *sub);
 /* The core's estimate for a subscriber: choose layers, tell the core what more it wants. */
 void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps);
 /* The reference's layer-change event for the m-line (substream, temporal: -1 left out). */

@@ -282,10 +282,9 @@ static void sb_peer_ice_restarted(void *ctx)
         const sb_media_stream_t *st = &p->streams[i];
         if (!st->active || st->kind != SB_MEDIA_VIDEO)
             continue;
-        for (unsigned l = 0; st->recv && l < SB_MEDIA_MAX_LAYERS; l++) {
-            p->rt[i].rx[l].last_keyframe_request_us = 0; /* not held back by the rate limit */
-            sb_peer_request_keyframe(p, i, l);
-        }
+        p->rt[i].last_pli_us = 0; /* not held back by the rate limit */
+        for (unsigned l = 0; st->recv && l < SB_MEDIA_MAX_LAYERS; l++)
+            sb_peer_request_keyframe(p, i, l); /* the first goes now, the others when due */
         if (st->send && p->plugin->on_keyframe_request)
             p->plugin->on_keyframe_request(p->ph, i);
     }

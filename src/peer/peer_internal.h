@@ -38,13 +38,13 @@ typedef struct sb_peer_rx_layer {
     sb_rtp_stats_t stats;
     sb_nack_gen_t *nack; /* video with nack negotiated */
     int64_t last_packet_us;
-    int64_t last_keyframe_request_us;
     bool keyframe_pending; /* asked inside the rate limit: sent when it ends */
 } sb_peer_rx_layer_t;
 
 /* Runtime state of one negotiated stream. */
 typedef struct sb_peer_stream_rt {
     sb_peer_rx_layer_t rx[SB_MEDIA_MAX_LAYERS];
+    int64_t last_pli_us; /* the last keyframe request for any layer (peer_media.c) */
     bool receiving; /* last "media" event said so */
     /* send side */
     /* What we sent, for NACKs (video): each entry references the packet buffer it was
@@ -127,6 +127,8 @@ struct sb_peer {
         sb_twcc_send_t *send;     /* what we send, matched to the client's feedback */
         sb_bwe_t *bwe;
         int probe_stream;         /* stream whose RTX SSRC carries probes, -1: none */
+        int probe_cluster;        /* the probe being sent: its cluster, packets to go, */
+        unsigned probe_left, probe_slice; /* and packets per tick */
         uint32_t wanted_bps;      /* what the plugin would send if the estimate allowed */
         uint32_t reported_bps;
         int64_t reported_us;

@@ -17,10 +17,14 @@
 #include "proto/rtp.h"
 
 #define SB_PEER_REPORT_US 1000000
-/* At most one PLI per layer per 100 ms; a request inside that window is kept and sent when
- * it ends (unless a keyframe came meanwhile), so a subscriber that starts right after
- * another waits 100 ms at worst, not for its own retry. */
-#define SB_PEER_PLI_MIN_US 100000
+/* At most one PLI per stream (all its simulcast layers) per 350 ms: Chromium ignores a
+ * keyframe request that comes within 300 ms of the one it last took, whatever its layer, and
+ * answers one with keyframes on every layer (with a per-layer 100 ms limit, a subscriber's
+ * request for layer 0 right after one for layer 2 was dropped there and its first frame
+ * waited 500 ms for our retry). A request inside the window is kept and sent when it ends
+ * (unless that layer's keyframe came meanwhile), a little after Chromium's own window so it
+ * is taken (at exactly 300 ms, an ICE restart's second request was still dropped). */
+#define SB_PEER_PLI_MIN_US 350000
 #define SB_PEER_NOT_RECEIVING_US 1500000
 #define SB_PEER_SLOWLINK_NACKS 3         /* per second and stream, and ... */
 #define SB_PEER_SLOWLINK_SHARE 50        /* ... at least 1/50 (2%) of its packets */
@@ -585,12 +589,13 @@ void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer)
     int64_t now = sb_now_us();
     if (!rx->ssrc)
         return;
-    if (now - rx->last_keyframe_request_us < SB_PEER_PLI_MIN_US) {
+    int64_t *last = &p->rt[stream].last_pli_us;
+    if (now - *last < SB_PEER_PLI_MIN_US) {
         rx->keyframe_pending = true;
         return;
     }
     rx->keyframe_pending = false;
-    rx->last_keyframe_request_us = now;
+    *last = now;
     uint8_t buf[64];
     int n = sb_rtcp_write_pli(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc);
     if (n > 0)
@@ -621,7 +626,7 @@ static void sb_peer_send_nacks(sb_peer_t *p, int64_t now)
     for (unsigned i = 0; i < p->nstreams; i++) {
         for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS; l++) {
             sb_peer_rx_layer_t *rx = &p->rt[i].rx[l];
-            if (rx->keyframe_pending && now - rx->last_keyframe_request_us >= SB_PEER_PLI_MIN_US)
+            if (rx->keyframe_pending && now - p->rt[i].last_pli_us >= SB_PEER_PLI_MIN_US)
                 sb_peer_request_keyframe(p, i, l);
             if (!rx->nack || !rx->ssrc)
                 continue;
