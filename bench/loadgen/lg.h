@@ -63,6 +63,10 @@ typedef struct lg_config {
     unsigned room_base;       /* first room id */
     bool quiet;               /* no progress lines */
     bool close_after_destroy; /* teardown: destroy sessions first, close our peers after */
+    /* transport-wide CC as browsers do it: receivers accept the extension and transport-cc
+     * in the server's offer (twcc) and then send feedback every 50 ms (twcc_feedback);
+     * senders offer them and number every packet they send (twcc_send) */
+    bool twcc, twcc_feedback, twcc_send;
     /* data channels (game, echo-data, or echo with --data) */
     bool data;            /* echo: a data m-line and a channel besides the media */
     bool data_unreliable; /* our channels: unordered, maxRetransmits 0 */
@@ -101,6 +105,9 @@ typedef struct lg_counters {
     _Atomic int64_t lost; /* seq gaps, minus late arrivals that filled them */
     _Atomic uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in, plis_sent;
     _Atomic uint64_t srtp_fail, ice_fail, dtls_fail, ice_up, dtls_up, send_fail, foreign;
+    /* transport-wide CC: packets whose transport sequence number we recorded, feedback
+     * messages sent (RTPFB FMT 15) */
+    _Atomic uint64_t twcc_recorded, twcc_feedback;
     /* data channels: messages and bytes sent, those stamped inside the measured window,
      * messages refused by our association (send buffer full), received (bytes), in-window
      * messages delivered (each once), duplicates, out of order, sequence gaps not (yet)
@@ -122,6 +129,7 @@ typedef struct lg_totals {
     int64_t lost;
     uint64_t dups, reorders, keyframes_sent, keyframes_recv, plis_in, nacks_in, plis_sent;
     uint64_t srtp_fail, ice_fail, dtls_fail, ice_up, dtls_up, send_fail, foreign;
+    uint64_t twcc_recorded, twcc_feedback;
     uint64_t data_sent, data_sent_bytes, data_sent_win, data_blocked;
     uint64_t data_recv, data_recv_bytes, data_delivered_win, data_dups, data_reorder;
     int64_t data_gaps;

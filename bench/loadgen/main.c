@@ -37,6 +37,9 @@ lg_config_t lg_cfg = {
     .srtp = "gcm",
     .ice_allow = "127.0.0.1",
     .room_base = 4242,
+    .twcc = true,
+    .twcc_feedback = true,
+    .twcc_send = true,
     .msg_rate = 30,
     .msg_size = 100,
     .data_window = 1 << 20,
@@ -134,6 +137,11 @@ static void lg_usage(FILE *f)
             "  --teardown MODE       together (close peers and destroy sessions at once, as\n"
             "                        closing tabs) | destroy-first (default together)\n"
             "  --quiet               no progress lines\n"
+            "  --no-twcc-feedback    subscribers accept transport-wide CC but send no\n"
+            "                        transport-cc feedback (default: every 50 ms, as Chromium)\n"
+            "  --no-twcc-publisher   publishers neither offer the transport-wide CC extension\n"
+            "                        nor number their packets (default: both, as Chromium)\n"
+            "  --no-twcc             no transport-wide CC at all, no RTX (a client without them)\n"
             "Data channels (game, echo-data; echo with --data):\n"
             "  --data                echo: a data m-line and channel besides audio and video\n"
             "  --data-reliable       our channels reliable and ordered (default)\n"
@@ -190,6 +198,9 @@ static int lg_parse_args(int argc, char **argv)
         O_MSG_RATE,
         O_MSG_SIZE,
         O_DATA_WIN,
+        O_NO_TWCC_FB,
+        O_NO_TWCC_PUB,
+        O_NO_TWCC,
         O_HELP
     };
     static const struct option opts[] = {
@@ -207,6 +218,8 @@ static int lg_parse_args(int argc, char **argv)
         {"data", 0, 0, O_DATA},        {"data-reliable", 0, 0, O_DATA_REL},
         {"msg-rate", 1, 0, O_MSG_RATE}, {"data-unreliable", 0, 0, O_DATA_UNREL},
         {"msg-size", 1, 0, O_MSG_SIZE}, {"data-window", 1, 0, O_DATA_WIN},
+        {"no-twcc-feedback", 0, 0, O_NO_TWCC_FB}, {"no-twcc", 0, 0, O_NO_TWCC},
+        {"no-twcc-publisher", 0, 0, O_NO_TWCC_PUB},
         {"help", 0, 0, O_HELP},        {0, 0, 0, 0}};
     bool subs_set = false, rooms_set = false, size_set = false;
     int c;
@@ -303,6 +316,15 @@ static int lg_parse_args(int argc, char **argv)
             break;
         case O_DATA_WIN:
             lg_cfg.data_window = (size_t)atol(optarg);
+            break;
+        case O_NO_TWCC_FB:
+            lg_cfg.twcc_feedback = false;
+            break;
+        case O_NO_TWCC_PUB:
+            lg_cfg.twcc_send = false;
+            break;
+        case O_NO_TWCC:
+            lg_cfg.twcc = lg_cfg.twcc_feedback = lg_cfg.twcc_send = false;
             break;
         case O_HELP:
             lg_usage(stdout);
@@ -535,6 +557,15 @@ static json_t *lg_counts_json(const lg_totals_t *a, const lg_totals_t *b, double
         (json_int_t)(b->foreign - a->foreign));
 }
 
+/* Transport-wide CC of the subscribers between a and b: packets recorded, feedback sent. */
+static void lg_counts_twcc(json_t *o, const lg_totals_t *a, const lg_totals_t *b)
+{
+    json_object_set_new(o, "twcc_recorded",
+                        json_integer((json_int_t)(b->twcc_recorded - a->twcc_recorded)));
+    json_object_set_new(o, "twcc_feedback_sent",
+                        json_integer((json_int_t)(b->twcc_feedback - a->twcc_feedback)));
+}
+
 static json_t *lg_hist_json(const lg_hist_t *h)
 {
     return json_pack("{s:f, s:f, s:f, s:f, s:I}", "p50", lg_hist_quantile(h, 0.5) / 1000, "p99",
@@ -606,9 +637,15 @@ static json_t *lg_summary(lg_run_t *r, const lg_hist_t *h, const lg_hist_t *fk, 
                   "window_s", secs, "peerconnections", "planned", (int)ss.planned_pcs, "up",
                   (int)ss.up_pcs, "failed", (int)ss.failed_pcs, "sessions", (int)ss.sessions);
     json_object_set_new(o, "pacing", json_real(lg_cfg.pacing));
+    json_object_set_new(o, "twcc",
+                        json_pack("{s:b, s:b, s:b}", "receivers", lg_cfg.twcc, "feedback",
+                                  lg_cfg.twcc_feedback, "senders", lg_cfg.twcc_send));
     json_object_set_new(o, "window", secs > 0 ? lg_counts_json(&r->w0, &r->w1, secs) : json_null());
-    json_object_set_new(o, "whole_run",
-                        lg_counts_json(&zero, &end, (double)(lg_now_us() - r->t0) / 1e6));
+    if (secs > 0)
+        lg_counts_twcc(json_object_get(o, "window"), &r->w0, &r->w1);
+    json_t *whole = lg_counts_json(&zero, &end, (double)(lg_now_us() - r->t0) / 1e6);
+    lg_counts_twcc(whole, &zero, &end);
+    json_object_set_new(o, "whole_run", whole);
     json_object_set_new(o, "latency_ms", lg_hist_json(h));
     json_object_set_new(o, "first_keyframe_ms", lg_hist_json(fk));
     json_object_set_new(o, "join_to_webrtcup_ms", lg_join_json(0));

@@ -229,6 +229,8 @@ void lg_media_totals(lg_totals_t *t)
         LG_SUM(dtls_up);
         LG_SUM(send_fail);
         LG_SUM(foreign);
+        LG_SUM(twcc_recorded);
+        LG_SUM(twcc_feedback);
         LG_SUM(data_sent);
         LG_SUM(data_sent_bytes);
         LG_SUM(data_sent_win);

@@ -5,8 +5,12 @@
  * answers the server's offers (setup:active, recvonly). Data channels: an m=application in
  * our offer (or accepted in the server's), SCTP over DTLS application data once DTLS is up.
  *
- * It does not do trickle for its own candidates (they are all in the SDP, aiortc-style), RTX,
- * simulcast, or bandwidth estimation. RTP/RTCP is in peer_rtp.c, data channels in data.c.
+ * It does not do trickle for its own candidates (they are all in the SDP, aiortc-style),
+ * simulcast, retransmissions or bandwidth estimation. Transport-wide CC as a browser (unless
+ * --no-twcc*): a publisher numbers every packet it sends and announces RTX (never sent: the
+ * server offers subscribers RTX only then, and probes on it); a subscriber takes the extension,
+ * transport-cc and RTX in the server's offer and sends feedback every 50 ms, so the server's
+ * estimator runs as with a browser. RTP/RTCP is in peer_rtp.c, data channels in data.c.
  *
  * Threads: see peer_internal.h. The control thread creates a peer with lg_peer_new
  * (sb_loop_call_sync), writes SDP on its own thread and posts the remote parameters; every
@@ -26,6 +30,7 @@
 
 #define LG_PT_OPUS 111
 #define LG_PT_VP8 96
+#define LG_PT_RTX 97 /* announced with transport-wide CC, never sent: see lg_peer_offer */
 #define LG_MAX_MESSAGE (256 << 10) /* our a=max-message-size (sctp.h's default) */
 
 static sb_cert_t *lg_cert;
@@ -278,6 +283,7 @@ lg_peer_t *lg_peer_new(unsigned loop, lg_peer_role_t role, uint32_t tag)
     p->tag = tag;
     p->loop = sb_loop_get(loop % sb_loops_count());
     p->rtcp_ssrc = lg_rand32();
+    p->rtx_ssrc = lg_rand32();
     p->rx_fd = -1;
     p->media = !lg_cfg_data_only();
     p->want_data = lg_cfg_has_data();
@@ -322,6 +328,7 @@ static void lg_peer_close_on_loop(void *arg)
     }
     sb_srtp_session_free(p->srtp_in);
     sb_srtp_session_free(p->srtp_out);
+    sb_twcc_recv_free(p->twcc);
     sb_ice_free(p->ice);
     for (unsigned i = 0; i < p->n_sdp_cands; i++)
         sb_free(p->sdp_cands[i]);
@@ -349,6 +356,7 @@ typedef struct lg_remote_job {
     unsigned ncands;
     bool eoc;
     uint8_t vp8_pt[4];
+    uint8_t twcc_id; /* transport-wide CC extension id, with transport-cc feedback; 0: none */
     bool no_audio, no_video;
     bool data; /* a data m-line was accepted */
     uint16_t data_port;
@@ -371,6 +379,9 @@ static void lg_peer_remote_on_loop(void *arg)
     lg_counters_t *c = lg_loopctx_counters(p->lc);
     if (j->vp8_pt[0])
         memcpy(p->vp8_pt, j->vp8_pt, sizeof(p->vp8_pt));
+    p->twcc_id = j->twcc_id;
+    if (p->twcc_id && p->role != LG_PEER_PUBLISHER && lg_cfg.twcc_feedback && !p->twcc)
+        p->twcc = sb_twcc_recv_new();
     if (j->no_audio)
         p->send_audio = false;
     if (j->no_video)
@@ -428,6 +439,9 @@ static lg_remote_job_t *lg_remote_job(lg_peer_t *p, const sb_negotiate_result_t 
         }
         if (m->codec == SB_CODEC_VP8 && m->pt >= 0 && nv < 4)
             j->vp8_pt[nv++] = (uint8_t)m->pt;
+        /* One id per BUNDLE transport: the first m-line with the extension and feedback. */
+        if (!j->twcc_id && m->ext[SB_HDREXT_TWCC] && (m->fb & SB_NEGOTIATE_FB_TWCC))
+            j->twcc_id = m->ext[SB_HDREXT_TWCC];
     }
     j->no_audio = !audio;
     j->no_video = !video;
@@ -457,6 +471,9 @@ char *lg_peer_offer(lg_peer_t *p, char *err, size_t err_len)
     snprintf(atrack, sizeof(atrack), "a-%u", p->tag);
     snprintf(vtrack, sizeof(vtrack), "v-%u", p->tag);
     sb_sdp_dir_t dir = p->role == LG_PEER_ECHO ? SB_SDP_DIR_SENDRECV : SB_SDP_DIR_SENDONLY;
+    /* Chromium's id for the transport-wide sequence number, on every m-line. */
+    uint8_t twcc_id = lg_cfg.twcc_send ? 3 : 0;
+    unsigned twcc_fb = lg_cfg.twcc_send ? SB_NEGOTIATE_FB_TWCC : 0;
     sb_negotiate_stream_t s[3] = {
         {.kind = SB_SDP_KIND_AUDIO,
          .mid = "0",
@@ -467,18 +484,26 @@ char *lg_peer_offer(lg_peer_t *p, char *err, size_t err_len)
          .ssrc = p->audio.ssrc,
          .cname = "sb-loadgen",
          .msid_stream = msid,
-         .msid_track = atrack},
+         .msid_track = atrack,
+         .ext[SB_HDREXT_TWCC] = twcc_id,
+         .fb = twcc_fb},
         {.kind = SB_SDP_KIND_VIDEO,
          .mid = "1",
          .dir = dir,
          .codec = SB_CODEC_VP8,
          .pt = LG_PT_VP8,
          .ssrc = p->video.ssrc,
+         /* With transport-wide CC, RTX as a browser announces it: the server probes for
+          * bandwidth with padding on a subscriber's RTX SSRC, and offers subscribers RTX only
+          * when the publisher has it. We never lose a packet on loopback, so never send it. */
+         .rtx_pt = lg_cfg.twcc ? LG_PT_RTX : 0,
+         .rtx_ssrc = lg_cfg.twcc ? p->rtx_ssrc : 0,
          .cname = "sb-loadgen",
          .msid_stream = msid,
          .msid_track = vtrack,
+         .ext[SB_HDREXT_TWCC] = twcc_id,
          .fb = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR |
-               SB_NEGOTIATE_FB_REMB},
+               SB_NEGOTIATE_FB_REMB | twcc_fb},
         {.kind = SB_SDP_KIND_APPLICATION, .mid = "2", .max_message_size = LG_MAX_MESSAGE},
     };
     /* Data only: the one m=application (mid 0), as a browser with only a data channel. */
@@ -525,7 +550,13 @@ char *lg_peer_answer(lg_peer_t *p, const char *text, char *err, size_t err_len)
     o.n_video = 1;
     o.ext_allow = SB_HDREXT_BIT(SB_HDREXT_MID);
     o.fb_allow = SB_NEGOTIATE_FB_NACK | SB_NEGOTIATE_FB_PLI | SB_NEGOTIATE_FB_FIR;
-    o.rtx = false;
+    /* As a browser: the transport-wide sequence numbers and transport-cc feedback, so the
+     * server's estimator runs (--no-twcc: a client without them). */
+    if (lg_cfg.twcc) {
+        o.ext_allow |= SB_HDREXT_BIT(SB_HDREXT_TWCC);
+        o.fb_allow |= SB_NEGOTIATE_FB_TWCC;
+    }
+    o.rtx = lg_cfg.twcc; /* the server's probes travel on RTX (see lg_peer_offer) */
     o.simulcast = false;
     o.actpass_answer = SB_SDP_SETUP_ACTIVE;
     o.dir = SB_SDP_DIR_RECVONLY;

@@ -10,6 +10,7 @@
 #include "proto/dtls.h"
 #include "proto/sdp.h"
 #include "proto/srtp.h"
+#include "proto/twcc.h"
 
 #define LG_MAX_RX 16
 #define LG_MAX_CANDS 16
@@ -61,6 +62,7 @@ struct lg_peer {
     /* send side (publisher, echo) */
     bool send_audio, send_video;
     lg_rtpgen_t audio, video;
+    uint32_t rtx_ssrc; /* video RTX, announced (with transport-wide CC), never sent */
     int64_t next_audio_us, next_video_us, next_key_us;
     bool want_key;
     /* video pacer (lg_cfg.pacing > 0): packets made, waiting for their budget */
@@ -76,6 +78,14 @@ struct lg_peer {
     unsigned nrx;
     uint32_t rtcp_ssrc;
     int64_t next_rtcp_us;
+    /* transport-wide CC, as a browser: the extension id negotiated with transport-cc
+     * feedback (0: none; one per BUNDLE transport); as a receiver the arrivals recorded
+     * (NULL: no feedback to send) and the SSRC the feedback names (the last media packet's);
+     * as a sender the next transport sequence number */
+    uint8_t twcc_id;
+    sb_twcc_recv_t *twcc;
+    uint32_t twcc_media_ssrc;
+    uint16_t twcc_seq;
     /* data channels: the server's SCTP port and a=max-message-size (from the remote job),
      * and the association, from DTLS completion on */
     uint16_t data_port;

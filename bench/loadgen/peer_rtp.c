@@ -1,6 +1,7 @@
 /* RTP and RTCP of a load-generator peer: paced Opus and VP8 sending (keyframes periodically and
  * on PLI/FIR), and on the receive side the accounting the summary reports: packets, loss from
- * sequence gaps, duplicates, reordering, one-way latency from the payload trailer, keyframes.
+ * sequence gaps, duplicates, reordering, one-way latency from the payload trailer, keyframes;
+ * and, like a browser receiver, transport-cc feedback every 50 ms when it was negotiated.
  * Loop thread only; no allocation per packet. */
 #include <string.h>
 #include <sys/ioctl.h>
@@ -9,8 +10,10 @@
 #include <linux/sockios.h>
 
 #include "base/alloc.h"
+#include "base/error.h"
 #include "base/log.h"
 #include "bench/loadgen/peer_internal.h"
+#include "proto/byteorder.h"
 #include "proto/codec.h"
 #include "proto/rtcp.h"
 #include "proto/rtp.h"
@@ -22,10 +25,32 @@
 #define LG_RESYNC_GAP 3000   /* a jump this large is a new numbering, not loss */
 #define LG_RTCP_INTERVAL_US 1000000
 #define LG_PLI_INTERVAL_US 500000 /* a receiver without a keyframe asks again this often */
+#define LG_TWCC_INTERVAL_US 50000 /* transport-cc feedback, as Chromium's receiver sends it */
+
+/* Our transport sequence number in a one-byte extension block (RFC 8285 §4.2) after
+ * rtpgen's bare 12-byte header, as a browser sender numbers every packet. Returns the new
+ * length (len when it does not fit). */
+static size_t lg_peer_add_twcc(lg_peer_t *p, uint8_t *buf, size_t len)
+{
+    if (p->twcc_id > 14 || len < SB_RTP_HEADER_MIN || (buf[0] & 0x1f) ||
+        len + 8 + SB_SRTP_MAX_TRAILER_LEN > LG_PKT_MAX)
+        return len;
+    memmove(buf + SB_RTP_HEADER_MIN + 8, buf + SB_RTP_HEADER_MIN, len - SB_RTP_HEADER_MIN);
+    uint8_t *x = buf + SB_RTP_HEADER_MIN;
+    buf[0] |= 0x10; /* X */
+    sb_put_be16(x, SB_RTP_EXT_PROFILE_ONE_BYTE);
+    sb_put_be16(x + 2, 1); /* one 32-bit word */
+    x[4] = (uint8_t)(p->twcc_id << 4 | 1);
+    sb_put_be16(x + 5, p->twcc_seq++);
+    x[7] = 0;
+    return len + 8;
+}
 
 static int lg_peer_send_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
 {
     lg_counters_t *c = lg_loopctx_counters(p->lc);
+    if (p->twcc_id && lg_cfg.twcc_send)
+        len = lg_peer_add_twcc(p, buf, len);
     size_t n = len;
     if (sb_srtp_protect_rtp(p->srtp_out, buf, &n, LG_PKT_MAX) < 0 ||
         lg_peer_transport_send(p, buf, n) < 0) {
@@ -156,6 +181,35 @@ static void lg_peer_send_rr(lg_peer_t *p)
         lg_peer_send_rtcp(p, buf, (size_t)len);
 }
 
+/* Transport-cc feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1) for what
+ * arrived since the last one, every LG_TWCC_INTERVAL_US (sooner when many packets wait, as
+ * sb_twcc_recv_due decides); messages go in SRTCP compounds of at most LG_MTU bytes. */
+static void lg_peer_send_twcc(lg_peer_t *p, int64_t now)
+{
+    if (!sb_twcc_recv_due(p->twcc, now, LG_TWCC_INTERVAL_US))
+        return;
+    lg_counters_t *c = lg_loopctx_counters(p->lc);
+    uint8_t buf[LG_MTU + SB_SRTP_MAX_TRAILER_LEN];
+    size_t off = 0;
+    for (;;) {
+        int n = sb_twcc_recv_write(p->twcc, p->rtcp_ssrc, p->twcc_media_ssrc, now, buf + off,
+                                   LG_MTU - off);
+        if (n > 0) {
+            off += (size_t)n;
+            LG_CTR_ADD(c->twcc_feedback, 1);
+            continue;
+        }
+        if (n == SB_ERANGE && off) { /* this compound is full: send it, go on in a new one */
+            lg_peer_send_rtcp(p, buf, off);
+            off = 0;
+            continue;
+        }
+        break;
+    }
+    if (off)
+        lg_peer_send_rtcp(p, buf, off);
+}
+
 void lg_peer_tick(lg_peer_t *p, int64_t now)
 {
     if (!p->up || p->failed || p->closing)
@@ -171,6 +225,8 @@ void lg_peer_tick(lg_peer_t *p, int64_t now)
         if (p->nrx)
             lg_peer_send_rr(p);
     }
+    if (p->twcc)
+        lg_peer_send_twcc(p, now);
     if (p->data)
         lg_data_tick(p->data, now);
 }
@@ -286,6 +342,21 @@ int64_t lg_peer_arrival_us(lg_peer_t *p, int64_t now)
     return age_us >= 0 && age_us < 1000000 ? now - age_us : now;
 }
 
+/* The transport sequence number of a packet (every one the server sends us carries it once
+ * negotiated, probes included) and its arrival, for the next feedback. */
+static void lg_peer_twcc_record(lg_peer_t *p, const sb_rtp_view_t *v, int64_t arrival)
+{
+    const uint8_t *d;
+    size_t dl;
+    uint16_t seq;
+    if (!v->extension || sb_rtp_ext_find(v, p->twcc_id, &d, &dl) < 0 ||
+        sb_rtp_ext_transport_seq(d, dl, &seq) < 0)
+        return;
+    sb_twcc_recv_packet(p->twcc, seq, arrival);
+    p->twcc_media_ssrc = v->ssrc;
+    LG_CTR_ADD(lg_loopctx_counters(p->lc)->twcc_recorded, 1);
+}
+
 void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
 {
     lg_counters_t *c = lg_loopctx_counters(p->lc);
@@ -298,16 +369,28 @@ void lg_peer_on_rtp(lg_peer_t *p, uint8_t *buf, size_t len)
     if (sb_rtp_parse(buf, n, &v) < 0)
         return;
     int64_t now = lg_now_us();
+    if (v.payload_len == 0 && v.padding) {
+        /* A padding-only probe of the server's estimator: acknowledged, not media. */
+        if (p->twcc)
+            lg_peer_twcc_record(p, &v, lg_peer_arrival_us(p, now));
+        return;
+    }
     LG_CTR_ADD(c->rtp_recv, 1);
     LG_CTR_ADD(c->bytes_recv, len);
+    int64_t sent;
+    uint32_t tag;
+    bool ours = lg_rtpgen_trailer(v.payload, v.payload_len, &sent, &tag);
+    /* The kernel's arrival stamp, for the latency and the transport-cc arrival times both: the
+     * time this process takes to get to a packet is ours, not the network's. */
+    int64_t arrival = ours || p->twcc ? lg_peer_arrival_us(p, now) : now;
+    if (p->twcc)
+        lg_peer_twcc_record(p, &v, arrival);
     lg_rx_t *r = lg_rx_find(p, v.ssrc, v.pt, v.seq, now);
     if (!r)
         return;
     lg_rx_seq(c, r, v.seq);
-    int64_t sent;
-    uint32_t tag;
-    if (lg_rtpgen_trailer(v.payload, v.payload_len, &sent, &tag))
-        lg_loopctx_record_latency(p->lc, lg_peer_arrival_us(p, now) - sent);
+    if (ours)
+        lg_loopctx_record_latency(p->lc, arrival - sent);
     else
         LG_CTR_ADD(c->foreign, 1);
     if (r->video)

@@ -1,7 +1,9 @@
 """bench/sb-loadgen against the server, briefly, so the benchmark tooling keeps working:
 fanout (bursts and paced), mesh and echo each bring every PeerConnection up, forward media
-with no loss, and report latency, joins, first keyframes and the server's CPU and RSS; a
-server that is not there makes it fail with a reason."""
+with no loss, and report latency, joins, first keyframes and the server's CPU and RSS;
+subscribers send transport-cc feedback every 50 ms for every packet (or none with
+--no-twcc-feedback, and are not held back for it); a server that is not there makes it fail
+with a reason."""
 import json
 import os
 import subprocess
@@ -59,6 +61,23 @@ def main():
             check_run(tap, rc, s, err, 6, "fanout")
             check(s["window"]["keyframes_recv"] > 0 or s["first_keyframe_ms"]["samples"] > 0,
                   "no keyframe reached a subscriber")
+            # Transport-wide CC as a browser: every packet numbered by the server and recorded,
+            # feedback from each subscriber every 50 ms (at least half of that, on a busy box).
+            w = s["window"]
+            check(w["twcc_recorded"] >= w["received"], "transport seqs recorded %d of %d packets"
+                  % (w["twcc_recorded"], w["received"]))
+            check(w["twcc_feedback_sent"] >= 5 * s["window_s"] * 10,
+                  "transport-cc feedback sent: %d in %.1f s" % (w["twcc_feedback_sent"],
+                                                               s["window_s"]))
+
+        with tap.case("fanout 1 -> 5, --no-twcc-feedback: none sent, media not held back"):
+            rc, s, err = loadgen(builddir, server.pid, "--scenario", "fanout",
+                                 "--subscribers", "5", "--video-kbps", "800",
+                                 "--no-twcc-feedback", "--room-base", "4000")
+            check_run(tap, rc, s, err, 6, "fanout without feedback")
+            check_eq(s["window"]["twcc_feedback_sent"], 0, "feedback sent")
+            ratio = s["window"]["received_per_s"] / max(s["window"]["sent_per_s"], 1)
+            check(4.5 < ratio < 5.5, "5 copies per packet sent, got %.2f" % ratio)
 
         with tap.case("fanout 1 -> 5 through a paced publisher (--pacing 2.5)"):
             rc, s, err = loadgen(builddir, server.pid, "--scenario", "fanout",
