@@ -109,7 +109,7 @@ static void sb_peer_cc_send_feedback(sb_peer_t *p, int64_t now)
 
 /* ---- what we send the client ---- */
 
-uint8_t *sb_peer_cc_stamp(sb_peer_t *p, uint8_t *buf, size_t *len, int probe)
+uint8_t *sb_peer_cc_stamp(sb_peer_t *p, uint8_t *buf, size_t *len, size_t cap, int probe)
 {
     if (!p->cc.send)
         return buf;
@@ -118,14 +118,18 @@ uint8_t *sb_peer_cc_stamp(sb_peer_t *p, uint8_t *buf, size_t *len, int probe)
     int64_t now = sb_now_us();
     if (!p->cc.first_send_us)
         p->cc.first_send_us = now;
+    uint16_t seq = sb_twcc_send_next(p->cc.send, now, (uint32_t)*len, probe);
+    /* In place: the element overwritten, or added in the buffer the packet is in (hot, where
+     * a rebuild would copy the whole packet into our own, cold at a fan-out). */
+    size_t room = cap > SB_SRTP_MAX_TRAILER_LEN ? cap - SB_SRTP_MAX_TRAILER_LEN : 0;
+    if (sb_twcc_stamp(buf, len, room, p->cc.send_id, seq) == 0)
+        return buf;
+    /* A block it cannot take in place (or no room): rebuild the header with the element. */
     uint8_t val[2];
-    sb_put_be16(val, sb_twcc_send_next(p->cc.send, now, (uint32_t)*len, probe));
+    sb_put_be16(val, seq);
     sb_rtp_view_t v;
     if (sb_rtp_parse(buf, *len, &v) < 0)
         return buf;
-    if (v.extension && sb_rtp_ext_set_inplace(buf, &v, p->cc.send_id, val, sizeof(val)) == 0)
-        return buf;
-    /* No element to overwrite (the source had none): rebuild the header with one. */
     uint8_t *out = buf == p->scratch ? p->scratch2 : p->scratch;
     int n = sb_rtp_copy_with_ext(&v, p->cc.send_id, val, sizeof(val), out,
                                  sizeof(p->scratch) - SB_SRTP_MAX_TRAILER_LEN);
@@ -189,7 +193,7 @@ static void sb_peer_cc_probe(sb_peer_t *p, const sb_bwe_probe_t *pr, int64_t now
         memset(p->scratch + hl, 0, SB_PEER_CC_PAD_BYTES - 1);
         p->scratch[len - 1] = SB_PEER_CC_PAD_BYTES;
         p->scratch[0] |= 0x20; /* P: everything after the header is padding */
-        uint8_t *buf = sb_peer_cc_stamp(p, p->scratch, &len, pr->cluster);
+        uint8_t *buf = sb_peer_cc_stamp(p, p->scratch, &len, sizeof(p->scratch), pr->cluster);
         if (sb_peer_cc_protect_send(p, buf, len) < 0)
             return;
         p->cc.probe_packets++;

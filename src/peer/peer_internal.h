@@ -163,9 +163,10 @@ void sb_peer_cc_setup(sb_peer_t *p); /* after each negotiation */
 void sb_peer_cc_free(sb_peer_t *p);
 void sb_peer_cc_on_rtp(sb_peer_t *p, const sb_rtp_view_t *v, int64_t now);
 void sb_peer_cc_tick(sb_peer_t *p, int64_t now);
-/* Our transport sequence number into a packet about to be protected (in place, or rebuilt
- * into the other scratch buffer when it has no element for it: returns where it is now). */
-uint8_t *sb_peer_cc_stamp(sb_peer_t *p, uint8_t *buf, size_t *len, int probe);
+/* Our transport sequence number into a packet about to be protected, buf having cap bytes
+ * of room (SRTP's trailer included): in place, the packet growing when it has no element for
+ * it, or else rebuilt into the other scratch buffer. Returns where the packet is now. */
+uint8_t *sb_peer_cc_stamp(sb_peer_t *p, uint8_t *buf, size_t *len, size_t cap, int probe);
 void sb_peer_cc_on_feedback(sb_peer_t *p, const sb_rtcp_fb_t *fb, int64_t now);
 /* The client's REMB: true when our estimator takes it (as a cap). */
 bool sb_peer_cc_on_remb(sb_peer_t *p, uint64_t bps, int64_t now);

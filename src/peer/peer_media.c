@@ -491,7 +491,7 @@ static int sb_peer_send_prepared(sb_peer_t *p, unsigned stream, uint8_t *buf, si
     rt->octets_sent += len - SB_RTP_HEADER_MIN;
     rt->last_rtp_ts = sb_be32(buf + 4);
     rt->last_send_us = now;
-    uint8_t *out = sb_peer_cc_stamp(p, buf, &len, -1);
+    uint8_t *out = sb_peer_cc_stamp(p, buf, &len, cap, -1);
     if (out != buf)
         cap = sizeof(p->scratch);
     return sb_peer_protect_send(p, out, len, cap);
@@ -575,7 +575,7 @@ static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, 
         if (len <= 0)
             continue;
         size_t slen = (size_t)len;
-        uint8_t *out = sb_peer_cc_stamp(p, p->scratch, &slen, -1);
+        uint8_t *out = sb_peer_cc_stamp(p, p->scratch, &slen, sizeof(p->scratch), -1);
         if (sb_peer_protect_send(p, out, slen, sizeof(p->scratch)) == 0)
             p->stats.retransmitted++;
     }

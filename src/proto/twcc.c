@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/error.h"
 #include "proto/byteorder.h"
+#include "proto/rtp.h"
 #include "proto/twcc.h"
 
 #define SB_TWCC_RECV_RING 1024u       /* arrivals kept: ~1 s at 1,000 packets/s */
@@ -217,14 +218,17 @@ typedef struct sb_twcc_sent {
     uint8_t state; /* sb_twcc_state_t */
 } sb_twcc_sent_t;
 
+/* What sb_twcc_send_next touches per packet (next, stats.sent) shares the first cache line
+ * with the ring slot's neighbours: at a fan-out the state of each subscriber is cold by its
+ * next packet, so every line touched is a miss. */
 struct sb_twcc_send {
-    sb_twcc_sent_t ring[SB_TWCC_SEND_RING];
     int64_t next; /* unwrapped number of the next packet */
+    sb_twcc_send_stats_t stats;
     bool have_ref;
     uint32_t last_ref;    /* 24-bit reference time of the last feedback */
     int64_t ref_unwrapped;
-    sb_rtcp_twcc_pkt_t statuses[SB_TWCC_READ_MAX];
-    sb_twcc_send_stats_t stats;
+    sb_twcc_sent_t ring[SB_TWCC_SEND_RING];
+    sb_rtcp_twcc_pkt_t statuses[SB_TWCC_READ_MAX]; /* decoding scratch, feedback only */
 };
 
 sb_twcc_send_t *sb_twcc_send_new(void)
@@ -312,4 +316,108 @@ int sb_twcc_send_on_feedback(sb_twcc_send_t *s, const sb_rtcp_twcc_t *fb, sb_bwe
 void sb_twcc_send_get_stats(const sb_twcc_send_t *s, sb_twcc_send_stats_t *out)
 {
     *out = s->stats;
+}
+
+/* ---- the number in a packet ------------------------------------------------------------- */
+
+/* Room at the end of the extension block at off (RFC 8285 §4.2, §4.3) for a 2-byte element
+ * id, or its value when there is one: *val at the value (existing), or *free at the first
+ * byte after the last element and *end at the block's end (absent). 0, or SB_ENOTSUP for a
+ * block this cannot take in place. */
+static int sb_twcc_find(uint8_t *pkt, size_t off, size_t len, uint8_t id, uint8_t **val,
+                        uint8_t **free, uint8_t **end)
+{
+    if (off + 4 > len)
+        return SB_EINVAL;
+    uint16_t profile = sb_be16(pkt + off);
+    bool two = (profile & 0xfff0) == SB_RTP_EXT_PROFILE_TWO_BYTE;
+    if (!two && (profile != SB_RTP_EXT_PROFILE_ONE_BYTE || id > 14))
+        return SB_ENOTSUP;
+    uint8_t *q = pkt + off + 4, *e = q + 4 * (size_t)sb_be16(pkt + off + 2);
+    if (e > pkt + len)
+        return SB_EINVAL;
+    *val = NULL;
+    *free = q;
+    *end = e;
+    while (q < e) {
+        if (*q == 0) { /* padding between or after elements */
+            q++;
+            continue;
+        }
+        uint8_t eid = two ? q[0] : q[0] >> 4;
+        if (!two && (eid == 15 || eid == 0))
+            return SB_ENOTSUP; /* §4.2 "stop parsing" (ID 0 with a length, as rtp_ext.c) */
+        if (two && q + 2 > e)
+            return SB_ENOTSUP;
+        size_t elen = two ? q[1] : (size_t)(q[0] & 0x0f) + 1;
+        uint8_t *v = q + (two ? 2 : 1);
+        if (v + elen > e)
+            return SB_ENOTSUP;
+        if (eid == id) {
+            if (elen != 2)
+                return SB_ENOTSUP;
+            *val = v;
+            return 0;
+        }
+        q = v + elen;
+        *free = q;
+    }
+    return 0;
+}
+
+int sb_twcc_stamp(uint8_t *pkt, size_t *len, size_t cap, uint8_t id, uint16_t seq)
+{
+    size_t n = *len;
+    if (n < SB_RTP_HEADER_MIN || pkt[0] >> 6 != 2 || id == 0)
+        return SB_EINVAL;
+    size_t off = SB_RTP_HEADER_MIN + 4 * (size_t)(pkt[0] & 0x0f); /* after the CSRCs */
+    if (off > n)
+        return SB_EINVAL;
+    if (!(pkt[0] & 0x10)) {
+        /* No block: a one-byte block of one word, the payload moves 8 bytes. */
+        if (id > 14)
+            return SB_ENOTSUP;
+        if (n + 8 > cap)
+            return SB_ERANGE;
+        memmove(pkt + off + 8, pkt + off, n - off);
+        pkt[0] |= 0x10;
+        sb_put_be16(pkt + off, SB_RTP_EXT_PROFILE_ONE_BYTE);
+        sb_put_be16(pkt + off + 2, 1);
+        pkt[off + 4] = (uint8_t)(id << 4 | 1);
+        sb_put_be16(pkt + off + 5, seq);
+        pkt[off + 7] = 0;
+        *len = n + 8;
+        return 0;
+    }
+    uint8_t *val, *free, *end;
+    int rc = sb_twcc_find(pkt, off, n, id, &val, &free, &end);
+    if (rc < 0)
+        return rc;
+    if (val) {
+        sb_put_be16(val, seq);
+        return 0;
+    }
+    bool two = (sb_be16(pkt + off) & 0xfff0) == SB_RTP_EXT_PROFILE_TWO_BYTE;
+    size_t need = two ? 4 : 3;
+    if ((size_t)(end - free) < need) {
+        /* The block grows by a word: what follows it moves 4 bytes. */
+        if (n + 4 > cap)
+            return SB_ERANGE;
+        size_t at = (size_t)(end - pkt);
+        memmove(end + 4, end, n - at);
+        memset(end, 0, 4);
+        sb_put_be16(pkt + off + 2, (uint16_t)(sb_be16(pkt + off + 2) + 1));
+        end += 4;
+        *len = n + 4;
+    }
+    if (two) {
+        free[0] = id;
+        free[1] = 2;
+        sb_put_be16(free + 2, seq);
+    } else {
+        free[0] = (uint8_t)(id << 4 | 1);
+        sb_put_be16(free + 1, seq);
+    }
+    memset(free + need, 0, (size_t)(end - free) - need); /* the rest is padding */
+    return 0;
 }

@@ -67,4 +67,15 @@ typedef struct sb_twcc_send_stats {
 } sb_twcc_send_stats_t;
 void sb_twcc_send_get_stats(const sb_twcc_send_t *s, sb_twcc_send_stats_t *out);
 
+/* Put transport sequence number seq into an RTP packet (pkt, *len bytes, room for cap) in
+ * place, as element id (RFC 8285, 2 bytes): its value is overwritten when the element is
+ * there; otherwise the element is added to the extension block, which grows by a word when
+ * its padding cannot hold it, or a one-byte block is made (what follows moves: *len grows by
+ * 4 or 8). Reads only the header: no full parse, no copy of the packet elsewhere.
+ * Returns 0; SB_ERANGE when cap has no room for the growth; SB_ENOTSUP when the block cannot
+ * take it in place (another profile, an id over 14 for the one-byte form, the element with
+ * another length, a malformed block) and SB_EINVAL for a packet shorter than its header:
+ * the packet is then unchanged (rebuild it with sb_rtp_copy_with_ext). */
+int sb_twcc_stamp(uint8_t *pkt, size_t *len, size_t cap, uint8_t id, uint16_t seq);
+
 #endif

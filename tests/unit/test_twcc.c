@@ -1,7 +1,8 @@
 /* Transport-wide CC: feedback we write parses back (RTCP parser and decoder) into the
  * arrival times we recorded, across losses, reordering, sequence wrap-around, long gaps and
  * splits; the sender matches feedback to what it sent, once per packet, across reordered,
- * repeated, stale and hostile messages. */
+ * repeated, stale and hostile messages; the number goes into packets in place (overwritten,
+ * added to a block, a block made), read back by the RTP parser with everything else kept. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "proto/rtp.h"
 #include "proto/twcc.h"
 
 #define MS 1000
@@ -282,6 +284,146 @@ static void test_sender_hostile_feedback(void **state)
     sb_twcc_send_free(s);
 }
 
+/* ---- sb_twcc_stamp ---- */
+
+/* A packet: 1 CSRC, the extension elements given (NULL: no block), payload bytes 0..99,
+ * and 4 bytes of RTP padding when padded. Returns its length. */
+static size_t stamp_pkt(uint8_t *out, size_t size, const sb_rtp_ext_elem_t *exts, size_t n,
+                        bool padded)
+{
+    uint32_t csrc = 0x01020304;
+    sb_rtp_header_t h = {.pt = 96, .seq = 7, .timestamp = 9, .ssrc = 0xabcdef01,
+                         .csrcs = &csrc, .csrc_count = 1, .exts = exts, .ext_count = n};
+    int hl = sb_rtp_write_header(out, size, &h);
+    assert_true(hl > 0);
+    size_t len = (size_t)hl;
+    for (int i = 0; i < 100; i++)
+        out[len++] = (uint8_t)i;
+    if (padded) {
+        out[0] |= 0x20;
+        memset(out + len, 0, 3);
+        out[len + 3] = 4;
+        len += 4;
+    }
+    return len;
+}
+
+/* The packet parses, carries seq under id, keeps its CSRC, payload and padding, and the
+ * elements given keep their values. */
+static void stamp_check(const uint8_t *pkt, size_t len, uint8_t id, uint16_t seq,
+                        const sb_rtp_ext_elem_t *exts, size_t n, bool padded)
+{
+    sb_rtp_view_t v;
+    assert_int_equal(sb_rtp_parse(pkt, len, &v), 0);
+    assert_int_equal(v.csrc_count, 1);
+    assert_int_equal(sb_rtp_csrc(&v, 0), 0x01020304);
+    assert_int_equal(v.ssrc, 0xabcdef01);
+    assert_int_equal(v.payload_len, 100);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(v.payload[i], i);
+    assert_int_equal(v.padding_len, padded ? 4 : 0);
+    const uint8_t *d;
+    size_t dl;
+    uint16_t got;
+    assert_int_equal(sb_rtp_ext_find(&v, id, &d, &dl), 0);
+    assert_int_equal(sb_rtp_ext_transport_seq(d, dl, &got), 0);
+    assert_int_equal(got, seq);
+    for (size_t i = 0; i < n; i++) {
+        if (exts[i].id == id)
+            continue;
+        assert_int_equal(sb_rtp_ext_find(&v, exts[i].id, &d, &dl), 0);
+        assert_int_equal(dl, exts[i].len);
+        assert_memory_equal(d, exts[i].data, dl);
+    }
+}
+
+static void test_stamp_in_place(void **state)
+{
+    (void)state;
+    uint8_t pkt[400];
+    const uint8_t zero[2] = {0, 0}, mid[1] = {'1'}, lvl[1] = {0x85}, abs[4] = {1, 2, 3, 4};
+    const uint8_t big[17] = {9};
+    for (int padded = 0; padded < 2; padded++) {
+        /* The element there (the publisher's, remapped): overwritten, nothing moves. */
+        sb_rtp_ext_elem_t e1[] = {{1, 1, lvl}, {3, 2, zero}, {4, 1, mid}};
+        size_t len = stamp_pkt(pkt, sizeof(pkt), e1, 3, padded), was = len;
+        assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 3, 0xbeef), 0);
+        assert_int_equal(len, was);
+        stamp_check(pkt, len, 3, 0xbeef, e1, 3, padded);
+        /* No block: a one-byte block of one word. */
+        len = stamp_pkt(pkt, sizeof(pkt), NULL, 0, padded);
+        was = len;
+        assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 3, 0x1234), 0);
+        assert_int_equal(len, was + 8);
+        stamp_check(pkt, len, 3, 0x1234, NULL, 0, padded);
+        /* A block whose padding holds it (a 5-byte element, 3 bytes of padding): no growth. */
+        sb_rtp_ext_elem_t e2[] = {{2, 4, abs}};
+        len = stamp_pkt(pkt, sizeof(pkt), e2, 1, padded);
+        was = len;
+        assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 3, 0xffff), 0);
+        assert_int_equal(len, was);
+        stamp_check(pkt, len, 3, 0xffff, e2, 1, padded);
+        /* A block without room: it grows by a word. */
+        sb_rtp_ext_elem_t e3[] = {{1, 1, lvl}, {4, 1, mid}};
+        len = stamp_pkt(pkt, sizeof(pkt), e3, 2, padded);
+        was = len;
+        assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 5, 1), 0);
+        assert_int_equal(len, was + 4);
+        stamp_check(pkt, len, 5, 1, e3, 2, padded);
+        /* Two bytes of padding are one too few. */
+        len = stamp_pkt(pkt, sizeof(pkt), e1, 1, padded);
+        was = len;
+        assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 5, 2), 0);
+        assert_int_equal(len, was + 4);
+        stamp_check(pkt, len, 5, 2, e1, 1, padded);
+        /* The two-byte form (an element over 16 bytes): a 4-byte element, ids over 14 too. */
+        sb_rtp_ext_elem_t e4[] = {{1, 17, big}, {4, 1, mid}};
+        len = stamp_pkt(pkt, sizeof(pkt), e4, 2, padded);
+        was = len;
+        assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 200, 0x8001), 0);
+        assert_int_equal(len, was + 4);
+        stamp_check(pkt, len, 200, 0x8001, e4, 2, padded);
+        assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 200, 0x8002), 0);
+        assert_int_equal(len, was + 4);
+        stamp_check(pkt, len, 200, 0x8002, e4, 2, padded);
+    }
+}
+
+/* What it cannot do in place leaves the packet as it was, for the caller's rebuild. */
+static void test_stamp_refuses(void **state)
+{
+    (void)state;
+    uint8_t pkt[400], copy[400];
+    const uint8_t one[1] = {1}, mid[1] = {'1'};
+    sb_rtp_ext_elem_t e1[] = {{3, 1, one}, {4, 1, mid}};
+    size_t len = stamp_pkt(pkt, sizeof(pkt), e1, 2, false), was = len;
+    memcpy(copy, pkt, len);
+    /* The element with another length; an id the one-byte form cannot carry. */
+    assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 3, 1), SB_ENOTSUP);
+    assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 15, 1), SB_ENOTSUP);
+    /* No room to grow. */
+    assert_int_equal(sb_twcc_stamp(pkt, &len, len + 3, 5, 1), SB_ERANGE);
+    assert_int_equal(len, was);
+    assert_memory_equal(pkt, copy, len);
+    size_t bare = stamp_pkt(pkt, sizeof(pkt), NULL, 0, false);
+    assert_int_equal(sb_twcc_stamp(pkt, &bare, bare + 7, 3, 1), SB_ERANGE);
+    assert_int_equal(sb_twcc_stamp(pkt, &bare, sizeof(pkt), 15, 1), SB_ENOTSUP);
+    /* A block longer than the packet; a profile of neither form; not RTP. */
+    len = stamp_pkt(pkt, sizeof(pkt), e1, 2, false);
+    size_t off = 12 + 4;
+    pkt[off + 2] = 0x40;
+    assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 5, 1), SB_EINVAL);
+    pkt[off + 2] = 0;
+    pkt[off] = 0x12;
+    assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 5, 1), SB_ENOTSUP);
+    len = 11;
+    assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 5, 1), SB_EINVAL);
+    /* ID 15 ends the one-byte block: nothing may be added after it. */
+    len = stamp_pkt(pkt, sizeof(pkt), e1, 2, false);
+    pkt[off + 4 + 2] = 0xf0;
+    assert_int_equal(sb_twcc_stamp(pkt, &len, sizeof(pkt), 5, 1), SB_ENOTSUP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +433,8 @@ int main(void)
         cmocka_unit_test(test_jump_gives_up_old),
         cmocka_unit_test(test_sender_matches_feedback),
         cmocka_unit_test(test_sender_hostile_feedback),
+        cmocka_unit_test(test_stamp_in_place),
+        cmocka_unit_test(test_stamp_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
