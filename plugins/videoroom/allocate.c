@@ -256,6 +256,7 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
         down[i] = lines[i].pick;
     sb_vr_alloc_fit(lines, n, (uint64_t)((double)budget / SB_VR_ALLOC_UP_HEADROOM));
     uint64_t wanted = audio;
+    bool can_go_up = false;
     for (unsigned i = 0; i < n; i++) {
         sb_vr_alloc_line_t *ln = &lines[i];
         ss = ln->ss;
@@ -276,10 +277,12 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
             sb_vr_alloc_apply(ss, choice >= 0 ? &ln->options[choice] : NULL, now, overload);
         int next = choice + 1 < (int)ln->n ? choice + 1 : choice;
         wanted += next >= 0 ? ln->options[next].bps : 0;
+        can_go_up |= next != choice;
     }
     /* Going up needs the headroom too: probe for it (a little over, so a probe that finds
-     * it lifts the estimate past the threshold). */
-    wanted = (uint64_t)((double)wanted * SB_VR_ALLOC_UP_HEADROOM * 1.1);
+     * it lifts the estimate past the threshold). Everything at its top: nothing to probe
+     * for (a single-layer stream was probed for ever, 16 % more datagrams at fanout 50). */
+    wanted = can_go_up ? (uint64_t)((double)wanted * SB_VR_ALLOC_UP_HEADROOM * 1.1) : 0;
     if (sb_vr_core->want_bitrate && wanted != sub->loop_wanted_bps) {
         sub->loop_wanted_bps = (uint32_t)(wanted > UINT32_MAX ? UINT32_MAX : wanted);
         sb_vr_core->want_bitrate(sub->h, sub->loop_wanted_bps);
