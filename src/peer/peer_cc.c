@@ -22,7 +22,8 @@
 #define SB_PEER_CC_FEEDBACK_US 50000  /* feedback we send, at most this often */
 #define SB_PEER_CC_REPORT_US 200000   /* estimate to the plugin, at least this often */
 #define SB_PEER_CC_PAD_BYTES 255      /* padding of one probe packet (RTP's maximum) */
-#define SB_PEER_CC_PROBE_MAX_PACKETS 40
+#define SB_PEER_CC_PROBE_MAX_PACKETS 400 /* ~2.9 Mbit/s over 300 ms */
+#define SB_PEER_CC_PROBE_SLICES 15 /* a probe is paced over this many ticks (20 ms each) */
 /* A client that negotiated transport-wide CC but sends no feedback this long after our first
  * packet (a load generator, say) is not held to the estimate's start value. */
 #define SB_PEER_CC_SILENT_US 2000000
@@ -52,6 +53,7 @@ void sb_peer_cc_setup(sb_peer_t *p)
     /* The stream probes go on: video with RTX (padding on the RTX SSRC never reaches a
      * decoder, and the client knows that SSRC from our offer). */
     p->cc.probe_stream = -1;
+    p->cc.probe_left = 0; /* a probe in progress ends here (the estimator times it out) */
     for (unsigned i = 0; i < p->nstreams && p->cc.send_id; i++) {
         const sb_media_stream_t *s = &p->streams[i];
         if (s->active && s->send && s->kind == SB_MEDIA_VIDEO && s->rtx_pt && s->local_rtx_ssrc) {
@@ -165,19 +167,31 @@ void sb_peer_want_bitrate(sb_peer_t *p, uint32_t bps)
     p->cc.wanted_bps = bps;
 }
 
-/* A burst of padding-only packets on the probe stream's RTX SSRC, about target_bps over
- * duration_us, all numbered in the probe's cluster. */
-static void sb_peer_cc_probe(sb_peer_t *p, const sb_bwe_probe_t *pr, int64_t now)
+/* Start a probe: about target_bps over duration_us of padding-only packets, paced in
+ * slices, one per tick. */
+static void sb_peer_cc_probe_start(sb_peer_t *p, const sb_bwe_probe_t *pr)
 {
-    const sb_media_stream_t *s = &p->streams[p->cc.probe_stream];
-    sb_peer_stream_rt_t *rt = &p->rt[p->cc.probe_stream];
     uint64_t bytes = (uint64_t)pr->target_bps * (uint64_t)pr->duration_us / 8000000u;
     uint64_t packets = bytes / (SB_PEER_CC_PAD_BYTES + SB_RTP_HEADER_MIN + 8);
     if (packets < pr->min_packets)
         packets = pr->min_packets;
     if (packets > SB_PEER_CC_PROBE_MAX_PACKETS)
         packets = SB_PEER_CC_PROBE_MAX_PACKETS;
-    for (uint64_t i = 0; i < packets; i++) {
+    p->cc.probe_cluster = pr->cluster;
+    p->cc.probe_left = (unsigned)packets;
+    p->cc.probe_slice = (unsigned)((packets + SB_PEER_CC_PROBE_SLICES - 1) / SB_PEER_CC_PROBE_SLICES);
+}
+
+/* This tick's slice of the probe: padding-only packets on the probe stream's RTX SSRC, all
+ * numbered in the probe's cluster. */
+static void sb_peer_cc_probe_slice(sb_peer_t *p)
+{
+    const sb_media_stream_t *s = &p->streams[p->cc.probe_stream];
+    sb_peer_stream_rt_t *rt = &p->rt[p->cc.probe_stream];
+    unsigned packets = p->cc.probe_slice < p->cc.probe_left ? p->cc.probe_slice : p->cc.probe_left;
+    p->cc.probe_left -= packets;
+    sb_bwe_probe_sent(p->cc.bwe, p->cc.probe_cluster, packets, p->cc.probe_left == 0);
+    for (unsigned i = 0; i < packets; i++) {
         uint8_t val[2] = {0, 0};
         sb_rtp_ext_elem_t ext = {.id = p->cc.send_id, .len = 2, .data = val};
         sb_rtp_header_t h = {.pt = s->rtx_pt,
@@ -193,7 +207,8 @@ static void sb_peer_cc_probe(sb_peer_t *p, const sb_bwe_probe_t *pr, int64_t now
         memset(p->scratch + hl, 0, SB_PEER_CC_PAD_BYTES - 1);
         p->scratch[len - 1] = SB_PEER_CC_PAD_BYTES;
         p->scratch[0] |= 0x20; /* P: everything after the header is padding */
-        uint8_t *buf = sb_peer_cc_stamp(p, p->scratch, &len, sizeof(p->scratch), pr->cluster);
+        uint8_t *buf = sb_peer_cc_stamp(p, p->scratch, &len, sizeof(p->scratch),
+                                        p->cc.probe_cluster);
         if (sb_peer_cc_protect_send(p, buf, len) < 0)
             return;
         p->cc.probe_packets++;
@@ -206,9 +221,11 @@ void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
     if (!p->cc.bwe)
         return;
     sb_bwe_probe_t pr;
-    if (p->cc.probe_stream >= 0 && p->cc.wanted_bps &&
+    if (p->cc.probe_stream >= 0 && !p->cc.probe_left && p->cc.wanted_bps &&
         sb_bwe_probe_due(p->cc.bwe, p->cc.wanted_bps, now, &pr))
-        sb_peer_cc_probe(p, &pr, now);
+        sb_peer_cc_probe_start(p, &pr);
+    if (p->cc.probe_left && p->cc.probe_stream >= 0)
+        sb_peer_cc_probe_slice(p);
     /* No feedback at all: "no estimate" (0) to the plugin, once. */
     uint32_t est = sb_bwe_estimate(p->cc.bwe);
     if (!p->cc.feedback_seen && p->cc.first_send_us &&
