@@ -215,15 +215,24 @@ static void sb_http_poll_wake(sb_session_waiter_t *w)
     MHD_resume_connection(r->conn);
 }
 
+/* A poll of a session that does not exist (or no longer does) is HTTP 404, as the
+ * reference answers it: janus.js counts that as a failed poll and, after a few, reports
+ * the server lost instead of polling a dead session for ever (a 200 with an error is an
+ * event to it, and it polls again at once). The body says 458 for clients that read it
+ * (the reference sends none). */
+static enum MHD_Result sb_http_poll_gone(struct MHD_Connection *conn, uint64_t sid)
+{
+    return sb_http_send_json(conn, MHD_HTTP_NOT_FOUND,
+                             sb_api_error(sid, NULL, SB_API_ERR_SESSION_NOT_FOUND,
+                                          "No such session %llu", (unsigned long long)sid));
+}
+
 static enum MHD_Result sb_http_poll_reply(struct MHD_Connection *conn, sb_http_req_t *r)
 {
     json_t *events = sb_session_take_events(r->session, r->maxev);
     if (!events) {
         if (sb_session_is_destroyed(r->session))
-            return sb_http_send_json(conn, MHD_HTTP_OK,
-                                     sb_api_error(0, NULL, SB_API_ERR_SESSION_NOT_FOUND,
-                                                  "No such session %llu",
-                                                  (unsigned long long)sb_session_id(r->session)));
+            return sb_http_poll_gone(conn, sb_session_id(r->session));
         return sb_http_send_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "janus", "keepalive"));
     }
     if (!r->maxev_given || r->maxev == 1) {
@@ -242,9 +251,7 @@ static enum MHD_Result sb_http_poll(struct MHD_Connection *conn, sb_http_req_t *
     }
     r->session = sb_session_find(sid);
     if (!r->session)
-        return sb_http_send_json(conn, MHD_HTTP_OK,
-                                 sb_api_error(0, NULL, SB_API_ERR_SESSION_NOT_FOUND,
-                                              "No such session %llu", (unsigned long long)sid));
+        return sb_http_poll_gone(conn, sid);
     const char *maxev = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "maxev");
     r->maxev = 1;
     if (maxev) {
@@ -334,6 +341,18 @@ static enum MHD_Result sb_http_too_large(struct MHD_Connection *conn, sb_http_re
                                           sb_http.cfg->max_body_size));
 }
 
+/* A GET of a handle's path is sent to its session's long-poll, as the reference does. */
+static enum MHD_Result sb_http_to_session(struct MHD_Connection *conn, uint64_t sid)
+{
+    char *location = sb_malloc(sb_http.base_len + 24);
+    snprintf(location, sb_http.base_len + 24, "%.*s/%llu", (int)sb_http.base_len,
+             sb_http.cfg->base_path, (unsigned long long)sid);
+    enum MHD_Result r = sb_http_send_with(conn, MHD_HTTP_FOUND, "text/plain", strdup(""), 0,
+                                          "Location", location);
+    sb_free(location);
+    return r;
+}
+
 static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t *r, const char *url,
                                      const char *method)
 {
@@ -362,6 +381,8 @@ static enum MHD_Result sb_http_route(struct MHD_Connection *conn, sb_http_req_t 
         return sb_http_api_post(conn, r, sid, hid);
     if (is_get && sid && !hid)
         return sb_http_poll(conn, r, sid);
+    if (is_get && hid)
+        return sb_http_to_session(conn, sid);
     return sb_http_send_json(
         conn, MHD_HTTP_METHOD_NOT_ALLOWED,
         sb_api_error(0, NULL, SB_API_ERR_TRANSPORT_SPECIFIC, "Method %s not allowed here", method));

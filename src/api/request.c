@@ -329,12 +329,9 @@ static json_t *sb_api_resolve(sb_api_ctx_t *c, sb_api_level_t level, const char 
         return NULL;
     c->session_id = sid;
     c->session = sb_session_find(sid);
-    if (!c->session) {
-        c->session_id = 0;
-        json_t *e = sb_api_error(0, c->transaction, SB_API_ERR_SESSION_NOT_FOUND,
-                                 "No such session %llu", (unsigned long long)sid);
-        return e;
-    }
+    if (!c->session) /* with the id asked for, as the reference answers */
+        return sb_api_error(sid, c->transaction, SB_API_ERR_SESSION_NOT_FOUND,
+                            "No such session %llu", (unsigned long long)sid);
     sb_session_touch(c->session);
     if (level == SB_LEVEL_HANDLE) {
         c->handle = sb_session_find_handle(c->session, hid);

@@ -127,10 +127,18 @@ def api_errors(tap, h):
         check(st in (400, 404), "path traversal answered %d" % st)
     with tap.case("methods not allowed: HTTP 405"):
         for method, path in [("GET", "/janus"), ("PUT", "/janus"), ("DELETE", S),
-                             ("PATCH", S), ("GET", H), ("PUT", H)]:
+                             ("PATCH", S), ("PUT", H)]:
             st, j = h.call(method, path, None if method == "GET" else "{}")
             check_eq(st, 405, "%s %s" % (method, path))
             check(error_code(j) is not None, "a JSON error body for %s %s" % (method, path))
+    with tap.case("GET of a handle's path: HTTP 302 to its session's long-poll"):
+        st, hdrs, body = h.raw("GET", H)
+        check_eq(st, 302, "HTTP status")
+        check_eq(hdrs.get("location"), S, "Location")
+    with tap.case("GET of an unknown session: HTTP 404 with 458"):
+        st, j = h.call("GET", "/janus/12345")
+        check_eq(st, 404, "HTTP status")
+        check_eq(error_code(j), 458, "error code in %r" % j)
     with tap.case("413 body larger than --max-body-size"):
         big = '{"janus":"create","transaction":"%s"}' % ("x" * (MAX_BODY * 2))
         st, j = h.call("POST", "/janus", big)

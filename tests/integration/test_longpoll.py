@@ -27,14 +27,15 @@ def wait_queued(h, sid, hid, n):
 
 
 class Poller(threading.Thread):
-    def __init__(self, h, sid, query=""):
+    def __init__(self, h, sid, query="", status=False):
         super().__init__(daemon=True)
-        self.h, self.sid, self.query = h, sid, query
+        self.h, self.sid, self.query, self.status = h, sid, query, status
         self.result = self.error = self.done_at = None
 
     def run(self):
         try:
-            self.result = self.h.poll(self.sid, self.query, timeout=20)
+            poll = self.h.poll_status if self.status else self.h.poll
+            self.result = poll(self.sid, self.query, timeout=20)
         except Exception as e:  # reported by the case that joins it
             self.error = e
         self.done_at = time.time()
@@ -115,19 +116,24 @@ def main():
             wait_queued(h, sid, hid, 1)
             ev = h.poll(sid)
             check_eq(ev.get("transaction"), "g1", "event")
-        with tap.case("a parked poll is answered 458 when the session is destroyed"):
+        with tap.case("a parked poll is answered HTTP 404 (458) when the session is destroyed"):
             sid2 = h.create()
-            p = Poller(h, sid2)
+            p = Poller(h, sid2, status=True)
             p.start()
             time.sleep(0.5)
             t0 = time.time()
             h.destroy(sid2)
             p.join(10)
             check(p.error is None, "poll failed: %r" % p.error)
-            check_eq(error_code(p.result), 458, "poll reply %r" % p.result)
+            check_eq(p.result[0], 404, "HTTP status of the poll")
+            check_eq(error_code(p.result[1]), 458, "poll reply %r" % (p.result,))
             check(p.done_at - t0 < PROMPT, "answered %.2fs after destroy" % (p.done_at - t0))
-        with tap.case("poll of an unknown session answers 458"):
-            check_eq(error_code(h.poll(12345)), 458, "unknown session")
+        with tap.case("poll of an unknown session: HTTP 404 with 458, with or without maxev"):
+            for query in ("", "?maxev=5", "?rid=1&maxev=1"):
+                st, j = h.poll_status(12345, query)
+                check_eq(st, 404, "HTTP status (%r)" % query)
+                check_eq(error_code(j), 458, "unknown session (%r)" % query)
+                check_eq(j.get("session_id"), 12345, "the session asked for (%r)" % query)
         with tap.case("rid and unknown query arguments are ignored"):
             send_messages(h, sid, hid, ["h1"])
             wait_queued(h, sid, hid, 1)

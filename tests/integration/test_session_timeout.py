@@ -54,7 +54,8 @@ def main():
         with tap.case("the timed-out session is gone (458)"):
             r = h.post("/%d" % idle, {"janus": "keepalive", "transaction": "x"})
             check_eq(error_code(r), 458, "keepalive reply %r" % r)
-            check_eq(error_code(h.poll(idle)), 458, "poll")
+            check_eq(h.poll_status(idle), (404, {"janus": "error", "session_id": idle, "error": {
+                "code": 458, "reason": "No such session %d" % idle}}), "poll")
             r = h.post("/%d/%d" % (idle, idle_handle),
                        {"janus": "message", "transaction": "x", "body": {}})
             check_eq(error_code(r), 458, "message to its handle")

@@ -253,7 +253,16 @@ class Http:
         return self.post("/%d" % sid, dict({"janus": "destroy", "transaction": tx}, **extra))
 
     def poll(self, sid, query="", timeout=None):
-        return self.get("/%d%s" % (sid, query), timeout=timeout)
+        """The long-poll's answer: events (HTTP 200), or the 458 error of a session that is
+        not there (HTTP 404, as the reference answers it; poll_status tells them apart)."""
+        return self.poll_status(sid, query, timeout)[1]
+
+    def poll_status(self, sid, query="", timeout=None):
+        """(HTTP status, JSON) of one long-poll."""
+        status, j = self.call("GET", "%s/%d%s" % (self.base, sid, query), timeout=timeout)
+        check(status == 200 or (status == 404 and error_code(j) == 458),
+              "long-poll of %d: HTTP %d %r" % (sid, status, j))
+        return status, j
 
 
 def error_code(reply):
