@@ -4,7 +4,11 @@
  * Requests ({"audio":bool,"video":bool,"bitrate":int}, optional jsep) are validated on the
  * control thread, answered "ack", and processed on the plugin's own message thread,
  * which pushes {"echotest":"event","result":"ok"} (or an error) with the transaction,
- * as the reference plugin does. Does not record or mix anything. */
+ * as the reference plugin does. When the PeerConnection goes (a hangup request, the
+ * client's DTLS alert, ICE failure; not a detach) the caller gets one
+ * {"echotest":"event","result":"done"} before the core's "hangup", and the controls go back
+ * to their defaults for the next call, as with the reference (janus.js demos end the test on
+ * "done"). Does not record or mix anything. */
 #include <glib.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -19,6 +23,7 @@ typedef struct sb_echotest_session {
     atomic_bool audio;
     atomic_bool video;
     atomic_uint bitrate; /* bps cap sent back as REMB; 0 = none */
+    atomic_bool ended;   /* "done" was sent; an answered offer re-arms it */
 } sb_echotest_session_t;
 
 /* A queued request. Owns a handle reference and the JSON references. */
@@ -103,6 +108,8 @@ static void sb_echotest_process(sb_echotest_msg_t *m)
                                            sizeof(reason)) < 0) {
             json_decref(reply);
             reply = sb_echotest_error(465, reason);
+        } else {
+            atomic_store(&s->ended, false);
         }
     } else if (m->jsep) {
         json_decref(reply);
@@ -151,6 +158,7 @@ static int sb_echotest_create_handle(sb_plugin_handle_t *h)
     atomic_init(&s->audio, true);
     atomic_init(&s->video, true);
     atomic_init(&s->bitrate, 0);
+    atomic_init(&s->ended, false);
     h->plugin_data = s;
     return 0;
 }
@@ -189,9 +197,21 @@ static void sb_echotest_setup_media(sb_plugin_handle_t *h)
         sb_echotest_core->send_remb(h, atomic_load(&s->bitrate));
 }
 
+/* Loop thread: the PeerConnection went (the core queues its "hangup" after this). Once per
+ * call: a second hangup without a new offer says nothing. On a detach the push fails (the
+ * handle is already gone), so a detached caller hears only "detached", as with the
+ * reference. */
 static void sb_echotest_hangup_media(sb_plugin_handle_t *h)
 {
-    (void)h;
+    sb_echotest_session_t *s = h->plugin_data;
+    if (!s || atomic_exchange(&s->ended, true))
+        return;
+    atomic_store(&s->audio, true);
+    atomic_store(&s->video, true);
+    atomic_store(&s->bitrate, 0);
+    json_t *done = json_pack("{s:s, s:s}", "echotest", "event", "result", "done");
+    sb_echotest_core->push_event(h, NULL, done, NULL);
+    json_decref(done);
 }
 
 /* Loop thread: send the packet back on the same m-line, as our own stream. Simulcast

@@ -473,10 +473,13 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
     if (p->dtls && was_up)
         sb_dtls_close(p->dtls);
     sb_handle_media_detach_peer(p->handle, p);
+    /* The plugin hears of every PeerConnection it answered or offered, up or not (ICE can
+     * fail first), and before the client's "hangup": the reference's order, which the
+     * EchoTest's "done" event relies on. */
+    if ((p->media_setup || p->sdp_sent) && p->plugin->hangup_media)
+        p->plugin->hangup_media(p->ph);
     if (reason)
         sb_peer_push_core_event(p, "hangup", json_pack("{s:s}", "reason", reason));
-    if (p->media_setup && p->plugin->hangup_media)
-        p->plugin->hangup_media(p->ph);
     SB_PEER_LOG(SB_LOG_INFO, p,
                 "closed (%s): rtp in %llu out %llu, rtcp in %llu out %llu, nacks in %llu, "
                 "retransmitted %llu, rtx in %llu, srtp failures %llu, unknown ssrc %llu, "

@@ -276,7 +276,9 @@ typedef struct sb_plugin {
                                          json_t *body, json_t *jsep);
     /* Loop thread. The PeerConnection is up (DTLS done): media may flow. */
     void (*setup_media)(sb_plugin_handle_t *h);
-    /* Loop thread. The PeerConnection went away (hangup, ICE/DTLS failure, detach). */
+    /* Loop thread. The PeerConnection went away (hangup, ICE/DTLS failure, detach), whether
+     * or not it came up (setup_media): called for every one the plugin answered or offered,
+     * before the core queues the client's "hangup" event (events pushed here come first). */
     void (*hangup_media)(sb_plugin_handle_t *h);
     /* Control thread. The handle is going: free h->plugin_data. After this returns the
      * core calls no other op for h. */

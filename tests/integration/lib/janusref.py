@@ -12,12 +12,14 @@ class JanusRef:
     """Debian's janus (the reference server) on loopback: HTTP API on port, EchoTest and
     VideoRoom (built with usrsctp: data channels too). stop() ends it."""
 
-    def __init__(self, port, enforce="lo", textroom=None, http_ip="127.0.0.1"):
+    def __init__(self, port, enforce="lo", textroom=None, http_ip="127.0.0.1",
+                 session_timeout=None):
         """enforce: janus's nat.ice_enforce_list. It gathers no candidate on loopback, so a
         test that makes calls through it gives it an interface of its own (a veth).
         textroom: the TextRoom's janus.plugin.textroom.jcfg text, to load that plugin too
         (None: not loaded). http_ip: the address the HTTP API listens on (None: all, for
-        pages in other namespaces)."""
+        pages in other namespaces). session_timeout: janus's general.session_timeout in
+        seconds (None: its default, 60)."""
         self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
         lib = "/usr/lib/x86_64-linux-gnu/janus"
         off = ["audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
@@ -28,11 +30,13 @@ class JanusRef:
         files = {
             "janus.jcfg": """general: { configs_folder = "%s" plugins_folder = "%s/plugins"
   transports_folder = "%s/transports" events_folder = "%s/none" loggers_folder = "%s/none"
-  debug_level = 3 }
+  debug_level = 3 %s}
 nat: { ice_enforce_list = "%s" ignore_mdns = true }
 plugins: { disable = "%s" }
 transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so" }
-""" % (self.dir, lib, lib, self.dir, self.dir, enforce, disable),
+""" % (self.dir, lib, lib, self.dir, self.dir,
+       "" if session_timeout is None else "session_timeout = %d " % session_timeout,
+       enforce, disable),
             "janus.transport.http.jcfg": 'general: { base_path = "/janus" http = true port = %d '
                                          '%s}\nadmin: { admin_http = false }\n'
                                          % (port, 'ip = "%s" ' % http_ip if http_ip else ""),
