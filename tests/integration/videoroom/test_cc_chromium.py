@@ -12,10 +12,10 @@ room with bitrate 0 (no cap, the reference's default). In order, on one call:
                 (none stopped, qualityLimitationReason "bandwidth", as a browser does
                 without congestion-control feedback); Chromium's outgoing estimate
                 (availableOutgoingBitrate) covers the three layers' maxBitrate (1.3 Mbit/s)
-                within those 5 s (with receiver reports alone it creeps up 8 % a second from
-                300 kbit/s: the top layer starts after about 6 s and runs starved for 20 s),
-                and no rid spends 1 s of the 30 limited by bandwidth
-                (qualityLimitationDurations).
+                within 10 s (Debian's janus: 0.5 s, twice 6.5 s on a busy machine; with
+                receiver reports alone it creeps up 8 % a second from 300 kbit/s and takes
+                20 s: the top layer starts after about 6 s and runs starved), and no rid
+                spends 1 s of the 30 limited by bandwidth (qualityLimitationDurations).
   (b) 400 kbit/s  the auto subscriber decodes 1280x720 while unlimited; limited to 400
                 kbit/s (tbf: 4 KB bucket, 300 ms queue) it is on a layer that fits
                 (that layer and the audio, at the publisher's rates with IP/UDP/SRTP
@@ -68,6 +68,7 @@ LOSS_PCT = 5
 ARRIVE_S = 5.0  # (a) every layer at the server within this after webrtcup
 STAY_S = 30.0  # (a) and kept for this long
 LAYERS_KBIT = 1300  # (a) janus.js's simulcast maxBitrates: 900 + 300 + 100 kbit/s
+ESTIMATE_S = 10.0  # (a) Chromium's estimate over LAYERS_KBIT within this after webrtcup
 BW_LIMITED_S = 1.0  # (a) less than this limited by bandwidth (per rid) in those STAY_S
 SETTLE_S = 5.0  # (b) on a layer that fits within this after the limit
 CALM_S = 15.0  # (b) then no long freeze for this long
@@ -187,8 +188,8 @@ def part_a(st, pub, sniffer):
         check(not gaps, "seconds (after webrtcup) with nothing from a layer: %r" % gaps)
     with case("(a) Chromium's estimate of the uplink covers the three layers (%d kbit/s, "
               "janus.js's maxBitrates) within %.0f s, and no rid is limited by bandwidth for "
-              "%.0f s or more of the %.0f s after" % (LAYERS_KBIT, ARRIVE_S, BW_LIMITED_S,
-                                                      STAY_S)):
+              "%.0f s or more of the %.0f s after the first %.0f s" % (
+                  LAYERS_KBIT, ESTIMATE_S, BW_LIMITED_S, STAY_S, ARRIVE_S)):
         est = [(x["t"], (x.get("aob") or 0) / 1000.0) for x in snaps]
         first = [t for t, v in est if v >= LAYERS_KBIT]
         after = [v for t, v in est if t_up + ARRIVE_S * 1000 <= t <= t_up +
@@ -202,9 +203,10 @@ def part_a(st, pub, sniffer):
                  "(qualityLimitationDurations) %s" % (
                      LAYERS_KBIT, round(first[0] - t_up) if first else None, ARRIVE_S,
                      min(after) if after else 0, json.dumps(limited)))
-        check(first and first[0] - t_up <= ARRIVE_S * 1000,
+        check(first and first[0] - t_up <= ESTIMATE_S * 1000,
               "estimate under %d kbit/s for %.0f s: %s" % (
-                  LAYERS_KBIT, ARRIVE_S, [round(v) for t, v in est if t <= t_up + 6000]))
+                  LAYERS_KBIT, ESTIMATE_S,
+                  [round(v) for t, v in est if t <= t_up + (ESTIMATE_S + 1) * 1000]))
         check(all(v < BW_LIMITED_S for v in limited.values()),
               "limited by bandwidth (s): %r" % limited)
 
