@@ -74,6 +74,10 @@ static json_t *sb_vr_pub_stream_json(const sb_vr_publisher_t *p, unsigned i, boo
         json_object_set_new(j, "description", json_string(ps->description));
     if (ps->moderated)
         json_object_set_new(j, "moderated", json_true());
+    /* Opus in-band FEC negotiated (the client offered it), as the reference says it. */
+    if (ps->neg.kind == SB_MEDIA_AUDIO && p->room->o.opus_fec &&
+        !g_ascii_strcasecmp(ps->neg.codec, "opus") && strstr(ps->neg.fmtp, "useinbandfec=1"))
+        json_object_set_new(j, "fec", json_true());
     if (ps->neg.kind == SB_MEDIA_VIDEO && ps->neg.layers > 1)
         json_object_set_new(j, "simulcast", json_true());
     if (levels && ps->neg.kind == SB_MEDIA_AUDIO)

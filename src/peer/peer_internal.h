@@ -39,13 +39,14 @@ typedef struct sb_peer_rx_layer {
     sb_nack_gen_t *nack; /* video with nack negotiated */
     int64_t last_packet_us;
     bool keyframe_pending; /* asked inside the rate limit: sent when it ends */
+    bool receiving;        /* simulcast: the last "media" event of this layer said so */
 } sb_peer_rx_layer_t;
 
 /* Runtime state of one negotiated stream. */
 typedef struct sb_peer_stream_rt {
     sb_peer_rx_layer_t rx[SB_MEDIA_MAX_LAYERS];
     int64_t last_pli_us; /* the last keyframe request for any layer (peer_media.c) */
-    bool receiving; /* last "media" event said so */
+    bool receiving; /* last "media" event said so (single-layer streams) */
     /* send side */
     /* What we sent, for NACKs (video): each entry references the packet buffer it was
      * made from (shared by every subscriber of a publisher) plus the first prefix_len[]

@@ -193,17 +193,42 @@ static const sb_peer_ssrc_map_t *sb_peer_map_find(sb_peer_t *p, const sb_rtp_vie
 
 /* ---- receive ---- */
 
-static void sb_peer_media_event(sb_peer_t *p, unsigned stream, bool receiving)
+/* Janus' "media" event: media started or stopped coming on a stream. A simulcast stream has
+ * one per layer, with "substream" (the reference's form: a layer that stops is announced
+ * while the others still flow). */
+static void sb_peer_media_event(sb_peer_t *p, unsigned stream, unsigned layer, bool receiving)
 {
     sb_peer_stream_rt_t *rt = &p->rt[stream];
-    if (rt->receiving == receiving)
-        return;
-    rt->receiving = receiving;
     const sb_media_stream_t *s = &p->streams[stream];
-    sb_peer_push_core_event(p, "media",
-                            json_pack("{s:s, s:s, s:b}", "type",
-                                      s->kind == SB_MEDIA_AUDIO ? "audio" : "video", "mid", s->mid,
-                                      "receiving", receiving));
+    bool simulcast = s->layers > 1 && layer < SB_MEDIA_MAX_LAYERS;
+    bool *flag = simulcast ? &rt->rx[layer].receiving : &rt->receiving;
+    if (*flag == receiving)
+        return;
+    *flag = receiving;
+    json_t *ev = json_pack("{s:s, s:s, s:b}", "type",
+                           s->kind == SB_MEDIA_AUDIO ? "audio" : "video", "mid", s->mid,
+                           "receiving", receiving);
+    if (simulcast)
+        json_object_set_new(ev, "substream", json_integer(layer));
+    sb_peer_push_core_event(p, "media", ev);
+}
+
+/* Reports tick: streams (or simulcast layers) silent too long are not received any more. */
+static void sb_peer_media_check_silence(sb_peer_t *p, unsigned i, int64_t now)
+{
+    const sb_media_stream_t *s = &p->streams[i];
+    sb_peer_stream_rt_t *rt = &p->rt[i];
+    if (!s->active)
+        return;
+    if (s->layers < 2) {
+        if (rt->receiving && now - rt->rx[0].last_packet_us > SB_PEER_NOT_RECEIVING_US)
+            sb_peer_media_event(p, i, 0, false);
+        return;
+    }
+    for (unsigned l = 0; l < s->layers && l < SB_MEDIA_MAX_LAYERS; l++) {
+        if (rt->rx[l].receiving && now - rt->rx[l].last_packet_us > SB_PEER_NOT_RECEIVING_US)
+            sb_peer_media_event(p, i, l, false);
+    }
 }
 
 static void sb_peer_fill_packet_info(sb_peer_t *p, sb_rtp_packet_t *pkt)
@@ -332,8 +357,7 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
     sb_peer_fill_packet_info(p, &pkt);
     if (pkt.keyframe)
         p->rt[m->stream].rx[m->layer].keyframe_pending = false;
-    if (!p->rt[m->stream].receiving)
-        sb_peer_media_event(p, m->stream, true);
+    sb_peer_media_event(p, m->stream, m->layer, true);
     if (p->plugin->on_rtp)
         p->plugin->on_rtp(p->ph, &pkt);
 done:
@@ -683,10 +707,7 @@ static void sb_peer_send_reports(sb_peer_t *p, int64_t now)
             if (rx->stats_ready && sb_rtp_stats_report(&rx->stats, now, &rbs[nrb]) == 0)
                 nrb++;
         }
-        if (p->streams[i].active && p->rt[i].receiving &&
-            now - p->rt[i].rx[0].last_packet_us > SB_PEER_NOT_RECEIVING_US &&
-            (p->streams[i].layers < 2 || now - p->rt[i].rx[1].last_packet_us > SB_PEER_NOT_RECEIVING_US))
-            sb_peer_media_event(p, i, false);
+        sb_peer_media_check_silence(p, i, now);
         sb_peer_check_slowlink(p, i, now);
     }
     uint8_t buf[1200];
