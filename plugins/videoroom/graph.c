@@ -288,8 +288,12 @@ static void sb_vr_fwd_bind_run(void *arg)
         ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;
         sb_vr_fwd_ext_map(ss);
-        sb_vr_request_kf(fan, ss->loop.target_layer);
-        ss->loop.last_kf_req_us = sb_now_us();
+        /* Not before the PeerConnection is up (media_up asks then): a keyframe made for
+         * nobody would make Chromium ignore the one asked at webrtcup (one per 300 ms). */
+        if (ss->loop.owner->loop_up) {
+            sb_vr_request_kf(fan, ss->loop.target_layer);
+            ss->loop.last_kf_req_us = sb_now_us();
+        }
     }
     sb_vr_op_free(op);
 }
@@ -345,7 +349,8 @@ static void sb_vr_fwd_sub_config_run(void *arg)
         ss->loop.switched = true;
         ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;
-        sb_vr_request_kf(ss->loop.src, layers > 1 ? ss->loop.target_layer : 0);
+        if (ss->loop.owner->loop_up) /* else media_up asks (see sb_vr_fwd_bind_run) */
+            sb_vr_request_kf(ss->loop.src, layers > 1 ? ss->loop.target_layer : 0);
     }
     sb_vr_op_free(op);
 }

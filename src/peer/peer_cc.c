@@ -22,8 +22,8 @@
 #define SB_PEER_CC_FEEDBACK_US 50000  /* feedback we send, at most this often */
 #define SB_PEER_CC_REPORT_US 200000   /* estimate to the plugin, at least this often */
 #define SB_PEER_CC_PAD_BYTES 255      /* padding of one probe packet (RTP's maximum) */
-#define SB_PEER_CC_PROBE_MAX_PACKETS 400 /* ~2.9 Mbit/s over 300 ms */
-#define SB_PEER_CC_PROBE_SLICES 15 /* a probe is paced over this many ticks (20 ms each) */
+#define SB_PEER_CC_PROBE_MAX_PACKETS 400 /* ~8.8 Mbit/s over 100 ms */
+#define SB_PEER_CC_TICK_US 20000 /* a probe is paced in slices, one per tick (peer_ticker.c) */
 /* A client that negotiated transport-wide CC but sends no feedback this long after our first
  * packet (a load generator, say) is not held to the estimate's start value. */
 #define SB_PEER_CC_SILENT_US 2000000
@@ -179,7 +179,10 @@ static void sb_peer_cc_probe_start(sb_peer_t *p, const sb_bwe_probe_t *pr)
         packets = SB_PEER_CC_PROBE_MAX_PACKETS;
     p->cc.probe_cluster = pr->cluster;
     p->cc.probe_left = (unsigned)packets;
-    p->cc.probe_slice = (unsigned)((packets + SB_PEER_CC_PROBE_SLICES - 1) / SB_PEER_CC_PROBE_SLICES);
+    uint64_t slices = (uint64_t)pr->duration_us / SB_PEER_CC_TICK_US;
+    if (slices < 1)
+        slices = 1;
+    p->cc.probe_slice = (unsigned)((packets + slices - 1) / slices);
 }
 
 /* This tick's slice of the probe: padding-only packets on the probe stream's RTX SSRC, all

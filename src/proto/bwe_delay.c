@@ -309,11 +309,13 @@ static double sb_bwe_additive_bps_per_s(double bps, int64_t rtt_us)
     return rate > SB_BWE_MIN_ADD_BPS ? rate : SB_BWE_MIN_ADD_BPS;
 }
 
-static void sb_bwe_rc_increase(sb_bwe_delay_t *d, double acked, int64_t rtt_us, int64_t now_us)
+static void sb_bwe_rc_increase(sb_bwe_delay_t *d, double acked, double media_acked,
+                               int64_t rtt_us, int64_t now_us)
 {
     if (d->link_valid && acked > 0 && acked / 1000.0 > d->link_kbps + 3 * sb_bwe_link_dev_kbps(d))
         d->link_valid = false; /* the link got faster: search multiplicatively again */
-    double limit = acked > 0 ? 1.5 * acked + 10000 : INFINITY;
+    double ceiling = media_acked > 0 ? media_acked : acked;
+    double limit = ceiling > 0 ? 1.5 * ceiling + 10000 : INFINITY;
     if (d->bps < limit) {
         double dt = d->have_change ? (double)(now_us - d->change_us) / 1e6 : 1.0;
         dt = sb_bwe_delay_clamp(dt, 0, 1.0);
@@ -355,8 +357,8 @@ static bool sb_bwe_rc_may_reduce(const sb_bwe_delay_t *d, double acked, int64_t 
     return now_us - d->change_us >= interval || acked < 0.5 * d->bps;
 }
 
-void sb_bwe_delay_update(sb_bwe_delay_t *d, double acked_bps, int64_t rtt_us, int64_t now_us,
-                         double min_bps, double max_bps)
+void sb_bwe_delay_update(sb_bwe_delay_t *d, double acked_bps, double media_bps, int64_t rtt_us,
+                         int64_t now_us, double min_bps, double max_bps)
 {
     if (acked_bps > 0)
         d->acked_last = acked_bps;
@@ -387,7 +389,7 @@ void sb_bwe_delay_update(sb_bwe_delay_t *d, double acked_bps, int64_t rtt_us, in
             d->have_change = true;
             d->change_us = now_us;
         }
-        sb_bwe_rc_increase(d, acked, rtt_us, now_us);
+        sb_bwe_rc_increase(d, acked, media_bps, rtt_us, now_us);
         break;
     }
     d->bps = sb_bwe_delay_clamp(d->bps, min_bps, max_bps);

@@ -72,8 +72,8 @@ void sb_bwe_delay_reset(sb_bwe_delay_t *d);
 void sb_bwe_delay_on_packet(sb_bwe_delay_t *d, int64_t send_us, int64_t recv_us, int64_t now_us);
 /* After one feedback message: let the rate controller act on the detector's state.
  * acked_bps: the acknowledged rate, 0 when unknown. */
-void sb_bwe_delay_update(sb_bwe_delay_t *d, double acked_bps, int64_t rtt_us, int64_t now_us,
-                         double min_bps, double max_bps);
+void sb_bwe_delay_update(sb_bwe_delay_t *d, double acked_bps, double media_bps, int64_t rtt_us,
+                         int64_t now_us, double min_bps, double max_bps);
 /* Set the rate outright (a probe's result). */
 void sb_bwe_delay_set(sb_bwe_delay_t *d, double bps, int64_t now_us);
 
