@@ -129,7 +129,7 @@ static uint8_t *sb_vr_ext_rewrite(sb_vr_sub_stream_t *ss, uint8_t *buf, size_t *
 /* ---- fan-out ------------------------------------------------------------------------------ */
 
 static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
-                              const sb_rtp_packet_t *pkt, int64_t now)
+                              const sb_rtp_packet_t *pkt, const sb_svc_layer_t *svc, int64_t now)
 {
     if (!ss->loop.owner->loop_up || !ss->loop.send || ss->loop.paused || ss->loop.cc_paused ||
         !ss->loop.have_neg ||
@@ -163,8 +163,7 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     }
     /* SVC (VP9, AV1): the spatial/temporal layers this subscriber gets (svc.c). */
     bool svc_mark = false;
-    if ((fan->codec == SB_CODEC_VP9 || fan->codec == SB_CODEC_AV1) &&
-        !sb_vr_svc_filter(fan, ss, pkt, now, &svc_mark)) {
+    if (svc && !sb_vr_svc_filter(fan, ss, pkt, svc, now, &svc_mark)) {
         sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
         return;
     }
@@ -208,9 +207,12 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
 
 void sb_vr_fanout_run(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now)
 {
-    sb_vr_alloc_measure(fan, pkt, now);
+    /* SVC layers are read once here, for the measure and every subscriber. */
+    sb_svc_layer_t l;
+    const sb_svc_layer_t *svc = sb_vr_svc_layer(fan, pkt, &l) ? &l : NULL;
+    sb_vr_alloc_measure(fan, pkt, svc, now);
     for (unsigned i = 0; i < fan->nsubs; i++)
-        sb_vr_forward_one(fan, fan->subs[i], pkt, now);
+        sb_vr_forward_one(fan, fan->subs[i], pkt, svc, now);
 }
 
 /* ---- per-publisher periodic work ------------------------------------------------------------ */

@@ -232,6 +232,8 @@ static void sb_vr_fwd_pub_detach_run(void *arg)
         ps->loop.talking = false;
         ps->loop.level_packets = ps->loop.level_sum = 0;
         memset(ps->loop.fan.layer_last_us, 0, sizeof(ps->loop.fan.layer_last_us));
+        memset(ps->loop.fan.svc_last_us, 0, sizeof(ps->loop.fan.svc_last_us));
+        memset(ps->loop.fan.dd, 0, sizeof(ps->loop.fan.dd));
     }
     p->loop.nstreams = 0;
     if (p->session->loop_pub == p) {

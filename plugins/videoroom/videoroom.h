@@ -52,6 +52,8 @@
 #include "proto/svc_select.h"
 
 #define SB_VR_PACKAGE "janus.plugin.videoroom"
+/* SVC spatial and temporal layers measured apart (higher ones count with the last). */
+#define SB_VR_SVC_LAYERS 4
 
 /* VideoRoom error codes (videoroom.html). */
 enum {
@@ -307,6 +309,13 @@ typedef struct sb_vr_fanout {
     uint32_t layer_bps[SB_MEDIA_MAX_LAYERS];
     int64_t rate_since_us;
     bool has_temporal; /* VP8 with temporal layers seen */
+    /* SVC (VP9, AV1 in one RTP stream): each packet's layers are read once here (svc.c), so
+     * each spatial x temporal layer's bitrate is measured like the simulcast layers'. */
+    uint64_t svc_bytes[SB_VR_SVC_LAYERS][SB_VR_SVC_LAYERS];
+    uint32_t svc_bps[SB_VR_SVC_LAYERS][SB_VR_SVC_LAYERS];
+    int64_t svc_last_us[SB_VR_SVC_LAYERS];    /* arrival of each spatial layer's last packet */
+    int64_t svc_tl_last_us[SB_VR_SVC_LAYERS]; /* ... of each temporal layer's */
+    sb_dd_structure_t dd[SB_MEDIA_MAX_LAYERS]; /* AV1: the last template structure per SSRC */
     sb_vr_sub_stream_t **subs; /* the bindings of this loop */
     unsigned nsubs, cap;
     sb_vr_publisher_t *pub; /* borrowed: the fan-out's owner holds it */
@@ -446,6 +455,7 @@ struct sb_vr_sub_stream {
         bool drop_old; /* a step down from far over the estimate: old layer stopped */
         int64_t alloc_down_us, alloc_up_us; /* the last step down, up */
         int64_t alloc_hold_us; /* no step up this long after a step down */
+        uint32_t alloc_down_bps; /* the estimate at the last step down */
         int64_t last_kf_req_us;
         bool rw_init;
         uint32_t rw_clock;
@@ -456,8 +466,11 @@ struct sb_vr_sub_stream {
         uint8_t vp8_tl0_off, vp8_last_tl0;
         bool vp8_have_last;
         sb_svc_select_t svc; /* SVC layers forwarded (svc.c) */
-        sb_dd_structure_t dd; /* AV1: the publisher's last template structure (svc.c) */
         bool svc_init;
+        /* SVC layers the subscriber pinned (spatial_layer, temporal_layer): kept by the
+         * automatic choice, which sets the other one (apart from pin_layer/pin_temporal). */
+        bool svc_pin_spatial, svc_pin_temporal;
+        int64_t svc_kf_due_us; /* a keyframe to ask for then, after a step down (allocate.c) */
         uint64_t sent, dropped;
     } loop;
 };
@@ -563,8 +576,9 @@ void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer);
 
 /* ---- automatic layer choice (allocate.c), loop threads ------------------------------------- */
 
-/* Per packet of a fan-out: its layer's bitrate. */
-void sb_vr_alloc_measure(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now);
+/* Per packet of a fan-out: its layer's bitrate (svc: its SVC layers, NULL without). */
+void sb_vr_alloc_measure(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt,
+                         const sb_svc_layer_t *svc, int64_t now);
 /* A subscriber's PeerConnection is up: the layers to start with (before its keyframe
  * requests). */
 void sb_vr_alloc_start(sb_vr_subscriber_t *sub);
@@ -588,15 +602,21 @@ void sb_vr_fwd_on_keyframe_request(sb_vr_session_t *s, unsigned stream);
 
 /* ---- SVC (svc.c), the subscriber stream's loop ---------------------------------------- */
 
-/* Whether a packet of fan goes to ss (VP9 with spatial/temporal layers, or AV1 with a
- * dependency descriptor: the layers the subscriber chose, see proto/svc_select.h); *mark: set
- * the copy's marker bit (it now ends the highest layer forwarded of its picture). Other
- * codecs: always true. Asks for keyframes and sends the reference's spatial_layer /
+/* The fan-out's loop, once per packet: its SVC layers in *l (VP9's payload descriptor, or
+ * AV1's dependency descriptor read with the structure fan keeps per SSRC). False when it has
+ * none (other codecs, plain VP9, no usable descriptor): it passes whole. */
+bool sb_vr_svc_layer(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, sb_svc_layer_t *l);
+/* Whether a packet of fan whose layers are l goes to ss (the layers the subscriber gets, see
+ * proto/svc_select.h); *mark: set the copy's marker bit (it now ends the highest layer
+ * forwarded of its picture). Asks for keyframes and sends the reference's spatial_layer /
  * temporal_layer events. */
 bool sb_vr_svc_filter(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss, const sb_rtp_packet_t *pkt,
-                      int64_t now, bool *mark);
-/* The subscriber's choice (configure/join spatial_layer, temporal_layer; -1: highest). */
+                      const sb_svc_layer_t *l, int64_t now, bool *mark);
+/* The subscriber's choice (configure/join spatial_layer, temporal_layer; -1: not pinned,
+ * the automatic choice's, or the highest before it chose). */
 void sb_vr_svc_config(sb_vr_sub_stream_t *ss, int spatial_layer, int temporal_layer);
+/* The automatic choice (allocate.c): the layers to forward (-1: the highest). */
+void sb_vr_svc_target(sb_vr_sub_stream_t *ss, int spatial_layer, int temporal_layer);
 
 /* ---- RED of Opus (red.c), the subscriber stream's loop ---------------------------------- */
 

@@ -33,15 +33,30 @@ room with bitrate 0 (no cap, the reference's default). In order, on one call:
                 the auto subscriber's page got `substream` events when its layer changed
                 (a lower one under the limit, every layer it decoded there announced, 2
                 again after it).
+  (e) VP9 SVC   the simulcast publisher leaves; a VP9 publisher sends L3T3_KEY (three
+                spatial layers, 320/640/1280 wide, three temporal layers, one RTP stream)
+                in a VP9 room (janus.js's `svc`, no `codec`: that one would offer VP9
+                alone, without RTX, and our probes need RTX); an automatic subscriber
+                behind the shaped link decodes 1280
+                wide while unlimited; limited to 400 kbit/s it decodes a lower spatial
+                layer (under 1280 wide) within 5 s and then, for 10 s, only lower layers,
+                at most one try up and back, no freeze over 500 ms; the limit lifted, 1280
+                wide again within 10 s; its page got spatial_layer events (under 2 while
+                limited, 2 after); a subscriber that pinned spatial_layer 1 on the clean link
+                decodes 640 wide all along, at the full frame rate (temporal layers follow
+                its estimate).
 
 Figures (per-layer rates, subscribe -> first frame, freezes, the layer timeline) go out as
 notes. Before transport-wide CC (69acd48) (a) failed (no feedback: the top layer came after
 6 s), and before the automatic layer choice (f3bf736) (b) and (d)'s events did (the
 subscriber stayed on the top layer: 0 fps behind 400 kbit/s); Debian's janus (--reference)
-fails them the same way. About 90 s.
+fails them the same way; before the SVC layer choice (e) failed the same way (the
+subscriber kept the top spatial layer behind 400 kbit/s: frozen, no spatial_layer event).
+About 130 s, (e) 40 s of it.
 
 usage: test_cc_chromium.py <path to switchboard> [--reference]
-       SB_CC_PARTS=ab: only (a) and (b) (default abcd; (a) always runs: it is the setup).
+       SB_CC_PARTS=ab: only (a) and (b) (default abcde; (a) runs with any of b, c, d: it is
+       the simulcast setup; SB_CC_PARTS=e runs (e) alone).
        --reference: the same cases against Debian's janus (the daemon is not started),
        to validate the harness: (a), (c) and the pinned subscriber should pass there.
 """
@@ -78,6 +93,11 @@ LOSS_S = 15.0  # (c)
 FREEZE_MS = 500
 MIN_FPS = 10.0  # decoding "goes on": the fake camera sends ~20 fps here
 TOP_W, LOW_W = 1280, 320
+SVC_ROOM = 1235
+SVC_TRACK = {"simulcast": False, "svc": "L3T3_KEY"}
+SVC_RAMP_S = 20.0  # (e) the publisher encodes its top spatial layer within this
+SVC_CALM_S = 10.0  # (e) settled for this long under the limit
+SVC_PIN = 1  # (e) the pinned subscriber's spatial_layer (640 wide)
 
 tap = Tap("cc-chromium" + ("-reference" if REFERENCE else ""))
 
@@ -341,43 +361,180 @@ def part_d(st, pub, sub):
               % (sorted(decoded), down))
 
 
+def wait_width(page, name, width, t0, timeout_s, frames=5):
+    """When subscriber name first decoded frames at width since t0 (frames decoded at it,
+    not a frozen picture), waiting up to timeout_s; None if it did not."""
+    fd0 = cclab.window(page.call("sbSamples", {"name": name}), t0 - 1000, t0)
+    fd0 = fd0[-1]["fd"] if fd0 else 0
+    deadline = t0 + timeout_s * 1000
+    while True:
+        t = cclab.first_time(page.call("sbSamples", {"name": name}),
+                             lambda x: x["w"] == width and x["fd"] >= fd0 + frames, t0)
+        if t is not None or now_ms() > deadline:
+            return t
+        time.sleep(0.5)
+
+
+def svc_events(events, key):
+    return [(e["t"], e["msg"][key]) for e in events if key in e["msg"]]
+
+
+def part_e(lab, pub, sub):
+    """VP9 SVC (L3T3_KEY): the automatic choice of spatial layer behind 400 kbit/s."""
+    room = lab.create_room(room=SVC_ROOM, bitrate=0, videocodec="vp9", video_svc=True)
+    up = False
+    with case("(e) VP9 SVC publisher (L3T3_KEY) sending its top spatial layer, and two "
+              "subscribers up"):
+        st = pub.call("sbPublish", {"room": room, "track": SVC_TRACK}, timeout=60)
+        deadline = now_ms() + SVC_RAMP_S * 1000
+        while True:
+            v = pub.call("sbPubStats", {})["rids"].get("-") or {}
+            if v.get("w") == TOP_W or now_ms() > deadline:
+                break
+            time.sleep(0.5)
+        tap.note("(e) publisher %.1f s after webrtcup: %s" % (
+            (now_ms() - st["webrtcup"]) / 1000.0, json.dumps(v)))
+        check(v.get("mode") == "L3T3_KEY" and v.get("w") == TOP_W,
+              "the publisher sends %s" % json.dumps(v))
+        auto = sub.call("sbSubscribe", {"name": "svc", "room": room, "feed": st["id"]},
+                        timeout=60)
+        pinned = pub.call("sbSubscribe", {"name": "svcpin", "room": room, "feed": st["id"],
+                                           "spatial_layer": SVC_PIN}, timeout=60)
+        t = auto["times"]
+        tap.note("(e) svc subscriber: ms after join: attached %d, webrtcup %d, first frame %d"
+                 % (t["attached"] - t["join"], t["webrtcup"] - t["join"],
+                    t["frame"] - t["join"]))
+        up = True
+    if not up:
+        return
+    samples = lambda: sub.call("sbSamples", {"name": "svc"})  # noqa: E731
+    with case("(e) uncapped, the automatic SVC subscriber decodes the top spatial layer "
+              "(%d wide)" % TOP_W):
+        t0 = now_ms()
+        t_top = wait_width(sub, "svc", TOP_W, auto["times"]["frame"], 10)
+        tap.note("(e) widths before the limit: %s" % fmt_widths(
+            widths(samples(), auto["times"]["frame"], now_ms()), auto["times"]["frame"]))
+        check(t_top is not None, "not decoding %d wide in 10 s: %d wide" % (
+            TOP_W, width_at(samples(), now_ms())))
+        time.sleep(max(0.0, 1.0 - (now_ms() - t0) / 1000.0))
+    t_lim = now_ms()
+    lab.limit(LIMIT_KBIT)
+    t_settled = t_lim + SETTLE_S * 1000
+    t_end = t_settled + SVC_CALM_S * 1000
+    sleep_until(t_end)
+    s = samples()
+    tap.note("(e) tbf at the end of the limit: %s" % json.dumps(lab.tbf_stats()))
+    tap.note("(e) decoded widths after the limit: %s; per 2.5 s (fps, size, stalls): %s" % (
+        fmt_widths(widths(s, t_lim, t_end), t_lim),
+        "; ".join("%+.1fs %.1f fps %s %d" % x for x in cclab.timeline(s, t_lim, t_end, 2500))))
+    with case("(e) limited to %d kbit/s: on a lower spatial layer (under %d wide) within %.0f "
+              "s, and settled there (at most one try up and back in %.0f s)"
+              % (LIMIT_KBIT, TOP_W, SETTLE_S, SVC_CALM_S)):
+        after = widths(s, t_settled, t_end)
+        check(after and all(0 < w < TOP_W for _, w in after),
+              "decoding %s" % fmt_widths(after, t_lim))
+        check(len(after) - 1 <= MAX_CHANGES, "%d layer changes after %.0f s: %s" % (
+            len(after) - 1, SETTLE_S, fmt_widths(after, t_lim)))
+    with case("(e) from then on %.0f s without a freeze over %d ms" % (SVC_CALM_S, FREEZE_MS)):
+        fz = long_freezes(s, t_settled, t_end, FREEZE_MS)
+        f = fps(s, t_settled, t_end)
+        tap.note("(e) limited: %.1f fps, freezes over %d ms: %s; Chromium freezeCount +%d, "
+                 "totalFreezesDuration +%.2f s, NACK +%d, PLI +%d, lost +%d"
+                 % (f, FREEZE_MS, fmt_freezes(fz, t_lim), delta(s, "fc", t_settled, t_end),
+                    delta(s, "tfd", t_settled, t_end), delta(s, "nack", t_settled, t_end),
+                    delta(s, "pli", t_settled, t_end), delta(s, "lost", t_settled, t_end)))
+        check(not fz, "freezes over %d ms: %s" % (FREEZE_MS, fmt_freezes(fz, t_lim)))
+        check(f > 0, "nothing decoded")
+    t_lift = now_ms()
+    lab.lift()
+    with case("(e) the limit lifted: decoding %d wide again within %.0f s" % (TOP_W, CLIMB_S)):
+        t_top = wait_width(sub, "svc", TOP_W, t_lift, CLIMB_S + 2)
+        s = samples()
+        tap.note("(e) after the lift: %s; per 2.5 s: %s" % (
+            fmt_widths(widths(s, t_lift, now_ms()), t_lift),
+            "; ".join("%+.1fs %.1f fps %s %d" % x
+                      for x in cclab.timeline(s, t_lift, now_ms(), 2500))))
+        check(t_top is not None and t_top - t_lift <= CLIMB_S * 1000,
+              "top layer %s ms after the lift" % (None if t_top is None
+                                                  else round(t_top - t_lift)))
+        tap.note("(e) top spatial layer again %.1f s after the lift"
+                 % ((t_top - t_lift) / 1000.0))
+    ev = sub.call("sbEvents", {"name": "svc"})
+    spatial = svc_events(ev, "spatial_layer")
+    tap.note("(e) svc subscriber's events (s after the limit): %s" % [
+        (round((e["t"] - t_lim) / 1000.0, 1),
+         {k: v for k, v in e["msg"].items() if k in ("spatial_layer", "temporal_layer")})
+        for e in ev if "spatial_layer" in e["msg"] or "temporal_layer" in e["msg"]])
+    with case("(e) spatial_layer events reach the janus.js page: a lower layer under the "
+              "limit, 2 again after it"):
+        check([v for t, v in spatial if t_lim <= t < t_lift and v < 2],
+              "no spatial_layer event below 2 while limited")
+        check([v for t, v in spatial if t >= t_lift and v == 2],
+              "no spatial_layer 2 event after the lift")
+    t_conf = pinned["times"]["configured"]
+    ps = pub.call("sbSamples", {"name": "svcpin"})
+    pev = svc_events(pub.call("sbEvents", {"name": "svcpin"}), "spatial_layer")
+    seen = widths(ps, t_conf + 3000, now_ms())
+    f_pin = fps(ps, t_conf + 3000, now_ms())
+    f_pub = pub.call("sbPubStats", {})["rids"].get("-", {}).get("fps") or 0
+    tap.note("(e) pinned subscriber (spatial_layer %d): widths %s, %.1f fps (the publisher "
+             "%.1f); spatial_layer events %s" % (
+                 SVC_PIN, fmt_widths(widths(ps, 0, now_ms()), t_conf), f_pin, f_pub,
+                 [(round(t - t_conf), v) for t, v in pev]))
+    with case("(e) the subscriber that pinned spatial_layer %d keeps it (%d wide) with plenty "
+              "of bandwidth, at the full frame rate" % (SVC_PIN, 640)):
+        check(len(seen) == 1 and seen[0][1] == 640, "widths %s" % fmt_widths(seen, t_conf))
+        moved = [(t, v) for t, v in pev if t >= t_conf + 1000 and v != SVC_PIN]
+        check(not moved, "spatial_layer events after the pin: %r" % moved)
+        check(f_pin >= 0.8 * f_pub, "%.1f fps, the publisher sends %.1f" % (f_pin, f_pub))
+
+
+def simulcast_parts(st, lab, pub, sub, parts):
+    """(a) to (d) on one simulcast call."""
+    room = lab.create_room(bitrate=0)
+    sniffer = Sniffer("ccpub0")
+    sniffer.start()
+    with case("publisher (simulcast) and two subscribers up"):
+        st["pub"] = pub.call("sbPublish", {"room": room}, timeout=60)
+        feed = st["pub"]["id"]
+        st["auto"] = sub.call("sbSubscribe", {"name": "auto", "room": room, "feed": feed},
+                              timeout=60)
+        st["pinned"] = pub.call("sbSubscribe", {"name": "pinned", "room": room,
+                                                "feed": feed, "substream": 0}, timeout=60)
+        for name in ("auto", "pinned"):
+            t = st[name]["times"]
+            tap.note("%s subscriber: ms after join: attached %d, webrtcup %d, first frame "
+                     "%d" % (name, t["attached"] - t["join"], t["webrtcup"] - t["join"],
+                             t["frame"] - t["join"]))
+    if "pinned" not in st:
+        sniffer.stop()
+        return
+    part_a(st, pub, sniffer)
+    if "b" in parts:
+        part_b(st, lab, sub)
+    if "c" in parts:
+        part_c(st, lab, sub)
+    if "d" in parts:
+        part_d(st, pub, sub)
+    sub.call("sbUnsubscribe", {"name": "auto"}, timeout=30)
+    pub.call("sbLeave", {}, timeout=30)
+
+
 def main():
     why = cclab.missing()
     if why:
         tap.result("skipped: " + why, True)
         return
-    st = {}
     lab = None
     try:
         lab = cclab.CcLab(sys.argv[1], server="janus" if REFERENCE else "switchboard")
-        room = lab.create_room(bitrate=0)
         pub = lab.open_page("pub")
         sub = lab.open_page("sub")
-        sniffer = Sniffer("ccpub0")
-        sniffer.start()
-        with case("publisher (simulcast) and two subscribers up"):
-            st["pub"] = pub.call("sbPublish", {"room": room}, timeout=60)
-            feed = st["pub"]["id"]
-            st["auto"] = sub.call("sbSubscribe", {"name": "auto", "room": room, "feed": feed},
-                                  timeout=60)
-            st["pinned"] = pub.call("sbSubscribe", {"name": "pinned", "room": room,
-                                                    "feed": feed, "substream": 0}, timeout=60)
-            for name in ("auto", "pinned"):
-                t = st[name]["times"]
-                tap.note("%s subscriber: ms after join: attached %d, webrtcup %d, first frame "
-                         "%d" % (name, t["attached"] - t["join"], t["webrtcup"] - t["join"],
-                                 t["frame"] - t["join"]))
-        if "pinned" not in st:
-            sniffer.stop()
-            return
-        parts = os.environ.get("SB_CC_PARTS", "abcd")
-        part_a(st, pub, sniffer)
-        if "b" in parts:
-            part_b(st, lab, sub)
-        if "c" in parts:
-            part_c(st, lab, sub)
-        if "d" in parts:
-            part_d(st, pub, sub)
+        parts = os.environ.get("SB_CC_PARTS", "abcde")
+        if set(parts) & set("abcd"):
+            simulcast_parts({}, lab, pub, sub, parts)
+        if "e" in parts:
+            part_e(lab, pub, sub)
         if os.environ.get("SB_CC_LOG"):
             tap.note(lab.log()[-6000:])
     finally:
