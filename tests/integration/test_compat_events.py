@@ -21,7 +21,7 @@ listparticipants, destroy, detach: every client's events and replies equal step 
 (ids, private ids and SDP aside), but for the differences listed in VR_KNOWN.
 
 The reference gathers no candidate on loopback: a veth of ours (198.18.61.1) is its
-interface, and aiortc's. About 100 s.
+interface, and aiortc's. About 170 s (240 s sanitized).
 """
 import asyncio
 import json
@@ -40,7 +40,8 @@ from sbtest import Http, Server, Tap, builddir_from_argv, check, check_eq, error
 OURS_PORT = 18088
 REF_PORT = 18090
 TIMEOUT = 3  # session timeout of the HTTP part, both servers
-SLOW = 3.0 if os.environ.get("SB_TEST_SANITIZED") else 1.0
+SLOW = 3.0 if os.environ.get("SB_TEST_SANITIZED") else 1.0  # timeouts
+SETTLE = 1.4 if os.environ.get("SB_TEST_SANITIZED") else 1.0  # waits for what may come
 ROOM = 4321
 
 
@@ -267,7 +268,7 @@ async def echo_flow(http, flow):
         await pc.close()  # a DTLS close_notify
     elif flow == "detach":
         await asyncio.to_thread(http.post, path, {"janus": "detach", "transaction": "d"})
-    await asyncio.sleep(2 * SLOW)
+    await asyncio.sleep(2 * SETTLE)
     if flow in ("two calls", "controls reset"):
         if flow == "two calls":  # a second hangup, with no call: nothing
             await asyncio.to_thread(http.post, path, hangup)
@@ -280,7 +281,7 @@ async def echo_flow(http, flow):
         await asyncio.sleep(2)
         facts["second call frames"] = dict(counter)
         await asyncio.to_thread(http.post, path, hangup)
-        await asyncio.sleep(2 * SLOW)
+        await asyncio.sleep(2 * SETTLE)
     await pc.close()
     poller.stop = True
     try:
@@ -295,8 +296,11 @@ def echo_checks(tap, ours, theirs):
     done = {"janus": "event", "sender": "<handle>", "session_id": "<session>",
             "plugindata": {"plugin": "janus.plugin.echotest",
                            "data": {"echotest": "event", "result": "done"}}}
+    racy = {"janus": "hangup", "reason": "Detach", "sender": "<handle>",
+            "session_id": "<session>"}  # see VR_KNOWN
     for flow in ECHO_FLOWS:
         (a, fa), (b, fb) = ours[flow], theirs[flow]
+        b = [e for e in b if e != racy]
         with tap.case("echotest %s: the reference's events" % flow):
             only_a, only_b = multiset_diff(a, b)
             check(not only_a and not only_b, "only ours:\n  %s\nonly theirs:\n  %s" % (
@@ -407,7 +411,7 @@ async def vr_flow(http):
             await coro
         except Exception as ex:  # noqa: BLE001 - reported by the comparison
             err = repr(ex)[:300]
-        await asyncio.sleep(settle * SLOW)
+        await asyncio.sleep(settle * SETTLE)
         rec = {"step": name, "error": err, "events": {}}
         for an, a in actors.items():
             evs = a.take()
@@ -501,6 +505,9 @@ VR_KNOWN = {
     ("mod destroys the room", "sub"): ([
         _vr_ev("sub", {"videoroom": "destroyed", "room": ROOM}),
         _vr_ev("sub", janus="hangup", reason="Close PC")], []),
+    # A detach with a PeerConnection up: the reference sometimes gets a hangup "Detach" out
+    # before the handle goes (a race of its own); here a detach is "detached" alone.
+    ("sub detaches", "sub"): ([], [_vr_ev("sub", janus="hangup", reason="Detach")]),
 }
 
 
