@@ -81,8 +81,9 @@ def case_summary(c):
         "nack": cclab.delta(s, "nack", t0, t1), "pli": cclab.delta(s, "pli", t0, t1),
         "lost": cclab.delta(s, "lost", t0, t1),
         "tbf_drop": tbf.get("dropped"), "tbf_sent": tbf.get("sent_pkts"),
-        "events": [e["msg"].get("substream") for e in c.get("events", [])
-                   if "substream" in e["msg"]],
+        "events": ["%s%d@%.1fs" % (k[0], e["msg"][k], (e["t"] - t0) / 1000.0)
+                   for e in c.get("events", []) for k in ("substream", "temporal")
+                   if k in e["msg"]],
         "timeline": cclab.timeline(s, t0, t1, 5000),
     }
 
@@ -108,7 +109,9 @@ def shaped_lines(runs, limit, duration):
                     "%.0fs %.0f %s%s" % (t, f, wh, " (%d stall)" % n if n else "")
                     for t, f, wh, n in x["timeline"])))
                 if x["events"]:
-                    details.append("%s %s: substream events %s" % (server, name, x["events"]))
+                    details.append("%s %s: layer events (s: substream, t: temporal, @ s "
+                                   "from the first frame) %s" % (server, name,
+                                                                 " ".join(x["events"])))
     return out + [""] + details
 
 
