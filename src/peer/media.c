@@ -19,6 +19,7 @@
 #include "peer/ice.h"
 #include "peer/ice_iface.h"
 #include "peer/peer.h"
+#include "peer/peer_cc_trace.h"
 #include "peer/peer_data.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
@@ -200,6 +201,7 @@ int sb_media_start(const sb_config_t *cfg)
         SB_ERROR("media", "cannot start SCTP (data channels)");
         return SB_EIO;
     }
+    sb_peer_cc_trace_start();
     rc = sb_loops_start(cfg->loops);
     if (rc < 0) {
         SB_ERROR("media", "cannot start the media loops");

@@ -7,6 +7,8 @@
  *   client's feedback matched to what we sent, a bandwidth estimate per client
  *   (proto/bwe.h) handed to the plugin, and padding probes when the plugin would send more
  *   than the estimate allows.
+ * With SB_CC_TRACE set, what the estimator is fed is also recorded (peer_cc_trace.h): one
+ * test of a pointer per feedback message, REMB, probe slice or report when it is not.
  * Media loop thread only; state is per transport, so it survives renegotiations. */
 #include "peer/peer_internal.h"
 
@@ -15,6 +17,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "peer/peer_cc_trace.h"
 #include "proto/byteorder.h"
 #include "proto/rtcp.h"
 #include "proto/rtp.h"
@@ -49,6 +52,7 @@ void sb_peer_cc_setup(sb_peer_t *p)
     if (p->cc.send_id && !p->cc.send) {
         p->cc.send = sb_twcc_send_new();
         p->cc.bwe = sb_bwe_new(NULL);
+        p->cc.trace = sb_peer_cc_trace_open(p->ph->session_id, p->ph->handle_id);
     }
     /* The stream probes go on: video with RTX (padding on the RTX SSRC never reaches a
      * decoder, and the client knows that SSRC from our offer). */
@@ -68,6 +72,7 @@ void sb_peer_cc_free(sb_peer_t *p)
     sb_twcc_recv_free(p->cc.recv);
     sb_twcc_send_free(p->cc.send);
     sb_bwe_free(p->cc.bwe);
+    sb_peer_cc_trace_close(p->cc.trace);
     memset(&p->cc, 0, sizeof(p->cc));
 }
 
@@ -149,6 +154,8 @@ void sb_peer_cc_on_feedback(sb_peer_t *p, const sb_rtcp_fb_t *fb, int64_t now)
     sb_bwe_result_t res[256];
     int n = sb_twcc_send_on_feedback(p->cc.send, &tw, res, sizeof(res) / sizeof(res[0]));
     if (n > 0) {
+        if (p->cc.trace)
+            sb_peer_cc_trace_feedback(p->cc.trace, res, (size_t)n, now);
         sb_bwe_on_feedback(p->cc.bwe, res, (size_t)n, now);
         p->cc.feedback_seen = true;
     }
@@ -158,6 +165,8 @@ bool sb_peer_cc_on_remb(sb_peer_t *p, uint64_t bps, int64_t now)
 {
     if (!p->cc.bwe)
         return false;
+    if (p->cc.trace)
+        sb_peer_cc_trace_remb(p->cc.trace, bps, now);
     sb_bwe_on_remb(p->cc.bwe, bps, now);
     return true;
 }
@@ -169,8 +178,10 @@ void sb_peer_want_bitrate(sb_peer_t *p, uint32_t bps)
 
 /* Start a probe: about target_bps over duration_us of padding-only packets, paced in
  * slices, one per tick. */
-static void sb_peer_cc_probe_start(sb_peer_t *p, const sb_bwe_probe_t *pr)
+static void sb_peer_cc_probe_start(sb_peer_t *p, const sb_bwe_probe_t *pr, int64_t now)
 {
+    if (p->cc.trace)
+        sb_peer_cc_trace_probe(p->cc.trace, pr, p->cc.wanted_bps, now);
     uint64_t bytes = (uint64_t)pr->target_bps * (uint64_t)pr->duration_us / 8000000u;
     uint64_t packets = bytes / (SB_PEER_CC_PAD_BYTES + SB_RTP_HEADER_MIN + 8);
     if (packets < pr->min_packets)
@@ -187,12 +198,15 @@ static void sb_peer_cc_probe_start(sb_peer_t *p, const sb_bwe_probe_t *pr)
 
 /* This tick's slice of the probe: padding-only packets on the probe stream's RTX SSRC, all
  * numbered in the probe's cluster. */
-static void sb_peer_cc_probe_slice(sb_peer_t *p)
+static void sb_peer_cc_probe_slice(sb_peer_t *p, int64_t now)
 {
     const sb_media_stream_t *s = &p->streams[p->cc.probe_stream];
     sb_peer_stream_rt_t *rt = &p->rt[p->cc.probe_stream];
     unsigned packets = p->cc.probe_slice < p->cc.probe_left ? p->cc.probe_slice : p->cc.probe_left;
     p->cc.probe_left -= packets;
+    if (p->cc.trace)
+        sb_peer_cc_trace_probe_sent(p->cc.trace, p->cc.probe_cluster, packets,
+                                    p->cc.probe_left == 0, now);
     sb_bwe_probe_sent(p->cc.bwe, p->cc.probe_cluster, packets, p->cc.probe_left == 0);
     for (unsigned i = 0; i < packets; i++) {
         uint8_t val[2] = {0, 0};
@@ -226,9 +240,9 @@ void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
     sb_bwe_probe_t pr;
     if (p->cc.probe_stream >= 0 && !p->cc.probe_left && p->cc.wanted_bps &&
         sb_bwe_probe_due(p->cc.bwe, p->cc.wanted_bps, now, &pr))
-        sb_peer_cc_probe_start(p, &pr);
+        sb_peer_cc_probe_start(p, &pr, now);
     if (p->cc.probe_left && p->cc.probe_stream >= 0)
-        sb_peer_cc_probe_slice(p);
+        sb_peer_cc_probe_slice(p, now);
     /* No feedback at all: "no estimate" (0) to the plugin, once. */
     uint32_t est = sb_bwe_estimate(p->cc.bwe);
     if (!p->cc.feedback_seen && p->cc.first_send_us &&
@@ -244,6 +258,8 @@ void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
         p->cc.reported_us = now;
         sb_bwe_stats_t st;
         sb_bwe_get_stats(p->cc.bwe, &st);
+        if (p->cc.trace)
+            sb_peer_cc_trace_estimate(p->cc.trace, est, &st, p->cc.wanted_bps, now);
         SB_DEBUG("cc", "estimate %u (delay %u loss %u acked %u remb %u loss %.3f trend %.2f thr %.2f usage %d fb %llu res %llu lost %llu) wanted %u probes %llu",
                  est, st.delay_bps, st.loss_bps, st.acked_bps, st.remb_bps, st.loss, st.trend, st.threshold, (int)st.usage,
                  (unsigned long long)st.feedback_packets, (unsigned long long)st.results, (unsigned long long)st.lost,

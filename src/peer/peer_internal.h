@@ -127,6 +127,7 @@ struct sb_peer {
         uint32_t media_ssrc;      /* an SSRC of the client's, named in our feedback */
         sb_twcc_send_t *send;     /* what we send, matched to the client's feedback */
         sb_bwe_t *bwe;
+        struct sb_peer_cc_trace *trace; /* SB_CC_TRACE's record of bwe's input, or NULL */
         int probe_stream;         /* stream whose RTX SSRC carries probes, -1: none */
         int probe_cluster;        /* the probe being sent: its cluster, packets to go, */
         unsigned probe_left, probe_slice; /* and packets per tick */

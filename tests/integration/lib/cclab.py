@@ -27,6 +27,11 @@ here does, on another port of the same address (janus answers CORS).
     lab.loss(5); lab.no_loss(); lab.lift()
     lab.close()
 
+With SB_CC_TRACE=<folder> in the environment, the server (which inherits it) records what
+each subscriber's bandwidth estimator is fed there (docs/congestion.md), and each change of
+the shaped link is appended to <folder>/lab.marks as an "M" record on the same monotonic
+clock, to cut the traces at (tests/unit/data/README).
+
 The analysis helpers at the end (freezes, layer timeline, publisher rates) read what
 videoroom/web/videoroom_cc.html records, for the test and for bench/cc_bench.sh alike.
 Python 3 standard library only; needs root, iproute2 (tc), nftables, chromium, node.
@@ -38,6 +43,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 
 import netns
 from pagerpc import PageRpc
@@ -65,6 +71,14 @@ LATENCY_MS = 300
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+def _mark(what, value=""):
+    """An "M <monotonic us> what [value]" record in $SB_CC_TRACE/lab.marks, if tracing."""
+    folder = os.environ.get("SB_CC_TRACE")
+    if folder:
+        with open(os.path.join(folder, "lab.marks"), "a") as fh:
+            fh.write(("M %d %s %s" % (time.monotonic_ns() // 1000, what, value)).rstrip() + "\n")
 
 
 class CcLab:
@@ -173,12 +187,14 @@ table inet cc_sig_udp {
         netns.own().run(["tc", "qdisc", "replace", "dev", SHAPED_IF, "root", "tbf",
                          "rate", "%dkbit" % kbit, "burst", str(burst),
                          "latency", "%dms" % latency_ms])
+        _mark("limit", kbit)
         self.shaping = {"kbit": kbit, "burst": burst, "latency_ms": latency_ms}
 
     def lift(self):
         """No rate limit any more (the veth's default: no queue at all)."""
         if self.shaping is not None:
             netns.own().run(["tc", "qdisc", "del", "dev", SHAPED_IF, "root"])
+            _mark("lift")
         self.shaping = None
 
     def tbf_stats(self):
@@ -206,6 +222,7 @@ table inet cc_loss {
   }
 }
 """ % (SHAPED_IF, SHAPED_IF, int(pct)))
+        _mark("loss", int(pct))
         self.loss_pct = pct
 
     def loss_counts(self):
@@ -221,6 +238,7 @@ table inet cc_loss {
     def no_loss(self):
         if self.loss_pct:
             netns.own().run(["nft", "delete", "table", "inet", "cc_loss"])
+            _mark("loss", 0)
         self.loss_pct = 0
 
     # ---- the end ----------------------------------------------------------------------
