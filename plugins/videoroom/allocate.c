@@ -390,10 +390,8 @@ static void sb_vr_alloc_apply(const sb_vr_alloc_line_t *ln, const sb_vr_option_t
     if (o->layer != ss->loop.target_layer)
         ss->loop.last_kf_req_us = 0;
     ss->loop.target_layer = o->layer;
-    if (!ss->loop.pin_temporal && ss->loop.target_temporal != o->temporal) {
-        ss->loop.target_temporal = o->temporal;
-        sb_vr_layer_event(ss, -1, o->temporal < 0 ? 2 : o->temporal);
-    }
+    if (!ss->loop.pin_temporal)
+        ss->loop.target_temporal = o->temporal; /* announced as it is forwarded (forward.c) */
 }
 
 void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
@@ -509,8 +507,18 @@ void sb_vr_alloc_start(sb_vr_subscriber_t *sub)
 void sb_vr_layer_event(sb_vr_sub_stream_t *ss, int substream, int temporal)
 {
     sb_vr_subscriber_t *sub = ss->loop.owner;
-    if (!sub)
+    /* Only what changed since the last announcement, as the reference (a pause and start,
+     * or a layer asked again, announce nothing). */
+    if (substream >= 0 && ss->loop.ev_substream == substream + 1)
+        substream = -1;
+    if (temporal >= 0 && ss->loop.ev_temporal == temporal + 1)
+        temporal = -1;
+    if (!sub || (substream < 0 && temporal < 0))
         return;
+    if (substream >= 0)
+        ss->loop.ev_substream = (int8_t)(substream + 1);
+    if (temporal >= 0)
+        ss->loop.ev_temporal = (int8_t)(temporal + 1);
     json_t *ev = json_pack("{s:s, s:I, s:s}", "videoroom", "event", "room",
                            (json_int_t)sub->room->o.room, "mid", ss->loop.neg.mid);
     if (substream >= 0)

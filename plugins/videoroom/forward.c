@@ -153,6 +153,12 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     }
     uint32_t source = pkt->rtp.ssrc;
     bool vp8 = fan->codec == SB_CODEC_VP8;
+    /* The temporal layer forwarded, announced as the reference does (VP8 simulcast). */
+    if (vp8 && fan->neg.layers > 1) {
+        int t = ss->loop.target_temporal < 0 ? 2 : ss->loop.target_temporal;
+        if (ss->loop.ev_temporal != t + 1)
+            sb_vr_layer_event(ss, -1, t);
+    }
     if (vp8 && ss->loop.target_temporal >= 0 && pkt->rtp.payload_len) {
         sb_vp8_desc_t d;
         if (sb_vp8_parse(pkt->rtp.payload, pkt->rtp.payload_len, &d) == 0 && d.has_tid &&

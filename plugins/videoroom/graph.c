@@ -289,6 +289,7 @@ static void sb_vr_fwd_bind_run(void *arg)
         ss->loop.switched = true;
         ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;
+        ss->loop.ev_substream = ss->loop.ev_temporal = 0; /* a new source: announce again */
         sb_vr_fwd_ext_map(ss);
         /* Not before the PeerConnection is up (media_up asks then): a keyframe made for
          * nobody would make Chromium ignore the one asked at webrtcup (one per 300 ms). */

@@ -77,6 +77,13 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
             if (fdesc)
                 json_object_set_new(j, "feed_description", json_string(fdesc));
             json_object_set_new(j, "codec", json_string(codec));
+            /* As the reference: what is forwarded (-1: nothing yet) and what is wanted. */
+            if (ss->kind == SB_MEDIA_VIDEO && ss->src.layers > 1)
+                json_object_set_new(
+                    j, "simulcast",
+                    json_pack("{s:i, s:i, s:i, s:i}", "substream", -1, "substream-target",
+                              ss->substream >= 0 ? ss->substream : 2, "temporal-layer", -1,
+                              "temporal-layer-target", ss->temporal >= 0 ? ss->temporal : 2));
         }
         if (ss->crossrefid)
             json_object_set_new(j, "crossrefid", json_string(ss->crossrefid));

@@ -453,6 +453,7 @@ struct sb_vr_sub_stream {
         bool pin_layer, pin_temporal;
         bool cc_paused, alloc_seen;
         bool drop_old; /* a step down from far over the estimate: old layer stopped */
+        int8_t ev_substream, ev_temporal; /* last announced + 1, 0: none yet */
         int64_t alloc_down_us, alloc_up_us; /* the last step down, up */
         int64_t alloc_hold_us; /* no step up this long after a step down */
         uint32_t alloc_down_bps; /* the estimate at the last step down */
