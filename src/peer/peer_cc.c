@@ -1,4 +1,4 @@
-/* Congestion control of one peer (transport-wide CC, RFC-less but
+/* Congestion control of one peer (transport-wide CC,
  * draft-holmer-rmcat-transport-wide-cc-extensions-01):
  * - what the client sends us: the arrival of every packet carrying a transport sequence
  *   number, reported back every 50 ms, so the client's own estimator works (a browser that
@@ -232,6 +232,23 @@ static void sb_peer_cc_probe_slice(sb_peer_t *p, int64_t now)
     }
 }
 
+/* An estimate reported to the plugin, into the trace and the debug log. */
+static void sb_peer_cc_report(sb_peer_t *p, uint32_t est, int64_t now)
+{
+    sb_bwe_stats_t st;
+    sb_bwe_get_stats(p->cc.bwe, &st);
+    if (p->cc.trace)
+        sb_peer_cc_trace_estimate(p->cc.trace, est, &st, p->cc.wanted_bps, now);
+    SB_DEBUG("cc",
+             "estimate %u (delay %u, loss-based %u, acked %u, remb %u; loss %.3f, trend %.2f, "
+             "threshold %.2f, usage %d; %llu feedback, %llu results, %llu lost), wanted %u, "
+             "%llu probe packets",
+             est, st.delay_bps, st.loss_bps, st.acked_bps, st.remb_bps, st.loss, st.trend,
+             st.threshold, (int)st.usage, (unsigned long long)st.feedback_packets,
+             (unsigned long long)st.results, (unsigned long long)st.lost, p->cc.wanted_bps,
+             (unsigned long long)p->cc.probe_packets);
+}
+
 void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
 {
     sb_peer_cc_send_feedback(p, now);
@@ -256,21 +273,9 @@ void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
         p->plugin->on_bitrate_estimate) {
         p->cc.reported_bps = est;
         p->cc.reported_us = now;
-        sb_bwe_stats_t st;
-        sb_bwe_get_stats(p->cc.bwe, &st);
-        if (p->cc.trace)
-            sb_peer_cc_trace_estimate(p->cc.trace, est, &st, p->cc.wanted_bps, now);
-        SB_DEBUG("cc", "estimate %u (delay %u loss %u acked %u remb %u loss %.3f trend %.2f thr %.2f usage %d fb %llu res %llu lost %llu) wanted %u probes %llu",
-                 est, st.delay_bps, st.loss_bps, st.acked_bps, st.remb_bps, st.loss, st.trend, st.threshold, (int)st.usage,
-                 (unsigned long long)st.feedback_packets, (unsigned long long)st.results, (unsigned long long)st.lost,
-                 p->cc.wanted_bps, (unsigned long long)p->cc.probe_packets);
+        if (p->cc.trace || sb_log_max_level >= SB_LOG_DEBUG)
+            sb_peer_cc_report(p, est, now);
         p->plugin->on_bitrate_estimate(p->ph, est);
     }
 }
 
-void sb_peer_cc_stats(const sb_peer_t *p, sb_bwe_stats_t *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (p->cc.bwe)
-        sb_bwe_get_stats(p->cc.bwe, out);
-}

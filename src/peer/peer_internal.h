@@ -172,7 +172,6 @@ uint8_t *sb_peer_cc_stamp(sb_peer_t *p, uint8_t *buf, size_t *len, size_t cap, i
 void sb_peer_cc_on_feedback(sb_peer_t *p, const sb_rtcp_fb_t *fb, int64_t now);
 /* The client's REMB: true when our estimator takes it (as a cap). */
 bool sb_peer_cc_on_remb(sb_peer_t *p, uint64_t bps, int64_t now);
-void sb_peer_cc_stats(const sb_peer_t *p, sb_bwe_stats_t *out);
 /* peer_media.c: protect (room for the trailer in p->scratch-sized buffers) and send. */
 int sb_peer_cc_protect_send(sb_peer_t *p, uint8_t *buf, size_t len);
 
