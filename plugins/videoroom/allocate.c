@@ -130,6 +130,8 @@ static unsigned sb_vr_alloc_options(const sb_vr_sub_stream_t *ss, int64_t now,
     for (int l = 0; l < layers; l++) {
         if (ss->loop.pin_layer && l != ss->loop.target_layer)
             continue;
+        if (!ss->loop.pin_layer && ss->loop.max_layer >= 0 && l > ss->loop.max_layer && n)
+            break; /* over the subscriber's cap (the lowest flowing one stays an option) */
         uint32_t bps = sb_vr_alloc_layer_bps(fan, l, now);
         if (!bps)
             continue;
@@ -141,6 +143,8 @@ static unsigned sb_vr_alloc_options(const sb_vr_sub_stream_t *ss, int64_t now,
         }
         if (n == 0 && fan->has_temporal)
             out[n++] = (sb_vr_option_t){l, 0, (uint32_t)(bps * SB_VR_ALLOC_TL0_SHARE)};
+        if (fan->has_temporal && ss->loop.max_temporal == 0)
+            continue; /* capped at temporal layer 0: that option is the layer's only one */
         out[n++] = (sb_vr_option_t){l, -1, bps};
     }
     return n;
@@ -215,6 +219,8 @@ static unsigned sb_vr_alloc_svc_options(const sb_vr_sub_stream_t *ss, int top, i
     for (int s = 0; s <= top; s++) {
         if (pin >= 0 && s != pin)
             continue;
+        if (pin < 0 && ss->loop.max_layer >= 0 && s > ss->loop.max_layer && n)
+            break; /* over the subscriber's cap */
         if (ss->loop.svc_pin_temporal) {
             int t = sb_vr_alloc_svc_temporal(sel->target_temporal);
             out[n++] = (sb_vr_option_t){s, t, sb_vr_alloc_svc_bps(fan, s, t)};

@@ -131,6 +131,7 @@ typedef struct sb_vr_op {
     bool send, paused;
     int substream, temporal;
     int spatial_layer, temporal_layer; /* VP9 SVC */
+    int max_substream, max_temporal;
     unsigned n;
     sb_media_stream_t *neg;   /* n entries, owned */
     bool muted[SB_MEDIA_MAX_STREAMS];
@@ -342,8 +343,13 @@ static void sb_vr_fwd_sub_config_run(void *arg)
     /* Pinned by the subscriber, or the automatic choice's (which starts at the top). */
     ss->loop.pin_layer = op->substream >= 0;
     ss->loop.pin_temporal = op->temporal >= 0;
+    ss->loop.max_layer = op->max_substream;
+    ss->loop.max_temporal = op->max_temporal;
     if (ss->loop.pin_layer || !ss->loop.alloc_seen)
         ss->loop.target_layer = op->substream >= 0 ? op->substream : SB_MEDIA_MAX_LAYERS - 1;
+    /* Without an estimate (no transport-wide CC) the cap is the choice. */
+    if (!ss->loop.pin_layer && op->max_substream >= 0 && ss->loop.target_layer > op->max_substream)
+        ss->loop.target_layer = op->max_substream;
     if (ss->loop.pin_temporal || !ss->loop.alloc_seen)
         ss->loop.target_temporal = op->temporal;
     sb_vr_svc_config(ss, op->spatial_layer, op->temporal_layer);
@@ -369,6 +375,8 @@ void sb_vr_fwd_sub_config(sb_vr_subscriber_t *s, unsigned idx)
     op->temporal = ss->temporal;
     op->spatial_layer = ss->spatial_layer;
     op->temporal_layer = ss->temporal_layer;
+    op->max_substream = ss->max_substream;
+    op->max_temporal = ss->max_temporal;
     sb_vr_post_to(s->pc_loop, sb_vr_fwd_sub_config_run, op);
 }
 

@@ -94,8 +94,14 @@ json_t *sb_vr_subscriber_streams_json(const sb_vr_subscriber_t *s)
 
 /* ---- stream selection ---------------------------------------------------------------------- */
 
+static int sb_vr_json_int_or(json_t *obj, const char *key, int dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return v ? (int)json_integer_value(v) : dflt;
+}
+
 /* Resolve a "streams" array ([{feed, mid?, crossrefid?, substream?, temporal?, spatial_layer?,
- * temporal_layer?}]) into picks.
+ * temporal_layer?, max_substream?, max_temporal?}]) into picks.
  * Under the lock. Returns the count, or -1 with an error (owned) in *err. */
 int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigned max,
                       json_t **err)
@@ -104,7 +110,8 @@ int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigne
         {"feed", SB_VR_T_UINT, true},         {"mid", SB_VR_T_STRING, false},
         {"crossrefid", SB_VR_T_STRING, false}, {"substream", SB_VR_T_UINT, false},
         {"temporal", SB_VR_T_UINT, false},     {"spatial_layer", SB_VR_T_UINT, false},
-        {"temporal_layer", SB_VR_T_UINT, false},
+        {"temporal_layer", SB_VR_T_UINT, false}, {"max_substream", SB_VR_T_UINT, false},
+        {"max_temporal", SB_VR_T_UINT, false},
     };
     char text[256];
     unsigned n = 0;
@@ -145,7 +152,9 @@ int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigne
                                       sub ? (int)json_integer_value(sub) : -1,
                                       tmp ? (int)json_integer_value(tmp) : -1,
                                       sl ? (int)json_integer_value(sl) : -1,
-                                      tl ? (int)json_integer_value(tl) : -1};
+                                      tl ? (int)json_integer_value(tl) : -1,
+                                      sb_vr_json_int_or(it, "max_substream", -1),
+                                      sb_vr_json_int_or(it, "max_temporal", -1)};
         }
     }
     return (int)n;
@@ -217,6 +226,8 @@ unsigned sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks,
              * the owner (before any closure is posted) are set here. */
             sb_vr_sub_stream_t *fresh = SB_NEW(sb_vr_sub_stream_t);
             fresh->loop.owner = s;
+            fresh->max_substream = fresh->max_temporal = -1;
+            fresh->loop.max_layer = fresh->loop.max_temporal = -1;
             __atomic_store_n(&s->streams[slot], fresh, __ATOMIC_RELEASE);
         }
         sb_vr_sub_stream_t *ss = s->streams[slot];
@@ -248,6 +259,8 @@ unsigned sb_vr_sub_add_streams(sb_vr_subscriber_t *s, const sb_vr_pick_t *picks,
         ss->temporal = picks[i].temporal;
         ss->spatial_layer = picks[i].spatial_layer;
         ss->temporal_layer = picks[i].temporal_layer;
+        ss->max_substream = picks[i].max_substream;
+        ss->max_temporal = picks[i].max_temporal;
         sb_free(ss->crossrefid);
         ss->crossrefid = sb_strdup(picks[i].crossrefid);
         sb_vr_sub_set_feed(ss, picks[i].feed, picks[i].index);

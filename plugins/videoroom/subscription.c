@@ -104,6 +104,12 @@ static void sb_vr_sub_configure_one(sb_vr_subscriber_t *s, sb_vr_sub_stream_t *s
         ss->spatial_layer = (int)json_integer_value(v);
     if ((v = json_object_get(it, "temporal_layer")))
         ss->temporal_layer = (int)json_integer_value(v);
+    /* Caps on the automatic choice (not in the reference): substream or spatial layer, and
+     * temporal layer, at most this. */
+    if ((v = json_object_get(it, "max_substream")))
+        ss->max_substream = (int)json_integer_value(v);
+    if ((v = json_object_get(it, "max_temporal")))
+        ss->max_temporal = (int)json_integer_value(v);
     sb_vr_fwd_sub_config(s, ss->mindex);
 }
 
@@ -113,7 +119,8 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         {"mid", SB_VR_T_STRING, true},        {"send", SB_VR_T_BOOL, false},
         {"substream", SB_VR_T_UINT, false},   {"temporal", SB_VR_T_UINT, false},
         {"spatial_layer", SB_VR_T_UINT, false}, {"temporal_layer", SB_VR_T_UINT, false},
-        {"fallback", SB_VR_T_UINT, false},
+        {"fallback", SB_VR_T_UINT, false},    {"max_substream", SB_VR_T_UINT, false},
+        {"max_temporal", SB_VR_T_UINT, false},
     };
     static const sb_vr_param_t top[] = {
         {"streams", SB_VR_T_ARRAY, false},

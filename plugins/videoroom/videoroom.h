@@ -432,6 +432,7 @@ struct sb_vr_sub_stream {
     bool send;
     int substream, temporal; /* -1: highest */
     int spatial_layer, temporal_layer; /* VP9 SVC (svc.c), -1: highest */
+    int max_substream, max_temporal;   /* caps on the automatic choice, -1: none */
     bool ready;              /* negotiated and active */
     char *crossrefid;
     /* kind DATA: one m-line carries every data source (feed is NULL); references. */
@@ -454,6 +455,7 @@ struct sb_vr_sub_stream {
         bool cc_paused, alloc_seen;
         bool drop_old; /* a step down from far over the estimate: old layer stopped */
         int8_t ev_substream, ev_temporal; /* last announced + 1, 0: none yet */
+        int max_layer, max_temporal; /* the subscriber's caps (substream or spatial), -1 none */
         int64_t alloc_down_us, alloc_up_us; /* the last step down, up */
         int64_t alloc_hold_us; /* no step up this long after a step down */
         uint32_t alloc_down_bps; /* the estimate at the last step down */
@@ -521,6 +523,7 @@ typedef struct sb_vr_pick {
     const char *crossrefid;
     int substream, temporal;
     int spatial_layer, temporal_layer;
+    int max_substream, max_temporal;
 } sb_vr_pick_t;
 
 void sb_vr_subscriber_ref(sb_vr_subscriber_t *s);

@@ -92,7 +92,7 @@ CLIMB_S = 10.0  # (b) back to the top layer within this after the lift
 LOSS_S = 15.0  # (c)
 FREEZE_MS = 500
 MIN_FPS = 10.0  # decoding "goes on": the fake camera sends ~20 fps here
-TOP_W, LOW_W = 1280, 320
+TOP_W, MID_W, LOW_W = 1280, 640, 320
 SVC_ROOM = 1235
 SVC_TRACK = {"simulcast": False, "svc": "L3T3_KEY"}
 SVC_RAMP_S = 20.0  # (e) the publisher encodes its top spatial layer within this
@@ -341,6 +341,14 @@ def part_d(st, pub, sub):
         check(len(seen) == 1 and seen[0][1] == LOW_W, "widths %s" % fmt_widths(seen, t_conf))
         moved = [(t, v) for t, v in ev if t >= t_conf + 1000 and v != 0]
         check(not moved, "substream events after the pin: %r" % moved)
+    s = pub.call("sbSamples", {"name": "capped"})
+    t_conf = st["capped"]["times"]["configured"]
+    seen = widths(s, t_conf + 3000, now_ms())
+    tap.note("(d) capped subscriber (max_substream 1): widths %s" % fmt_widths(
+        widths(s, 0, now_ms()), t_conf))
+    with case("(d) a subscriber capped at substream 1 (max_substream) gets %d wide, never "
+              "more, with plenty of bandwidth" % MID_W):
+        check(seen and all(w == MID_W for _, w in seen), "widths %s" % fmt_widths(seen, t_conf))
     ev = layer_events(sub.call("sbEvents", {"name": "auto"}))
     t_lim, t_lift = st.get("t_limit"), st.get("t_lift")
     with case("(d) layer-change events reach the janus.js page: a lower substream under "
@@ -501,6 +509,8 @@ def simulcast_parts(st, lab, pub, sub, parts):
                               timeout=60)
         st["pinned"] = pub.call("sbSubscribe", {"name": "pinned", "room": room,
                                                 "feed": feed, "substream": 0}, timeout=60)
+        st["capped"] = pub.call("sbSubscribe", {"name": "capped", "room": room,
+                                                "feed": feed, "max_substream": 1}, timeout=60)
         for name in ("auto", "pinned"):
             t = st[name]["times"]
             tap.note("%s subscriber: ms after join: attached %d, webrtcup %d, first frame "
