@@ -329,44 +329,62 @@ static void sb_bwe_ack_add(sb_bwe_t *b, int64_t recv_us, uint32_t size, bool pro
         b->ack_since_us = recv_us;
 }
 
-/* Bytes of the last `buckets` complete buckets (the newest, still filling, left out) by the
- * time they cover, or since the start if that is shorter; 0: unknown. media: without the
- * probes' bytes. */
-static double sb_bwe_ack_rate_of(const sb_bwe_t *b, int64_t buckets, bool media)
+/* The acknowledged rates over the last 500 ms and 250 ms of complete buckets (the newest,
+ * still filling, left out), all bytes and media alone (without the probes'), in one pass:
+ * each window's bytes by the time it covers, or since the start if that is shorter; 0:
+ * unknown. */
+typedef struct sb_bwe_ack_rates {
+    double all, all_short, media, media_short;
+} sb_bwe_ack_rates_t;
+
+static void sb_bwe_ack_window(const sb_bwe_t *b, int64_t buckets, int64_t *first,
+                              int64_t *span)
 {
-    if (!b->ack_have)
-        return 0;
-    int64_t first = b->ack_head - buckets;
+    *first = b->ack_head - buckets;
     int64_t since = b->ack_since_us / SB_BWE_ACK_BUCKET_US;
-    int64_t start = first * SB_BWE_ACK_BUCKET_US;
-    if (since > first) {
-        first = since;
+    int64_t start = *first * SB_BWE_ACK_BUCKET_US;
+    if (since > *first) {
+        *first = since;
         start = b->ack_since_us;
     }
-    int64_t span = b->ack_head * SB_BWE_ACK_BUCKET_US - start;
-    if (span < SB_BWE_ACK_MIN_SPAN_US)
-        return 0;
-    uint64_t sum = 0;
-    for (int64_t j = first; j < b->ack_head; j++) {
-        int64_t m = sb_bwe_mod(j, SB_BWE_ACK_BUCKETS);
-        sum += b->ack_bytes[m] - (media ? b->ack_probe_bytes[m] : 0);
-    }
-    return (double)sum * 8e6 / (double)span;
+    *span = b->ack_head * SB_BWE_ACK_BUCKET_US - start;
 }
 
-static double sb_bwe_ack_rate(const sb_bwe_t *b, int64_t buckets)
+static double sb_bwe_ack_bps(uint64_t bytes, int64_t span)
 {
-    return sb_bwe_ack_rate_of(b, buckets, false);
+    return span < SB_BWE_ACK_MIN_SPAN_US ? 0 : (double)bytes * 8e6 / (double)span;
+}
+
+static void sb_bwe_ack_rates(const sb_bwe_t *b, sb_bwe_ack_rates_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!b->ack_have)
+        return;
+    int64_t first, span, first_short, span_short;
+    sb_bwe_ack_window(b, SB_BWE_ACK_BUCKETS, &first, &span);
+    sb_bwe_ack_window(b, SB_BWE_ACK_SHORT_BUCKETS, &first_short, &span_short);
+    uint64_t all = 0, probe = 0, all_short = 0, probe_short = 0;
+    for (int64_t j = first; j < b->ack_head; j++) {
+        int64_t m = sb_bwe_mod(j, SB_BWE_ACK_BUCKETS);
+        all += b->ack_bytes[m];
+        probe += b->ack_probe_bytes[m];
+        if (j >= first_short) {
+            all_short += b->ack_bytes[m];
+            probe_short += b->ack_probe_bytes[m];
+        }
+    }
+    out->all = sb_bwe_ack_bps(all, span);
+    out->all_short = sb_bwe_ack_bps(all_short, span_short);
+    out->media = sb_bwe_ack_bps(all - probe, span);
+    out->media_short = sb_bwe_ack_bps(all_short - probe_short, span_short);
 }
 
 /* What the rate controller takes as the throughput. Each window's rate is a lower bound of
  * the capacity while the queue is busy; the short one follows a rate that just went up (after
  * a probe), the long one smooths the packet-sized noise of low rates: take the larger. */
-static double sb_bwe_ack_throughput(const sb_bwe_t *b, bool media)
+static double sb_bwe_larger(double a, double b)
 {
-    double a = sb_bwe_ack_rate_of(b, SB_BWE_ACK_BUCKETS, media);
-    double r = sb_bwe_ack_rate_of(b, SB_BWE_ACK_SHORT_BUCKETS, media);
-    return r > a ? r : a;
+    return a > b ? a : b;
 }
 
 /* ---- loss-based ---- */
@@ -650,7 +668,9 @@ void sb_bwe_on_feedback(sb_bwe_t *b, const sb_bwe_result_t *r, size_t n, int64_t
     b->have_feedback = true;
     b->feedback_us = now;
     b->probe_blind = false;
-    b->acked_bps = sb_bwe_ack_rate(b, SB_BWE_ACK_BUCKETS);
+    sb_bwe_ack_rates_t ack;
+    sb_bwe_ack_rates(b, &ack);
+    b->acked_bps = ack.all;
 
     double probe_rate = 0;
     bool probe = sb_bwe_probe_done(b, now, &probe_rate);
@@ -663,9 +683,9 @@ void sb_bwe_on_feedback(sb_bwe_t *b, const sb_bwe_result_t *r, size_t n, int64_t
          * probes, each one lifted that ceiling for half a second and an app-limited estimate
          * climbed under it, 8 %/s with no queue to stop it, to 1.3 x a 400 kbit/s link (the
          * layer choice then tried a layer that did not fit every 10 s). */
-        sb_bwe_delay_update(&b->delay, sb_bwe_ack_throughput(b, false),
-                            sb_bwe_ack_throughput(b, true), b->rtt_us, now, b->min_bps,
-                            b->max_bps);
+        sb_bwe_delay_update(&b->delay, sb_bwe_larger(ack.all, ack.all_short),
+                            sb_bwe_larger(ack.media, ack.media_short), b->rtt_us, now,
+                            b->min_bps, b->max_bps);
     }
     sb_bwe_probe_expire(b, now);
     if (b->delay.overuses != b->overuses_seen) {
