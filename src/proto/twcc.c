@@ -210,10 +210,12 @@ void sb_twcc_recv_get_stats(const sb_twcc_recv_t *r, sb_twcc_recv_stats_t *out)
 
 typedef enum { SB_TWCC_SENT = 0, SB_TWCC_REPORTED_LOST, SB_TWCC_REPORTED_RECEIVED } sb_twcc_state_t;
 
+/* 16 bytes: four to a cache line (the ring is written once per packet sent, cold at a
+ * fan-out). */
 typedef struct sb_twcc_sent {
-    int64_t send_us;
-    uint32_t seq;  /* low 32 bits of the unwrapped number: tells a stale slot */
-    uint32_t size;
+    uint32_t send_lo; /* send time's low 32 bits (us): the ring spans seconds, not 71 min */
+    uint32_t seq;     /* low 32 bits of the unwrapped number: tells a stale slot */
+    uint16_t size;
     int16_t probe;
     uint8_t state; /* sb_twcc_state_t */
 } sb_twcc_sent_t;
@@ -223,6 +225,7 @@ typedef struct sb_twcc_sent {
  * next packet, so every line touched is a miss. */
 struct sb_twcc_send {
     int64_t next; /* unwrapped number of the next packet */
+    int64_t last_send_us; /* the newest send time: the others are read back against it */
     sb_twcc_send_stats_t stats;
     bool have_ref;
     uint32_t last_ref;    /* 24-bit reference time of the last feedback */
@@ -247,9 +250,10 @@ uint16_t sb_twcc_send_next(sb_twcc_send_t *s, int64_t send_us, uint32_t size, in
 {
     int64_t u = s->next++;
     sb_twcc_sent_t *e = &s->ring[(uint64_t)u & (SB_TWCC_SEND_RING - 1)];
-    e->send_us = send_us;
+    e->send_lo = (uint32_t)send_us;
+    s->last_send_us = send_us;
     e->seq = (uint32_t)u;
-    e->size = size;
+    e->size = (uint16_t)(size > UINT16_MAX ? UINT16_MAX : size);
     e->probe = (int16_t)(probe < 0 ? -1 : probe > INT16_MAX ? INT16_MAX : probe);
     e->state = SB_TWCC_SENT;
     s->stats.sent++;
@@ -304,7 +308,9 @@ int sb_twcc_send_on_feedback(sb_twcc_send_t *s, const sb_rtcp_twcc_t *fb, sb_bwe
         if (w == max)
             continue;
         out[w++] = (sb_bwe_result_t){.seq = u,
-                                     .send_us = e->send_us,
+                                     .send_us = s->last_send_us -
+                                                (int64_t)(uint32_t)((uint32_t)s->last_send_us -
+                                                                    e->send_lo),
                                      .recv_us = received ? (t < 0 ? 0 : t) : -1,
                                      .size = e->size,
                                      .probe = e->probe};
