@@ -301,6 +301,11 @@ def echo_checks(tap, ours, theirs):
     for flow in ECHO_FLOWS:
         (a, fa), (b, fb) = ours[flow], theirs[flow]
         b = [e for e in b if e != racy]
+        if flow == "detach":
+            # The reference sometimes sends 'done' on a detach too, before 'detached' (its
+            # hangup and detach paths race; seen once in CI): ours must never, so only
+            # theirs is forgiven it.
+            b = [e for e in b if e != done]
         with tap.case("echotest %s: the reference's events" % flow):
             only_a, only_b = multiset_diff(a, b)
             check(not only_a and not only_b, "only ours:\n  %s\nonly theirs:\n  %s" % (
