@@ -29,6 +29,7 @@ if [ -x tests/integration/run.sh ]; then
   for b in build build-asan; do
     echo "== integration ($b)"
     out=$(tests/integration/run.sh "$top/$b" </dev/null 2>&1)
+    echo "$out" >"$b/integration.log" # whole, with each suite's notes and time
     # Every result line; under a failure, its detail lines ('#   ...', at most 40), so a CI
     # log says why a case failed, not only that it did.
     echo "$out" | awk '/^(not ok|ok) /{detail = /^not ok /; shown = 0; print "  " $0; next}

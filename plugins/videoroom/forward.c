@@ -22,7 +22,6 @@
 #include "videoroom.h"
 
 #define SB_VR_SCRATCH 2048
-#define SB_VR_LAYER_STALE_US 1000000 /* a simulcast layer without packets this long is gone */
 #define SB_VR_KF_INTERVAL_US 500000  /* keyframe requests per subscriber stream, at most */
 #define SB_VR_REMB_INTERVAL_US 1000000
 
@@ -30,32 +29,11 @@ static _Thread_local uint8_t sb_vr_scratch[2][SB_VR_SCRATCH];
 
 /* ---- simulcast ---------------------------------------------------------------------------- */
 
-static bool sb_vr_layer_alive(const sb_vr_fanout_t *fan, int layer, int64_t now)
-{
-    int64_t last = fan->layer_last_us[layer];
-    return last && now - last < SB_VR_LAYER_STALE_US;
-}
-
-/* The layer to forward: the target if it flows, else the nearest one below, else above. */
-static int sb_vr_layer_pick(const sb_vr_fanout_t *fan, int target, int64_t now)
-{
-    int layers = (int)fan->neg.layers;
-    if (target < 0 || target >= layers)
-        target = layers - 1;
-    for (int l = target; l >= 0; l--)
-        if (sb_vr_layer_alive(fan, l, now))
-            return l;
-    for (int l = target + 1; l < layers; l++)
-        if (sb_vr_layer_alive(fan, l, now))
-            return l;
-    return -1;
-}
-
 /* Whether this packet's layer goes to ss; switches (at a keyframe) set *switched. */
 static bool sb_vr_layer_accept(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
                                const sb_rtp_packet_t *pkt, int64_t now, bool *switched)
 {
-    int want = sb_vr_layer_pick(fan, ss->loop.target_layer, now);
+    int want = sb_simulcast_pick(fan->layer_last_us, fan->neg.layers, ss->loop.target_layer, now);
     int layer = (int)pkt->layer;
     if (want >= 0 && want != ss->loop.cur_layer && layer == want && pkt->keyframe) {
         ss->loop.cur_layer = layer;
@@ -76,31 +54,6 @@ static bool sb_vr_layer_accept(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
 }
 
 /* ---- rewriting ---------------------------------------------------------------------------- */
-
-/* VP8 picture id and TL0PICIDX continue across simulcast layer switches (each layer has
- * its own numbering), so the receiver sees one stream. */
-static void sb_vr_vp8_rewrite(sb_vr_sub_stream_t *ss, uint8_t *payload, size_t len,
-                              bool switched)
-{
-    sb_vp8_desc_t d;
-    if (sb_vp8_parse(payload, len, &d) < 0 || !d.has_picture_id)
-        return;
-    uint16_t mask = d.picture_id_15bit ? 0x7fff : 0x7f;
-    if (switched && ss->loop.vp8_have_last) {
-        ss->loop.vp8_picid_off = (uint16_t)(ss->loop.vp8_last_picid + 1 - d.picture_id);
-        if (d.has_tl0picidx)
-            ss->loop.vp8_tl0_off = (uint8_t)(ss->loop.vp8_last_tl0 + 1 - d.tl0picidx);
-    }
-    uint16_t picid = (uint16_t)(d.picture_id + ss->loop.vp8_picid_off) & mask;
-    sb_vp8_set_picture_id(payload, &d, picid);
-    ss->loop.vp8_last_picid = picid;
-    if (d.has_tl0picidx) {
-        uint8_t tl0 = (uint8_t)(d.tl0picidx + ss->loop.vp8_tl0_off);
-        sb_vp8_set_tl0picidx(payload, &d, tl0);
-        ss->loop.vp8_last_tl0 = tl0;
-    }
-    ss->loop.vp8_have_last = true;
-}
 
 /* Extension ids: remapped in place; the mid element gets the subscriber's mid (rebuilt
  * into the second scratch buffer when it does not fit). Returns the packet and its length. */
@@ -200,7 +153,7 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     if (svc_mark)
         sb_rtp_set_marker(buf, true);
     if (vp8 && fan->neg.layers > 1 && pkt->rtp.payload_len)
-        sb_vr_vp8_rewrite(ss, buf + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
+        sb_vp8_renumber(&ss->loop.vp8, buf + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
     if (ss->loop.ext_remap && pkt->rtp.extension)
         buf = sb_vr_ext_rewrite(ss, buf, &len, &pkt->rtp);
     /* Same length and only header/descriptor bytes rewritten: the core shares the

@@ -49,6 +49,7 @@
 #include "proto/codec.h"
 #include "proto/dd.h"
 #include "proto/seq_rewrite.h"
+#include "proto/simulcast.h"
 #include "proto/svc_select.h"
 
 #define SB_VR_PACKAGE "janus.plugin.videoroom"
@@ -465,9 +466,7 @@ struct sb_vr_sub_stream {
         sb_seq_rewrite_t rw;
         uint8_t ext_map[256];
         bool ext_remap;
-        uint16_t vp8_picid_off, vp8_last_picid;
-        uint8_t vp8_tl0_off, vp8_last_tl0;
-        bool vp8_have_last;
+        sb_vp8_renumber_t vp8; /* picture ids continuous across simulcast switches */
         sb_svc_select_t svc; /* SVC layers forwarded (svc.c) */
         bool svc_init;
         /* SVC layers the subscriber pinned (spatial_layer, temporal_layer): kept by the

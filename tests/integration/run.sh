@@ -70,9 +70,11 @@ for t in "$here"/test_*.py "$here"/videoroom/test_*.py; do
         [ $match = 1 ] || continue
     fi
     echo "# $name"
+    t0=$(date +%s)
     SB_VR_NETNS=1 "${netns[@]}" bash -c 'ip link set lo up && exec timeout -k 10 "$0" "$1" "$2" "$3"' \
         "$per_test_timeout" "$python" "$t" "$arg" </dev/null 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
+    echo "# $name: $(($(date +%s) - t0)) s"
     p=$(grep -c '^ok - ' "$out")
     f=$(grep -c '^not ok - ' "$out")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
