@@ -1,9 +1,10 @@
-/* SRTP sessions: libsrtp2 contexts for one direction of one peer, plus the EVP fast path.
+/* SRTP sessions: one direction of one peer, through the EVP fast path or libsrtp2.
  *
- * Each session holds one libsrtp2 context with a single wildcard policy (ssrc_any_outbound or
- * ssrc_any_inbound), a 1024-packet replay window and allow_repeat_tx, so NACK retransmissions
- * can be protected again and late ones still accepted. RTP goes through srtp_evp.c in both
- * directions (every profile) unless told otherwise; RTCP always uses libsrtp2.
+ * A session uses one implementation for RTP and RTCP alike: srtp_evp.c (every profile, the
+ * default), or a libsrtp2 context, the reference, with a single wildcard policy
+ * (ssrc_any_outbound or ssrc_any_inbound), a 1024-packet replay window and allow_repeat_tx,
+ * so NACK retransmissions can be protected again and late ones still accepted; the EVP
+ * transforms behave the same way (srtp_evp.h).
  * What it does not do: parse RTP beyond the header length, log per packet, hold buffers.
  *
  * Thread: sessions live on their peer's media loop; init/deinit are global and locked. */
@@ -25,8 +26,8 @@ _Static_assert(SB_SRTP_MAX_KEY_LEN + SB_SRTP_MAX_SALT_LEN <= SRTP_MAX_KEY_LEN,
                "master key+salt must fit libsrtp2");
 
 struct sb_srtp_session {
-    srtp_t ctx;
-    sb_srtp_evp_t *evp; /* RTP, or NULL */
+    srtp_t ctx;         /* libsrtp2, or NULL */
+    sb_srtp_evp_t *evp; /* EVP, or NULL: exactly one of the two is set */
     sb_srtp_direction_t dir;
     sb_srtp_profile_t profile;
     size_t rtp_overhead, rtcp_overhead;
@@ -121,13 +122,21 @@ static int sb_srtp_policy(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir,
     return 0;
 }
 
-static int sb_srtp_attach_evp(sb_srtp_session_t *s, const sb_srtp_keys_t *keys, sb_srtp_impl_t impl)
+static int sb_srtp_attach_evp(sb_srtp_session_t *s, const sb_srtp_keys_t *keys)
 {
-    if (impl == SB_SRTP_IMPL_LIBSRTP)
-        return 0;
     bool in = s->dir == SB_SRTP_INBOUND;
     return sb_srtp_evp_new(keys->profile, in ? keys->remote_key : keys->local_key,
                            in ? keys->remote_salt : keys->local_salt, in, &s->evp);
+}
+
+static int sb_srtp_attach_libsrtp(sb_srtp_session_t *s, const srtp_policy_t *policy)
+{
+    srtp_err_status_t st = srtp_create(&s->ctx, policy);
+    if (st == srtp_err_status_ok)
+        return 0;
+    s->ctx = NULL;
+    SB_WARN("srtp", "srtp_create failed (%d) for %s", (int)st, sb_srtp_profile_name(s->profile));
+    return SB_EIO;
 }
 
 int sb_srtp_session_new_impl(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir,
@@ -142,18 +151,13 @@ int sb_srtp_session_new_impl(const sb_srtp_keys_t *keys, sb_srtp_direction_t dir
     sb_srtp_session_t *s = SB_NEW(sb_srtp_session_t);
     s->dir = dir;
     s->profile = keys->profile;
-    srtp_err_status_t st = srtp_create(&s->ctx, &policy);
+    rc = impl == SB_SRTP_IMPL_LIBSRTP ? sb_srtp_attach_libsrtp(s, &policy)
+                                      : sb_srtp_attach_evp(s, keys);
     OPENSSL_cleanse(master, sizeof(master));
-    if (st != srtp_err_status_ok) {
-        SB_WARN("srtp", "srtp_create failed (%d) for %s", (int)st,
-                sb_srtp_profile_name(keys->profile));
-        rc = SB_EIO;
-        goto fail;
-    }
-    rc = sb_srtp_attach_evp(s, keys, impl);
     if (rc != 0)
         goto fail;
-    /* The tag length is fixed per profile; SRTCP adds its 4-byte E||index word. */
+    /* The tag length is fixed per profile (libsrtp2's policy says it for both
+     * implementations); SRTCP adds its 4-byte E||index word. */
     s->rtp_overhead = (size_t)policy.rtp.auth_tag_len;
     s->rtcp_overhead = (size_t)policy.rtcp.auth_tag_len + 4;
     *out = s;
@@ -214,11 +218,34 @@ static int sb_srtp_status(sb_srtp_session_t *s, srtp_err_status_t st)
         return SB_EPROTO;
     case srtp_err_status_bad_param:
     case srtp_err_status_parse_err:
+    case srtp_err_status_cant_check: /* SRTCP with E = 0 where the profile encrypts */
         s->stats.other_fail++;
         return SB_EINVAL;
     default:
         s->stats.other_fail++;
         return SB_EIO;
+    }
+}
+
+/* Counts an EVP transform's result and maps it to the contract of srtp.h. */
+static int sb_srtp_evp_status(sb_srtp_session_t *s, int rc, uint64_t *ok)
+{
+    switch (rc) {
+    case 0:
+        (*ok)++;
+        return 0;
+    case SB_EEXIST: /* a replay, or older than the window */
+        s->stats.replay_fail++;
+        return SB_EPROTO;
+    case SB_EPROTO:
+        s->stats.auth_fail++;
+        return SB_EPROTO;
+    case SB_ENOMEM: /* a new remote SSRC past the bound: refused like a forged one */
+        s->stats.other_fail++;
+        return SB_EPROTO;
+    default:
+        s->stats.other_fail++;
+        return rc;
     }
 }
 
@@ -246,16 +273,9 @@ int sb_srtp_protect_rtp(sb_srtp_session_t *s, uint8_t *buf, size_t *len, size_t 
                            cap >= s->rtp_overhead ? cap - s->rtp_overhead : 0);
     if (rc != 0)
         return rc;
-    if (s->evp) {
-        rc = sb_srtp_evp_protect_rtp(s->evp, buf, len, cap);
-        if (rc == 0)
-            s->stats.rtp_ok++;
-        else if (rc == SB_EPROTO)
-            s->stats.replay_fail++;
-        else
-            s->stats.other_fail++;
-        return rc;
-    }
+    if (s->evp)
+        return sb_srtp_evp_status(s, sb_srtp_evp_protect_rtp(s->evp, buf, len, cap),
+                                  &s->stats.rtp_ok);
     int n = (int)*len;
     rc = sb_srtp_status(s, srtp_protect(s->ctx, buf, &n));
     if (rc == 0) {
@@ -270,23 +290,8 @@ int sb_srtp_unprotect_rtp(sb_srtp_session_t *s, uint8_t *buf, size_t *len)
     int rc = sb_srtp_check(s, SB_SRTP_INBOUND, buf, *len, 12 + s->rtp_overhead, *len);
     if (rc != 0)
         return rc;
-    if (s->evp) {
-        rc = sb_srtp_evp_unprotect_rtp(s->evp, buf, len);
-        if (rc == 0) {
-            s->stats.rtp_ok++;
-            return 0;
-        }
-        if (rc == SB_EEXIST) {
-            s->stats.replay_fail++;
-            return SB_EPROTO;
-        }
-        if (rc == SB_EPROTO) {
-            s->stats.auth_fail++;
-            return SB_EPROTO;
-        }
-        s->stats.other_fail++;
-        return rc == SB_ENOMEM ? SB_EPROTO : rc;
-    }
+    if (s->evp)
+        return sb_srtp_evp_status(s, sb_srtp_evp_unprotect_rtp(s->evp, buf, len), &s->stats.rtp_ok);
     int n = (int)*len;
     rc = sb_srtp_status(s, srtp_unprotect(s->ctx, buf, &n));
     if (rc == 0) {
@@ -302,6 +307,9 @@ int sb_srtp_protect_rtcp(sb_srtp_session_t *s, uint8_t *buf, size_t *len, size_t
                            cap >= s->rtcp_overhead ? cap - s->rtcp_overhead : 0);
     if (rc != 0)
         return rc;
+    if (s->evp)
+        return sb_srtp_evp_status(s, sb_srtp_evp_protect_rtcp(s->evp, buf, len, cap),
+                                  &s->stats.rtcp_ok);
     int n = (int)*len;
     rc = sb_srtp_status(s, srtp_protect_rtcp(s->ctx, buf, &n));
     if (rc == 0) {
@@ -316,6 +324,9 @@ int sb_srtp_unprotect_rtcp(sb_srtp_session_t *s, uint8_t *buf, size_t *len)
     int rc = sb_srtp_check(s, SB_SRTP_INBOUND, buf, *len, 8 + s->rtcp_overhead, *len);
     if (rc != 0)
         return rc;
+    if (s->evp)
+        return sb_srtp_evp_status(s, sb_srtp_evp_unprotect_rtcp(s->evp, buf, len),
+                                  &s->stats.rtcp_ok);
     int n = (int)*len;
     rc = sb_srtp_status(s, srtp_unprotect_rtcp(s->ctx, buf, &n));
     if (rc == 0) {

@@ -3,9 +3,10 @@
  * A peer owns two sessions: an outbound one built from the local keys (protect) and an inbound
  * one built from the remote keys (unprotect). Each matches any SSRC of its direction, so one
  * session serves every stream of the PeerConnection. libsrtp2 is the reference implementation;
- * RTP goes through OpenSSL-EVP transforms (srtp_evp.h) in both directions, verified against
- * libsrtp2 in the unit tests, by default for every profile, because Debian's libsrtp2 (built
- * against NSS) is several times slower: it is the one per-subscriber crypto step of fan-out.
+ * RTP and RTCP go through OpenSSL-EVP transforms (srtp_evp.h) in both directions, verified
+ * against libsrtp2 in the unit tests, by default for every profile, because Debian's libsrtp2
+ * (built against NSS) is several times slower: SRTP is the one per-subscriber crypto step of
+ * fan-out, and each subscriber's transport-cc feedback is SRTCP ~20 times a second.
  *
  * Thread: a session is owned by its peer and touched only on the peer's media loop.
  * sb_srtp_init()/sb_srtp_deinit() are global and thread-safe.
@@ -51,7 +52,7 @@ typedef enum sb_srtp_direction {
     SB_SRTP_INBOUND = 1,  /* remote keys, unprotect */
 } sb_srtp_direction_t;
 
-/* Which code does the RTP transforms (both directions). AUTO picks EVP (every profile). */
+/* Which code does a session's transforms, RTP and RTCP. AUTO picks EVP (every profile). */
 typedef enum sb_srtp_impl {
     SB_SRTP_IMPL_AUTO = 0,
     SB_SRTP_IMPL_LIBSRTP = 1,
@@ -93,7 +94,7 @@ void sb_srtp_session_free(sb_srtp_session_t *s);
 /* Exact bytes protect adds for this session's RTP and RTCP packets. */
 size_t sb_srtp_rtp_overhead(const sb_srtp_session_t *s);
 size_t sb_srtp_rtcp_overhead(const sb_srtp_session_t *s);
-/* True when this session's RTP goes through the EVP transform. */
+/* True when this session's RTP and RTCP go through the EVP transforms. */
 bool sb_srtp_session_uses_evp(const sb_srtp_session_t *s);
 void sb_srtp_session_stats(const sb_srtp_session_t *s, sb_srtp_stats_t *out);
 

@@ -1,12 +1,17 @@
-/* SRTP for RTP with OpenSSL EVP: the hot-path transforms of srtp.c, for AES-CM + HMAC-SHA1
+/* SRTP and SRTCP with OpenSSL EVP: the hot-path transforms of srtp.c, for AES-CM + HMAC-SHA1
  * (RFC 3711) and AEAD AES-GCM (RFC 7714), sending and receiving.
  *
  * Why it exists: Debian's libsrtp2 is built against NSS, whose AES-CTR and HMAC cost ~5 µs per
  * 1200-byte packet and whose GCM takes locks and allocates per packet; OpenSSL's AES-NI code
  * does the same work in well under 1 µs, and one protect per forwarded packet per subscriber
  * is the floor of the SFU's cost (DESIGN.md); receiving, NSS costs ~5 µs per packet in a
- * busy loop (locks, allocations, cold caches).
- * What it does not do: SRTCP, MKI, key derivation rate, encrypted header extensions.
+ * busy loop (locks, allocations, cold caches). SRTCP packets are small but frequent: each
+ * subscriber's transport-cc feedback (~20 a second) is unprotected here, and what we send
+ * (RR, SR, NACK, PLI, REMB) protected, at a few µs each through libsrtp2.
+ * Each flow (RTP, RTCP) has its own session keys in cipher and HMAC contexts keyed once:
+ * per packet only the IV changes, with no allocation (a new SSRC's state aside).
+ * What it does not do: MKI, key derivation rate, encrypted header extensions, unencrypted
+ * SRTCP on the way out (we always send E = 1).
  * libsrtp2 remains the reference: the unit tests compare this transform byte for byte.
  *
  * Thread: an sb_srtp_evp_t belongs to one session, media loop only. */
@@ -33,28 +38,59 @@
 #define SB_SRTP_EVP_WINDOW_WORDS (SB_SRTP_REPLAY_WINDOW / 64)
 #define SB_SRTP_EVP_MAX_RX_STREAMS 64 /* remote SSRCs of one PeerConnection, at most */
 
-/* State of one SSRC: the highest packet index sent or authenticated (48 bits, RFC 3711
- * §3.3.1); receiving, which of the SB_SRTP_REPLAY_WINDOW indexes below it arrived (bit k:
- * index - k). */
+/* SRTCP (RFC 3711 §3.4): the first 8 bytes stay clear; a 32-bit word holds the E flag and the
+ * 31-bit SRTCP index. The HMAC-SHA1 tag is 80 bits with both AES-CM profiles (RFC 5764
+ * §4.1.2: _32 shortens the SRTP tag only). The replay window is libsrtp2's, 128 indexes. */
+#define SB_SRTP_EVP_RTCP_HDR_LEN 8
+#define SB_SRTP_EVP_RTCP_WORD_LEN 4
+#define SB_SRTP_EVP_RTCP_CM_TAG_LEN 10
+#define SB_SRTP_EVP_RTCP_E 0x80000000u
+#define SB_SRTP_EVP_RTCP_INDEX_MAX 0x7fffffffu
+#define SB_SRTP_EVP_RTCP_WINDOW 128u
+
+/* State of one SSRC, its RTP and its RTCP (libsrtp2 keeps both in one stream too).
+ * RTP: the highest packet index sent or authenticated (48 bits, RFC 3711 §3.3.1); receiving,
+ * which of the SB_SRTP_REPLAY_WINDOW indexes below it arrived (bit k: index - k).
+ * RTCP: sending, the last SRTCP index sent; receiving, the lowest index of the 128-wide
+ * window, and which arrived (bit k: rtcp_index + k). */
 typedef struct sb_srtp_evp_stream {
     uint32_t ssrc;
+    uint32_t rtcp_index;
     uint64_t index;
+    uint64_t rtcp_seen[2]; /* SB_SRTP_EVP_RTCP_WINDOW bits */
     uint64_t seen[SB_SRTP_EVP_WINDOW_WORDS];
 } sb_srtp_evp_stream_t;
 
-struct sb_srtp_evp {
-    bool gcm;            /* AEAD AES-GCM, else AES-CM + HMAC-SHA1 */
-    bool inbound;        /* unprotects (remote keys), else protects */
+/* The session keys of one flow, RTP or RTCP (RFC 3711 §4.3.2 derives each its own). */
+typedef struct sb_srtp_evp_xform {
     EVP_CIPHER_CTX *aes; /* AES-CTR or AES-GCM keyed with the session key; IV set per packet */
     EVP_MAC_CTX *hmac;   /* AES-CM only: HMAC-SHA1 keyed with the session auth key */
     uint8_t salt[14];    /* session salt: 14 bytes (AES-CM) or 12 (GCM) */
-    size_t tag_len;
+} sb_srtp_evp_xform_t;
+
+/* RFC 3711 §4.3.2 labels of one flow (GCM uses no auth key, RFC 7714 §11). */
+typedef struct sb_srtp_evp_labels {
+    uint8_t enc, auth, salt;
+} sb_srtp_evp_labels_t;
+
+static const sb_srtp_evp_labels_t sb_srtp_evp_rtp_labels = {
+    SB_SRTP_LABEL_RTP_ENC, SB_SRTP_LABEL_RTP_AUTH, SB_SRTP_LABEL_RTP_SALT};
+static const sb_srtp_evp_labels_t sb_srtp_evp_rtcp_labels = {
+    SB_SRTP_LABEL_RTCP_ENC, SB_SRTP_LABEL_RTCP_AUTH, SB_SRTP_LABEL_RTCP_SALT};
+
+struct sb_srtp_evp {
+    bool gcm;                      /* AEAD AES-GCM, else AES-CM + HMAC-SHA1 */
+    bool inbound;                  /* unprotects (remote keys), else protects */
+    sb_srtp_evp_xform_t rtp, rtcp; /* keys of each flow */
+    size_t tag_len;                /* SRTP: 10, 4 or 16 */
+    size_t rtcp_tag_len;           /* SRTCP: 10 or 16 */
     sb_srtp_evp_stream_t *streams;
     size_t n_streams, cap_streams;
     size_t last; /* index of the last stream used: consecutive packets share an SSRC */
 };
 
-/* Builds the AES-CM IV (RFC 3711 §4.1.1): (salt << 16) XOR (ssrc << 64) XOR (index << 16). */
+/* Builds the AES-CM IV (RFC 3711 §4.1.1): (salt << 16) XOR (ssrc << 64) XOR (index << 16).
+ * SRTCP uses it with its 31-bit index (§3.4, §4.1.1). */
 static void sb_srtp_evp_iv(uint8_t iv[16], const uint8_t salt[14], uint32_t ssrc, uint64_t index)
 {
     memcpy(iv, salt, 14);
@@ -105,27 +141,27 @@ int sb_srtp_evp_keystream_xor(const uint8_t session_key[16], const uint8_t sessi
     return sb_srtp_evp_ctr_oneshot(session_key, 16, iv, buf, len);
 }
 
-/* AES-CM + HMAC-SHA1 session keys (RFC 3711 §4.3): cipher key, auth key, 14-byte salt. */
-static int sb_srtp_evp_keys_cm(sb_srtp_evp_t *e, const uint8_t master_key[16],
-                               const uint8_t master_salt[14])
+/* AES-CM + HMAC-SHA1 session keys of one flow (RFC 3711 §4.3): cipher key, auth key, 14-byte
+ * salt. */
+static int sb_srtp_evp_keys_cm(sb_srtp_evp_xform_t *x, const uint8_t master_key[16],
+                               const uint8_t master_salt[14], const sb_srtp_evp_labels_t *l)
 {
     uint8_t enc[16], auth[SB_SRTP_EVP_AUTH_KEY_LEN];
     int rc = SB_EIO;
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    e->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    x->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
     EVP_MAC_free(mac); /* the context keeps its own reference */
-    if (!e->hmac ||
-        sb_srtp_evp_kdf(master_key, 16, master_salt, SB_SRTP_LABEL_RTP_ENC, enc, sizeof(enc)) ||
-        sb_srtp_evp_kdf(master_key, 16, master_salt, SB_SRTP_LABEL_RTP_AUTH, auth, sizeof(auth)) ||
-        sb_srtp_evp_kdf(master_key, 16, master_salt, SB_SRTP_LABEL_RTP_SALT, e->salt, 14))
+    if (!x->hmac || sb_srtp_evp_kdf(master_key, 16, master_salt, l->enc, enc, sizeof(enc)) ||
+        sb_srtp_evp_kdf(master_key, 16, master_salt, l->auth, auth, sizeof(auth)) ||
+        sb_srtp_evp_kdf(master_key, 16, master_salt, l->salt, x->salt, 14))
         goto out;
-    if (EVP_EncryptInit_ex(e->aes, EVP_aes_128_ctr(), NULL, enc, NULL) != 1)
+    if (EVP_EncryptInit_ex(x->aes, EVP_aes_128_ctr(), NULL, enc, NULL) != 1)
         goto out;
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0),
         OSSL_PARAM_construct_end(),
     };
-    if (EVP_MAC_init(e->hmac, auth, sizeof(auth), params) != 1)
+    if (EVP_MAC_init(x->hmac, auth, sizeof(auth), params) != 1)
         goto out;
     rc = 0;
 out:
@@ -134,28 +170,46 @@ out:
     return rc;
 }
 
-/* AEAD AES-GCM session keys (RFC 7714 §11): the RFC 3711 KDF over the 12-byte master salt
- * (zero-padded to the KDF's 112 bits), giving the cipher key and a 12-byte session salt. */
-static int sb_srtp_evp_keys_gcm(sb_srtp_evp_t *e, const uint8_t *master_key, size_t key_len,
-                                const uint8_t master_salt[12])
+/* AEAD AES-GCM session keys of one flow (RFC 7714 §11): the RFC 3711 KDF over the 12-byte
+ * master salt (zero-padded to the KDF's 112 bits), giving the cipher key and a 12-byte salt. */
+static int sb_srtp_evp_keys_gcm(sb_srtp_evp_xform_t *x, bool inbound, const uint8_t *master_key,
+                                size_t key_len, const uint8_t master_salt[12],
+                                const sb_srtp_evp_labels_t *l)
 {
     uint8_t salt14[14] = {0}, enc[32];
     memcpy(salt14, master_salt, SB_SRTP_EVP_GCM_SALT_LEN);
     const EVP_CIPHER *gcm = key_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
     int rc = SB_EIO;
-    if (sb_srtp_evp_kdf(master_key, key_len, salt14, SB_SRTP_LABEL_RTP_ENC, enc, key_len) ||
-        sb_srtp_evp_kdf(master_key, key_len, salt14, SB_SRTP_LABEL_RTP_SALT, e->salt,
-                        SB_SRTP_EVP_GCM_SALT_LEN))
+    if (sb_srtp_evp_kdf(master_key, key_len, salt14, l->enc, enc, key_len) ||
+        sb_srtp_evp_kdf(master_key, key_len, salt14, l->salt, x->salt, SB_SRTP_EVP_GCM_SALT_LEN))
         goto out;
     /* The IV length defaults to 12 bytes, the RFC 7714 IV. */
-    if ((e->inbound ? EVP_DecryptInit_ex(e->aes, gcm, NULL, enc, NULL)
-                    : EVP_EncryptInit_ex(e->aes, gcm, NULL, enc, NULL)) != 1)
+    if ((inbound ? EVP_DecryptInit_ex(x->aes, gcm, NULL, enc, NULL)
+                 : EVP_EncryptInit_ex(x->aes, gcm, NULL, enc, NULL)) != 1)
         goto out;
     rc = 0;
 out:
     OPENSSL_cleanse(salt14, sizeof(salt14));
     OPENSSL_cleanse(enc, sizeof(enc));
     return rc;
+}
+
+static int sb_srtp_evp_xform_init(sb_srtp_evp_t *e, sb_srtp_evp_xform_t *x,
+                                  const uint8_t *master_key, size_t key_len,
+                                  const uint8_t *master_salt, const sb_srtp_evp_labels_t *l)
+{
+    x->aes = EVP_CIPHER_CTX_new();
+    if (!x->aes)
+        return SB_EIO;
+    return e->gcm ? sb_srtp_evp_keys_gcm(x, e->inbound, master_key, key_len, master_salt, l)
+                  : sb_srtp_evp_keys_cm(x, master_key, master_salt, l);
+}
+
+static void sb_srtp_evp_xform_deinit(sb_srtp_evp_xform_t *x)
+{
+    EVP_CIPHER_CTX_free(x->aes);
+    EVP_MAC_CTX_free(x->hmac);
+    OPENSSL_cleanse(x->salt, sizeof(x->salt));
 }
 
 int sb_srtp_evp_new(sb_srtp_profile_t profile, const uint8_t *master_key,
@@ -167,23 +221,22 @@ int sb_srtp_evp_new(sb_srtp_profile_t profile, const uint8_t *master_key,
         return SB_ENOTSUP;
     sb_srtp_evp_t *e = SB_NEW(sb_srtp_evp_t);
     e->inbound = inbound;
-    e->aes = EVP_CIPHER_CTX_new();
-    int rc = SB_EIO;
     switch (profile) {
     case SB_SRTP_AES128_CM_SHA1_80:
     case SB_SRTP_AES128_CM_SHA1_32:
         e->tag_len = profile == SB_SRTP_AES128_CM_SHA1_80 ? 10 : 4;
-        rc = e->aes ? sb_srtp_evp_keys_cm(e, master_key, master_salt) : SB_EIO;
+        e->rtcp_tag_len = SB_SRTP_EVP_RTCP_CM_TAG_LEN;
         break;
-    case SB_SRTP_AEAD_AES_128_GCM:
-    case SB_SRTP_AEAD_AES_256_GCM:
+    default: /* the AEAD profiles */
         e->gcm = true;
-        e->tag_len = SB_SRTP_EVP_GCM_TAG_LEN;
-        rc = e->aes ? sb_srtp_evp_keys_gcm(e, master_key, key_len, master_salt) : SB_EIO;
+        e->tag_len = e->rtcp_tag_len = SB_SRTP_EVP_GCM_TAG_LEN;
         break;
-    default:
-        rc = SB_ENOTSUP;
     }
+    int rc = sb_srtp_evp_xform_init(e, &e->rtp, master_key, key_len, master_salt,
+                                    &sb_srtp_evp_rtp_labels);
+    if (rc == 0)
+        rc = sb_srtp_evp_xform_init(e, &e->rtcp, master_key, key_len, master_salt,
+                                    &sb_srtp_evp_rtcp_labels);
     if (rc != 0) {
         sb_srtp_evp_free(e);
         return rc;
@@ -196,9 +249,8 @@ void sb_srtp_evp_free(sb_srtp_evp_t *e)
 {
     if (!e)
         return;
-    EVP_CIPHER_CTX_free(e->aes);
-    EVP_MAC_CTX_free(e->hmac);
-    OPENSSL_cleanse(e->salt, sizeof(e->salt));
+    sb_srtp_evp_xform_deinit(&e->rtp);
+    sb_srtp_evp_xform_deinit(&e->rtcp);
     sb_free(e->streams);
     sb_free(e);
 }
@@ -207,6 +259,13 @@ size_t sb_srtp_evp_tag_len(const sb_srtp_evp_t *e)
 {
     return e->tag_len;
 }
+
+size_t sb_srtp_evp_rtcp_overhead(const sb_srtp_evp_t *e)
+{
+    return SB_SRTP_EVP_RTCP_WORD_LEN + e->rtcp_tag_len;
+}
+
+/* ---- per-SSRC state ---- */
 
 static sb_srtp_evp_stream_t *sb_srtp_evp_find(sb_srtp_evp_t *e, uint32_t ssrc)
 {
@@ -232,12 +291,139 @@ static sb_srtp_evp_stream_t *sb_srtp_evp_add(sb_srtp_evp_t *e, const sb_srtp_evp
     return &e->streams[e->last];
 }
 
-/* Outbound SSRCs are ours (a handful per PeerConnection), so the table stays small. */
+/* Sending: outbound SSRCs are ours (a handful per PeerConnection), so the table stays small. */
 static sb_srtp_evp_stream_t *sb_srtp_evp_stream(sb_srtp_evp_t *e, uint32_t ssrc)
 {
     sb_srtp_evp_stream_t *st = sb_srtp_evp_find(e, ssrc);
     return st ? st : sb_srtp_evp_add(e, &(sb_srtp_evp_stream_t){.ssrc = ssrc});
 }
+
+/* Receiving: the state of ssrc, or *fresh (zeroed) for an SSRC none of whose packets has
+ * authenticated yet. A new SSRC's state is kept only once one does (as libsrtp2 clones its
+ * template), so forged packets cannot fill the table. */
+static sb_srtp_evp_stream_t *sb_srtp_evp_rx_stream(sb_srtp_evp_t *e, uint32_t ssrc,
+                                                   sb_srtp_evp_stream_t *fresh)
+{
+    sb_srtp_evp_stream_t *st = sb_srtp_evp_find(e, ssrc);
+    if (st)
+        return st;
+    *fresh = (sb_srtp_evp_stream_t){.ssrc = ssrc}; /* zeroed only for an unknown SSRC */
+    return fresh;
+}
+
+/* Keeps st after its packet authenticated: itself when known, the table's copy of a fresh
+ * one, NULL when the table is full. */
+static sb_srtp_evp_stream_t *sb_srtp_evp_rx_keep(sb_srtp_evp_t *e, sb_srtp_evp_stream_t *st,
+                                                 const sb_srtp_evp_stream_t *fresh)
+{
+    if (st != fresh)
+        return st;
+    return e->n_streams < SB_SRTP_EVP_MAX_RX_STREAMS ? sb_srtp_evp_add(e, fresh) : NULL;
+}
+
+/* ---- crypto of one flow ---- */
+
+/* HMAC-SHA1 over buf[0..n) || tail[0..tail_len) from the precomputed key state (§4.2): SRTP
+ * appends the ROC as tail; SRTCP has none, its E||index word being part of buf. */
+static int sb_srtp_evp_mac(sb_srtp_evp_xform_t *x, const uint8_t *buf, size_t n,
+                           const uint8_t *tail, size_t tail_len,
+                           uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN])
+{
+    size_t macl = 0;
+    if (EVP_MAC_init(x->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(x->hmac, buf, n) != 1 ||
+        (tail_len > 0 && EVP_MAC_update(x->hmac, tail, tail_len) != 1) ||
+        EVP_MAC_final(x->hmac, mac, &macl, SB_SRTP_EVP_AUTH_KEY_LEN) != 1)
+        return SB_EIO;
+    return 0;
+}
+
+/* AES-CM keystream XORed over buf[0..n), in place: encrypts and decrypts (§4.1.1). */
+static int sb_srtp_evp_ctr(sb_srtp_evp_xform_t *x, uint8_t *buf, size_t n, uint32_t ssrc,
+                           uint64_t index)
+{
+    uint8_t iv[16];
+    sb_srtp_evp_iv(iv, x->salt, ssrc, index);
+    int outl = 0;
+    if (EVP_EncryptInit_ex(x->aes, NULL, NULL, NULL, iv) != 1 ||
+        EVP_EncryptUpdate(x->aes, buf, &outl, buf, (int)n) != 1)
+        return SB_EIO;
+    return 0;
+}
+
+/* RFC 7714 §8.1 (SRTP) and §9.1 (SRTCP): IV = (0x0000 || SSRC || index) XOR the 12-byte
+ * session salt, the index being ROC || SEQ, or 0x0000 || 0 || the 31-bit SRTCP index. */
+static void sb_srtp_evp_gcm_iv(uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN], const uint8_t *salt,
+                               uint32_t ssrc, uint64_t index)
+{
+    memcpy(iv, salt, SB_SRTP_EVP_GCM_SALT_LEN);
+    for (int i = 0; i < 4; i++)
+        iv[2 + i] ^= (uint8_t)(ssrc >> (24 - 8 * i));
+    for (int i = 0; i < 6; i++)
+        iv[6 + i] ^= (uint8_t)(index >> (40 - 8 * i));
+}
+
+/* One AEAD operation on a packet in place: aad and then tail (the SRTCP E||index word, or
+ * nothing) authenticated, data encrypted or decrypted, tag written or checked. */
+typedef struct sb_srtp_evp_aead {
+    uint32_t ssrc;
+    uint64_t index;
+    const uint8_t *aad, *tail;
+    size_t aad_len, tail_len;
+    uint8_t *data, *tag;
+    size_t data_len;
+} sb_srtp_evp_aead_t;
+
+/* The GCM tag at tag, read (after sealing) or set (before opening). Through the provider's
+ * parameters directly: EVP_CIPHER_CTX_ctrl translates into the same call, slower. */
+static bool sb_srtp_evp_gcm_tag(sb_srtp_evp_xform_t *x, uint8_t *tag, bool set)
+{
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+                                          SB_SRTP_EVP_GCM_TAG_LEN),
+        OSSL_PARAM_construct_end(),
+    };
+    return (set ? EVP_CIPHER_CTX_set_params(x->aes, params)
+                : EVP_CIPHER_CTX_get_params(x->aes, params)) == 1;
+}
+
+/* Both ways up to the tag: the IV, the associated data, the data. *outl: data bytes out. */
+static bool sb_srtp_evp_gcm_run(sb_srtp_evp_xform_t *x, const sb_srtp_evp_aead_t *p, int enc,
+                                int *outl)
+{
+    uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
+    sb_srtp_evp_gcm_iv(iv, x->salt, p->ssrc, p->index);
+    *outl = 0;
+    return EVP_CipherInit_ex2(x->aes, NULL, NULL, iv, enc, NULL) == 1 &&
+           EVP_CipherUpdate(x->aes, NULL, outl, p->aad, (int)p->aad_len) == 1 &&
+           (p->tail_len == 0 ||
+            EVP_CipherUpdate(x->aes, NULL, outl, p->tail, (int)p->tail_len) == 1) &&
+           EVP_CipherUpdate(x->aes, p->data, outl, p->data, (int)p->data_len) == 1;
+}
+
+static int sb_srtp_evp_seal_gcm(sb_srtp_evp_xform_t *x, const sb_srtp_evp_aead_t *p)
+{
+    int outl = 0, finl = 0;
+    if (!sb_srtp_evp_gcm_run(x, p, 1, &outl) ||
+        EVP_EncryptFinal_ex(x->aes, p->data + outl, &finl) != 1 ||
+        !sb_srtp_evp_gcm_tag(x, p->tag, false))
+        return SB_EIO;
+    return 0;
+}
+
+/* SB_EPROTO when the tag does not match; then the data, decrypted but not authentic, is wiped
+ * so that no forged plaintext leaves this file. */
+static int sb_srtp_evp_open_gcm(sb_srtp_evp_xform_t *x, const sb_srtp_evp_aead_t *p)
+{
+    int outl = 0, finl = 0;
+    if (!sb_srtp_evp_gcm_run(x, p, 0, &outl) || !sb_srtp_evp_gcm_tag(x, p->tag, true))
+        return SB_EIO;
+    if (EVP_DecryptFinal_ex(x->aes, p->data + outl, &finl) == 1)
+        return 0;
+    OPENSSL_cleanse(p->data, p->data_len);
+    return SB_EPROTO;
+}
+
+/* ---- RTP ---- */
 
 /* Index estimation of RFC 3711 §3.3.1 / Appendix A, relative to the highest index sent. Until
  * that index passes 2^15 the ROC is taken as 0, as libsrtp2 does, so a stream starting near
@@ -278,42 +464,16 @@ static size_t sb_srtp_evp_header_len(const uint8_t *buf, size_t len)
     return hl <= len ? hl : 0;
 }
 
-/* HMAC-SHA1 over the authenticated portion (header and payload as sent) || ROC (§4.2). */
-static int sb_srtp_evp_mac(sb_srtp_evp_t *e, const uint8_t *buf, size_t n, uint64_t index,
-                           uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN])
-{
-    uint8_t roc[4] = {(uint8_t)(index >> 40), (uint8_t)(index >> 32), (uint8_t)(index >> 24),
-                      (uint8_t)(index >> 16)};
-    size_t macl = 0;
-    if (EVP_MAC_init(e->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(e->hmac, buf, n) != 1 ||
-        EVP_MAC_update(e->hmac, roc, sizeof(roc)) != 1 ||
-        EVP_MAC_final(e->hmac, mac, &macl, SB_SRTP_EVP_AUTH_KEY_LEN) != 1)
-        return SB_EIO;
-    return 0;
-}
-
-/* AES-CM keystream over the payload, in place: encrypts and decrypts (§4.1.1). */
-static int sb_srtp_evp_ctr(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
-                           uint64_t index)
-{
-    uint8_t iv[16];
-    sb_srtp_evp_iv(iv, e->salt, ssrc, index);
-    int outl = 0;
-    if (EVP_EncryptInit_ex(e->aes, NULL, NULL, NULL, iv) != 1 ||
-        EVP_EncryptUpdate(e->aes, buf + hl, &outl, buf + hl, (int)(n - hl)) != 1)
-        return SB_EIO;
-    return 0;
-}
-
 /* AES-CM encryption of the payload, then HMAC-SHA1 over header || ciphertext || ROC, truncated
  * (RFC 3711 §3.1, §4.1.1, §4.2). */
 static int sb_srtp_evp_seal_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
                                uint64_t index)
 {
-    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
-    int rc = sb_srtp_evp_ctr(e, buf, hl, n, ssrc, index);
+    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN], roc[4];
+    sb_put_be32(roc, (uint32_t)(index >> 16));
+    int rc = sb_srtp_evp_ctr(&e->rtp, buf + hl, n - hl, ssrc, index);
     if (rc == 0)
-        rc = sb_srtp_evp_mac(e, buf, n, index, mac);
+        rc = sb_srtp_evp_mac(&e->rtp, buf, n, roc, sizeof(roc), mac);
     if (rc == 0)
         memcpy(buf + n, mac, e->tag_len);
     return rc;
@@ -324,72 +484,29 @@ static int sb_srtp_evp_seal_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t
 static int sb_srtp_evp_open_cm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
                                uint64_t index)
 {
-    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
-    int rc = sb_srtp_evp_mac(e, buf, n, index, mac);
+    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN], roc[4];
+    sb_put_be32(roc, (uint32_t)(index >> 16));
+    int rc = sb_srtp_evp_mac(&e->rtp, buf, n, roc, sizeof(roc), mac);
     if (rc != 0)
         return rc;
     if (CRYPTO_memcmp(mac, buf + n, e->tag_len) != 0)
         return SB_EPROTO;
-    return sb_srtp_evp_ctr(e, buf, hl, n, ssrc, index);
+    return sb_srtp_evp_ctr(&e->rtp, buf + hl, n - hl, ssrc, index);
 }
 
-/* RFC 7714 §8.1: IV = (0x0000 || SSRC || ROC || SEQ) XOR the 12-byte session salt. */
-static void sb_srtp_evp_gcm_iv(uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN], const uint8_t *salt,
-                               uint32_t ssrc, uint64_t index)
+/* AEAD (RFC 7714 §8): the whole header as associated data, the payload encrypted, the tag
+ * after it. n excludes the tag. */
+static int sb_srtp_evp_gcm_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n, uint32_t ssrc,
+                               uint64_t index, bool seal)
 {
-    memcpy(iv, salt, SB_SRTP_EVP_GCM_SALT_LEN);
-    for (int i = 0; i < 4; i++)
-        iv[2 + i] ^= (uint8_t)(ssrc >> (24 - 8 * i));
-    for (int i = 0; i < 6; i++)
-        iv[6 + i] ^= (uint8_t)(index >> (40 - 8 * i));
-}
-
-/* The GCM tag at buf, read (after sealing) or set (before opening). Through the provider's
- * parameters directly: EVP_CIPHER_CTX_ctrl translates into the same call, slower. */
-static bool sb_srtp_evp_gcm_tag(sb_srtp_evp_t *e, uint8_t *tag, bool set)
-{
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
-                                          SB_SRTP_EVP_GCM_TAG_LEN),
-        OSSL_PARAM_construct_end(),
-    };
-    return (set ? EVP_CIPHER_CTX_set_params(e->aes, params)
-                : EVP_CIPHER_CTX_get_params(e->aes, params)) == 1;
-}
-
-/* AEAD (RFC 7714 §8), both ways up to the tag: the IV for this packet, the whole header as
- * associated data, the payload encrypted (enc) or decrypted in place. *outl: payload bytes out. */
-static bool sb_srtp_evp_gcm_run(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
-                                uint32_t ssrc, uint64_t index, int enc, int *outl)
-{
-    uint8_t iv[SB_SRTP_EVP_GCM_SALT_LEN];
-    sb_srtp_evp_gcm_iv(iv, e->salt, ssrc, index);
-    return EVP_CipherInit_ex2(e->aes, NULL, NULL, iv, enc, NULL) == 1 &&
-           EVP_CipherUpdate(e->aes, NULL, outl, buf, (int)hl) == 1 &&
-           EVP_CipherUpdate(e->aes, buf + hl, outl, buf + hl, (int)(n - hl)) == 1;
-}
-
-/* Sealing: the tag appended after the payload. */
-static int sb_srtp_evp_seal_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
-                                uint32_t ssrc, uint64_t index)
-{
-    int outl = 0, finl = 0;
-    if (!sb_srtp_evp_gcm_run(e, buf, hl, n, ssrc, index, 1, &outl) ||
-        EVP_EncryptFinal_ex(e->aes, buf + hl + outl, &finl) != 1 ||
-        !sb_srtp_evp_gcm_tag(e, buf + n, false))
-        return SB_EIO;
-    return 0;
-}
-
-/* Opening; n excludes the tag. SB_EPROTO when the tag does not match. */
-static int sb_srtp_evp_open_gcm(sb_srtp_evp_t *e, uint8_t *buf, size_t hl, size_t n,
-                                uint32_t ssrc, uint64_t index)
-{
-    int outl = 0, finl = 0;
-    if (!sb_srtp_evp_gcm_run(e, buf, hl, n, ssrc, index, 0, &outl) ||
-        !sb_srtp_evp_gcm_tag(e, buf + n, true))
-        return SB_EIO;
-    return EVP_DecryptFinal_ex(e->aes, buf + hl + outl, &finl) == 1 ? 0 : SB_EPROTO;
+    const sb_srtp_evp_aead_t p = {.ssrc = ssrc,
+                                  .index = index,
+                                  .aad = buf,
+                                  .aad_len = hl,
+                                  .data = buf + hl,
+                                  .data_len = n - hl,
+                                  .tag = buf + n};
+    return seal ? sb_srtp_evp_seal_gcm(&e->rtp, &p) : sb_srtp_evp_open_gcm(&e->rtp, &p);
 }
 
 int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t cap)
@@ -409,9 +526,9 @@ int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t 
     /* Re-sending an index inside the window is a retransmission (same payload, so the same
      * keystream use); anything older would need a ROC we no longer track (libsrtp: replay_old). */
     if (delta <= -(int32_t)SB_SRTP_REPLAY_WINDOW)
-        return SB_EPROTO;
+        return SB_EEXIST;
 
-    int rc = e->gcm ? sb_srtp_evp_seal_gcm(e, buf, hl, n, ssrc, index)
+    int rc = e->gcm ? sb_srtp_evp_gcm_rtp(e, buf, hl, n, ssrc, index, true)
                     : sb_srtp_evp_seal_cm(e, buf, hl, n, ssrc, index);
     if (rc != 0)
         return rc;
@@ -420,8 +537,6 @@ int sb_srtp_evp_protect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t 
         st->index = index;
     return 0;
 }
-
-/* ---- receiving ---- */
 
 static bool sb_srtp_evp_seen(const sb_srtp_evp_stream_t *st, uint32_t back)
 {
@@ -468,30 +583,181 @@ int sb_srtp_evp_unprotect_rtp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len)
         return SB_ERANGE;
     uint16_t seq = sb_be16(buf + 2);
     uint32_t ssrc = sb_be32(buf + 8);
-    /* A new SSRC's state is kept only once a packet of it authenticates (as libsrtp2 clones
-     * its template), so forged packets cannot fill the table. */
-    sb_srtp_evp_stream_t fresh; /* zeroed only for an unknown SSRC: not per packet */
-    sb_srtp_evp_stream_t *st = sb_srtp_evp_find(e, ssrc);
-    bool known = st != NULL;
-    if (!known) {
-        fresh = (sb_srtp_evp_stream_t){.ssrc = ssrc};
-        st = &fresh;
-    }
+    sb_srtp_evp_stream_t fresh, *st = sb_srtp_evp_rx_stream(e, ssrc, &fresh);
     uint64_t index;
     int32_t delta = sb_srtp_evp_estimate(st->index, seq, &index);
     if (delta <= -(int32_t)SB_SRTP_REPLAY_WINDOW ||
         (delta <= 0 && sb_srtp_evp_seen(st, (uint32_t)-delta)))
         return SB_EEXIST; /* too old to tell, or a replay */
-    int rc = e->gcm ? sb_srtp_evp_open_gcm(e, buf, hl, n, ssrc, index)
+    int rc = e->gcm ? sb_srtp_evp_gcm_rtp(e, buf, hl, n, ssrc, index, false)
                     : sb_srtp_evp_open_cm(e, buf, hl, n, ssrc, index);
     if (rc != 0)
         return rc;
-    if (!known) {
-        if (e->n_streams >= SB_SRTP_EVP_MAX_RX_STREAMS)
-            return SB_ENOMEM;
-        st = sb_srtp_evp_add(e, &fresh);
-    }
+    if (!(st = sb_srtp_evp_rx_keep(e, st, &fresh)))
+        return SB_ENOMEM;
     sb_srtp_evp_mark(st, delta, index);
     *len = n;
+    return 0;
+}
+
+/* ---- RTCP ---- */
+
+/* One SRTCP packet as laid out on the wire: body = the 8 clear bytes and the encrypted
+ * portion; word = the E||index word, right after the body with AES-CM (RFC 3711 §3.4), after
+ * the ciphertext's tag with GCM (RFC 7714 §9); tag = where the tag goes. */
+typedef struct sb_srtp_evp_rtcp {
+    uint8_t *buf, *word, *tag;
+    size_t body;
+    uint32_t ssrc, index;
+    bool encrypted;
+} sb_srtp_evp_rtcp_t;
+
+static sb_srtp_evp_rtcp_t sb_srtp_evp_rtcp_layout(const sb_srtp_evp_t *e, uint8_t *buf, size_t body)
+{
+    sb_srtp_evp_rtcp_t r = {.buf = buf, .body = body, .ssrc = sb_be32(buf + 4)};
+    if (e->gcm) {
+        r.tag = buf + body;
+        r.word = r.tag + e->rtcp_tag_len;
+    } else {
+        r.word = buf + body;
+        r.tag = r.word + SB_SRTP_EVP_RTCP_WORD_LEN;
+    }
+    return r;
+}
+
+/* AEAD SRTCP (RFC 7714 §9.2, §9.3): encrypted, the 8 clear bytes and E||index are the
+ * associated data; unencrypted (received only), everything before the tag is. */
+static int sb_srtp_evp_gcm_rtcp(sb_srtp_evp_t *e, const sb_srtp_evp_rtcp_t *r, bool seal)
+{
+    size_t clear = r->encrypted ? SB_SRTP_EVP_RTCP_HDR_LEN : r->body;
+    const sb_srtp_evp_aead_t p = {.ssrc = r->ssrc,
+                                  .index = r->index,
+                                  .aad = r->buf,
+                                  .aad_len = clear,
+                                  .tail = r->word,
+                                  .tail_len = SB_SRTP_EVP_RTCP_WORD_LEN,
+                                  .data = r->buf + clear,
+                                  .data_len = r->body - clear,
+                                  .tag = r->tag};
+    return seal ? sb_srtp_evp_seal_gcm(&e->rtcp, &p) : sb_srtp_evp_open_gcm(&e->rtcp, &p);
+}
+
+/* AES-CM SRTCP (RFC 3711 §3.4, §4.1.1, §4.2): everything after the 8 clear bytes encrypted
+ * with the SRTCP index in the IV; the tag is HMAC-SHA1 over the body and E||index, truncated
+ * to 80 bits. Opening checks the tag (constant time) before decrypting. Always E = 1: the
+ * caller refuses E = 0 with AES-CM, as libsrtp2 does. */
+static int sb_srtp_evp_cm_rtcp(sb_srtp_evp_t *e, const sb_srtp_evp_rtcp_t *r, bool seal)
+{
+    uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN];
+    uint8_t *enc = r->buf + SB_SRTP_EVP_RTCP_HDR_LEN;
+    size_t enc_len = r->body - SB_SRTP_EVP_RTCP_HDR_LEN;
+    size_t authed = r->body + SB_SRTP_EVP_RTCP_WORD_LEN;
+    int rc;
+    if (seal) {
+        rc = sb_srtp_evp_ctr(&e->rtcp, enc, enc_len, r->ssrc, r->index);
+        if (rc == 0)
+            rc = sb_srtp_evp_mac(&e->rtcp, r->buf, authed, NULL, 0, mac);
+        if (rc == 0)
+            memcpy(r->tag, mac, e->rtcp_tag_len);
+        return rc;
+    }
+    rc = sb_srtp_evp_mac(&e->rtcp, r->buf, authed, NULL, 0, mac);
+    if (rc != 0)
+        return rc;
+    if (CRYPTO_memcmp(mac, r->tag, e->rtcp_tag_len) != 0)
+        return SB_EPROTO;
+    return sb_srtp_evp_ctr(&e->rtcp, enc, enc_len, r->ssrc, r->index);
+}
+
+int sb_srtp_evp_protect_rtcp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len, size_t cap)
+{
+    if (e->inbound)
+        return SB_ESTATE;
+    size_t n = *len, over = sb_srtp_evp_rtcp_overhead(e);
+    if (n < SB_SRTP_EVP_RTCP_HDR_LEN)
+        return SB_EINVAL;
+    if (cap < n + over || n > (size_t)INT32_MAX - 64)
+        return SB_ERANGE;
+    sb_srtp_evp_rtcp_t r = sb_srtp_evp_rtcp_layout(e, buf, n);
+    sb_srtp_evp_stream_t *st = sb_srtp_evp_stream(e, r.ssrc);
+    /* Each SSRC counts its SRTCP packets from 1, as libsrtp2 does (RFC 3711 §3.4 says 0, but
+     * the receiver does not care), and the 31-bit index must not wrap under one key. */
+    if (st->rtcp_index >= SB_SRTP_EVP_RTCP_INDEX_MAX)
+        return SB_ERANGE;
+    r.index = st->rtcp_index + 1;
+    r.encrypted = true;
+    sb_put_be32(r.word, SB_SRTP_EVP_RTCP_E | r.index);
+    int rc = e->gcm ? sb_srtp_evp_gcm_rtcp(e, &r, true) : sb_srtp_evp_cm_rtcp(e, &r, true);
+    if (rc != 0)
+        return rc;
+    st->rtcp_index = r.index;
+    *len = n + over;
+    return 0;
+}
+
+/* libsrtp2's SRTCP replay check: an index at or past the top of the 128-wide window is new,
+ * one below its bottom too old, one inside it new unless its bit is set. */
+static bool sb_srtp_evp_rtcp_fresh(const sb_srtp_evp_stream_t *st, uint32_t index)
+{
+    if (index >= st->rtcp_index + SB_SRTP_EVP_RTCP_WINDOW) /* no overflow: both < 2^31 */
+        return true;
+    if (index < st->rtcp_index)
+        return false;
+    uint32_t k = index - st->rtcp_index;
+    return !((st->rtcp_seen[k / 64] >> (k % 64)) & 1);
+}
+
+/* Records an authenticated (fresh) index; one past the top moves the window up until it is
+ * the top bit. */
+static void sb_srtp_evp_rtcp_mark(sb_srtp_evp_stream_t *st, uint32_t index)
+{
+    uint32_t k = index - st->rtcp_index;
+    if (k >= SB_SRTP_EVP_RTCP_WINDOW) {
+        uint32_t shift = k - (SB_SRTP_EVP_RTCP_WINDOW - 1);
+        uint64_t lo = st->rtcp_seen[0], hi = st->rtcp_seen[1];
+        if (shift >= 128) {
+            lo = hi = 0;
+        } else if (shift >= 64) {
+            lo = hi >> (shift - 64);
+            hi = 0;
+        } else {
+            lo = (lo >> shift) | (hi << (64 - shift));
+            hi >>= shift;
+        }
+        st->rtcp_seen[0] = lo;
+        st->rtcp_seen[1] = hi;
+        st->rtcp_index += shift;
+        k = SB_SRTP_EVP_RTCP_WINDOW - 1;
+    }
+    st->rtcp_seen[k / 64] |= UINT64_C(1) << (k % 64);
+}
+
+int sb_srtp_evp_unprotect_rtcp(sb_srtp_evp_t *e, uint8_t *buf, size_t *len)
+{
+    if (!e->inbound)
+        return SB_ESTATE;
+    size_t n = *len, over = sb_srtp_evp_rtcp_overhead(e);
+    if (n < SB_SRTP_EVP_RTCP_HDR_LEN + over)
+        return SB_EINVAL;
+    if (n > (size_t)INT32_MAX - 64)
+        return SB_ERANGE;
+    sb_srtp_evp_rtcp_t r = sb_srtp_evp_rtcp_layout(e, buf, n - over);
+    uint32_t word = sb_be32(r.word);
+    r.encrypted = (word & SB_SRTP_EVP_RTCP_E) != 0;
+    r.index = word & SB_SRTP_EVP_RTCP_INDEX_MAX;
+    /* AES-CM profiles promise confidentiality: libsrtp2 refuses E = 0 before anything else
+     * ("cannot check"); with GCM, E = 0 means the whole packet is authenticated, unencrypted. */
+    if (!r.encrypted && !e->gcm)
+        return SB_EINVAL;
+    sb_srtp_evp_stream_t fresh, *st = sb_srtp_evp_rx_stream(e, r.ssrc, &fresh);
+    if (!sb_srtp_evp_rtcp_fresh(st, r.index))
+        return SB_EEXIST; /* too old to tell, or a replay */
+    int rc = e->gcm ? sb_srtp_evp_gcm_rtcp(e, &r, false) : sb_srtp_evp_cm_rtcp(e, &r, false);
+    if (rc != 0)
+        return rc;
+    if (!(st = sb_srtp_evp_rx_keep(e, st, &fresh)))
+        return SB_ENOMEM;
+    sb_srtp_evp_rtcp_mark(st, r.index);
+    *len = r.body;
     return 0;
 }

@@ -1,6 +1,7 @@
-/* Fuzz target: SRTP unprotect of hostile packets (EVP and libsrtp2 side by side, every
- * profile), and the round trip of whatever parses as RTP: protect, then unprotect must give
- * the plaintext back, a flipped bit must be refused, and a second delivery is a replay.
+/* Fuzz target: SRTP and SRTCP unprotect of hostile packets (EVP and libsrtp2 side by side,
+ * every profile), and the round trip of whatever parses as RTP, then as RTCP: protect, then
+ * unprotect must give the plaintext back, a flipped bit must be refused, and a second
+ * delivery is a replay.
  * The input's first byte picks the profile; the rest is the packet.
  * libFuzzer: clang -fsanitize=fuzzer,address,undefined -I src -I <builddir>
  *   tests/fuzz/fuzz_srtp.c src/proto/srtp*.c src/base/{alloc,error,log}.c -lsrtp2 -lcrypto
@@ -48,6 +49,48 @@ static void keys_for(sb_srtp_profile_t p, sb_srtp_keys_t *k)
 }
 
 static uint8_t pkt[FUZZ_MAX + 64], a[FUZZ_MAX + 64], b[FUZZ_MAX + 64];
+
+/* The same input as SRTCP: received, both implementations agree; as plaintext RTCP, the round
+ * trip through out (an EVP session, the default) and fresh inbound sessions. */
+static void fuzz_rtcp(const sb_srtp_keys_t *k, sb_srtp_session_t *out, const uint8_t *data,
+                      size_t size)
+{
+    size_t n = size - 1;
+    sb_srtp_session_t *evp = NULL, *lib = NULL;
+    CHECK(sb_srtp_session_new_impl(k, SB_SRTP_INBOUND, SB_SRTP_IMPL_EVP, &evp) == 0);
+    CHECK(sb_srtp_session_new_impl(k, SB_SRTP_INBOUND, SB_SRTP_IMPL_LIBSRTP, &lib) == 0);
+    size_t la = n, lb = n;
+    memcpy(a, data + 1, n);
+    memcpy(b, data + 1, n);
+    int ra = sb_srtp_unprotect_rtcp(evp, a, &la);
+    int rb = sb_srtp_unprotect_rtcp(lib, b, &lb);
+    CHECK(ra == rb);
+    CHECK(ra != 0 || (la == lb && memcmp(a, b, la) == 0));
+    sb_srtp_session_free(evp);
+    sb_srtp_session_free(lib);
+    CHECK(sb_srtp_session_new_impl(k, SB_SRTP_INBOUND, SB_SRTP_IMPL_EVP, &evp) == 0);
+    CHECK(sb_srtp_session_new_impl(k, SB_SRTP_INBOUND, SB_SRTP_IMPL_LIBSRTP, &lib) == 0);
+    memcpy(pkt, data + 1, n);
+    size_t lp = n;
+    if (sb_srtp_protect_rtcp(out, pkt, &lp, sizeof(pkt)) == 0) {
+        memcpy(a, pkt, lp);
+        la = lp;
+        CHECK(sb_srtp_unprotect_rtcp(evp, a, &la) == 0);
+        CHECK(la == n && memcmp(a, data + 1, n) == 0);
+        memcpy(b, pkt, lp);
+        lb = lp;
+        CHECK(sb_srtp_unprotect_rtcp(lib, b, &lb) == 0);
+        memcpy(a, pkt, lp);
+        la = lp;
+        CHECK(sb_srtp_unprotect_rtcp(evp, a, &la) == SB_EPROTO); /* replay */
+        memcpy(a, pkt, lp);
+        a[(data[0] >> 2) % lp] ^= (uint8_t)(1u << (data[0] & 7));
+        la = lp;
+        CHECK(sb_srtp_unprotect_rtcp(evp, a, &la) != 0);
+    }
+    sb_srtp_session_free(evp);
+    sb_srtp_session_free(lib);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -102,8 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * number changed into one already seen... which cannot authenticate either). */
         CHECK(sb_srtp_unprotect_rtp(evp, a, &la) != 0);
     }
-    sb_srtp_session_free(out);
     sb_srtp_session_free(evp);
     sb_srtp_session_free(lib);
+    fuzz_rtcp(&k, out, data, size);
+    sb_srtp_session_free(out);
     return 0;
 }

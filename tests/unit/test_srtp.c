@@ -1,7 +1,7 @@
 /* Unit tests for proto/srtp and proto/srtp_evp: round trips for every DTLS-SRTP profile,
  * tamper and replay rejection, input validation, RFC 3711 Appendix B known answers, and the
- * EVP transform checked byte for byte against libsrtp2 and against an independent
- * construction from the RFCs (KDF + AES-CM keystream + HMAC-SHA1; KDF + AES-GCM). */
+ * EVP transforms, SRTP and SRTCP, checked byte for byte against libsrtp2 and against an
+ * independent construction from the RFCs (KDF + AES-CM keystream + HMAC-SHA1; KDF + AES-GCM). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "base/error.h"
+#include "proto/byteorder.h"
 #include "proto/srtp.h"
 #include "proto/srtp_evp.h"
 
@@ -609,6 +610,476 @@ static void test_evp_unprotect_matches_libsrtp(void **state)
     }
 }
 
+/* ---- SRTCP ---- */
+
+static bool is_gcm(sb_srtp_profile_t p)
+{
+    return p == SB_SRTP_AEAD_AES_128_GCM || p == SB_SRTP_AEAD_AES_256_GCM;
+}
+
+/* Where the E||index word sits in a protected SRTCP packet of n plaintext bytes: right after
+ * the packet (AES-CM, RFC 3711 §3.4) or after the 16-byte tag (GCM, RFC 7714 §9). */
+static size_t rtcp_word_at(sb_srtp_profile_t p, size_t n)
+{
+    return is_gcm(p) ? n + 16 : n;
+}
+
+/* A compound RTCP packet such as we send and receive (RFC 3550 §6.1, RFC 4585 §6.1): an RR
+ * with 0-2 report blocks, then a PLI, a transport-cc feedback, a REMB, or nothing: 8 to 92
+ * bytes, contents varying with i. */
+static size_t make_compound(uint8_t *buf, uint32_t ssrc, unsigned i)
+{
+    unsigned blocks = i % 3;
+    size_t n = 0;
+    buf[n++] = (uint8_t)(0x80 | blocks);
+    buf[n++] = 201;
+    buf[n++] = 0;
+    buf[n++] = (uint8_t)(1 + 6 * blocks);
+    sb_put_be32(buf + n, ssrc);
+    n += 4;
+    for (size_t b = 0; b < 24 * blocks; b++)
+        buf[n++] = (uint8_t)(i * 31 + b);
+    uint8_t first, pt;
+    size_t words;
+    switch (i % 4) {
+    case 0: /* PLI */
+        first = 0x81, pt = 206, words = 2;
+        break;
+    case 1: /* transport-cc */
+        first = 0x8f, pt = 205, words = 4 + i % 5;
+        break;
+    case 2: /* REMB */
+        first = 0x8f, pt = 206, words = 5;
+        break;
+    default:
+        return n;
+    }
+    buf[n++] = first;
+    buf[n++] = pt;
+    buf[n++] = 0;
+    buf[n++] = (uint8_t)words;
+    sb_put_be32(buf + n, ssrc);
+    n += 4;
+    for (size_t b = 4; b < 4 * words; b++)
+        buf[n++] = (uint8_t)(i * 7 + b);
+    return n;
+}
+
+/* SRTCP from the RFCs alone, for one direction's master key and salt: the SRTCP session keys
+ * (labels 0x03-0x05, RFC 3711 §4.3.2); AES-CM: the packet after its first 8 bytes encrypted
+ * with the index in the IV, E||index, an 80-bit HMAC-SHA1 tag over all of it (§3.4, §4.1.1,
+ * §4.2; RFC 5764 §4.1.2 for _32); GCM: IV from SSRC and index (RFC 7714 §9.1), the first 8
+ * bytes and E||index as associated data, the tag, then E||index (§9.2). With e false nothing
+ * is encrypted, and GCM authenticates the whole packet (§9.3). */
+static size_t reference_protect_rtcp(sb_srtp_profile_t p, const uint8_t *mk, const uint8_t *ms,
+                                     uint32_t index, bool e, const uint8_t *plain, size_t n,
+                                     uint8_t *out)
+{
+    size_t kl, sl;
+    assert_int_equal(sb_srtp_profile_lengths(p, &kl, &sl), 0);
+    uint8_t ms14[14] = {0}, ek[32], es[14], word[4];
+    memcpy(ms14, ms, sl);
+    sb_put_be32(word, (e ? 0x80000000u : 0) | index);
+    uint32_t ssrc = sb_be32(plain + 4);
+    memcpy(out, plain, n);
+    assert_int_equal(sb_srtp_evp_kdf(mk, kl, ms14, SB_SRTP_LABEL_RTCP_ENC, ek, kl), 0);
+    if (!is_gcm(p)) {
+        uint8_t ak[20], mac[20];
+        unsigned int ml = 0;
+        assert_int_equal(sb_srtp_evp_kdf(mk, 16, ms14, SB_SRTP_LABEL_RTCP_AUTH, ak, 20), 0);
+        assert_int_equal(sb_srtp_evp_kdf(mk, 16, ms14, SB_SRTP_LABEL_RTCP_SALT, es, 14), 0);
+        if (e)
+            assert_int_equal(sb_srtp_evp_keystream_xor(ek, es, ssrc, index, out + 8, n - 8), 0);
+        memcpy(out + n, word, 4);
+        HMAC(EVP_sha1(), ak, 20, out, n + 4, mac, &ml);
+        memcpy(out + n + 4, mac, 10);
+        return n + 14;
+    }
+    uint8_t iv[12] = {0};
+    assert_int_equal(sb_srtp_evp_kdf(mk, kl, ms14, SB_SRTP_LABEL_RTCP_SALT, es, 12), 0);
+    sb_put_be32(iv + 2, ssrc);
+    sb_put_be32(iv + 8, index);
+    for (int i = 0; i < 12; i++)
+        iv[i] ^= es[i];
+    size_t clear = e ? 8 : n;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l = 0;
+    assert_int_equal(
+        EVP_EncryptInit_ex(c, kl == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), NULL, ek, iv), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, NULL, &l, plain, (int)clear), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, NULL, &l, word, 4), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, out + clear, &l, plain + clear, (int)(n - clear)), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(c, out + n, &l), 1);
+    assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, out + n), 1);
+    EVP_CIPHER_CTX_free(c);
+    memcpy(out + n + 16, word, 4);
+    return n + 20;
+}
+
+/* Sending, byte for byte: EVP and libsrtp2 protect the same compound packets of several SSRCs
+ * (RTP interleaved on the same SSRCs, whose state they share) into identical bytes, equal to
+ * the RFC construction, E = 1 and each SSRC's index counted from 1, past 2^16 for one of them;
+ * libsrtp2 unprotects what EVP protected and EVP what libsrtp2 protected. */
+static void test_srtcp_evp_matches_libsrtp(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        sb_srtp_profile_t prof = all_profiles[p];
+        sb_srtp_keys_t ka, kb;
+        make_keys(prof, &ka, &kb);
+        sb_srtp_session_t *evp_out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_EVP);
+        sb_srtp_session_t *lib_out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_LIBSRTP);
+        sb_srtp_session_t *evp_in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_EVP);
+        sb_srtp_session_t *lib_in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_LIBSRTP);
+        size_t over = sb_srtp_rtcp_overhead(evp_out);
+        assert_int_equal(over, sb_srtp_rtcp_overhead(lib_out));
+        const uint32_t ssrcs[] = {0xCAFEBABE, 0x00000001, 0xFFFFFFFF, 0x00000000};
+        uint32_t sent[4] = {0};
+        for (unsigned i = 0; i < 70000; i++) {
+            /* 2,000 packets round the four SSRCs, then the fourth alone, past index 65536. */
+            unsigned k = i < 2000 ? i % 4 : 3;
+            uint8_t plain[128], a[128], b[128], r[128];
+            size_t n = make_compound(plain, ssrcs[k], i), la = n, lb = n;
+            memcpy(a, plain, n);
+            memcpy(b, plain, n);
+            assert_int_equal(sb_srtp_protect_rtcp(evp_out, a, &la, n + over), 0);
+            assert_int_equal(sb_srtp_protect_rtcp(lib_out, b, &lb, sizeof(b)), 0);
+            assert_int_equal(la, n + over);
+            assert_int_equal(lb, la);
+            assert_memory_equal(a, b, la);
+            uint32_t index = ++sent[k];
+            assert_int_equal(sb_be32(a + rtcp_word_at(prof, n)), 0x80000000u | index);
+            if (i < 2000 || i % 1000 == 0 || (index >= 65534 && index <= 65537)) {
+                size_t lr = reference_protect_rtcp(prof, ka.local_key, ka.local_salt, index, true,
+                                                   plain, n, r);
+                assert_int_equal(lr, la);
+                assert_memory_equal(r, a, la);
+                assert_int_equal(sb_srtp_unprotect_rtcp(lib_in, a, &la), 0);
+                assert_int_equal(la, n);
+                assert_memory_equal(a, plain, n);
+            }
+            assert_int_equal(sb_srtp_unprotect_rtcp(evp_in, b, &lb), 0);
+            assert_int_equal(lb, n);
+            assert_memory_equal(b, plain, n);
+            if (i < 2000 && i % 3 == 0) {
+                uint8_t ra[400], rb[400];
+                size_t lra = make_rtp(ra, (uint16_t)(i / 3), ssrcs[k], 100 + i % 200, 0, 0);
+                size_t lrb = lra;
+                memcpy(rb, ra, lra);
+                assert_int_equal(sb_srtp_protect_rtp(evp_out, ra, &lra, sizeof(ra)), 0);
+                assert_int_equal(sb_srtp_protect_rtp(lib_out, rb, &lrb, sizeof(rb)), 0);
+                assert_int_equal(lra, lrb);
+                assert_memory_equal(ra, rb, lra);
+                assert_int_equal(sb_srtp_unprotect_rtp(evp_in, ra, &lra), 0);
+            }
+        }
+        sb_srtp_stats_t st;
+        sb_srtp_session_stats(evp_in, &st);
+        assert_int_equal(st.rtcp_ok, 70000);
+        assert_int_equal(st.auth_fail + st.replay_fail + st.other_fail, 0);
+        sb_srtp_session_free(evp_out);
+        sb_srtp_session_free(lib_out);
+        sb_srtp_session_free(evp_in);
+        sb_srtp_session_free(lib_in);
+    }
+}
+
+/* Receiving: EVP and libsrtp2, fed the same SRTCP stream (several SSRCs, reordering,
+ * duplicates, indexes below the 128-index window, damaged packets, packets of another key,
+ * unencrypted E = 0 packets), give the same verdict, the same plaintext and the same counts. */
+static void test_srtcp_unprotect_matches_libsrtp(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        sb_srtp_profile_t prof = all_profiles[p];
+        sb_srtp_keys_t ka, kb, kc, kd;
+        make_keys(prof, &ka, &kb);
+        make_keys(prof, &kc, &kd);
+        sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+        sb_srtp_session_t *stranger = session(&kc, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+        sb_srtp_session_t *evp = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_EVP);
+        sb_srtp_session_t *lib = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_LIBSRTP);
+        const uint32_t ssrcs[] = {0xCAFEBABE, 0x00000001, 0xFFFFFFFF};
+        static uint8_t sent[4000][128];
+        static size_t sent_len[4000];
+        uint32_t clear_index = 0;
+        unsigned accepted = 0, refused = 0;
+        for (int i = 0; i < 4000; i++) {
+            uint8_t pkt[128];
+            size_t n = make_compound(pkt, ssrcs[i % 3], (unsigned)i);
+            if (i % 101 == 13) {
+                /* Unprotected but authenticated (E = 0), on an SSRC of its own. */
+                uint8_t plain[128];
+                n = make_compound(plain, 0x0E0E0E0E, (unsigned)i);
+                n = reference_protect_rtcp(prof, ka.local_key, ka.local_salt, ++clear_index, false,
+                                           plain, n, pkt);
+            } else {
+                sb_srtp_session_t *from = i % 211 == 7 ? stranger : out;
+                assert_int_equal(sb_srtp_protect_rtcp(from, pkt, &n, sizeof(pkt)), 0);
+            }
+            memcpy(sent[i], pkt, n);
+            sent_len[i] = n;
+            /* What arrives: mostly this packet; sometimes an earlier one again (a duplicate,
+             * or late), one of the same SSRC 60 to 129 indexes back (around the bottom of
+             * the window), one from far back (below it), or a damaged copy. */
+            int pick = i;
+            if (i % 13 == 5)
+                pick = i - 1 - (i % 40);
+            else if (i % 17 == 9)
+                pick = i - 3 * (60 + i % 70);
+            else if (i % 97 == 50 && i > 1000)
+                pick = i - 900;
+            if (pick < 0)
+                pick = i;
+            uint8_t a[128], b[128];
+            size_t la = sent_len[pick], lb = la;
+            memcpy(a, sent[pick], la);
+            if (i % 53 == 11)
+                a[la / 2] ^= 0x40;
+            else if (i % 59 == 3)
+                a[rtcp_word_at(prof, la - sb_srtp_rtcp_overhead(out)) + 3] ^= 0x01; /* index */
+            memcpy(b, a, la);
+            int ra = sb_srtp_unprotect_rtcp(evp, a, &la);
+            int rb = sb_srtp_unprotect_rtcp(lib, b, &lb);
+            assert_int_equal(ra, rb);
+            if (ra == 0) {
+                assert_int_equal(la, lb);
+                assert_memory_equal(a, b, la);
+                accepted++;
+            } else {
+                refused++;
+            }
+        }
+        assert_true(accepted > 3200);
+        assert_true(refused > 300);
+        sb_srtp_stats_t se, sl;
+        sb_srtp_session_stats(evp, &se);
+        sb_srtp_session_stats(lib, &sl);
+        assert_int_equal(se.rtcp_ok, sl.rtcp_ok);
+        assert_int_equal(se.auth_fail, sl.auth_fail);
+        assert_int_equal(se.replay_fail, sl.replay_fail);
+        assert_int_equal(se.other_fail, sl.other_fail);
+        assert_true(se.auth_fail > 0 && se.replay_fail > 0);
+        /* E = 0: GCM accepts it (authenticated only), AES-CM refuses it as malformed. */
+        assert_int_equal(se.other_fail, is_gcm(prof) ? 0 : clear_index);
+        sb_srtp_session_free(out);
+        sb_srtp_session_free(stranger);
+        sb_srtp_session_free(evp);
+        sb_srtp_session_free(lib);
+        (void)kd;
+    }
+}
+
+/* Replays: a duplicate is refused, a late packet inside the 128-index window is accepted once,
+ * one below the window is refused, with either implementation receiving. Packet i has SRTCP
+ * index i + 1. */
+static void test_srtcp_replay_rejected(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        for (int impl = SB_SRTP_IMPL_LIBSRTP; impl <= SB_SRTP_IMPL_EVP; impl++) {
+            sb_srtp_keys_t ka, kb;
+            make_keys(all_profiles[p], &ka, &kb);
+            sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+            sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, (sb_srtp_impl_t)impl);
+            static uint8_t prot[300][128];
+            static size_t plen[300];
+            for (unsigned i = 0; i < 300; i++) {
+                plen[i] = make_compound(prot[i], 7, i);
+                assert_int_equal(sb_srtp_protect_rtcp(out, prot[i], &plen[i], 128), 0);
+            }
+            uint8_t buf[128];
+            size_t len;
+            for (unsigned i = 0; i < 200; i++) { /* four lost */
+                if (i == 50 || i == 150 || i == 171 || i == 172)
+                    continue;
+                memcpy(buf, prot[i], len = plen[i]);
+                assert_int_equal(sb_srtp_unprotect_rtcp(in, buf, &len), 0);
+            }
+            const struct {
+                unsigned i;
+                int rc;
+            } late[] = {
+                {199, SB_EPROTO}, /* a duplicate */
+                {150, 0},         /* 49 behind: late, fine once */
+                {150, SB_EPROTO}, /* and a replay */
+                {50, SB_EPROTO},  /* 149 behind: below the window */
+                {100, SB_EPROTO}, /* 99 behind, seen */
+                {299, 0},         /* a jump forward: the window is now 173..300 */
+                {172, 0},         /* index 173, the bottom */
+                {171, SB_EPROTO}, /* index 172, just below */
+                {173, SB_EPROTO}, /* 127 behind, seen */
+                {200, 0},         /* never seen */
+                {298, 0},
+            };
+            for (size_t k = 0; k < sizeof(late) / sizeof(late[0]); k++) {
+                memcpy(buf, prot[late[k].i], len = plen[late[k].i]);
+                assert_int_equal(sb_srtp_unprotect_rtcp(in, buf, &len), late[k].rc);
+            }
+            sb_srtp_stats_t st;
+            sb_srtp_session_stats(in, &st);
+            assert_int_equal(st.rtcp_ok, 196 + 5);
+            assert_int_equal(st.replay_fail, 6);
+            assert_int_equal(st.auth_fail + st.other_fail, 0);
+            sb_srtp_session_free(out);
+            sb_srtp_session_free(in);
+        }
+    }
+}
+
+/* A damaged SRTCP packet (header, SSRC, encrypted portion, E flag, index, tag) or one of other
+ * keys is refused, *len unchanged and, with EVP, no plaintext in the buffer; every truncation
+ * of a good packet, in a buffer of exactly that size, is refused without reading past it. */
+static void test_srtcp_tamper_and_truncation(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        sb_srtp_profile_t prof = all_profiles[p];
+        for (int impl = SB_SRTP_IMPL_LIBSRTP; impl <= SB_SRTP_IMPL_EVP; impl++) {
+            sb_srtp_keys_t ka, kb, kc, kd;
+            make_keys(prof, &ka, &kb);
+            make_keys(prof, &kc, &kd);
+            sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+            sb_srtp_session_t *other = session(&kc, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+            sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, (sb_srtp_impl_t)impl);
+            uint8_t plain[128], pkt[160];
+            size_t n = make_compound(plain, 0x1234, 1), len = n;
+            memcpy(pkt, plain, n);
+            assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, sizeof(pkt)), 0);
+            size_t word = rtcp_word_at(prof, n), tag = is_gcm(prof) ? n : n + 4;
+            const struct {
+                size_t at;
+                uint8_t bit;
+            } flips[] = {{1, 0x01},        {5, 0x10},    {8, 0x80},
+                         {n - 1, 0x01},    {word, 0x80}, {word + 3, 0x01},
+                         {word + 1, 0x40}, {tag, 0x01},  {len - 1, 0x80}};
+            for (size_t f = 0; f < sizeof(flips) / sizeof(flips[0]); f++) {
+                uint8_t *copy = malloc(len);
+                memcpy(copy, pkt, len);
+                copy[flips[f].at] ^= flips[f].bit;
+                size_t l = len;
+                int rc = sb_srtp_unprotect_rtcp(in, copy, &l);
+                /* The E flag cleared under AES-CM is a packet the profile cannot check. */
+                bool e_cleared = flips[f].at == word && flips[f].bit == 0x80 && !is_gcm(prof);
+                assert_int_equal(rc, e_cleared ? SB_EINVAL : SB_EPROTO);
+                assert_int_equal(l, len);
+                if (impl == SB_SRTP_IMPL_EVP)
+                    assert_memory_not_equal(copy + 8, plain + 8, n - 8);
+                free(copy);
+            }
+            /* Wrong keys. */
+            uint8_t alien[160];
+            size_t la = make_compound(alien, 0x1234, 2);
+            assert_int_equal(sb_srtp_protect_rtcp(other, alien, &la, sizeof(alien)), 0);
+            assert_int_equal(sb_srtp_unprotect_rtcp(in, alien, &la), SB_EPROTO);
+            /* Every truncation: too short for header + E||index + tag is malformed, the rest
+             * cannot authenticate. */
+            size_t min = 8 + sb_srtp_rtcp_overhead(out);
+            for (size_t l = 0; l < len; l++) {
+                uint8_t *t = malloc(l ? l : 1);
+                memcpy(t, pkt, l);
+                size_t tl = l;
+                int rc = sb_srtp_unprotect_rtcp(in, t, &tl);
+                assert_true(rc < 0);
+                if (l < min)
+                    assert_int_equal(rc, SB_EINVAL);
+                assert_int_equal(tl, l);
+                free(t);
+            }
+            /* The genuine packet still passes: no failure moved the window. */
+            assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), 0);
+            assert_int_equal(len, n);
+            assert_memory_equal(pkt, plain, n);
+            sb_srtp_stats_t st;
+            sb_srtp_session_stats(in, &st);
+            assert_int_equal(st.rtcp_ok, 1);
+            assert_int_equal(st.replay_fail, 0);
+            sb_srtp_session_free(out);
+            sb_srtp_session_free(other);
+            sb_srtp_session_free(in);
+            (void)kd;
+        }
+    }
+}
+
+/* Protecting: shorter than an RTCP header, no room for the trailer, wrong direction. */
+static void test_srtcp_protect_bad_input(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        for (int impl = SB_SRTP_IMPL_LIBSRTP; impl <= SB_SRTP_IMPL_EVP; impl++) {
+            sb_srtp_keys_t ka, kb;
+            make_keys(all_profiles[p], &ka, &kb);
+            sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, (sb_srtp_impl_t)impl);
+            sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, (sb_srtp_impl_t)impl);
+            uint8_t pkt[128];
+            size_t n = make_compound(pkt, 9, 3), over = sb_srtp_rtcp_overhead(out);
+            assert_int_equal(n, 8);
+            for (size_t l = 0; l < 8; l++) {
+                size_t len = l;
+                assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, sizeof(pkt)), SB_EINVAL);
+                assert_int_equal(len, l);
+            }
+            size_t len = n;
+            assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, n + over - 1), SB_ERANGE);
+            assert_int_equal(sb_srtp_protect_rtcp(in, pkt, &len, sizeof(pkt)), SB_ESTATE);
+            assert_int_equal(sb_srtp_unprotect_rtcp(out, pkt, &len), SB_ESTATE);
+            assert_int_equal(len, n);
+            /* A bare 8-byte RR (nothing to encrypt) goes through. */
+            assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, n + over), 0);
+            assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), 0);
+            assert_int_equal(len, 8);
+            sb_srtp_session_free(out);
+            sb_srtp_session_free(in);
+        }
+    }
+}
+
+/* Receiving from unknown SSRCs: forged packets never take a slot; genuine ones do, up to the
+ * 64 remote SSRCs that RTP and RTCP share, and a known SSRC is still served after that. */
+static void test_srtcp_ssrc_flood_bounded(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        sb_srtp_keys_t ka, kb;
+        make_keys(all_profiles[p], &ka, &kb);
+        sb_srtp_session_t *out = session(&ka, SB_SRTP_OUTBOUND, SB_SRTP_IMPL_AUTO);
+        sb_srtp_session_t *in = session(&kb, SB_SRTP_INBOUND, SB_SRTP_IMPL_EVP);
+        size_t over = sb_srtp_rtcp_overhead(out);
+        uint8_t pkt[160];
+        for (unsigned i = 0; i < 5000; i++) {
+            size_t n = make_compound(pkt, 0x10000000u + i, i);
+            assert_int_equal(RAND_bytes(pkt + n, (int)over), 1);
+            sb_put_be32(pkt + rtcp_word_at(all_profiles[p], n), 0x80000000u | (i + 1));
+            size_t len = n + over;
+            assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), SB_EPROTO);
+        }
+        /* One RTP SSRC first: it counts against the same bound. */
+        size_t len = make_rtp(pkt, 1, 0x30000000, 40, 0, 0);
+        assert_int_equal(sb_srtp_protect_rtp(out, pkt, &len, sizeof(pkt)), 0);
+        assert_int_equal(sb_srtp_unprotect_rtp(in, pkt, &len), 0);
+        for (unsigned i = 0; i < 70; i++) {
+            len = make_compound(pkt, 0x20000000u + i, i);
+            assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, sizeof(pkt)), 0);
+            assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), i < 63 ? 0 : SB_EPROTO);
+        }
+        /* Known SSRCs, RTCP and RTP, still pass. */
+        len = make_compound(pkt, 0x20000000u, 1);
+        assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, sizeof(pkt)), 0);
+        assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), 0);
+        len = make_compound(pkt, 0x30000000u, 1);
+        assert_int_equal(sb_srtp_protect_rtcp(out, pkt, &len, sizeof(pkt)), 0);
+        assert_int_equal(sb_srtp_unprotect_rtcp(in, pkt, &len), 0);
+        sb_srtp_stats_t st;
+        sb_srtp_session_stats(in, &st);
+        assert_int_equal(st.auth_fail, 5000);
+        assert_int_equal(st.rtcp_ok, 63 + 2);
+        assert_int_equal(st.other_fail, 7);
+        sb_srtp_session_free(out);
+        sb_srtp_session_free(in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +1092,12 @@ int main(void)
         cmocka_unit_test(test_rfc3711_keystream),
         cmocka_unit_test(test_evp_matches_libsrtp),
         cmocka_unit_test(test_evp_unprotect_matches_libsrtp),
+        cmocka_unit_test(test_srtcp_evp_matches_libsrtp),
+        cmocka_unit_test(test_srtcp_unprotect_matches_libsrtp),
+        cmocka_unit_test(test_srtcp_replay_rejected),
+        cmocka_unit_test(test_srtcp_tamper_and_truncation),
+        cmocka_unit_test(test_srtcp_protect_bad_input),
+        cmocka_unit_test(test_srtcp_ssrc_flood_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
