@@ -184,30 +184,19 @@ static void lg_peer_send_rr(lg_peer_t *p)
 /* Transport-cc feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1) for what
  * arrived since the last one, every LG_TWCC_INTERVAL_US (sooner when many packets wait, as
  * sb_twcc_recv_due decides); messages go in SRTCP compounds of at most LG_MTU bytes. */
+static void lg_peer_send_compound(void *arg, uint8_t *buf, size_t len)
+{
+    lg_peer_send_rtcp(arg, buf, len);
+}
+
 static void lg_peer_send_twcc(lg_peer_t *p, int64_t now)
 {
     if (!sb_twcc_recv_due(p->twcc, now, LG_TWCC_INTERVAL_US))
         return;
-    lg_counters_t *c = lg_loopctx_counters(p->lc);
     uint8_t buf[LG_MTU + SB_SRTP_MAX_TRAILER_LEN];
-    size_t off = 0;
-    for (;;) {
-        int n = sb_twcc_recv_write(p->twcc, p->rtcp_ssrc, p->twcc_media_ssrc, now, buf + off,
-                                   LG_MTU - off);
-        if (n > 0) {
-            off += (size_t)n;
-            LG_CTR_ADD(c->twcc_feedback, 1);
-            continue;
-        }
-        if (n == SB_ERANGE && off) { /* this compound is full: send it, go on in a new one */
-            lg_peer_send_rtcp(p, buf, off);
-            off = 0;
-            continue;
-        }
-        break;
-    }
-    if (off)
-        lg_peer_send_rtcp(p, buf, off);
+    unsigned n = sb_twcc_recv_flush(p->twcc, p->rtcp_ssrc, p->twcc_media_ssrc, now, buf, LG_MTU,
+                                    lg_peer_send_compound, p);
+    LG_CTR_ADD(lg_loopctx_counters(p->lc)->twcc_feedback, n);
 }
 
 void lg_peer_tick(lg_peer_t *p, int64_t now)

@@ -90,28 +90,18 @@ void sb_peer_cc_on_rtp(sb_peer_t *p, const sb_rtp_view_t *v, int64_t now)
     p->cc.media_ssrc = v->ssrc;
 }
 
+static void sb_peer_cc_send_compound(void *arg, uint8_t *buf, size_t len)
+{
+    sb_peer_send_rtcp(arg, buf, len);
+}
+
 static void sb_peer_cc_send_feedback(sb_peer_t *p, int64_t now)
 {
     if (!p->cc.recv || !sb_twcc_recv_due(p->cc.recv, now, SB_PEER_CC_FEEDBACK_US))
         return;
     uint8_t buf[1200];
-    size_t off = 0;
-    for (;;) {
-        int n = sb_twcc_recv_write(p->cc.recv, p->rtcp_ssrc, p->cc.media_ssrc, now, buf + off,
-                                   sizeof(buf) - off);
-        if (n > 0) {
-            off += (size_t)n;
-            continue;
-        }
-        if (n == SB_ERANGE && off) { /* this compound is full: send it, go on in a new one */
-            sb_peer_send_rtcp(p, buf, off);
-            off = 0;
-            continue;
-        }
-        break;
-    }
-    if (off)
-        sb_peer_send_rtcp(p, buf, off);
+    sb_twcc_recv_flush(p->cc.recv, p->rtcp_ssrc, p->cc.media_ssrc, now, buf, sizeof(buf),
+                       sb_peer_cc_send_compound, p);
 }
 
 /* ---- what we send the client ---- */

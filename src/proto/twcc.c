@@ -201,6 +201,31 @@ int sb_twcc_recv_write(sb_twcc_recv_t *r, uint32_t sender_ssrc, uint32_t media_s
     return (int)off;
 }
 
+unsigned sb_twcc_recv_flush(sb_twcc_recv_t *r, uint32_t sender_ssrc, uint32_t media_ssrc,
+                            int64_t now_us, uint8_t *buf, size_t mtu, sb_twcc_send_fn send,
+                            void *arg)
+{
+    size_t off = 0;
+    unsigned written = 0;
+    for (;;) {
+        int n = sb_twcc_recv_write(r, sender_ssrc, media_ssrc, now_us, buf + off, mtu - off);
+        if (n > 0) {
+            off += (size_t)n;
+            written++;
+            continue;
+        }
+        if (n == SB_ERANGE && off) { /* this compound is full: send it, go on in a new one */
+            send(arg, buf, off);
+            off = 0;
+            continue;
+        }
+        break;
+    }
+    if (off)
+        send(arg, buf, off);
+    return written;
+}
+
 void sb_twcc_recv_get_stats(const sb_twcc_recv_t *r, sb_twcc_recv_stats_t *out)
 {
     *out = r->stats;

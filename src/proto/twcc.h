@@ -40,6 +40,14 @@ bool sb_twcc_recv_due(const sb_twcc_recv_t *r, int64_t now_us, int64_t interval_
 int sb_twcc_recv_write(sb_twcc_recv_t *r, uint32_t sender_ssrc, uint32_t media_ssrc,
                        int64_t now_us, uint8_t *out, size_t size);
 
+/* Everything waiting, as RTCP compounds of at most mtu bytes written in buf (its size is the
+ * caller's: mtu plus whatever the sender needs after the packet, e.g. the SRTCP trailer), each
+ * handed to send(arg, buf, len) when full or at the end. Returns the messages written. */
+typedef void (*sb_twcc_send_fn)(void *arg, uint8_t *buf, size_t len);
+unsigned sb_twcc_recv_flush(sb_twcc_recv_t *r, uint32_t sender_ssrc, uint32_t media_ssrc,
+                            int64_t now_us, uint8_t *buf, size_t mtu, sb_twcc_send_fn send,
+                            void *arg);
+
 typedef struct sb_twcc_recv_stats {
     uint64_t packets, late, feedback_sent;
 } sb_twcc_recv_stats_t;

@@ -158,6 +158,57 @@ static void test_many_packets_and_small_buffer(void **state)
     sb_twcc_recv_free(r);
 }
 
+/* What sb_twcc_recv_flush hands over: compounds within the MTU, every message in them. */
+typedef struct flushed {
+    unsigned compounds, msgs;
+    size_t largest;
+    uint16_t next_seq;
+} flushed_t;
+
+static void on_compound(void *arg, uint8_t *buf, size_t len)
+{
+    flushed_t *f = arg;
+    f->compounds++;
+    f->largest = len > f->largest ? len : f->largest;
+    assert_int_equal(sb_rtcp_validate(buf, len), 0);
+    sb_rtcp_iter_t it;
+    sb_rtcp_pkt_t pkt;
+    sb_rtcp_iter_init(&it, buf, len);
+    while (sb_rtcp_iter_next(&it, &pkt) == 1) {
+        sb_rtcp_fb_t fb;
+        sb_rtcp_twcc_t t;
+        assert_int_equal(sb_rtcp_parse_fb(&pkt, &fb), 0);
+        assert_int_equal(sb_rtcp_parse_twcc(&fb, &t), 0);
+        assert_int_equal(t.base_seq, f->next_seq); /* in order, none left out */
+        f->next_seq = (uint16_t)(t.base_seq + t.status_count);
+        f->msgs++;
+    }
+}
+
+static void test_flush_in_compounds(void **state)
+{
+    (void)state;
+    sb_twcc_recv_t *r = sb_twcc_recv_new();
+    int64_t t = 1;
+    for (uint16_t s = 0; s < 1000; s++) { /* within the 1,024 kept */
+        t += (s % 7 == 0) ? 40 * MS : 300; /* long deltas: messages of their own size */
+        if (s % 5 != 1)
+            sb_twcc_recv_packet(r, s, t);
+    }
+    uint8_t buf[300 + 64];
+    flushed_t f = {0};
+    unsigned n = sb_twcc_recv_flush(r, 0x1111, 0x2222, t, buf, 300, on_compound, &f);
+    assert_int_equal(n, f.msgs);
+    assert_true(f.compounds >= 2 && f.compounds <= f.msgs);
+    assert_true(f.largest <= 300);
+    assert_int_equal(f.next_seq, 1000);
+    /* Nothing waiting: nothing sent. */
+    flushed_t g = {0};
+    assert_int_equal(sb_twcc_recv_flush(r, 1, 2, t, buf, 300, on_compound, &g), 0);
+    assert_int_equal(g.compounds, 0);
+    sb_twcc_recv_free(r);
+}
+
 static void test_jump_gives_up_old(void **state)
 {
     (void)state;
@@ -430,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_loss_reorder_wrap),
         cmocka_unit_test(test_long_gap_splits_message),
         cmocka_unit_test(test_many_packets_and_small_buffer),
+        cmocka_unit_test(test_flush_in_compounds),
         cmocka_unit_test(test_jump_gives_up_old),
         cmocka_unit_test(test_sender_matches_feedback),
         cmocka_unit_test(test_sender_hostile_feedback),
