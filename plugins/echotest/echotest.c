@@ -1,30 +1,22 @@
 /* janus.plugin.echotest: sends the caller's media back to them. The smallest end-to-end
  * proof of the media plane, and the first thing a new deployment is tested with.
  *
- * Requests ({"audio":bool,"video":bool,"bitrate":int}, optional jsep) are validated on the
+ * Requests ({"audio":bool,"video":bool,"bitrate":int,"substream":int,"temporal":int},
+ * optional jsep) are validated on the
  * control thread, answered "ack", and processed on the plugin's own message thread,
  * which pushes {"echotest":"event","result":"ok"} (or an error) with the transaction,
  * as the reference plugin does. When the PeerConnection goes (a hangup request, the
  * client's DTLS alert, ICE failure; not a detach) the caller gets one
  * {"echotest":"event","result":"done"} before the core's "hangup", and the controls go back
  * to their defaults for the next call, as with the reference (janus.js demos end the test on
- * "done"). Does not record or mix anything. */
+ * "done"). A simulcast caller gets one of its layers back (simulcast.c), chosen with
+ * {"substream":N,"temporal":N} (0-2). Does not record or mix anything. */
 #include <glib.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/log.h"
-#include "plugin/plugin.h"
-
-/* One handle's state. Owned by the handle (plugin_data); fields below are written on the
- * message thread and read on the handle's media loop, hence atomics. */
-typedef struct sb_echotest_session {
-    atomic_bool audio;
-    atomic_bool video;
-    atomic_uint bitrate; /* bps cap sent back as REMB; 0 = none */
-    atomic_bool ended;   /* "done" was sent; an answered offer re-arms it */
-} sb_echotest_session_t;
+#include "echotest.h"
 
 /* A queued request. Owns a handle reference and the JSON references. */
 typedef struct sb_echotest_msg {
@@ -74,6 +66,11 @@ static void sb_echotest_apply_bitrate(sb_plugin_handle_t *h)
         sb_echotest_core->handle_unref(h);
 }
 
+static bool sb_echotest_layer_ok(const json_t *v)
+{
+    return !v || (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 2);
+}
+
 /* Message thread: apply one request and answer it. */
 static void sb_echotest_process(sb_echotest_msg_t *m)
 {
@@ -83,12 +80,20 @@ static void sb_echotest_process(sb_echotest_msg_t *m)
     json_t *audio = json_object_get(m->body, "audio");
     json_t *video = json_object_get(m->body, "video");
     json_t *bitrate = json_object_get(m->body, "bitrate");
+    json_t *substream = json_object_get(m->body, "substream");
+    json_t *temporal = json_object_get(m->body, "temporal");
     json_t *reply, *answer = NULL;
     if ((audio && !json_is_boolean(audio)) || (video && !json_is_boolean(video)) ||
-        (bitrate && (!json_is_integer(bitrate) || json_integer_value(bitrate) < 0))) {
+        (bitrate && (!json_is_integer(bitrate) || json_integer_value(bitrate) < 0)) ||
+        !sb_echotest_layer_ok(substream) || !sb_echotest_layer_ok(temporal)) {
         reply = sb_echotest_error(413, "Invalid element (audio/video must be booleans, "
-                                       "bitrate a non-negative integer)");
+                                       "bitrate a non-negative integer, substream/temporal "
+                                       "0, 1 or 2)");
     } else {
+        if (substream)
+            atomic_store(&s->substream, (int)json_integer_value(substream));
+        if (temporal)
+            atomic_store(&s->temporal, (int)json_integer_value(temporal));
         if (audio)
             atomic_store(&s->audio, json_is_true(audio));
         if (video)
@@ -159,6 +164,9 @@ static int sb_echotest_create_handle(sb_plugin_handle_t *h)
     atomic_init(&s->video, true);
     atomic_init(&s->bitrate, 0);
     atomic_init(&s->ended, false);
+    atomic_init(&s->substream, 2);
+    atomic_init(&s->temporal, 2);
+    atomic_init(&s->echoed, -1);
     h->plugin_data = s;
     return 0;
 }
@@ -179,6 +187,8 @@ static sb_plugin_result_t sb_echotest_handle_message(sb_plugin_handle_t *h,
 
 static void sb_echotest_destroy_handle(sb_plugin_handle_t *h)
 {
+    if (h->plugin_data)
+        sb_echotest_simulcast_reset(h->plugin_data);
     sb_free(h->plugin_data);
     h->plugin_data = NULL;
 }
@@ -209,22 +219,29 @@ static void sb_echotest_hangup_media(sb_plugin_handle_t *h)
     atomic_store(&s->audio, true);
     atomic_store(&s->video, true);
     atomic_store(&s->bitrate, 0);
+    atomic_store(&s->substream, 2);
+    atomic_store(&s->temporal, 2);
+    sb_echotest_simulcast_reset(s);
     json_t *done = json_pack("{s:s, s:s}", "echotest", "event", "result", "done");
     sb_echotest_core->push_event(h, NULL, done, NULL);
     json_decref(done);
 }
 
-/* Loop thread: send the packet back on the same m-line, as our own stream. Simulcast
- * callers get their lowest layer back (one SSRC per echoed stream). */
+/* Loop thread: send the packet back on the same m-line, as our own stream (one SSRC per
+ * echoed stream: a simulcast caller's layers go through simulcast.c). */
 static void sb_echotest_on_rtp(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt)
 {
     sb_echotest_session_t *s = h->plugin_data;
     const sb_media_stream_t *st = pkt->stream;
-    if (!s || !st->send || pkt->layer != 0)
+    if (!s || !st->send)
         return;
     bool on = st->kind == SB_MEDIA_AUDIO ? atomic_load(&s->audio) : atomic_load(&s->video);
     if (!on)
         return;
+    if (st->layers > 1) {
+        sb_echotest_simulcast_rtp(sb_echotest_core, h, s, pkt);
+        return;
+    }
     sb_rtp_set_ssrc(pkt->data, st->local_ssrc);
     sb_echotest_core->forward_rtp(h, st->index, pkt->data, pkt->len, pkt->len, pkt);
 }
@@ -232,7 +249,8 @@ static void sb_echotest_on_rtp(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt)
 /* Loop thread: the caller's decoder wants a keyframe of what we echo: ask the caller. */
 static void sb_echotest_on_keyframe_request(sb_plugin_handle_t *h, unsigned stream)
 {
-    sb_echotest_core->request_keyframe(h, stream, 0);
+    sb_echotest_session_t *s = h->plugin_data;
+    sb_echotest_core->request_keyframe(h, stream, s ? sb_echotest_simulcast_layer(s, stream) : 0);
 }
 
 /* Loop thread: data comes back on its channel as the reference plugin sends it: binary as it
@@ -260,8 +278,17 @@ static json_t *sb_echotest_query_handle(sb_plugin_handle_t *h)
     sb_echotest_session_t *s = h->plugin_data;
     if (!s)
         return NULL;
-    return json_pack("{s:b, s:b, s:i}", "audio_active", atomic_load(&s->audio), "video_active",
-                     atomic_load(&s->video), "bitrate", (int)atomic_load(&s->bitrate));
+    json_t *info = json_pack("{s:b, s:b, s:i}", "audio_active", atomic_load(&s->audio),
+                             "video_active", atomic_load(&s->video), "bitrate",
+                             (int)atomic_load(&s->bitrate));
+    int echoed = atomic_load(&s->echoed);
+    if (echoed >= 0) /* the reference's fields, for a simulcast caller */
+        json_object_update_new(info, json_pack("{s:b, s:i, s:i, s:i}", "simulcast", 1,
+                                               "substream", echoed, "substream-target",
+                                               atomic_load(&s->substream),
+                                               "temporal-layer-target",
+                                               atomic_load(&s->temporal)));
+    return info;
 }
 
 static const sb_plugin_t sb_echotest_plugin = {
