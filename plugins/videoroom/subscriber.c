@@ -305,6 +305,21 @@ typedef struct sb_vr_offer {
     char msid_track[SB_MEDIA_MAX_STREAMS][64];
 } sb_vr_offer_t;
 
+/* RTX for a subscriber's video, the publisher's payload type for it if it has one. A publisher
+ * without RTX (janus.js's `codec` option offers that codec alone) does not keep its
+ * subscribers from it: we retransmit from our own history, and the core probes their
+ * bandwidth with padding on the RTX SSRC (without it, no probe: the automatic layer choice
+ * could not climb). Any free dynamic type will do: the m-line carries one codec. */
+static uint8_t sb_vr_offer_rtx_pt(const sb_media_stream_t *src)
+{
+    if (src->rtx_pt || !src->pt)
+        return src->rtx_pt;
+    for (unsigned pt = 96; pt <= 127; pt++)
+        if (pt != src->pt && pt != src->red_pt)
+            return (uint8_t)pt;
+    return 0;
+}
+
 /* Snapshot the m-lines for make_offer. Under the lock. */
 static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
 {
@@ -327,7 +342,7 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
         st->clock_rate = o->src[i].clock_rate;
         st->channels = o->src[i].channels;
         st->fmtp = o->src[i].fmtp[0] ? o->src[i].fmtp : NULL;
-        st->rtx_pt = o->src[i].rtx_pt;
+        st->rtx_pt = ss->kind == SB_MEDIA_VIDEO ? sb_vr_offer_rtx_pt(&o->src[i]) : 0;
         st->red_pt = o->src[i].red_pt; /* RED of Opus as the publisher sends it (red.c) */
         st->msid_stream = o->msid_stream[i];
         st->msid_track = o->msid_track[i];
