@@ -52,6 +52,7 @@ void sb_peer_cc_setup(sb_peer_t *p)
     if (p->cc.send_id && !p->cc.send) {
         p->cc.send = sb_twcc_send_new();
         p->cc.bwe = sb_bwe_new(NULL);
+        p->cc.estimate_bps = sb_bwe_estimate(p->cc.bwe);
         p->cc.trace = sb_peer_cc_trace_open(p->ph->session_id, p->ph->handle_id);
     }
     /* The stream probes go on: video with RTX (padding on the RTX SSRC never reaches a
@@ -147,6 +148,7 @@ void sb_peer_cc_on_feedback(sb_peer_t *p, const sb_rtcp_fb_t *fb, int64_t now)
         if (p->cc.trace)
             sb_peer_cc_trace_feedback(p->cc.trace, res, (size_t)n, now);
         sb_bwe_on_feedback(p->cc.bwe, res, (size_t)n, now);
+        p->cc.estimate_bps = sb_bwe_estimate(p->cc.bwe);
         p->cc.feedback_seen = true;
     }
 }
@@ -158,6 +160,7 @@ bool sb_peer_cc_on_remb(sb_peer_t *p, uint64_t bps, int64_t now)
     if (p->cc.trace)
         sb_peer_cc_trace_remb(p->cc.trace, bps, now);
     sb_bwe_on_remb(p->cc.bwe, bps, now);
+    p->cc.estimate_bps = sb_bwe_estimate(p->cc.bwe);
     return true;
 }
 
@@ -251,7 +254,7 @@ void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
     if (p->cc.probe_left && p->cc.probe_stream >= 0)
         sb_peer_cc_probe_slice(p, now);
     /* No feedback at all: "no estimate" (0) to the plugin, once. */
-    uint32_t est = sb_bwe_estimate(p->cc.bwe);
+    uint32_t est = p->cc.estimate_bps;
     if (!p->cc.feedback_seen && p->cc.first_send_us &&
         now - p->cc.first_send_us > SB_PEER_CC_SILENT_US)
         est = 0;
