@@ -114,74 +114,16 @@ def lost_checks(tap, ours, theirs):
 
 # ---- simulcast layer events --------------------------------------------------------------------
 
-def layer_flow(kind, builddir, link, tap):
-    """The flow on one server: {"marks": [(ms, what)], "events": [...], "names": {...}, ...}."""
+def page_flow(kind, builddir, link, tap, what, body):
+    """body(page, out) on a page connected to a fresh server of kind: out, with "failed" (and
+    the page's last logs) when it raised."""
     srv = start_server(kind, builddir, link)
     out = {"marks": []}
     page = None
-
-    def mark(what):
-        out["marks"].append((time.time() * 1000, what))
-
     try:
-        base = OURS_PORT if kind == "ours" else REF_PORT
-        h = Http(base)
-        sid = h.create()
-        hid = h.attach(sid, "janus.plugin.videoroom")
-        h.post("/%d/%d" % (sid, hid), {"janus": "message", "transaction": "room", "body": {
-            "request": "create", "room": ROOM, "publishers": 6, "bitrate": 0}})
         page = PageRpc(page_url())
         page.call("sbConnect", {"server": api(kind)})
-        out["p1"] = page.call("sbPublish", {"name": "p1", "room": ROOM}, timeout=40)
-        out["p2"] = page.call("sbPublish", {"name": "p2", "room": ROOM, "track": {
-            "capture": {"width": 640, "height": 360}}}, timeout=40)
-        for _ in range(40):  # every layer of p1 flowing
-            layers = page.call("sbPubLayers", {"name": "p1"})
-            if sum(1 for v in layers.values() if v["fps"] > 0) == 3:
-                break
-            time.sleep(0.5)
-        time.sleep(1)
-        mark("subscribe v")
-        out["v"] = page.call("sbSubscribe", {"name": "v", "room": ROOM, "streams": [
-            {"feed": out["p1"]["id"], "mid": "1"}]}, timeout=40)
-        time.sleep(4)
-        out["v start size"] = page.call("sbVideo", {"name": "v"})
-        mark("subscribe m")
-        out["m"] = page.call("sbSubscribe", {"name": "m", "room": ROOM, "streams": [
-            {"feed": out["p1"]["id"]}, {"feed": out["p2"]["id"]}]}, timeout=40)
-        time.sleep(4)
-        steps = [("m", "configure mid 3 substream 0", {"mid": "3", "substream": 0}),
-                 ("m", "configure mid 1 temporal 0", {"mid": "1", "temporal": 0}),
-                 ("v", "configure substream 0", {"mid": "0", "substream": 0}),
-                 ("v", "configure substream 2", {"mid": "0", "substream": 2})]
-        for who, name, stream in steps:
-            mark("%s %s" % (who, name))
-            page.call("sbConfigure", {"name": who, "streams": [stream]})
-            time.sleep(3.5)
-            out["%s %s size" % (who, name)] = page.call("sbVideo", {"name": who})
-        mark("p1 h off")
-        page.call("sbEncoding", {"name": "p1", "rid": "h", "active": False})
-        time.sleep(4)
-        out["h off size"] = page.call("sbVideo", {"name": "v"})
-        mark("p1 h on")
-        page.call("sbEncoding", {"name": "p1", "rid": "h", "active": True})
-        time.sleep(6)
-        out["h on size"] = page.call("sbVideo", {"name": "v"})
-        mark("v pause")
-        page.call("sbRequest", {"name": "v", "body": {"request": "pause"}, "until": "paused"})
-        time.sleep(1.5)
-        mark("v start")
-        page.call("sbRequest", {"name": "v", "body": {"request": "start"}, "until": "started"})
-        time.sleep(2.5)
-        mark("v send false")
-        page.call("sbConfigure", {"name": "v", "streams": [{"mid": "0", "send": False}]})
-        time.sleep(1.5)
-        mark("v send true")
-        page.call("sbConfigure", {"name": "v", "streams": [{"mid": "0", "send": True}]})
-        time.sleep(2.5)
-        mark("end")
-        out["events"] = page.call("sbEvents", {})
-        out["names"] = {int(k): v for k, v in page.call("sbHandles", {}).items()}
+        body(page, out)
     except Exception as ex:  # noqa: BLE001 - reported as the case
         out["failed"] = repr(ex)[:3000]
         if page:
@@ -189,8 +131,76 @@ def layer_flow(kind, builddir, link, tap):
     finally:
         if page:
             page.close()
-        stop_server(tap, kind, srv, "simulcast")
+        stop_server(tap, kind, srv, what)
     return out
+
+
+def layer_flow(kind, builddir, link, tap):
+    """The flow on one server: {"marks": [(ms, what)], "events": [...], "names": {...}, ...}."""
+    return page_flow(kind, builddir, link, tap, "simulcast",
+                     lambda page, out: layer_steps(kind, page, out))
+
+
+def layer_steps(kind, page, out):
+    def mark(what):
+        out["marks"].append((time.time() * 1000, what))
+
+    base = OURS_PORT if kind == "ours" else REF_PORT
+    h = Http(base)
+    sid = h.create()
+    hid = h.attach(sid, "janus.plugin.videoroom")
+    h.post("/%d/%d" % (sid, hid), {"janus": "message", "transaction": "room", "body": {
+        "request": "create", "room": ROOM, "publishers": 6, "bitrate": 0}})
+    out["p1"] = page.call("sbPublish", {"name": "p1", "room": ROOM}, timeout=40)
+    out["p2"] = page.call("sbPublish", {"name": "p2", "room": ROOM, "track": {
+        "capture": {"width": 640, "height": 360}}}, timeout=40)
+    for _ in range(40):  # every layer of p1 flowing
+        layers = page.call("sbPubLayers", {"name": "p1"})
+        if sum(1 for v in layers.values() if v["fps"] > 0) == 3:
+            break
+        time.sleep(0.5)
+    time.sleep(1)
+    mark("subscribe v")
+    out["v"] = page.call("sbSubscribe", {"name": "v", "room": ROOM, "streams": [
+        {"feed": out["p1"]["id"], "mid": "1"}]}, timeout=40)
+    time.sleep(4)
+    out["v start size"] = page.call("sbVideo", {"name": "v"})
+    mark("subscribe m")
+    out["m"] = page.call("sbSubscribe", {"name": "m", "room": ROOM, "streams": [
+        {"feed": out["p1"]["id"]}, {"feed": out["p2"]["id"]}]}, timeout=40)
+    time.sleep(4)
+    steps = [("m", "configure mid 3 substream 0", {"mid": "3", "substream": 0}),
+             ("m", "configure mid 1 temporal 0", {"mid": "1", "temporal": 0}),
+             ("v", "configure substream 0", {"mid": "0", "substream": 0}),
+             ("v", "configure substream 2", {"mid": "0", "substream": 2})]
+    for who, name, stream in steps:
+        mark("%s %s" % (who, name))
+        page.call("sbConfigure", {"name": who, "streams": [stream]})
+        time.sleep(3.5)
+        out["%s %s size" % (who, name)] = page.call("sbVideo", {"name": who})
+    mark("p1 h off")
+    page.call("sbEncoding", {"name": "p1", "rid": "h", "active": False})
+    time.sleep(4)
+    out["h off size"] = page.call("sbVideo", {"name": "v"})
+    mark("p1 h on")
+    page.call("sbEncoding", {"name": "p1", "rid": "h", "active": True})
+    time.sleep(6)
+    out["h on size"] = page.call("sbVideo", {"name": "v"})
+    mark("v pause")
+    page.call("sbRequest", {"name": "v", "body": {"request": "pause"}, "until": "paused"})
+    time.sleep(1.5)
+    mark("v start")
+    page.call("sbRequest", {"name": "v", "body": {"request": "start"}, "until": "started"})
+    time.sleep(2.5)
+    mark("v send false")
+    page.call("sbConfigure", {"name": "v", "streams": [{"mid": "0", "send": False}]})
+    time.sleep(1.5)
+    mark("v send true")
+    page.call("sbConfigure", {"name": "v", "streams": [{"mid": "0", "send": True}]})
+    time.sleep(2.5)
+    mark("end")
+    out["events"] = page.call("sbEvents", {})
+    out["names"] = {int(k): v for k, v in page.call("sbHandles", {}).items()}
 
 
 def events_of(r, name, since=None, until=None):
@@ -327,36 +337,26 @@ ECHO_STEPS = [("substream 0", {"substream": 0}), ("temporal 0", {"temporal": 0})
 
 def echo_flow(kind, builddir, link, tap):
     """A simulcast caller of the EchoTest picks the layer it gets back, step by step."""
-    srv = start_server(kind, builddir, link)
-    out = {"marks": [], "sizes": {}}
-    page = None
-    try:
-        page = PageRpc(page_url())
-        page.call("sbConnect", {"server": api(kind)})
-        out["mark0"] = time.time() * 1000
-        page.call("sbEcho", {"name": "e"}, timeout=40)
-        time.sleep(5)
-        out["sizes"]["start"] = page.call("sbVideo", {"name": "e"})
-        for name, body in ECHO_STEPS:
-            out["marks"].append((time.time() * 1000, name))
-            page.call("sbRequest", {"name": "e", "body": body, "until": "result"})
-            time.sleep(3)
-            a = page.call("sbVideo", {"name": "e"})
-            time.sleep(2)
-            b = page.call("sbVideo", {"name": "e"})
-            out["sizes"][name] = {mid: dict(v, fps=(v["fd"] - a.get(mid, {}).get("fd", 0)) / 2.0)
-                                  for mid, v in b.items()}
-        out["events"] = [x for x in page.call("sbEvents", {})
-                         if x["e"].get("sender") is not None]
-    except Exception as ex:  # noqa: BLE001 - reported as the case
-        out["failed"] = repr(ex)[:3000]
-        if page:
-            out["logs"] = page.logs()[-30:]
-    finally:
-        if page:
-            page.close()
-        stop_server(tap, kind, srv, "echotest simulcast")
-    return out
+    return page_flow(kind, builddir, link, tap, "echotest simulcast", echo_steps)
+
+
+def echo_steps(page, out):
+    out["sizes"] = {}
+    out["mark0"] = time.time() * 1000
+    page.call("sbEcho", {"name": "e"}, timeout=40)
+    time.sleep(5)
+    out["sizes"]["start"] = page.call("sbVideo", {"name": "e"})
+    for name, body in ECHO_STEPS:
+        out["marks"].append((time.time() * 1000, name))
+        page.call("sbRequest", {"name": "e", "body": body, "until": "result"})
+        time.sleep(3)
+        a = page.call("sbVideo", {"name": "e"})
+        time.sleep(2)
+        b = page.call("sbVideo", {"name": "e"})
+        out["sizes"][name] = {mid: dict(v, fps=(v["fd"] - a.get(mid, {}).get("fd", 0)) / 2.0)
+                              for mid, v in b.items()}
+    out["events"] = [x for x in page.call("sbEvents", {})
+                     if x["e"].get("sender") is not None]
 
 
 def echo_layer_events(r, since=None, until=None):

@@ -305,17 +305,23 @@ def part_b(st, lab, sub):
         tap.note("(b) top layer again %.1f s after the lift" % ((t_top - t_lift) / 1000.0))
 
 
-def part_c(st, lab, sub):
-    sleep_until(st["t_lift"] + CLIMB_S * 1000)
+def lossy(lab, sub, name):
+    """LOSS_PCT random loss toward the subscriber for LOSS_S: (t0, t1, datagrams sent and
+    dropped, subscriber name's samples, its long freezes and frame rate in the window)."""
     t0 = now_ms()
     lab.loss(LOSS_PCT)
     sleep_until(t0 + LOSS_S * 1000)
     sent, dropped = lab.loss_counts()
     lab.no_loss()
     t1 = now_ms()
-    s = sub.call("sbSamples", {"name": "auto"})
-    fz = long_freezes(s, t0, t1, FREEZE_MS)
-    f = fps(s, t0, t1)
+    s = sub.call("sbSamples", {"name": name})
+    return t0, t1, sent, dropped, s, long_freezes(s, t0, t1, FREEZE_MS), fps(s, t0, t1)
+
+
+def part_c(st, lab, sub):
+    if "t_lift" in st:  # after (b): once the climb is over
+        sleep_until(st["t_lift"] + CLIMB_S * 1000)
+    t0, t1, sent, dropped, s, fz, f = lossy(lab, sub, "auto")
     nack = delta(s, "nack", t0, t1)
     seen = widths(s, t0, t1)
     tap.note("(c) %d %% loss for %.0f s: %d of %d datagrams dropped; %.1f fps, NACK +%d, PLI "
@@ -506,16 +512,7 @@ def part_e(lab, pub, sub):
 
 def part_f(lab, sub):
     """VP9 SVC under random loss toward the subscriber of (e): NACK keeps the picture."""
-    samples = lambda: sub.call("sbSamples", {"name": "svc"})  # noqa: E731
-    t0 = now_ms()
-    lab.loss(LOSS_PCT)
-    sleep_until(t0 + LOSS_S * 1000)
-    sent, dropped = lab.loss_counts()
-    lab.no_loss()
-    t1 = now_ms()
-    s = samples()
-    fz = long_freezes(s, t0, t1, FREEZE_MS)
-    f = fps(s, t0, t1)
+    t0, t1, sent, dropped, s, fz, f = lossy(lab, sub, "svc")
     nack, lost = delta(s, "nack", t0, t1), delta(s, "lost", t0, t1)
     tap.note("(f) SVC, %d %% loss for %.0f s: %d of %d datagrams dropped; %.1f fps, NACK +%d, "
              "PLI +%d, lost +%d, freezes over %d ms: %s; widths %s" % (
