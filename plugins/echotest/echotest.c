@@ -2,11 +2,10 @@
  * proof of the media plane, and the first thing a new deployment is tested with.
  *
  * Requests ({"audio":bool,"video":bool,"bitrate":int,"substream":int,"temporal":int},
- * optional jsep) are validated on the
- * control thread, answered "ack", and processed on the plugin's own message thread,
- * which pushes {"echotest":"event","result":"ok"} (or an error) with the transaction,
- * as the reference plugin does. When the PeerConnection goes (a hangup request, the
- * client's DTLS alert, ICE failure; not a detach) the caller gets one
+ * optional jsep) are validated on the control thread, answered "ack", and processed on the
+ * plugin's own message thread, which pushes {"echotest":"event","result":"ok"} (or an
+ * error) with the transaction, as the reference plugin does. When the PeerConnection goes (a
+ * hangup request, the client's DTLS alert, ICE failure; not a detach) the caller gets one
  * {"echotest":"event","result":"done"} before the core's "hangup", and the controls go back
  * to their defaults for the next call, as with the reference (janus.js demos end the test on
  * "done"). A simulcast caller gets one of its layers back (simulcast.c), chosen with
@@ -250,7 +249,8 @@ static void sb_echotest_on_rtp(sb_plugin_handle_t *h, sb_rtp_packet_t *pkt)
 static void sb_echotest_on_keyframe_request(sb_plugin_handle_t *h, unsigned stream)
 {
     sb_echotest_session_t *s = h->plugin_data;
-    sb_echotest_core->request_keyframe(h, stream, s ? sb_echotest_simulcast_layer(s, stream) : 0);
+    unsigned layer = s ? sb_echotest_simulcast_layer(s, stream) : 0;
+    sb_echotest_core->request_keyframe(h, stream, layer);
 }
 
 /* Loop thread: data comes back on its channel as the reference plugin sends it: binary as it

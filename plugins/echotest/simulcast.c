@@ -49,8 +49,8 @@ static void sb_echotest_announce(const sb_core_api_t *core, sb_plugin_handle_t *
     for (i = 0; st->codec[i] && i + 1 < sizeof(codec); i++)
         codec[i] = (char)tolower((unsigned char)st->codec[i]);
     codec[i] = '\0';
-    json_t *ev = json_pack("{s:s, s:s, s:i}", "echotest", "event", "videocodec", codec, what,
-                           value);
+    json_t *ev =
+        json_pack("{s:s, s:s, s:i}", "echotest", "event", "videocodec", codec, what, value);
     core->push_event(h, NULL, ev, NULL);
     json_decref(ev);
 }
@@ -100,8 +100,7 @@ void sb_echotest_simulcast_rtp(const sb_core_api_t *core, sb_plugin_handle_t *h,
     sb_rtp_set_seq(pkt->data, seq);
     sb_rtp_set_timestamp(pkt->data, ts);
     if (vp8 && pkt->rtp.payload_len)
-        sb_vp8_renumber(&l->vp8, pkt->data + pkt->rtp.header_len, pkt->rtp.payload_len,
-                        switched);
+        sb_vp8_renumber(&l->vp8, pkt->data + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
     core->forward_rtp(h, st->index, pkt->data, pkt->len, pkt->len, pkt);
 }
 
