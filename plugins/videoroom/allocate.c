@@ -6,7 +6,7 @@
  *   stream's per spatial x temporal layer, and a layer costs itself and every one below);
  * - every video m-line starts at its cheapest option; if even that does not fit, video
  *   m-lines are paused from the last one (audio is never starved for video), and resumed at a
- *   keyframe once they fit;
+ *   keyframe once they have fitted for 1 s;
  * - then m-lines go up one option at a time, round robin, while the total fits;
  * - hysteresis: going up needs 30 % headroom (a switch starts with a keyframe, several times
  *   a frame's size) and no step down for a while (3 s, doubled after each step up that did
@@ -26,6 +26,7 @@
 #define SB_VR_ALLOC_HOLD_MIN_US 3000000  /* after a step down, this long before going up */
 #define SB_VR_ALLOC_HOLD_MAX_US 30000000 /* ... doubled per failed step up, up to this */
 #define SB_VR_ALLOC_HOLD_BREAK 2u        /* ... none once the estimate doubled since the step */
+#define SB_VR_ALLOC_RESUME_US 1000000    /* paused video fits this long before it resumes */
 #define SB_VR_ALLOC_HELD_US 10000000     /* a step up that lasts this long succeeded */
 #define SB_VR_ALLOC_WIRE_OVERHEAD 44     /* per packet: SRTP tag, UDP, IPv4 */
 /* Forwarding this many times the estimate: the old layer stops at once on a step down
@@ -450,6 +451,18 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
         bool may_go_up = now - ss->loop.alloc_down_us >= hold ||
                          (bps && ss->loop.alloc_down_bps &&
                           bps >= SB_VR_ALLOC_HOLD_BREAK * (uint64_t)ss->loop.alloc_down_bps);
+        /* Paused video resumes once it has fitted for a while, not on one estimate: a probe
+         * smaller than the path's burst allowance (a token bucket) passes whole and lifts the
+         * estimate for the few hundred ms the delay detector takes to pull it back, and a
+         * keyframe sent then (the costliest packet burst there is) cannot cross. */
+        if (cur < 0 && up > cur && may_go_up) {
+            if (!ss->loop.alloc_resume_us)
+                ss->loop.alloc_resume_us = now;
+            if (now - ss->loop.alloc_resume_us < SB_VR_ALLOC_RESUME_US)
+                up = cur;
+        } else {
+            ss->loop.alloc_resume_us = 0;
+        }
         if (up > cur && may_go_up)
             choice = up;
         else if (fit < cur)

@@ -460,6 +460,7 @@ struct sb_vr_sub_stream {
         int64_t alloc_down_us, alloc_up_us; /* the last step down, up */
         int64_t alloc_hold_us; /* no step up this long after a step down */
         uint32_t alloc_down_bps; /* the estimate at the last step down */
+        int64_t alloc_resume_us; /* paused video fits since then (0: it does not) */
         int64_t last_kf_req_us;
         bool rw_init;
         uint32_t rw_clock;

@@ -45,6 +45,11 @@ room with bitrate 0 (no cap, the reference's default). In order, on one call:
                 limited, 2 after); a subscriber that pinned spatial_layer 1 on the clean link
                 decodes 640 wide all along, at the full frame rate (temporal layers follow
                 its estimate).
+  (g) audio     behind a link with room for the audio but not for the lowest video layer
+      first     with it (110 kbit/s, or 1.4 x the audio's rate on the wire): video paused
+                within 5 s (under 1 fps decoded), the audio goes on for 8 s (40 packets a
+                second or more, at most 5 % lost); the limit lifted, video decodes again
+                within 10 s.
   (f) SVC loss  5 % random loss toward that subscriber for 15 s: 10 fps or more, NACKs
                 sent, no freeze over 500 ms, at most half the dropped datagrams lost for
                 good (the rest repaired by retransmissions). Opt-in (SB_CC_PARTS=ef): it
@@ -61,7 +66,7 @@ subscriber kept the top spatial layer behind 400 kbit/s: frozen, no spatial_laye
 About 150 s, (e) and (f) 60 s of it.
 
 usage: test_cc_chromium.py <path to switchboard> [--reference]
-       SB_CC_PARTS=ab: only (a) and (b) (default abcde; (a) runs with any of b, c, d: it is
+       SB_CC_PARTS=ab: only (a) and (b) (default abcdeg; (a) runs with any of b, c, d, g: it is
        the simulcast setup; (e) is the SVC setup, run with f; f is not in the default: it
        fails, see (f) above).
        --reference: the same cases against Debian's janus (the daemon is not started),
@@ -100,6 +105,11 @@ LOSS_S = 15.0  # (c)
 FREEZE_MS = 500
 MIN_FPS = 10.0  # decoding "goes on": the fake camera sends ~20 fps here
 TOP_W, MID_W, LOW_W = 1280, 640, 320
+AUDIO_ONLY_KBIT = 110  # (g) room for the audio, not for the lowest video layer with it
+AUDIO_SETTLE_S = 5.0  # (g) video paused within this
+AUDIO_CALM_S = 8.0  # (g) then audio alone for this long
+AUDIO_MIN_PPS = 40  # (g) Opus sends 50 packets a second
+AUDIO_MAX_LOSS_PCT = 5
 SVC_ROOM = 1235
 SVC_TRACK = {"simulcast": False, "svc": "L3T3_KEY"}
 SVC_RAMP_S = 20.0  # (e) the publisher encodes its top spatial layer within this
@@ -529,6 +539,52 @@ def part_f(lab, sub):
             lost, dropped))
 
 
+def part_g(st, lab, sub):
+    """Audio first: a link that carries the audio but not the lowest video layer with it."""
+    rates = st.get("rates") or {}
+    audio = rates.get("audio", {}).get("wire", 80.0)
+    lowest = rates.get("l", {}).get("wire", 110.0)
+    kbit = int(max(AUDIO_ONLY_KBIT, 1.4 * audio))
+    samples = lambda: sub.call("sbSamples", {"name": "auto"})  # noqa: E731
+    t_lim = now_ms()
+    lab.limit(kbit)
+    t0, t1 = t_lim + AUDIO_SETTLE_S * 1000, t_lim + (AUDIO_SETTLE_S + AUDIO_CALM_S) * 1000
+    sleep_until(t1)
+    s = samples()
+    f = fps(s, t0, t1)
+    ap, al = delta(s, "ap", t0, t1), delta(s, "al", t0, t1)
+    secs = (t1 - t0) / 1000.0
+    tap.note("(g) %d kbit/s (audio %.0f, lowest layer %.0f kbit/s on the wire): from %.0f s "
+             "on, video %.1f fps, audio %d packets (%.0f/s), %d lost; tbf %s; per second "
+             "(fps, size, stalls): %s" % (
+                 kbit, audio, lowest, AUDIO_SETTLE_S, f, ap, ap / secs, al,
+                 json.dumps(lab.tbf_stats()),
+                 "; ".join("%+.0fs %.1f %s %d" % x
+                           for x in cclab.timeline(s, t_lim, t1, 1000))))
+    with case("(g) %d kbit/s, room for the audio but not for the lowest video layer with it: "
+              "video paused within %.0f s, the audio goes on (%d packets/s or more, under "
+              "%d %% lost)" % (kbit, AUDIO_SETTLE_S, AUDIO_MIN_PPS, AUDIO_MAX_LOSS_PCT)):
+        check(f < 1.0, "video still decoding at %.1f fps" % f)
+        check(ap >= AUDIO_MIN_PPS * secs, "%d audio packets in %.0f s" % (ap, secs))
+        check(al * 100 <= AUDIO_MAX_LOSS_PCT * max(ap, 1), "%d of %d audio packets lost" % (
+            al, ap))
+    t_lift = now_ms()
+    lab.lift()
+    with case("(g) the limit lifted: video decodes again within %.0f s" % CLIMB_S):
+        t_back = None
+        deadline = t_lift + (CLIMB_S + 2) * 1000
+        fd0 = (cclab.window(samples(), t_lift - 1000, t_lift) or [{"fd": 0}])[-1]["fd"]
+        while now_ms() < deadline and t_back is None:
+            t_back = cclab.first_time(samples(), lambda x: x["fd"] >= fd0 + 5, t_lift)
+            if t_back is None:
+                time.sleep(0.5)
+        tap.note("(g) video again %s s after the lift; widths %s" % (
+            None if t_back is None else round((t_back - t_lift) / 1000.0, 1),
+            fmt_widths(widths(samples(), t_lift, now_ms()), t_lift)))
+        check(t_back is not None and t_back - t_lift <= CLIMB_S * 1000,
+              "video %s ms after the lift" % (None if t_back is None else t_back - t_lift))
+
+
 def simulcast_parts(st, lab, pub, sub, parts):
     """(a) to (d) on one simulcast call."""
     room = lab.create_room(bitrate=0)
@@ -558,6 +614,8 @@ def simulcast_parts(st, lab, pub, sub, parts):
         part_c(st, lab, sub)
     if "d" in parts:
         part_d(st, pub, sub)
+    if "g" in parts:
+        part_g(st, lab, sub)
     sub.call("sbUnsubscribe", {"name": "auto"}, timeout=30)
     pub.call("sbLeave", {}, timeout=30)
 
@@ -581,8 +639,8 @@ def main():
                           log_level="info" if os.environ.get("SB_CC_LOG") else "warn")
         pub = lab.open_page("pub")
         sub = lab.open_page("sub")
-        parts = os.environ.get("SB_CC_PARTS", "abcde")
-        if set(parts) & set("abcd"):
+        parts = os.environ.get("SB_CC_PARTS", "abcdeg")
+        if set(parts) & set("abcdg"):
             simulcast_parts({}, lab, pub, sub, parts)
         if set(parts) & set("ef"):
             part_e(lab, pub, sub)
