@@ -829,6 +829,11 @@ def main():
     finally:
         stop_and_report(tap, server, "clean shutdown (shipped configuration)")
         shutil.rmtree(shipped, ignore_errors=True)
+    if os.environ.get("SB_TEST_SANITIZED"):
+        # The comparison with the reference runs in the plain build: its half of the flow is
+        # the reference's, whatever our build, and ours has just run under ASan.
+        tap.note("the reference's flow and the comparison: plain build only")
+        tap.exit()
     with netns.Lab() as lab:
         peer = lab.namespace("veth-peer")
         link = netns.veth(netns.own(), peer, "198.18.62.1/24", "198.18.62.2/24")
