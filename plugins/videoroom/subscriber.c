@@ -305,19 +305,33 @@ typedef struct sb_vr_offer {
     char msid_track[SB_MEDIA_MAX_STREAMS][64];
 } sb_vr_offer_t;
 
-/* RTX for a subscriber's video, the publisher's payload type for it if it has one. A publisher
- * without RTX (janus.js's `codec` option offers that codec alone) does not keep its
- * subscribers from it: we retransmit from our own history, and the core probes their
- * bandwidth with padding on the RTX SSRC (without it, no probe: the automatic layer choice
- * could not climb). Any free dynamic type will do: the m-line carries one codec. */
-static uint8_t sb_vr_offer_rtx_pt(const sb_media_stream_t *src)
+/* RTX for a subscriber's video m-lines that have none from their publisher (janus.js's
+ * `codec` option offers that codec alone, without RTX): we retransmit from our own history
+ * and probe on our own RTX SSRC, and without RTX there is no probe and the automatic layer
+ * choice could not climb. The m-lines share one BUNDLE transport, where a payload type must
+ * mean one thing (Chromium refuses a collision): a type no m-line uses, the same one for
+ * every m-line of one codec (apt). */
+static void sb_vr_offer_add_rtx(sb_vr_offer_t *o)
 {
-    if (src->rtx_pt || !src->pt)
-        return src->rtx_pt;
-    for (unsigned pt = 96; pt <= 127; pt++)
-        if (pt != src->pt && pt != src->red_pt)
-            return (uint8_t)pt;
-    return 0;
+    bool used[128] = {false};
+    for (unsigned i = 0; i < o->n; i++) {
+        const sb_offer_stream_t *st = &o->st[i];
+        used[st->pt & 127] = used[st->rtx_pt & 127] = used[st->red_pt & 127] = true;
+    }
+    uint8_t rtx_of[128] = {0}; /* apt -> the RTX type given to it here */
+    for (unsigned i = 0; i < o->n; i++) {
+        sb_offer_stream_t *st = &o->st[i];
+        if (st->kind != SB_MEDIA_VIDEO || st->rtx_pt || !st->pt || st->pt > 127)
+            continue;
+        if (!rtx_of[st->pt]) {
+            for (unsigned pt = 96; pt <= 127 && !rtx_of[st->pt]; pt++)
+                if (!used[pt]) {
+                    used[pt] = true;
+                    rtx_of[st->pt] = (uint8_t)pt;
+                }
+        }
+        st->rtx_pt = rtx_of[st->pt]; /* 0 when all 32 dynamic types are taken */
+    }
 }
 
 /* Snapshot the m-lines for make_offer. Under the lock. */
@@ -342,7 +356,7 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
         st->clock_rate = o->src[i].clock_rate;
         st->channels = o->src[i].channels;
         st->fmtp = o->src[i].fmtp[0] ? o->src[i].fmtp : NULL;
-        st->rtx_pt = ss->kind == SB_MEDIA_VIDEO ? sb_vr_offer_rtx_pt(&o->src[i]) : 0;
+        st->rtx_pt = o->src[i].rtx_pt;
         st->red_pt = o->src[i].red_pt; /* RED of Opus as the publisher sends it (red.c) */
         st->msid_stream = o->msid_stream[i];
         st->msid_track = o->msid_track[i];
@@ -350,6 +364,7 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
          * end the client's SCTP association and need a new one. */
         st->active = ss->kind == SB_MEDIA_DATA || sb_vr_sub_stream_live(ss);
     }
+    sb_vr_offer_add_rtx(o);
     return o;
 }
 
