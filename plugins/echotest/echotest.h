@@ -18,6 +18,8 @@ typedef struct sb_echotest_layers {
     int64_t last_kf_req_us;
     sb_seq_rewrite_t rw;
     sb_vp8_renumber_t vp8;
+    uint8_t codec_pt; /* the payload type whose codec was looked up (0: none yet), */
+    bool is_vp8;      /* ... and whether it is VP8: not a name comparison per packet */
     int8_t ev_substream, ev_temporal; /* what was announced, + 1 (0: nothing yet) */
 } sb_echotest_layers_t;
 

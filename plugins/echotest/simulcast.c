@@ -80,7 +80,11 @@ void sb_echotest_simulcast_rtp(const sb_core_api_t *core, sb_plugin_handle_t *h,
     if ((int)pkt->layer != l->cur)
         return;
     uint32_t source = pkt->rtp.ssrc;
-    bool vp8 = sb_codec_from_name(st->codec) == SB_CODEC_VP8;
+    if (l->codec_pt != st->pt) { /* the first packet, and again after a renegotiation */
+        l->codec_pt = st->pt;
+        l->is_vp8 = sb_codec_from_name(st->codec) == SB_CODEC_VP8;
+    }
+    bool vp8 = l->is_vp8;
     sb_vp8_desc_t d;
     if (vp8 && pkt->rtp.payload_len &&
         sb_vp8_parse(pkt->rtp.payload, pkt->rtp.payload_len, &d) == 0 && d.has_tid) {
