@@ -44,6 +44,24 @@ if [ -x tests/integration/run.sh ]; then
     failed=$((failed + f))
   done
 fi
+# The Debian package (tests/package/run.sh): built from a release tree of the plain build,
+# linted, installed, its daemon started as the switchboard user, purged (~1 minute).
+if [ -x tests/package/run.sh ]; then
+  echo "== package (build)"
+  out=$(tests/package/run.sh "$top/build" </dev/null 2>&1)
+  echo "$out" >build/package.log
+  echo "$out" | awk '/^(not ok|ok) /{detail = /^not ok /; shown = 0; print "  " $0; next}
+                     detail && /^#   / && shown < 40 {shown++; print "  " $0}
+                     /^# (skip|note)/ {print "  " $0}'
+  p=$(echo "$out" | grep -c '^ok ')
+  f=$(echo "$out" | grep -c '^not ok ')
+  if ! echo "$out" | grep -q '^package: '; then
+    echo "$out" | tail -20
+    f=$((f + 1))
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+fi
 # Soak, short: 3 minutes of VideoRoom churn against the sanitizer build (tests/soak/README.md);
 # one counted step: the server must not grow, leak fds or threads, or report anything.
 if [ -x tests/soak/soak.py ] && [ -x build-asan/switchboard ]; then
