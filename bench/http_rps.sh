@@ -41,8 +41,8 @@ if [ "$tls" = 1 ]; then
     args=(--http false --port 18088 --https-port $port --wss-port 0
           --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem")
 fi
-"$builddir/switchboard" "${args[@]}" --bind 127.0.0.1 --https-bind 127.0.0.1 --ws false \
-    --html-folder "" --plugins-folder "$builddir/plugins" --log-level warn >"$log" 2>&1 &
+"$builddir/switchboard" "${args[@]}" --drain-timeout 0 --bind 127.0.0.1 \
+    --https-bind 127.0.0.1 --ws false --html-folder "" --plugins-folder "$builddir/plugins" --log-level warn >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$log" "$tmp"' EXIT
 for _ in $(seq 50); do

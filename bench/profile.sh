@@ -64,8 +64,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cmd=("$build/switchboard" --port 18088 --bind 127.0.0.1 --html-folder "" --plugins-folder
-     "$build/plugins" --configs-folder "$conf" --log-level warn --ws false)
+cmd=("$build/switchboard" --drain-timeout 0 --port 18088 --bind 127.0.0.1 --html-folder ""
+     --plugins-folder "$build/plugins" --configs-folder "$conf" --log-level warn --ws false)
 case "$tool" in
 perf) "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
 callgrind)

@@ -125,8 +125,8 @@ start_server() {
     case "$1" in
     switchboard)
         mkdir -p "$work/sbconf"
-        "$build/switchboard" --port $SB_PORT --bind 127.0.0.1 --html-folder "" \
-            --plugins-folder "$build/plugins" --configs-folder "$work/sbconf" \
+        "$build/switchboard" --drain-timeout 0 --port $SB_PORT --bind 127.0.0.1 \
+            --html-folder "" --plugins-folder "$build/plugins" --configs-folder "$work/sbconf" \
             --log-level warn --ws false >"$2" 2>&1 &
         server_pid=$!
         url=http://127.0.0.1:$SB_PORT/janus

@@ -11,8 +11,8 @@ packages=(
   libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libjansson-dev libmicrohttpd-dev
   libconfig-dev libcurl4-openssl-dev libcmocka-dev libgnutls28-dev openssl libusrsctp-dev
   python3 python3-aiortc python3-matplotlib chromium libjs-janus-gateway libjs-webrtc-adapter
-  janus janus-doc iproute2 util-linux curl wrk valgrind gdb coturn nftables
-  debhelper lintian man-db
+  python3-prometheus-client janus janus-doc iproute2 util-linux curl wrk valgrind gdb coturn
+  nftables debhelper lintian man-db
 )
 # Node.js: keep the machine's own (nodesource node 20 ships npm); else Debian's.
 command -v node >/dev/null || packages+=(nodejs)

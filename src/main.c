@@ -12,24 +12,69 @@
 
 #include "api/request.h"
 #include "api/tls.h"
+#include "api/tokens.h"
 #include "api/transport.h"
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/sd_notify.h"
 #include "base/time.h"
 #include "config/config.h"
 #include "peer/media.h"
+#include "peer/peer_metrics.h"
 #include "peer/session.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
 
-static const sb_transport_t *const sb_transports[] = {&sb_transport_http, &sb_transport_ws};
+static const sb_transport_t *const sb_transports[] = {&sb_transport_http, &sb_transport_ws,
+                                                       &sb_transport_admin};
 #define SB_NTRANSPORTS (sizeof(sb_transports) / sizeof(sb_transports[0]))
 
-static gboolean sb_main_on_signal(gpointer loop)
+/* Graceful drain (docs/deploy.md): after SIGTERM no new session is accepted, /ready says 503,
+ * and the daemon exits once no PeerConnection is left or drain_timeout has passed. */
+static struct {
+    GMainLoop *loop;
+    unsigned timeout_s;
+    int64_t deadline_us; /* 0: not draining */
+} sb_drain;
+
+static gboolean sb_main_on_interrupt(gpointer loop)
 {
-    SB_INFO("main", "signal received: shutting down");
+    SB_INFO("main", "SIGINT: shutting down");
     g_main_loop_quit(loop);
-    return G_SOURCE_CONTINUE; /* removed with its twin after the loop */
+    return G_SOURCE_CONTINUE; /* removed with its twins after the loop */
+}
+
+static gboolean sb_main_on_terminate(gpointer loop)
+{
+    uint64_t calls = sb_peer_metrics_peers();
+    if (sb_drain.deadline_us || !sb_drain.timeout_s || !calls) {
+        SB_INFO("main", "SIGTERM: shutting down%s",
+                sb_drain.deadline_us ? " (the second: not waiting for calls)" : "");
+        g_main_loop_quit(loop);
+        return G_SOURCE_CONTINUE;
+    }
+    sb_drain.deadline_us = sb_now_us() + (int64_t)sb_drain.timeout_s * 1000000;
+    sb_sessions_set_accepting(false);
+    SB_INFO("main", "SIGTERM: draining: no new sessions; %llu PeerConnections may go on for up "
+                    "to %u s (SIGTERM again to stop now)",
+            (unsigned long long)calls, sb_drain.timeout_s);
+    sb_sd_notifyf("STATUS=draining: %llu PeerConnections left", (unsigned long long)calls);
+    return G_SOURCE_CONTINUE;
+}
+
+static void sb_main_drain_tick(int64_t now)
+{
+    if (!sb_drain.deadline_us)
+        return;
+    uint64_t calls = sb_peer_metrics_peers();
+    if (calls && now < sb_drain.deadline_us)
+        return;
+    if (calls)
+        SB_INFO("main", "drain timeout: ending %llu PeerConnections", (unsigned long long)calls);
+    else
+        SB_INFO("main", "drained: no PeerConnection left");
+    sb_drain.deadline_us = INT64_MAX; /* quit once */
+    g_main_loop_quit(sb_drain.loop);
 }
 
 /* SIGHUP: re-read the TLS certificate (a renewed one); calls and connections go on. */
@@ -71,6 +116,8 @@ static gboolean sb_main_tick(gpointer unused)
         sb_sessions_sweep();
         last_sweep = now;
     }
+    if (sb_drain.deadline_us != INT64_MAX)
+        sb_main_drain_tick(now);
     return G_SOURCE_CONTINUE;
 }
 
@@ -149,16 +196,17 @@ int main(int argc, char **argv)
         .event_queue_max = cfg.event_queue_max,
         .event_queue_max_bytes = cfg.event_queue_max_bytes,
     });
-    sb_api_init(&(sb_api_config_t){.api_secret = cfg.api_secret,
-                                   .session_timeout_s = cfg.session_timeout_s,
-                                   .ipv6 = cfg.ipv6});
+    sb_api_init(&(sb_api_config_t){.api_secret = cfg.api_secret, .ipv6 = cfg.ipv6});
+    sb_tokens_init(cfg.token_auth, cfg.token_auth_secret);
     int exit_code = 0;
     GMainLoop *loop = g_main_loop_new(NULL, FALSE);
     /* Before anything listens: a SIGTERM that comes as soon as a port answers (a supervisor,
      * a test) must stop us cleanly once the loop runs, not kill us with the default action
      * while a transport is still starting its threads. */
-    guint on_int = g_unix_signal_add(SIGINT, sb_main_on_signal, loop);
-    guint on_term = g_unix_signal_add(SIGTERM, sb_main_on_signal, loop);
+    sb_drain.loop = loop;
+    sb_drain.timeout_s = cfg.drain_timeout_s;
+    guint on_int = g_unix_signal_add(SIGINT, sb_main_on_interrupt, loop);
+    guint on_term = g_unix_signal_add(SIGTERM, sb_main_on_terminate, loop);
     guint on_hup = g_unix_signal_add(SIGHUP, sb_main_on_hangup, NULL);
     bool media_up = sb_media_start(&cfg) == 0;
     if (media_up)
@@ -173,7 +221,9 @@ int main(int argc, char **argv)
         if (sb_tls_ready() && cfg.https_port)
             SB_INFO("main", "ready: https://<this machine>:%u/ (API at %s)", cfg.https_port,
                     cfg.base_path);
+        sb_sd_notify("READY=1\nSTATUS=serving");
         g_main_loop_run(loop);
+        sb_sd_notify("STOPPING=1");
     }
     g_source_remove(on_int);
     g_source_remove(on_term);
@@ -186,6 +236,7 @@ int main(int argc, char **argv)
     sb_plugins_unload();
     if (media_up)
         sb_media_stop();
+    sb_tokens_deinit();
     sb_api_deinit();
     g_main_loop_unref(loop);
     SB_INFO("main", "stopped");

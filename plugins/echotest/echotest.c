@@ -273,6 +273,13 @@ static void sb_echotest_on_data(sb_plugin_handle_t *h, const sb_data_message_t *
     sb_free(reply);
 }
 
+/* The Admin API's message_plugin: the EchoTest has no admin requests; it answers what it
+ * was sent, as the reference's does. */
+static json_t *sb_echotest_admin_echo(json_t *message)
+{
+    return json_deep_copy(message);
+}
+
 static json_t *sb_echotest_query_handle(sb_plugin_handle_t *h)
 {
     sb_echotest_session_t *s = h->plugin_data;
@@ -305,6 +312,7 @@ static const sb_plugin_t sb_echotest_plugin = {
     .handle_message = sb_echotest_handle_message,
     .destroy_handle = sb_echotest_destroy_handle,
     .query_handle = sb_echotest_query_handle,
+    .handle_admin_message = sb_echotest_admin_echo,
     .setup_media = sb_echotest_setup_media,
     .hangup_media = sb_echotest_hangup_media,
     .on_rtp = sb_echotest_on_rtp,

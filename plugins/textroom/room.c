@@ -8,6 +8,7 @@
  * Threads: the table and every room are guarded by sb_tr_lock; the configuration is read
  * on the main thread at init, before any request. */
 #include <libconfig.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,20 @@ sb_tr_config_t sb_tr_config;
 GMutex sb_tr_lock;
 
 static GHashTable *sb_tr_rooms; /* key -> room (owned); under sb_tr_lock */
+/* What /metrics reads without the lock (which the loops take for every message): changed
+ * under it, read anywhere. */
+static atomic_uint sb_tr_nrooms, sb_tr_nparticipants;
+
+void sb_tr_counts(unsigned *rooms, unsigned *participants)
+{
+    *rooms = atomic_load(&sb_tr_nrooms);
+    *participants = atomic_load(&sb_tr_nparticipants);
+}
+
+void sb_tr_count_participants(int delta)
+{
+    atomic_fetch_add(&sb_tr_nparticipants, (unsigned)delta);
+}
 
 /* The history budget (under sb_tr_lock): the rooms that keep any history in a binary
  * max-heap by past_bytes (each room knows its place: past_heap), so the room keeping the
@@ -45,6 +60,7 @@ static void sb_tr_room_free(gpointer ptr)
         sb_tr_room_part(g_ptr_array_index(r->participants, r->participants->len - 1));
     g_ptr_array_unref(r->participants);
     g_hash_table_destroy(r->by_name);
+    atomic_fetch_sub(&sb_tr_nrooms, 1);
     r->o.history = 0;
     sb_tr_room_trim(r); /* out of the budget and the heap */
     g_ptr_array_unref(r->allowed);
@@ -140,6 +156,7 @@ int sb_tr_room_add(const char *key, sb_tr_room_opts_t *o, GPtrArray *allowed, sb
     g_queue_init(&r->past);
     r->past_heap = SB_TR_NOT_IN_HEAP;
     g_hash_table_insert(sb_tr_rooms, r->key, r);
+    atomic_fetch_add(&sb_tr_nrooms, 1);
     *out = r;
     return 0;
 }

@@ -59,6 +59,7 @@ sb_tr_participant_t *sb_tr_room_join(sb_tr_room_t *r, sb_tr_session_t *s, const 
     p->username = sb_strdup(username);
     p->display = sb_strdup(display);
     g_ptr_array_add(r->participants, p);
+    sb_tr_count_participants(1);
     g_hash_table_insert(r->by_name, p->username, p);
     g_ptr_array_add(s->rooms, p);
     return p;
@@ -69,6 +70,7 @@ void sb_tr_room_part(sb_tr_participant_t *p)
     sb_tr_room_t *r = p->room;
     g_hash_table_remove(r->by_name, p->username);
     g_ptr_array_remove(r->participants, p); /* keeps the join order of the others */
+    sb_tr_count_participants(-1);
     g_ptr_array_remove_fast(p->session->rooms, p);
     sb_tr_session_t *s = p->session;
     sb_free(p->username);

@@ -218,6 +218,19 @@ static int sb_tr_create_handle(sb_plugin_handle_t *h)
     return 0;
 }
 
+/* The Admin API's message_plugin: a room request, as over the API (owned answer). */
+static json_t *sb_tr_handle_admin_message(json_t *body)
+{
+    sb_tr_outbox_t ob;
+    sb_tr_outbox_init(&ob);
+    g_mutex_lock(&sb_tr_lock);
+    json_t *reply = sb_tr_api_request(body, &ob);
+    sb_tr_outbox_post(&ob);
+    g_mutex_unlock(&sb_tr_lock);
+    sb_tr_outbox_deinit(&ob);
+    return reply;
+}
+
 static sb_plugin_result_t sb_tr_handle_message(sb_plugin_handle_t *h, const char *transaction,
                                                json_t *body, json_t *jsep)
 {
@@ -233,14 +246,7 @@ static sb_plugin_result_t sb_tr_handle_message(sb_plugin_handle_t *h, const char
                          s, transaction, jsep);
         return sb_plugin_wait();
     }
-    sb_tr_outbox_t ob;
-    sb_tr_outbox_init(&ob);
-    g_mutex_lock(&sb_tr_lock);
-    json_t *reply = sb_tr_api_request(body, &ob);
-    sb_tr_outbox_post(&ob);
-    g_mutex_unlock(&sb_tr_lock);
-    sb_tr_outbox_deinit(&ob);
-    return sb_plugin_ok(reply);
+    return sb_plugin_ok(sb_tr_handle_admin_message(body));
 }
 
 /* Not under the lock: s leaves its rooms (the others are told). */
@@ -345,6 +351,8 @@ static const sb_plugin_t sb_tr_plugin = {
     .deinit = sb_tr_deinit,
     .create_handle = sb_tr_create_handle,
     .handle_message = sb_tr_handle_message,
+    .handle_admin_message = sb_tr_handle_admin_message,
+    .counts = sb_tr_counts,
     .destroy_handle = sb_tr_destroy_handle,
     .query_handle = sb_tr_query_handle,
     .setup_media = sb_tr_setup_media,

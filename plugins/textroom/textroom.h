@@ -227,6 +227,10 @@ void sb_tr_conf_deinit(void);
 sb_tr_room_t *sb_tr_room_find(const char *key);
 /* Under the lock: a new room from o (its strings taken). key NULL or "": a random free id.
  * allowed: tokens (taken) that enable the ACL, or NULL. SB_EEXIST, SB_ENOMEM (too many). */
+/* Rooms and participants in them, for /metrics: any thread, no lock. */
+void sb_tr_counts(unsigned *rooms, unsigned *participants);
+/* session.c, under the lock: participants joined (+1) or left (-1). */
+void sb_tr_count_participants(int delta);
 int sb_tr_room_add(const char *key, sb_tr_room_opts_t *o, GPtrArray *allowed, sb_tr_room_t **out);
 /* Under the lock: remove and free r; its participants go without any event. */
 void sb_tr_room_destroy(sb_tr_room_t *r);

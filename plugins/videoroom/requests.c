@@ -173,17 +173,23 @@ static sb_plugin_result_t sb_vr_sync_error(json_t *err)
     return sb_plugin_ok(err);
 }
 
-sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transaction,
-                                        json_t *body, json_t *jsep)
+/* The request name of body, or NULL with *err set (owned). */
+static const char *sb_vr_request_name(json_t *body, json_t **err)
 {
     json_t *req = json_object_get(body, "request");
-    if (!req)
-        return sb_vr_sync_error(
-            sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "Missing mandatory element (request)"));
-    if (!json_is_string(req))
-        return sb_vr_sync_error(sb_vr_error_json(
-            SB_VR_ERR_INVALID_ELEMENT, "Invalid element type (request should be a string)"));
-    const char *name = json_string_value(req);
+    *err = !req ? sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT,
+                                   "Missing mandatory element (request)")
+           : !json_is_string(req)
+               ? sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
+                                  "Invalid element type (request should be a string)")
+               : NULL;
+    return *err ? NULL : json_string_value(req);
+}
+
+/* A synchronous request (create, list, ...) answered at once: its answer (owned), or NULL
+ * when name is not one of them. */
+static json_t *sb_vr_sync_request(json_t *body, const char *name)
+{
     for (size_t i = 0; i < SB_VR_COUNT(sb_vr_sync_table); i++) {
         if (strcmp(name, sb_vr_sync_table[i].name) != 0)
             continue;
@@ -193,8 +199,32 @@ sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transact
         json_t *answer = sb_vr_sync_table[i].fn(body, &ob);
         g_mutex_unlock(&sb_vr_lock);
         sb_vr_outbox_flush(&ob);
-        return sb_plugin_ok(answer);
+        return answer;
     }
+    return NULL;
+}
+
+json_t *sb_vr_handle_admin_message(json_t *body)
+{
+    json_t *err;
+    const char *name = sb_vr_request_name(body, &err);
+    if (!name)
+        return err;
+    json_t *answer = sb_vr_sync_request(body, name);
+    return answer ? answer
+                  : sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "Unknown request '%s'", name);
+}
+
+sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transaction,
+                                        json_t *body, json_t *jsep)
+{
+    json_t *err;
+    const char *name = sb_vr_request_name(body, &err);
+    if (!name)
+        return sb_vr_sync_error(err);
+    json_t *answer = sb_vr_sync_request(body, name);
+    if (answer)
+        return sb_plugin_ok(answer);
     for (size_t i = 0; i < SB_VR_COUNT(sb_vr_async_table); i++) {
         if (strcmp(name, sb_vr_async_table[i]) != 0)
             continue;

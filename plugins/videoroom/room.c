@@ -311,6 +311,22 @@ void sb_vr_room_unref(sb_vr_room_t *r)
     sb_free(r);
 }
 
+void sb_vr_counts(unsigned *rooms, unsigned *participants)
+{
+    g_mutex_lock(&sb_vr_lock);
+    *rooms = *participants = 0;
+    if (sb_vr_rooms) {
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, sb_vr_rooms);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            (*rooms)++;
+            *participants += g_hash_table_size(((sb_vr_room_t *)value)->participants);
+        }
+    }
+    g_mutex_unlock(&sb_vr_lock);
+}
+
 sb_vr_room_t *sb_vr_room_find(uint64_t id)
 {
     return sb_vr_rooms ? g_hash_table_lookup(sb_vr_rooms, &id) : NULL;

@@ -323,6 +323,8 @@ static const sb_plugin_t sb_vr_plugin = {
     .on_keyframe_request = sb_vr_on_keyframe_request,
     .on_bitrate_estimate = sb_vr_on_bitrate_estimate,
     .on_data = sb_vr_on_data,
+    .handle_admin_message = sb_vr_handle_admin_message,
+    .counts = sb_vr_counts,
 };
 
 const sb_plugin_t *sb_plugin_get(void);

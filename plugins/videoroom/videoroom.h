@@ -143,6 +143,8 @@ int sb_vr_rooms_load_config(const char *config_dir);
 
 void sb_vr_room_ref(sb_vr_room_t *r);
 void sb_vr_room_unref(sb_vr_room_t *r);
+/* Takes the lock: rooms, and participants in them (for /metrics). */
+void sb_vr_counts(unsigned *rooms, unsigned *participants);
 /* Under the lock. Borrowed; NULL when absent. */
 sb_vr_room_t *sb_vr_room_find(uint64_t id);
 /* Under the lock: insert a new room from validated options (taken). SB_EEXIST. */
@@ -271,6 +273,8 @@ typedef struct sb_vr_msg {
 } sb_vr_msg_t;
 
 /* Control thread: route one message (sync answer, or queue). */
+/* The Admin API's message_plugin: the synchronous requests, answered at once (owned). */
+json_t *sb_vr_handle_admin_message(json_t *body);
 sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transaction,
                                         json_t *body, json_t *jsep);
 /* Message thread: run one queued request and push its answer. */

@@ -11,6 +11,7 @@
 
 #include "api/errors.h"
 #include "api/http_static.h"
+#include "api/http_util.h"
 #include "api/ice_servers.h"
 #include "api/listen_addr.h"
 #include "api/request.h"
@@ -31,8 +32,7 @@ typedef enum { SB_POLL_NONE, SB_POLL_PARKED, SB_POLL_WOKEN, SB_POLL_EXPIRED } sb
  * poll fields, which the waking thread touches under sb_http.polls_lock. */
 typedef struct sb_http_req {
     struct MHD_Connection *conn;
-    char *body;
-    size_t len, cap;
+    sb_http_body_t body;
     bool rejected;  /* a response was already queued (body too large) */
     bool too_large; /* the body outgrew the limit mid-upload: 413 once it is read */
     /* long-poll */
@@ -55,36 +55,13 @@ static struct {
     sb_http_req_t *polls;
 } sb_http = {.polls_lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void sb_http_add_cors(struct MHD_Connection *conn, struct MHD_Response *resp)
-{
-    const char *origin = sb_http.cfg->cors_origin;
-    if (!origin || !*origin)
-        return;
-    if (!strcmp(origin, "*")) {
-        /* Echo the caller's origin so credentialed requests work too. */
-        const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-        MHD_add_response_header(resp, "Access-Control-Allow-Origin", o ? o : "*");
-        if (o)
-            MHD_add_response_header(resp, "Vary", "Origin");
-    } else {
-        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-    }
-}
-
 /* Queue a reply; extra_header ("Name: value" split at the colon) may be NULL. */
 static enum MHD_Result sb_http_send_with(struct MHD_Connection *conn, unsigned status,
                                          const char *type, char *text, size_t len,
                                          const char *extra_name, const char *extra_value)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(resp, "Content-Type", type);
-    if (extra_name)
-        MHD_add_response_header(resp, extra_name, extra_value);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    sb_http_add_cors(conn, resp);
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return sb_http_reply(conn, status, type, text, len, extra_name, extra_value,
+                         sb_http.cfg->cors_origin);
 }
 
 /* Send a JSON reply (reference stolen), with one extra header when extra_name is set. */
@@ -92,13 +69,7 @@ static enum MHD_Result sb_http_send_json_with(struct MHD_Connection *conn, unsig
                                               json_t *j, const char *extra_name,
                                               const char *extra_value)
 {
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (!text)
-        text =
-            strdup("{\"janus\":\"error\",\"error\":{\"code\":490,\"reason\":\"Unknown error\"}}");
-    return sb_http_send_with(conn, status, "application/json", text, strlen(text), extra_name,
-                             extra_value);
+    return sb_http_reply_json(conn, status, j, extra_name, extra_value, sb_http.cfg->cors_origin);
 }
 
 static enum MHD_Result sb_http_send_json(struct MHD_Connection *conn, unsigned status, json_t *j)
@@ -106,48 +77,15 @@ static enum MHD_Result sb_http_send_json(struct MHD_Connection *conn, unsigned s
     return sb_http_send_json_with(conn, status, j, NULL, NULL);
 }
 
-static enum MHD_Result sb_http_preflight(struct MHD_Connection *conn)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    sb_http_add_cors(conn, resp);
-    const char *hdrs =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Headers");
-    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    MHD_add_response_header(resp, "Access-Control-Allow-Headers", hdrs ? hdrs : "Content-Type");
-    MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
-    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
-    MHD_destroy_response(resp);
-    return r;
-}
-
-/* Parse "<base>[/<session>[/<handle>]]" (after the base); false for anything else. */
-static bool sb_http_parse_ids(const char *rest, uint64_t *sid, uint64_t *hid)
-{
-    *sid = *hid = 0;
-    if (*rest == '\0' || !strcmp(rest, "/"))
-        return true;
-    uint64_t *ids[2] = {sid, hid};
-    for (int i = 0; i < 2 && *rest; i++) {
-        if (*rest != '/' || rest[1] < '1' || rest[1] > '9')
-            return false;
-        char *end;
-        unsigned long long v = strtoull(rest + 1, &end, 10);
-        if (end - (rest + 1) > 16)
-            return false;
-        *ids[i] = v;
-        rest = end;
-    }
-    return *rest == '\0' || !strcmp(rest, "/");
-}
-
 static enum MHD_Result sb_http_api_post(struct MHD_Connection *conn, sb_http_req_t *r, uint64_t sid,
                                         uint64_t hid)
 {
     json_error_t jerr;
-    json_t *msg = r->len ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    const sb_http_body_t *b = &r->body;
+    json_t *msg = b->len ? json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (!msg)
         return sb_http_send_json(conn, MHD_HTTP_OK,
-                                 sb_api_reject_body(r->body, r->len, r->len ? jerr.text : NULL));
+                                 sb_api_reject_body(b->data, b->len, b->len ? jerr.text : NULL));
     sb_api_request_t req = {
         .message = msg, .ids_from_path = true, .session_id = sid, .handle_id = hid};
     json_t *reply = sb_api_handle(&req);
@@ -155,10 +93,12 @@ static enum MHD_Result sb_http_api_post(struct MHD_Connection *conn, sb_http_req
     return sb_http_send_json(conn, MHD_HTTP_OK, reply);
 }
 
-/* Whether the request carries the API secret (?apisecret=), if one is configured. */
+/* Whether the request carries the API secret (?apisecret=) or a token (?token=), if the
+ * API asks for one. */
 static bool sb_http_secret_ok(struct MHD_Connection *conn)
 {
-    return sb_api_secret_ok(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apisecret"));
+    return sb_api_secret_ok(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apisecret"),
+                            MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token"));
 }
 
 /* ---- long-poll ---- */
@@ -316,22 +256,6 @@ static enum MHD_Result sb_http_ice_servers(struct MHD_Connection *conn)
 
 /* ---- dispatch ---- */
 
-static bool sb_http_body_append(sb_http_req_t *r, const char *data, size_t size)
-{
-    if (r->len + size > sb_http.cfg->max_body_size)
-        return false;
-    if (r->len + size + 1 > r->cap) {
-        r->cap = (r->len + size + 1) * 2;
-        if (r->cap > sb_http.cfg->max_body_size + 1)
-            r->cap = sb_http.cfg->max_body_size + 1;
-        r->body = sb_realloc(r->body, r->cap);
-    }
-    memcpy(r->body + r->len, data, size);
-    r->len += size;
-    r->body[r->len] = '\0';
-    return true;
-}
-
 static enum MHD_Result sb_http_too_large(struct MHD_Connection *conn, sb_http_req_t *r)
 {
     r->rejected = true;
@@ -402,7 +326,7 @@ static enum MHD_Result sb_http_access(void *cls, struct MHD_Connection *conn, co
         *con_cls = r;
         sb_tls_request_started(conn); /* past the TLS handshake */
         if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS))
-            return sb_http_preflight(conn);
+            return sb_http_reply_preflight(conn, sb_http.cfg->cors_origin);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > sb_http.cfg->max_body_size)
@@ -416,11 +340,10 @@ static enum MHD_Result sb_http_access(void *cls, struct MHD_Connection *conn, co
     if (*upload_data_size) {
         /* MHD takes no response while a body is being received: past the limit, drop
          * what we have, discard the rest, and answer 413 once the request is complete. */
-        if (!r->too_large && !sb_http_body_append(r, upload_data, *upload_data_size)) {
+        if (!r->too_large && !sb_http_body_append(&r->body, upload_data, *upload_data_size,
+                                                  sb_http.cfg->max_body_size)) {
             r->too_large = true;
-            sb_free(r->body);
-            r->body = NULL;
-            r->len = r->cap = 0;
+            sb_http_body_free(&r->body);
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -446,7 +369,7 @@ static void sb_http_completed(void *cls, struct MHD_Connection *conn, void **con
         pthread_mutex_unlock(&sb_http.polls_lock);
         sb_session_unref(r->session);
     }
-    sb_free(r->body);
+    sb_http_body_free(&r->body);
     sb_free(r);
     *con_cls = NULL;
 }

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/http_util.h"
+
 static const struct {
     const char *ext;
     const char *type;
@@ -37,7 +39,7 @@ static enum MHD_Result sb_static_status(struct MHD_Connection *conn, unsigned st
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    enum MHD_Result r = sb_http_queue(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -88,7 +90,7 @@ enum MHD_Result sb_http_static_serve(struct MHD_Connection *conn, const char *fo
     MHD_add_response_header(resp, "Cache-Control",
                             strncmp(served, "assets/", 7) ? "no-cache"
                                                           : "public, max-age=31536000, immutable");
-    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    enum MHD_Result r = sb_http_queue(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return r;
 }

@@ -2,14 +2,13 @@
 #include "api/ice_servers.h"
 
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/rate_limit.h"
+#include "base/secret.h"
 #include "base/time.h"
 
 #define SB_ICE_SERVERS_USER_MAX 64
@@ -19,14 +18,7 @@ static sb_rate_limit_t sb_ice_servers_rl;
 
 int sb_turn_rest_credential(const char *secret, const char *username, char *out, size_t out_len)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned mac_len = 0;
-    if (!secret || !username || out_len < 29 ||
-        !HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)username,
-              strlen(username), mac, &mac_len))
-        return SB_EINVAL;
-    EVP_EncodeBlock((unsigned char *)out, mac, (int)mac_len); /* 20 bytes → 28 + NUL */
-    return 0;
+    return sb_hmac_sha1_base64(secret, username, out, out_len) < 0 ? SB_EINVAL : 0;
 }
 
 /* "a, b ,c" → ["a","b","c"]; empty items skipped. */

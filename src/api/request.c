@@ -5,12 +5,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/errors.h"
 #include "api/jsep.h"
+#include "api/metrics.h"
+#include "api/tokens.h"
 #include "base/error.h"
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "peer/handle.h"
 #include "peer/handle_media.h"
 #include "plugin/loader.h"
@@ -33,7 +37,6 @@ typedef json_t *(*sb_api_verb_fn)(sb_api_ctx_t *c);
 static struct {
     char *api_secret;
     char *server_name;
-    unsigned session_timeout_s;
     bool ipv6;
 } sb_api;
 
@@ -41,7 +44,6 @@ void sb_api_init(const sb_api_config_t *cfg)
 {
     sb_api.api_secret = cfg->api_secret && *cfg->api_secret ? sb_strdup(cfg->api_secret) : NULL;
     sb_api.server_name = sb_strdup(cfg->server_name ? cfg->server_name : "Switchboard");
-    sb_api.session_timeout_s = cfg->session_timeout_s;
     sb_api.ipv6 = cfg->ipv6;
 }
 
@@ -52,23 +54,38 @@ void sb_api_deinit(void)
     memset(&sb_api, 0, sizeof(sb_api));
 }
 
-bool sb_api_secret_ok(const char *given)
+bool sb_api_secret_ok(const char *apisecret, const char *token)
 {
-    if (!sb_api.api_secret)
+    bool tokens = sb_tokens_mode() != SB_TOKENS_OFF;
+    if (!sb_api.api_secret && !tokens)
         return true;
-    if (!given)
-        return false;
-    /* Constant time in the secret's content: no early exit at the first difference. */
-    size_t n = strlen(sb_api.api_secret), m = strlen(given);
-    unsigned char diff = n != m;
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)sb_api.api_secret[i] ^ (unsigned char)(i < m ? given[i] : 0);
-    return diff == 0;
+    /* Either one configured credential is enough, as the reference takes them. */
+    if (sb_api.api_secret && sb_secret_equal(sb_api.api_secret, apisecret))
+        return true;
+    if (tokens && sb_tokens_valid(token, time(NULL)))
+        return true;
+    sb_metrics_auth_failed(SB_AUTH_JANUS);
+    return false;
 }
 
 bool sb_api_authorized(json_t *message)
 {
-    return sb_api_secret_ok(json_string_value(json_object_get(message, "apisecret")));
+    return sb_api_secret_ok(json_string_value(json_object_get(message, "apisecret")),
+                            json_string_value(json_object_get(message, "token")));
+}
+
+/* attach with token auth: the token the request carries must grant the plugin, unless the
+ * request got in with the API secret. */
+static bool sb_api_plugin_allowed(json_t *message, const char *plugin)
+{
+    if (sb_tokens_mode() == SB_TOKENS_OFF)
+        return true;
+    if (sb_api.api_secret &&
+        sb_secret_equal(sb_api.api_secret,
+                        json_string_value(json_object_get(message, "apisecret"))))
+        return true;
+    return sb_tokens_allow_plugin(json_string_value(json_object_get(message, "token")), plugin,
+                                  time(NULL));
 }
 
 static json_t *sb_api_reply(sb_api_ctx_t *c, const char *type)
@@ -102,8 +119,9 @@ json_t *sb_api_server_info(const char *transaction)
         PACKAGE_VERSION, "author", "Switchboard", "server-name", sb_api.server_name,
         "data_channels", 0, "ipv6", sb_api.ipv6, "ice-lite", 0, "ice-tcp", 0, "full-trickle", 1,
         "api_secret", sb_api.api_secret != NULL, "session-timeout",
-        (int)sb_api.session_timeout_s, "transports_note", "http, websocket");
-    json_object_set_new(info, "auth_token", json_false());
+        (int)sb_sessions_timeout_s(), "transports_note", "http, websocket");
+    json_object_set_new(info, "auth_token", json_boolean(sb_tokens_mode() != SB_TOKENS_OFF));
+    json_object_set_new(info, "accepting-new-sessions", json_boolean(sb_sessions_accepting()));
     json_object_set_new(info, "transports",
                         json_pack("{s:{s:s}, s:{s:s}}", "janus.transport.http", "name",
                                   "HTTP REST + long-poll", "janus.transport.websockets", "name",
@@ -121,6 +139,9 @@ static json_t *sb_api_create(sb_api_ctx_t *c)
 {
     sb_session_t *s;
     int rc = sb_session_create(c->req->sink, &s);
+    if (rc == SB_ESTATE) /* accept_new_sessions false, or draining: the reference's text */
+        return sb_api_fail(c, SB_API_ERR_NOT_ACCEPTING_SESSIONS, "%s",
+                           sb_api_error_text(SB_API_ERR_NOT_ACCEPTING_SESSIONS));
     if (rc < 0)
         return sb_api_fail(c, SB_API_ERR_NOT_ACCEPTING_SESSIONS,
                            "Too many sessions: not accepting new ones");
@@ -160,6 +181,9 @@ static json_t *sb_api_attach(sb_api_ctx_t *c)
     if (!p)
         return sb_api_fail(c, SB_API_ERR_PLUGIN_NOT_FOUND, "No such plugin '%s'",
                            json_string_value(plugin));
+    if (!sb_api_plugin_allowed(c->msg, p->package))
+        return sb_api_fail(c, SB_API_ERR_UNAUTHORIZED_PLUGIN,
+                           "Provided token can't access plugin '%s'", p->package);
     sb_handle_t *h;
     int rc = sb_handle_create(c->session, p, json_string_value(opaque), &h);
     if (rc < 0)
@@ -343,28 +367,39 @@ static json_t *sb_api_resolve(sb_api_ctx_t *c, sb_api_level_t level, const char 
     return NULL;
 }
 
-json_t *sb_api_handle(const sb_api_request_t *req)
+json_t *sb_api_envelope(json_t *msg, bool tx_in_verb_errors, const char **transaction,
+                        const char **verb)
 {
-    sb_api_ctx_t c = {.req = req, .msg = req->message};
-    if (!json_is_object(c.msg))
+    if (!json_is_object(msg))
         return sb_api_error(0, NULL, SB_API_ERR_INVALID_JSON_OBJECT,
                             "JSON error: not an object");
-    json_t *tr = json_object_get(c.msg, "transaction");
+    json_t *tr = json_object_get(msg, "transaction");
     if (!tr)
         return sb_api_error(0, NULL, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
                             "Missing mandatory element (transaction)");
     if (!json_is_string(tr))
         return sb_api_error(0, NULL, SB_API_ERR_INVALID_ELEMENT_TYPE,
                             "Invalid element type (transaction should be a string)");
-    c.transaction = json_string_value(tr);
-    json_t *verb_json = json_object_get(c.msg, "janus");
+    *transaction = json_string_value(tr);
+    const char *tx = tx_in_verb_errors ? *transaction : NULL;
+    json_t *verb_json = json_object_get(msg, "janus");
     if (!verb_json)
-        return sb_api_fail(&c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
-                           "Missing mandatory element (janus)");
+        return sb_api_error(0, tx, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
+                            "Missing mandatory element (janus)");
     if (!json_is_string(verb_json))
-        return sb_api_fail(&c, SB_API_ERR_INVALID_ELEMENT_TYPE,
-                           "Invalid element type (janus should be a string)");
-    const char *verb = json_string_value(verb_json);
+        return sb_api_error(0, tx, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                            "Invalid element type (janus should be a string)");
+    *verb = json_string_value(verb_json);
+    return NULL;
+}
+
+json_t *sb_api_handle(const sb_api_request_t *req)
+{
+    sb_api_ctx_t c = {.req = req, .msg = req->message};
+    const char *verb;
+    json_t *bad = sb_api_envelope(c.msg, true, &c.transaction, &verb);
+    if (bad)
+        return bad;
     size_t i;
     for (i = 0; i < sizeof(sb_api_verbs) / sizeof(sb_api_verbs[0]); i++) {
         if (!strcmp(sb_api_verbs[i].verb, verb))

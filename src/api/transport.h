@@ -26,5 +26,7 @@ extern const sb_transport_t sb_transport_http;
  * is not started, SB_EIO. Any thread. */
 int sb_http_add_connection(int fd);
 extern const sb_transport_t sb_transport_ws;
+/* The Admin API, /metrics, /health and /ready on their own port (admin_http.c). */
+extern const sb_transport_t sb_transport_admin;
 
 #endif

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "api/errors.h"
+#include "api/http_util.h"
 #include "api/listen_addr.h"
 #include "api/request.h"
 #include "api/tls.h"
@@ -584,7 +585,7 @@ static enum MHD_Result sb_ws_refuse(struct MHD_Connection *conn, unsigned status
         MHD_add_response_header(resp, "Upgrade", "websocket");
         MHD_add_response_header(resp, "Sec-WebSocket-Version", "13");
     }
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    enum MHD_Result r = sb_http_queue(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -630,7 +631,7 @@ static enum MHD_Result sb_ws_access(void *cls, struct MHD_Connection *conn, cons
     MHD_add_response_header(resp, "Sec-WebSocket-Accept", hs.accept);
     if (hs.protocol)
         MHD_add_response_header(resp, "Sec-WebSocket-Protocol", hs.protocol);
-    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    enum MHD_Result r = sb_http_queue(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
     MHD_destroy_response(resp);
     return r;
 }

@@ -60,6 +60,11 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->loops = 0;
     cfg->nack_history_ms = 1000;
     cfg->data_max_message_size = 256 << 10;
+    cfg->admin_enabled = true;
+    cfg->admin_bind = sb_strdup("127.0.0.1");
+    cfg->admin_port = 7088;
+    cfg->admin_base_path = sb_strdup("/admin");
+    cfg->drain_timeout_s = 600;
 }
 
 void sb_config_deinit(sb_config_t *cfg)
@@ -72,7 +77,9 @@ void sb_config_deinit(sb_config_t *cfg)
                         &cfg->dtls_cert, &cfg->dtls_key, &cfg->dtls_key_passphrase,
                         &cfg->https_bind, &cfg->wss_bind, &cfg->tls_cert, &cfg->tls_key,
                         &cfg->turn_rest_secret, &cfg->turn_rest_uris, &cfg->stun_uris,
-                        &cfg->nat_1_1_mapping, &cfg->loaded_file};
+                        &cfg->nat_1_1_mapping, &cfg->admin_bind, &cfg->admin_base_path,
+                        &cfg->admin_secret, &cfg->token_auth_secret,
+                        &cfg->loaded_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         sb_free(*strings[i]);
         *strings[i] = NULL;
@@ -133,6 +140,9 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("general.max_handles_per_session", SB_CFG_UINT, max_handles_per_session, 4096),
     SB_KEY("general.event_queue_max", SB_CFG_UINT, event_queue_max, 1000000),
     SB_KEY("general.event_queue_max_bytes", SB_CFG_SIZE, event_queue_max_bytes, 0),
+    SB_KEY("general.drain_timeout", SB_CFG_UINT, drain_timeout_s, 86400),
+    SB_KEY("general.token_auth", SB_CFG_BOOL, token_auth, 0),
+    SB_KEY("general.token_auth_secret", SB_CFG_STR, token_auth_secret, 0),
     SB_KEY("http.enabled", SB_CFG_BOOL, http_enabled, 0),
     SB_KEY("http.bind", SB_CFG_STR, http_bind, 0),
     SB_KEY("http.port", SB_CFG_UINT, http_port, 65535),
@@ -154,6 +164,11 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("websocket.stall_timeout", SB_CFG_UINT, ws_stall_timeout_s, 3600),
     SB_KEY("websocket.secure_port", SB_CFG_UINT, wss_port, 65535),
     SB_KEY("websocket.secure_bind", SB_CFG_STR, wss_bind, 0),
+    SB_KEY("admin.enabled", SB_CFG_BOOL, admin_enabled, 0),
+    SB_KEY("admin.bind", SB_CFG_STR, admin_bind, 0),
+    SB_KEY("admin.port", SB_CFG_UINT, admin_port, 65535),
+    SB_KEY("admin.base_path", SB_CFG_STR, admin_base_path, 0),
+    SB_KEY("admin.secret", SB_CFG_STR, admin_secret, 0),
     SB_KEY("tls.cert", SB_CFG_STR, tls_cert, 0),
     SB_KEY("tls.key", SB_CFG_STR, tls_key, 0),
     SB_KEY("ice_servers.turn_secret", SB_CFG_STR, turn_rest_secret, 0),

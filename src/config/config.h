@@ -20,6 +20,8 @@ typedef struct sb_config {
     unsigned max_handles_per_session;
     unsigned event_queue_max;
     size_t event_queue_max_bytes; /* per session, serialized JSON */
+    bool token_auth;         /* the Janus API needs a token (stored, or signed with the below) */
+    char *token_auth_secret; /* signed tokens' key; NULL: stored tokens (Admin API) */
     /* http */
     bool http_enabled;
     char *http_bind; /* address; NULL or "" = any */
@@ -74,6 +76,14 @@ typedef struct sb_config {
     char *dtls_key_passphrase;
     unsigned nack_history_ms;
     unsigned data_max_message_size; /* a=max-message-size we announce and enforce */
+    /* admin: the Admin API, /metrics, /health and /ready on a listener of their own */
+    bool admin_enabled;
+    char *admin_bind; /* address; default loopback */
+    unsigned admin_port;
+    char *admin_base_path;
+    char *admin_secret; /* NULL = none required (the listener is on loopback by default) */
+    /* drain: after SIGTERM (or accept_new_sessions false), calls may go on this long */
+    unsigned drain_timeout_s;
     /* set by the loader */
     char *loaded_file; /* NULL when running on embedded defaults */
 } sb_config_t;

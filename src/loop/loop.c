@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -120,6 +121,15 @@ sb_loop_t *sb_loop_current(void)
 uint64_t sb_loop_wakeups(sb_loop_t *loop)
 {
     return atomic_load(&loop->wakeups);
+}
+
+int64_t sb_loop_cpu_ns(sb_loop_t *loop)
+{
+    clockid_t clock;
+    struct timespec ts;
+    if (pthread_getcpuclockid(loop->thread, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* ---- load accounting ---- */

@@ -78,6 +78,9 @@ int sb_loop_call_sync(sb_loop_t *loop, sb_loop_fn fn, void *arg);
 
 /* Times the loop woke up because its mailbox went from empty to non-empty. Any thread. */
 uint64_t sb_loop_wakeups(sb_loop_t *loop);
+/* CPU time the loop's thread has used, in ns (its thread CPU clock); -1 when unreadable.
+ * Any thread: busy ratios are read from it without touching the loop. */
+int64_t sb_loop_cpu_ns(sb_loop_t *loop);
 
 /* Repeating timer every interval_ms on the loop (first firing after interval_ms). Returns the
  * timer id (> 0). Any thread; but remove a timer from the loop thread only, so its callback

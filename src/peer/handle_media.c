@@ -601,3 +601,28 @@ struct sb_peer *sb_handle_media_peer(sb_handle_t *h)
      * the forwarding path, once per packet per subscriber. */
     return sb_handle_media(h)->peer;
 }
+
+typedef struct sb_media_info_job {
+    sb_handle_t *h;
+    json_t *info;
+} sb_media_info_job_t;
+
+static void sb_media_info_on_loop(void *arg)
+{
+    sb_media_info_job_t *j = arg;
+    struct sb_peer *p = sb_handle_media_peer(j->h);
+    if (p && !sb_peer_is_closing(p))
+        j->info = sb_peer_info(p);
+}
+
+json_t *sb_handle_media_info(sb_handle_t *h)
+{
+    sb_handle_media_t *m = sb_handle_media(h);
+    pthread_mutex_lock(&m->lock);
+    sb_loop_t *loop = m->peer ? m->loop : NULL;
+    pthread_mutex_unlock(&m->lock);
+    sb_media_info_job_t j = {h, NULL};
+    if (loop)
+        sb_loop_call_sync(loop, sb_media_info_on_loop, &j);
+    return j.info;
+}

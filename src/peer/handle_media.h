@@ -44,5 +44,8 @@ void sb_handle_media_hangup(sb_handle_t *h, const char *reason);
 void sb_handle_media_detach_peer(sb_handle_t *h, struct sb_peer *p);
 /* Loop thread: the live peer of h, or NULL. Borrowed: valid during this loop iteration. */
 struct sb_peer *sb_handle_media_peer(sb_handle_t *h);
+/* The Admin API's description of the handle's PeerConnection (sb_peer_info, made on its
+ * loop while the caller waits), or NULL when there is none. Any thread but a media loop. */
+json_t *sb_handle_media_info(sb_handle_t *h);
 
 #endif

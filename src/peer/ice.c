@@ -19,6 +19,7 @@
 #include "peer/ice.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <nice/agent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -767,4 +768,59 @@ void sb_ice_free(sb_ice_t *ice)
     g_strfreev(ice->nat_mapping);
     g_main_context_unref(ice->ctx);
     sb_free(ice);
+}
+
+/* ---- the Admin API's view ---- */
+
+static json_t *sb_ice_candidates_json(sb_ice_t *ice, GSList *list)
+{
+    json_t *a = json_array();
+    for (GSList *l = list; l; l = l->next) {
+        gchar *line = nice_agent_generate_local_candidate_sdp(ice->agent, l->data);
+        /* "a=candidate:<value>": the value, as the reference lists them */
+        if (line)
+            json_array_append_new(a, json_string(g_str_has_prefix(line, "a=candidate:")
+                                                     ? line + strlen("a=candidate:")
+                                                     : line));
+        g_free(line);
+    }
+    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+    return a;
+}
+
+static void sb_ice_pair_end(char *out, size_t len, const NiceCandidate *c)
+{
+    static const char *const types[] = {"host", "srflx", "prflx", "relay"};
+    char ip[NICE_ADDRESS_STRING_LEN];
+    nice_address_to_string(&c->addr, ip);
+    snprintf(out, len, "%s:%u [%s,%s]", ip, nice_address_get_port(&c->addr),
+             c->type < 4 ? types[c->type] : "?", c->transport == NICE_CANDIDATE_TRANSPORT_UDP
+                                                     ? "udp"
+                                                     : "tcp");
+}
+
+json_t *sb_ice_info(sb_ice_t *ice)
+{
+    const char *state = ice->failed      ? "failed"
+                        : ice->restarting ? "restarting"
+                        : ice->connected  ? "connected"
+                        : ice->gathering  ? "gathering"
+                                          : "connecting";
+    json_t *o = json_pack("{s:s, s:b}", "state", state, "remote-gathering-done",
+                          ice->remote_done);
+    json_object_set_new(o, "local-candidates",
+                        sb_ice_candidates_json(ice, nice_agent_get_local_candidates(
+                                                        ice->agent, ice->stream, SB_ICE_COMPONENT)));
+    json_object_set_new(o, "remote-candidates",
+                        sb_ice_candidates_json(ice, nice_agent_get_remote_candidates(
+                                                        ice->agent, ice->stream, SB_ICE_COMPONENT)));
+    NiceCandidate *local = NULL, *remote = NULL;
+    if (nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local, &remote)) {
+        char l[96], r[96], pair[200];
+        sb_ice_pair_end(l, sizeof(l), local);
+        sb_ice_pair_end(r, sizeof(r), remote);
+        snprintf(pair, sizeof(pair), "%s <-> %s", l, r);
+        json_object_set_new(o, "selected-pair", json_string(pair));
+    }
+    return o;
 }

@@ -131,4 +131,9 @@ bool sb_ice_is_connected(const sb_ice_t *ice);
  * this agent. NULL is a no-op. */
 void sb_ice_free(sb_ice_t *ice);
 
+/* What the Admin API's handle_info shows of ICE: {"state", "local-candidates",
+ * "remote-candidates", "selected-pair"?, "remote-gathering-done"}. Owned. */
+struct json_t;
+struct json_t *sb_ice_info(sb_ice_t *ice);
+
 #endif

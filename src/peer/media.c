@@ -21,6 +21,7 @@
 #include "peer/peer.h"
 #include "peer/peer_cc_trace.h"
 #include "peer/peer_data.h"
+#include "peer/peer_metrics.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
 #include "proto/stun_binding.h"
@@ -202,6 +203,7 @@ int sb_media_start(const sb_config_t *cfg)
         return SB_EIO;
     }
     sb_peer_cc_trace_start();
+    sb_peer_metrics_init();
     rc = sb_loops_start(cfg->loops);
     if (rc < 0) {
         SB_ERROR("media", "cannot start the media loops");

@@ -96,7 +96,13 @@ static void sb_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
         return;
     }
     p->profile = keys->profile;
+    if (p->state != SB_PEER_UP)
+        sb_gauge_inc(&p->metrics->peers_up);
     p->state = SB_PEER_UP;
+    if (!p->joined) {
+        p->joined = true;
+        sb_histogram_observe(&p->metrics->join_us, (uint64_t)(sb_now_us() - p->created_us));
+    }
     SB_PEER_LOG(SB_LOG_INFO, p, "WebRTC up (%s)", sb_srtp_profile_name(keys->profile));
     sb_peer_push_core_event(p, "webrtcup", NULL);
     sb_peer_media_start(p);
@@ -331,6 +337,9 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
         return rc;
     }
     sb_loop_bind(loop);
+    p->metrics = sb_peer_metrics_of(sb_loop_index(loop));
+    p->created_us = sb_now_us();
+    sb_gauge_inc(&p->metrics->peers);
     *out = p;
     return 0;
 }
@@ -467,6 +476,9 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
         return;
     bool was_up = p->state == SB_PEER_UP;
     p->state = SB_PEER_CLOSING;
+    sb_gauge_dec(&p->metrics->peers);
+    if (was_up)
+        sb_gauge_dec(&p->metrics->peers_up);
     if (p->dtls_timer)
         sb_loop_timer_remove(p->loop, p->dtls_timer);
     p->dtls_timer = 0;

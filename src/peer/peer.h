@@ -99,6 +99,8 @@ void sb_peer_want_bitrate(sb_peer_t *p, uint32_t bitrate_bps);
  * was set up, then freed at the end of the loop iteration. Idempotent. */
 void sb_peer_close(sb_peer_t *p, const char *reason);
 bool sb_peer_is_closing(const sb_peer_t *p);
+/* The Admin API's description of p (peer_info.c): owned. Loop thread. */
+json_t *sb_peer_info(sb_peer_t *p);
 sb_loop_t *sb_peer_loop(const sb_peer_t *p);
 
 #endif

@@ -8,6 +8,7 @@
 #include "loop/pktbuf.h"
 #include "peer/ice.h"
 #include "peer/peer.h"
+#include "peer/peer_metrics.h"
 #include "proto/bwe.h"
 #include "proto/nack_gen.h"
 #include "proto/rtp.h"
@@ -40,6 +41,7 @@ typedef struct sb_peer_rx_layer {
     int64_t last_packet_us;
     bool keyframe_pending; /* asked inside the rate limit: sent when it ends */
     bool receiving;        /* simulcast: the last "media" event of this layer said so */
+    int64_t lost_counted;  /* of stats' cumulative loss, what /metrics has counted */
 } sb_peer_rx_layer_t;
 
 /* Runtime state of one negotiated stream. */
@@ -63,6 +65,10 @@ typedef struct sb_peer_stream_rt {
     unsigned nacked_by_us;     /* what the client sends was lost on the way to us */
     unsigned rx_window, tx_window; /* packets in the same window */
     int64_t last_slowlink_us[2]; /* [uplink] */
+    /* the client's receiver reports on what we send it */
+    int32_t remote_lost;
+    uint32_t remote_jitter;
+    uint32_t rtt_us; /* 0: not known yet */
 } sb_peer_stream_rt_t;
 
 /* A known SSRC of what the client sends: which stream and layer, RTX or not. */
@@ -76,6 +82,9 @@ typedef struct sb_peer_ssrc_map {
 /* Owned by the handle's media binding; its loop only. */
 struct sb_peer {
     sb_loop_t *loop;
+    sb_peer_metrics_t *metrics; /* its loop's counters (peer_metrics.h) */
+    int64_t created_us;         /* the offer (ours or the client's): join time from here */
+    bool joined;                /* webrtcup once: join time observed */
     sb_handle_t *handle; /* strong reference */
     sb_plugin_handle_t *ph;
     const sb_plugin_t *plugin;

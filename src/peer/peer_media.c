@@ -314,6 +314,7 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
     sb_rtp_packet_t pkt = {0};
     if (sb_srtp_unprotect_rtp(p->srtp_in, b->data, &n) < 0) {
         p->stats.srtp_fail++;
+        sb_counter_add(&p->metrics->srtp_failures, 1);
         goto done;
     }
     b->len = (uint32_t)n;
@@ -338,6 +339,8 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
         goto done;
     }
     p->stats.rtp_in++;
+    sb_counter_add(&p->metrics->rtp_packets[SB_METRIC_IN], 1);
+    sb_counter_add(&p->metrics->rtp_bytes[SB_METRIC_IN], len);
     if (m->rtx) {
         sb_pktbuf_t *orig = sb_peer_rtx_restore(p, &pkt, &p->rt[m->stream].rx[m->layer], s->pt);
         sb_pktbuf_unref(b);
@@ -401,6 +404,7 @@ static void sb_peer_on_feedback(sb_peer_t *p, const sb_rtcp_pkt_t *pkt, int64_t 
         if (fb.fmt == SB_RTCP_FMT_FIR && sb_rtcp_parse_fir(&fb, &fir, 1) > 0)
             media = fir.ssrc;
         int stream = sb_peer_local_stream(p, media);
+        sb_counter_add(&p->metrics->pli[SB_METRIC_IN], 1);
         if (stream >= 0 && p->plugin->on_keyframe_request)
             p->plugin->on_keyframe_request(p->ph, (unsigned)stream);
         return;
@@ -410,9 +414,33 @@ static void sb_peer_on_feedback(sb_peer_t *p, const sb_rtcp_pkt_t *pkt, int64_t 
         int n = sb_rtcp_parse_nack(&fb, seqs, 64);
         int stream = sb_peer_local_stream(p, fb.media_ssrc);
         p->stats.nacks_in++;
+        sb_counter_add(&p->metrics->nack[SB_METRIC_IN], 1);
         if (n > 0 && stream >= 0) {
             p->rt[stream].nacked_by_client += (unsigned)n;
             sb_peer_resend(p, (unsigned)stream, seqs, n);
+        }
+    }
+}
+
+/* The client's reports on what we send it: its loss and jitter, and the round trip from
+ * the SR of ours it names (RFC 3550 6.4.1: now - LSR - DLSR, in 1/65536 s). */
+static void sb_peer_on_report_blocks(sb_peer_t *p, const uint8_t *rbs, uint8_t count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        sb_rtcp_rb_t rb;
+        if (sb_rtcp_rb_get(rbs, count, i, &rb) < 0)
+            return;
+        int stream = sb_peer_local_stream(p, rb.ssrc);
+        if (stream < 0)
+            continue;
+        sb_peer_stream_rt_t *rt = &p->rt[stream];
+        rt->remote_lost = rb.cumulative_lost;
+        rt->remote_jitter = rb.jitter;
+        if (rb.lsr) {
+            uint32_t now = (uint32_t)(sb_rtcp_ntp_from_unix_us(sb_wall_us()) >> 16);
+            uint32_t rtt = now - rb.lsr - rb.dlsr;
+            if (rtt < (10u << 16)) /* under 10 s: a sane reading */
+                rt->rtt_us = (uint32_t)(((uint64_t)rtt * 1000000) >> 16);
         }
     }
 }
@@ -422,18 +450,25 @@ void sb_peer_media_on_rtcp(sb_peer_t *p, uint8_t *buf, size_t len)
     size_t n = len;
     if (sb_srtp_unprotect_rtcp(p->srtp_in, buf, &n) < 0) {
         p->stats.srtp_fail++;
+        sb_counter_add(&p->metrics->srtp_failures, 1);
         return;
     }
     p->stats.rtcp_in++;
+    sb_counter_add(&p->metrics->rtcp_packets[SB_METRIC_IN], 1);
     sb_rtcp_iter_t it;
     sb_rtcp_pkt_t pkt;
     sb_rtcp_iter_init(&it, buf, n);
     int64_t now = sb_now_us();
     while (sb_rtcp_iter_next(&it, &pkt) > 0) {
-        if (pkt.type == SB_RTCP_SR) {
+        if (pkt.type == SB_RTCP_RR) {
+            sb_rtcp_rr_t rr;
+            if (sb_rtcp_parse_rr(&pkt, &rr) == 0)
+                sb_peer_on_report_blocks(p, rr.rbs, rr.rb_count);
+        } else if (pkt.type == SB_RTCP_SR) {
             sb_rtcp_sr_t sr;
             if (sb_rtcp_parse_sr(&pkt, &sr) < 0)
                 continue;
+            sb_peer_on_report_blocks(p, sr.rbs, sr.rb_count);
             for (unsigned i = 0; i < p->nssrcs; i++) {
                 const sb_peer_ssrc_map_t *m = &p->ssrcs[i];
                 sb_peer_rx_layer_t *rx = &p->rt[m->stream].rx[m->layer];
@@ -461,6 +496,7 @@ int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len)
     if (rc < 0)
         return rc;
     p->stats.rtcp_out++;
+    sb_counter_add(&p->metrics->rtcp_packets[SB_METRIC_OUT], 1);
     return sb_peer_transport_send(p, buf, n);
 }
 
@@ -472,6 +508,8 @@ static int sb_peer_protect_send(sb_peer_t *p, uint8_t *buf, size_t len, size_t c
     if (rc < 0)
         return rc;
     p->stats.rtp_out++;
+    sb_counter_add(&p->metrics->rtp_packets[SB_METRIC_OUT], 1);
+    sb_counter_add(&p->metrics->rtp_bytes[SB_METRIC_OUT], n);
     return sb_peer_transport_send(p, buf, n);
 }
 
@@ -622,8 +660,8 @@ void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer)
     *last = now;
     uint8_t buf[64];
     int n = sb_rtcp_write_pli(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc);
-    if (n > 0)
-        sb_peer_send_rtcp(p, buf, (size_t)n);
+    if (n > 0 && sb_peer_send_rtcp(p, buf, (size_t)n) >= 0)
+        sb_counter_add(&p->metrics->pli[SB_METRIC_OUT], 1);
 }
 
 void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps)
@@ -660,8 +698,8 @@ static void sb_peer_send_nacks(sb_peer_t *p, int64_t now)
                 p->rt[i].nacked_by_us += (unsigned)n;
                 uint8_t buf[SB_RTCP_HEADER_LEN + 8 + 4 * 64];
                 int len = sb_rtcp_write_nack(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc, seqs, n);
-                if (len > 0)
-                    sb_peer_send_rtcp(p, buf, (size_t)len);
+                if (len > 0 && sb_peer_send_rtcp(p, buf, (size_t)len) >= 0)
+                    sb_counter_add(&p->metrics->nack[SB_METRIC_OUT], 1);
             }
             if (sb_nack_gen_take_keyframe_request(rx->nack))
                 sb_peer_request_keyframe(p, i, l);
@@ -704,8 +742,14 @@ static void sb_peer_send_reports(sb_peer_t *p, int64_t now)
     for (unsigned i = 0; i < p->nstreams && nrb < SB_RTCP_MAX_RB; i++) {
         for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS && nrb < SB_RTCP_MAX_RB; l++) {
             sb_peer_rx_layer_t *rx = &p->rt[i].rx[l];
-            if (rx->stats_ready && sb_rtp_stats_report(&rx->stats, now, &rbs[nrb]) == 0)
+            if (rx->stats_ready && sb_rtp_stats_report(&rx->stats, now, &rbs[nrb]) == 0) {
                 nrb++;
+                int64_t lost = sb_rtp_stats_lost(&rx->stats); /* cumulative; falls on dups */
+                if (lost > rx->lost_counted) {
+                    sb_counter_add(&p->metrics->lost_in, (uint64_t)(lost - rx->lost_counted));
+                    rx->lost_counted = lost;
+                }
+            }
         }
         sb_peer_media_check_silence(p, i, now);
         sb_peer_check_slowlink(p, i, now);

@@ -35,6 +35,11 @@ static struct {
     pthread_mutex_t lock; /* guards table */
     GHashTable *table;    /* uint64 id -> sb_session_t* */
     sb_sessions_config_t cfg;
+    /* What the Admin API changes at run time, and what /metrics reads: any thread. */
+    atomic_uint timeout_s;
+    atomic_bool refusing; /* accept_new_sessions false, or draining */
+    atomic_uint handles;  /* attached to a session, every session together */
+    atomic_ullong events_dropped;
 } sb_sessions = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static guint sb_session_id_hash(gconstpointer key)
@@ -52,6 +57,8 @@ void sb_sessions_init(const sb_sessions_config_t *cfg)
 {
     pthread_mutex_lock(&sb_sessions.lock);
     sb_sessions.cfg = *cfg;
+    atomic_store(&sb_sessions.timeout_s, cfg->timeout_s);
+    atomic_store(&sb_sessions.refusing, false);
     if (!sb_sessions.table)
         sb_sessions.table = g_hash_table_new(sb_session_id_hash, sb_session_id_equal);
     pthread_mutex_unlock(&sb_sessions.lock);
@@ -59,7 +66,32 @@ void sb_sessions_init(const sb_sessions_config_t *cfg)
 
 unsigned sb_sessions_timeout_s(void)
 {
-    return sb_sessions.cfg.timeout_s;
+    return atomic_load(&sb_sessions.timeout_s);
+}
+
+void sb_sessions_set_timeout_s(unsigned s)
+{
+    atomic_store(&sb_sessions.timeout_s, s);
+}
+
+void sb_sessions_set_accepting(bool accept)
+{
+    atomic_store(&sb_sessions.refusing, !accept);
+}
+
+bool sb_sessions_accepting(void)
+{
+    return !atomic_load(&sb_sessions.refusing);
+}
+
+unsigned sb_sessions_handles(void)
+{
+    return atomic_load(&sb_sessions.handles);
+}
+
+uint64_t sb_sessions_events_dropped(void)
+{
+    return atomic_load(&sb_sessions.events_dropped);
 }
 
 static void sb_session_free_event(void *ev)
@@ -101,6 +133,7 @@ static void sb_session_queue_push(sb_session_t *s, json_t *ev)
         return;
     uint64_t before = s->events_dropped;
     s->events_dropped += dropped;
+    atomic_fetch_add(&sb_sessions.events_dropped, dropped);
     /* Logged at 1, 2, 4, 8, ... drops: a stalled session must not flood the log. */
     if ((before ^ s->events_dropped) > before)
         SB_WARN("session", "session %llu: event queue full, %llu old events dropped",
@@ -109,6 +142,8 @@ static void sb_session_queue_push(sb_session_t *s, json_t *ev)
 
 int sb_session_create(sb_event_sink_t *sink, sb_session_t **out)
 {
+    if (atomic_load(&sb_sessions.refusing))
+        return SB_ESTATE;
     sb_session_t *s = SB_NEW(sb_session_t);
     sb_refcount_init(&s->ref);
     pthread_mutex_init(&s->lock, NULL);
@@ -390,6 +425,7 @@ int sb_session_add_handle(sb_session_t *s, sb_handle_t *h)
     s->handles = sb_realloc(s->handles, (s->nhandles + 1) * sizeof(*s->handles));
     s->handles[s->nhandles++] = h;
     sb_handle_ref(h);
+    atomic_fetch_add(&sb_sessions.handles, 1);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -417,6 +453,7 @@ bool sb_session_remove_handle(sb_session_t *s, sb_handle_t *h)
         if (s->handles[i] == h) {
             s->handles[i] = s->handles[--s->nhandles];
             removed = true;
+            atomic_fetch_sub(&sb_sessions.handles, 1);
             break;
         }
     }
@@ -428,7 +465,7 @@ bool sb_session_remove_handle(sb_session_t *s, sb_handle_t *h)
 
 unsigned sb_sessions_sweep(void)
 {
-    unsigned timeout_s = sb_sessions.cfg.timeout_s;
+    unsigned timeout_s = atomic_load(&sb_sessions.timeout_s);
     if (!timeout_s)
         return 0;
     int64_t deadline = sb_now_us() - (int64_t)timeout_s * 1000000;
@@ -456,6 +493,39 @@ unsigned sb_sessions_sweep(void)
     unsigned n = expired->len;
     g_ptr_array_free(expired, TRUE);
     return n;
+}
+
+uint64_t *sb_sessions_list(size_t *n)
+{
+    pthread_mutex_lock(&sb_sessions.lock);
+    *n = sb_sessions.table ? g_hash_table_size(sb_sessions.table) : 0;
+    uint64_t *ids = sb_malloc((*n ? *n : 1) * sizeof(*ids));
+    size_t i = 0;
+    if (*n) {
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, sb_sessions.table);
+        while (g_hash_table_iter_next(&it, &key, &value))
+            ids[i++] = ((sb_session_t *)value)->id;
+    }
+    pthread_mutex_unlock(&sb_sessions.lock);
+    return ids;
+}
+
+uint64_t *sb_session_handle_ids(sb_session_t *s, size_t *n)
+{
+    pthread_mutex_lock(&s->lock);
+    *n = s->nhandles;
+    uint64_t *ids = sb_malloc((*n ? *n : 1) * sizeof(*ids));
+    for (unsigned i = 0; i < s->nhandles; i++)
+        ids[i] = sb_handle_id(s->handles[i]);
+    pthread_mutex_unlock(&s->lock);
+    return ids;
+}
+
+int64_t sb_session_last_activity_us(sb_session_t *s)
+{
+    return atomic_load(&s->last_activity_us);
 }
 
 unsigned sb_sessions_count(void)

@@ -65,7 +65,8 @@ void sb_sessions_init(const sb_sessions_config_t *cfg);
 void sb_sessions_deinit(void);
 
 /* New session, registered in the table; returns an owned reference (the table holds its
- * own). SB_ENOMEM when max_sessions is reached. */
+ * own). SB_ENOMEM when max_sessions is reached, SB_ESTATE while new ones are refused
+ * (sb_sessions_set_accepting). */
 int sb_session_create(sb_event_sink_t *sink, sb_session_t **out);
 /* Owned reference or NULL. Does not count as activity. */
 sb_session_t *sb_session_find(uint64_t id);
@@ -107,5 +108,17 @@ bool sb_session_remove_handle(sb_session_t *s, sb_handle_t *h);
 unsigned sb_sessions_sweep(void);
 unsigned sb_sessions_count(void);
 unsigned sb_sessions_timeout_s(void);
+
+/* Run-time control (the Admin API, drain) and what /metrics reads. Any thread. */
+void sb_sessions_set_timeout_s(unsigned s); /* 0: never */
+void sb_sessions_set_accepting(bool accept);
+bool sb_sessions_accepting(void);
+unsigned sb_sessions_handles(void);           /* attached handles, every session */
+uint64_t sb_sessions_events_dropped(void);    /* from long-poll queues, ever */
+/* Ids of every session / of a session's handles, at the time of the call: an owned array
+ * (sb_free) of *n ids. */
+uint64_t *sb_sessions_list(size_t *n);
+uint64_t *sb_session_handle_ids(sb_session_t *s, size_t *n);
+int64_t sb_session_last_activity_us(sb_session_t *s);
 
 #endif

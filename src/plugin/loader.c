@@ -95,6 +95,12 @@ int sb_plugins_load(const char *folder, const char *config_dir)
     return (int)sb_nplugins - before;
 }
 
+void sb_plugins_each(void (*fn)(void *ctx, const sb_plugin_t *p), void *ctx)
+{
+    for (unsigned i = 0; i < sb_nplugins; i++)
+        fn(ctx, sb_plugins[i].plugin);
+}
+
 const sb_plugin_t *sb_plugins_find(const char *package)
 {
     if (!package)

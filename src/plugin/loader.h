@@ -17,6 +17,8 @@ int sb_plugins_add(const sb_plugin_t *plugin, const char *config_dir);
 const sb_plugin_t *sb_plugins_find(const char *package);
 /* {"<package>": {name, author, description, version_string, version}, ...}: owned. */
 json_t *sb_plugins_info(void);
+/* Calls fn for every loaded plugin, in load order. Any thread, after loading. */
+void sb_plugins_each(void (*fn)(void *ctx, const sb_plugin_t *p), void *ctx);
 /* deinit and dlclose every plugin. Call after all sessions are gone. */
 void sb_plugins_unload(void);
 

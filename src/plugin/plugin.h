@@ -19,7 +19,7 @@
 
 #include "proto/rtp.h"
 
-#define SB_PLUGIN_ABI_VERSION 6
+#define SB_PLUGIN_ABI_VERSION 7
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -297,6 +297,15 @@ typedef struct sb_plugin {
     void (*on_bitrate_estimate)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
     /* Loop thread. A data channel message from the client. Optional. */
     void (*on_data)(sb_plugin_handle_t *h, const sb_data_message_t *msg);
+
+    /* Control thread (the Admin API's message_plugin). A request of the plugin's own admin
+     * interface (the reference's handle_admin_message), answered at once: message is
+     * borrowed; returns the owned response object. Optional (NULL: the core answers that
+     * the plugin takes no admin requests). */
+    json_t *(*handle_admin_message)(json_t *message);
+    /* Any thread (a /metrics scrape). How many rooms the plugin hosts and how many
+     * participants are in them. Optional. */
+    void (*counts)(unsigned *rooms, unsigned *participants);
 } sb_plugin_t;
 
 typedef const sb_plugin_t *(*sb_plugin_get_fn)(void);

@@ -2,6 +2,7 @@
  * agent, no socket and no timer. Loop thread of the peer that owns it. */
 #include "fake_ice.h"
 
+#include <jansson.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -136,6 +137,13 @@ void fake_ice_connect(sb_ice_t *ice)
         return;
     ice->connected = true;
     ice->ops->on_connected(ice->opctx);
+}
+
+json_t *sb_ice_info(sb_ice_t *ice)
+{
+    return json_pack("{s:s}", "state", ice->failed      ? "failed"
+                                       : ice->connected ? "connected"
+                                                        : "connecting");
 }
 
 void fake_ice_fail(sb_ice_t *ice)

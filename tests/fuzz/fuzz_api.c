@@ -62,7 +62,7 @@ static void fuzz_setup(void)
     sb_sessions_init(&(sb_sessions_config_t){.timeout_s = 0, .max_sessions = 64,
                                              .max_handles_per_session = 8,
                                              .event_queue_max = 16});
-    sb_api_init(&(sb_api_config_t){.session_timeout_s = 60});
+    sb_api_init(&(sb_api_config_t){.server_name = NULL});
     sb_plugins_add(&fuzz_plugin, NULL);
     sb_session_t *s;
     sb_session_create(NULL, &s);

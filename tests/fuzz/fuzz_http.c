@@ -179,7 +179,7 @@ static void fuzz_setup(void)
     fz.sessions = (sb_sessions_config_t){.timeout_s = 0, .max_sessions = 16,
                                          .max_handles_per_session = 8, .event_queue_max = 16};
     sb_sessions_init(&fz.sessions);
-    sb_api_init(&(sb_api_config_t){.session_timeout_s = 60});
+    sb_api_init(&(sb_api_config_t){.server_name = NULL});
     FUZZ_CHECK(sb_plugins_add(sb_plugin_get(), NULL) == 0);
     FUZZ_CHECK(sb_plugins_add(&fuzz_plugin, NULL) == 0);
     FUZZ_CHECK(sb_transport_http.start(&fz.cfg) == 0);

@@ -96,7 +96,8 @@ class Server:
         cmd = [os.path.join(builddir, "switchboard"), "--port", str(PORT), "--bind", "127.0.0.1",
                "--ws", "false", "--html-folder", "", "--configs-folder", tmp,
                "--plugins-folder", os.path.join(builddir, "plugins"), "--log-level", "warn",
-               "--session-timeout", str(session_timeout), "--longpoll-timeout", "3"]
+               "--session-timeout", str(session_timeout), "--longpoll-timeout", "3",
+               "--drain-timeout", "0"]
         self.proc = subprocess.Popen(list(wrap) + cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
         self.pid = self.proc.pid

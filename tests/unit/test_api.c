@@ -113,7 +113,7 @@ static int setup(void **state)
     sb_sessions_init(&(sb_sessions_config_t){.timeout_s = 60, .max_sessions = 3,
                                              .max_handles_per_session = 2,
                                              .event_queue_max = 16});
-    sb_api_init(&(sb_api_config_t){.session_timeout_s = 60});
+    sb_api_init(&(sb_api_config_t){.server_name = NULL});
     sb_plugins_add(&fake_plugin, NULL);
     return 0;
 }

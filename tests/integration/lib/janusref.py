@@ -13,13 +13,16 @@ class JanusRef:
     VideoRoom (built with usrsctp: data channels too). stop() ends it."""
 
     def __init__(self, port, enforce="lo", textroom=None, http_ip="127.0.0.1",
-                 session_timeout=None):
+                 session_timeout=None, admin_port=None, admin_secret=None, token_auth=False,
+                 token_auth_secret=None):
         """enforce: janus's nat.ice_enforce_list. It gathers no candidate on loopback, so a
         test that makes calls through it gives it an interface of its own (a veth).
         textroom: the TextRoom's janus.plugin.textroom.jcfg text, to load that plugin too
         (None: not loaded). http_ip: the address the HTTP API listens on (None: all, for
         pages in other namespaces). session_timeout: janus's general.session_timeout in
-        seconds (None: its default, 60)."""
+        seconds (None: its default, 60). admin_port: its Admin API on that port (at /admin,
+        on 127.0.0.1; None: off), admin_secret its secret. token_auth: tokens required,
+        signed with token_auth_secret when given (else stored ones, added by admin calls)."""
         self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
         lib = "/usr/lib/x86_64-linux-gnu/janus"
         off = ["audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
@@ -30,16 +33,23 @@ class JanusRef:
         files = {
             "janus.jcfg": """general: { configs_folder = "%s" plugins_folder = "%s/plugins"
   transports_folder = "%s/transports" events_folder = "%s/none" loggers_folder = "%s/none"
-  debug_level = 3 %s}
+  debug_level = 3 %s%s}
 nat: { ice_enforce_list = "%s" ignore_mdns = true }
 plugins: { disable = "%s" }
 transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so" }
 """ % (self.dir, lib, lib, self.dir, self.dir,
        "" if session_timeout is None else "session_timeout = %d " % session_timeout,
+       "".join([
+           'admin_secret = "%s" ' % admin_secret if admin_secret else "",
+           "token_auth = true " if token_auth else "",
+           'token_auth_secret = "%s" ' % token_auth_secret if token_auth_secret else ""]),
        enforce, disable),
             "janus.transport.http.jcfg": 'general: { base_path = "/janus" http = true port = %d '
-                                         '%s}\nadmin: { admin_http = false }\n'
-                                         % (port, 'ip = "%s" ' % http_ip if http_ip else ""),
+                                         '%s}\nadmin: { %s }\n'
+                                         % (port, 'ip = "%s" ' % http_ip if http_ip else "",
+                                            'admin_base_path = "/admin" admin_http = true '
+                                            'admin_port = %d admin_ip = "127.0.0.1"' % admin_port
+                                            if admin_port else "admin_http = false"),
             "janus.plugin.videoroom.jcfg": "general: { }\n",
             "janus.plugin.echotest.jcfg": "general: { }\n",
         }

@@ -110,7 +110,10 @@ class Server:
         cmd = [os.path.join(self.builddir, "switchboard"), "--port", str(http_port),
                "--bind", "127.0.0.1", "--html-folder", html_folder,
                "--plugins-folder", os.path.join(self.builddir, "plugins"),
-               "--configs-folder", self.tmp, "--log-level", "info"]
+               "--configs-folder", self.tmp, "--log-level", "info",
+               # A second listener per server: beside http_port, so servers side by side
+               # never share one. SIGTERM stops at once unless a test asks for a drain.
+               "--admin-port", str(http_port - 1000), "--drain-timeout", "0"]
         if ws:
             cmd += ["--ws", "true", "--ws-port", str(ws_port), "--ws-bind", "127.0.0.1"]
         else:

@@ -69,6 +69,9 @@ class Server:
         # abandoned poll would swallow the next event).
         cmd = [daemon, "-p", str(self.port), "--ws", "false", "-H", html, "-F", self.dir,
                "--longpoll-timeout", "1",
+               # The admin listener beside the API port (servers side by side never share
+               # one); SIGTERM stops at once unless a test asks for a drain.
+               "--admin-port", str(self.port - 1000), "--drain-timeout", "0",
                "-P", plugins, "-d", os.environ.get("SB_VR_LOG", "warn")] + list(args)
         self.log = open(os.path.join(self.dir, "log"), "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
