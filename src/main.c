@@ -14,16 +14,20 @@
 #include "api/tls.h"
 #include "api/tokens.h"
 #include "api/transport.h"
+#include "api/webhook.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/sd_notify.h"
 #include "base/time.h"
 #include "config/config.h"
+#include "peer/events.h"
 #include "peer/media.h"
 #include "peer/peer_metrics.h"
 #include "peer/session.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
+
+#define SB_MAIN_EVENTS_FLUSH_MS 2000 /* at shutdown, events still queued may take this long */
 
 static const sb_transport_t *const sb_transports[] = {&sb_transport_http, &sb_transport_ws,
                                                        &sb_transport_admin};
@@ -35,11 +39,13 @@ static struct {
     GMainLoop *loop;
     unsigned timeout_s;
     int64_t deadline_us; /* 0: not draining */
+    int signum;          /* the signal that stops us, for the core's shutdown event */
 } sb_drain;
 
 static gboolean sb_main_on_interrupt(gpointer loop)
 {
     SB_INFO("main", "SIGINT: shutting down");
+    sb_drain.signum = SIGINT;
     g_main_loop_quit(loop);
     return G_SOURCE_CONTINUE; /* removed with its twins after the loop */
 }
@@ -47,6 +53,7 @@ static gboolean sb_main_on_interrupt(gpointer loop)
 static gboolean sb_main_on_terminate(gpointer loop)
 {
     uint64_t calls = sb_peer_metrics_peers();
+    sb_drain.signum = SIGTERM;
     if (sb_drain.deadline_us || !sb_drain.timeout_s || !calls) {
         SB_INFO("main", "SIGTERM: shutting down%s",
                 sb_drain.deadline_us ? " (the second: not waiting for calls)" : "");
@@ -208,7 +215,9 @@ int main(int argc, char **argv)
     guint on_int = g_unix_signal_add(SIGINT, sb_main_on_interrupt, loop);
     guint on_term = g_unix_signal_add(SIGTERM, sb_main_on_terminate, loop);
     guint on_hup = g_unix_signal_add(SIGHUP, sb_main_on_hangup, NULL);
-    bool media_up = sb_media_start(&cfg) == 0;
+    /* Before anything can emit: sessions, PeerConnections and plugins all may. */
+    bool events_up = sb_webhook_start(&cfg) == 0;
+    bool media_up = events_up && sb_media_start(&cfg) == 0;
     if (media_up)
         sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
     if (!media_up || sb_main_load_tls(&cfg) < 0 || sb_main_start_transports(&cfg) < 0) {
@@ -222,8 +231,16 @@ int main(int argc, char **argv)
             SB_INFO("main", "ready: https://<this machine>:%u/ (API at %s)", cfg.https_port,
                     cfg.base_path);
         sb_sd_notify("READY=1\nSTATUS=serving");
+        if (sb_events_wanted(SB_EV_CORE))
+            sb_events_emit(SB_EV_CORE, SB_EV_CORE_STARTUP, 0, 0, NULL,
+                           json_pack("{s:s, s:o}", "status", "started", "info",
+                                     sb_api_server_info(NULL)));
         g_main_loop_run(loop);
         sb_sd_notify("STOPPING=1");
+        if (sb_events_wanted(SB_EV_CORE))
+            sb_events_emit(SB_EV_CORE, SB_EV_CORE_SHUTDOWN, 0, 0, NULL,
+                           json_pack("{s:s, s:i}", "status", "shutdown", "signum",
+                                     sb_drain.signum));
     }
     g_source_remove(on_int);
     g_source_remove(on_term);
@@ -236,6 +253,7 @@ int main(int argc, char **argv)
     sb_plugins_unload();
     if (media_up)
         sb_media_stop();
+    sb_webhook_stop(SB_MAIN_EVENTS_FLUSH_MS); /* sends what the shutdown left queued */
     sb_tokens_deinit();
     sb_api_deinit();
     g_main_loop_unref(loop);

@@ -122,6 +122,14 @@ static void sb_echotest_process(sb_echotest_msg_t *m)
     sb_echotest_core->push_event(m->h, m->transaction, reply, answer);
     json_decref(reply);
     json_decref(answer);
+    /* Event handlers hear the settings after every request, as the reference's tell them. */
+    if (sb_echotest_core->events_wanted()) {
+        json_t *ev = json_pack("{s:b, s:b, s:i}", "audio_active", atomic_load(&s->audio),
+                               "video_active", atomic_load(&s->video), "bitrate",
+                               (int)atomic_load(&s->bitrate));
+        sb_echotest_core->notify_event(SB_ECHOTEST_PACKAGE, m->h, ev);
+        json_decref(ev);
+    }
 }
 
 static gpointer sb_echotest_run(gpointer unused)
@@ -300,7 +308,7 @@ static json_t *sb_echotest_query_handle(sb_plugin_handle_t *h)
 
 static const sb_plugin_t sb_echotest_plugin = {
     .abi_version = SB_PLUGIN_ABI_VERSION,
-    .package = "janus.plugin.echotest",
+    .package = SB_ECHOTEST_PACKAGE,
     .name = "Switchboard EchoTest",
     .description = "Sends your own media back to you, to test the media path end to end.",
     .author = "Switchboard",

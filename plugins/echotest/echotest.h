@@ -11,6 +11,8 @@
 #include "proto/seq_rewrite.h"
 #include "proto/simulcast.h"
 
+#define SB_ECHOTEST_PACKAGE "janus.plugin.echotest"
+
 /* One simulcast m-line echoed as one stream. Loop thread only; made at its first packet. */
 typedef struct sb_echotest_layers {
     int64_t last_us[SB_MEDIA_MAX_LAYERS]; /* each layer's last arrival */

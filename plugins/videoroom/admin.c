@@ -100,6 +100,7 @@ json_t *sb_vr_req_create(json_t *body)
     }
     /* Rooms are never saved ("permanent" answers false, as the reference does when it
      * cannot write its configuration). */
+    sb_vr_notify(NULL, "created", r->o.room, NULL);
     return json_pack("{s:s, s:I, s:b}", "videoroom", "created", "room", (json_int_t)r->o.room,
                      "permanent", false);
 }
@@ -165,6 +166,7 @@ json_t *sb_vr_req_destroy(json_t *body, sb_vr_outbox_t *ob)
     }
     json_decref(ev);
     sb_vr_room_unref(r);
+    sb_vr_notify(NULL, "destroyed", id, NULL);
     return json_pack("{s:s, s:I, s:b}", "videoroom", "destroyed", "room", (json_int_t)id,
                      "permanent", false);
 }

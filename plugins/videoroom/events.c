@@ -18,6 +18,21 @@ typedef struct sb_vr_event {
     json_t *jsep;
 } sb_vr_event_t;
 
+void sb_vr_notify(sb_plugin_handle_t *h, const char *name, uint64_t room, json_t *extra)
+{
+    if (!sb_vr_core->events_wanted()) {
+        json_decref(extra);
+        return;
+    }
+    json_t *data = json_pack("{s:s, s:I}", "event", name, "room", (json_int_t)room);
+    if (extra) {
+        json_object_update(data, extra);
+        json_decref(extra);
+    }
+    sb_vr_core->notify_event(SB_VR_PACKAGE, h, data);
+    json_decref(data);
+}
+
 void sb_vr_outbox_init(sb_vr_outbox_t *ob)
 {
     ob->items = g_ptr_array_new();

@@ -177,6 +177,8 @@ static void sb_vr_publisher_stop(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool 
                                (json_int_t)p->room->o.room, "unpublished", (json_int_t)p->id);
         sb_vr_broadcast(ob, p->room, ev, p);
         json_decref(ev);
+        sb_vr_notify(NULL, "unpublished", p->room->o.room,
+                     json_pack("{s:I}", "id", (json_int_t)p->id));
     }
     sb_vr_subscribers_feed_gone(p->room, p);
     sb_vr_fwd_pub_detach(p);
@@ -204,6 +206,8 @@ void sb_vr_publisher_leave(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool kicked
     if (!r->destroyed)
         sb_vr_broadcast(ob, r, ev, p);
     json_decref(ev);
+    sb_vr_notify(NULL, kicked ? "kicked" : "leaving", r->o.room,
+                 json_pack("{s:I}", "id", (json_int_t)p->id));
     if (kicked && notify_self)
         sb_vr_outbox_add(ob, p->h, NULL,
                          json_pack("{s:s, s:I, s:s, s:s}", "videoroom", "event", "room",
@@ -288,6 +292,9 @@ static json_t *sb_vr_publisher_enter(sb_vr_msg_t *m, sb_vr_outbox_t *ob)
     sb_vr_publisher_t *p = sb_vr_publisher_new(m->s, r, id, display);
     sb_vr_publisher_ref(p);
     m->pub = p; /* for joinandconfigure; released with the message */
+    sb_vr_notify(m->s->h, "joined", r->o.room,
+                 json_pack("{s:I, s:I, s:s?}", "id", (json_int_t)p->id, "private_id",
+                           (json_int_t)p->private_id, "display", display));
     json_t *joined = json_pack("{s:s, s:I, s:s, s:I, s:I, s:o}", "videoroom", "joined", "room",
                                (json_int_t)r->o.room, "description", r->o.description, "id",
                                (json_int_t)p->id, "private_id", (json_int_t)p->private_id,
@@ -612,6 +619,8 @@ static void sb_vr_publisher_do_configure(sb_vr_msg_t *m, const char *request)
     g_mutex_unlock(&sb_vr_lock);
     sb_vr_outbox_flush(&ob);
     if (!reply) {
+        sb_vr_notify(m->s->h, "configured", (uint64_t)room,
+                     json_pack("{s:I}", "id", (json_int_t)p->id));
         reply = json_pack("{s:s, s:I, s:s}", "videoroom", "event", "room", room, "configured",
                           "ok");
         if (m->jsep) {
@@ -686,6 +695,8 @@ void sb_vr_publisher_setup_media(sb_vr_session_t *s)
         p->pc_up = true;
         p->active = true;
         sb_vr_publisher_announce(p, &ob);
+        if (sb_vr_core->events_wanted())
+            sb_vr_notify(s->h, "published", p->room->o.room, sb_vr_publisher_json(p));
     }
     g_mutex_unlock(&sb_vr_lock);
     sb_vr_outbox_flush(&ob);

@@ -143,6 +143,10 @@ int sb_vr_rooms_load_config(const char *config_dir);
 
 void sb_vr_room_ref(sb_vr_room_t *r);
 void sb_vr_room_unref(sb_vr_room_t *r);
+/* events.c: an event for the operator's event handlers (the reference's VideoRoom plugin
+ * events: {"event": name, "room": room, ...extra}), about h or no handle (NULL). extra is
+ * stolen (NULL: none); nothing is built when no handler takes plugin events. */
+void sb_vr_notify(sb_plugin_handle_t *h, const char *name, uint64_t room, json_t *extra);
 /* Takes the lock: rooms, and participants in them (for /metrics). */
 void sb_vr_counts(unsigned *rooms, unsigned *participants);
 /* Under the lock. Borrowed; NULL when absent. */

@@ -43,8 +43,11 @@ static struct {
 /* Our level for the reference's 0 (none) .. 7 (debug), and back. */
 static sb_log_level_t sb_admin_level_from_janus(int l)
 {
-    return l <= 2 ? SB_LOG_ERROR : l == 3 ? SB_LOG_WARN : l == 4 ? SB_LOG_INFO
-                                         : l <= 6 ? SB_LOG_DEBUG : SB_LOG_TRACE;
+    return l <= 2   ? SB_LOG_ERROR
+           : l == 3 ? SB_LOG_WARN
+           : l == 4 ? SB_LOG_INFO
+           : l <= 6 ? SB_LOG_DEBUG
+                    : SB_LOG_TRACE;
 }
 
 static int sb_admin_level_to_janus(int ours)
@@ -55,8 +58,7 @@ static int sb_admin_level_to_janus(int ours)
 
 void sb_admin_init(const sb_admin_config_t *cfg)
 {
-    sb_admin.secret = cfg->admin_secret && *cfg->admin_secret ? sb_strdup(cfg->admin_secret)
-                                                                : NULL;
+    sb_admin.secret = cfg->admin_secret && *cfg->admin_secret ? sb_strdup(cfg->admin_secret) : NULL;
     sb_admin.janus_log_level = sb_admin_level_to_janus(sb_log_max_level);
 }
 
@@ -98,14 +100,19 @@ json_t *sb_admin_reject_body(size_t len, const char *parse_error)
 }
 
 /* A mandatory element of a type: NULL when present and right, else the error reply. */
-typedef enum { SB_ADMIN_T_UINT, SB_ADMIN_T_BOOL, SB_ADMIN_T_STRING, SB_ADMIN_T_OBJECT,
-               SB_ADMIN_T_ARRAY } sb_admin_type_t;
+typedef enum {
+    SB_ADMIN_T_UINT,
+    SB_ADMIN_T_BOOL,
+    SB_ADMIN_T_STRING,
+    SB_ADMIN_T_OBJECT,
+    SB_ADMIN_T_ARRAY
+} sb_admin_type_t;
 
 static json_t *sb_admin_need(sb_admin_ctx_t *c, const char *name, sb_admin_type_t type,
                              json_t **out)
 {
-    static const char *const texts[] = {"a positive integer", "a boolean", "a string",
-                                        "an object", "an array"};
+    static const char *const texts[] = {"a positive integer", "a boolean", "a string", "an object",
+                                        "an array"};
     json_t *v = json_object_get(c->msg, name);
     *out = v;
     if (!v)
@@ -139,11 +146,10 @@ static json_t *sb_admin_get_status(sb_admin_ctx_t *c)
     json_t *r = sb_admin_reply(c, "success");
     json_object_set_new(
         r, "status",
-        json_pack("{s:b, s:i, s:i, s:i, s:b, s:b}", "token_auth",
-                  sb_tokens_mode() != SB_TOKENS_OFF, "session_timeout",
-                  (int)sb_sessions_timeout_s(), "reclaim_session_timeout", 0, "log_level",
-                  sb_admin.janus_log_level, "accepting_new_sessions", sb_sessions_accepting(),
-                  "signed_tokens", sb_tokens_mode() == SB_TOKENS_SIGNED));
+        json_pack("{s:b, s:i, s:i, s:i, s:b, s:b}", "token_auth", sb_tokens_mode() != SB_TOKENS_OFF,
+                  "session_timeout", (int)sb_sessions_timeout_s(), "reclaim_session_timeout", 0,
+                  "log_level", sb_admin.janus_log_level, "accepting_new_sessions",
+                  sb_sessions_accepting(), "signed_tokens", sb_tokens_mode() == SB_TOKENS_SIGNED));
     return r;
 }
 
@@ -241,9 +247,9 @@ static json_t *sb_admin_loops_info(sb_admin_ctx_t *c)
     for (unsigned i = 0; i < sb_loops_count(); i++) {
         sb_loop_t *l = sb_loop_get(i);
         int64_t ns = sb_loop_cpu_ns(l);
-        json_t *o = json_pack("{s:i, s:i, s:f}", "id", (int)i, "handles",
-                              (int)sb_loop_bound_count(l), "cpu_seconds",
-                              ns >= 0 ? (double)ns / 1e9 : 0.0);
+        json_t *o =
+            json_pack("{s:i, s:i, s:f}", "id", (int)i, "handles", (int)sb_loop_bound_count(l),
+                      "cpu_seconds", ns >= 0 ? (double)ns / 1e9 : 0.0);
         double busy = sb_metrics_loop_busy(i);
         if (busy >= 0)
             json_object_set_new(o, "busy", json_real(busy));
@@ -315,9 +321,8 @@ static json_t *sb_admin_change_token(sb_admin_ctx_t *c, bool allow)
     if (!json_is_array(plugins) || !json_array_size(plugins))
         return sb_admin_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
                              "Invalid element type (plugins should be a non-empty array)");
-    size_t i;
-    json_t *v;
-    json_array_foreach(plugins, i, v) {
+    for (size_t i = 0; i < json_array_size(plugins); i++) {
+        json_t *v = json_array_get(plugins, i);
         if (!json_is_string(v) || !sb_plugins_find(json_string_value(v)))
             return sb_admin_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
                                  "Invalid element type (some of the provided plugins are "
@@ -372,8 +377,7 @@ static json_t *sb_admin_handle_info(sb_admin_ctx_t *c)
     const char *opaque = sb_handle_opaque_id(c->handle);
     if (opaque)
         json_object_set_new(info, "opaque_id", json_string(opaque));
-    json_t *specific = p->query_handle ? p->query_handle(sb_handle_plugin_handle(c->handle))
-                                       : NULL;
+    json_t *specific = p->query_handle ? p->query_handle(sb_handle_plugin_handle(c->handle)) : NULL;
     json_object_set_new(info, "plugin_specific", specific ? specific : json_object());
     if (!json_is_true(json_object_get(c->msg, "plugin_only"))) {
         int loop = sb_handle_media_loop_index(c->handle);
@@ -485,8 +489,7 @@ json_t *sb_admin_handle(json_t *msg, uint64_t path_session, uint64_t path_handle
     if (bad)
         return bad;
     uint64_t sid = sb_admin_body_id(msg, "session_id"), hid = sb_admin_body_id(msg, "handle_id");
-    if ((path_session && sid && sid != path_session) ||
-        (path_handle && hid && hid != path_handle))
+    if ((path_session && sid && sid != path_session) || (path_handle && hid && hid != path_handle))
         return sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH,
                             "Conflicting %s ID (payload and path)",
                             path_session && sid && sid != path_session ? "session" : "handle");

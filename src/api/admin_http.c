@@ -39,8 +39,8 @@ static enum MHD_Result sb_admin_json(struct MHD_Connection *conn, unsigned statu
     return sb_http_reply_json(conn, status, j, NULL, NULL, sb_admin_http.cfg->cors_origin);
 }
 
-static enum MHD_Result sb_admin_text(struct MHD_Connection *conn, unsigned status,
-                                     const char *type, char *text, size_t len)
+static enum MHD_Result sb_admin_text(struct MHD_Connection *conn, unsigned status, const char *type,
+                                     char *text, size_t len)
 {
     return sb_http_reply(conn, status, type, text, len, NULL, NULL, NULL);
 }
@@ -64,12 +64,12 @@ static enum MHD_Result sb_admin_metrics(struct MHD_Connection *conn)
 static enum MHD_Result sb_admin_probe(struct MHD_Connection *conn, bool ok, const char *what)
 {
     char *text = strdup(what);
-    return sb_admin_text(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-                         text, strlen(text));
+    return sb_admin_text(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", text,
+                         strlen(text));
 }
 
-static enum MHD_Result sb_admin_post(struct MHD_Connection *conn, sb_admin_req_t *r,
-                                     uint64_t sid, uint64_t hid)
+static enum MHD_Result sb_admin_post(struct MHD_Connection *conn, sb_admin_req_t *r, uint64_t sid,
+                                     uint64_t hid)
 {
     json_error_t jerr;
     const sb_http_body_t *b = &r->body;
@@ -98,9 +98,9 @@ static enum MHD_Result sb_admin_route(struct MHD_Connection *conn, sb_admin_req_
     uint64_t sid = 0, hid = 0;
     bool in_base = !strncmp(url, base, bl) && (url[bl] == '\0' || url[bl] == '/');
     if (!in_base || (!get && !sb_http_parse_ids(url + bl, &sid, &hid)))
-        return sb_admin_json(conn, MHD_HTTP_NOT_FOUND,
-                             sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH,
-                                          "Invalid path %.100s", url));
+        return sb_admin_json(
+            conn, MHD_HTTP_NOT_FOUND,
+            sb_api_error(0, NULL, SB_API_ERR_INVALID_REQUEST_PATH, "Invalid path %.100s", url));
     /* The reference's answers: GET <base>/info is info; any other GET has no payload. */
     if (get && !strcmp(url + bl, "/info"))
         return sb_admin_json(conn, MHD_HTTP_OK, sb_api_server_info(NULL));
@@ -186,16 +186,15 @@ static int sb_admin_start(const sb_config_t *cfg)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    sb_admin_http.daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->admin_port, NULL, NULL, sb_admin_access, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, sb_admin_log, NULL, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, sb_admin_completed, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)SB_ADMIN_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SB_ADMIN_IDLE_TIMEOUT_S,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    sb_admin_http.daemon =
+        MHD_start_daemon(flags, (uint16_t)cfg->admin_port, NULL, NULL, sb_admin_access, NULL,
+                         MHD_OPTION_EXTERNAL_LOGGER, sb_admin_log, NULL, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, sb_admin_completed,
+                         NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SB_ADMIN_MAX_CONNECTIONS,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SB_ADMIN_IDLE_TIMEOUT_S,
+                         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!sb_admin_http.daemon) {
-        SB_ERROR("admin", "cannot listen on port %u (in use, or no permission?)",
-                 cfg->admin_port);
+        SB_ERROR("admin", "cannot listen on port %u (in use, or no permission?)", cfg->admin_port);
         return SB_EIO;
     }
     SB_INFO("admin", "Admin API on %s port %u at %s; /metrics, /health, /ready",

@@ -11,14 +11,18 @@
 #include <unistd.h>
 
 #include "api/http_util.h"
+#include "api/webhook.h"
 #include "base/time.h"
 #include "loop/loop.h"
+#include "peer/events.h"
 #include "peer/peer_metrics.h"
 #include "peer/session.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
 
 #define SB_METRICS_BUSY_PERIOD_US 5000000
+/* One label, as sb_prom_* take labels. */
+#define SB_LABEL(name, value) ((const char *const[]){(name), (value), NULL})
 
 /* Two samples of every loop's thread CPU time: a busy ratio is read over the older one,
  * so its window is 5 to 10 s. Written by the main loop, read by scrapes: lock (no media). */
@@ -103,8 +107,8 @@ static void sb_metrics_by_direction(sb_prom_t *p, const char *name, const char *
                                     const uint64_t v[2])
 {
     sb_prom_family(p, name, "counter", help);
-    sb_prom_u64(p, name, (const char *const[]){"direction", "in", NULL}, v[0]);
-    sb_prom_u64(p, name, (const char *const[]){"direction", "out", NULL}, v[1]);
+    sb_prom_u64(p, name, SB_LABEL("direction", "in"), v[0]);
+    sb_prom_u64(p, name, SB_LABEL("direction", "out"), v[1]);
 }
 
 static void sb_metrics_write_media(sb_prom_t *p)
@@ -120,8 +124,7 @@ static void sb_metrics_write_media(sb_prom_t *p)
     sb_metrics_by_direction(p, "switchboard_rtp_bytes_total",
                             "Bytes of those SRTP packets, as on the wire.", m.rtp_bytes);
     sb_metrics_by_direction(p, "switchboard_rtcp_packets_total",
-                            "SRTCP compound packets received (in) and sent (out).",
-                            m.rtcp_packets);
+                            "SRTCP compound packets received (in) and sent (out).", m.rtcp_packets);
     sb_metrics_by_direction(p, "switchboard_rtcp_nack_total",
                             "NACK messages: from clients asking us to resend (in), ours asking "
                             "publishers to resend (out).",
@@ -154,8 +157,7 @@ static void sb_metrics_write_loops(sb_prom_t *p)
         char idx[12];
         snprintf(idx, sizeof(idx), "%u", i);
         if (r >= 0)
-            sb_prom_double(p, "switchboard_loop_busy_ratio",
-                           (const char *const[]){"loop", idx, NULL}, r);
+            sb_prom_double(p, "switchboard_loop_busy_ratio", SB_LABEL("loop", idx), r);
     }
     sb_prom_family(p, "switchboard_loop_cpu_seconds_total", "counter",
                    "CPU time a media loop's thread has used.");
@@ -164,8 +166,8 @@ static void sb_metrics_write_loops(sb_prom_t *p)
         char idx[12];
         snprintf(idx, sizeof(idx), "%u", i);
         if (ns >= 0)
-            sb_prom_double(p, "switchboard_loop_cpu_seconds_total",
-                           (const char *const[]){"loop", idx, NULL}, (double)ns / 1e9);
+            sb_prom_double(p, "switchboard_loop_cpu_seconds_total", SB_LABEL("loop", idx),
+                           (double)ns / 1e9);
     }
 }
 
@@ -208,8 +210,7 @@ static void sb_metrics_http_status(void *ctx, unsigned status, uint64_t n)
         snprintf(code, sizeof(code), "%u", status);
     else
         snprintf(code, sizeof(code), "other");
-    sb_prom_u64(ctx, "switchboard_http_requests_total", (const char *const[]){"code", code, NULL},
-                n);
+    sb_prom_u64(ctx, "switchboard_http_requests_total", SB_LABEL("code", code), n);
 }
 
 /* ---- the process (the names every Prometheus client library uses) ---- */
@@ -264,8 +265,7 @@ static void sb_metrics_write_process(sb_prom_t *p)
     sb_prom_u64(p, "process_open_fds", NULL, fds);
     sb_prom_family(p, "process_max_fds", "gauge", "Limit of open file descriptors.");
     sb_prom_u64(p, "process_max_fds", NULL, (uint64_t)rl.rlim_cur);
-    sb_prom_family(p, "process_start_time_seconds", "gauge",
-                   "Start time since the Unix epoch.");
+    sb_prom_family(p, "process_start_time_seconds", "gauge", "Start time since the Unix epoch.");
     sb_prom_double(p, "process_start_time_seconds", NULL,
                    (double)btime + (double)start / (double)tick);
 }
@@ -273,8 +273,7 @@ static void sb_metrics_write_process(sb_prom_t *p)
 void sb_metrics_write(sb_prom_t *p)
 {
     sb_prom_family(p, "switchboard_build_info", "gauge", "The version running; always 1.");
-    sb_prom_u64(p, "switchboard_build_info", (const char *const[]){"version", PACKAGE_VERSION, NULL},
-                1);
+    sb_prom_u64(p, "switchboard_build_info", SB_LABEL("version", PACKAGE_VERSION), 1);
     sb_prom_family(p, "switchboard_sessions", "gauge", "Janus API sessions.");
     sb_prom_u64(p, "switchboard_sessions", NULL, sb_sessions_count());
     sb_prom_family(p, "switchboard_handles", "gauge", "Handles attached to sessions.");
@@ -289,17 +288,26 @@ void sb_metrics_write(sb_prom_t *p)
     sb_prom_family(p, "switchboard_events_dropped_total", "counter",
                    "Events dropped: from a session's queue nobody polled (session), or for "
                    "an event handler that could not take them (webhook).");
-    sb_prom_u64(p, "switchboard_events_dropped_total", (const char *const[]){"queue", "session", NULL},
+    sb_prom_u64(p, "switchboard_events_dropped_total", SB_LABEL("queue", "session"),
                 sb_sessions_events_dropped());
+    sb_prom_u64(p, "switchboard_events_dropped_total", SB_LABEL("queue", "webhook"),
+                sb_events_dropped());
+    sb_prom_family(p, "switchboard_webhook_posts_total", "counter",
+                   "POSTs of events to the webhook: answered 2xx (ok), or given up after their "
+                   "retries (failed; their events count as dropped).");
+    sb_prom_u64(p, "switchboard_webhook_posts_total", SB_LABEL("result", "ok"),
+                sb_webhook_posts_ok());
+    sb_prom_u64(p, "switchboard_webhook_posts_total", SB_LABEL("result", "failed"),
+                sb_webhook_posts_failed());
     sb_prom_family(p, "switchboard_http_requests_total", "counter",
                    "HTTP replies of the API listeners (Janus API, web app, WebSocket "
                    "handshakes, Admin API, metrics), by status.");
     sb_http_reply_counts(sb_metrics_http_status, p);
     sb_prom_family(p, "switchboard_auth_failures_total", "counter",
                    "Requests refused for a missing or wrong secret or token, by API.");
-    sb_prom_u64(p, "switchboard_auth_failures_total", (const char *const[]){"api", "janus", NULL},
+    sb_prom_u64(p, "switchboard_auth_failures_total", SB_LABEL("api", "janus"),
                 atomic_load(&sb_metrics.auth_failed[0]));
-    sb_prom_u64(p, "switchboard_auth_failures_total", (const char *const[]){"api", "admin", NULL},
+    sb_prom_u64(p, "switchboard_auth_failures_total", SB_LABEL("api", "admin"),
                 atomic_load(&sb_metrics.auth_failed[1]));
     sb_metrics_write_process(p);
 }

@@ -15,6 +15,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/secret.h"
+#include "peer/events.h"
 #include "peer/handle.h"
 #include "peer/handle_media.h"
 #include "plugin/loader.h"
@@ -74,18 +75,19 @@ bool sb_api_authorized(json_t *message)
                             json_string_value(json_object_get(message, "token")));
 }
 
-/* attach with token auth: the token the request carries must grant the plugin, unless the
- * request got in with the API secret. */
+/* attach with token auth: a token the request carries must grant the plugin, even when the
+ * API secret let the request in (the reference checks any string token it is given); a
+ * request without one got in with the API secret, which grants every plugin. A refusal
+ * counts as an auth failure. */
 static bool sb_api_plugin_allowed(json_t *message, const char *plugin)
 {
-    if (sb_tokens_mode() == SB_TOKENS_OFF)
+    const char *token = json_string_value(json_object_get(message, "token"));
+    if (sb_tokens_mode() == SB_TOKENS_OFF || !token)
         return true;
-    if (sb_api.api_secret &&
-        sb_secret_equal(sb_api.api_secret,
-                        json_string_value(json_object_get(message, "apisecret"))))
+    if (sb_tokens_allow_plugin(token, plugin, time(NULL)))
         return true;
-    return sb_tokens_allow_plugin(json_string_value(json_object_get(message, "token")), plugin,
-                                  time(NULL));
+    sb_metrics_auth_failed(SB_AUTH_JANUS);
+    return false;
 }
 
 static json_t *sb_api_reply(sb_api_ctx_t *c, const char *type)
@@ -148,6 +150,11 @@ static json_t *sb_api_create(sb_api_ctx_t *c)
     json_t *r = sb_api_reply(c, "success");
     json_object_set_new(r, "data", json_pack("{s:I}", "id", (json_int_t)sb_session_id(s)));
     SB_DEBUG("api", "session %llu created", (unsigned long long)sb_session_id(s));
+    if (sb_events_wanted(SB_EV_SESSION))
+        sb_events_emit(SB_EV_SESSION, 0, sb_session_id(s), 0, NULL,
+                       json_pack("{s:s, s:{s:s}}", "name", "created", "transport", "transport",
+                                 c->req->sink ? "janus.transport.websockets"
+                                              : "janus.transport.http"));
     sb_session_unref(s);
     return r;
 }
@@ -408,9 +415,15 @@ json_t *sb_api_handle(const sb_api_request_t *req)
     if (i == sizeof(sb_api_verbs) / sizeof(sb_api_verbs[0]))
         return sb_api_fail(&c, SB_API_ERR_UNKNOWN_REQUEST, "Unknown request '%s'", verb);
     if (sb_api_verbs[i].fn != sb_api_info && sb_api_verbs[i].fn != sb_api_ping &&
-        !sb_api_authorized(c.msg))
+        !sb_api_authorized(c.msg)) {
+        /* The reference's 403 names the session the request addressed, there or not. */
+        uint64_t sid = req->session_id;
+        if (!req->ids_from_path && sb_api_body_id(c.msg, "session_id", &sid) < 0)
+            sid = 0;
+        c.session_id = sid;
         return sb_api_fail(&c, SB_API_ERR_UNAUTHORIZED, "%s",
                            sb_api_error_text(SB_API_ERR_UNAUTHORIZED));
+    }
 
     json_t *reply = sb_api_resolve(&c, sb_api_verbs[i].level, verb);
     if (!reply)

@@ -13,7 +13,7 @@
 #include "plugin/loader.h"
 
 #define SB_TOKENS_REALM "janus"
-#define SB_TOKENS_MAX 100000   /* stored tokens: the Admin API cannot grow memory past this */
+#define SB_TOKENS_MAX 100000 /* stored tokens: the Admin API cannot grow memory past this */
 #define SB_TOKEN_MAX_LEN 4096
 
 /* A stored token and the package names it may attach to. */
@@ -180,9 +180,8 @@ static void sb_token_add_loaded(void *ctx, const sb_plugin_t *p)
  * non-strings in add_token). */
 static void sb_token_add_list(sb_token_t *t, json_t *plugins)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(plugins, i, v) {
+    for (size_t i = 0; i < json_array_size(plugins); i++) {
+        json_t *v = json_array_get(plugins, i);
         const char *name = json_string_value(v);
         if (name && sb_plugins_find(name) && !sb_token_has(t, name))
             g_ptr_array_add(t->plugins, sb_strdup(name));
@@ -242,9 +241,8 @@ json_t *sb_tokens_disallow(const char *token, json_t *plugins)
     sb_token_t *t = sb_tokens_find(token);
     json_t *r = NULL;
     if (t) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(plugins, i, v) {
+        for (size_t i = 0; i < json_array_size(plugins); i++) {
+            json_t *v = json_array_get(plugins, i);
             for (guint k = 0; json_is_string(v) && k < t->plugins->len; k++) {
                 if (!strcmp(g_ptr_array_index(t->plugins, k), json_string_value(v))) {
                     g_ptr_array_remove_index(t->plugins, k);
@@ -264,6 +262,8 @@ json_t *sb_tokens_list(void)
     pthread_mutex_lock(&sb_tokens.lock);
     for (guint i = 0; sb_tokens.tokens && i < sb_tokens.tokens->len; i++) {
         sb_token_t *t = g_ptr_array_index(sb_tokens.tokens, i);
+        if (!t->plugins->len) /* valid, but unlisted: the reference lists what grants a plugin */
+            continue;
         json_array_append_new(list, json_pack("{s:s, s:o}", "token", t->token, "allowed_plugins",
                                               sb_token_plugins_json(t)));
     }

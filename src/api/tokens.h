@@ -32,7 +32,8 @@ json_t *sb_tokens_add(const char *token, json_t *plugins);
 bool sb_tokens_remove(const char *token);
 json_t *sb_tokens_allow(const char *token, json_t *plugins);
 json_t *sb_tokens_disallow(const char *token, json_t *plugins);
-/* [{"token": ..., "allowed_plugins": [...]}, ...] in the order added: owned. */
+/* [{"token": ..., "allowed_plugins": [...]}, ...] in the order added, leaving out the tokens
+ * that grant no plugin (still valid for everything but attach), as the reference: owned. */
 json_t *sb_tokens_list(void);
 
 /* A signed token for plugins (NULL-terminated), valid until expiry: owned (free()). For

@@ -65,6 +65,14 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->admin_port = 7088;
     cfg->admin_base_path = sb_strdup("/admin");
     cfg->drain_timeout_s = 600;
+    cfg->events_types = sb_strdup("all");
+    cfg->events_grouping = true;
+    cfg->events_queue_max = 10000;
+    cfg->events_batch_max = 100;
+    cfg->events_retries = 3;
+    cfg->events_backoff_ms = 500;
+    cfg->events_timeout_ms = 5000;
+    cfg->events_emitter = sb_strdup("Switchboard");
 }
 
 void sb_config_deinit(sb_config_t *cfg)
@@ -78,7 +86,8 @@ void sb_config_deinit(sb_config_t *cfg)
                         &cfg->https_bind, &cfg->wss_bind, &cfg->tls_cert, &cfg->tls_key,
                         &cfg->turn_rest_secret, &cfg->turn_rest_uris, &cfg->stun_uris,
                         &cfg->nat_1_1_mapping, &cfg->admin_bind, &cfg->admin_base_path,
-                        &cfg->admin_secret, &cfg->token_auth_secret,
+                        &cfg->admin_secret, &cfg->token_auth_secret, &cfg->events_webhook,
+                        &cfg->events_types, &cfg->events_emitter,
                         &cfg->loaded_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         sb_free(*strings[i]);
@@ -169,6 +178,15 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("admin.port", SB_CFG_UINT, admin_port, 65535),
     SB_KEY("admin.base_path", SB_CFG_STR, admin_base_path, 0),
     SB_KEY("admin.secret", SB_CFG_STR, admin_secret, 0),
+    SB_KEY("events.webhook", SB_CFG_STR, events_webhook, 0),
+    SB_KEY("events.types", SB_CFG_STR, events_types, 0),
+    SB_KEY("events.grouping", SB_CFG_BOOL, events_grouping, 0),
+    SB_KEY("events.queue_max", SB_CFG_UINT, events_queue_max, 1000000),
+    SB_KEY("events.batch_max", SB_CFG_UINT, events_batch_max, 10000),
+    SB_KEY("events.retries", SB_CFG_UINT, events_retries, 100),
+    SB_KEY("events.backoff_ms", SB_CFG_UINT, events_backoff_ms, 60000),
+    SB_KEY("events.timeout_ms", SB_CFG_UINT, events_timeout_ms, 60000),
+    SB_KEY("events.emitter", SB_CFG_STR, events_emitter, 0),
     SB_KEY("tls.cert", SB_CFG_STR, tls_cert, 0),
     SB_KEY("tls.key", SB_CFG_STR, tls_key, 0),
     SB_KEY("ice_servers.turn_secret", SB_CFG_STR, turn_rest_secret, 0),

@@ -82,6 +82,13 @@ typedef struct sb_config {
     unsigned admin_port;
     char *admin_base_path;
     char *admin_secret; /* NULL = none required (the listener is on loopback by default) */
+    /* events: the webhook event handler (api/webhook.c) */
+    char *events_webhook; /* http(s) URL; NULL or "": no event handler */
+    char *events_types;   /* "all", or a list of sessions, handles, jsep, webrtc, ... */
+    bool events_grouping; /* a JSON array of events per POST (else one event per POST) */
+    unsigned events_queue_max, events_batch_max;
+    unsigned events_retries, events_backoff_ms, events_timeout_ms;
+    char *events_emitter; /* "emitter" of every event; NULL or "": none */
     /* drain: after SIGTERM (or accept_new_sessions false), calls may go on this long */
     unsigned drain_timeout_s;
     /* set by the loader */

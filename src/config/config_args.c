@@ -52,6 +52,8 @@ static const sb_config_flag_t sb_config_flags[] = {
     {"admin-secret", 0, "admin.secret", "secret", "require this admin_secret in admin requests"},
     {"token-auth", 0, "general.token_auth", "true|false", "the API needs a token"},
     {"token-auth-secret", 0, "general.token_auth_secret", "secret", "key of signed tokens"},
+    {"events-webhook", 0, "events.webhook", "url", "POST events to this URL (event handler)"},
+    {"events-types", 0, "events.types", "list", "event types to post (default all)"},
     {"drain-timeout", 0, "general.drain_timeout", "seconds", "calls may last after SIGTERM"},
     {"stun-server", 'S', "nat.stun_server", "host", "STUN server"},
     {"stun-port", 0, "nat.stun_port", "port", "STUN server port"},

@@ -4,11 +4,13 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "base/alloc.h"
 #include "base/error.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "peer/events.h"
 #include "peer/handle_media.h"
 
 /* Owned by its references: the session's, the creator's, plugins'. Any thread. */
@@ -111,8 +113,44 @@ int sb_handle_create(sb_session_t *s, const sb_plugin_t *plugin, const char *opa
         return SB_EIO;
     }
     h->plugin_created = true;
+    if (sb_events_wanted(SB_EV_HANDLE))
+        sb_handle_emit(h, SB_EV_HANDLE, 0,
+                       json_pack("{s:s, s:s}", "name", "attached", "plugin", plugin->package));
     *out = h;
     return 0;
+}
+
+void sb_handle_emit(sb_handle_t *h, unsigned type, unsigned subtype, json_t *body)
+{
+    sb_events_emit(type, subtype, h->ph.session_id, h->ph.handle_id, h->opaque_id, body);
+}
+
+/* The event handlers' view of a core event the client gets (docs/events.md). */
+static void sb_handle_emit_core_event(sb_handle_t *h, const char *type, json_t *fields)
+{
+    if (!strcmp(type, "webrtcup") || !strcmp(type, "hangup")) {
+        if (!sb_events_wanted(SB_EV_WEBRTC))
+            return;
+        json_t *body = json_pack("{s:s}", "connection", type);
+        if (fields && json_object_get(fields, "reason"))
+            json_object_set(body, "reason", json_object_get(fields, "reason"));
+        sb_handle_emit(h, SB_EV_WEBRTC, SB_EV_WEBRTC_PC, body);
+    } else if (!strcmp(type, "media") || !strcmp(type, "slowlink")) {
+        if (!sb_events_wanted(SB_EV_MEDIA))
+            return;
+        bool state = !strcmp(type, "media");
+        json_t *f = fields, *body;
+        if (state) /* {"media", "mid", "receiving"}: the API names the medium "type" */
+            body = json_pack("{s:O?, s:O?, s:O?}", "media", json_object_get(f, "type"), "mid",
+                             json_object_get(f, "mid"), "receiving",
+                             json_object_get(f, "receiving"));
+        else /* {"mid", "media", "slow_link": "uplink"|"downlink", "lost_lastsec"} */
+            body = json_pack("{s:O?, s:O?, s:s, s:O?}", "mid", json_object_get(f, "mid"), "media",
+                             json_object_get(f, "media"), "slow_link",
+                             json_is_true(json_object_get(f, "uplink")) ? "uplink" : "downlink",
+                             "lost_lastsec", json_object_get(f, "lost"));
+        sb_handle_emit(h, SB_EV_MEDIA, state ? SB_EV_MEDIA_STATE : SB_EV_MEDIA_SLOWLINK, body);
+    }
 }
 
 void sb_handle_detach(sb_handle_t *h, bool notify)
@@ -127,6 +165,9 @@ void sb_handle_detach(sb_handle_t *h, bool notify)
         h->plugin->destroy_handle(&h->ph);
     if (notify)
         sb_handle_push_core_event(h, "detached", NULL);
+    if (sb_events_wanted(SB_EV_HANDLE))
+        sb_handle_emit(h, SB_EV_HANDLE, 0,
+                       json_pack("{s:s, s:s}", "name", "detached", "plugin", h->plugin->package));
     SB_DEBUG("handle", "handle %llu detached", (unsigned long long)h->ph.handle_id);
     sb_handle_unref(h);
 }
@@ -135,6 +176,8 @@ void sb_handle_push_core_event(sb_handle_t *h, const char *type, json_t *fields)
 {
     json_t *ev = json_pack("{s:s, s:I, s:I}", "janus", type, "session_id",
                            (json_int_t)h->ph.session_id, "sender", (json_int_t)h->ph.handle_id);
+    if (atomic_load_explicit(&sb_events_mask, memory_order_relaxed))
+        sb_handle_emit_core_event(h, type, fields);
     if (fields) {
         json_object_update(ev, fields);
         json_decref(fields);

@@ -45,5 +45,8 @@ bool sb_handle_request_begin(sb_handle_t *h);
 void sb_handle_request_end(sb_handle_t *h);
 /* Queue a core event {"janus":type,"session_id","sender",...fields} (fields stolen). */
 void sb_handle_push_core_event(sb_handle_t *h, const char *type, json_t *fields);
+/* An event for event handlers about h (peer/events.h; body stolen), with its session, handle
+ * and opaque ids. Any thread. */
+void sb_handle_emit(sb_handle_t *h, unsigned type, unsigned subtype, json_t *body);
 
 #endif

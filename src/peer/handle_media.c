@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "peer/events.h"
 #include "peer/peer.h"
 #include "peer/peer_streams.h"
 #include "proto/negotiate.h"
@@ -352,6 +353,14 @@ static sb_sdp_t *sb_media_parse(json_t *jsep, char *reason, size_t reason_len)
     return sdp;
 }
 
+/* A negotiation for event handlers: {"owner": "local"|"remote", "jsep": {type, sdp}}. */
+static void sb_media_emit_jsep(sb_handle_t *h, const char *owner, json_t *jsep)
+{
+    if (sb_events_wanted(SB_EV_JSEP))
+        sb_handle_emit(h, SB_EV_JSEP, 0,
+                       json_pack("{s:s, s:O}", "owner", owner, "jsep", jsep));
+}
+
 static json_t *sb_media_jsep(const char *type, char *sdp)
 {
     json_t *j = json_pack("{s:s, s:s}", "type", type, "sdp", sdp);
@@ -382,6 +391,8 @@ int sb_handle_media_answer(sb_handle_t *h, json_t *offer, const sb_answer_opts_t
         return j.rc;
     }
     *answer = sb_media_jsep("answer", j.sdp);
+    sb_media_emit_jsep(h, "remote", offer);
+    sb_media_emit_jsep(h, "local", *answer);
     return 0;
 }
 
@@ -414,6 +425,7 @@ int sb_handle_media_offer(sb_handle_t *h, const sb_offer_stream_t *streams, unsi
     m->our_offer = j.offer_model;
     pthread_mutex_unlock(&m->lock);
     *offer = sb_media_jsep("offer", j.sdp);
+    sb_media_emit_jsep(h, "local", *offer);
     return 0;
 }
 
@@ -433,6 +445,8 @@ int sb_handle_media_process_answer(sb_handle_t *h, json_t *answer, char *reason,
     sb_sdp_free(sdp);
     if (j.rc < 0)
         snprintf(reason, reason_len, "%s", j.reason[0] ? j.reason : "no offer to answer");
+    else
+        sb_media_emit_jsep(h, "remote", answer);
     return j.rc;
 }
 

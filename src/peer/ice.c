@@ -788,15 +788,23 @@ static json_t *sb_ice_candidates_json(sb_ice_t *ice, GSList *list)
     return a;
 }
 
-static void sb_ice_pair_end(char *out, size_t len, const NiceCandidate *c)
+static const char *sb_ice_type_name(const NiceCandidate *c)
 {
     static const char *const types[] = {"host", "srflx", "prflx", "relay"};
+    return c->type < 4 ? types[c->type] : "?";
+}
+
+static const char *sb_ice_transport_name(const NiceCandidate *c)
+{
+    return c->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp";
+}
+
+static void sb_ice_pair_end(char *out, size_t len, const NiceCandidate *c)
+{
     char ip[NICE_ADDRESS_STRING_LEN];
     nice_address_to_string(&c->addr, ip);
     snprintf(out, len, "%s:%u [%s,%s]", ip, nice_address_get_port(&c->addr),
-             c->type < 4 ? types[c->type] : "?", c->transport == NICE_CANDIDATE_TRANSPORT_UDP
-                                                     ? "udp"
-                                                     : "tcp");
+             sb_ice_type_name(c), sb_ice_transport_name(c));
 }
 
 json_t *sb_ice_info(sb_ice_t *ice)
@@ -814,13 +822,41 @@ json_t *sb_ice_info(sb_ice_t *ice)
     json_object_set_new(o, "remote-candidates",
                         sb_ice_candidates_json(ice, nice_agent_get_remote_candidates(
                                                         ice->agent, ice->stream, SB_ICE_COMPONENT)));
-    NiceCandidate *local = NULL, *remote = NULL;
-    if (nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local, &remote)) {
-        char l[96], r[96], pair[200];
-        sb_ice_pair_end(l, sizeof(l), local);
-        sb_ice_pair_end(r, sizeof(r), remote);
-        snprintf(pair, sizeof(pair), "%s <-> %s", l, r);
+    char pair[200];
+    if (sb_ice_selected_pair_text(ice, pair, sizeof(pair)))
         json_object_set_new(o, "selected-pair", json_string(pair));
-    }
     return o;
+}
+
+static json_t *sb_ice_candidate_json(const NiceCandidate *c)
+{
+    char ip[NICE_ADDRESS_STRING_LEN];
+    nice_address_to_string(&c->addr, ip);
+    return json_pack("{s:s, s:i, s:s, s:s, s:i}", "address", ip, "port",
+                     (int)nice_address_get_port(&c->addr), "type", sb_ice_type_name(c),
+                     "transport", sb_ice_transport_name(c), "family",
+                     nice_address_ip_version(&c->addr));
+}
+
+json_t *sb_ice_selected_candidates(sb_ice_t *ice)
+{
+    NiceCandidate *local = NULL, *remote = NULL;
+    if (!nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local,
+                                      &remote))
+        return NULL;
+    return json_pack("{s:{s:o, s:o}}", "candidates", "local", sb_ice_candidate_json(local),
+                     "remote", sb_ice_candidate_json(remote));
+}
+
+bool sb_ice_selected_pair_text(sb_ice_t *ice, char *out, size_t len)
+{
+    NiceCandidate *local = NULL, *remote = NULL;
+    if (!nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local,
+                                      &remote))
+        return false;
+    char l[96], r[96];
+    sb_ice_pair_end(l, sizeof(l), local);
+    sb_ice_pair_end(r, sizeof(r), remote);
+    snprintf(out, len, "%s <-> %s", l, r);
+    return true;
 }

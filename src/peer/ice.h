@@ -135,5 +135,11 @@ void sb_ice_free(sb_ice_t *ice);
  * "remote-candidates", "selected-pair"?, "remote-gathering-done"}. Owned. */
 struct json_t;
 struct json_t *sb_ice_info(sb_ice_t *ice);
+/* The selected pair as "<ip>:<port> [<type>,<transport>] <-> ..." (the reference's text);
+ * false when none is selected. */
+bool sb_ice_selected_pair_text(sb_ice_t *ice, char *out, size_t len);
+/* {"candidates": {"local": {address, port, type, transport, family}, "remote": {...}}} of
+ * the selected pair (owned), or NULL when none is selected. */
+struct json_t *sb_ice_selected_candidates(sb_ice_t *ice);
 
 #endif

@@ -14,6 +14,7 @@
 #include "base/id.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "peer/events.h"
 #include "peer/handle_media.h"
 #include "proto/demux.h"
 
@@ -87,6 +88,38 @@ static bool sb_peer_dtls_timer_fire(void *arg)
     return false; /* one-shot: rearm created a new timer if needed */
 }
 
+/* A WebRTC state event for event handlers, the reference's shape: {key: value, "stream_id": 1,
+ * "component_id": 1} (one bundled stream, rtcp-mux), plus extra (stolen) when given. */
+static void sb_peer_emit_with(sb_peer_t *p, unsigned subtype, const char *key, const char *value,
+                              json_t *extra)
+{
+    if (!sb_events_wanted(SB_EV_WEBRTC)) {
+        json_decref(extra);
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:i, s:i}", key, value, "stream_id", 1, "component_id", 1);
+    if (extra) {
+        json_object_update(body, extra);
+        json_decref(extra);
+    }
+    sb_handle_emit(p->handle, SB_EV_WEBRTC, subtype, body);
+}
+
+static void sb_peer_emit(sb_peer_t *p, unsigned subtype, const char *key, const char *value)
+{
+    sb_peer_emit_with(p, subtype, key, value, NULL);
+}
+
+/* A candidate as the reference's events carry it: the a=candidate value without a prefix. */
+static const char *sb_peer_candidate_value(const char *line)
+{
+    if (!strncmp(line, "a=", 2))
+        line += 2;
+    if (!strncmp(line, "candidate:", 10))
+        line += 10;
+    return line;
+}
+
 static void sb_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
 {
     sb_peer_t *p = ctx;
@@ -96,6 +129,8 @@ static void sb_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
         return;
     }
     p->profile = keys->profile;
+    sb_peer_emit_with(p, SB_EV_WEBRTC_DTLS, "dtls", "connected",
+                      json_pack("{s:i}", "retransmissions", 0));
     if (p->state != SB_PEER_UP)
         sb_gauge_inc(&p->metrics->peers_up);
     p->state = SB_PEER_UP;
@@ -165,11 +200,13 @@ static void sb_peer_dtls_failed(void *ctx, const char *reason)
 {
     sb_peer_t *p = ctx;
     SB_PEER_LOG(SB_LOG_WARN, p, "DTLS failed: %s", reason);
+    sb_peer_emit(p, SB_EV_WEBRTC_DTLS, "dtls", "failed");
     sb_peer_close(p, "DTLS failed"); /* handshake error or timeout, or an authenticated alert */
 }
 
 static void sb_peer_dtls_closed(void *ctx)
 {
+    sb_peer_emit(ctx, SB_EV_WEBRTC_DTLS, "dtls", "closed");
     sb_peer_close(ctx, "DTLS alert"); /* the remote's close_notify */
 }
 
@@ -194,6 +231,8 @@ static void sb_peer_ice_candidate(void *ctx, const char *candidate)
      * since the peer forgets those of the old ICE session. */
     if (p->local_candidates->len < 64)
         g_ptr_array_add(p->local_candidates, g_strdup(candidate));
+    sb_peer_emit(p, SB_EV_WEBRTC_LOCAL_CANDIDATE, "local-candidate",
+                 sb_peer_candidate_value(candidate));
     if (!p->sdp_sent) /* still going into the SDP itself */
         return;
     sb_peer_push_core_event(
@@ -224,7 +263,17 @@ static void sb_peer_ice_connected(void *ctx)
     SB_PEER_LOG(SB_LOG_DEBUG, p, "ICE connected, DTLS as %s%s",
                 p->dtls_role == SB_DTLS_CLIENT ? "client" : "server",
                 p->n_early_dtls ? ", replaying what came before" : "");
+    if (sb_events_wanted(SB_EV_WEBRTC)) {
+        char pair[200];
+        if (sb_ice_selected_pair_text(p->ice, pair, sizeof(pair)))
+            sb_peer_emit_with(p, SB_EV_WEBRTC_SELECTED_PAIR, "selected-pair", pair,
+                              sb_ice_selected_candidates(p->ice));
+        sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "connected");
+        sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "ready");
+    }
     if (p->dtls) {
+        sb_peer_emit_with(p, SB_EV_WEBRTC_DTLS, "dtls", "trying",
+                          json_pack("{s:i}", "retransmissions", 0));
         sb_dtls_start(p->dtls);
         for (unsigned i = 0; i < p->n_early_dtls && p->state != SB_PEER_CLOSING; i++) {
             gsize len;
@@ -241,6 +290,7 @@ static void sb_peer_ice_failed(void *ctx, const char *reason)
 {
     sb_peer_t *p = ctx;
     SB_PEER_LOG(SB_LOG_INFO, p, "ICE failed: %s", reason);
+    sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "failed");
     sb_peer_close(p, "ICE failed");
 }
 
@@ -328,6 +378,8 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
                               &sb_peer_ice_ops, p, &p->ice);
     if (rc == 0)
         rc = sb_ice_gather(p->ice);
+    if (rc == 0)
+        sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "gathering");
     if (rc < 0) {
         if (p->ice)
             sb_ice_free(p->ice);
@@ -397,6 +449,7 @@ int sb_peer_set_remote(sb_peer_t *p, const sb_peer_remote_t *r)
         return rc;
     p->remote_set = true;
     p->state = SB_PEER_CONNECTING;
+    sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "connecting");
     return 0;
 }
 
@@ -441,7 +494,11 @@ int sb_peer_add_remote_candidate(sb_peer_t *p, const char *line)
 {
     if (p->state == SB_PEER_CLOSING)
         return SB_ESTATE;
-    return sb_ice_add_remote_candidate(p->ice, line);
+    int rc = sb_ice_add_remote_candidate(p->ice, line);
+    if (rc == 0)
+        sb_peer_emit(p, SB_EV_WEBRTC_REMOTE_CANDIDATE, "remote-candidate",
+                     sb_peer_candidate_value(line));
+    return rc;
 }
 
 void sb_peer_remote_candidates_done(sb_peer_t *p)
@@ -475,6 +532,8 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
     if (p->state == SB_PEER_CLOSING)
         return;
     bool was_up = p->state == SB_PEER_UP;
+    if (was_up)
+        sb_peer_emit_reports(p); /* the last, as the reference sends one at hangup */
     p->state = SB_PEER_CLOSING;
     sb_gauge_dec(&p->metrics->peers);
     if (was_up)

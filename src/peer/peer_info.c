@@ -3,6 +3,8 @@
  * reference server's shape where it has one (docs/admin.md). Loop thread. */
 #include <stdio.h>
 
+#include "peer/events.h"
+#include "peer/handle.h"
 #include "peer/peer_internal.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
@@ -56,8 +58,8 @@ static json_t *sb_peer_layer_info(const sb_peer_rx_layer_t *rx)
         return NULL;
     const sb_rtp_stats_t *st = &rx->stats;
     return json_pack("{s:I, s:I, s:I, s:I}", "ssrc", (json_int_t)st->ssrc, "packets",
-                     (json_int_t)st->received, "lost", (json_int_t)sb_rtp_stats_lost(st),
-                     "jitter", (json_int_t)sb_rtp_stats_jitter(st));
+                     (json_int_t)st->received, "lost", (json_int_t)sb_rtp_stats_lost(st), "jitter",
+                     (json_int_t)sb_rtp_stats_jitter(st));
 }
 
 static json_t *sb_peer_stream_info(sb_peer_t *p, unsigned i)
@@ -104,8 +106,8 @@ json_t *sb_peer_info(sb_peer_t *p)
     if (p->ice)
         json_object_set_new(o, "ice", sb_ice_info(p->ice));
     json_object_set_new(o, "dtls", sb_peer_dtls_info(p));
-    json_t *bwe = json_pack("{s:b, s:I}", "twcc", p->cc.send != NULL, "remb",
-                            (json_int_t)p->remb_bps);
+    json_t *bwe =
+        json_pack("{s:b, s:I}", "twcc", p->cc.send != NULL, "remb", (json_int_t)p->remb_bps);
     if (p->cc.bwe)
         json_object_set_new(bwe, "estimate", json_integer((json_int_t)p->cc.estimate_bps));
     json_object_set_new(o, "bwe", bwe);
@@ -127,4 +129,43 @@ json_t *sb_peer_info(sb_peer_t *p)
                   (json_int_t)p->stats.unknown_ssrc, "dropped_in",
                   (json_int_t)p->stats.dropped_in));
     return o;
+}
+
+/* ---- media reports for event handlers ---- */
+
+/* One m-line's report, the reference's 32/3 body. */
+static json_t *sb_peer_stream_report(sb_peer_t *p, unsigned i)
+{
+    const sb_media_stream_t *s = &p->streams[i];
+    const sb_peer_stream_rt_t *rt = &p->rt[i];
+    uint64_t received = 0;
+    int64_t lost = 0;
+    uint32_t jitter = 0;
+    for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS; l++) {
+        if (!rt->rx[l].stats_ready)
+            continue;
+        received += rt->rx[l].stats.received;
+        lost += sb_rtp_stats_lost(&rt->rx[l].stats);
+        if (sb_rtp_stats_jitter(&rt->rx[l].stats) > jitter)
+            jitter = sb_rtp_stats_jitter(&rt->rx[l].stats);
+    }
+    return json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:I, s:i, s:I, s:I, s:I, s:I, s:I}", "mid",
+                     s->mid, "mindex", (int)s->index, "media",
+                     s->kind == SB_MEDIA_AUDIO ? "audio" : "video", "codec", s->codec, "base",
+                     (int)s->clock_rate, "rtt", (int)(rt->rtt_us / 1000), "lost",
+                     (json_int_t)lost, "lost-by-remote", (int)rt->remote_lost, "jitter-local",
+                     (json_int_t)jitter, "jitter-remote", (json_int_t)rt->remote_jitter,
+                     "packets-received", (json_int_t)received, "packets-sent",
+                     (json_int_t)rt->packets_sent, "bytes-sent", (json_int_t)rt->octets_sent);
+}
+
+void sb_peer_emit_reports(sb_peer_t *p)
+{
+    if (!sb_events_wanted(SB_EV_MEDIA) || p->state != SB_PEER_UP)
+        return;
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        const sb_media_stream_t *s = &p->streams[i];
+        if (s->active && s->kind != SB_MEDIA_DATA)
+            sb_handle_emit(p->handle, SB_EV_MEDIA, SB_EV_MEDIA_STATS, sb_peer_stream_report(p, i));
+    }
 }

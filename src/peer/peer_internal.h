@@ -171,6 +171,9 @@ void sb_peer_media_map_streams(sb_peer_t *p);
 int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
 void sb_peer_media_free_streams(sb_peer_t *p);
 
+/* peer_info.c: a media report per m-line for event handlers (every second, and at close). */
+void sb_peer_emit_reports(sb_peer_t *p);
+
 /* peer_cc.c */
 void sb_peer_cc_setup(sb_peer_t *p); /* after each negotiation */
 void sb_peer_cc_free(sb_peer_t *p);

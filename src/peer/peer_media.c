@@ -794,6 +794,7 @@ void sb_peer_media_tick(sb_peer_t *p, int64_t now)
     if (now - p->last_report_us >= SB_PEER_REPORT_US) {
         p->last_report_us = now;
         sb_peer_send_reports(p, now);
+        sb_peer_emit_reports(p);
     }
 }
 

@@ -3,7 +3,7 @@
 
 #include "loop/loop.h"
 
-const uint64_t sb_peer_join_bounds[] = {100000,  250000,  500000,   1000000,  2000000,
+const uint64_t sb_peer_join_bounds[] = {100000,  250000,  500000,   1000000, 2000000,
                                         3000000, 5000000, 10000000, 30000000};
 const unsigned sb_peer_join_nbounds = sizeof(sb_peer_join_bounds) / sizeof(sb_peer_join_bounds[0]);
 

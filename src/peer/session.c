@@ -13,6 +13,7 @@
 #include "base/id.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "peer/events.h"
 #include "peer/handle.h"
 
 /* Owned by the table (one reference) and by whoever looked it up. */
@@ -22,6 +23,7 @@ struct sb_session {
     atomic_llong last_activity_us;
     pthread_mutex_t lock; /* guards everything below */
     bool destroyed;
+    bool timed_out; /* event handlers heard "timeout": no "destroyed" after it */
     sb_fifo_t events;     /* json_t* not yet polled */
     size_t event_bytes;   /* their serialized size */
     uint64_t events_dropped;
@@ -248,9 +250,13 @@ void sb_session_destroy(sb_session_t *s)
         return;
     }
     s->destroyed = true;
+    bool timed_out = s->timed_out;
     sb_session_waiter_t *waiters = s->waiters;
     s->waiters = NULL;
     pthread_mutex_unlock(&s->lock);
+    if (!timed_out && sb_events_wanted(SB_EV_SESSION))
+        sb_events_emit(SB_EV_SESSION, 0, s->id, 0, NULL,
+                       json_pack("{s:s}", "name", "destroyed"));
 
     /* Handles detach themselves from the session: take them one at a time. */
     for (;;) {
@@ -487,6 +493,11 @@ unsigned sb_sessions_sweep(void)
         SB_INFO("session", "session %llu timed out", (unsigned long long)s->id);
         json_t *ev = json_pack("{s:s, s:I}", "janus", "timeout", "session_id", (json_int_t)s->id);
         sb_session_push(s, ev);
+        pthread_mutex_lock(&s->lock);
+        s->timed_out = true;
+        pthread_mutex_unlock(&s->lock);
+        if (sb_events_wanted(SB_EV_SESSION))
+            sb_events_emit(SB_EV_SESSION, 0, s->id, 0, NULL, json_pack("{s:s}", "name", "timeout"));
         sb_session_destroy(s);
         sb_session_unref(s);
     }

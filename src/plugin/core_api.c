@@ -6,6 +6,7 @@
 #include "base/alloc.h"
 #include "loop/loop.h"
 #include "loop/pktbuf.h"
+#include "peer/events.h"
 #include "peer/handle.h"
 #include "peer/handle_media.h"
 #include "peer/peer.h"
@@ -172,6 +173,22 @@ static void sb_core_want_bitrate(sb_plugin_handle_t *ph, uint32_t bitrate_bps)
         sb_peer_want_bitrate(p, bitrate_bps);
 }
 
+static bool sb_core_events_wanted(void)
+{
+    return sb_events_wanted(SB_EV_PLUGIN);
+}
+
+static void sb_core_notify_event(const char *package, sb_plugin_handle_t *ph, json_t *data)
+{
+    if (!sb_events_wanted(SB_EV_PLUGIN) || !package || !data)
+        return;
+    json_t *body = json_pack("{s:s, s:O}", "plugin", package, "data", data);
+    if (ph)
+        sb_handle_emit(sb_handle_from_plugin(ph), SB_EV_PLUGIN, 0, body);
+    else
+        sb_events_emit(SB_EV_PLUGIN, 0, 0, 0, NULL, body);
+}
+
 static const sb_core_api_t sb_core_api_table = {
     .push_event = sb_core_push_event,
     .handle_ref = sb_core_handle_ref,
@@ -195,6 +212,8 @@ static const sb_core_api_t sb_core_api_table = {
     .send_data = sb_core_send_data,
     .close_data = sb_core_close_data,
     .want_bitrate = sb_core_want_bitrate,
+    .events_wanted = sb_core_events_wanted,
+    .notify_event = sb_core_notify_event,
 };
 
 const sb_core_api_t *sb_core_api(void)

@@ -246,6 +246,13 @@ typedef struct sb_core_api {
      * its streams at the next layer up), in bits/s; 0: nothing more. When it is above the
      * estimate (on_bitrate_estimate) the core probes the path for it (padding). */
     void (*want_bitrate)(sb_plugin_handle_t *h, uint32_t bitrate_bps);
+
+    /* Any thread. An event for the operator's event handlers (a plugin event of the
+     * reference's format: {"plugin": <package>, "data": data}), about h, or about no handle
+     * when h is NULL (a room an admin request destroyed). data is borrowed. Check
+     * events_wanted first: with no handler taking plugin events, build nothing. */
+    bool (*events_wanted)(void);
+    void (*notify_event)(const char *package, sb_plugin_handle_t *h, json_t *data);
 } sb_core_api_t;
 
 typedef struct sb_plugin {

@@ -14,7 +14,7 @@ class JanusRef:
 
     def __init__(self, port, enforce="lo", textroom=None, http_ip="127.0.0.1",
                  session_timeout=None, admin_port=None, admin_secret=None, token_auth=False,
-                 token_auth_secret=None):
+                 token_auth_secret=None, api_secret=None):
         """enforce: janus's nat.ice_enforce_list. It gathers no candidate on loopback, so a
         test that makes calls through it gives it an interface of its own (a veth).
         textroom: the TextRoom's janus.plugin.textroom.jcfg text, to load that plugin too
@@ -22,7 +22,8 @@ class JanusRef:
         pages in other namespaces). session_timeout: janus's general.session_timeout in
         seconds (None: its default, 60). admin_port: its Admin API on that port (at /admin,
         on 127.0.0.1; None: off), admin_secret its secret. token_auth: tokens required,
-        signed with token_auth_secret when given (else stored ones, added by admin calls)."""
+        signed with token_auth_secret when given (else stored ones, added by admin calls).
+        api_secret: janus's general.api_secret (None: none)."""
         self.dir = tempfile.mkdtemp(prefix="sbtest-janus-")
         lib = "/usr/lib/x86_64-linux-gnu/janus"
         off = ["audiobridge", "duktape", "lua", "nosip", "recordplay", "sip", "streaming",
@@ -42,7 +43,8 @@ transports: { disable = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so
        "".join([
            'admin_secret = "%s" ' % admin_secret if admin_secret else "",
            "token_auth = true " if token_auth else "",
-           'token_auth_secret = "%s" ' % token_auth_secret if token_auth_secret else ""]),
+           'token_auth_secret = "%s" ' % token_auth_secret if token_auth_secret else "",
+           'api_secret = "%s" ' % api_secret if api_secret else ""]),
        enforce, disable),
             "janus.transport.http.jcfg": 'general: { base_path = "/janus" http = true port = %d '
                                          '%s}\nadmin: { %s }\n'
