@@ -25,6 +25,7 @@
 #include "peer/peer_metrics.h"
 #include "peer/session.h"
 #include "plugin/loader.h"
+#include "reload.h"
 #include "sb_build.h"
 
 #define SB_MAIN_EVENTS_FLUSH_MS 2000 /* at shutdown, events still queued may take this long */
@@ -84,12 +85,18 @@ static void sb_main_drain_tick(int64_t now)
     g_main_loop_quit(sb_drain.loop);
 }
 
-/* SIGHUP: re-read the TLS certificate (a renewed one); calls and connections go on. */
+/* SIGHUP: the configuration again, what can change applied (reload.c). */
+static struct {
+    sb_config_t *cfg;
+    int argc;
+    char **argv;
+} sb_main_hup;
+
 static gboolean sb_main_on_hangup(gpointer unused)
 {
     (void)unused;
-    SB_INFO("main", "SIGHUP: reloading the TLS certificate");
-    sb_tls_reload();
+    SB_INFO("main", "SIGHUP: reloading the configuration");
+    sb_reload(sb_main_hup.cfg, sb_main_hup.argc, sb_main_hup.argv, &sb_drain.timeout_s);
     return G_SOURCE_CONTINUE;
 }
 
@@ -214,6 +221,9 @@ int main(int argc, char **argv)
     sb_drain.timeout_s = cfg.drain_timeout_s;
     guint on_int = g_unix_signal_add(SIGINT, sb_main_on_interrupt, loop);
     guint on_term = g_unix_signal_add(SIGTERM, sb_main_on_terminate, loop);
+    sb_main_hup.cfg = &cfg;
+    sb_main_hup.argc = argc;
+    sb_main_hup.argv = argv;
     guint on_hup = g_unix_signal_add(SIGHUP, sb_main_on_hangup, NULL);
     /* Before anything can emit: sessions, PeerConnections and plugins all may. */
     bool events_up = sb_webhook_start(&cfg) == 0;

@@ -525,6 +525,12 @@ static int sb_vr_conf_general(const char *path, config_setting_t *g)
     return 0;
 }
 
+/* While SIGHUP reloads the file: rooms that exist are kept as they are (counted). */
+static struct {
+    bool on;
+    unsigned added, kept;
+} sb_vr_reload;
+
 /* One "room-<id>" group: the same options as a "create" request. */
 static int sb_vr_conf_room(const char *path, config_setting_t *g)
 {
@@ -562,8 +568,16 @@ static int sb_vr_conf_room(const char *path, config_setting_t *g)
     sb_vr_room_t *r;
     if (!code) {
         g_mutex_lock(&sb_vr_lock);
-        int rc = sb_vr_room_add(&o, tokens, &r);
+        bool kept = sb_vr_reload.on && sb_vr_room_find(o.room);
+        int rc = kept ? 0 : sb_vr_room_add(&o, tokens, &r);
         g_mutex_unlock(&sb_vr_lock);
+        if (kept) {
+            sb_vr_reload.kept++;
+            if (tokens)
+                g_ptr_array_unref(tokens);
+        } else if (rc == 0) {
+            sb_vr_reload.added++;
+        }
         if (rc < 0) {
             snprintf(err, sizeof(err), "room %llu defined twice",
                      (unsigned long long)o.room);
@@ -598,7 +612,7 @@ static int sb_vr_conf_load_file(const char *path)
         config_setting_t *g = config_setting_get_elem(root, i);
         const char *name = config_setting_name(g);
         if (config_setting_type(g) == CONFIG_TYPE_GROUP && !strcmp(name, "general"))
-            rc = sb_vr_conf_general(path, g);
+            rc = sb_vr_reload.on ? 0 : sb_vr_conf_general(path, g); /* read at start only */
         else if (config_setting_type(g) == CONFIG_TYPE_GROUP && !strncmp(name, "room-", 5))
             rc = sb_vr_conf_room(path, g);
         else {
@@ -610,6 +624,19 @@ static int sb_vr_conf_load_file(const char *path)
     config_destroy(&cfg);
     if (rc == 0)
         SB_INFO("videoroom", "loaded %s", path);
+    return rc;
+}
+
+int sb_vr_rooms_reload(const char *config_dir)
+{
+    sb_vr_reload.on = true;
+    sb_vr_reload.added = sb_vr_reload.kept = 0;
+    int rc = sb_vr_rooms_load_config(config_dir);
+    sb_vr_reload.on = false;
+    SB_INFO("videoroom", "reload: %u new room(s) created, %u kept as they are (rooms that "
+                         "exist change with the edit request, or go with destroy); general "
+                         "settings are read at start only",
+            sb_vr_reload.added, sb_vr_reload.kept);
     return rc;
 }
 

@@ -325,6 +325,7 @@ static const sb_plugin_t sb_vr_plugin = {
     .on_data = sb_vr_on_data,
     .handle_admin_message = sb_vr_handle_admin_message,
     .counts = sb_vr_counts,
+    .reload = sb_vr_rooms_reload,
 };
 
 const sb_plugin_t *sb_plugin_get(void);

@@ -139,6 +139,8 @@ void sb_vr_rooms_init(void);
 void sb_vr_rooms_deinit(void); /* destroys every room (no participant may remain) */
 /* Load rooms and the general section from <dir>/janus.plugin.videoroom.conf. A missing file
  * is fine (0); a bad one is SB_EINVAL, logged with file:line. */
+/* SIGHUP: the configuration again; rooms new in it are created, existing ones kept. */
+int sb_vr_rooms_reload(const char *config_dir);
 int sb_vr_rooms_load_config(const char *config_dir);
 
 void sb_vr_room_ref(sb_vr_room_t *r);

@@ -56,6 +56,14 @@ static int sb_admin_level_to_janus(int ours)
     return ours >= 0 && ours <= 4 ? map[ours] : 4;
 }
 
+/* The level as the reference's scale: the one set here, unless ours changed since (SIGHUP). */
+static int sb_admin_janus_level(void)
+{
+    if ((int)sb_admin_level_from_janus(sb_admin.janus_log_level) != sb_log_max_level)
+        sb_admin.janus_log_level = sb_admin_level_to_janus(sb_log_max_level);
+    return sb_admin.janus_log_level;
+}
+
 void sb_admin_init(const sb_admin_config_t *cfg)
 {
     sb_admin.secret = cfg->admin_secret && *cfg->admin_secret ? sb_strdup(cfg->admin_secret) : NULL;
@@ -148,7 +156,7 @@ static json_t *sb_admin_get_status(sb_admin_ctx_t *c)
         r, "status",
         json_pack("{s:b, s:i, s:i, s:i, s:b, s:b}", "token_auth", sb_tokens_mode() != SB_TOKENS_OFF,
                   "session_timeout", (int)sb_sessions_timeout_s(), "reclaim_session_timeout", 0,
-                  "log_level", sb_admin.janus_log_level, "accepting_new_sessions",
+                  "log_level", sb_admin_janus_level(), "accepting_new_sessions",
                   sb_sessions_accepting(), "signed_tokens", sb_tokens_mode() == SB_TOKENS_SIGNED));
     return r;
 }
@@ -317,10 +325,17 @@ static json_t *sb_admin_change_token(sb_admin_ctx_t *c, bool allow)
     json_t *token, *err = sb_admin_stored_tokens_off(c);
     if (err || (err = sb_admin_need(c, "token", SB_ADMIN_T_STRING, &token)))
         return err;
+    /* The reference's order: the list's shape, the token, then the names in the list. */
+    const char *t = json_string_value(token);
     json_t *plugins = json_object_get(c->msg, "plugins");
-    if (!json_is_array(plugins) || !json_array_size(plugins))
+    if (plugins && !json_is_array(plugins))
+        return sb_admin_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                             "Invalid element type (plugins should be an array)");
+    if (!json_array_size(plugins))
         return sb_admin_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
                              "Invalid element type (plugins should be a non-empty array)");
+    if (!sb_tokens_valid(t, time(NULL))) /* the token named is the caller's own input */
+        return sb_admin_fail(c, SB_API_ERR_TOKEN_NOT_FOUND, "Token %.64s not found", t);
     for (size_t i = 0; i < json_array_size(plugins); i++) {
         json_t *v = json_array_get(plugins, i);
         if (!json_is_string(v) || !sb_plugins_find(json_string_value(v)))
@@ -328,9 +343,8 @@ static json_t *sb_admin_change_token(sb_admin_ctx_t *c, bool allow)
                                  "Invalid element type (some of the provided plugins are "
                                  "invalid)");
     }
-    const char *t = json_string_value(token);
     json_t *now = allow ? sb_tokens_allow(t, plugins) : sb_tokens_disallow(t, plugins);
-    if (!now) /* the reference names the token; it is the caller's own input */
+    if (!now) /* removed in the meantime */
         return sb_admin_fail(c, SB_API_ERR_TOKEN_NOT_FOUND, "Token %.64s not found", t);
     return sb_admin_plugins_reply(c, now);
 }

@@ -2,7 +2,9 @@
  * admin.base_path (POST, ids in the path as the Janus API's), and for load balancers and
  * Prometheus GET /metrics, /health (200 while the process runs) and /ready (200 while new
  * sessions are accepted, 503 while draining). One MHD thread; no request blocks it. */
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,9 +202,14 @@ static int sb_admin_start(const sb_config_t *cfg)
     SB_INFO("admin", "Admin API on %s port %u at %s; /metrics, /health, /ready",
             cfg->admin_bind && *cfg->admin_bind ? cfg->admin_bind : "every address",
             cfg->admin_port, cfg->admin_base_path);
-    if (!cfg->admin_secret || !*cfg->admin_secret)
-        SB_WARN("admin", "no admin.secret: anyone who reaches the admin port may use the "
-                         "Admin API");
+    /* On loopback (the default) only this machine reaches it; anywhere else, say it. */
+    bool loopback = addr.ss_family == AF_INET
+                        ? (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127
+                        : IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr);
+    if ((!cfg->admin_secret || !*cfg->admin_secret) && !loopback)
+        SB_WARN("admin", "no admin.secret and not on loopback: anyone who reaches port %u may "
+                         "use the Admin API",
+                cfg->admin_port);
     return 0;
 }
 

@@ -189,6 +189,11 @@ static enum MHD_Result sb_http_poll(struct MHD_Connection *conn, sb_http_req_t *
         sb_session_touch(r->session);
         return sb_http_poll_reply(conn, r);
     }
+    /* Credentials first, as the reference: a refusal is HTTP 403 with no body, whether the
+     * session exists or not. */
+    if (!sb_http_secret_ok(conn))
+        return sb_http_send_with(conn, MHD_HTTP_FORBIDDEN, "text/plain", strdup(""), 0, NULL,
+                                 NULL);
     r->session = sb_session_find(sid);
     if (!r->session)
         return sb_http_poll_gone(conn, sid);
@@ -199,9 +204,6 @@ static enum MHD_Result sb_http_poll(struct MHD_Connection *conn, sb_http_req_t *
         r->maxev_given = true;
         r->maxev = v < 1 ? 1 : v > SB_HTTP_MAXEV_LIMIT ? SB_HTTP_MAXEV_LIMIT : (unsigned)v;
     }
-    if (!sb_http_secret_ok(conn))
-        return sb_http_send_json(conn, MHD_HTTP_OK,
-                                 sb_api_error(0, NULL, SB_API_ERR_UNAUTHORIZED, NULL));
     sb_session_touch(r->session);
     r->waiter.wake = sb_http_poll_wake;
     r->waiter.on_linked = sb_http_poll_on_linked;

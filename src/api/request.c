@@ -319,6 +319,7 @@ static const struct {
     {"detach", SB_LEVEL_HANDLE, sb_api_detach},
     {"hangup", SB_LEVEL_HANDLE, sb_api_hangup},
 };
+#define SB_API_NVERBS (sizeof(sb_api_verbs) / sizeof(sb_api_verbs[0]))
 
 /* Read an id field of a WebSocket request: absent → 0 with ok, wrong type → error. */
 static int sb_api_body_id(json_t *msg, const char *name, uint64_t *out)
@@ -333,38 +334,34 @@ static int sb_api_body_id(json_t *msg, const char *name, uint64_t *out)
     return 0;
 }
 
-/* Resolve the session and handle a verb needs; NULL on success, else the error reply. */
-static json_t *sb_api_resolve(sb_api_ctx_t *c, sb_api_level_t level, const char *verb)
+/* The ids a request names: the path's (HTTP), or the body's (WebSocket). NULL, or the error
+ * reply for a body id of the wrong type. */
+static json_t *sb_api_target(sb_api_ctx_t *c, uint64_t *sid, uint64_t *hid)
 {
-    uint64_t sid = c->req->session_id, hid = c->req->handle_id;
-    if (!c->req->ids_from_path) {
-        if (sb_api_body_id(c->msg, "session_id", &sid) < 0)
-            return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
-                               "Invalid element type (session_id should be a positive integer)");
-        if (sb_api_body_id(c->msg, "handle_id", &hid) < 0)
-            return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
-                               "Invalid element type (handle_id should be a positive integer)");
-        if (level >= SB_LEVEL_SESSION && !sid)
-            return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
-                               "Missing mandatory element (session_id)");
-        if (level == SB_LEVEL_HANDLE && !hid)
-            return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT,
-                               "Missing mandatory element (handle_id)");
-    } else {
-        sb_api_level_t at = hid ? SB_LEVEL_HANDLE : sid ? SB_LEVEL_SESSION : SB_LEVEL_ROOT;
-        if (at != level)
-            return sb_api_fail(c, SB_API_ERR_INVALID_REQUEST_PATH,
-                               "Unhandled request '%s' at this path", verb);
-    }
-    if (level == SB_LEVEL_ROOT)
+    *sid = c->req->session_id;
+    *hid = c->req->handle_id;
+    if (c->req->ids_from_path)
         return NULL;
-    c->session_id = sid;
+    if (sb_api_body_id(c->msg, "session_id", sid) < 0)
+        return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (session_id should be a positive integer)");
+    if (sb_api_body_id(c->msg, "handle_id", hid) < 0)
+        return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid element type (handle_id should be a positive integer)");
+    if (!*sid)
+        *hid = 0; /* a handle counts within its session only */
+    return NULL;
+}
+
+/* The session and handle named (references in c); NULL, or the 458/459 reply. */
+static json_t *sb_api_find(sb_api_ctx_t *c, uint64_t sid, uint64_t hid)
+{
     c->session = sb_session_find(sid);
     if (!c->session) /* with the id asked for, as the reference answers */
         return sb_api_error(sid, c->transaction, SB_API_ERR_SESSION_NOT_FOUND,
                             "No such session %llu", (unsigned long long)sid);
     sb_session_touch(c->session);
-    if (level == SB_LEVEL_HANDLE) {
+    if (hid) {
         c->handle = sb_session_find_handle(c->session, hid);
         if (!c->handle)
             return sb_api_error(sid, c->transaction, SB_API_ERR_HANDLE_NOT_FOUND,
@@ -372,6 +369,24 @@ static json_t *sb_api_resolve(sb_api_ctx_t *c, sb_api_level_t level, const char 
                                 (unsigned long long)sid);
     }
     return NULL;
+}
+
+/* A verb found at the level the request addresses; NULL, or the 453/457 reply. A WebSocket
+ * request names its level in its body: a missing id is a missing element there. */
+static json_t *sb_api_check_level(sb_api_ctx_t *c, size_t verb, sb_api_level_t at,
+                                  const char *name)
+{
+    if (verb == SB_API_NVERBS)
+        return sb_api_fail(c, SB_API_ERR_UNKNOWN_REQUEST, "Unknown request '%s'", name);
+    sb_api_level_t want = sb_api_verbs[verb].level;
+    if (want == at)
+        return NULL;
+    if (c->req->ids_from_path || want < at)
+        return sb_api_fail(c, SB_API_ERR_INVALID_REQUEST_PATH,
+                           "Unhandled request '%s' at this path", name);
+    return sb_api_fail(c, SB_API_ERR_MISSING_MANDATORY_ELEMENT, "Missing mandatory element (%s)",
+                       want == SB_LEVEL_HANDLE && at == SB_LEVEL_SESSION ? "handle_id"
+                                                                        : "session_id");
 }
 
 json_t *sb_api_envelope(json_t *msg, bool tx_in_verb_errors, const char **transaction,
@@ -400,32 +415,37 @@ json_t *sb_api_envelope(json_t *msg, bool tx_in_verb_errors, const char **transa
     return NULL;
 }
 
+/* The order of the checks is the reference's: at the root, the request (453, 457), then
+ * whether sessions are accepted (create: 472), then the credentials (403); at a session or
+ * handle, the credentials first, then the session (458), the handle (459), the request. */
 json_t *sb_api_handle(const sb_api_request_t *req)
 {
     sb_api_ctx_t c = {.req = req, .msg = req->message};
     const char *verb;
-    json_t *bad = sb_api_envelope(c.msg, true, &c.transaction, &verb);
-    if (bad)
-        return bad;
-    size_t i;
-    for (i = 0; i < sizeof(sb_api_verbs) / sizeof(sb_api_verbs[0]); i++) {
-        if (!strcmp(sb_api_verbs[i].verb, verb))
-            break;
+    uint64_t sid, hid;
+    json_t *reply = sb_api_envelope(c.msg, true, &c.transaction, &verb);
+    if (!reply)
+        reply = sb_api_target(&c, &sid, &hid);
+    if (reply)
+        return reply;
+    size_t i = 0;
+    while (i < SB_API_NVERBS && strcmp(sb_api_verbs[i].verb, verb) != 0)
+        i++;
+    sb_api_level_t at = hid ? SB_LEVEL_HANDLE : sid ? SB_LEVEL_SESSION : SB_LEVEL_ROOT;
+    c.session_id = sid;
+    bool open = i < SB_API_NVERBS &&
+                (sb_api_verbs[i].fn == sb_api_info || sb_api_verbs[i].fn == sb_api_ping);
+    if (at == SB_LEVEL_ROOT) {
+        reply = sb_api_check_level(&c, i, at, verb);
+        if (!reply && sb_api_verbs[i].fn == sb_api_create && !sb_sessions_accepting())
+            reply = sb_api_fail(&c, SB_API_ERR_NOT_ACCEPTING_SESSIONS, "%s",
+                                sb_api_error_text(SB_API_ERR_NOT_ACCEPTING_SESSIONS));
     }
-    if (i == sizeof(sb_api_verbs) / sizeof(sb_api_verbs[0]))
-        return sb_api_fail(&c, SB_API_ERR_UNKNOWN_REQUEST, "Unknown request '%s'", verb);
-    if (sb_api_verbs[i].fn != sb_api_info && sb_api_verbs[i].fn != sb_api_ping &&
-        !sb_api_authorized(c.msg)) {
-        /* The reference's 403 names the session the request addressed, there or not. */
-        uint64_t sid = req->session_id;
-        if (!req->ids_from_path && sb_api_body_id(c.msg, "session_id", &sid) < 0)
-            sid = 0;
-        c.session_id = sid;
-        return sb_api_fail(&c, SB_API_ERR_UNAUTHORIZED, "%s",
-                           sb_api_error_text(SB_API_ERR_UNAUTHORIZED));
-    }
-
-    json_t *reply = sb_api_resolve(&c, sb_api_verbs[i].level, verb);
+    if (!reply && !(open && at == SB_LEVEL_ROOT) && !sb_api_authorized(c.msg))
+        reply = sb_api_fail(&c, SB_API_ERR_UNAUTHORIZED, "%s",
+                            sb_api_error_text(SB_API_ERR_UNAUTHORIZED));
+    if (!reply && at != SB_LEVEL_ROOT && !(reply = sb_api_find(&c, sid, hid)))
+        reply = sb_api_check_level(&c, i, at, verb);
     if (!reply)
         reply = sb_api_verbs[i].fn(&c);
     if (c.handle)

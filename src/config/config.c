@@ -361,6 +361,38 @@ int sb_config_set(sb_config_t *cfg, const char *setting, const char *value)
     return sb_config_store_text(cfg, key, value);
 }
 
+/* Whether one setting differs between a and b. */
+static bool sb_config_key_differs(const sb_config_key_t *k, const sb_config_t *a,
+                                  const sb_config_t *b)
+{
+    const char *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
+    switch (k->kind) {
+    case SB_CFG_STR: {
+        const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+        return strcmp(sa ? sa : "", sb ? sb : "") != 0;
+    }
+    case SB_CFG_UINT:
+        return *(const unsigned *)pa != *(const unsigned *)pb;
+    case SB_CFG_BOOL:
+        return *(const bool *)pa != *(const bool *)pb;
+    case SB_CFG_LOGLEVEL:
+        return *(const int *)pa != *(const int *)pb;
+    case SB_CFG_SIZE:
+        return *(const size_t *)pa != *(const size_t *)pb;
+    case SB_CFG_RANGE:
+        return a->rtp_port_min != b->rtp_port_min || a->rtp_port_max != b->rtp_port_max;
+    }
+    return false;
+}
+
+void sb_config_diff(const sb_config_t *a, const sb_config_t *b,
+                    void (*fn)(void *ctx, const char *setting), void *ctx)
+{
+    for (size_t i = 0; i < sizeof(sb_config_keys) / sizeof(sb_config_keys[0]); i++)
+        if (sb_config_key_differs(&sb_config_keys[i], a, b))
+            fn(ctx, sb_config_keys[i].path);
+}
+
 int sb_config_apply_file(sb_config_t *cfg, const char *path, char *err, size_t err_len)
 {
     int rc = sb_config_apply(cfg, path, NULL, err, err_len);

@@ -115,4 +115,9 @@ int sb_config_load(sb_config_t *cfg, int argc, char **argv, char *err, size_t er
 
 void sb_config_print_help(FILE *out, const char *argv0);
 
+/* Calls fn with the name ("http.port") of every setting whose value differs between a and b
+ * (SIGHUP: what a reload would change). */
+void sb_config_diff(const sb_config_t *a, const sb_config_t *b,
+                    void (*fn)(void *ctx, const char *setting), void *ctx);
+
 #endif

@@ -313,6 +313,10 @@ typedef struct sb_plugin {
     /* Any thread (a /metrics scrape). How many rooms the plugin hosts and how many
      * participants are in them. Optional. */
     void (*counts)(unsigned *rooms, unsigned *participants);
+    /* Main thread (SIGHUP). Read <package>.conf in config_dir again and apply what can
+     * change while running (rooms new in it); log what was not applied. 0, or SB_E* with
+     * nothing changed. Optional. */
+    int (*reload)(const char *config_dir);
 } sb_plugin_t;
 
 typedef const sb_plugin_t *(*sb_plugin_get_fn)(void);
