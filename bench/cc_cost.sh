@@ -116,9 +116,11 @@ run() {
     off) lgopt=(--no-twcc) ;;
     *) echo "unknown variant $v" >&2; return 1 ;;
     esac
-    local cmd=("$build/switchboard" --drain-timeout 0 --port 18088 --bind 127.0.0.1
-               --html-folder "" --plugins-folder "$build/plugins" --configs-folder "$conf" --log-level warn
+    local cmd=("$build/switchboard" --port 18088 --bind 127.0.0.1 --html-folder ""
+               --plugins-folder "$build/plugins" --configs-folder "$conf" --log-level warn
                --ws false)
+    # Builds with a drain stop at once on SIGTERM only when told (older ones lack the flag).
+    "$build/switchboard" --help | grep -q -- --drain-timeout && cmd+=(--drain-timeout 0)
     if [ "$cg" != 0 ]; then
         valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/$name.cg" \
             "${cmd[@]}" >"$out/$name.server.log" 2>&1 &

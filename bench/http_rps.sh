@@ -41,7 +41,9 @@ if [ "$tls" = 1 ]; then
     args=(--http false --port 18088 --https-port $port --wss-port 0
           --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem")
 fi
-"$builddir/switchboard" "${args[@]}" --drain-timeout 0 --bind 127.0.0.1 \
+# Builds with a drain stop at once on SIGTERM only when told (older ones lack the flag).
+"$builddir/switchboard" --help | grep -q -- --drain-timeout && args+=(--drain-timeout 0)
+"$builddir/switchboard" "${args[@]}" --bind 127.0.0.1 \
     --https-bind 127.0.0.1 --ws false --html-folder "" --plugins-folder "$builddir/plugins" --log-level warn >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$log" "$tmp"' EXIT

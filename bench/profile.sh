@@ -64,8 +64,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cmd=("$build/switchboard" --drain-timeout 0 --port 18088 --bind 127.0.0.1 --html-folder ""
+cmd=("$build/switchboard" --port 18088 --bind 127.0.0.1 --html-folder ""
      --plugins-folder "$build/plugins" --configs-folder "$conf" --log-level warn --ws false)
+# Builds with a drain stop at once on SIGTERM only when told (older ones lack the flag).
+"$build/switchboard" --help | grep -q -- --drain-timeout && cmd+=(--drain-timeout 0)
 case "$tool" in
 perf) "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
 callgrind)

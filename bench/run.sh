@@ -125,7 +125,10 @@ start_server() {
     case "$1" in
     switchboard)
         mkdir -p "$work/sbconf"
-        "$build/switchboard" --drain-timeout 0 --port $SB_PORT --bind 127.0.0.1 \
+        # Builds with a drain stop at once on SIGTERM only when told (older ones lack it).
+        local drain=()
+        "$build/switchboard" --help | grep -q -- --drain-timeout && drain=(--drain-timeout 0)
+        "$build/switchboard" "${drain[@]}" --port $SB_PORT --bind 127.0.0.1 \
             --html-folder "" --plugins-folder "$build/plugins" --configs-folder "$work/sbconf" \
             --log-level warn --ws false >"$2" 2>&1 &
         server_pid=$!
