@@ -1,6 +1,7 @@
 /* Fuzz target for the Janus API layer: arbitrary bytes as a request body, through the JSON
  * parser and sb_api_handle (validation, routing, sessions, handles, a linked-in plugin),
- * both as an HTTP request (ids from a path) and as a WebSocket one (ids in the body).
+ * both as an HTTP request (ids from a path) and as a WebSocket one (ids in the body), and
+ * through the Admin API (sb_admin_handle) at the same path.
  * Invariants: a reply is always a JSON object with a "janus" string; errors carry a
  * numeric code. Build (libFuzzer):
  *   clang -fsanitize=fuzzer,address,undefined -I src -I <builddir> tests/fuzz/fuzz_api.c \
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/admin.h"
 #include "api/request.h"
 #include "peer/handle.h"
 #include "peer/session.h"
@@ -63,6 +65,7 @@ static void fuzz_setup(void)
                                              .max_handles_per_session = 8,
                                              .event_queue_max = 16});
     sb_api_init(&(sb_api_config_t){.server_name = NULL});
+    sb_admin_init(&(sb_admin_config_t){.admin_secret = NULL});
     sb_plugins_add(&fuzz_plugin, NULL);
     sb_session_t *s;
     sb_session_create(NULL, &s);
@@ -101,7 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              .session_id = level ? fuzz_sid : 0,
                              .handle_id = level == 2 ? fuzz_hid : 0};
     fuzz_check(sb_api_handle(&http));
-    /* Destroyed by the request? Recreate, so later inputs still reach a handle. */
+    fuzz_check(sb_admin_handle(msg, http.session_id, http.handle_id));
+    sb_sessions_set_accepting(true); /* an accept_new_sessions false must not stop the rest */
+    /* Destroyed by a request? Recreate, so later inputs still reach a handle. */
     sb_session_t *s = sb_session_find(fuzz_sid);
     if (!s) {
         sb_session_create(NULL, &s);
