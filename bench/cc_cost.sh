@@ -27,6 +27,7 @@
 #
 # Default: server CPU per forwarded packet (utime + stime over the loadgen's window / packets
 # the subscribers received), median of --repeat runs per variant.
+# SB_COST_SERVER_ARGS="--flag value ...": more server flags for every run.
 # --callgrind S: one run per variant with the server under callgrind, instrumentation on for S
 # steady seconds: instructions per forwarded packet (calls of sb_peer_forward_rtp), total and
 # inclusive for the congestion control functions (bench/cc_cost.py). Repeatable whatever the
@@ -121,6 +122,9 @@ run() {
                --ws false)
     # Builds with a drain stop at once on SIGTERM only when told (older ones lack the flag).
     "$build/switchboard" --help | grep -q -- --drain-timeout && cmd+=(--drain-timeout 0)
+    # SB_COST_SERVER_ARGS: more server flags for every run (e.g. an event webhook).
+    read -r -a more <<<"${SB_COST_SERVER_ARGS:-}"
+    cmd+=("${more[@]}")
     if [ "$cg" != 0 ]; then
         valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/$name.cg" \
             "${cmd[@]}" >"$out/$name.server.log" 2>&1 &

@@ -10,8 +10,9 @@
 # default, each publisher at 200 kbit/s video + 24 kbit/s audio so two cores carry it). Twice,
 # each with a fresh server: once quiet, once with /metrics scraped --scrapes-per-s times a
 # second over the measured window (curl, its total time per scrape). Prints the scrape times
-# (median, p99, max, the body's size) and, for both runs, sb-loadgen's one-way latency (p50,
-# p99, max) and loss: a scrape that stalled a media loop would show there.
+# (median, p99, max, the body's size), the admin thread's CPU per scrape (its schedstat: what
+# a scrape costs whatever the machine's load does to its wall time) and, for both runs,
+# sb-loadgen's one-way latency (p50, p99, max) and loss: a stalled media loop would show there.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
@@ -74,12 +75,21 @@ run() {
             kill -0 "$lg" 2>/dev/null || break
             sleep 0.2
         done
+        # The admin listener's thread: the last MHD thread started (HTTP's comes first).
+        local tid
+        tid=$(for t in /proc/"$server_pid"/task/*; do
+                  [ "$(cat "$t/comm")" = MHD-single ] && basename "$t"; done | sort -n | tail -1)
+        local cpu0
+        cpu0=$(cut -d' ' -f1 /proc/"$server_pid"/task/"$tid"/schedstat)
         local end=$((SECONDS + dur - 1))
         while [ $SECONDS -lt $end ] && kill -0 "$lg" 2>/dev/null; do
             curl -s -o "$out/metrics.txt" -w "%{time_total} %{size_download}\n" \
                 http://127.0.0.1:7088/metrics >>"$out/scrapes.txt"
             sleep "$(awk -v r="$rate" 'BEGIN { printf "%.3f", 1 / r }')"
         done
+        # Its CPU time over the scrapes (ns, the scheduler's own count).
+        echo $(($(cut -d' ' -f1 /proc/"$server_pid"/task/"$tid"/schedstat) - cpu0)) \
+            >"$out/admin_cpu_ns.txt"
     fi
     wait "$lg"
     kill "$server_pid"
@@ -98,6 +108,9 @@ size = [int(l.split()[1]) for l in open(os.path.join(out, "scrapes.txt")) if l.s
 if t:
     print("scrapes: %d, ms: median %.2f, p99 %.2f, max %.2f; body %d bytes" % (
         len(t), statistics.median(t), t[min(len(t) - 1, int(len(t) * 0.99))], t[-1], size[-1]))
+    cpu = os.path.join(out, "admin_cpu_ns.txt")
+    if os.path.exists(cpu):
+        print("admin thread CPU per scrape: %.3f ms" % (int(open(cpu).read()) / 1e6 / len(t)))
 for name in ("quiet", "scraped"):
     j = json.load(open(os.path.join(out, name + ".json")))
     lat, w = j.get("latency_ms", {}), j.get("window") or {}

@@ -36,7 +36,24 @@ static struct {
     sb_metrics_sample_t samples[2]; /* [0] older, [1] newer */
     unsigned nsamples;
     atomic_ullong auth_failed[2];
+    /* Open descriptors, counted by the main loop with the busy samples: reading
+     * /proc/self/fd costs ~1 µs per descriptor (3.7 ms of a scrape with 1,000 PeerConnections),
+     * too much to do on every scrape. */
+    atomic_uint open_fds;
 } sb_metrics = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static unsigned sb_metrics_count_fds(void)
+{
+    unsigned fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        fds += e->d_name[0] != '.';
+    closedir(d);
+    return fds ? fds - 1 : 0; /* the directory's own descriptor */
+}
 
 void sb_metrics_auth_failed(sb_auth_api_t api)
 {
@@ -59,6 +76,7 @@ void sb_metrics_tick(int64_t now_us)
     if (sb_metrics.nsamples < 2)
         sb_metrics.nsamples++;
     pthread_mutex_unlock(&sb_metrics.lock);
+    atomic_store(&sb_metrics.open_fds, sb_metrics_count_fds());
 }
 
 double sb_metrics_loop_busy(unsigned i)
@@ -244,15 +262,7 @@ static void sb_metrics_write_process(sb_prom_t *p)
                 break;
         fclose(f);
     }
-    unsigned fds = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-            fds += e->d_name[0] != '.';
-        fds = fds ? fds - 1 : 0; /* the directory's own descriptor */
-        closedir(d);
-    }
+    unsigned fds = atomic_load(&sb_metrics.open_fds);
     struct rlimit rl = {0};
     getrlimit(RLIMIT_NOFILE, &rl);
     sb_prom_family(p, "process_cpu_seconds_total", "counter", "User and system CPU time.");
@@ -261,7 +271,7 @@ static void sb_metrics_write_process(sb_prom_t *p)
     sb_prom_u64(p, "process_resident_memory_bytes", NULL, (uint64_t)rss * (uint64_t)page);
     sb_prom_family(p, "process_virtual_memory_bytes", "gauge", "Virtual memory size.");
     sb_prom_u64(p, "process_virtual_memory_bytes", NULL, vsize);
-    sb_prom_family(p, "process_open_fds", "gauge", "Open file descriptors.");
+    sb_prom_family(p, "process_open_fds", "gauge", "Open file descriptors (counted every 5 s).");
     sb_prom_u64(p, "process_open_fds", NULL, fds);
     sb_prom_family(p, "process_max_fds", "gauge", "Limit of open file descriptors.");
     sb_prom_u64(p, "process_max_fds", NULL, (uint64_t)rl.rlim_cur);

@@ -160,7 +160,8 @@ int sb_webhook_start(const sb_config_t *cfg)
     sb_webhook.timeout_ms = cfg->events_timeout_ms ? cfg->events_timeout_ms : 1000;
     atomic_store(&sb_webhook.stopping, false);
     atomic_store(&sb_webhook.flush_deadline_us, 0);
-    sb_events_start((unsigned)mask, cfg->events_queue_max, cfg->events_emitter);
+    sb_events_start((unsigned)mask, cfg->events_queue_max, cfg->events_emitter,
+                    cfg->events_media_period_s);
     sb_webhook.thread = g_thread_new("webhook", sb_webhook_run, NULL);
     SB_INFO("webhook", "events (mask %d) to %s, at most %u queued", mask, sb_webhook.url,
             cfg->events_queue_max);

@@ -72,6 +72,7 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->events_retries = 3;
     cfg->events_backoff_ms = 500;
     cfg->events_timeout_ms = 5000;
+    cfg->events_media_period_s = 5;
     cfg->events_emitter = sb_strdup("Switchboard");
 }
 
@@ -187,6 +188,7 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("events.backoff_ms", SB_CFG_UINT, events_backoff_ms, 60000),
     SB_KEY("events.timeout_ms", SB_CFG_UINT, events_timeout_ms, 60000),
     SB_KEY("events.emitter", SB_CFG_STR, events_emitter, 0),
+    SB_KEY("events.media_stats_period", SB_CFG_UINT, events_media_period_s, 3600),
     SB_KEY("tls.cert", SB_CFG_STR, tls_cert, 0),
     SB_KEY("tls.key", SB_CFG_STR, tls_key, 0),
     SB_KEY("ice_servers.turn_secret", SB_CFG_STR, turn_rest_secret, 0),

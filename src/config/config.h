@@ -88,6 +88,7 @@ typedef struct sb_config {
     bool events_grouping; /* a JSON array of events per POST (else one event per POST) */
     unsigned events_queue_max, events_batch_max;
     unsigned events_retries, events_backoff_ms, events_timeout_ms;
+    unsigned events_media_period_s; /* media reports (type 32/3) per PeerConnection; 0: none */
     char *events_emitter; /* "emitter" of every event; NULL or "": none */
     /* drain: after SIGTERM (or accept_new_sessions false), calls may go on this long */
     unsigned drain_timeout_s;

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 
 atomic_uint sb_events_mask;
+int64_t sb_events_media_period_us;
 
 static struct {
     GAsyncQueue *queue; /* json_t* events */
@@ -54,8 +55,10 @@ void sb_events_emit(unsigned type, unsigned subtype, uint64_t session_id, uint64
     g_async_queue_push(sb_events.queue, ev);
 }
 
-void sb_events_start(unsigned mask, unsigned queue_max, const char *emitter)
+void sb_events_start(unsigned mask, unsigned queue_max, const char *emitter,
+                     unsigned media_period_s)
 {
+    sb_events_media_period_us = (int64_t)media_period_s * 1000000;
     sb_events.queue = g_async_queue_new_full((GDestroyNotify)json_decref);
     sb_events.max = queue_max ? queue_max : 1;
     sb_events.emitter = emitter && *emitter ? sb_strdup(emitter) : NULL;

@@ -43,6 +43,8 @@ enum {
 enum { SB_EV_MEDIA_STATE = 1, SB_EV_MEDIA_SLOWLINK = 2, SB_EV_MEDIA_STATS = 3 };
 
 extern atomic_uint sb_events_mask; /* the types a consumer takes; 0: none */
+/* How often a PeerConnection reports its media (type 32, subtype 3), in µs; 0: never. */
+extern int64_t sb_events_media_period_us;
 
 /* Whether an event of type would be taken: test before building its body. */
 static inline bool sb_events_wanted(unsigned type)
@@ -57,7 +59,8 @@ void sb_events_emit(unsigned type, unsigned subtype, uint64_t session_id, uint64
 
 /* The consumer's side. start: mask of types and the queue's bound; the emitter's name
  * ("emitter" of every event, as the reference always sends one; NULL: none). stop: the mask back to 0 and every queued event freed. */
-void sb_events_start(unsigned mask, unsigned queue_max, const char *emitter);
+void sb_events_start(unsigned mask, unsigned queue_max, const char *emitter,
+                     unsigned media_period_s);
 void sb_events_stop(void);
 /* Up to max queued events, oldest first, waiting up to timeout_us for the first: a new
  * array (owned), or NULL when none came. */

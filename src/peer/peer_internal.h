@@ -126,6 +126,7 @@ struct sb_peer {
     uint32_t rtcp_ssrc; /* our sender SSRC for feedback */
     int ticker_slot; /* index in its loop's ticker (peer_ticker.c), -1 when not ticking */
     int64_t last_report_us;
+    int64_t last_event_report_us; /* media report for event handlers (peer_info.c) */
     uint32_t remb_bps;
 
     /* Transport-wide congestion control (peer_cc.c): per transport, kept across

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "peer/events.h"
 #include "proto/byteorder.h"
 #include "proto/codec.h"
 #include "proto/rtcp.h"
@@ -794,13 +795,18 @@ void sb_peer_media_tick(sb_peer_t *p, int64_t now)
     if (now - p->last_report_us >= SB_PEER_REPORT_US) {
         p->last_report_us = now;
         sb_peer_send_reports(p, now);
+    }
+    /* Event handlers' media reports: JSON per m-line, kept to their own period. */
+    if (sb_events_media_period_us && now - p->last_event_report_us >= sb_events_media_period_us &&
+        sb_events_wanted(SB_EV_MEDIA)) {
+        p->last_event_report_us = now;
         sb_peer_emit_reports(p);
     }
 }
 
 void sb_peer_media_start(sb_peer_t *p)
 {
-    p->last_report_us = sb_now_us();
+    p->last_report_us = p->last_event_report_us = sb_now_us();
     sb_peer_ticker_add(p);
 }
 

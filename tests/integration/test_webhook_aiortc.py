@@ -132,7 +132,7 @@ async def call_and_hangup(http, opaque=None):
 
 async def format_case(tap, builddir):
     recv = Receiver()
-    conf = conf_file('emitter = "sb-test"; backoff_ms = 100;')
+    conf = conf_file('emitter = "sb-test"; backoff_ms = 100; media_stats_period = 1;')
     server = Server(builddir, ws=False, name="webhook", args=["-C", conf])
     try:
         http = Http()
@@ -208,12 +208,14 @@ async def format_case(tap, builddir):
             check(pc[:1] == ["webrtcup"] and "hangup" in pc, "PeerConnection states %r" % pc)
             check(any("<->" in e["event"].get("selected-pair", "") for e in w), "selected pair")
         with tap.case("media: receiving on for audio and video (subtype 1); reports every "
-                      "second and at hangup (subtype 3) with packets both ways"):
+                      "media_stats_period (1 s) and at hangup (subtype 3) with packets both "
+                      "ways"):
             ms = [(e["event"].get("media"), e["event"].get("receiving"))
                   for e in find(evs, 32, lambda e: e.get("subtype") == 1)]
             check(("audio", True) in ms and ("video", True) in ms, "%r" % ms)
             reps = [e["event"] for e in find(evs, 32, lambda e: e.get("subtype") == 3)]
             check({r.get("media") for r in reps} == {"audio", "video"}, "reports %r" % reps)
+            check(len(reps) >= 4, "%d reports: one period's and the hangup's expected" % len(reps))
             check(all(r.get("packets-received", 0) > 0 and r.get("packets-sent", 0) > 0 and
                       r.get("codec") and r.get("base") for r in reps[-2:]), "last %r" % reps[-2:])
         with tap.case("plugin: a VideoRoom room created by the Admin API"):
