@@ -15,7 +15,7 @@ from sbtest import (HTTP_PORT, Http, Server, Tap, builddir_from_argv, check, che
                     error_code, stop_and_report)
 from janusref import JanusRef  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-from test_echo_aiortc import echo_call, end_call, until_decoded  # noqa: E402
+from test_echo_aiortc import echo_call, until_decoded  # noqa: E402
 
 ADMIN_PORT = HTTP_PORT - 1000  # what sbtest.Server gives every server
 SECRET = "adm1n-s3cret"
@@ -256,7 +256,7 @@ def normalized(reply, ids):
             {v: k for k, v in ids.items()}.get(reply.get("session_id"), reply.get("session_id")))
 
 
-def reference_case(tap, a, http, builddir):
+def reference_case(tap, a, http):
     """The same error requests to Debian's janus (its Admin API on) and to us."""
     ref = JanusRef(REF_HTTP, admin_port=REF_ADMIN, admin_secret=SECRET)
     try:
@@ -308,7 +308,7 @@ async def teardown_case(tap, a, http, sid, hid, poller):
         check_eq(after - before, 1.0, "admin auth failures")
 
 
-async def live_case(tap, server, builddir):
+async def live_case(tap):
     http, a = Http(), admin_http()
     with tap.case("GET of the admin path: 454 (GET <base>/info: info); DELETE: 450"):
         check_eq(error_code(a.get("")), 454, "GET /admin")
@@ -328,7 +328,7 @@ async def live_case(tap, server, builddir):
         await admin_call_case(tap, a, sid, hid)
         control_case(tap, a, http)
         if not os.environ.get("SB_TEST_SANITIZED"):
-            await asyncio.to_thread(reference_case, tap, a, http, builddir)
+            await asyncio.to_thread(reference_case, tap, a, http)
         await teardown_case(tap, a, http, sid, hid, poller)
     finally:
         await pc.close()
@@ -415,7 +415,7 @@ def main():
     tap = Tap("admin-aiortc")
     server = Server(builddir, ws=False, name="admin", args=["--admin-secret", SECRET])
     try:
-        asyncio.run(live_case(tap, server, builddir))
+        asyncio.run(live_case(tap))
     finally:
         stop_and_report(tap, server)
     asyncio.run(drain_case(tap, builddir))

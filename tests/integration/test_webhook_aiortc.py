@@ -136,7 +136,6 @@ async def format_case(tap, builddir):
     server = Server(builddir, ws=False, name="webhook", args=["-C", conf])
     try:
         http = Http()
-        t_start = time.time()
         sid, hid, frames = await call_and_hangup(http)
         check(frames > 0, "call: no video decoded")
         Http(port=ADMIN_PORT, base="/admin").post("", {
