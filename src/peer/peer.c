@@ -369,6 +369,8 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
     p->controlling = controlling;
     p->local_candidates = g_ptr_array_new_with_free_func(g_free);
     p->ticker_slot = -1;
+    p->metrics = sb_peer_metrics_of(sb_loop_index(loop));
+    p->created_us = sb_now_us();
     sb_random_bytes(&p->rtcp_ssrc, sizeof(p->rtcp_ssrc));
     /* The agent in a context of its own, run by the loop's scheduler (loop/subctx.h). */
     int rc = sb_loop_sched(loop)
@@ -376,10 +378,10 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
                                  controlling, &sb_peer_ice_ops, p, &p->ice)
                  : sb_ice_new(sb_loop_context(loop), sb_peer_globals.ice, controlling,
                               &sb_peer_ice_ops, p, &p->ice);
-    if (rc == 0)
+    if (rc == 0) {
+        sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "gathering"); /* before its candidates */
         rc = sb_ice_gather(p->ice);
-    if (rc == 0)
-        sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "gathering");
+    }
     if (rc < 0) {
         if (p->ice)
             sb_ice_free(p->ice);
@@ -389,8 +391,6 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
         return rc;
     }
     sb_loop_bind(loop);
-    p->metrics = sb_peer_metrics_of(sb_loop_index(loop));
-    p->created_us = sb_now_us();
     sb_gauge_inc(&p->metrics->peers);
     *out = p;
     return 0;
