@@ -27,6 +27,8 @@
 #define SB_VR_ALLOC_HOLD_MAX_US 30000000 /* ... doubled per failed step up, up to this */
 #define SB_VR_ALLOC_HOLD_BREAK 2u        /* ... none once the estimate doubled since the step */
 #define SB_VR_ALLOC_RESUME_US 1000000    /* paused video fits this long before it resumes */
+#define SB_VR_ALLOC_SETTLE_US 2000000    /* a stream the subscriber resumed: no step down for
+                                          * this long */
 #define SB_VR_ALLOC_HELD_US 10000000     /* a step up that lasts this long succeeded */
 #define SB_VR_ALLOC_WIRE_OVERHEAD 44     /* per packet: SRTP tag, UDP, IPv4 */
 /* Forwarding this many times the estimate: the old layer stops at once on a step down
@@ -463,12 +465,19 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
         } else {
             ss->loop.alloc_resume_us = 0;
         }
-        if (up > cur && may_go_up)
-            choice = up;
-        else if (fit < cur)
-            choice = fit;
         bool overload = cur >= 0 && (double)ln->options[cur].bps > SB_VR_ALLOC_OVERLOAD *
                                                                      (double)budget;
+        /* A stream the subscriber just resumed (start, send true): while it was off the
+         * estimator saw little but audio, and can read the resumed video's first burst (its
+         * keyframe) as congestion, cutting to a share of the little it saw acknowledged, for
+         * the few hundred ms until the next feedback. The layer it had fitted before the
+         * pause stays that long; a real lack of room shows after it. */
+        bool settling = ss->loop.alloc_active_us &&
+                        now - ss->loop.alloc_active_us < SB_VR_ALLOC_SETTLE_US;
+        if (up > cur && may_go_up)
+            choice = up;
+        else if (fit < cur && !settling)
+            choice = fit;
         if (choice != cur || ss->loop.cc_paused != (choice < 0))
             sb_vr_alloc_apply(ln, choice >= 0 ? &ln->options[choice] : NULL, now, overload);
         if (ss->loop.svc_kf_due_us && now >= ss->loop.svc_kf_due_us) {

@@ -355,6 +355,8 @@ static void sb_vr_fwd_sub_config_run(void *arg)
     sb_vr_svc_config(ss, op->spatial_layer, op->temporal_layer);
     /* Resuming: the decoder needs a keyframe to pick up again. */
     if (was_off && op->send && !op->paused && ss->loop.src) {
+        if (ss->loop.alloc_seen) /* a resume, not the start: allocate.c lets it settle */
+            ss->loop.alloc_active_us = sb_now_us();
         ss->loop.switched = true;
         ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;

@@ -471,6 +471,7 @@ struct sb_vr_sub_stream {
         int64_t alloc_hold_us; /* no step up this long after a step down */
         uint32_t alloc_down_bps; /* the estimate at the last step down */
         int64_t alloc_resume_us; /* paused video fits since then (0: it does not) */
+        int64_t alloc_active_us; /* the subscriber resumed it at (0: never paused) */
         int64_t last_kf_req_us;
         bool rw_init;
         uint32_t rw_clock;
