@@ -17,9 +17,9 @@
  * Does not: parse SDP beyond one candidate line, do DTLS, or know about peers and sessions.
  * Thread: the loop thread running ctx, for every call and callback. */
 #include "peer/ice.h"
+#include "peer/ice_internal.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <nice/agent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -34,7 +34,6 @@
 #include "peer/ice_iface.h"
 #include "peer/ice_text.h"
 
-#define SB_ICE_COMPONENT 1
 #define SB_ICE_MAX_LOCAL_ADDRS 32
 #define SB_ICE_DEFAULT_MAX_REMOTE 32
 #define SB_ICE_DEFAULT_CONNECT_TIMEOUT_MS 30000
@@ -47,45 +46,6 @@
 #define SB_ICE_RENEW_STREAK_US (SB_ICE_LIBNICE_CONSENT_US + 7 * 1000000LL)
 #define SB_ICE_TURN_CLOSE_US (5 * 1000000LL) /* releasing TURN allocations at most this long */
 
-/* Owned by the peer; its loop thread only. */
-struct sb_ice {
-    NiceAgent *agent;
-    GMainContext *ctx;
-    guint stream;
-    const sb_ice_ops_t *ops;
-    void *opctx;
-    gchar *ufrag, *pwd; /* local, from libnice */
-    char *remote_ufrag, *remote_pwd;
-    GSList *pending; /* NiceCandidate *, held until the remote credentials */
-    unsigned remote_count, max_remote;
-    unsigned n_local_addrs;
-    unsigned connect_timeout_ms;
-    bool ice_tcp;
-    bool keep_private_host;
-    char **nat_mapping; /* owned strv, NULL: none */
-    bool has_turn;
-    bool restarting;             /* sb_ice_restart called, no new pair selected yet */
-    int64_t restart_deadline_us; /* while restarting: fail when no pair by then */
-    bool native_consent;
-    bool gather_started, gathering, connected, failed, remote_done;
-    bool checks_failed;          /* libnice said FAILED before the peer's end-of-candidates */
-    unsigned in_callback;        /* > 0 while an op runs: sb_ice_free must not */
-    int64_t connect_deadline_us; /* 0: not armed */
-    int64_t unusable_since_us;   /* fallback consent: pair lost at; 0: fine */
-    int64_t consent_lapse_us;    /* libnice's consent first lapsed at (this streak); 0: never */
-    int64_t consent_renewed_us;  /* the pair was last selected again at; 0: never */
-    GSource *idle;               /* gathering-done when there is no address */
-    GSource *watch;              /* 1 s: connect timeout, fallback consent */
-    /* Direct-send fast path: the selected pair's UDP socket and the peer's address, so a
-     * send is one sendto(2) instead of libnice's locked send path. -1 when the pair is
-     * relayed or TCP (libnice sends then). Refreshed on every selected-pair change. */
-    int fast_fd;
-    struct sockaddr_storage fast_peer;
-    socklen_t fast_peer_len;
-    /* The agent's own context (sb_ice_new_in): its timers and sockets live there, run by the
-     * loop's scheduler only when due or readable. NULL: everything sits on ctx. */
-    sb_subctx_t *sub;
-};
 
 /* The context libnice runs the agent on: its own, or the loop's. */
 static GMainContext *sb_ice_agent_ctx(const sb_ice_t *ice)
@@ -770,93 +730,3 @@ void sb_ice_free(sb_ice_t *ice)
     sb_free(ice);
 }
 
-/* ---- the Admin API's view ---- */
-
-static json_t *sb_ice_candidates_json(sb_ice_t *ice, GSList *list)
-{
-    json_t *a = json_array();
-    for (GSList *l = list; l; l = l->next) {
-        gchar *line = nice_agent_generate_local_candidate_sdp(ice->agent, l->data);
-        /* "a=candidate:<value>": the value, as the reference lists them */
-        if (line)
-            json_array_append_new(a, json_string(g_str_has_prefix(line, "a=candidate:")
-                                                     ? line + strlen("a=candidate:")
-                                                     : line));
-        g_free(line);
-    }
-    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
-    return a;
-}
-
-static const char *sb_ice_type_name(const NiceCandidate *c)
-{
-    static const char *const types[] = {"host", "srflx", "prflx", "relay"};
-    return c->type < 4 ? types[c->type] : "?";
-}
-
-static const char *sb_ice_transport_name(const NiceCandidate *c)
-{
-    return c->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp";
-}
-
-static void sb_ice_pair_end(char *out, size_t len, const NiceCandidate *c)
-{
-    char ip[NICE_ADDRESS_STRING_LEN];
-    nice_address_to_string(&c->addr, ip);
-    snprintf(out, len, "%s:%u [%s,%s]", ip, nice_address_get_port(&c->addr),
-             sb_ice_type_name(c), sb_ice_transport_name(c));
-}
-
-json_t *sb_ice_info(sb_ice_t *ice)
-{
-    const char *state = ice->failed      ? "failed"
-                        : ice->restarting ? "restarting"
-                        : ice->connected  ? "connected"
-                        : ice->gathering  ? "gathering"
-                                          : "connecting";
-    json_t *o = json_pack("{s:s, s:b}", "state", state, "remote-gathering-done",
-                          ice->remote_done);
-    json_object_set_new(o, "local-candidates",
-                        sb_ice_candidates_json(ice, nice_agent_get_local_candidates(
-                                                        ice->agent, ice->stream, SB_ICE_COMPONENT)));
-    json_object_set_new(o, "remote-candidates",
-                        sb_ice_candidates_json(ice, nice_agent_get_remote_candidates(
-                                                        ice->agent, ice->stream, SB_ICE_COMPONENT)));
-    char pair[200];
-    if (sb_ice_selected_pair_text(ice, pair, sizeof(pair)))
-        json_object_set_new(o, "selected-pair", json_string(pair));
-    return o;
-}
-
-static json_t *sb_ice_candidate_json(const NiceCandidate *c)
-{
-    char ip[NICE_ADDRESS_STRING_LEN];
-    nice_address_to_string(&c->addr, ip);
-    return json_pack("{s:s, s:i, s:s, s:s, s:i}", "address", ip, "port",
-                     (int)nice_address_get_port(&c->addr), "type", sb_ice_type_name(c),
-                     "transport", sb_ice_transport_name(c), "family",
-                     nice_address_ip_version(&c->addr));
-}
-
-json_t *sb_ice_selected_candidates(sb_ice_t *ice)
-{
-    NiceCandidate *local = NULL, *remote = NULL;
-    if (!nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local,
-                                      &remote))
-        return NULL;
-    return json_pack("{s:{s:o, s:o}}", "candidates", "local", sb_ice_candidate_json(local),
-                     "remote", sb_ice_candidate_json(remote));
-}
-
-bool sb_ice_selected_pair_text(sb_ice_t *ice, char *out, size_t len)
-{
-    NiceCandidate *local = NULL, *remote = NULL;
-    if (!nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local,
-                                      &remote))
-        return false;
-    char l[96], r[96];
-    sb_ice_pair_end(l, sizeof(l), local);
-    sb_ice_pair_end(r, sizeof(r), remote);
-    snprintf(out, len, "%s <-> %s", l, r);
-    return true;
-}

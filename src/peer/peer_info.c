@@ -1,13 +1,39 @@
-/* What the Admin API's handle_info shows of a PeerConnection: ICE, DTLS, congestion
- * control, and per m-line the codec, SSRCs, RTCP figures and packet counts, in the
- * reference server's shape where it has one (docs/admin.md). Loop thread. */
+/* What the Admin API's handle_info and event handlers' media reports show of a
+ * PeerConnection: ICE, DTLS, congestion control, and per m-line the codec, SSRCs, RTCP
+ * figures (the client's report blocks are kept here) and packet counts, in the reference
+ * server's shape where it has one (docs/admin.md, docs/events.md). Loop thread. */
 #include <stdio.h>
 
+#include "base/time.h"
 #include "peer/events.h"
 #include "peer/handle.h"
 #include "peer/peer_internal.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
+#include "proto/rtcp.h"
+
+/* The client's reports on what we send it: its loss and jitter, and the round trip from
+ * the SR of ours it names (RFC 3550 6.4.1: now - LSR - DLSR, in 1/65536 s). */
+void sb_peer_on_report_blocks(sb_peer_t *p, const uint8_t *rbs, uint8_t count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        sb_rtcp_rb_t rb;
+        if (sb_rtcp_rb_get(rbs, count, i, &rb) < 0)
+            return;
+        int stream = sb_peer_local_stream(p, rb.ssrc);
+        if (stream < 0)
+            continue;
+        sb_peer_stream_rt_t *rt = &p->rt[stream];
+        rt->remote_lost = rb.cumulative_lost;
+        rt->remote_jitter = rb.jitter;
+        if (rb.lsr) {
+            uint32_t now = (uint32_t)(sb_rtcp_ntp_from_unix_us(sb_wall_us()) >> 16);
+            uint32_t rtt = now - rb.lsr - rb.dlsr;
+            if (rtt < (10u << 16)) /* under 10 s: a sane reading */
+                rt->rtt_us = (uint32_t)(((uint64_t)rtt * 1000000) >> 16);
+        }
+    }
+}
 
 static const char *sb_peer_dtls_state_name(sb_dtls_state_t s)
 {

@@ -172,7 +172,13 @@ void sb_peer_media_map_streams(sb_peer_t *p);
 int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
 void sb_peer_media_free_streams(sb_peer_t *p);
 
-/* peer_info.c: a media report per m-line for event handlers (every second, and at close). */
+/* peer_media.c: which stream sends one of OUR media SSRCs (what a client's RTCP names);
+ * -1 for none. */
+int sb_peer_local_stream(sb_peer_t *p, uint32_t ssrc);
+/* peer_info.c: the client's report blocks on what we send (loss, jitter, RTT), kept for
+ * handle_info and the media reports; and those reports for event handlers, one per m-line
+ * (every events.media_stats_period, and at close). */
+void sb_peer_on_report_blocks(sb_peer_t *p, const uint8_t *rbs, uint8_t count);
 void sb_peer_emit_reports(sb_peer_t *p);
 
 /* peer_cc.c */

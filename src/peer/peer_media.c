@@ -368,8 +368,7 @@ done:
     sb_pktbuf_unref(b);
 }
 
-/* Map one of OUR media SSRCs (what a client's feedback names) back to our stream. */
-static int sb_peer_local_stream(sb_peer_t *p, uint32_t ssrc)
+int sb_peer_local_stream(sb_peer_t *p, uint32_t ssrc)
 {
     for (unsigned i = 0; i < p->nstreams; i++) {
         if (p->streams[i].send && (p->streams[i].local_ssrc == ssrc))
@@ -419,29 +418,6 @@ static void sb_peer_on_feedback(sb_peer_t *p, const sb_rtcp_pkt_t *pkt, int64_t 
         if (n > 0 && stream >= 0) {
             p->rt[stream].nacked_by_client += (unsigned)n;
             sb_peer_resend(p, (unsigned)stream, seqs, n);
-        }
-    }
-}
-
-/* The client's reports on what we send it: its loss and jitter, and the round trip from
- * the SR of ours it names (RFC 3550 6.4.1: now - LSR - DLSR, in 1/65536 s). */
-static void sb_peer_on_report_blocks(sb_peer_t *p, const uint8_t *rbs, uint8_t count)
-{
-    for (unsigned i = 0; i < count; i++) {
-        sb_rtcp_rb_t rb;
-        if (sb_rtcp_rb_get(rbs, count, i, &rb) < 0)
-            return;
-        int stream = sb_peer_local_stream(p, rb.ssrc);
-        if (stream < 0)
-            continue;
-        sb_peer_stream_rt_t *rt = &p->rt[stream];
-        rt->remote_lost = rb.cumulative_lost;
-        rt->remote_jitter = rb.jitter;
-        if (rb.lsr) {
-            uint32_t now = (uint32_t)(sb_rtcp_ntp_from_unix_us(sb_wall_us()) >> 16);
-            uint32_t rtt = now - rb.lsr - rb.dlsr;
-            if (rtt < (10u << 16)) /* under 10 s: a sane reading */
-                rt->rtt_us = (uint32_t)(((uint64_t)rtt * 1000000) >> 16);
         }
     }
 }
