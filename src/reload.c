@@ -7,7 +7,7 @@
 
 #include "api/tls.h"
 #include "api/tokens.h"
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/log.h"
 #include "peer/events.h"
 #include "peer/session.h"

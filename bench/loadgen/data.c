@@ -21,8 +21,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "bench/loadgen/peer_internal.h"
 #include "proto/dcep.h"

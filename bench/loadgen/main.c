@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/log.h"
 #include "bench/loadgen/lg.h"
 

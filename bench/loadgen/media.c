@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/time.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/time.h"
 #include "bench/loadgen/lg.h"
 #include "proto/sctp.h"
 

@@ -17,10 +17,10 @@
  * callback and the teardown run on the peer's loop. */
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "bench/loadgen/peer_internal.h"
 #include "loop/subctx.h"
 #include "proto/cert.h"

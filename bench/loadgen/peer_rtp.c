@@ -9,14 +9,14 @@
 
 #include <linux/sockios.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "bench/loadgen/peer_internal.h"
 #include "proto/byteorder.h"
-#include "proto/codec.h"
+#include "switchboard/codec.h"
 #include "proto/rtcp.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
 #define LG_AUDIO_FRAME_US 20000
 #define LG_MTU 1200

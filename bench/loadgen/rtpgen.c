@@ -11,7 +11,7 @@
 
 #include "bench/loadgen/lg.h"
 #include "proto/byteorder.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
 #define LG_VP8_DESC_LEN 4 /* X=1, I=1 with M=1: 1 + 1 + 2 bytes */
 #define LG_VP8_KEY_HDR 10 /* frame tag (3) + start code (3) + width (2) + height (2) */

@@ -18,7 +18,7 @@
  * Control thread only. */
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/log.h"
 #include "bench/loadgen/lg.h"
 

@@ -10,7 +10,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/log.h"
 #include "bench/loadgen/lg.h"
 

@@ -13,8 +13,8 @@
 #include <glib.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
 #include "echotest.h"
 
 /* A queued request. Owns a handle reference and the JSON references. */
@@ -307,7 +307,7 @@ static json_t *sb_echotest_query_handle(sb_plugin_handle_t *h)
 }
 
 static const sb_plugin_t sb_echotest_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = SB_ECHOTEST_PACKAGE,
     .name = "Switchboard EchoTest",
     .description = "Sends your own media back to you, to test the media path end to end.",
@@ -328,8 +328,4 @@ static const sb_plugin_t sb_echotest_plugin = {
     .on_data = sb_echotest_on_data,
 };
 
-const sb_plugin_t *sb_plugin_get(void);
-const sb_plugin_t *sb_plugin_get(void)
-{
-    return &sb_echotest_plugin;
-}
+SB_PLUGIN_DEFINE(sb_echotest_plugin)

@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "plugin/plugin.h"
-#include "proto/seq_rewrite.h"
-#include "proto/simulcast.h"
+#include "switchboard/plugin.h"
+#include "switchboard/seq_rewrite.h"
+#include "switchboard/simulcast.h"
 
 #define SB_ECHOTEST_PACKAGE "janus.plugin.echotest"
 

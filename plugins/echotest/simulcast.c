@@ -8,12 +8,12 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/id.h"
-#include "base/time.h"
+#include "switchboard/alloc.h"
+#include "switchboard/id.h"
+#include "switchboard/time.h"
 #include "echotest.h"
-#include "proto/codec.h"
-#include "proto/rtp.h"
+#include "switchboard/codec.h"
+#include "switchboard/rtp.h"
 
 #define SB_ECHOTEST_KF_INTERVAL_US 500000
 

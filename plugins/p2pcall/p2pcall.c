@@ -15,10 +15,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
 #include "p2pcall.h"
-#include "plugin/plugin.h"
+#include "switchboard/plugin.h"
 
 #define SB_P2PCALL_PACKAGE "switchboard.plugin.p2pcall"
 #define SB_P2PCALL_NAME_MAX 64
@@ -533,7 +533,7 @@ static json_t *sb_p2pcall_query_handle(sb_plugin_handle_t *h)
 }
 
 static const sb_plugin_t sb_p2pcall_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = SB_P2PCALL_PACKAGE,
     .name = "Switchboard P2P call",
     .description = "Signaling for 1:1 calls whose media flows browser to browser.",
@@ -550,8 +550,4 @@ static const sb_plugin_t sb_p2pcall_plugin = {
     .hangup_media = sb_p2pcall_hangup_media,
 };
 
-const sb_plugin_t *sb_plugin_get(void);
-const sb_plugin_t *sb_plugin_get(void)
-{
-    return &sb_p2pcall_plugin;
-}
+SB_PLUGIN_DEFINE(sb_p2pcall_plugin)

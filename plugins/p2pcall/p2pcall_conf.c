@@ -15,11 +15,12 @@
 #include "p2pcall.h"
 
 #include <libconfig.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "base/log.h"
+#include "switchboard/log.h"
 
 #define SB_P2PCALL_CONF "switchboard.plugin.p2pcall.conf"
 #define SB_P2PCALL_CORE_CONF "switchboard.conf"

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "textroom.h"
 
 /* ---- room options ----------------------------------------------------------------------- */

@@ -12,7 +12,7 @@
  * Does not manage rooms (admin.c). Threads: under the plugin lock. */
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "textroom.h"
 
 /* {"username", "display"?} of one participant. Owned. */

@@ -5,9 +5,9 @@
  *
  * Does not decide who gets what (requests do). Threads: sb_tr_outbox_post runs under the
  * lock on the requester's thread; batches run on their loop, without the lock. */
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/log.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/log.h"
 #include "textroom.h"
 
 /* The items of one outbox bound for one media loop. Owned by the post, then by the loop. */

@@ -7,7 +7,7 @@
  * they travel to other loops. */
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "textroom.h"
 
 sb_tr_text_t *sb_tr_text_new(json_t *obj)

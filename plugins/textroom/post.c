@@ -10,8 +10,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
 #include "textroom.h"
 
 #define SB_TR_POST_TIMEOUT_MS 5000

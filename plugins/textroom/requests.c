@@ -17,8 +17,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
 #include "textroom.h"
 
 /* Longest request name quoted back in an error. */

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/id.h"
-#include "base/log.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/id.h"
+#include "switchboard/log.h"
 #include "textroom.h"
 
 #define SB_TR_CONF_NAME SB_TR_PACKAGE ".conf"

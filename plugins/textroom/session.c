@@ -5,7 +5,7 @@
  * Does not decide who may join (chat.c) nor send anything (deliver.c). Threads: sessions
  * are referenced from any thread; their "lock" fields and every participant are touched
  * under the plugin lock only. */
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "textroom.h"
 
 sb_tr_session_t *sb_tr_session_new(sb_plugin_handle_t *h)

@@ -18,9 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
-#include "loop/loop.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
 #include "textroom.h"
 
 const sb_core_api_t *sb_tr_core;
@@ -203,10 +202,9 @@ static void sb_tr_deinit(void)
         sb_tr_work_free(w);
     g_async_queue_unref(sb_tr_queue);
     /* Batches posted to the loops (the last events of detached handles) must run before
-     * this code is unloaded: a barrier on every loop. The plugin ABI has no call for it:
-     * the core's loop functions are used directly, as the VideoRoom does. */
-    for (unsigned i = 0; i < sb_loops_count(); i++)
-        sb_loop_call_sync(sb_loop_get(i), sb_tr_noop, NULL);
+     * this code is unloaded: a barrier on every loop. */
+    for (unsigned i = 0; i < sb_tr_core->loop_count(); i++)
+        sb_tr_core->loop_call_sync((int)i, sb_tr_noop, NULL);
     sb_tr_post_stop();
     sb_tr_rooms_deinit();
     sb_tr_conf_deinit();
@@ -340,7 +338,7 @@ static void sb_tr_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
 }
 
 static const sb_plugin_t sb_tr_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = SB_TR_PACKAGE,
     .name = "Switchboard TextRoom",
     .description = "Text rooms over data channels: room-wide messages, whispers, announcements.",
@@ -360,8 +358,4 @@ static const sb_plugin_t sb_tr_plugin = {
     .on_data = sb_tr_on_data,
 };
 
-const sb_plugin_t *sb_plugin_get(void);
-const sb_plugin_t *sb_plugin_get(void)
-{
-    return &sb_tr_plugin;
-}
+SB_PLUGIN_DEFINE(sb_tr_plugin)

@@ -36,8 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/refcount.h"
-#include "plugin/plugin.h"
+#include "switchboard/refcount.h"
+#include "switchboard/plugin.h"
 
 #define SB_TR_PACKAGE "janus.plugin.textroom"
 

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "videoroom.h"
 
 sb_vr_room_t *sb_vr_room_lookup(json_t *body, json_t **err)

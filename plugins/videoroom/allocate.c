@@ -17,8 +17,8 @@
  * client when the forwarded layer really changes.
  *
  * Loop thread of the subscriber (all state here is its loop's); no lock, no allocation. */
-#include "base/time.h"
-#include "proto/codec.h"
+#include "switchboard/time.h"
+#include "switchboard/codec.h"
 #include "videoroom.h"
 
 #define SB_VR_ALLOC_RATE_WINDOW_US 500000 /* layer bitrates: measured over this, smoothed */

@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/log.h"
-#include "base/time.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/log.h"
+#include "switchboard/time.h"
 #include "videoroom.h"
 
 #define SB_VR_DATA_EVENT_EVERY_US 1000000 /* "data_dropped" events: at most one a second */

@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "videoroom.h"
 
 /* One queued event. Owned by its outbox; holds a core reference on the handle. */

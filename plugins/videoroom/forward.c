@@ -15,10 +15,10 @@
  * a talking change is the only thing handed to the message thread. */
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/time.h"
-#include "proto/rtp.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/time.h"
+#include "switchboard/rtp.h"
 #include "videoroom.h"
 
 #define SB_VR_SCRATCH 2048

@@ -14,10 +14,10 @@
  * the *_run closures run on the loop they were posted to. */
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/id.h"
-#include "base/log.h"
-#include "base/time.h"
+#include "switchboard/alloc.h"
+#include "switchboard/id.h"
+#include "switchboard/log.h"
+#include "switchboard/time.h"
 #include "videoroom.h"
 
 /* Set while a closure runs inline (no loop to post to): then no core media call is made,

@@ -11,8 +11,8 @@
  * allocation, no state. */
 #include <string.h>
 
-#include "proto/codec.h"
-#include "proto/rtp.h"
+#include "switchboard/codec.h"
+#include "switchboard/rtp.h"
 #include "videoroom.h"
 
 bool sb_vr_red_plan(const sb_vr_fanout_t *fan, const sb_vr_sub_stream_t *ss,

@@ -27,9 +27,9 @@
  * list, each binding, each batch in flight). */
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
-#include "base/time.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
+#include "switchboard/time.h"
 #include "videoroom.h"
 
 /* Keyframe requests from one relay to its home loop, per layer, at most this often (each

@@ -13,11 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/id.h"
-#include "base/log.h"
-#include "loop/loop.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/id.h"
+#include "switchboard/log.h"
 #include "videoroom.h"
 
 #define SB_VR_MAX_ROOMS 100000
@@ -417,21 +416,20 @@ void sb_vr_room_pin_loop(sb_vr_room_t *r, sb_plugin_handle_t *h)
  * Past spread_after subscribers the room has outgrown that: each new one goes to the loop
  * with the fewest PeerConnections (the core's count, every plugin and room included; ties go
  * to the feed's loop, then the lowest index), so the fan-out work spreads evenly and the
- * room's loop keeps room for its publishers' receive path. The loop count is the core's
- * (sb_loops_count), read directly: the plugin ABI has no call for it yet. */
+ * room's loop keeps room for its publishers' receive path. */
 int sb_vr_room_pick_loop(sb_vr_room_t *r, int home)
 {
-    unsigned n = sb_loops_count();
+    unsigned n = sb_vr_core->loop_count();
     if (n == 0)
         return -1;
     if (home < 0 || (unsigned)home >= n)
-        home = (int)sb_loop_index(sb_loop_pick());
+        home = sb_vr_core->loop_pick();
     if (n == 1 || r->subscribers->len < sb_vr_config.spread_after)
         return home;
     int best = home;
-    unsigned best_load = sb_loop_bound_count(sb_loop_get((unsigned)home));
+    unsigned best_load = sb_vr_core->loop_load(home);
     for (unsigned i = 0; i < n; i++) {
-        unsigned load = sb_loop_bound_count(sb_loop_get(i));
+        unsigned load = sb_vr_core->loop_load((int)i);
         if (load < best_load) {
             best = (int)i;
             best_load = load;

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
 #include "videoroom.h"
 
 void sb_vr_subscriber_ref(sb_vr_subscriber_t *s)

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "videoroom.h"
 
 /* ---- requests on a subscription ------------------------------------------------------------ */

@@ -21,11 +21,11 @@
  * ids, TL0PICIDX and frame numbers: one stream, nothing to make continuous; the descriptor's
  * active decode targets still list the layers it does not get, which a receiver tolerates).
  * Loop thread of the fan-out and its subscriber streams: no lock, no allocation per packet. */
-#include "base/time.h"
-#include "proto/codec.h"
-#include "proto/dd.h"
-#include "proto/rtp.h"
-#include "proto/svc_select.h"
+#include "switchboard/time.h"
+#include "switchboard/codec.h"
+#include "switchboard/dd.h"
+#include "switchboard/rtp.h"
+#include "switchboard/svc_select.h"
 #include "videoroom.h"
 
 #define SB_VR_SVC_KF_INTERVAL_US 500000 /* keyframe requests per subscriber stream, at most */

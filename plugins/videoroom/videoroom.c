@@ -8,9 +8,8 @@
  * loop. See videoroom.h for the lock and the ownership model. */
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/log.h"
-#include "loop/loop.h"
+#include "switchboard/alloc.h"
+#include "switchboard/log.h"
 #include "videoroom.h"
 
 const sb_core_api_t *sb_vr_core;
@@ -140,11 +139,12 @@ static void sb_vr_deinit(void)
      * every loop drops its relay flush source and what it still had to relay, so no loop
      * posts batches any more; then a barrier on every loop runs the batches in flight; a
      * second one the keyframe requests those posted to other loops. */
-    for (unsigned i = 0; i < sb_loops_count(); i++)
-        sb_loop_call_sync(sb_loop_get(i), sb_vr_loop_stop, NULL);
+    unsigned loops = sb_vr_core->loop_count();
+    for (unsigned i = 0; i < loops; i++)
+        sb_vr_core->loop_call_sync((int)i, sb_vr_loop_stop, NULL);
     for (unsigned pass = 0; pass < 2; pass++)
-        for (unsigned i = 0; i < sb_loops_count(); i++)
-            sb_loop_call_sync(sb_loop_get(i), sb_vr_noop, NULL);
+        for (unsigned i = 0; i < loops; i++)
+            sb_vr_core->loop_call_sync((int)i, sb_vr_noop, NULL);
     sb_vr_rooms_deinit();
     sb_free(sb_vr_config.admin_key);
     sb_vr_config.admin_key = NULL;
@@ -304,7 +304,7 @@ static void sb_vr_on_data(sb_plugin_handle_t *h, const sb_data_message_t *msg)
 }
 
 static const sb_plugin_t sb_vr_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = SB_VR_PACKAGE,
     .name = "Switchboard VideoRoom",
     .description = "A video conference SFU: publishers and multistream subscribers in rooms.",
@@ -328,8 +328,4 @@ static const sb_plugin_t sb_vr_plugin = {
     .reload = sb_vr_rooms_reload,
 };
 
-const sb_plugin_t *sb_plugin_get(void);
-const sb_plugin_t *sb_plugin_get(void)
-{
-    return &sb_vr_plugin;
-}
+SB_PLUGIN_DEFINE(sb_vr_plugin)

@@ -44,13 +44,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "base/refcount.h"
-#include "plugin/plugin.h"
-#include "proto/codec.h"
-#include "proto/dd.h"
-#include "proto/seq_rewrite.h"
-#include "proto/simulcast.h"
-#include "proto/svc_select.h"
+#include "switchboard/refcount.h"
+#include "switchboard/plugin.h"
+#include "switchboard/codec.h"
+#include "switchboard/dd.h"
+#include "switchboard/seq_rewrite.h"
+#include "switchboard/simulcast.h"
+#include "switchboard/svc_select.h"
 
 #define SB_VR_PACKAGE "janus.plugin.videoroom"
 /* SVC spatial and temporal layers measured apart (higher ones count with the last). */

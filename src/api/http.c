@@ -17,10 +17,10 @@
 #include "api/request.h"
 #include "api/tls.h"
 #include "api/transport.h"
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "peer/session.h"
 
 #define SB_HTTP_MAXEV_LIMIT 100

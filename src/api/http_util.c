@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/counter.h"
 
 /* The statuses our listeners answer; anything else lands in the last slot's "other". */

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/rate_limit.h"
 #include "base/secret.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 
 #define SB_ICE_SERVERS_USER_MAX 64
 #define SB_ICE_SERVERS_WINDOW_US 60000000LL /* rate_limit counts per minute */

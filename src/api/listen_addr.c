@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 
 int sb_api_listen_addr(const char *bind, unsigned port, struct sockaddr_storage *out)
 {

@@ -12,7 +12,7 @@
 
 #include "api/http_util.h"
 #include "api/webhook.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "loop/loop.h"
 #include "peer/events.h"
 #include "peer/peer_metrics.h"

@@ -16,10 +16,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 
 #define SB_TLS_MAX_CHAIN 8
 #define SB_TLS_RETIRED_KEEP_US (600 * 1000000LL) /* far past any handshake */

@@ -38,10 +38,10 @@
 #include "api/transport.h"
 #include "api/ws_frame.h"
 #include "api/ws_handshake.h"
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "peer/session.h"
 
 #define SB_WS_HTTP_TIMEOUT_S 30 /* MHD's idle timeout, before the upgrade */

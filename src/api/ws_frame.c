@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 
 enum { SB_WS_HDR = 0, SB_WS_PAYLOAD, SB_WS_DEAD, SB_WS_DONE };
 

@@ -1,5 +1,5 @@
 /* Allocation wrappers that abort on out-of-memory (see alloc.h). */
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

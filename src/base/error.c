@@ -1,5 +1,5 @@
 /* Text for the SB_E* codes of error.h. */
-#include "base/error.h"
+#include "switchboard/error.h"
 
 const char *sb_strerror(int err)
 {

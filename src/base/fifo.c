@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 
 void sb_fifo_init(sb_fifo_t *f, size_t cap, sb_fifo_free_fn free_item)
 {

@@ -1,6 +1,6 @@
 /* Id generation (see id.h). Uses getrandom(2): ids are unguessable, which matters because
  * knowing a session id is enough to poll its events. */
-#include "base/id.h"
+#include "switchboard/id.h"
 
 #include <errno.h>
 #include <stdlib.h>

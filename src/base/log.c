@@ -13,6 +13,7 @@
 #define SB_LOG_LINE_MAX 512
 
 int sb_log_max_level = SB_LOG_INFO;
+const int *sb_log_level = &sb_log_max_level;
 
 static const char *const sb_log_level_names[] = {"error", "warn", "info", "debug", "trace"};
 

@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 
 int sb_sd_notify(const char *state)
 {

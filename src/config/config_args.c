@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "sb_build.h"
 
 typedef struct sb_config_flag {

@@ -15,8 +15,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 
 #define SB_FDWATCH_BATCH 64

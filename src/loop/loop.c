@@ -24,9 +24,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/assert.h"
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "loop/subctx.h"
 #include "loop/pktbuf.h"

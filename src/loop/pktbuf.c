@@ -10,9 +10,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/assert.h"
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 
 #define SB_PKTBUF_DEFAULT_MAX 65536u

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/refcount.h"
+#include "switchboard/refcount.h"
 
 /* Bytes per buffer: a 1500-byte datagram plus SRTP/SRTCP trailer room (auth tag, MKI, SRTCP
  * index) and some slack for header extensions added on the way out. */

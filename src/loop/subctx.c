@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/assert.h"
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "loop/fdwatch.h"
 
 #define SB_SUBCTX_MAX_FDS 64 /* an agent: UDP and ICE-TCP sockets of up to 32 addresses */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 
 atomic_uint sb_events_mask;
 int64_t sb_events_media_period_us;

@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/id.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/id.h"
 #include "base/log.h"
 #include "peer/events.h"
 #include "peer/handle_media.h"

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "peer/session.h"
-#include "plugin/plugin.h"
+#include "switchboard/plugin.h"
 
 /* Create a handle in session s for plugin (calls plugin->create_handle). Returns an owned
  * reference; the session holds its own. SB_ENOMEM past the per-session bound, SB_EIO when

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "api/errors.h"
-#include "base/alloc.h"
-#include "base/error.h"
-#include "base/id.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
+#include "switchboard/id.h"
 #include "base/log.h"
 #include "peer/events.h"
 #include "peer/peer.h"

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "peer/handle.h"
-#include "plugin/plugin.h"
+#include "switchboard/plugin.h"
 
 typedef struct sb_handle_media sb_handle_media_t;
 struct sb_peer;

@@ -25,11 +25,11 @@
 #include <sys/socket.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/assert.h"
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "loop/subctx.h"
 #include "peer/ice_iface.h"
 #include "peer/ice_text.h"

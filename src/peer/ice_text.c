@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 
 bool sb_ice_is_ip(const char *s)
 {

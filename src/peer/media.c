@@ -10,11 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/id.h"
+#include "switchboard/id.h"
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "loop/loop.h"
 #include "peer/ice.h"
 #include "peer/ice_iface.h"

@@ -8,12 +8,12 @@
 #include <glib.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/assert.h"
-#include "base/error.h"
-#include "base/id.h"
+#include "switchboard/error.h"
+#include "switchboard/id.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "peer/events.h"
 #include "peer/handle_media.h"
 #include "proto/demux.h"

@@ -15,7 +15,7 @@
 
 #include "loop/loop.h"
 #include "peer/handle.h"
-#include "plugin/plugin.h"
+#include "switchboard/plugin.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
 

@@ -14,13 +14,13 @@
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "peer/peer_cc_trace.h"
 #include "proto/byteorder.h"
 #include "proto/rtcp.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
 #define SB_PEER_CC_FEEDBACK_US 50000  /* feedback we send, at most this often */
 #define SB_PEER_CC_REPORT_US 200000   /* estimate to the plugin, at least this often */

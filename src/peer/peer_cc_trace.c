@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 
 #define SB_PEER_CC_TRACE_MAX_BYTES (8u << 20) /* per file: then "# truncated" */
 #define SB_PEER_CC_TRACE_BUFFER 65536

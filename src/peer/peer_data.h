@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plugin/plugin.h"
+#include "switchboard/plugin.h"
 
 struct sb_peer;
 typedef struct sb_peer_data sb_peer_data_t;

@@ -4,7 +4,7 @@
  * server's shape where it has one (docs/admin.md, docs/events.md). Loop thread. */
 #include <stdio.h>
 
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "peer/events.h"
 #include "peer/handle.h"
 #include "peer/peer_internal.h"

@@ -11,7 +11,7 @@
 #include "peer/peer_metrics.h"
 #include "proto/bwe.h"
 #include "proto/nack_gen.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 #include "proto/rtp_stats.h"
 #include "proto/rtx_history.h"
 #include "proto/srtp.h"

@@ -7,15 +7,15 @@
 
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "peer/events.h"
 #include "proto/byteorder.h"
-#include "proto/codec.h"
+#include "switchboard/codec.h"
 #include "proto/rtcp.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
 #define SB_PEER_REPORT_US 1000000
 /* At most one PLI per stream (all its simulcast layers) per 350 ms: Chromium ignores a

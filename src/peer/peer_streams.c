@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/error.h"
-#include "base/id.h"
+#include "switchboard/error.h"
+#include "switchboard/id.h"
 
 static uint32_t sb_peer_streams_ssrc(void)
 {

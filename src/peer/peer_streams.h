@@ -4,7 +4,7 @@
 #ifndef SB_PEER_PEER_STREAMS_H
 #define SB_PEER_PEER_STREAMS_H
 
-#include "plugin/plugin.h"
+#include "switchboard/plugin.h"
 #include "proto/negotiate.h"
 
 /* The header extension id of transport-wide CC in our offers (one-byte form: 1..14). */

@@ -4,9 +4,9 @@
  * timer at all. Loop threads only: each loop touches its own slot. */
 #include "peer/peer_internal.h"
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/assert.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 
 #define SB_PEER_TICK_MS 20
 #define SB_PEER_TICKER_LOOPS 256 /* media.loops is at most 256 */

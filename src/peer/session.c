@@ -7,12 +7,12 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/fifo.h"
-#include "base/id.h"
+#include "switchboard/id.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "peer/events.h"
 #include "peer/handle.h"
 

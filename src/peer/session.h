@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "base/refcount.h"
+#include "switchboard/refcount.h"
 
 typedef struct sb_session sb_session_t;
 typedef struct sb_handle sb_handle_t;

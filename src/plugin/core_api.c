@@ -1,9 +1,9 @@
 /* The callback table plugins get at init (see plugin.h): thin bridges onto handles. */
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include <stdatomic.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "loop/loop.h"
 #include "loop/pktbuf.h"
 #include "peer/events.h"
@@ -83,12 +83,43 @@ static int sb_core_loop_index(sb_plugin_handle_t *ph)
     return sb_handle_media_loop_index(sb_handle_from_plugin(ph));
 }
 
-static int sb_core_loop_post(int loop, void (*fn)(void *arg), void *arg)
+static int sb_core_loop_post(int loop, sb_loop_fn_t fn, void *arg)
 {
     unsigned count = sb_loops_count();
     if (loop < 0 || !count)
         return SB_EINVAL;
     return sb_loop_post(sb_loop_get((unsigned)loop % count), fn, arg);
+}
+
+static unsigned sb_core_loop_count(void)
+{
+    return sb_loops_count();
+}
+
+static int sb_core_loop_pick(void)
+{
+    return sb_loops_count() ? (int)sb_loop_index(sb_loop_pick()) : -1;
+}
+
+static unsigned sb_core_loop_load(int loop)
+{
+    if (loop < 0 || (unsigned)loop >= sb_loops_count())
+        return 0;
+    return sb_loop_bound_count(sb_loop_get((unsigned)loop));
+}
+
+static int sb_core_loop_call_sync(int loop, sb_loop_fn_t fn, void *arg)
+{
+    if (loop < 0 || (unsigned)loop >= sb_loops_count() || !fn)
+        return SB_EINVAL;
+    return sb_loop_call_sync(sb_loop_get((unsigned)loop), fn, arg);
+}
+
+static void sb_core_log_line(int level, const char *module, const char *line)
+{
+    if (level < SB_LOG_ERROR)
+        level = SB_LOG_ERROR;
+    sb_log_write((sb_log_level_t)level, module, "%s", line ? line : "");
 }
 
 /* Media callbacks run on the handle's loop, where its peer pointer is stable; a call from
@@ -190,6 +221,9 @@ static void sb_core_notify_event(const char *package, sb_plugin_handle_t *ph, js
 }
 
 static const sb_core_api_t sb_core_api_table = {
+    .abi_major = SB_PLUGIN_ABI_MAJOR,
+    .abi_minor = SB_PLUGIN_ABI_MINOR,
+    .size = sizeof(sb_core_api_t),
     .push_event = sb_core_push_event,
     .handle_ref = sb_core_handle_ref,
     .handle_unref = sb_core_handle_unref,
@@ -214,7 +248,20 @@ static const sb_core_api_t sb_core_api_table = {
     .want_bitrate = sb_core_want_bitrate,
     .events_wanted = sb_core_events_wanted,
     .notify_event = sb_core_notify_event,
+    .loop_count = sb_core_loop_count,
+    .loop_pick = sb_core_loop_pick,
+    .loop_load = sb_core_loop_load,
+    .loop_call_sync = sb_core_loop_call_sync,
+    .log_level = &sb_log_max_level,
+    .log_line = sb_core_log_line,
 };
+
+/* A plugin linked into the daemon (the fuzz targets' echotest) already shares the core's
+ * log and needs nothing kept: the SDK's own sb_sdk_bind (src/sdk) is for shared objects. */
+void sb_sdk_bind(const sb_core_api_t *core)
+{
+    (void)core;
+}
 
 const sb_core_api_t *sb_core_api(void)
 {

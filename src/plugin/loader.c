@@ -3,29 +3,39 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 
 #define SB_PLUGINS_MAX 32
+/* The descriptor of ABI 8.0, the first with a size: a plugin's is never smaller. */
+#define SB_PLUGIN_SIZE_MIN (offsetof(sb_plugin_t, reload) + sizeof(void *))
 
+/* Each plugin's descriptor is copied at the daemon's size, zeroed past the plugin's own: a
+ * plugin built for an older minor has no op the daemon would read beyond its struct. */
 static struct {
-    const sb_plugin_t *plugin;
-    void *dl; /* NULL for plugins linked in */
+    sb_plugin_t desc;
+    const sb_plugin_t *plugin; /* &desc */
+    void *dl;                  /* NULL for plugins linked in */
 } sb_plugins[SB_PLUGINS_MAX];
 static unsigned sb_nplugins;
 
 static int sb_plugins_register(const sb_plugin_t *p, void *dl, const char *config_dir,
                                const char *origin)
 {
-    if (!p || p->abi_version != SB_PLUGIN_ABI_VERSION) {
-        SB_ERROR("plugin", "%s: ABI version %u, the core speaks %u: not loaded", origin,
-                 p ? p->abi_version : 0, SB_PLUGIN_ABI_VERSION);
+    if (!p || p->abi_major != SB_PLUGIN_ABI_MAJOR || p->size < SB_PLUGIN_SIZE_MIN) {
+        SB_ERROR("plugin", "%s: built for plugin ABI %u.%u, this daemon takes %u.x: not loaded",
+                 origin, p ? p->abi_major : 0, p && p->abi_major == SB_PLUGIN_ABI_MAJOR ?
+                 p->abi_minor : 0, SB_PLUGIN_ABI_MAJOR);
         return SB_ENOTSUP;
     }
+    if (p->abi_minor != SB_PLUGIN_ABI_MINOR)
+        SB_INFO("plugin", "%s: built for plugin ABI %u.%u, this daemon is %u.%u: loaded",
+                origin, p->abi_major, p->abi_minor, SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR);
     if (!p->package || !p->init || !p->create_handle || !p->handle_message ||
         !p->destroy_handle) {
         SB_ERROR("plugin", "%s: missing mandatory ops: not loaded", origin);
@@ -39,12 +49,15 @@ static int sb_plugins_register(const sb_plugin_t *p, void *dl, const char *confi
         SB_ERROR("plugin", "%s: too many plugins", origin);
         return SB_ENOMEM;
     }
-    int rc = p->init(sb_core_api(), config_dir);
+    sb_plugin_t *desc = &sb_plugins[sb_nplugins].desc;
+    memset(desc, 0, sizeof(*desc));
+    memcpy(desc, p, p->size < sizeof(*desc) ? p->size : sizeof(*desc));
+    int rc = desc->init(sb_core_api(), config_dir);
     if (rc < 0) {
-        SB_ERROR("plugin", "%s: init failed (%s)", p->package, sb_strerror(rc));
+        SB_ERROR("plugin", "%s: init failed (%s)", desc->package, sb_strerror(rc));
         return rc;
     }
-    sb_plugins[sb_nplugins].plugin = p;
+    sb_plugins[sb_nplugins].plugin = desc;
     sb_plugins[sb_nplugins].dl = dl;
     sb_nplugins++;
     SB_INFO("plugin", "loaded %s (%s %s)", p->package, p->name ? p->name : "",
@@ -70,7 +83,7 @@ static void sb_plugins_load_one(const char *path, const char *config_dir)
         dlclose(dl);
         return;
     }
-    if (sb_plugins_register(get(), dl, config_dir, path) < 0)
+    if (sb_plugins_register(get(sb_core_api()), dl, config_dir, path) < 0)
         dlclose(dl);
 }
 

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "plugin/plugin.h"
+#include "switchboard/plugin.h"
 
 /* Load every plugin of folder; config_dir is passed to each init. Returns the number of
  * plugins loaded (a missing folder is 0, with a warning). */

@@ -29,7 +29,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "proto/bwe_delay.h"
 
 #define SB_BWE_DEFAULT_START_BPS 300000

@@ -20,8 +20,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 
 #define SB_CERT_CN "switchboard"

@@ -6,13 +6,13 @@
  * Does not: decode media, depacketize frames, parse H.264 parameter sets or AV1 OBUs beyond
  * their lengths, or keep any state (picture id continuity is the rewriting unit's job; it
  * calls the in-place setters here). Pure functions: any thread. */
-#include "proto/codec.h"
+#include "switchboard/codec.h"
 
 #include <string.h>
 #include <strings.h>
 
 #include "base/assert.h"
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 /* --- Names ------------------------------------------------------------------------------ */

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 static bool sb_dcep_type_ok(uint8_t t)

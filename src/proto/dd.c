@@ -4,11 +4,11 @@
  * active decode targets) is left unread: nothing here needs it.
  *
  * Pure functions over their arguments; no allocation. */
-#include "proto/dd.h"
+#include "switchboard/dd.h"
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 
 /* MSB-first bit reader (the descriptor's f(n)). */
 typedef struct sb_dd_bits {

@@ -21,8 +21,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 
 #define SB_DTLS_MIN_MTU 256

@@ -11,8 +11,8 @@
 
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 
 #define SB_NACK_DEFAULT_MAX_MISSING 512u
 #define SB_NACK_MAX_MISSING 8192u

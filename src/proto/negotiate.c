@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "proto/negotiate.h"
 #include "proto/negotiate_internal.h"
 #include "proto/sdp_internal.h"

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/codec.h"
+#include "switchboard/codec.h"
 #include "proto/sdp.h"
 
 /* RTP header extensions the core understands (RFC 8285 URIs in sb_negotiate_hdrext_uri()). */

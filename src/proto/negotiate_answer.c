@@ -10,7 +10,7 @@
  * Thread: any; the caller's hook runs on the calling thread. */
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "proto/negotiate.h"
 #include "proto/negotiate_internal.h"

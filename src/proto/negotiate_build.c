@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/negotiate.h"
 #include "proto/negotiate_internal.h"
 #include "proto/sdp_internal.h"

@@ -9,7 +9,7 @@
  * Thread: any; pure functions over their arguments. */
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/negotiate.h"
 #include "proto/negotiate_internal.h"
 #include "proto/sdp_internal.h"

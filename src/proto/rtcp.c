@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 #define SB_RTCP_SDES_CNAME 1

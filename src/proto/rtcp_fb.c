@@ -10,7 +10,7 @@
 
 #include <limits.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 #define SB_RTCP_FIR_ENTRY_LEN 8u

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 /* The length field counts 32-bit words minus one: a packet holds at most 2^18 bytes. */

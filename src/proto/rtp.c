@@ -4,11 +4,11 @@
  * Does not: look inside the header extension block (rtp_ext.c does), keep per-stream state
  * (rtp_stats.c, the rewriting units do), decrypt (SRTP comes first), or allocate.
  * Pure functions on caller buffers: any thread. */
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 /* The fixed header fields; the view's variable parts are filled by the caller. */

@@ -5,11 +5,11 @@
  *
  * Does not: negotiate ids (the SDP layer maps URIs to ids), keep state, or allocate.
  * Pure functions on caller buffers: any thread. */
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 #define SB_RTP_EXT_ONE_BYTE_MAX_ID 14u

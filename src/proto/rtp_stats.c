@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 
 #define SB_RTP_SEQ_MOD (1u << 16)
 

@@ -11,8 +11,8 @@
 
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 
 #define SB_RTX_DEFAULT_CAPACITY 512u
 #define SB_RTX_MAX_CAPACITY 32768u

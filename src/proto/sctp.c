@@ -10,8 +10,8 @@
 #include <string.h>
 #include <usrsctp.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 
 #define SB_SCTP_SLOTS 4096 /* associations at once (id table) */

@@ -9,7 +9,7 @@
  * Thread: any; it touches only the parser state it is given. */
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/sdp.h"
 #include "proto/sdp_internal.h"
 

@@ -7,7 +7,7 @@
  * Thread: any; pure function. */
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/sdp.h"
 #include "proto/sdp_internal.h"
 

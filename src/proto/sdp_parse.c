@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "proto/sdp.h"
 #include "proto/sdp_internal.h"

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "proto/sdp.h"
 
 typedef struct sb_sdp_buf {

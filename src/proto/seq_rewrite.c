@@ -8,11 +8,11 @@
  *
  * Does not: touch packet bytes (the caller writes the numbers), choose layers, or rewrite
  * RTCP. Sans-IO; one owner thread. */
-#include "proto/seq_rewrite.h"
+#include "switchboard/seq_rewrite.h"
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 
 #define SB_SR_W SB_SEQ_REWRITE_WINDOW
 /* This many consecutive packets older than the window: the source restarted its numbering. */

@@ -1,7 +1,7 @@
 /* Simulcast forwarding helpers (see simulcast.h). */
-#include "proto/simulcast.h"
+#include "switchboard/simulcast.h"
 
-#include "proto/codec.h"
+#include "switchboard/codec.h"
 
 static bool sb_simulcast_alive(const int64_t *last_us, int layer, int64_t now)
 {

@@ -17,8 +17,8 @@
 #include <openssl/crypto.h>
 #include <srtp2/srtp.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "proto/srtp_evp.h"
 

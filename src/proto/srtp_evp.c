@@ -25,8 +25,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 #include "proto/srtp.h"
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 
 #define SB_STUN_MAGIC 0x2112A442u

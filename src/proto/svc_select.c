@@ -7,7 +7,7 @@
  *
  * Does not parse payloads nor rate-limit keyframe requests (the caller does both).
  * Pure state machine: no allocation, no clock, no I/O; one owner, its thread. */
-#include "proto/svc_select.h"
+#include "switchboard/svc_select.h"
 
 #include <string.h>
 

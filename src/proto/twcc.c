@@ -5,10 +5,10 @@
  * to send (sender); both sides keep a ring indexed by the unwrapped number. */
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 #include "proto/twcc.h"
 
 #define SB_TWCC_RECV_RING 1024u       /* arrivals kept: ~1 s at 1,000 packets/s */

@@ -44,7 +44,7 @@ static int fuzz_init(const sb_core_api_t *core, const char *dir)
 }
 
 static const sb_plugin_t fuzz_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = "fuzz.plugin",
     .init = fuzz_init,
     .create_handle = fuzz_create,

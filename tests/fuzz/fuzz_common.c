@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 
 void fuzz_fail(const char *file, int line, const char *what)
 {

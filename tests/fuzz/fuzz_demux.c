@@ -8,7 +8,7 @@
 
 #include "proto/demux.h"
 #include "proto/rtcp.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
 #define CHECK(cond)                                                                           \
     do {                                                                                      \

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "fuzz_common.h"
 #include "proto/cert.h"

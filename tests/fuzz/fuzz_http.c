@@ -42,7 +42,7 @@
 #include "api/request.h"
 #include "api/transport.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "config/config.h"
 #include "peer/handle.h"
 #include "peer/session.h"
@@ -63,7 +63,7 @@
         }                                                                                     \
     } while (0)
 
-const sb_plugin_t *sb_plugin_get(void); /* plugins/echotest/echotest.c, compiled in */
+const sb_plugin_t *sb_plugin_get(const sb_core_api_t *core); /* plugins/echotest/echotest.c, compiled in */
 
 static struct {
     sb_config_t cfg;
@@ -109,7 +109,7 @@ static void fuzz_plugin_destroy(sb_plugin_handle_t *h)
 }
 
 static const sb_plugin_t fuzz_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = "fuzz.http",
     .init = fuzz_plugin_init,
     .create_handle = fuzz_plugin_create,
@@ -180,7 +180,7 @@ static void fuzz_setup(void)
                                          .max_handles_per_session = 8, .event_queue_max = 16};
     sb_sessions_init(&fz.sessions);
     sb_api_init(&(sb_api_config_t){.server_name = NULL});
-    FUZZ_CHECK(sb_plugins_add(sb_plugin_get(), NULL) == 0);
+    FUZZ_CHECK(sb_plugins_add(sb_plugin_get(sb_core_api()), NULL) == 0);
     FUZZ_CHECK(sb_plugins_add(&fuzz_plugin, NULL) == 0);
     FUZZ_CHECK(sb_transport_http.start(&fz.cfg) == 0);
     fz.req = malloc(FUZZ_MAX_INPUT * 8 + 1);
@@ -197,7 +197,7 @@ static void fuzz_reset_sessions(void)
     sb_handle_t *h, *e;
     FUZZ_CHECK(sb_session_create(NULL, &s) == 0);
     FUZZ_CHECK(sb_handle_create(s, &fuzz_plugin, NULL, &h) == 0);
-    FUZZ_CHECK(sb_handle_create(s, sb_plugin_get(), NULL, &e) == 0);
+    FUZZ_CHECK(sb_handle_create(s, sb_plugin_get(sb_core_api()), NULL, &e) == 0);
     fz.sid = sb_session_id(s);
     fz.hid = sb_handle_id(h);
     fz.eid = sb_handle_id(e);

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/codec.h"
-#include "proto/dd.h"
-#include "proto/rtp.h"
-#include "proto/svc_select.h"
+#include "switchboard/codec.h"
+#include "switchboard/dd.h"
+#include "switchboard/rtp.h"
+#include "switchboard/svc_select.h"
 
 #define FUZZ_MAX 4096
 

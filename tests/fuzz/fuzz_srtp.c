@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/srtp.h"
 
 #define FUZZ_MAX 2048

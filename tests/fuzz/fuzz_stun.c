@@ -47,9 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/log.h"
-#include "base/time.h"
+#include "switchboard/time.h"
 #include "fake_ice.h"
 #include "fuzz_common.h"
 #include "fuzz_stun.h"
@@ -59,7 +59,7 @@
 #include "peer/session.h"
 #include "proto/demux.h"
 #include "proto/rtcp.h"
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 #include "proto/srtp.h"
 
 #define FUZZ_SENT_MAX (SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN)
@@ -187,7 +187,7 @@ static void fuzz_plugin_bitrate(sb_plugin_handle_t *h, uint32_t bps)
 }
 
 static const sb_plugin_t fuzz_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = "fuzz.stun",
     .init = fuzz_plugin_init,
     .create_handle = fuzz_plugin_create,

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "../../plugins/textroom/textroom.h"
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/log.h"
 
 #define FUZZ_SESSIONS 4

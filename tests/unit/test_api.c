@@ -50,7 +50,7 @@ static int fake_init(const sb_core_api_t *core, const char *dir)
 }
 
 static const sb_plugin_t fake_plugin = {
-    .abi_version = SB_PLUGIN_ABI_VERSION,
+    SB_PLUGIN_HEADER,
     .package = "test.plugin.fake",
     .name = "fake",
     .init = fake_init,

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/fifo.h"
-#include "base/id.h"
+#include "switchboard/id.h"
 #include "base/log.h"
 
 static void test_id_below_2_53_and_carries_node(void **state)

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "base/error.h"
-#include "proto/codec.h"
+#include "switchboard/error.h"
+#include "switchboard/codec.h"
 
 static void test_names(void **state)
 {

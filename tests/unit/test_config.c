@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "config/config.h"
 
 static void test_defaults(void **state)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/dcep.h"
 
 /* RFC 8832 section 5.1: type 0x03, channel type 0x81 (partial reliable, retransmits,

@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "base/error.h"
-#include "proto/dd.h"
+#include "switchboard/error.h"
+#include "switchboard/dd.h"
 
 /* An MSB-first bit writer. */
 typedef struct bits {

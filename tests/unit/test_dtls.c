@@ -19,8 +19,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "base/error.h"
-#include "base/time.h"
+#include "switchboard/error.h"
+#include "switchboard/time.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
 #include "proto/srtp.h"

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "loop/subctx.h"
 #include "loop/loop.h"
 #include "peer/ice.h"

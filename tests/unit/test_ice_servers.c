@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "api/ice_servers.h"
-#include "base/alloc.h"
+#include "switchboard/alloc.h"
 #include "base/rate_limit.h"
 
 /* Expected value computed independently (Python: base64(hmac.new(b"north",

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "loop/loop.h"
 #include "loop/pktbuf.h"
 

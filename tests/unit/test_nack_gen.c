@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/nack_gen.h"
 
 #define MS 1000

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "base/alloc.h"
-#include "base/error.h"
+#include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "proto/negotiate.h"
 #include "proto/sdp.h"
 #include "sdp_fixture.h"

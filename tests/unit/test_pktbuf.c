@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "loop/pktbuf.h"
 
 static void test_alloc_ref_unref(void **state)

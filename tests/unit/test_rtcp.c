@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/rtcp.h"
 
 /* The only packet of buf, which must be a valid one-packet compound. */

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "base/error.h"
-#include "proto/rtp.h"
+#include "switchboard/error.h"
+#include "switchboard/rtp.h"
 
 /* V=2, PT 96, seq 0x1234, ts 0xdeadbeef, ssrc 0x01020304. */
 static const uint8_t base_hdr[12] = {0x80, 0x60, 0x12, 0x34, 0xde, 0xad,

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/rtp_stats.h"
 
 static void test_probation(void **state)

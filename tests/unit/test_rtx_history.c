@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/rtx_history.h"
 
 #define MS 1000

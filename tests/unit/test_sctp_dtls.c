@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/cert.h"
 #include "proto/dcep.h"
 #include "proto/dtls.h"

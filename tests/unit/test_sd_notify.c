@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "base/sd_notify.h"
 
 /* A datagram socket bound to name (a path, or "@abstract"), as systemd binds its own. */

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
-#include "proto/seq_rewrite.h"
+#include "switchboard/error.h"
+#include "switchboard/seq_rewrite.h"
 
 #define MS 1000
 #define A 0xaaaa0001u

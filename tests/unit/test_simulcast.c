@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "proto/codec.h"
-#include "proto/simulcast.h"
+#include "switchboard/codec.h"
+#include "switchboard/simulcast.h"
 
 #define NOW 10000000
 

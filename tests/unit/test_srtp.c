@@ -15,7 +15,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "base/error.h"
+#include "switchboard/error.h"
 #include "proto/byteorder.h"
 #include "proto/srtp.h"
 #include "proto/srtp_evp.h"

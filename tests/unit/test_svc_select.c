@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/svc_select.h"
+#include "switchboard/svc_select.h"
 
 /* An L3T3_KEY-like stream: every picture has spatial layers 0..nsid-1, two packets each; the
  * temporal pattern is 0,2,1,2; each TL0 picture is a switching point (U). */

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
-#include "proto/rtp.h"
+#include "switchboard/error.h"
+#include "switchboard/rtp.h"
 #include "proto/twcc.h"
 
 #define MS 1000

@@ -5,10 +5,10 @@
  * Sans-IO and allocation-free: every function works on caller memory. Views borrow the
  * packet bytes, so a view is valid only while the buffer it was parsed from is unchanged.
  * No state: any thread, as long as one buffer is not written by two threads at once.
- * Return values: 0 or a positive length on success, a negative SB_E* code from base/error.h
+ * Return values: 0 or a positive length on success, a negative SB_E* code from switchboard/error.h
  * otherwise. */
-#ifndef SB_PROTO_RTP_H
-#define SB_PROTO_RTP_H
+#ifndef SWITCHBOARD_RTP_H
+#define SWITCHBOARD_RTP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * every plugin that turns a simulcast sender into one stream (VideoRoom subscribers, the
  * EchoTest's echo). The switch itself (at a keyframe) and sequence/timestamp continuity are
  * the caller's (seq_rewrite.h). Sans-IO, no allocation; one owner thread. */
-#ifndef SB_PROTO_SIMULCAST_H
-#define SB_PROTO_SIMULCAST_H
+#ifndef SWITCHBOARD_SIMULCAST_H
+#define SWITCHBOARD_SIMULCAST_H
 
 #include <stdbool.h>
 #include <stddef.h>

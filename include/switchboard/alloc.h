@@ -1,7 +1,7 @@
 /* Allocation wrappers: abort on out-of-memory so callers never handle NULL.
  * Any thread. Media buffers do not come from here on the hot path: see pool.h. */
-#ifndef SB_BASE_ALLOC_H
-#define SB_BASE_ALLOC_H
+#ifndef SWITCHBOARD_ALLOC_H
+#define SWITCHBOARD_ALLOC_H
 
 #include <stddef.h>
 

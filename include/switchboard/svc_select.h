@@ -18,16 +18,16 @@
  * bounded by the highest layer the sender was seen sending lately (about two seconds); they
  * are known, and reported, when a picture is over (at the start of the next one).
  *
- * Does not parse payloads (proto/codec does), keep sequence numbers (proto/seq_rewrite) or
+ * Does not parse payloads (switchboard/codec.h does), keep sequence numbers (switchboard/seq_rewrite.h) or
  * time out layers: a cap above the layers sent simply forwards them all.
  * Sans-IO, no allocation: embedded in its owner (a subscriber stream), used on its thread. */
-#ifndef SB_PROTO_SVC_SELECT_H
-#define SB_PROTO_SVC_SELECT_H
+#ifndef SWITCHBOARD_SVC_SELECT_H
+#define SWITCHBOARD_SVC_SELECT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "proto/codec.h"
+#include "switchboard/codec.h"
 
 #define SB_SVC_MAX_LAYERS 8
 

@@ -1,6 +1,6 @@
 /* Clocks: monotonic for timers and intervals, wall clock for NTP timestamps. Any thread. */
-#ifndef SB_BASE_TIME_H
-#define SB_BASE_TIME_H
+#ifndef SWITCHBOARD_TIME_H
+#define SWITCHBOARD_TIME_H
 
 #include <stdint.h>
 #include <time.h>

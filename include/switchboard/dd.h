@@ -7,8 +7,8 @@
  * Does not parse decode target indications, frame diffs, chains or resolutions (a forwarder
  * that drops whole layers does not need them), nor write descriptors.
  * Sans-IO, no allocation: any thread, the structure has one owner. */
-#ifndef SB_PROTO_DD_H
-#define SB_PROTO_DD_H
+#ifndef SWITCHBOARD_DD_H
+#define SWITCHBOARD_DD_H
 
 #include <stdbool.h>
 #include <stddef.h>

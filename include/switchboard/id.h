@@ -1,8 +1,8 @@
 /* Session and handle ids: random integers below 2^53 (exact in JavaScript) whose top
  * 8 bits carry the node id, so a load balancer can route a session by its path alone.
  * Layout: bits 52..45 node id, bits 44..0 random, never 0. Any thread. */
-#ifndef SB_BASE_ID_H
-#define SB_BASE_ID_H
+#ifndef SWITCHBOARD_ID_H
+#define SWITCHBOARD_ID_H
 
 #include <stddef.h>
 #include <stdint.h>

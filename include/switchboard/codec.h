@@ -4,9 +4,9 @@
  *
  * Sans-IO and allocation-free; descriptors are inline structs filled on the caller's stack
  * and hold no pointers into the payload. No state: any thread.
- * Return values: 0 on success or a negative SB_E* code from base/error.h. */
-#ifndef SB_PROTO_CODEC_H
-#define SB_PROTO_CODEC_H
+ * Return values: 0 on success or a negative SB_E* code from switchboard/error.h. */
+#ifndef SWITCHBOARD_CODEC_H
+#define SWITCHBOARD_CODEC_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Error codes: functions return 0 or a negative SB_E* value (errno style). */
-#ifndef SB_BASE_ERROR_H
-#define SB_BASE_ERROR_H
+#ifndef SWITCHBOARD_ERROR_H
+#define SWITCHBOARD_ERROR_H
 
 enum {
     SB_OK = 0,

@@ -1,25 +1,37 @@
-/* The plugin ABI: the one header a plugin includes.
+/* The plugin ABI: what a plugin and the daemon say to each other.
  *
- * A plugin is a shared object in the plugins folder exporting
- *     const sb_plugin_t *sb_plugin_get(void);
- * The core checks abi_version, calls init() with the core's callback table, then routes
- * the requests and media of every handle attached to the plugin's package name.
+ * A plugin is a shared object in the plugins folder. It defines one descriptor
+ * (sb_plugin_t) and names it with SB_PLUGIN_DEFINE(descriptor), which exports the one
+ * symbol the daemon looks for, sb_plugin_get. The daemon checks the descriptor's ABI
+ * version, calls init() with the core's callback table (sb_core_api_t), then routes the
+ * requests and media of every handle attached to the plugin's package name. Nothing else
+ * crosses: the daemon exports no symbol, and everything a plugin asks of it goes through the
+ * callback table; the helpers of the other switchboard/ headers are linked into the plugin
+ * (libswitchboard-plugin.a, see docs/plugins.md).
+ *
+ * Versions. SB_PLUGIN_ABI_MAJOR changes when a change breaks plugins built before it; the
+ * daemon refuses a plugin of another major, with a log line naming both. SB_PLUGIN_ABI_MINOR
+ * grows with additions: ops appended at the end of sb_core_api_t or sb_plugin_t, never moved.
+ * The daemon takes a plugin of any minor of its major: it reads a descriptor's ops only up to
+ * the descriptor's size, and a plugin calls a core op added after the minor the daemon was
+ * built for only when SB_CORE_HAS(core, op) says the table has it.
  *
  * Threads. "control" is the thread that runs API requests (a transport thread); it never
  * waits on a plugin, so a plugin that does slow work queues it to a thread of its own.
  * "loop" is the media loop the handle's PeerConnection is bound to. Ownership of every
  * argument is stated per op: "borrowed" means valid for the call only. */
-#ifndef SB_PLUGIN_PLUGIN_H
-#define SB_PLUGIN_PLUGIN_H
+#ifndef SWITCHBOARD_PLUGIN_H
+#define SWITCHBOARD_PLUGIN_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/rtp.h"
+#include "switchboard/rtp.h"
 
-#define SB_PLUGIN_ABI_VERSION 7
+#define SB_PLUGIN_ABI_MAJOR 8
+#define SB_PLUGIN_ABI_MINOR 0
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -162,8 +174,15 @@ typedef struct sb_offer_stream {
     bool active;          /* false: m-line kept but inactive (a feed that left) */
 } sb_offer_stream_t;
 
+typedef void (*sb_loop_fn_t)(void *arg);
+
 /* What the core offers plugins. Every callback is thread-safe unless it says otherwise. */
 typedef struct sb_core_api {
+    /* The daemon's ABI (SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR) and sizeof its table. */
+    unsigned abi_major;
+    unsigned abi_minor;
+    size_t size;
+
     /* Queue an event for the handle's session: {"janus":"event","sender":handle_id,
      * "transaction":transaction (NULL = unsolicited),"plugindata":{"plugin":<package>,
      * "data":data},"jsep":jsep}. data and jsep are borrowed (the core takes its own
@@ -201,7 +220,7 @@ typedef struct sb_core_api {
     /* The media loop index the handle's PeerConnection is bound to, -1 when none. */
     int (*loop_index)(sb_plugin_handle_t *h);
     /* Run fn(arg) on media loop index (a mailbox post; returns at once). */
-    int (*loop_post)(int loop, void (*fn)(void *arg), void *arg);
+    int (*loop_post)(int loop, sb_loop_fn_t fn, void *arg);
 
     /* -- media: the handle's loop thread only -- */
     /* Send one plaintext RTP packet on a stream we send on: the header is final (the
@@ -253,10 +272,38 @@ typedef struct sb_core_api {
      * events_wanted first: with no handler taking plugin events, build nothing. */
     bool (*events_wanted)(void);
     void (*notify_event)(const char *package, sb_plugin_handle_t *h, json_t *data);
+
+    /* -- media loops: placement and load. Any thread unless said otherwise -- */
+    /* How many media loops the daemon runs (fixed for its life). */
+    unsigned (*loop_count)(void);
+    /* The loop the core would bind a new PeerConnection to (the least loaded). */
+    int (*loop_pick)(void);
+    /* PeerConnections bound to a loop now, every plugin's counted; 0 for a bad index. */
+    unsigned (*loop_load)(int loop);
+    /* Run fn(arg) on the loop and wait for it: a barrier (e.g. in deinit, so work posted
+     * to the loops has run before the plugin is unloaded). Never from a loop thread.
+     * 0, or SB_EINVAL for a bad index. */
+    int (*loop_call_sync)(int loop, sb_loop_fn_t fn, void *arg);
+
+    /* -- logging (switchboard/log.h calls these; plugins use SB_INFO and friends) -- */
+    /* The daemon's current level (lines above it are not written). */
+    const int *log_level;
+    /* One formatted line (no trailing newline needed), borrowed. */
+    void (*log_line)(int level, const char *module, const char *line);
 } sb_core_api_t;
 
+/* True when the daemon's table has op: a plugin built for a later minor checks before it
+ * calls an op the daemon it runs in may be too old to have. */
+#define SB_CORE_HAS(core, op) \
+    ((core)->size >= offsetof(sb_core_api_t, op) + sizeof((core)->op) && (core)->op != NULL)
+
 typedef struct sb_plugin {
-    unsigned abi_version; /* SB_PLUGIN_ABI_VERSION */
+    /* SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR and sizeof(sb_plugin_t) the plugin was built
+     * with: SB_PLUGIN_HEADER fills them. abi_major is where ABI 7's abi_version was, so a
+     * plugin of any version is refused by name. */
+    unsigned abi_major;
+    unsigned abi_minor;
+    size_t size;
     const char *package;  /* wire name, e.g. "janus.plugin.echotest" */
     const char *name;
     const char *description;
@@ -319,8 +366,28 @@ typedef struct sb_plugin {
     int (*reload)(const char *config_dir);
 } sb_plugin_t;
 
-typedef const sb_plugin_t *(*sb_plugin_get_fn)(void);
+#define SB_PLUGIN_HEADER \
+    .abi_major = SB_PLUGIN_ABI_MAJOR, .abi_minor = SB_PLUGIN_ABI_MINOR, .size = sizeof(sb_plugin_t)
+
+/* The entry point: the daemon calls it once, right after dlopen, with its callback table
+ * (which the SDK's own helpers, such as logging, keep), and reads the descriptor. */
+typedef const sb_plugin_t *(*sb_plugin_get_fn)(const sb_core_api_t *core);
 #define SB_PLUGIN_ENTRY "sb_plugin_get"
+
+/* Where the SDK keeps the table for its helpers (SB_PLUGIN_DEFINE calls it). */
+void sb_sdk_bind(const sb_core_api_t *core);
+
+/* Define the entry point for a descriptor, the plugin's one exported symbol:
+ *     static const sb_plugin_t my_plugin = {SB_PLUGIN_HEADER, .package = ..., ...};
+ *     SB_PLUGIN_DEFINE(my_plugin)                                                      */
+#define SB_PLUGIN_DEFINE(descriptor)                                              \
+    __attribute__((visibility("default"))) const sb_plugin_t *sb_plugin_get(     \
+        const sb_core_api_t *core);                                               \
+    const sb_plugin_t *sb_plugin_get(const sb_core_api_t *core)                   \
+    {                                                                             \
+        sb_sdk_bind(core);                                                        \
+        return &(descriptor);                                                     \
+    }
 
 /* Convenience constructors for results. */
 static inline sb_plugin_result_t sb_plugin_ok(json_t *content)

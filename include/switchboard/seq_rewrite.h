@@ -13,8 +13,8 @@
  *
  * Sans-IO, no threads: one owner (the subscriber's stream), on its loop only. The struct is
  * public so it can be embedded in the subscriber (no allocation); its fields are private. */
-#ifndef SB_PROTO_SEQ_REWRITE_H
-#define SB_PROTO_SEQ_REWRITE_H
+#ifndef SWITCHBOARD_SEQ_REWRITE_H
+#define SWITCHBOARD_SEQ_REWRITE_H
 
 #include <stdbool.h>
 #include <stdint.h>

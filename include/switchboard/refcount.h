@@ -1,7 +1,7 @@
 /* Reference counts with C11 atomics, for objects that truly have several holders
  * (packet buffers, core<->plugin bindings, cross-loop messages). Any thread. */
-#ifndef SB_BASE_REFCOUNT_H
-#define SB_BASE_REFCOUNT_H
+#ifndef SWITCHBOARD_REFCOUNT_H
+#define SWITCHBOARD_REFCOUNT_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
