@@ -23,7 +23,7 @@
 #include "peer/events.h"
 #include "peer/media.h"
 #include "peer/peer_metrics.h"
-#include "peer/session.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 #include "reload.h"
 #include "sb_build.h"

@@ -10,7 +10,7 @@
 #include "switchboard/alloc.h"
 #include "base/log.h"
 #include "peer/events.h"
-#include "peer/session.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 
 /* The settings applied while running; any other that changed needs a restart. */

@@ -18,9 +18,9 @@
 #include "base/secret.h"
 #include "switchboard/time.h"
 #include "loop/loop.h"
-#include "peer/handle.h"
-#include "peer/handle_media.h"
-#include "peer/session.h"
+#include "session/handle.h"
+#include "session/handle_media.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 
 typedef enum { SB_ADMIN_ROOT, SB_ADMIN_SESSION, SB_ADMIN_HANDLE } sb_admin_level_t;

@@ -19,7 +19,7 @@
 #include "switchboard/error.h"
 #include "base/log.h"
 #include "base/prom_text.h"
-#include "peer/session.h"
+#include "session/session.h"
 
 #define SB_ADMIN_MAX_BODY (64 << 10)
 #define SB_ADMIN_MAX_CONNECTIONS 256

@@ -21,7 +21,7 @@
 #include "switchboard/error.h"
 #include "base/log.h"
 #include "switchboard/time.h"
-#include "peer/session.h"
+#include "session/session.h"
 
 #define SB_HTTP_MAXEV_LIMIT 100
 #define SB_HTTP_IDLE_TIMEOUT_S 120 /* a kept-alive connection that sends nothing */

@@ -16,7 +16,7 @@
 #include "loop/loop.h"
 #include "peer/events.h"
 #include "peer/peer_metrics.h"
-#include "peer/session.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
 

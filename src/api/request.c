@@ -16,8 +16,8 @@
 #include "base/log.h"
 #include "base/secret.h"
 #include "peer/events.h"
-#include "peer/handle.h"
-#include "peer/handle_media.h"
+#include "session/handle.h"
+#include "session/handle_media.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
 

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "peer/session.h"
+#include "session/session.h"
 
 typedef struct sb_api_config {
     const char *api_secret; /* NULL: none required */

@@ -42,7 +42,7 @@
 #include "switchboard/error.h"
 #include "base/log.h"
 #include "switchboard/time.h"
-#include "peer/session.h"
+#include "session/session.h"
 
 #define SB_WS_HTTP_TIMEOUT_S 30 /* MHD's idle timeout, before the upgrade */
 #define SB_WS_READ_CHUNK 16384

@@ -15,7 +15,7 @@
 #include "base/log.h"
 #include "switchboard/time.h"
 #include "peer/events.h"
-#include "peer/handle_media.h"
+#include "session/handle_media.h"
 #include "proto/demux.h"
 
 static sb_peer_globals_t sb_peer_globals;

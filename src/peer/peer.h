@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "loop/loop.h"
-#include "peer/handle.h"
+#include "session/handle.h"
 #include "switchboard/plugin.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"

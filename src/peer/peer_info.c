@@ -6,7 +6,7 @@
 
 #include "switchboard/time.h"
 #include "peer/events.h"
-#include "peer/handle.h"
+#include "session/handle.h"
 #include "peer/peer_internal.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"

@@ -7,9 +7,9 @@
 #include "loop/loop.h"
 #include "loop/pktbuf.h"
 #include "peer/events.h"
-#include "peer/handle.h"
-#include "peer/handle_media.h"
 #include "peer/peer.h"
+#include "session/handle.h"
+#include "session/handle_media.h"
 #include "plugin/loader.h"
 
 static int sb_core_push_event(sb_plugin_handle_t *ph, const char *transaction, json_t *data,

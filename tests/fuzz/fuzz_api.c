@@ -11,8 +11,8 @@
 
 #include "api/admin.h"
 #include "api/request.h"
-#include "peer/handle.h"
-#include "peer/session.h"
+#include "session/handle.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 
 static int fuzz_create(sb_plugin_handle_t *h)

@@ -44,8 +44,8 @@
 #include "base/log.h"
 #include "switchboard/time.h"
 #include "config/config.h"
-#include "peer/handle.h"
-#include "peer/session.h"
+#include "session/handle.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 
 #define FUZZ_MAX_INPUT 65536

@@ -54,13 +54,13 @@
 #include "fuzz_common.h"
 #include "fuzz_stun.h"
 #include "loop/loop.h"
-#include "peer/handle.h"
 #include "peer/peer_internal.h"
-#include "peer/session.h"
 #include "proto/demux.h"
 #include "proto/rtcp.h"
 #include "switchboard/rtp.h"
 #include "proto/srtp.h"
+#include "session/handle.h"
+#include "session/session.h"
 
 #define FUZZ_SENT_MAX (SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN)
 

@@ -9,8 +9,8 @@
 
 #include "api/errors.h"
 #include "api/request.h"
-#include "peer/handle.h"
-#include "peer/session.h"
+#include "session/handle.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 
 static int destroyed_handles;

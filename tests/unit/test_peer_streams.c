@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "peer/peer_streams.h"
+#include "session/peer_streams.h"
 
 static const sb_offer_stream_t two_feeds[4] = {
     {.kind = SB_MEDIA_AUDIO, .active = true, .codec = "opus", .pt = 111, .mid = "0"},

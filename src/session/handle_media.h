@@ -3,13 +3,13 @@
  * of the negotiated streams readable from any thread. Negotiation runs on the calling
  * (plugin or control) thread for the SDP work and on the loop for the peer, through
  * sb_loop_call_sync. One lock per binding, never held while calling out. */
-#ifndef SB_PEER_HANDLE_MEDIA_H
-#define SB_PEER_HANDLE_MEDIA_H
+#ifndef SB_SESSION_HANDLE_MEDIA_H
+#define SB_SESSION_HANDLE_MEDIA_H
 
 #include <jansson.h>
 #include <stddef.h>
 
-#include "peer/handle.h"
+#include "session/handle.h"
 #include "switchboard/plugin.h"
 
 typedef struct sb_handle_media sb_handle_media_t;

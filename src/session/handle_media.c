@@ -1,7 +1,7 @@
 /* A handle's media binding (see handle_media.h): offer/answer through proto/negotiate,
  * the peer's creation on its loop, trickled candidates, hangup. The SDP work runs on the
  * caller's thread; everything that touches the peer runs on its loop. */
-#include "peer/handle_media.h"
+#include "session/handle_media.h"
 
 #include <glib.h>
 #include <pthread.h>
@@ -14,9 +14,9 @@
 #include "base/log.h"
 #include "peer/events.h"
 #include "peer/peer.h"
-#include "peer/peer_streams.h"
 #include "proto/negotiate.h"
 #include "proto/sdp.h"
+#include "session/peer_streams.h"
 
 #define SB_MEDIA_MAX_PENDING_CANDIDATES 64
 

@@ -1,8 +1,8 @@
 /* Conversions between the negotiation unit (proto/negotiate.h) and the plugin ABI's view of
  * streams (sb_media_stream_t, sb_answer_opts_t, sb_offer_stream_t). Pure functions, any
  * thread: no peer state is touched here. */
-#ifndef SB_PEER_PEER_STREAMS_H
-#define SB_PEER_PEER_STREAMS_H
+#ifndef SB_SESSION_PEER_STREAMS_H
+#define SB_SESSION_PEER_STREAMS_H
 
 #include "switchboard/plugin.h"
 #include "proto/negotiate.h"

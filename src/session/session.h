@@ -5,8 +5,8 @@
  * Threads: any thread (transports, plugins, loops, the main loop's sweep). One lock for
  * the table of sessions, one per session; lock order: table, then session. No lock is
  * held while calling out (plugins, sinks, waiters). */
-#ifndef SB_PEER_SESSION_H
-#define SB_PEER_SESSION_H
+#ifndef SB_SESSION_SESSION_H
+#define SB_SESSION_SESSION_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -2,14 +2,14 @@
  * PeerConnection. Refcounted: the session holds one reference, plugins may take more
  * (through the core API) for queued work; memory lives until the last one goes.
  * Any thread; the detach sequence runs once, on whichever thread asks first. */
-#ifndef SB_PEER_HANDLE_H
-#define SB_PEER_HANDLE_H
+#ifndef SB_SESSION_HANDLE_H
+#define SB_SESSION_HANDLE_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "peer/session.h"
+#include "session/session.h"
 #include "switchboard/plugin.h"
 
 /* Create a handle in session s for plugin (calls plugin->create_handle). Returns an owned

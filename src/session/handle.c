@@ -1,6 +1,6 @@
 /* Handles (see handle.h): creation through the plugin, detach exactly once, and the
  * events a handle sends to its session. The PeerConnection hangs off here later. */
-#include "peer/handle.h"
+#include "session/handle.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include "switchboard/id.h"
 #include "base/log.h"
 #include "peer/events.h"
-#include "peer/handle_media.h"
+#include "session/handle_media.h"
 
 /* Owned by its references: the session's, the creator's, plugins'. Any thread. */
 struct sb_handle {

@@ -1,5 +1,5 @@
 /* Negotiation results ↔ plugin stream views (see peer_streams.h). */
-#include "peer/peer_streams.h"
+#include "session/peer_streams.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Sessions table, event queues and long-poll waiters (see session.h).
  * Does not know HTTP or WebSocket: transports plug in through waiters and sinks. */
-#include "peer/session.h"
+#include "session/session.h"
 
 #include <glib.h>
 #include <pthread.h>
@@ -14,7 +14,7 @@
 #include "base/log.h"
 #include "switchboard/time.h"
 #include "peer/events.h"
-#include "peer/handle.h"
+#include "session/handle.h"
 
 /* Owned by the table (one reference) and by whoever looked it up. */
 struct sb_session {
