@@ -15,7 +15,6 @@
 #include "base/log.h"
 #include "switchboard/time.h"
 #include "peer/events.h"
-#include "session/handle_media.h"
 #include "proto/demux.h"
 
 static sb_peer_globals_t sb_peer_globals;
@@ -41,7 +40,7 @@ int64_t sb_peer_nack_history_us(void)
 
 void sb_peer_push_core_event(sb_peer_t *p, const char *type, json_t *fields)
 {
-    sb_handle_push_core_event(p->handle, type, fields);
+    p->owner->ops->push_core_event(p->owner, type, fields);
 }
 
 int sb_peer_transport_send(sb_peer_t *p, const uint8_t *data, size_t len)
@@ -102,7 +101,7 @@ static void sb_peer_emit_with(sb_peer_t *p, unsigned subtype, const char *key, c
         json_object_update(body, extra);
         json_decref(extra);
     }
-    sb_handle_emit(p->handle, SB_EV_WEBRTC, subtype, body);
+    p->owner->ops->emit(p->owner, SB_EV_WEBRTC, subtype, body);
 }
 
 static void sb_peer_emit(sb_peer_t *p, unsigned subtype, const char *key, const char *value)
@@ -357,15 +356,15 @@ static const sb_ice_ops_t sb_peer_ice_ops = {
 
 /* ---- lifecycle ---- */
 
-int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **out)
+int sb_peer_new(sb_loop_t *loop, sb_peer_owner_t *owner, bool controlling, sb_peer_t **out)
 {
     SB_ASSERT(sb_loop_is_current(loop));
     sb_peer_t *p = SB_NEW(sb_peer_t);
     p->loop = loop;
-    sb_handle_ref(h);
-    p->handle = h;
-    p->ph = sb_handle_plugin_handle(h);
-    p->plugin = sb_handle_plugin(h);
+    owner->ops->ref(owner);
+    p->owner = owner;
+    p->ph = owner->ph;
+    p->plugin = owner->plugin;
     p->controlling = controlling;
     p->local_candidates = g_ptr_array_new_with_free_func(g_free);
     p->ticker_slot = -1;
@@ -386,7 +385,7 @@ int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **o
         if (p->ice)
             sb_ice_free(p->ice);
         g_ptr_array_free(p->local_candidates, TRUE);
-        sb_handle_unref(h);
+        owner->ops->unref(owner);
         sb_free(p);
         return rc;
     }
@@ -522,7 +521,7 @@ static gboolean sb_peer_free_idle(gpointer arg)
     sb_peer_restart_forget(p);
     g_ptr_array_free(p->local_candidates, TRUE);
     sb_loop_unbind(p->loop);
-    sb_handle_unref(p->handle);
+    p->owner->ops->unref(p->owner);
     sb_free(p);
     return G_SOURCE_REMOVE;
 }
@@ -543,7 +542,7 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
     p->dtls_timer = 0;
     if (p->dtls && was_up)
         sb_dtls_close(p->dtls);
-    sb_handle_media_detach_peer(p->handle, p);
+    p->owner->ops->on_close(p->owner, p);
     /* The plugin hears of every PeerConnection it answered or offered, up or not (ICE can
      * fail first), and before the client's "hangup": the reference's order, which the
      * EchoTest's "done" event relies on. */

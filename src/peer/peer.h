@@ -1,20 +1,21 @@
 /* A PeerConnection terminated in Switchboard: ICE (libnice, via ice.h) → first-byte demux →
- * DTLS (keys) → SRTP → RTP/RTCP → the handle's plugin, and the way back.
+ * DTLS (keys) → SRTP → RTP/RTCP → its plugin, and the way back.
  *
  * Threads: a peer is bound to one media loop for its whole life and every sb_peer_*
  * function runs on that loop (debug builds assert it). Others reach it by posting to the
- * loop (handle_media.c does). Owned by its handle's media binding; sb_peer_close() starts an
- * asynchronous teardown that frees it at the end of the loop iteration, never inside its
- * own callbacks. */
+ * loop (session/handle_media.c does). Owned by its owner (sb_peer_owner_t: a handle's media
+ * binding); sb_peer_close() starts an asynchronous teardown that frees it at the end of the
+ * loop iteration, never inside its own callbacks. A peer knows nothing of sessions and
+ * handles: what it tells its owner, and asks of it, goes through the owner's ops. */
 #ifndef SB_PEER_PEER_H
 #define SB_PEER_PEER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "loop/loop.h"
-#include "session/handle.h"
 #include "switchboard/plugin.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
@@ -42,9 +43,36 @@ typedef struct sb_peer_remote {
     sb_dtls_role_t our_role; /* from a=setup: remote active → we are server */
 } sb_peer_remote_t;
 
-/* Create a peer for handle h on the current loop. controlling: we made the offer.
- * Returns 0 and *out, or SB_E*. */
-int sb_peer_new(sb_loop_t *loop, sb_handle_t *h, bool controlling, sb_peer_t **out);
+/* A peer's owner (the session layer: a handle's media binding, session/handle_media.c) and
+ * the plugin its media goes to: what the peer tells its owner and asks of it. Embedded in the
+ * owner's object, which lives as long as a reference taken with ref; set before the first
+ * sb_peer_new and never changed after. The peer holds a reference for its life and one for
+ * each job it posts to its loop. */
+typedef struct sb_peer_owner sb_peer_owner_t;
+typedef struct sb_peer_owner_ops {
+    void (*ref)(sb_peer_owner_t *o);   /* any thread */
+    void (*unref)(sb_peer_owner_t *o); /* any thread */
+    /* A Janus core event {"janus":type,...fields} for the client (fields stolen). */
+    void (*push_core_event)(sb_peer_owner_t *o, const char *type, json_t *fields);
+    /* An event for event handlers (peer/events.h; body stolen). */
+    void (*emit)(sb_peer_owner_t *o, unsigned type, unsigned subtype, json_t *body);
+    /* The peer is closing (sb_peer_close): the owner forgets it. */
+    void (*on_close)(sb_peer_owner_t *o, sb_peer_t *p);
+    /* The owner's live peer, or NULL: a job the peer posted finds it again through this.
+     * Borrowed, valid during this loop iteration. */
+    sb_peer_t *(*peer)(sb_peer_owner_t *o);
+} sb_peer_owner_ops_t;
+
+struct sb_peer_owner {
+    const sb_peer_owner_ops_t *ops;
+    void *ctx;                 /* the owner's own, for its ops */
+    const sb_plugin_t *plugin; /* borrowed: outlives the owner */
+    sb_plugin_handle_t *ph;    /* borrowed: lives as long as the owner */
+};
+
+/* Create a peer for owner (borrowed, referenced: see sb_peer_owner_t) on the current loop.
+ * controlling: we made the offer. Returns 0 and *out, or SB_E*. */
+int sb_peer_new(sb_loop_t *loop, sb_peer_owner_t *owner, bool controlling, sb_peer_t **out);
 
 /* Local ICE credentials (borrowed) and DTLS fingerprint for our SDP. */
 void sb_peer_local_ice(sb_peer_t *p, const char **ufrag, const char **pwd);

@@ -13,8 +13,6 @@
 #include "base/log.h"
 #include "switchboard/time.h"
 #include "loop/loop.h"
-#include "session/handle.h"
-#include "session/handle_media.h"
 #include "peer/peer_internal.h"
 #include "proto/dcep.h"
 #include "proto/dtls.h"
@@ -46,7 +44,7 @@ typedef struct sb_peer_channel {
 
 struct sb_peer_data {
     struct sb_peer *p;
-    sb_handle_t *handle; /* the peer's; for the tick thread's wake-ups */
+    sb_peer_owner_t *owner; /* the peer's; for the tick thread's wake-ups */
     sb_loop_t *loop;
     sb_sctp_t *sctp;
     bool dtls_client;
@@ -106,22 +104,22 @@ void sb_peer_data_global_stop(void)
 
 static void sb_peer_data_drain_job(void *arg)
 {
-    sb_handle_t *h = arg;
-    struct sb_peer *p = sb_handle_media_peer(h);
+    sb_peer_owner_t *o = arg;
+    struct sb_peer *p = o->ops->peer(o);
     if (p && p->data)
         sb_sctp_drain(p->data->sctp);
-    sb_handle_unref(h);
+    o->ops->unref(o);
 }
 
 /* Any thread (the ticker): something is queued; drain it on the peer's loop. d is alive
  * here (sctp.c calls this under its lock, and sb_peer_data_stop frees the association
- * first); the job finds the peer again through its handle. */
+ * first); the job finds the peer again through its owner. */
 static void sb_peer_data_wake(void *ctx)
 {
     sb_peer_data_t *d = ctx;
-    sb_handle_ref(d->handle);
-    if (sb_loop_post(d->loop, sb_peer_data_drain_job, d->handle) < 0)
-        sb_handle_unref(d->handle);
+    d->owner->ops->ref(d->owner);
+    if (sb_loop_post(d->loop, sb_peer_data_drain_job, d->owner) < 0)
+        d->owner->ops->unref(d->owner);
 }
 
 static void sb_peer_data_out(void *ctx, const uint8_t *pkt, size_t len)
@@ -321,7 +319,7 @@ sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
 {
     sb_peer_data_t *d = SB_NEW(sb_peer_data_t);
     d->p = p;
-    d->handle = p->handle;
+    d->owner = p->owner;
     d->loop = p->loop;
     d->dtls_client = dtls_client;
     d->remote_max_message = remote_max_message;

@@ -6,7 +6,6 @@
 
 #include "switchboard/time.h"
 #include "peer/events.h"
-#include "session/handle.h"
 #include "peer/peer_internal.h"
 #include "proto/cert.h"
 #include "proto/dtls.h"
@@ -192,6 +191,7 @@ void sb_peer_emit_reports(sb_peer_t *p)
     for (unsigned i = 0; i < p->nstreams; i++) {
         const sb_media_stream_t *s = &p->streams[i];
         if (s->active && s->kind != SB_MEDIA_DATA)
-            sb_handle_emit(p->handle, SB_EV_MEDIA, SB_EV_MEDIA_STATS, sb_peer_stream_report(p, i));
+            p->owner->ops->emit(p->owner, SB_EV_MEDIA, SB_EV_MEDIA_STATS,
+                                sb_peer_stream_report(p, i));
     }
 }

@@ -79,13 +79,13 @@ typedef struct sb_peer_ssrc_map {
     bool rtx;
 } sb_peer_ssrc_map_t;
 
-/* Owned by the handle's media binding; its loop only. */
+/* Owned by its owner (a handle's media binding); its loop only. */
 struct sb_peer {
     sb_loop_t *loop;
     sb_peer_metrics_t *metrics; /* its loop's counters (peer_metrics.h) */
     int64_t created_us;         /* the offer (ours or the client's): join time from here */
     bool joined;                /* webrtcup once: join time observed */
-    sb_handle_t *handle; /* strong reference */
+    sb_peer_owner_t *owner; /* referenced (ops->ref) for the peer's life */
     sb_plugin_handle_t *ph;
     const sb_plugin_t *plugin;
     sb_peer_state_t state;

@@ -90,7 +90,7 @@ int sb_handle_create(sb_session_t *s, const sb_plugin_t *plugin, const char *opa
     h->session = s;
     h->plugin = plugin;
     h->opaque_id = sb_strdup(opaque_id);
-    h->media = sb_handle_media_new();
+    h->media = sb_handle_media_new(h);
     h->ph.session_id = sb_session_id(s);
     do {
         h->ph.handle_id = sb_id_new(sb_id_node(sb_session_id(s)));

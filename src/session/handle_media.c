@@ -21,7 +21,8 @@
 #define SB_MEDIA_MAX_PENDING_CANDIDATES 64
 
 struct sb_handle_media {
-    pthread_mutex_t lock; /* guards every field */
+    sb_peer_owner_t owner; /* the handle, as its peer sees it; set at creation */
+    pthread_mutex_t lock;  /* guards every field below */
     struct sb_peer *peer; /* set and cleared on the loop */
     sb_loop_t *loop;      /* fixed once a peer was created */
     GPtrArray *pending;   /* char* candidate lines, before the peer exists */
@@ -36,9 +37,60 @@ struct sb_handle_media {
     uint64_t sdp_session_id, sdp_version;
 };
 
-sb_handle_media_t *sb_handle_media_new(void)
+/* ---- the handle as its peer's owner (peer.h): loop thread but ref and unref ---- */
+
+static void sb_media_owner_ref(sb_peer_owner_t *o)
+{
+    sb_handle_ref(o->ctx);
+}
+
+static void sb_media_owner_unref(sb_peer_owner_t *o)
+{
+    sb_handle_unref(o->ctx);
+}
+
+static void sb_media_owner_core_event(sb_peer_owner_t *o, const char *type, json_t *fields)
+{
+    sb_handle_push_core_event(o->ctx, type, fields);
+}
+
+static void sb_media_owner_emit(sb_peer_owner_t *o, unsigned type, unsigned subtype,
+                                json_t *body)
+{
+    sb_handle_emit(o->ctx, type, subtype, body);
+}
+
+/* The peer is closing: forget it. */
+static void sb_media_owner_on_close(sb_peer_owner_t *o, struct sb_peer *p)
+{
+    sb_handle_media_t *m = sb_handle_media(o->ctx);
+    pthread_mutex_lock(&m->lock);
+    if (m->peer == p)
+        m->peer = NULL;
+    pthread_mutex_unlock(&m->lock);
+}
+
+static struct sb_peer *sb_media_owner_peer(sb_peer_owner_t *o)
+{
+    return sb_handle_media_peer(o->ctx);
+}
+
+static const sb_peer_owner_ops_t sb_media_owner_ops = {
+    .ref = sb_media_owner_ref,
+    .unref = sb_media_owner_unref,
+    .push_core_event = sb_media_owner_core_event,
+    .emit = sb_media_owner_emit,
+    .on_close = sb_media_owner_on_close,
+    .peer = sb_media_owner_peer,
+};
+
+sb_handle_media_t *sb_handle_media_new(sb_handle_t *h)
 {
     sb_handle_media_t *m = SB_NEW(sb_handle_media_t);
+    m->owner = (sb_peer_owner_t){.ops = &sb_media_owner_ops,
+                                 .ctx = h,
+                                 .plugin = sb_handle_plugin(h),
+                                 .ph = sb_handle_plugin_handle(h)};
     pthread_mutex_init(&m->lock, NULL);
     m->pending = g_ptr_array_new_with_free_func(sb_free);
     sb_random_bytes(&m->sdp_session_id, sizeof(m->sdp_session_id));
@@ -83,7 +135,7 @@ static struct sb_peer *sb_media_ensure_peer(sb_media_job_t *j)
     pthread_mutex_unlock(&j->m->lock);
     if (p)
         return p;
-    int rc = sb_peer_new(j->m->loop, j->h, j->controlling, &p);
+    int rc = sb_peer_new(j->m->loop, &j->m->owner, j->controlling, &p);
     if (rc < 0) {
         j->rc = rc;
         snprintf(j->reason, sizeof(j->reason), "cannot create the ICE agent");
@@ -600,13 +652,9 @@ void sb_handle_media_hangup(sb_handle_t *h, const char *reason)
     sb_loop_call_sync(loop, sb_media_hangup_on_loop, &j);
 }
 
-void sb_handle_media_detach_peer(sb_handle_t *h, struct sb_peer *p)
+sb_peer_owner_t *sb_handle_media_owner(sb_handle_t *h)
 {
-    sb_handle_media_t *m = sb_handle_media(h);
-    pthread_mutex_lock(&m->lock);
-    if (m->peer == p)
-        m->peer = NULL;
-    pthread_mutex_unlock(&m->lock);
+    return &sb_handle_media(h)->owner;
 }
 
 struct sb_peer *sb_handle_media_peer(sb_handle_t *h)

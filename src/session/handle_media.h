@@ -9,17 +9,20 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "peer/peer.h"
 #include "session/handle.h"
 #include "switchboard/plugin.h"
 
 typedef struct sb_handle_media sb_handle_media_t;
-struct sb_peer;
 
-sb_handle_media_t *sb_handle_media_new(void);
+/* The binding of h, which h owns (handle.c): created with the handle, freed with it. */
+sb_handle_media_t *sb_handle_media_new(sb_handle_t *h);
 void sb_handle_media_free(sb_handle_media_t *m);
 
 /* The binding of a handle (handle.c owns it). */
 sb_handle_media_t *sb_handle_media(sb_handle_t *h);
+/* h as its peer's owner (peer.h), what sb_peer_new takes: borrowed, as long as h is. */
+sb_peer_owner_t *sb_handle_media_owner(sb_handle_t *h);
 
 int sb_handle_media_answer(sb_handle_t *h, json_t *offer, const sb_answer_opts_t *opts,
                            json_t **answer, char *reason, size_t reason_len);
@@ -40,8 +43,6 @@ int sb_handle_media_trickle(sb_handle_t *h, json_t *candidate, json_t *candidate
  * no hangup event. */
 void sb_handle_media_hangup(sb_handle_t *h, const char *reason);
 
-/* Loop thread (peer.c): the peer is closing, forget it. */
-void sb_handle_media_detach_peer(sb_handle_t *h, struct sb_peer *p);
 /* Loop thread: the live peer of h, or NULL. Borrowed: valid during this loop iteration. */
 struct sb_peer *sb_handle_media_peer(sb_handle_t *h);
 /* The Admin API's description of the handle's PeerConnection (sb_peer_info, made on its

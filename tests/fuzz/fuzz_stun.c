@@ -60,6 +60,7 @@
 #include "switchboard/rtp.h"
 #include "proto/srtp.h"
 #include "session/handle.h"
+#include "session/handle_media.h"
 #include "session/session.h"
 
 #define FUZZ_SENT_MAX (SB_PEER_PKT_MAX + SB_SRTP_MAX_TRAILER_LEN)
@@ -206,7 +207,7 @@ static const sb_plugin_t fuzz_plugin = {
 static sb_peer_t *fuzz_peer_new(bool with_remote, sb_dtls_role_t role)
 {
     sb_peer_t *p = NULL;
-    FUZZ_CHECK(sb_peer_new(fz.loop, fz.handle, false, &p) == 0);
+    FUZZ_CHECK(sb_peer_new(fz.loop, sb_handle_media_owner(fz.handle), false, &p) == 0);
     if (with_remote) {
         sb_peer_remote_t r = {.ufrag = "remo", .pwd = "remotepasswordremotepw", .our_role = role};
         fuzz_split_fp(sb_cert_fingerprint(fz.cert_client), r.fp_hash, sizeof(r.fp_hash),
