@@ -284,9 +284,12 @@ static json_t *sb_api_trickle(sb_api_ctx_t *c)
         return sb_api_fail(c, SB_API_ERR_INVALID_ELEMENT_TYPE,
                            "Invalid element type (candidate should be an object)");
     /* Candidates that race ahead of the offer are kept until the PeerConnection exists. */
-    int code = sb_handle_media_trickle(c->handle, candidate, candidates);
-    if (code)
-        return sb_api_fail(c, code, "Invalid trickle candidate");
+    int rc = sb_handle_media_trickle(c->handle, candidate, candidates);
+    if (rc < 0)
+        return sb_api_fail(c,
+                           rc == SB_ENOENT ? SB_API_ERR_MISSING_MANDATORY_ELEMENT
+                                           : SB_API_ERR_INVALID_ELEMENT_TYPE,
+                           "Invalid trickle candidate");
     return sb_api_reply(c, "ack");
 }
 

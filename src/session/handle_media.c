@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "api/errors.h"
 #include "switchboard/alloc.h"
 #include "switchboard/error.h"
 #include "switchboard/id.h"
@@ -586,20 +585,20 @@ static int sb_media_trickle_one(sb_handle_t *h, json_t *c)
         return 0;
     }
     if (!json_is_object(c))
-        return SB_API_ERR_INVALID_ELEMENT_TYPE;
+        return SB_EINVAL;
     json_t *line = json_object_get(c, "candidate");
     if (!json_is_string(line))
-        return SB_API_ERR_MISSING_MANDATORY_ELEMENT;
+        return SB_ENOENT;
     if (json_string_length(line) == 0) { /* an empty candidate also means "done" */
         sb_media_add_candidate(h, NULL);
         return 0;
     }
     if (json_string_length(line) > 512)
-        return SB_API_ERR_INVALID_ELEMENT_TYPE;
+        return SB_EINVAL;
     sb_sdp_candidate_t parsed;
     char why[128];
     if (sb_sdp_candidate_parse(json_string_value(line), &parsed, why, sizeof(why)) != 0)
-        return SB_API_ERR_INVALID_ELEMENT_TYPE; /* refused here, never handed to libnice */
+        return SB_EINVAL; /* refused here, never handed to libnice */
     sb_media_add_candidate(h, json_string_value(line));
     return 0;
 }
@@ -610,7 +609,7 @@ int sb_handle_media_trickle(sb_handle_t *h, json_t *candidate, json_t *candidate
         size_t i;
         json_t *c;
         if (json_array_size(candidates) > SB_MEDIA_MAX_PENDING_CANDIDATES)
-            return SB_API_ERR_INVALID_ELEMENT_TYPE;
+            return SB_EINVAL;
         json_array_foreach(candidates, i, c)
         {
             int rc = sb_media_trickle_one(h, c);

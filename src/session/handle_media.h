@@ -35,8 +35,10 @@ void sb_handle_media_request_ice_restart(sb_handle_t *h);
 unsigned sb_handle_media_streams(sb_handle_t *h, sb_media_stream_t *out, unsigned max);
 int sb_handle_media_loop_index(sb_handle_t *h);
 
-/* A "trickle" request's candidate (object, or null) or candidates (array). Returns 0 or an
- * API error code (467 for a malformed candidate). */
+/* A "trickle" request's candidate (object, or null) or candidates (array), handed on in
+ * order until one is refused. Returns 0; SB_ENOENT when a candidate object has no
+ * "candidate" string (the API answers 456); SB_EINVAL when a candidate is malformed, too
+ * long, not an object, or there are too many (467). */
 int sb_handle_media_trickle(sb_handle_t *h, json_t *candidate, json_t *candidates);
 /* Close the PeerConnection, synchronously with its loop: when this returns, the plugin
  * got hangup_media (if media was up) and no media callback runs any more. reason NULL:

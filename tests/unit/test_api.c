@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -252,6 +253,60 @@ static void test_pending_bound(void **state)
     json_decref(r);
 }
 
+/* Trickle's own refusals come from the session layer as SB_E* codes: the API answers them
+ * with the same codes and text as ever (456 for a candidate object without "candidate",
+ * 467 for the rest). */
+static void expect_trickle(uint64_t sid, uint64_t hid, const char *what, int code)
+{
+    char text[4096];
+    snprintf(text, sizeof(text), "{\"janus\":\"trickle\",%s,\"transaction\":\"x\"}", what);
+    json_t *r = call(text, sid, hid, true);
+    if (code == 0) {
+        assert_string_equal(json_string_value(json_object_get(r, "janus")), "ack");
+    } else {
+        if (error_code(r) != code)
+            fail_msg("%s: expected error %d, got %s", text, code, json_dumps(r, 0));
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(r, "error"), "reason")),
+            "Invalid trickle candidate");
+    }
+    json_decref(r);
+}
+
+static void test_trickle_errors(void **state)
+{
+    (void)state;
+    uint64_t sid = create_session();
+    uint64_t hid = attach(sid);
+    const char *good = "{\"candidate\":\"candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host\","
+                       "\"sdpMid\":\"0\"}";
+    char what[3900];
+    snprintf(what, sizeof(what), "\"candidate\":%s", good);
+    expect_trickle(sid, hid, what, 0);
+    expect_trickle(sid, hid, "\"candidate\":{\"completed\":true}", 0);
+    expect_trickle(sid, hid, "\"candidate\":null", 0);
+    expect_trickle(sid, hid, "\"candidate\":{\"candidate\":\"\"}", 0);
+    expect_trickle(sid, hid, "\"candidate\":{\"sdpMid\":\"0\"}", 456);
+    expect_trickle(sid, hid, "\"candidate\":{\"candidate\":5}", 456);
+    expect_trickle(sid, hid, "\"candidate\":{\"candidate\":\"candidate:garbage\"}", 467);
+    snprintf(what, sizeof(what), "\"candidates\":[%s,{\"sdpMid\":\"0\"}]", good);
+    expect_trickle(sid, hid, what, 456);
+    snprintf(what, sizeof(what), "\"candidates\":[%s,7]", good);
+    expect_trickle(sid, hid, what, 467);
+    /* A line past 512 bytes. */
+    int n = snprintf(what, sizeof(what), "\"candidate\":{\"candidate\":\"candidate:");
+    for (int i = 0; i < 520; i++)
+        what[n++] = 'a';
+    snprintf(what + n, sizeof(what) - (size_t)n, "\"}");
+    expect_trickle(sid, hid, what, 467);
+    /* More candidates in one request than a handle keeps. */
+    n = snprintf(what, sizeof(what), "\"candidates\":[");
+    for (int i = 0; i < 65; i++)
+        n += snprintf(what + n, sizeof(what) - (size_t)n, "%snull", i ? "," : "");
+    snprintf(what + n, sizeof(what) - (size_t)n, "]");
+    expect_trickle(sid, hid, what, 467);
+}
+
 static void test_api_secret(void **state)
 {
     (void)state;
@@ -278,6 +333,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_body_ids_and_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trickle_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
