@@ -20,8 +20,9 @@
 #define SB_MEDIA_MAX_PENDING_CANDIDATES 64
 
 struct sb_handle_media {
-    sb_peer_owner_t owner; /* the handle, as its peer sees it; set at creation */
-    pthread_mutex_t lock;  /* guards every field below */
+    /* The handle as its peer's owner (peer.h): set at creation, never changed. */
+    sb_peer_owner_t owner;
+    pthread_mutex_t lock; /* guards every field below */
     struct sb_peer *peer; /* set and cleared on the loop */
     sb_loop_t *loop;      /* fixed once a peer was created */
     GPtrArray *pending;   /* char* candidate lines, before the peer exists */
@@ -53,8 +54,7 @@ static void sb_media_owner_core_event(sb_peer_owner_t *o, const char *type, json
     sb_handle_push_core_event(o->ctx, type, fields);
 }
 
-static void sb_media_owner_emit(sb_peer_owner_t *o, unsigned type, unsigned subtype,
-                                json_t *body)
+static void sb_media_owner_emit(sb_peer_owner_t *o, unsigned type, unsigned subtype, json_t *body)
 {
     sb_handle_emit(o->ctx, type, subtype, body);
 }
