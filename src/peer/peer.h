@@ -47,7 +47,7 @@ typedef struct sb_peer_remote {
  * the plugin its media goes to: what the peer tells its owner and asks of it. Embedded in the
  * owner's object, which lives as long as a reference taken with ref; set before the first
  * sb_peer_new and never changed after. The peer holds a reference for its life and one for
- * each job it posts to its loop. */
+ * each job it posts to its loop. Every op but ref and unref runs on the peer's loop. */
 typedef struct sb_peer_owner sb_peer_owner_t;
 typedef struct sb_peer_owner_ops {
     void (*ref)(sb_peer_owner_t *o);   /* any thread */
