@@ -19,7 +19,7 @@ if [ -n "$extra" ]; then
     fail=1
 fi
 
-for so in "$build"/plugins/*.so; do
+for so in "$build"/plugins/*.so "$build"/examples/*/*.so; do
     [ -e "$so" ] || continue
     extra=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -Ev "$linker" | grep -vx sb_plugin_get)
     if [ -n "$extra" ]; then

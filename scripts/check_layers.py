@@ -38,7 +38,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 def layer_of(rel):
     """The layer a file belongs to (its key in ALLOWED), or None when unchecked."""
     parts = rel.split("/")
-    if parts[0] == "plugins" and len(parts) >= 3:
+    if parts[0] in ("plugins", "examples") and len(parts) >= 3:
         return "plugins"
     if parts[0] == "include" and len(parts) >= 3 and parts[1] == "switchboard":
         return "include/switchboard"
@@ -51,7 +51,7 @@ def layer_of(rel):
 
 
 def violations(top):
-    for root in ("include", "src", "plugins"):
+    for root in ("include", "src", "plugins", "examples"):
         for dirpath, _, names in os.walk(os.path.join(top, root)):
             for name in sorted(names):
                 if not name.endswith((".c", ".h")):

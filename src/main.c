@@ -184,6 +184,58 @@ static int sb_main_start_transports(const sb_config_t *cfg)
     return 0;
 }
 
+static void sb_main_init_api(const sb_config_t *cfg)
+{
+    sb_sessions_init(&(sb_sessions_config_t){
+        .node_id = cfg->node_id,
+        .timeout_s = cfg->session_timeout_s,
+        .max_sessions = cfg->max_sessions,
+        .max_handles_per_session = cfg->max_handles_per_session,
+        .event_queue_max = cfg->event_queue_max,
+        .event_queue_max_bytes = cfg->event_queue_max_bytes,
+    });
+    sb_api_init(&(sb_api_config_t){.api_secret = cfg->api_secret, .ipv6 = cfg->ipv6});
+    sb_tokens_init(cfg->token_auth, cfg->token_auth_secret);
+}
+
+/* Everything is up: say so (log, systemd, event handlers) and run until a signal ends it. */
+static void sb_main_serve(const sb_config_t *cfg, GMainLoop *loop)
+{
+    g_timeout_add(250, sb_main_tick, NULL);
+    if (cfg->http_enabled)
+        SB_INFO("main", "ready: http://localhost:%u/ (API at %s)", cfg->http_port,
+                cfg->base_path);
+    if (sb_tls_ready() && cfg->https_port)
+        SB_INFO("main", "ready: https://<this machine>:%u/ (API at %s)", cfg->https_port,
+                cfg->base_path);
+    sb_sd_notify("READY=1\nSTATUS=serving");
+    if (sb_events_wanted(SB_EV_CORE))
+        sb_events_emit(SB_EV_CORE, SB_EV_CORE_STARTUP, 0, 0, NULL,
+                       json_pack("{s:s, s:o}", "status", "started", "info",
+                                 sb_api_server_info(NULL)));
+    g_main_loop_run(loop);
+    sb_sd_notify("STOPPING=1");
+    if (sb_events_wanted(SB_EV_CORE))
+        sb_events_emit(SB_EV_CORE, SB_EV_CORE_SHUTDOWN, 0, 0, NULL,
+                       json_pack("{s:s, s:i}", "status", "shutdown", "signum",
+                                 sb_drain.signum));
+}
+
+/* In the reverse order of the start: nothing new comes in, then what exists goes. */
+static void sb_main_teardown(bool media_up)
+{
+    for (size_t i = SB_NTRANSPORTS; i-- > 0;)
+        sb_transports[i]->stop();
+    sb_tls_deinit();
+    sb_sessions_deinit();
+    sb_plugins_unload();
+    if (media_up)
+        sb_media_stop();
+    sb_webhook_stop(SB_MAIN_EVENTS_FLUSH_MS); /* sends what the shutdown left queued */
+    sb_tokens_deinit();
+    sb_api_deinit();
+}
+
 int main(int argc, char **argv)
 {
     sb_config_t cfg;
@@ -202,16 +254,7 @@ int main(int argc, char **argv)
     SB_INFO("main", "Switchboard %s starting (%s)", PACKAGE_VERSION,
             cfg.loaded_file ? cfg.loaded_file : "embedded defaults");
 
-    sb_sessions_init(&(sb_sessions_config_t){
-        .node_id = cfg.node_id,
-        .timeout_s = cfg.session_timeout_s,
-        .max_sessions = cfg.max_sessions,
-        .max_handles_per_session = cfg.max_handles_per_session,
-        .event_queue_max = cfg.event_queue_max,
-        .event_queue_max_bytes = cfg.event_queue_max_bytes,
-    });
-    sb_api_init(&(sb_api_config_t){.api_secret = cfg.api_secret, .ipv6 = cfg.ipv6});
-    sb_tokens_init(cfg.token_auth, cfg.token_auth_secret);
+    sb_main_init_api(&cfg);
     int exit_code = 0;
     GMainLoop *loop = g_main_loop_new(NULL, FALSE);
     /* Before anything listens: a SIGTERM that comes as soon as a port answers (a supervisor,
@@ -233,39 +276,12 @@ int main(int argc, char **argv)
     if (!media_up || sb_main_load_tls(&cfg) < 0 || sb_main_start_transports(&cfg) < 0) {
         exit_code = 1;
     } else {
-        g_timeout_add(250, sb_main_tick, NULL);
-        if (cfg.http_enabled)
-            SB_INFO("main", "ready: http://localhost:%u/ (API at %s)", cfg.http_port,
-                    cfg.base_path);
-        if (sb_tls_ready() && cfg.https_port)
-            SB_INFO("main", "ready: https://<this machine>:%u/ (API at %s)", cfg.https_port,
-                    cfg.base_path);
-        sb_sd_notify("READY=1\nSTATUS=serving");
-        if (sb_events_wanted(SB_EV_CORE))
-            sb_events_emit(SB_EV_CORE, SB_EV_CORE_STARTUP, 0, 0, NULL,
-                           json_pack("{s:s, s:o}", "status", "started", "info",
-                                     sb_api_server_info(NULL)));
-        g_main_loop_run(loop);
-        sb_sd_notify("STOPPING=1");
-        if (sb_events_wanted(SB_EV_CORE))
-            sb_events_emit(SB_EV_CORE, SB_EV_CORE_SHUTDOWN, 0, 0, NULL,
-                           json_pack("{s:s, s:i}", "status", "shutdown", "signum",
-                                     sb_drain.signum));
+        sb_main_serve(&cfg, loop);
     }
     g_source_remove(on_int);
     g_source_remove(on_term);
     g_source_remove(on_hup);
-
-    for (size_t i = SB_NTRANSPORTS; i-- > 0;)
-        sb_transports[i]->stop();
-    sb_tls_deinit();
-    sb_sessions_deinit();
-    sb_plugins_unload();
-    if (media_up)
-        sb_media_stop();
-    sb_webhook_stop(SB_MAIN_EVENTS_FLUSH_MS); /* sends what the shutdown left queued */
-    sb_tokens_deinit();
-    sb_api_deinit();
+    sb_main_teardown(media_up);
     g_main_loop_unref(loop);
     SB_INFO("main", "stopped");
     sb_log_stop();

@@ -1,5 +1,6 @@
 /* Allocation wrappers: abort on out-of-memory so callers never handle NULL.
- * Any thread. Media buffers do not come from here on the hot path: see pool.h. */
+ * Any thread. The core's media buffers do not come from here: a plugin keeps a received
+ * packet with the core's packet_retain (switchboard/plugin.h) rather than copying it. */
 #ifndef SWITCHBOARD_ALLOC_H
 #define SWITCHBOARD_ALLOC_H
 

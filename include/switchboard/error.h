@@ -1,4 +1,5 @@
-/* Error codes: functions return 0 or a negative SB_E* value (errno style). */
+/* Error codes: functions return 0 or a negative SB_E* value (errno style). Any thread;
+ * sb_strerror's text is static (never freed). */
 #ifndef SWITCHBOARD_ERROR_H
 #define SWITCHBOARD_ERROR_H
 

@@ -18,8 +18,9 @@
  * bounded by the highest layer the sender was seen sending lately (about two seconds); they
  * are known, and reported, when a picture is over (at the start of the next one).
  *
- * Does not parse payloads (switchboard/codec.h does), keep sequence numbers (switchboard/seq_rewrite.h) or
- * time out layers: a cap above the layers sent simply forwards them all.
+ * Does not parse payloads (switchboard/codec.h does), keep sequence numbers
+ * (switchboard/seq_rewrite.h) or time out layers: a cap above the layers sent simply
+ * forwards them all.
  * Sans-IO, no allocation: embedded in its owner (a subscriber stream), used on its thread. */
 #ifndef SWITCHBOARD_SVC_SELECT_H
 #define SWITCHBOARD_SVC_SELECT_H

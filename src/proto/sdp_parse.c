@@ -210,6 +210,26 @@ static int sb_sdp_check_all(sb_sdp_parser_t *p)
     return 0;
 }
 
+/* An m= line ends the media section before it (checked whole) and starts the next. */
+static int sb_sdp_next_media(sb_sdp_parser_t *p, char *v)
+{
+    if (p->m) {
+        int rc = sb_sdp_check_media(p, p->m);
+        if (rc)
+            return rc;
+    }
+    return sb_sdp_parse_media(p, v);
+}
+
+/* "a=<name>[:<value>]" */
+static int sb_sdp_attr_line(sb_sdp_parser_t *p, char *v)
+{
+    char *colon = strchr(v, ':');
+    if (colon)
+        *colon = '\0';
+    return sb_sdp_parse_attr(p, v, colon ? colon + 1 : NULL);
+}
+
 /* One line "<type>=<value>", NUL-terminated and writable. */
 static int sb_sdp_parse_line(sb_sdp_parser_t *p, char *line)
 {
@@ -260,18 +280,9 @@ static int sb_sdp_parse_line(sb_sdp_parser_t *p, char *line)
     case 'k':
         return 0; /* informational or obsolete: accepted and dropped */
     case 'm':
-        if (p->m) {
-            int rc = sb_sdp_check_media(p, p->m);
-            if (rc)
-                return rc;
-        }
-        return sb_sdp_parse_media(p, v);
-    case 'a': {
-        char *colon = strchr(v, ':');
-        if (colon)
-            *colon = '\0';
-        return sb_sdp_parse_attr(p, v, colon ? colon + 1 : NULL);
-    }
+        return sb_sdp_next_media(p, v);
+    case 'a':
+        return sb_sdp_attr_line(p, v);
     default:
         return sb_sdp_fail(p, "unknown line type '%c='", type);
     }

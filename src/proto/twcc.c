@@ -127,6 +127,25 @@ static size_t sb_twcc_write_chunks(const uint8_t *sym, size_t n, uint8_t *out)
     return w;
 }
 
+/* The transport-cc message's header (draft-holmer-rmcat-transport-wide-cc-extensions-01
+ * section 3.1), for a message of len bytes (padded) over count statuses from base_seq. */
+static void sb_twcc_write_fb_header(uint8_t *out, size_t len, uint32_t sender_ssrc,
+                                    uint32_t media_ssrc, uint16_t base_seq, uint16_t count,
+                                    int64_t ref, uint8_t fb_count)
+{
+    out[0] = 0x80 | SB_RTCP_FMT_TWCC;
+    out[1] = SB_RTCP_RTPFB;
+    sb_put_be16(out + 2, (uint16_t)(len / 4 - 1));
+    sb_put_be32(out + 4, sender_ssrc);
+    sb_put_be32(out + 8, media_ssrc);
+    sb_put_be16(out + 12, base_seq);
+    sb_put_be16(out + 14, count);
+    out[16] = (uint8_t)(ref >> 16);
+    out[17] = (uint8_t)(ref >> 8);
+    out[18] = (uint8_t)ref;
+    out[19] = fb_count;
+}
+
 int sb_twcc_recv_write(sb_twcc_recv_t *r, uint32_t sender_ssrc, uint32_t media_ssrc,
                        int64_t now_us, uint8_t *out, size_t size)
 {
@@ -184,17 +203,8 @@ int sb_twcc_recv_write(sb_twcc_recv_t *r, uint32_t sender_ssrc, uint32_t media_s
     off += dlen;
     while (off % 4)
         out[off++] = 0;
-    out[0] = 0x80 | SB_RTCP_FMT_TWCC;
-    out[1] = SB_RTCP_RTPFB;
-    sb_put_be16(out + 2, (uint16_t)(off / 4 - 1));
-    sb_put_be32(out + 4, sender_ssrc);
-    sb_put_be32(out + 8, media_ssrc);
-    sb_put_be16(out + 12, (uint16_t)r->base);
-    sb_put_be16(out + 14, (uint16_t)n);
-    out[16] = (uint8_t)(ref >> 16);
-    out[17] = (uint8_t)(ref >> 8);
-    out[18] = (uint8_t)ref;
-    out[19] = r->fb_count++;
+    sb_twcc_write_fb_header(out, off, sender_ssrc, media_ssrc, (uint16_t)r->base, (uint16_t)n,
+                            ref, r->fb_count++);
     r->base += (int64_t)n;
     r->last_fb_us = now_us;
     r->stats.feedback_sent++;
