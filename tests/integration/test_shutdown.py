@@ -4,6 +4,7 @@ every parked poll, and leaves no sanitizer report (leaks included)."""
 import http.client
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -11,7 +12,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from sbtest import HTTP_PORT, WS_PORT, Http, Server, Tap, builddir_from_argv, check, check_eq
 
-from wsclient import WsClient
+from wsclient import WsClient, WsError
 
 SANITIZED = bool(os.environ.get("SB_TEST_SANITIZED"))
 PROMPT = 10.0 if SANITIZED else 3.0
@@ -23,6 +24,19 @@ def stopped_cleanly(server, sig=signal.SIGTERM):
     problems = server.stop()
     check(not problems, "\n".join(problems))
     check(server.stop_seconds < PROMPT, "took %.1fs to exit" % server.stop_seconds)
+
+
+def closed_by_server(ws, timeout=2.0):
+    """Whether the server ended ws: what it still had queued is read, then must come a close
+    frame, the end of the stream or a reset. False when the socket is still open (nothing
+    within timeout). ws must not have been closed on our side (that raises OSError)."""
+    try:
+        while True:
+            ws.recv(timeout)
+    except socket.timeout:
+        return False
+    except (WsError, ConnectionError):
+        return True
 
 
 def stop_under_load(server, workers, stop, settle):
@@ -108,21 +122,19 @@ def main():
                 t.join(5)
             check_eq(len(polls), len(threads), "parked polls that ended")
         finally:
-            server.cleanup()
-            for ws in sockets:
-                ws.close()
+            server.cleanup()  # the WebSockets stay ours to read: the next case closes them
 
     with tap.case("parked polls were answered or closed, WebSockets closed"):
-        for kind, what in polls:
-            check(kind == "closed" or what.get("janus") in ("keepalive", "error"),
-                  "poll ended with %r" % (what,))
-        for ws in sockets:
-            try:
-                while True:
-                    ws.recv(2)
-            except Exception:
-                pass  # closed, as it should be
-            check(True)
+        try:
+            for kind, what in polls:
+                check(kind == "closed" or what.get("janus") in ("keepalive", "error"),
+                      "poll ended with %r" % (what,))
+            check_eq(len(sockets), 10, "WebSockets opened before the SIGTERM")
+            for i, ws in enumerate(sockets):
+                check(closed_by_server(ws), "WebSocket %d still open after the exit" % i)
+        finally:
+            for ws in sockets:
+                ws.close()
 
     with tap.case("SIGINT with the same load: exit 0"):
         server, sockets, threads, polls = busy_server(builddir, tap, "busy-int")
