@@ -9,7 +9,8 @@ trap 'rm -rf "$tmp"' EXIT
 awk '/^```c$/ && !done {on = 1; next} /^```$/ && on {on = 0; done = 1} on' \
     "$s/docs/plugins.md" >"$tmp/hello.c"
 grep -q 'SB_PLUGIN_DEFINE' "$tmp/hello.c" || { echo "no plugin found in docs/plugins.md"; exit 1; }
-${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -fPIC -fvisibility=hidden \
+# A sanitizer build's archive is instrumented: the plugin is built as that build's are.
+${CC:-cc} ${SB_SANITIZER_FLAGS:-} -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -fPIC -fvisibility=hidden \
     -I"$s/include" $(pkg-config --cflags jansson) -shared -Wl,--no-undefined \
     -o "$tmp/hello.so" "$tmp/hello.c" ./libswitchboard-plugin.a $(pkg-config --libs jansson) ||
     { echo "docs/plugins.md's hello.c does not build"; exit 1; }

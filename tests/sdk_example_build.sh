@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -r "$s/examples/recorder" "$tmp/"
 out=$(env -u MAKEFLAGS -u MFLAGS PKG_CONFIG_PATH="$build" make -C "$tmp/recorder" \
-    CFLAGS="-O1 -Werror" 2>&1) ||
+    CFLAGS="-O1 -Werror ${SB_SANITIZER_FLAGS:-}" LDFLAGS="${SB_SANITIZER_FLAGS:-}" 2>&1) ||
     { echo "$out"; echo "examples/recorder does not build with pkg-config alone"; exit 1; }
 echo "$out" | grep -q -- "-L$build -lswitchboard-plugin" ||
     { echo "$out"; echo "the build did not take the SDK from pkg-config"; exit 1; }
