@@ -403,19 +403,19 @@ static void sb_vr_alloc_apply(const sb_vr_alloc_line_t *ln, const sb_vr_option_t
         ss->loop.target_temporal = o->temporal; /* announced as it is forwarded (forward.c) */
 }
 
-void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
+/* The video lines the estimate is shared between (m-lines that receive, with a source and
+ * negotiated; SVC only where it can be probed), and in *audio what the audio takes. */
+static unsigned sb_vr_alloc_collect(sb_vr_subscriber_t *sub, sb_vr_alloc_line_t *lines,
+                                    uint64_t *audio, int64_t now)
 {
-    int64_t now = sb_now_us();
-    sb_vr_alloc_line_t lines[SB_MEDIA_MAX_STREAMS];
     unsigned n = 0;
-    uint64_t audio = 0;
     bool probed = sb_vr_alloc_can_probe(sub);
     sb_vr_sub_stream_t *ss;
     for (unsigned i = 0; i < SB_MEDIA_MAX_STREAMS && (ss = sb_vr_sub_stream_at(sub, i)); i++) {
         if (!ss->loop.src || !ss->loop.have_neg || !ss->loop.send || ss->loop.paused)
             continue;
         if (ss->loop.src->neg.kind == SB_MEDIA_AUDIO) {
-            audio += sb_vr_alloc_layer_bps(ss->loop.src, 0, now);
+            *audio += sb_vr_alloc_layer_bps(ss->loop.src, 0, now);
             continue;
         }
         if (ss->loop.src->neg.kind != SB_MEDIA_VIDEO)
@@ -430,6 +430,100 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
         else
             sb_vr_alloc_simulcast_line(ln, now);
     }
+    return n;
+}
+
+/* Whether ss may step up: the hold after its last step down is over. An estimate that
+ * doubled since the step down (a probe found a link that was freed) is not the one the hold
+ * is for: it went up and down around one level. */
+static bool sb_vr_alloc_may_go_up(const sb_vr_sub_stream_t *ss, uint32_t bps, int64_t now)
+{
+    int64_t hold = ss->loop.alloc_hold_us ? ss->loop.alloc_hold_us : SB_VR_ALLOC_HOLD_MIN_US;
+    return now - ss->loop.alloc_down_us >= hold ||
+           (bps && ss->loop.alloc_down_bps &&
+            bps >= SB_VR_ALLOC_HOLD_BREAK * (uint64_t)ss->loop.alloc_down_bps);
+}
+
+/* One line's choice (an index in its options, -1: paused) from where it is, what fits with
+ * the headroom to go up (up) and what fits at all (fit), hysteresis applied; applied. */
+static int sb_vr_alloc_choose(sb_vr_alloc_line_t *ln, int up, int fit, uint32_t bps,
+                              uint64_t budget, int64_t now)
+{
+    sb_vr_sub_stream_t *ss = ln->ss;
+    int cur = sb_vr_alloc_current(ln);
+    int choice = cur;
+    bool may_go_up = sb_vr_alloc_may_go_up(ss, bps, now);
+    /* Paused video resumes once it has fitted for a while, not on one estimate: a probe
+     * smaller than the path's burst allowance (a token bucket) passes whole and lifts the
+     * estimate for the few hundred ms the delay detector takes to pull it back, and a
+     * keyframe sent then (the costliest packet burst there is) cannot cross. */
+    if (cur < 0 && up > cur && may_go_up) {
+        if (!ss->loop.alloc_resume_us)
+            ss->loop.alloc_resume_us = now;
+        if (now - ss->loop.alloc_resume_us < SB_VR_ALLOC_RESUME_US)
+            up = cur;
+    } else {
+        ss->loop.alloc_resume_us = 0;
+    }
+    bool overload = cur >= 0 && (double)ln->options[cur].bps > SB_VR_ALLOC_OVERLOAD *
+                                                                 (double)budget;
+    /* A stream the subscriber just resumed (start, send true): while it was off the
+     * estimator saw little but audio, and can read the resumed video's first burst (its
+     * keyframe) as congestion, cutting to a share of the little it saw acknowledged, for
+     * the few hundred ms until the next feedback. The layer it had fitted before the
+     * pause stays that long; a real lack of room shows after it. */
+    bool settling = ss->loop.alloc_active_us &&
+                    now - ss->loop.alloc_active_us < SB_VR_ALLOC_SETTLE_US;
+    if (up > cur && may_go_up)
+        choice = up;
+    else if (fit < cur && !settling)
+        choice = fit;
+    if (choice != cur || ss->loop.cc_paused != (choice < 0))
+        sb_vr_alloc_apply(ln, choice >= 0 ? &ln->options[choice] : NULL, now, overload);
+    return choice;
+}
+
+/* SVC: the keyframe a step down put off (SB_VR_ALLOC_DRAIN_US), asked for once it is due. */
+static void sb_vr_alloc_svc_kf_due(sb_vr_sub_stream_t *ss, int64_t now)
+{
+    if (ss->loop.svc_kf_due_us && now >= ss->loop.svc_kf_due_us) {
+        ss->loop.svc_kf_due_us = 0;
+        ss->loop.last_kf_req_us = now;
+        sb_vr_request_kf(ss->loop.src, 0);
+    }
+}
+
+/* The option a line would take next (its choice when it is at its top). SVC's temporal
+ * steps are small: probe for the next spatial layer (a probe for the next temporal layer
+ * alone would find little, 5 s apart). */
+static int sb_vr_alloc_next(const sb_vr_alloc_line_t *ln, int choice)
+{
+    int next = choice + 1 < (int)ln->n ? choice + 1 : choice;
+    while (ln->svc && choice >= 0 && next + 1 < (int)ln->n &&
+           ln->options[next].layer == ln->options[choice].layer)
+        next++;
+    return next;
+}
+
+/* Tell the core what the subscriber would take next. Going up needs the headroom too: probe
+ * for it (a little over, so a probe that finds it lifts the estimate past the threshold).
+ * Everything at its top: nothing to probe for (a single-layer stream was probed for ever,
+ * 16 % more datagrams at fanout 50). */
+static void sb_vr_alloc_want(sb_vr_subscriber_t *sub, uint64_t wanted, bool can_go_up)
+{
+    wanted = can_go_up ? (uint64_t)((double)wanted * SB_VR_ALLOC_UP_HEADROOM * 1.1) : 0;
+    if (sb_vr_core->want_bitrate && wanted != sub->loop_wanted_bps) {
+        sub->loop_wanted_bps = (uint32_t)(wanted > UINT32_MAX ? UINT32_MAX : wanted);
+        sb_vr_core->want_bitrate(sub->h, sub->loop_wanted_bps);
+    }
+}
+
+void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
+{
+    int64_t now = sb_now_us();
+    sb_vr_alloc_line_t lines[SB_MEDIA_MAX_STREAMS];
+    uint64_t audio = 0;
+    unsigned n = sb_vr_alloc_collect(sub, lines, &audio, now);
     sub->loop_est_bps = bps;
     uint64_t budget = bps == 0 ? UINT64_MAX : bps > audio ? bps - audio : 0; /* 0: unknown */
     int down[SB_MEDIA_MAX_STREAMS];
@@ -441,67 +535,15 @@ void sb_vr_alloc_on_estimate(sb_vr_subscriber_t *sub, uint32_t bps)
     bool can_go_up = false;
     for (unsigned i = 0; i < n; i++) {
         sb_vr_alloc_line_t *ln = &lines[i];
-        ss = ln->ss;
         if (!ln->n)
             continue; /* nothing flows yet: leave it as it is */
-        int cur = sb_vr_alloc_current(ln);
-        int up = ln->pick, fit = down[i];
-        int choice = cur;
-        int64_t hold = ss->loop.alloc_hold_us ? ss->loop.alloc_hold_us : SB_VR_ALLOC_HOLD_MIN_US;
-        /* An estimate that doubled since the step down (a probe found a link that was
-         * freed) is not the one the hold is for: it went up and down around one level. */
-        bool may_go_up = now - ss->loop.alloc_down_us >= hold ||
-                         (bps && ss->loop.alloc_down_bps &&
-                          bps >= SB_VR_ALLOC_HOLD_BREAK * (uint64_t)ss->loop.alloc_down_bps);
-        /* Paused video resumes once it has fitted for a while, not on one estimate: a probe
-         * smaller than the path's burst allowance (a token bucket) passes whole and lifts the
-         * estimate for the few hundred ms the delay detector takes to pull it back, and a
-         * keyframe sent then (the costliest packet burst there is) cannot cross. */
-        if (cur < 0 && up > cur && may_go_up) {
-            if (!ss->loop.alloc_resume_us)
-                ss->loop.alloc_resume_us = now;
-            if (now - ss->loop.alloc_resume_us < SB_VR_ALLOC_RESUME_US)
-                up = cur;
-        } else {
-            ss->loop.alloc_resume_us = 0;
-        }
-        bool overload = cur >= 0 && (double)ln->options[cur].bps > SB_VR_ALLOC_OVERLOAD *
-                                                                     (double)budget;
-        /* A stream the subscriber just resumed (start, send true): while it was off the
-         * estimator saw little but audio, and can read the resumed video's first burst (its
-         * keyframe) as congestion, cutting to a share of the little it saw acknowledged, for
-         * the few hundred ms until the next feedback. The layer it had fitted before the
-         * pause stays that long; a real lack of room shows after it. */
-        bool settling = ss->loop.alloc_active_us &&
-                        now - ss->loop.alloc_active_us < SB_VR_ALLOC_SETTLE_US;
-        if (up > cur && may_go_up)
-            choice = up;
-        else if (fit < cur && !settling)
-            choice = fit;
-        if (choice != cur || ss->loop.cc_paused != (choice < 0))
-            sb_vr_alloc_apply(ln, choice >= 0 ? &ln->options[choice] : NULL, now, overload);
-        if (ss->loop.svc_kf_due_us && now >= ss->loop.svc_kf_due_us) {
-            ss->loop.svc_kf_due_us = 0;
-            ss->loop.last_kf_req_us = now;
-            sb_vr_request_kf(ss->loop.src, 0);
-        }
-        int next = choice + 1 < (int)ln->n ? choice + 1 : choice;
-        /* SVC's temporal steps are small: probe for the next spatial layer (a probe for
-         * the next temporal layer alone would find little, 5 s apart). */
-        while (ln->svc && choice >= 0 && next + 1 < (int)ln->n &&
-               ln->options[next].layer == ln->options[choice].layer)
-            next++;
+        int choice = sb_vr_alloc_choose(ln, ln->pick, down[i], bps, budget, now);
+        sb_vr_alloc_svc_kf_due(ln->ss, now);
+        int next = sb_vr_alloc_next(ln, choice);
         wanted += next >= 0 ? ln->options[next].bps : 0;
         can_go_up |= next != choice;
     }
-    /* Going up needs the headroom too: probe for it (a little over, so a probe that finds
-     * it lifts the estimate past the threshold). Everything at its top: nothing to probe
-     * for (a single-layer stream was probed for ever, 16 % more datagrams at fanout 50). */
-    wanted = can_go_up ? (uint64_t)((double)wanted * SB_VR_ALLOC_UP_HEADROOM * 1.1) : 0;
-    if (sb_vr_core->want_bitrate && wanted != sub->loop_wanted_bps) {
-        sub->loop_wanted_bps = (uint32_t)(wanted > UINT32_MAX ? UINT32_MAX : wanted);
-        sb_vr_core->want_bitrate(sub->h, sub->loop_wanted_bps);
-    }
+    sb_vr_alloc_want(sub, wanted, can_go_up);
 }
 
 void sb_vr_alloc_start(sb_vr_subscriber_t *sub)

@@ -81,30 +81,49 @@ static uint8_t *sb_vr_ext_rewrite(sb_vr_sub_stream_t *ss, uint8_t *buf, size_t *
 
 /* ---- fan-out ------------------------------------------------------------------------------ */
 
-static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
-                              const sb_rtp_packet_t *pkt, const sb_svc_layer_t *svc, int64_t now)
+/* How one packet goes to one subscriber stream, decided by the gates below. */
+typedef struct sb_vr_fwd_plan {
+    bool switched; /* a new source or layer starts: the rewriting jumps */
+    bool svc_mark; /* SVC: the copy ends the highest layer forwarded of its picture */
+    int red_strip; /* RED: -1 as it is, else the offset of the primary encoding (red.c) */
+} sb_vr_fwd_plan_t;
+
+/* Whether ss takes packets at all: its PeerConnection up, sending and not paused (by the
+ * subscriber nor the estimate), negotiated; and the packet fits the scratch buffer. */
+static inline bool sb_vr_fwd_open(const sb_vr_sub_stream_t *ss, const sb_rtp_packet_t *pkt)
 {
-    if (!ss->loop.owner->loop_up || !ss->loop.send || ss->loop.paused || ss->loop.cc_paused ||
-        !ss->loop.have_neg ||
-        !ss->loop.neg.active || !ss->loop.neg.send || !ss->loop.rw_init ||
-        pkt->len > SB_VR_SCRATCH)
-        return;
-    bool switched = ss->loop.switched;
-    if (fan->neg.layers > 1) {
-        if (!sb_vr_layer_accept(fan, ss, pkt, now, &switched))
-            return;
-    } else if (ss->loop.waiting_kf && fan->neg.kind == SB_MEDIA_VIDEO) {
-        /* A decoder starts at a keyframe: until one comes, ask (and forward nothing). */
-        if (!pkt->keyframe) {
-            if (now - ss->loop.last_kf_req_us >= SB_VR_KF_INTERVAL_US) {
-                ss->loop.last_kf_req_us = now;
-                sb_vr_request_kf(fan, 0);
-            }
-            return;
+    return ss->loop.owner->loop_up && ss->loop.send && !ss->loop.paused &&
+           !ss->loop.cc_paused && ss->loop.have_neg && ss->loop.neg.active &&
+           ss->loop.neg.send && ss->loop.rw_init && pkt->len <= SB_VR_SCRATCH;
+}
+
+/* The layer gate: simulcast picks a layer (switching at its keyframes); a single video
+ * stream starts at a keyframe. */
+static inline bool sb_vr_fwd_layer_ok(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
+                                      const sb_rtp_packet_t *pkt, int64_t now, bool *switched)
+{
+    if (fan->neg.layers > 1)
+        return sb_vr_layer_accept(fan, ss, pkt, now, switched);
+    if (!ss->loop.waiting_kf || fan->neg.kind != SB_MEDIA_VIDEO)
+        return true;
+    /* A decoder starts at a keyframe: until one comes, ask (and forward nothing). */
+    if (!pkt->keyframe) {
+        if (now - ss->loop.last_kf_req_us >= SB_VR_KF_INTERVAL_US) {
+            ss->loop.last_kf_req_us = now;
+            sb_vr_request_kf(fan, 0);
         }
-        ss->loop.waiting_kf = false;
+        return false;
     }
-    uint32_t source = pkt->rtp.ssrc;
+    ss->loop.waiting_kf = false;
+    return true;
+}
+
+/* The filters of a packet the layer gate let through: VP8 temporal layers over the target,
+ * SVC layers (svc.c), unreadable RED (red.c). False: ss does not get it. */
+static inline bool sb_vr_fwd_filter(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
+                                    const sb_rtp_packet_t *pkt, const sb_svc_layer_t *svc,
+                                    int64_t now, sb_vr_fwd_plan_t *plan)
+{
     bool vp8 = fan->codec == SB_CODEC_VP8;
     /* The temporal layer forwarded, announced as the reference does (VP8 simulcast). */
     if (vp8 && fan->neg.layers > 1) {
@@ -115,31 +134,22 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     if (vp8 && ss->loop.target_temporal >= 0 && pkt->rtp.payload_len) {
         sb_vp8_desc_t d;
         if (sb_vp8_parse(pkt->rtp.payload, pkt->rtp.payload_len, &d) == 0 && d.has_tid &&
-            d.tid > ss->loop.target_temporal) {
-            sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
-            return;
-        }
+            d.tid > ss->loop.target_temporal)
+            return false;
     }
     /* SVC (VP9, AV1): the spatial/temporal layers this subscriber gets (svc.c). */
-    bool svc_mark = false;
-    if (svc && !sb_vr_svc_filter(fan, ss, pkt, svc, now, &svc_mark)) {
-        sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
-        return;
-    }
+    if (svc && !sb_vr_svc_filter(fan, ss, pkt, svc, now, &plan->svc_mark))
+        return false;
     /* RED of Opus (red.c): as it is, or its primary encoding alone. */
-    int red_strip = -1;
-    if (fan->neg.red_pt && !sb_vr_red_plan(fan, ss, pkt, &red_strip)) {
-        sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, source);
-        return;
-    }
-    uint16_t seq;
-    uint32_t ts;
-    if (sb_seq_rewrite_process(&ss->loop.rw, pkt->rtp.seq, pkt->rtp.timestamp, source,
-                               switched, now, &seq, &ts) < 0) {
-        ss->loop.dropped++;
-        return;
-    }
-    ss->loop.switched = false;
+    return !fan->neg.red_pt || sb_vr_red_plan(fan, ss, pkt, &plan->red_strip);
+}
+
+/* The copy for ss, its header rewritten (SSRC, sequence number and timestamp from the
+ * rewriter, payload type, marker, VP8 picture ids, extension ids), handed to the core. */
+static inline void sb_vr_fwd_send(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
+                                  const sb_rtp_packet_t *pkt, uint16_t seq, uint32_t ts,
+                                  const sb_vr_fwd_plan_t *plan)
+{
     uint8_t *buf = sb_vr_scratch[0];
     size_t len = pkt->len;
     memcpy(buf, pkt->data, len);
@@ -147,13 +157,14 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     sb_rtp_set_seq(buf, seq);
     sb_rtp_set_timestamp(buf, ts);
     if (fan->neg.red_pt && pkt->rtp.pt == fan->neg.red_pt)
-        len = sb_vr_red_rewrite(ss, buf, len, pkt, red_strip);
+        len = sb_vr_red_rewrite(ss, buf, len, pkt, plan->red_strip);
     else if (pkt->rtp.pt != ss->loop.neg.pt && ss->loop.neg.pt)
         sb_rtp_set_pt(buf, ss->loop.neg.pt);
-    if (svc_mark)
+    if (plan->svc_mark)
         sb_rtp_set_marker(buf, true);
-    if (vp8 && fan->neg.layers > 1 && pkt->rtp.payload_len)
-        sb_vp8_renumber(&ss->loop.vp8, buf + pkt->rtp.header_len, pkt->rtp.payload_len, switched);
+    if (fan->codec == SB_CODEC_VP8 && fan->neg.layers > 1 && pkt->rtp.payload_len)
+        sb_vp8_renumber(&ss->loop.vp8, buf + pkt->rtp.header_len, pkt->rtp.payload_len,
+                        plan->switched);
     if (ss->loop.ext_remap && pkt->rtp.extension)
         buf = sb_vr_ext_rewrite(ss, buf, &len, &pkt->rtp);
     /* Same length and only header/descriptor bytes rewritten: the core shares the
@@ -162,6 +173,29 @@ static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
     if (sb_vr_core->forward_rtp(ss->loop.owner->h, ss->loop.neg.index, buf, len, SB_VR_SCRATCH,
                                 pkt) == 0)
         ss->loop.sent++;
+}
+
+static void sb_vr_forward_one(sb_vr_fanout_t *fan, sb_vr_sub_stream_t *ss,
+                              const sb_rtp_packet_t *pkt, const sb_svc_layer_t *svc, int64_t now)
+{
+    if (!sb_vr_fwd_open(ss, pkt))
+        return;
+    sb_vr_fwd_plan_t plan = {.switched = ss->loop.switched, .svc_mark = false, .red_strip = -1};
+    if (!sb_vr_fwd_layer_ok(fan, ss, pkt, now, &plan.switched))
+        return;
+    if (!sb_vr_fwd_filter(fan, ss, pkt, svc, now, &plan)) {
+        sb_seq_rewrite_drop(&ss->loop.rw, pkt->rtp.seq, pkt->rtp.ssrc);
+        return;
+    }
+    uint16_t seq;
+    uint32_t ts;
+    if (sb_seq_rewrite_process(&ss->loop.rw, pkt->rtp.seq, pkt->rtp.timestamp, pkt->rtp.ssrc,
+                               plan.switched, now, &seq, &ts) < 0) {
+        ss->loop.dropped++;
+        return;
+    }
+    ss->loop.switched = false;
+    sb_vr_fwd_send(fan, ss, pkt, seq, ts, &plan);
 }
 
 void sb_vr_fanout_run(sb_vr_fanout_t *fan, const sb_rtp_packet_t *pkt, int64_t now)

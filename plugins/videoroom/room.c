@@ -529,64 +529,72 @@ static struct {
     unsigned added, kept;
 } sb_vr_reload;
 
-/* One "room-<id>" group: the same options as a "create" request. */
-static int sb_vr_conf_room(const char *path, config_setting_t *g)
+/* A room group's id: its "room" setting, else the number in its name ("room-<id>"). */
+static int sb_vr_conf_room_id(json_t *obj, const char *name, char *err, size_t err_len)
 {
-    json_t *obj = sb_vr_conf_value(g);
-    const char *name = config_setting_name(g);
-    char err[256] = "";
-    int code = 0;
     if (!json_object_get(obj, "room")) {
         char *end = NULL;
         unsigned long long id = strtoull(name + 5, &end, 10);
         if (!end || *end || id == 0 || id > SB_ID_MAX) {
-            snprintf(err, sizeof(err), "room group '%s' needs a numeric id", name);
-            code = SB_VR_ERR_INVALID_ELEMENT;
-        } else {
-            json_object_set_new(obj, "room", json_integer((json_int_t)id));
+            snprintf(err, err_len, "room group '%s' needs a numeric id", name);
+            return SB_VR_ERR_INVALID_ELEMENT;
         }
+        json_object_set_new(obj, "room", json_integer((json_int_t)id));
     }
     json_t *room = json_object_get(obj, "room");
-    json_t *allowed = json_object_get(obj, "allowed");
-    if (!code && (!json_is_integer(room) || json_integer_value(room) <= 0)) {
-        snprintf(err, sizeof(err), "room should be a positive integer");
-        code = SB_VR_ERR_INVALID_ELEMENT;
+    if (!json_is_integer(room) || json_integer_value(room) <= 0) {
+        snprintf(err, err_len, "room should be a positive integer");
+        return SB_VR_ERR_INVALID_ELEMENT;
     }
+    return 0;
+}
+
+/* Add the room of a group (o's strings and tokens taken), or, on a reload, keep the one that
+ * exists. 0, or an error code with text. */
+static int sb_vr_conf_room_add(sb_vr_room_opts_t *o, GPtrArray *tokens, char *err,
+                               size_t err_len)
+{
+    sb_vr_room_t *r;
+    g_mutex_lock(&sb_vr_lock);
+    bool kept = sb_vr_reload.on && sb_vr_room_find(o->room);
+    int rc = kept ? 0 : sb_vr_room_add(o, tokens, &r);
+    g_mutex_unlock(&sb_vr_lock);
+    if (kept)
+        sb_vr_reload.kept++;
+    else if (rc == 0)
+        sb_vr_reload.added++;
+    if ((kept || rc < 0) && tokens)
+        g_ptr_array_unref(tokens);
+    if (rc < 0) {
+        snprintf(err, err_len, "room %llu defined twice", (unsigned long long)o->room);
+        return SB_VR_ERR_ROOM_EXISTS;
+    }
+    return 0;
+}
+
+/* One "room-<id>" group: the same options as a "create" request. */
+static int sb_vr_conf_room(const char *path, config_setting_t *g)
+{
+    json_t *obj = sb_vr_conf_value(g);
+    char err[256] = "";
+    int code = sb_vr_conf_room_id(obj, config_setting_name(g), err, sizeof(err));
+    /* Kept past its removal from obj (which held the only other reference). */
+    json_t *allowed = json_incref(json_object_get(obj, "allowed"));
     sb_vr_room_opts_t o;
     sb_vr_room_opts_defaults(&o);
     GPtrArray *tokens = NULL;
     if (!code) {
-        o.room = (uint64_t)json_integer_value(room);
+        o.room = (uint64_t)json_integer_value(json_object_get(obj, "room"));
         json_object_del(obj, "room");
         json_object_del(obj, "allowed");
         code = sb_vr_room_opts_apply(&o, obj, "", true, err, sizeof(err));
     }
     if (!code && allowed)
         code = sb_vr_allowed_parse(allowed, &tokens, err, sizeof(err));
-    sb_vr_room_t *r;
-    if (!code) {
-        g_mutex_lock(&sb_vr_lock);
-        bool kept = sb_vr_reload.on && sb_vr_room_find(o.room);
-        int rc = kept ? 0 : sb_vr_room_add(&o, tokens, &r);
-        g_mutex_unlock(&sb_vr_lock);
-        if (kept) {
-            sb_vr_reload.kept++;
-            if (tokens)
-                g_ptr_array_unref(tokens);
-        } else if (rc == 0) {
-            sb_vr_reload.added++;
-        }
-        if (rc < 0) {
-            snprintf(err, sizeof(err), "room %llu defined twice",
-                     (unsigned long long)o.room);
-            code = SB_VR_ERR_ROOM_EXISTS;
-            if (tokens)
-                g_ptr_array_unref(tokens);
-        }
-    } else if (tokens) {
-        g_ptr_array_unref(tokens);
-    }
+    if (!code) /* tokens is set only when everything before passed */
+        code = sb_vr_conf_room_add(&o, tokens, err, sizeof(err));
     sb_vr_room_opts_deinit(&o);
+    json_decref(allowed);
     json_decref(obj);
     if (code) {
         SB_ERROR("videoroom", "%s:%d: %s", path, config_setting_source_line(g), err);

@@ -295,7 +295,8 @@ unsigned sb_vr_sub_free_slots(const sb_vr_subscriber_t *s)
 
 /* ---- offers ------------------------------------------------------------------------------- */
 
-/* The offer's stream list with the strings it points to. Owned by the negotiating call. */
+/* The offer's stream list with the strings it points to, and what the core made of it.
+ * Owned by the negotiating call. */
 typedef struct sb_vr_offer {
     unsigned n;
     sb_offer_stream_t st[SB_MEDIA_MAX_STREAMS];
@@ -303,6 +304,14 @@ typedef struct sb_vr_offer {
     char mid[SB_MEDIA_MAX_STREAMS][8];
     char msid_stream[SB_MEDIA_MAX_STREAMS][24];
     char msid_track[SB_MEDIA_MAX_STREAMS][64];
+    int loop;      /* the subscriber's loop */
+    unsigned live; /* m-lines made active */
+    /* The core's answer (sb_vr_offer_make). */
+    bool made;
+    json_t *jsep; /* owned, NULL when none */
+    char reason[256];
+    sb_media_stream_t neg[SB_MEDIA_MAX_STREAMS];
+    unsigned nneg;
 } sb_vr_offer_t;
 
 /* RTX for a subscriber's video m-lines that have none from their publisher (janus.js's
@@ -363,77 +372,85 @@ static sb_vr_offer_t *sb_vr_offer_build(const sb_vr_subscriber_t *s)
         /* The data m-line stays up once made, sources or not: taking it down and back would
          * end the client's SCTP association and need a new one. */
         st->active = ss->kind == SB_MEDIA_DATA || sb_vr_sub_stream_live(ss);
+        o->live += st->active;
     }
     sb_vr_offer_add_rtx(o);
+    o->loop = s->pc_loop;
     return o;
+}
+
+/* The core's offer for o, on the subscriber's loop: o->made, with the offer and the
+ * negotiated streams, else the reason. Message thread, lock not held. */
+static void sb_vr_offer_make(sb_vr_subscriber_t *s, sb_vr_offer_t *o)
+{
+    const sb_core_api_t *c = sb_vr_core;
+    int rc = SB_VR_ERR_UNKNOWN;
+    if (c->make_offer && c->streams)
+        rc = c->make_offer(s->h, o->st, o->n, o->loop, &o->jsep, o->reason, sizeof(o->reason));
+    else
+        g_strlcpy(o->reason, "media negotiation is not available in this build of the core",
+                  sizeof(o->reason));
+    /* The graph of this subscriber lives on the loop chosen at join: its PeerConnection must
+     * be there (the core binds a handle to the loop asked for at its first negotiation). */
+    int got = c->loop_index ? c->loop_index(s->h) : -1;
+    if (rc == 0 && o->jsep && o->loop >= 0 && got != o->loop) {
+        SB_ERROR("videoroom", "subscriber PeerConnection on loop %d, not %d", got, o->loop);
+        g_strlcpy(o->reason, "PeerConnection on an unexpected media loop", sizeof(o->reason));
+        rc = SB_VR_ERR_UNKNOWN;
+    }
+    o->made = rc == 0 && o->jsep;
+    if (o->made)
+        o->nneg = c->streams(s->h, o->neg, SB_MEDIA_MAX_STREAMS);
+}
+
+/* Under the lock, once the core answered: the offer goes out with reply (taken) unless the
+ * subscription went meanwhile; else the error does (and a PeerConnection made goes). */
+static bool sb_vr_offer_done(sb_vr_subscriber_t *s, const sb_vr_offer_t *o,
+                             const char *transaction, json_t *reply, sb_vr_outbox_t *ob)
+{
+    s->negotiating = false;
+    bool ok = o->made && !s->left && !s->session->destroyed;
+    if (ok) {
+        s->offered = true;
+        s->offered_live = o->live;
+        sb_vr_fwd_sub_attach(s, o->neg, o->nneg);
+        json_object_set_new(reply, "streams", sb_vr_subscriber_streams_json(s));
+        sb_vr_outbox_add(ob, s->h, transaction, reply, o->jsep);
+        return true;
+    }
+    json_decref(reply);
+    if (o->jsep) /* dropped meanwhile (or misplaced): the new PeerConnection goes too */
+        sb_vr_outbox_close_pc(ob, s->h);
+    if (!s->left)
+        sb_vr_outbox_add(ob, s->h, transaction,
+                         sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Error preparing the offer: %s",
+                                          o->reason[0] ? o->reason : "the core refused"),
+                         NULL);
+    return false;
 }
 
 /* Make an offer for the current m-lines and push it with reply (owned, gets "streams").
  * Message thread, lock not held. Returns false (reply pushed as an error) on failure. */
 static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, json_t *reply)
 {
-    const sb_core_api_t *c = sb_vr_core;
     g_mutex_lock(&sb_vr_lock);
     bool gone = s->left || s->session->destroyed;
     sb_vr_offer_t *o = gone ? NULL : sb_vr_offer_build(s);
     s->negotiating = !gone;
-    int loop = s->pc_loop;
     g_mutex_unlock(&sb_vr_lock);
     if (gone) {
         json_decref(reply);
         return false;
     }
-    json_t *offer = NULL;
-    char reason[256] = "";
-    int rc = SB_VR_ERR_UNKNOWN;
-    if (c->make_offer && c->streams)
-        rc = c->make_offer(s->h, o->st, o->n, loop, &offer, reason, sizeof(reason));
-    else
-        g_strlcpy(reason, "media negotiation is not available in this build of the core",
-                  sizeof(reason));
-    unsigned active = 0;
-    for (unsigned i = 0; i < o->n; i++)
-        active += o->st[i].active;
-    sb_free(o);
-    /* The graph of this subscriber lives on the loop chosen at join: its PeerConnection must
-     * be there (the core binds a handle to the loop asked for at its first negotiation). */
-    int got = c->loop_index ? c->loop_index(s->h) : -1;
-    if (rc == 0 && offer && loop >= 0 && got != loop) {
-        SB_ERROR("videoroom", "subscriber PeerConnection on loop %d, not %d", got, loop);
-        g_strlcpy(reason, "PeerConnection on an unexpected media loop", sizeof(reason));
-        rc = SB_VR_ERR_UNKNOWN;
-    }
-    sb_media_stream_t *neg = NULL;
-    unsigned n = 0;
-    if (rc == 0 && offer) {
-        neg = sb_calloc(SB_MEDIA_MAX_STREAMS, sizeof(*neg));
-        n = c->streams(s->h, neg, SB_MEDIA_MAX_STREAMS);
-    }
+    sb_vr_offer_make(s, o);
     sb_vr_outbox_t ob;
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
-    s->negotiating = false;
-    bool ok = rc == 0 && offer && !s->left && !s->session->destroyed;
-    if (ok) {
-        s->offered = true;
-        s->offered_live = active;
-        sb_vr_fwd_sub_attach(s, neg, n);
-        json_object_set_new(reply, "streams", sb_vr_subscriber_streams_json(s));
-        sb_vr_outbox_add(&ob, s->h, transaction, reply, offer);
-    } else {
-        json_decref(reply);
-        if (offer) /* dropped meanwhile (or misplaced): the new PeerConnection goes too */
-            sb_vr_outbox_close_pc(&ob, s->h);
-        if (!s->left)
-            sb_vr_outbox_add(&ob, s->h, transaction,
-                             sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Error preparing the offer: %s",
-                                              reason[0] ? reason : "the core refused"),
-                             NULL);
-    }
+    bool ok = sb_vr_offer_done(s, o, transaction, reply, &ob);
     g_mutex_unlock(&sb_vr_lock);
     sb_vr_outbox_flush(&ob);
-    sb_free(neg);
-    json_decref(offer);
+    json_decref(o->jsep);
+    sb_free(o);
     return ok;
 }
 
