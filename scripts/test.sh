@@ -44,8 +44,9 @@ if [ -x tests/integration/run.sh ]; then
     failed=$((failed + f))
   done
 fi
-# The Debian package (tests/package/run.sh): built from a release tree of the plain build,
-# linted, installed, its daemon started as the switchboard user, purged (~1 minute).
+# The Debian packages (tests/package/run.sh): switchboard and switchboard-dev built from a
+# release tree of the plain build, linted, installed, the daemon started as the switchboard
+# user, the SDK's example built as an author would and recording through it, purged (~2 minutes).
 if [ -x tests/package/run.sh ]; then
   echo "== package (build)"
   out=$(tests/package/run.sh "$top/build" </dev/null 2>&1)
