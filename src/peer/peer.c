@@ -553,7 +553,8 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
     SB_PEER_LOG(SB_LOG_INFO, p,
                 "closed (%s): rtp in %llu out %llu, rtcp in %llu out %llu, nacks in %llu, "
                 "retransmitted %llu, rtx in %llu, srtp failures %llu, unknown ssrc %llu, "
-                "bad payload type %llu, forged dtls %llu, dropped in %llu",
+                "bad payload type %llu, forged dtls %llu, dropped in %llu, malformed %llu, "
+                "rtx unusable %llu",
                 reason ? reason : "detached", (unsigned long long)p->stats.rtp_in,
                 (unsigned long long)p->stats.rtp_out, (unsigned long long)p->stats.rtcp_in,
                 (unsigned long long)p->stats.rtcp_out, (unsigned long long)p->stats.nacks_in,
@@ -561,7 +562,9 @@ void sb_peer_close(sb_peer_t *p, const char *reason)
                 (unsigned long long)p->stats.srtp_fail, (unsigned long long)p->stats.unknown_ssrc,
                 (unsigned long long)p->stats.bad_pt,
                 (unsigned long long)(p->dtls ? sb_dtls_get_dropped(p->dtls) : 0),
-                (unsigned long long)p->stats.dropped_in);
+                (unsigned long long)p->stats.dropped_in,
+                (unsigned long long)p->stats.malformed_in,
+                (unsigned long long)p->stats.rtx_unusable);
     /* Freed once the current dispatch (possibly a libnice callback) has unwound. */
     GSource *idle = g_idle_source_new();
     g_source_set_callback(idle, sb_peer_free_idle, p, NULL);

@@ -145,14 +145,16 @@ json_t *sb_peer_info(sb_peer_t *p)
     json_object_set_new(o, "media", media);
     json_object_set_new(
         o, "stats",
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rtp_in",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rtp_in",
                   (json_int_t)p->stats.rtp_in, "rtp_out", (json_int_t)p->stats.rtp_out, "rtcp_in",
                   (json_int_t)p->stats.rtcp_in, "rtcp_out", (json_int_t)p->stats.rtcp_out,
                   "nacks_in", (json_int_t)p->stats.nacks_in, "retransmitted",
                   (json_int_t)p->stats.retransmitted, "rtx_in", (json_int_t)p->stats.rtx_in,
                   "srtp_failures", (json_int_t)p->stats.srtp_fail, "unknown_ssrc",
                   (json_int_t)p->stats.unknown_ssrc, "dropped_in",
-                  (json_int_t)p->stats.dropped_in));
+                  (json_int_t)p->stats.dropped_in, "malformed_in",
+                  (json_int_t)p->stats.malformed_in, "rtx_unusable",
+                  (json_int_t)p->stats.rtx_unusable));
     return o;
 }
 

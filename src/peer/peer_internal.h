@@ -156,6 +156,7 @@ struct sb_peer {
     struct {
         uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, dropped_in, unknown_ssrc, bad_pt;
         uint64_t srtp_fail, nacks_in, retransmitted, rtx_in;
+        uint64_t malformed_in, rtx_unusable; /* dropped: not RTP; RTX restoring nothing */
     } stats;
 };
 

@@ -8,14 +8,14 @@
 #include <string.h>
 
 #include "switchboard/alloc.h"
+#include "switchboard/codec.h"
 #include "switchboard/error.h"
-#include "base/log.h"
+#include "switchboard/rtp.h"
 #include "switchboard/time.h"
+#include "base/log.h"
 #include "peer/events.h"
 #include "proto/byteorder.h"
-#include "switchboard/codec.h"
 #include "proto/rtcp.h"
-#include "switchboard/rtp.h"
 
 #define SB_PEER_REPORT_US 1000000
 /* At most one PLI per stream (all its simulcast layers) per 350 ms: Chromium ignores a
@@ -273,14 +273,16 @@ static sb_pktbuf_t *sb_peer_rtx_restore(sb_peer_t *p, sb_rtp_packet_t *pkt,
 {
     int olen = rx->ssrc ? sb_rtx_restore(&pkt->rtp, rx->ssrc, pt, p->scratch, sizeof(p->scratch))
                         : -1;
-    if (olen < 0)
-        return NULL;
-    sb_pktbuf_t *b = sb_peer_pktbuf(p, p->scratch, (size_t)olen);
-    if (b && sb_rtp_parse(b->data, b->len, &pkt->rtp) < 0) {
+    sb_pktbuf_t *b = olen < 0 ? NULL : sb_peer_pktbuf(p, p->scratch, (size_t)olen);
+    if (b && sb_rtp_parse(b->data, b->len, &pkt->rtp) == 0)
+        return b;
+    if (olen >= 0 && !b)
+        p->stats.dropped_in++; /* the pool is exhausted */
+    else /* a padding probe, too short for an OSN, its media SSRC not known yet, or not RTP */
+        p->stats.rtx_unusable++;
+    if (b)
         sb_pktbuf_unref(b);
-        return NULL;
-    }
-    return b;
+    return NULL;
 }
 
 static void sb_peer_rx_account(sb_peer_t *p, const sb_peer_ssrc_map_t *m, sb_rtp_packet_t *pkt,
@@ -321,7 +323,7 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
     b->len = (uint32_t)n;
     const sb_peer_ssrc_map_t *m = NULL;
     if (sb_rtp_parse(b->data, n, &pkt.rtp) < 0) {
-        p->stats.unknown_ssrc++;
+        p->stats.malformed_in++; /* authenticated, yet not RTP: the client's bug */
         goto done;
     }
     /* Every authenticated packet counts for the client's estimator, padding probes on

@@ -371,7 +371,7 @@ static void test_rtx_unwrap(void **state)
 }
 
 /* An RTX packet with less than an OSN, or only padding (a probe), carries nothing to restore:
- * no plugin sees it. */
+ * no plugin sees it; it is counted (rtx_unusable). */
 static void test_rtx_too_short_dropped(void **state)
 {
     (void)state;
@@ -391,6 +391,8 @@ static void test_rtx_too_short_dropped(void **state)
     /* The RTX SSRC itself is known (it may carry a real retransmission next). */
     assert_int_equal(p->rt[2].rx[0].rtx_ssrc, 0x3002);
     assert_int_equal(p->stats.unknown_ssrc, 0);
+    assert_int_equal(p->stats.rtx_unusable, 2); /* dropped, and counted as what they were */
+    assert_int_equal(p->stats.dropped_in, 0);
 }
 
 /* ---- the fan-out's send history -------------------------------------------------------------- */
