@@ -240,6 +240,27 @@ check "switchboard(8) documents every flag of --help, renders without warnings" 
 
 # ---- the installed daemon, as the switchboard user, with the installed configuration, in a
 # private network namespace (loopback only: nothing collides with a server outside)
+# The end of a daemon run_installed or run_recorder started: SIGTERM, at most 20 s, exit 0;
+# adds to the caller's fails (bash locals are seen by the functions it calls), prints them
+# with the log's tail and fails when there are any.
+stop_daemon() {
+    local pid=$1 log=$2 i rc
+    kill -TERM "$pid"
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+        fails+=("still running 20 s after SIGTERM")
+        kill -KILL "$pid"
+    fi
+    wait "$pid"
+    rc=$?
+    [ "$rc" = 0 ] || fails+=("exit status $rc after SIGTERM")
+    if [ ${#fails[@]} -gt 0 ]; then
+        printf '%s\n' "${fails[@]}" "log:" && tail -20 "$log"
+        return 1
+    fi
+}
+export -f stop_daemon
+
 run_installed() {
     local log=$1 notify=@sb-package-test-$$ ready=0 listener=
     # READY=1 is checked once the daemon sends it (main.c calls sb_sd_notify).
@@ -284,20 +305,7 @@ print(s.recv(4096).decode())' "$notify" >"$tmp/notify.out" 2>&1 &
     else
         echo "# note: the daemon sends no READY=1 yet (main.c), sd_notify not checked"
     fi
-    kill -TERM "$pid"
-    local rc=0
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-        fails+=("still running 20 s after SIGTERM")
-        kill -KILL "$pid"
-    fi
-    wait "$pid"
-    rc=$?
-    [ "$rc" = 0 ] || fails+=("exit status $rc after SIGTERM")
-    if [ ${#fails[@]} -gt 0 ]; then
-        printf '%s\n' "${fails[@]}" "log:" && tail -20 "$log"
-        return 1
-    fi
+    stop_daemon "$pid" "$log"
 }
 export -f run_installed
 export tmp
@@ -369,19 +377,7 @@ run_recorder() {
     out=$(find "$run/rec" -type f ! -user switchboard)
     [ -z "$out" ] || fails+=("recordings not written by switchboard: $out")
     [ -n "$(ls "$run/rec")" ] || fails+=("no recording in $run/rec")
-    kill -TERM "$pid"
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-        fails+=("still running 20 s after SIGTERM")
-        kill -KILL "$pid"
-    fi
-    wait "$pid"
-    rc=$?
-    [ "$rc" = 0 ] || fails+=("exit status $rc after SIGTERM")
-    if [ ${#fails[@]} -gt 0 ]; then
-        printf '%s\n' "${fails[@]}" "log:" && tail -20 "$log"
-        return 1
-    fi
+    stop_daemon "$pid" "$log"
 }
 export -f run_recorder
 export run srcdir
