@@ -18,7 +18,9 @@
 #include <time.h>
 
 #include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "switchboard/log.h"
+#include "switchboard/params.h"
 #include "textroom.h"
 
 /* Longest request name quoted back in an error. */
@@ -109,69 +111,46 @@ static json_t *sb_tr_event_error(int code, const char *fmt, ...)
     return e;
 }
 
-static const char *sb_tr_type_text(int type)
+/* A textroom parameter as the SDK checks it: the room id's type follows string_ids, the
+ * longest string follows the kind of string. */
+static sb_param_t sb_tr_sdk_param(const sb_tr_param_t *p)
 {
-    switch (type) {
+    sb_param_t q = {.name = p->name, .required = p->required, .type = SB_PARAM_STRING,
+                    .max_len = SB_TR_MAX_STRING};
+    switch (p->type) {
     case SB_TR_T_UINT:
-        return "a positive integer";
+        q.type = SB_PARAM_UINT;
+        break;
     case SB_TR_T_BOOL:
-        return "a boolean";
+        q.type = SB_PARAM_BOOL;
+        break;
     case SB_TR_T_ARRAY:
-        return "an array";
+        q.type = SB_PARAM_ARRAY;
+        break;
     case SB_TR_T_ROOM:
-        return sb_tr_config.string_ids ? "a string" : "a positive integer";
-    default:
-        return "a string";
-    }
-}
-
-static bool sb_tr_type_ok(json_t *v, int type)
-{
-    switch (type) {
-    case SB_TR_T_UINT:
-        return json_is_integer(v) && json_integer_value(v) >= 0;
-    case SB_TR_T_BOOL:
-        return json_is_boolean(v);
-    case SB_TR_T_ARRAY:
-        return json_is_array(v);
-    case SB_TR_T_ROOM:
-        return sb_tr_config.string_ids ? json_is_string(v)
-                                       : json_is_integer(v) && json_integer_value(v) >= 0;
-    default:
-        return json_is_string(v);
-    }
-}
-
-static size_t sb_tr_type_max(int type)
-{
-    switch (type) {
+        q.type = sb_tr_config.string_ids ? SB_PARAM_STRING : SB_PARAM_UINT;
+        q.max_len = SB_TR_MAX_NAME;
+        break;
     case SB_TR_T_NAME:
-    case SB_TR_T_ROOM:
-        return SB_TR_MAX_NAME;
+        q.max_len = SB_TR_MAX_NAME;
+        break;
     case SB_TR_T_TEXT:
-        return sb_tr_config.max_text;
-    default:
-        return SB_TR_MAX_STRING;
+        q.max_len = sb_tr_config.max_text;
+        break;
     }
+    return q;
 }
 
 json_t *sb_tr_params_check(json_t *obj, const sb_tr_param_t *params, size_t n)
 {
+    char err[256];
     for (size_t i = 0; i < n; i++) {
-        json_t *v = json_object_get(obj, params[i].name);
-        if (!v) {
-            if (params[i].required)
-                return sb_tr_error(SB_TR_ERR_MISSING_ELEMENT, "Missing mandatory element (%s)",
-                                   params[i].name);
-            continue;
-        }
-        if (!sb_tr_type_ok(v, params[i].type))
-            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element type (%s should be %s)",
-                               params[i].name, sb_tr_type_text(params[i].type));
-        size_t max = sb_tr_type_max(params[i].type);
-        if (json_is_string(v) && json_string_length(v) > max)
-            return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT,
-                               "Invalid element (%s longer than %zu bytes)", params[i].name, max);
+        sb_param_t q = sb_tr_sdk_param(&params[i]);
+        int rc = sb_param_check(obj, &q, err, sizeof(err));
+        if (rc)
+            return sb_tr_error(rc == SB_ENOENT ? SB_TR_ERR_MISSING_ELEMENT
+                                               : SB_TR_ERR_INVALID_ELEMENT,
+                               "%s", err);
     }
     return NULL;
 }
