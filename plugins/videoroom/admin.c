@@ -328,11 +328,12 @@ json_t *sb_vr_req_listparticipants(json_t *body)
     g_hash_table_iter_init(&it, r->participants);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         sb_vr_publisher_t *p = v;
-        json_t *j = json_pack("{s:I, s:b}", "id", (json_int_t)p->id, "publisher", p->active);
+        json_t *j = json_pack("{s:I, s:b}", "id", (json_int_t)p->id, "publisher",
+                              sb_vr_pub_live(p));
         if (p->display)
             json_object_set_new(j, "display", json_string(p->display));
         bool levels = false;
-        for (unsigned i = 0; p->active && i < p->nstreams; i++)
+        for (unsigned i = 0; sb_vr_pub_live(p) && i < p->nstreams; i++)
             levels = levels || (p->streams[i].neg.kind == SB_MEDIA_AUDIO &&
                                 p->streams[i].neg.ext_audio_level);
         if (levels)

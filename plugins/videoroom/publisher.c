@@ -41,7 +41,7 @@ void sb_vr_publisher_unref(sb_vr_publisher_t *p)
 
 int sb_vr_publisher_stream_by_mid(const sb_vr_publisher_t *p, const char *mid)
 {
-    for (unsigned i = 0; p->negotiated && i < p->nstreams; i++) {
+    for (unsigned i = 0; sb_vr_pub_negotiated(p) && i < p->nstreams; i++) {
         if (!strcmp(p->streams[i].neg.mid, mid))
             return (int)i;
     }
@@ -117,7 +117,7 @@ static json_t *sb_vr_room_publishers_json(sb_vr_room_t *r, const sb_vr_publisher
     g_hash_table_iter_init(&it, r->participants);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         sb_vr_publisher_t *p = v;
-        if (p != skip && p->active)
+        if (p != skip && sb_vr_pub_live(p))
             json_array_append_new(list, sb_vr_publisher_json(p));
     }
     return list;
@@ -131,7 +131,7 @@ static json_t *sb_vr_room_attendees_json(sb_vr_room_t *r, const sb_vr_publisher_
     g_hash_table_iter_init(&it, r->participants);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         sb_vr_publisher_t *p = v;
-        if (p == skip || p->active)
+        if (p == skip || sb_vr_pub_live(p))
             continue;
         json_t *a = json_pack("{s:I}", "id", (json_int_t)p->id);
         if (p->display)
@@ -165,14 +165,12 @@ void sb_vr_publisher_unpublish(sb_vr_publisher_t *p, sb_vr_outbox_t *ob)
  * "leaving"/"kicked" instead, as the reference does). */
 static void sb_vr_publisher_stop(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool announce)
 {
-    if (!p->negotiated)
+    if (!sb_vr_pub_negotiated(p))
         return;
-    bool was_active = p->active && announce;
-    p->negotiated = false;
-    p->active = false;
-    p->pc_up = false;
+    bool was_live = sb_vr_pub_live(p) && announce;
+    sb_vr_pub_transition(p, SB_VR_PUB_EV_UNPUBLISH);
     p->talking = false;
-    if (was_active) {
+    if (was_live) {
         json_t *ev = json_pack("{s:s, s:I, s:I}", "videoroom", "event", "room",
                                (json_int_t)p->room->o.room, "unpublished", (json_int_t)p->id);
         sb_vr_broadcast(ob, p->room, ev, p);
@@ -195,11 +193,11 @@ static void sb_vr_publisher_stop(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool 
 void sb_vr_publisher_leave(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool kicked,
                            bool notify_self)
 {
-    if (!p->in_room)
+    if (!sb_vr_pub_in_room(p))
         return;
     sb_vr_room_t *r = p->room;
     sb_vr_publisher_stop(p, ob, false);
-    p->in_room = false;
+    sb_vr_pub_transition(p, SB_VR_PUB_EV_LEAVE);
     json_t *ev = json_pack("{s:s, s:I, s:I}", "videoroom", "event", "room",
                            (json_int_t)r->o.room, kicked ? "kicked" : "leaving",
                            (json_int_t)p->id);
@@ -266,7 +264,7 @@ static sb_vr_publisher_t *sb_vr_publisher_new(sb_vr_session_t *s, sb_vr_room_t *
     atomic_init(&p->loop.remb_bps, r->o.bitrate);
     sb_vr_publisher_ref(p); /* the room's */
     g_hash_table_insert(r->participants, &p->id, p);
-    p->in_room = true;
+    p->state = SB_VR_PUB_JOINED; /* where the lifecycle starts (sb_vr_pub_state_t) */
     s->role = SB_VR_ROLE_PUBLISHER;
     s->pub = p;
     return p;
@@ -454,7 +452,7 @@ static unsigned sb_vr_room_publishing(sb_vr_room_t *r)
     gpointer k, v;
     g_hash_table_iter_init(&it, r->participants);
     while (g_hash_table_iter_next(&it, &k, &v))
-        n += ((sb_vr_publisher_t *)v)->negotiated;
+        n += sb_vr_pub_negotiated(v);
     return n;
 }
 
@@ -524,10 +522,10 @@ static void sb_vr_publisher_negotiated(sb_vr_publisher_t *p, const sb_media_stre
         ps->disabled = !st[i].active || (st[i].kind != SB_MEDIA_DATA && !st[i].recv);
     }
     p->nstreams = n;
-    p->negotiated = true;
+    sb_vr_pub_transition(p, SB_VR_PUB_EV_ANSWERED);
     sb_vr_publisher_apply_descriptions(p);
     sb_vr_fwd_pub_attach(p);
-    if (p->active) /* a renegotiation: the room sees the new streams */
+    if (sb_vr_pub_live(p)) /* a renegotiation: the room sees the new streams */
         sb_vr_publisher_announce(p, ob);
 }
 
@@ -538,11 +536,11 @@ static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publis
     sb_vr_publisher_t *p = m->pub;
     json_t *err = NULL;
     g_mutex_lock(&sb_vr_lock);
-    if (!p->in_room)
+    if (!sb_vr_pub_in_room(p))
         err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room");
-    else if (publish && p->negotiated)
+    else if (publish && sb_vr_pub_negotiated(p))
         err = sb_vr_error_json(SB_VR_ERR_ALREADY_PUBLISHED, "Can't publish, already published");
-    else if (!p->negotiated && sb_vr_room_publishing(p->room) >= p->room->o.publishers)
+    else if (!sb_vr_pub_negotiated(p) && sb_vr_room_publishing(p->room) >= p->room->o.publishers)
         err = sb_vr_error_json(SB_VR_ERR_PUBLISHERS_FULL, "Maximum number of publishers (%u) "
                                "already reached", p->room->o.publishers);
     g_mutex_unlock(&sb_vr_lock);
@@ -557,7 +555,7 @@ static void sb_vr_publisher_configure(sb_vr_msg_t *m, json_t *reply, bool publis
     sb_vr_outbox_t ob;
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
-    if (answer && (!p->in_room || m->s->destroyed)) {
+    if (answer && (!sb_vr_pub_in_room(p) || m->s->destroyed)) {
         /* Gone while we negotiated: the PeerConnection we just made goes too (even for a
          * detached handle, whose teardown may have run before it existed). */
         err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room");
@@ -603,7 +601,7 @@ static void sb_vr_publisher_do_configure(sb_vr_msg_t *m, const char *request)
     sb_vr_outbox_t ob;
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
-    if (!reply && !p->in_room)
+    if (!reply && !sb_vr_pub_in_room(p))
         reply = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room");
     if (!reply) {
         bool renamed = false;
@@ -645,14 +643,14 @@ void sb_vr_publisher_request(sb_vr_msg_t *m, const char *request)
     g_mutex_lock(&sb_vr_lock);
     json_int_t room = (json_int_t)p->room->o.room;
     if (!strcmp(request, "join")) {
-        reply = sb_vr_error_json(SB_VR_ERR_ALREADY_JOINED, p->in_room
+        reply = sb_vr_error_json(SB_VR_ERR_ALREADY_JOINED, sb_vr_pub_in_room(p)
                                      ? "Already in as a publisher on this handle"
                                      : "Not in a room (create a new handle)");
     } else if (!strcmp(request, "unpublish") || !strcmp(request, "leave")) {
         bool leave = !strcmp(request, "leave");
-        if (!p->in_room)
+        if (!sb_vr_pub_in_room(p))
             reply = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room");
-        else if (!leave && !p->negotiated)
+        else if (!leave && !sb_vr_pub_negotiated(p))
             reply = sb_vr_error_json(SB_VR_ERR_NOT_PUBLISHED, "Can't unpublish, not published");
         else if (leave)
             sb_vr_publisher_leave(p, &ob, false, true);
@@ -691,9 +689,8 @@ void sb_vr_publisher_setup_media(sb_vr_session_t *s)
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
     sb_vr_publisher_t *p = s->pub;
-    if (p && p->in_room && p->negotiated && !p->active && !s->destroyed) {
-        p->pc_up = true;
-        p->active = true;
+    if (p && p->state == SB_VR_PUB_NEGOTIATED && !s->destroyed) {
+        sb_vr_pub_transition(p, SB_VR_PUB_EV_MEDIA_UP);
         sb_vr_publisher_announce(p, &ob);
         if (sb_vr_core->events_wanted())
             sb_vr_notify(s->h, "published", p->room->o.room, sb_vr_publisher_json(p));
@@ -708,7 +705,7 @@ void sb_vr_publisher_hangup_media(sb_vr_session_t *s)
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
     sb_vr_publisher_t *p = s->pub;
-    if (p && p->negotiated)
+    if (p && sb_vr_pub_negotiated(p))
         sb_vr_publisher_unpublish(p, &ob);
     g_mutex_unlock(&sb_vr_lock);
     sb_vr_outbox_flush(&ob);
@@ -719,9 +716,9 @@ void sb_vr_publisher_talking(sb_vr_publisher_t *p, unsigned stream, bool talking
     sb_vr_outbox_t ob;
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
-    if (p->in_room && p->active && stream < p->nstreams)
+    if (sb_vr_pub_live(p) && stream < p->nstreams)
         p->talking = talking;
-    if (p->in_room && p->active && p->room->o.audiolevel_event && stream < p->nstreams) {
+    if (sb_vr_pub_live(p) && p->room->o.audiolevel_event && stream < p->nstreams) {
         json_t *ev = json_pack("{s:s, s:I, s:I, s:i, s:s, s:f}", "videoroom",
                                talking ? "talking" : "stopped-talking", "room",
                                (json_int_t)p->room->o.room, "id", (json_int_t)p->id, "mindex",

@@ -125,7 +125,7 @@ int sb_vr_sub_resolve(sb_vr_room_t *r, json_t *items, sb_vr_pick_t *out, unsigne
     json_array_foreach(items, i, it) {
         uint64_t id = (uint64_t)json_integer_value(json_object_get(it, "feed"));
         sb_vr_publisher_t *p = g_hash_table_lookup(r->participants, &id);
-        if (!p || !p->negotiated) {
+        if (!p || !sb_vr_pub_negotiated(p)) {
             *err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such feed (%llu)",
                                     (unsigned long long)id);
             return -1;
@@ -408,10 +408,11 @@ static void sb_vr_offer_make(sb_vr_subscriber_t *s, sb_vr_offer_t *o)
 static bool sb_vr_offer_done(sb_vr_subscriber_t *s, const sb_vr_offer_t *o,
                              const char *transaction, json_t *reply, sb_vr_outbox_t *ob)
 {
-    s->negotiating = false;
-    bool ok = o->made && !s->left && !s->session->destroyed;
+    bool left = sb_vr_sub_left(s);
+    bool ok = o->made && !left && !s->session->destroyed;
+    if (!left)
+        sb_vr_sub_transition(s, ok ? SB_VR_SUB_EV_MADE : SB_VR_SUB_EV_FAILED);
     if (ok) {
-        s->offered = true;
         s->offered_live = o->live;
         sb_vr_fwd_sub_attach(s, o->neg, o->nneg);
         json_object_set_new(reply, "streams", sb_vr_subscriber_streams_json(s));
@@ -421,7 +422,7 @@ static bool sb_vr_offer_done(sb_vr_subscriber_t *s, const sb_vr_offer_t *o,
     json_decref(reply);
     if (o->jsep) /* dropped meanwhile (or misplaced): the new PeerConnection goes too */
         sb_vr_outbox_close_pc(ob, s->h);
-    if (!s->left)
+    if (!left)
         sb_vr_outbox_add(ob, s->h, transaction,
                          sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Error preparing the offer: %s",
                                           o->reason[0] ? o->reason : "the core refused"),
@@ -434,9 +435,9 @@ static bool sb_vr_offer_done(sb_vr_subscriber_t *s, const sb_vr_offer_t *o,
 static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, json_t *reply)
 {
     g_mutex_lock(&sb_vr_lock);
-    bool gone = s->left || s->session->destroyed;
+    bool gone = sb_vr_sub_left(s) || s->session->destroyed ||
+                !sb_vr_sub_transition(s, SB_VR_SUB_EV_OFFER);
     sb_vr_offer_t *o = gone ? NULL : sb_vr_offer_build(s);
-    s->negotiating = !gone;
     g_mutex_unlock(&sb_vr_lock);
     if (gone) {
         json_decref(reply);
@@ -458,7 +459,7 @@ static bool sb_vr_offer_send(sb_vr_subscriber_t *s, const char *transaction, jso
 void sb_vr_sub_renegotiate(sb_vr_subscriber_t *s, const char *transaction)
 {
     g_mutex_lock(&sb_vr_lock);
-    s->pending = false;
+    s->reneg_due = false;
     json_t *reply = json_pack("{s:s, s:I}", "videoroom", "updated", "room",
                               (json_int_t)s->room->o.room);
     g_mutex_unlock(&sb_vr_lock);
@@ -476,10 +477,11 @@ static void sb_vr_renegotiate_deferred(void *arg)
 {
     sb_vr_subscriber_t *s = arg;
     g_mutex_lock(&sb_vr_lock);
-    s->reneg_scheduled = false;
-    bool now = !s->left && !s->offered && !s->negotiating;
-    if (!now && !s->left)
-        s->pending = true;
+    s->reneg_queued = false;
+    bool left = sb_vr_sub_left(s);
+    bool now = !left && !sb_vr_sub_offer_out(s) && !sb_vr_sub_offering(s);
+    if (!now && !left)
+        s->reneg_due = true;
     g_mutex_unlock(&sb_vr_lock);
     if (now)
         sb_vr_sub_renegotiate(s, NULL);
@@ -494,9 +496,9 @@ static void sb_vr_subscriber_done(void *arg)
  * Under the lock, any thread. */
 static void sb_vr_schedule_renegotiation(sb_vr_subscriber_t *s)
 {
-    if (s->left || !s->autoupdate || s->reneg_scheduled)
+    if (sb_vr_sub_left(s) || !s->autoupdate || s->reneg_queued)
         return;
-    s->reneg_scheduled = true;
+    s->reneg_queued = true;
     sb_vr_subscriber_ref(s);
     sb_vr_defer(sb_vr_renegotiate_deferred, s, sb_vr_subscriber_done);
 }
@@ -656,9 +658,9 @@ void sb_vr_subscriber_join(sb_vr_msg_t *m)
 
 void sb_vr_subscriber_leave(sb_vr_subscriber_t *s, sb_vr_outbox_t *ob)
 {
-    if (s->left)
+    if (sb_vr_sub_left(s))
         return;
-    s->left = true;
+    sb_vr_sub_transition(s, SB_VR_SUB_EV_LEAVE);
     for (unsigned i = 0; i < s->nstreams; i++)
         sb_vr_sub_stream_drop(s, i);
     sb_vr_fwd_sub_detach(s);
@@ -673,7 +675,7 @@ void sb_vr_subscriber_hangup_media(sb_vr_session_t *ses)
     sb_vr_outbox_init(&ob);
     g_mutex_lock(&sb_vr_lock);
     /* The client closed its PeerConnection: nothing left to send to. */
-    if (ses->sub && !ses->sub->left && !ses->sub->negotiating)
+    if (ses->sub && !sb_vr_sub_left(ses->sub) && !sb_vr_sub_offering(ses->sub))
         sb_vr_subscriber_leave(ses->sub, &ob);
     g_mutex_unlock(&sb_vr_lock);
     sb_vr_outbox_flush(&ob);

@@ -27,7 +27,7 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         const char *type = json_string_value(json_object_get(m->jsep, "type"));
         char reason[256] = "";
         g_mutex_lock(&sb_vr_lock);
-        bool offered = s->offered;
+        bool offered = sb_vr_sub_offer_out(s);
         g_mutex_unlock(&sb_vr_lock);
         if (strcmp(type, "answer") != 0)
             err = sb_vr_error_json(SB_VR_ERR_INVALID_SDP_TYPE, "Invalid SDP type (expected an "
@@ -53,8 +53,7 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
     g_mutex_lock(&sb_vr_lock);
     bool had_live = s->offered_live > 0 || !m->jsep;
     if (m->jsep) {
-        s->offered = false;
-        s->answered = true;
+        sb_vr_sub_transition(s, SB_VR_SUB_EV_ANSWER);
         for (unsigned i = 0; i < s->nstreams; i++)
             s->streams[i]->ready = sb_vr_sub_stream_live(s->streams[i]);
         sb_vr_fwd_sub_attach(s, neg, n);
@@ -69,7 +68,7 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
      * starts, and the client is told so rather than "ok" for a subscription with no media.
      * An answer to an offer that itself had nothing active (an update) is fine. */
     bool gone = had_live && !live;
-    bool again = !gone && s->pending && !s->offered;
+    bool again = !gone && s->reneg_due && !sb_vr_sub_offer_out(s);
     json_t *reply = gone ? sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "The subscribed feeds are "
                                                                     "gone: nothing to start")
                          : sb_vr_sub_event(s, "started", "ok");
@@ -131,12 +130,12 @@ static void sb_vr_sub_configure(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
     int code = SB_VR_CHECK(m->body, top, text);
     if (!code && items)
         code = SB_VR_CHECK_ITEMS(items, params, text);
+    g_mutex_lock(&sb_vr_lock);
     if (code)
         err = sb_vr_error_json(code, "%s", text);
-    else if (json_is_true(json_object_get(m->body, "restart")) && !s->answered)
+    else if (json_is_true(json_object_get(m->body, "restart")) && !sb_vr_sub_answered(s))
         err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "No PeerConnection to restart");
     size_t i;
-    g_mutex_lock(&sb_vr_lock);
     json_array_foreach(items, i, it) {
         const char *mid = json_string_value(json_object_get(it, "mid"));
         if (!err && !sb_vr_sub_by_mid(s, mid))
@@ -257,9 +256,9 @@ static void sb_vr_sub_update(sb_vr_msg_t *m, sb_vr_subscriber_t *s, const char *
     /* Only sources added to the live data m-line: nothing to renegotiate (as the
      * reference, a bare "updated"). */
     bool changed = !err && (mlines > 0 || removed > 0);
-    bool later = changed && (s->offered || s->negotiating);
+    bool later = changed && (sb_vr_sub_offer_out(s) || sb_vr_sub_offering(s));
     if (later)
-        s->pending = true;
+        s->reneg_due = true;
     json_int_t room = (json_int_t)s->room->o.room;
     g_mutex_unlock(&sb_vr_lock);
     if (err)
@@ -288,7 +287,7 @@ static json_t *sb_vr_switch_resolve(sb_vr_subscriber_t *s, json_t *it, sb_vr_swi
     const char *mid = json_string_value(json_object_get(it, "mid"));
     const char *sub_mid = json_string_value(json_object_get(it, "sub_mid"));
     out->p = g_hash_table_lookup(s->room->participants, &id);
-    if (!out->p || !out->p->negotiated)
+    if (!out->p || !sb_vr_pub_negotiated(out->p))
         return sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such feed (%llu)",
                                 (unsigned long long)id);
     if ((out->k = sb_vr_publisher_stream_by_mid(out->p, mid)) < 0)
@@ -351,9 +350,9 @@ static void sb_vr_sub_switch(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
         reply = json_pack("{s:s, s:I, s:s, s:i, s:o}", "videoroom", "event", "room",
                           (json_int_t)s->room->o.room, "switched", "ok", "changes",
                           (int)changes, "streams", sb_vr_subscriber_streams_json(s));
-    bool later = reactivated && (s->offered || s->negotiating);
+    bool later = reactivated && (sb_vr_sub_offer_out(s) || sb_vr_sub_offering(s));
     if (later)
-        s->pending = true;
+        s->reneg_due = true;
     g_mutex_unlock(&sb_vr_lock);
     sb_vr_sub_reply(s, m->transaction, reply);
     if (reactivated && !later)
@@ -364,7 +363,7 @@ void sb_vr_subscriber_request(sb_vr_msg_t *m, const char *request)
 {
     sb_vr_subscriber_t *s = m->sub;
     g_mutex_lock(&sb_vr_lock);
-    bool left = s->left;
+    bool left = sb_vr_sub_left(s);
     g_mutex_unlock(&sb_vr_lock);
     if (!strcmp(request, "join")) {
         sb_vr_sub_reply(s, m->transaction,

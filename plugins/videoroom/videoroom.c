@@ -212,7 +212,7 @@ static json_t *sb_vr_query_handle(sb_plugin_handle_t *h)
         json_object_set_new(j, "type", json_string("publisher"));
         json_object_set_new(j, "room", json_integer((json_int_t)s->pub->room->o.room));
         json_object_set_new(j, "id", json_integer((json_int_t)s->pub->id));
-        json_object_set_new(j, "active", json_boolean(s->pub->active));
+        json_object_set_new(j, "active", json_boolean(sb_vr_pub_live(s->pub)));
         json_object_set_new(j, "loop", json_integer(s->pub->pc_loop));
     } else if (s->sub) {
         json_object_set_new(j, "type", json_string("subscriber"));

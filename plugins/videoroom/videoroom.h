@@ -7,6 +7,8 @@
  *   publisher.c   publishers: join, publish/configure, unpublish, leave, their events
  *   subscriber.c  subscribers: join, offers and renegotiation, feeds that go, leave
  *   subscription.c requests on a subscription: start, pause, configure, switch, update
+ *   states.c      the two state machines (states.h): a publisher's lifecycle, a
+ *                 subscriber's negotiation
  *   graph.c       the media loop side of the forwarding graph (bind/unbind closures)
  *   forward.c     the hot path: RTP fan-out, keyframes, simulcast, REMB, audio levels
  *   svc.c         SVC (VP9, AV1): the spatial/temporal layers each subscriber stream gets
@@ -51,6 +53,8 @@
 #include "switchboard/seq_rewrite.h"
 #include "switchboard/simulcast.h"
 #include "switchboard/svc_select.h"
+
+#include "states.h"
 
 #define SB_VR_PACKAGE "janus.plugin.videoroom"
 /* SVC spatial and temporal layers measured apart (higher ones count with the last). */
@@ -372,10 +376,7 @@ struct sb_vr_publisher {
     uint32_t private_id;
     char *display;
     int pc_loop;    /* media loop of its PeerConnection, -1 before the first answer */
-    bool in_room;   /* listed in room->participants */
-    bool negotiated; /* an answer was made: streams[] valid */
-    bool active;    /* PeerConnection up and announced */
-    bool pc_up;     /* setup_media seen */
+    sb_vr_pub_state_t state; /* states.h; changed by sb_vr_pub_transition only */
     uint32_t bitrate; /* REMB cap override; 0: the room's */
     unsigned audio_active_packets, audio_level_average; /* 0: the room's */
     char *acodec_pref, *vcodec_pref;
@@ -499,13 +500,10 @@ struct sb_vr_subscriber {
     int pc_loop;              /* media loop of its PeerConnection, chosen at join */
     bool use_msid, autoupdate;
     bool paused;
-    bool negotiating;     /* make_offer running (lock released) */
-    bool offered;         /* an offer is out, waiting for the answer ("start") */
-    unsigned offered_live; /* m-lines that offer made active */
-    bool answered;        /* a first answer was processed */
-    bool pending;         /* a renegotiation is due once the answer arrives */
-    bool reneg_scheduled; /* a deferred renegotiation is queued */
-    bool left;
+    sb_vr_sub_state_t state; /* states.h; changed by sb_vr_sub_transition only */
+    unsigned offered_live;   /* m-lines the last offer made active */
+    bool reneg_due;          /* a renegotiation is owed once the offer out is answered */
+    bool reneg_queued;       /* a deferred renegotiation is queued */
     bool loop_up; /* loop: the PeerConnection is up (setup_media) */
     uint32_t loop_est_bps, loop_wanted_bps; /* loop: last estimate, last want_bitrate */
     unsigned nstreams;
