@@ -178,7 +178,8 @@ typedef void (*sb_loop_fn_t)(void *arg);
 
 /* What the core offers plugins. Every callback is thread-safe unless it says otherwise. */
 typedef struct sb_core_api {
-    /* The daemon's ABI (SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR) and sizeof its table. */
+    /* The daemon's ABI (SB_PLUGIN_ABI_MAJOR, SB_PLUGIN_ABI_MINOR) and sizeof its table. These
+     * three come first in every major to come, so a plugin of any version can read them. */
     unsigned abi_major;
     unsigned abi_minor;
     size_t size;
