@@ -2,9 +2,12 @@
  * create, edit, destroy, allowed (the ACL of join tokens), kick, listparticipants and
  * announcement (a message from the room itself). Secrets gate edit, destroy, allowed, kick
  * and announcement; the plugin's admin_key, when configured, gates create and an edit's
- * new_post (and shows private rooms in list). A request may give a room an HTTP backend
- * ("post", "new_post") only under a prefix the operator allowed (general.post_allowed):
- * else any client could make the server POST to internal addresses.
+ * new_post (and shows private rooms in list). What each request needs (the room, its
+ * secret, the admin_key, its parameters) is declared in requests.c's table and checked
+ * before the handler runs; a handler checks only what depends on the request's values. A
+ * request may give a room an HTTP backend ("post", "new_post") only under a prefix the
+ * operator allowed (general.post_allowed): else any client could make the server POST to
+ * internal addresses.
  *
  * Replies keep the reference's shapes, quirks included: create, edit and destroy answer
  * "created", "edited", "destroyed" over the API but "success" over a data channel; kick
@@ -145,26 +148,20 @@ static json_t *sb_tr_post_check(json_t *body, const char *name, bool from_conf)
     return sb_tr_error(SB_TR_ERR_UNAUTHORIZED, "Unauthorized (%s: URL not allowed)", name);
 }
 
-static json_t *sb_tr_history_check(json_t *v, const char *name)
-{
-    if (v && (unsigned long long)json_integer_value(v) > sb_tr_config.max_history)
-        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Invalid element (%s should be at most %u)",
-                           name, sb_tr_config.max_history);
-    return NULL;
-}
-
 json_t *sb_tr_room_create(json_t *body, bool from_conf, sb_tr_room_t **out)
 {
     static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, false},     {"description", SB_TR_T_STRING, false},
-        {"secret", SB_TR_T_STRING, false}, {"pin", SB_TR_T_STRING, false},
-        {"post", SB_TR_T_STRING, false},   {"is_private", SB_TR_T_BOOL, false},
-        {"history", SB_TR_T_UINT, false},  {"permanent", SB_TR_T_BOOL, false},
+        {"room", SB_TR_T_ROOM, false},
+        {"description", SB_TR_T_STRING, false},
+        {"secret", SB_TR_T_STRING, false},
+        {"pin", SB_TR_T_STRING, false},
+        {"post", SB_TR_T_STRING, false},
+        {"is_private", SB_TR_T_BOOL, false},
+        {"history", SB_TR_T_HISTORY, false},
+        {"permanent", SB_TR_T_BOOL, false},
         {"allowed", SB_TR_T_ARRAY, false},
     };
     json_t *e = SB_TR_CHECK(body, params);
-    if (!e)
-        e = sb_tr_history_check(json_object_get(body, "history"), "history");
     if (!e)
         e = sb_tr_post_check(body, "post", from_conf);
     GPtrArray *allowed = NULL;
@@ -197,33 +194,15 @@ static json_t *sb_tr_room_reply(const char *what, const sb_tr_room_t *r)
                      "permanent", false);
 }
 
-/* The room of body with its secret checked: the room, or NULL and the error. Checks
- * params (which must include room) first, as the reference does. */
-static sb_tr_room_t *sb_tr_room_admin(json_t *body, const sb_tr_param_t *params, size_t n,
-                                      json_t **err)
-{
-    *err = sb_tr_params_check(body, params, n);
-    sb_tr_room_t *r = *err ? NULL : sb_tr_room_lookup(body, err);
-    if (r && (*err = sb_tr_check_secret(r, body)))
-        r = NULL;
-    return r;
-}
-#define SB_TR_ROOM_ADMIN(body, params, err)                                                        \
-    sb_tr_room_admin(body, params, sizeof(params) / sizeof(params[0]), err)
-
 /* ---- the requests ------------------------------------------------------------------------ */
 
 json_t *sb_tr_req_list(sb_tr_req_t *req)
 {
-    bool admin;
-    json_t *e = sb_tr_check_admin_key(req->body, false, &admin);
-    if (e)
-        return e;
     json_t *list = json_array();
     GPtrArray *rooms = sb_tr_rooms_all();
     for (guint i = 0; i < rooms->len; i++) {
         sb_tr_room_t *r = g_ptr_array_index(rooms, i);
-        if (r->o.is_private && !admin)
+        if (r->o.is_private && !req->admin)
             continue;
         json_array_append_new(list,
                               json_pack("{s:o, s:s, s:b, s:i, s:i}", "room", sb_tr_room_id_json(r),
@@ -237,10 +216,6 @@ json_t *sb_tr_req_list(sb_tr_req_t *req)
 
 json_t *sb_tr_req_exists(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {{"room", SB_TR_T_ROOM, true}};
-    json_t *e = SB_TR_CHECK(req->body, params);
-    if (e)
-        return e;
     char buf[32];
     bool found = sb_tr_room_find(sb_tr_room_key(req->body, buf, sizeof(buf))) != NULL;
     return json_pack("{s:s, s:O, s:b}", "textroom", "success", "room",
@@ -249,11 +224,8 @@ json_t *sb_tr_req_exists(sb_tr_req_t *req)
 
 json_t *sb_tr_req_create(sb_tr_req_t *req)
 {
-    bool admin;
-    json_t *e = sb_tr_check_admin_key(req->body, true, &admin);
     sb_tr_room_t *r = NULL;
-    if (!e)
-        e = sb_tr_room_create(req->body, false, &r);
+    json_t *e = sb_tr_room_create(req->body, false, &r);
     if (e)
         return e;
     return sb_tr_room_reply(SB_TR_OVER_API(req) ? "created" : "success", r);
@@ -261,25 +233,12 @@ json_t *sb_tr_req_create(sb_tr_req_t *req)
 
 json_t *sb_tr_req_edit(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true},
-        {"secret", SB_TR_T_STRING, false},
-        {"new_description", SB_TR_T_STRING, false},
-        {"new_secret", SB_TR_T_STRING, false},
-        {"new_pin", SB_TR_T_STRING, false},
-        {"new_post", SB_TR_T_STRING, false},
-        {"new_is_private", SB_TR_T_BOOL, false},
-        {"permanent", SB_TR_T_BOOL, false},
-    };
     json_t *e;
-    sb_tr_room_t *r = SB_TR_ROOM_ADMIN(req->body, params, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     /* A new backend (or none) needs the admin_key too, when there is one: the room's
      * secret is its creator's, the backend is the operator's business. */
-    bool admin;
     if (json_object_get(req->body, "new_post") &&
-        (e = sb_tr_check_admin_key(req->body, true, &admin)))
+        (e = sb_tr_check_admin_key(req->body, true, &req->admin)))
         return e;
     if ((e = sb_tr_post_check(req->body, "new_post", false)))
         return e;
@@ -289,15 +248,7 @@ json_t *sb_tr_req_edit(sb_tr_req_t *req)
 
 json_t *sb_tr_req_destroy(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true},
-        {"secret", SB_TR_T_STRING, false},
-        {"permanent", SB_TR_T_BOOL, false},
-    };
-    json_t *e;
-    sb_tr_room_t *r = SB_TR_ROOM_ADMIN(req->body, params, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     json_t *ev = json_pack("{s:s, s:o}", "textroom", "destroyed", "room", sb_tr_room_id_json(r));
     sb_tr_text_t *t = sb_tr_text_new(ev);
     json_decref(ev);
@@ -320,16 +271,8 @@ static json_t *sb_tr_allowed_json(const sb_tr_room_t *r)
 
 json_t *sb_tr_req_allowed(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true},
-        {"secret", SB_TR_T_STRING, false},
-        {"action", SB_TR_T_STRING, true},
-        {"allowed", SB_TR_T_ARRAY, false},
-    };
     json_t *e;
-    sb_tr_room_t *r = SB_TR_ROOM_ADMIN(req->body, params, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     const char *action = json_string_value(json_object_get(req->body, "action"));
     bool add = !strcmp(action, "add"), remove = !strcmp(action, "remove");
     bool enable = !strcmp(action, "enable"), disable = !strcmp(action, "disable");
@@ -360,15 +303,7 @@ json_t *sb_tr_req_allowed(sb_tr_req_t *req)
 
 json_t *sb_tr_req_kick(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true},
-        {"secret", SB_TR_T_STRING, false},
-        {"username", SB_TR_T_NAME, true},
-    };
-    json_t *e;
-    sb_tr_room_t *r = SB_TR_ROOM_ADMIN(req->body, params, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     const char *username = json_string_value(json_object_get(req->body, "username"));
     sb_tr_participant_t *p = g_hash_table_lookup(r->by_name, username);
     if (!p)
@@ -385,11 +320,7 @@ json_t *sb_tr_req_kick(sb_tr_req_t *req)
 
 json_t *sb_tr_req_listparticipants(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {{"room", SB_TR_T_ROOM, true}};
-    json_t *e = SB_TR_CHECK(req->body, params);
-    sb_tr_room_t *r = e ? NULL : sb_tr_room_lookup(req->body, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     json_t *list = json_array();
     for (guint i = 0; i < r->participants->len; i++) {
         sb_tr_participant_t *p = g_ptr_array_index(r->participants, i);
@@ -403,15 +334,7 @@ json_t *sb_tr_req_listparticipants(sb_tr_req_t *req)
 
 json_t *sb_tr_req_announcement(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true},
-        {"secret", SB_TR_T_STRING, false},
-        {"text", SB_TR_T_TEXT, true},
-    };
-    json_t *e;
-    sb_tr_room_t *r = SB_TR_ROOM_ADMIN(req->body, params, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     char date[64];
     sb_tr_date(date, sizeof(date));
     json_t *ev =

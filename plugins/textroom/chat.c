@@ -53,16 +53,8 @@ static json_t *sb_tr_join_auth(const sb_tr_room_t *r, json_t *body)
 
 json_t *sb_tr_req_join(sb_tr_req_t *req)
 {
-    /* The reference checks the join fields before the room. */
-    static const sb_tr_param_t params[] = {
-        {"username", SB_TR_T_NAME, true}, {"pin", SB_TR_T_STRING, false},
-        {"display", SB_TR_T_NAME, false}, {"token", SB_TR_T_STRING, false},
-        {"history", SB_TR_T_BOOL, false}, {"room", SB_TR_T_ROOM, true},
-    };
-    json_t *e = SB_TR_CHECK(req->body, params);
-    sb_tr_room_t *r = e ? NULL : sb_tr_room_lookup(req->body, &e);
-    if (!r)
-        return e;
+    json_t *e;
+    sb_tr_room_t *r = req->room;
     if ((e = sb_tr_join_auth(r, req->body)))
         return e;
     const char *username = json_string_value(json_object_get(req->body, "username"));
@@ -110,11 +102,7 @@ static void sb_tr_leave(sb_tr_participant_t *p, sb_tr_outbox_t *ob, bool tell_se
 
 json_t *sb_tr_req_leave(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {{"room", SB_TR_T_ROOM, true}};
-    json_t *e = SB_TR_CHECK(req->body, params);
-    sb_tr_room_t *r = e ? NULL : sb_tr_room_lookup(req->body, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     sb_tr_participant_t *p = sb_tr_session_in(req->s, r);
     if (!p)
         return sb_tr_error(SB_TR_ERR_NOT_IN_ROOM, "Not in room %s", r->key);
@@ -165,22 +153,19 @@ static json_t *sb_tr_whisper(sb_tr_req_t *req, sb_tr_room_t *r, json_t *names, s
     return sent;
 }
 
+json_t *sb_tr_message_check(json_t *body)
+{
+    json_t *to = json_object_get(body, "to"), *tos = json_object_get(body, "tos");
+    if (to && tos)
+        return sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Both to and tos array provided");
+    return tos ? sb_tr_check_tos(tos) : NULL;
+}
+
 json_t *sb_tr_req_message(sb_tr_req_t *req)
 {
-    static const sb_tr_param_t params[] = {
-        {"room", SB_TR_T_ROOM, true},  {"text", SB_TR_T_TEXT, true}, {"to", SB_TR_T_NAME, false},
-        {"tos", SB_TR_T_ARRAY, false}, {"ack", SB_TR_T_BOOL, false},
-    };
     json_t *body = req->body;
-    json_t *e = SB_TR_CHECK(body, params);
     json_t *to = json_object_get(body, "to"), *tos = json_object_get(body, "tos");
-    if (!e && to && tos)
-        e = sb_tr_error(SB_TR_ERR_INVALID_ELEMENT, "Both to and tos array provided");
-    if (!e && tos)
-        e = sb_tr_check_tos(tos);
-    sb_tr_room_t *r = e ? NULL : sb_tr_room_lookup(body, &e);
-    if (!r)
-        return e;
+    sb_tr_room_t *r = req->room;
     sb_tr_participant_t *p = sb_tr_session_in(req->s, r);
     if (!p)
         return sb_tr_error(SB_TR_ERR_NOT_IN_ROOM, "Not in room %s", r->key);

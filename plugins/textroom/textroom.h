@@ -258,11 +258,14 @@ void sb_tr_room_part(sb_tr_participant_t *p);
 
 /* ---- requests (requests.c) ------------------------------------------------------------- */
 
-/* One request being run. Stack-owned; under the lock. */
+/* One request being run by its handler, once the checks its entry of the request table
+ * declares passed (requests.c). Stack-owned; under the lock. */
 typedef struct sb_tr_req {
     sb_tr_session_t *s; /* the data channel's session; NULL for an API request */
     json_t *body;       /* borrowed */
     sb_tr_outbox_t *ob; /* what the request sends (events; the reply is added after) */
+    sb_tr_room_t *room; /* the room the body names, when the entry needs one; borrowed */
+    bool admin;         /* the plugin's admin_key was given (and is right) */
 } sb_tr_req_t;
 
 #define SB_TR_OVER_API(req) ((req)->s == NULL)
@@ -283,7 +286,8 @@ json_t *sb_tr_api_request(json_t *body, sb_tr_outbox_t *ob);
 /* True when name is answered later by textroom.c (setup, ack, restart). */
 bool sb_tr_is_negotiation(const char *name);
 
-/* Parameter checks: the reference's 413 (missing) and 414 (type, length) errors. */
+/* Parameter checks: the reference's 413 (missing) and 414 (type, length, range) errors. A
+ * type says the JSON type and, by its kind, the longest string or the largest integer. */
 enum {
     SB_TR_T_STRING = 1, /* string of at most SB_TR_MAX_STRING bytes */
     SB_TR_T_NAME,       /* string of at most SB_TR_MAX_NAME bytes */
@@ -292,6 +296,7 @@ enum {
     SB_TR_T_BOOL,
     SB_TR_T_ARRAY,
     SB_TR_T_ROOM, /* a room id: a positive integer, or a string with string_ids */
+    SB_TR_T_HISTORY, /* a positive integer of at most sb_tr_config.max_history */
 };
 typedef struct sb_tr_param {
     const char *name;
@@ -299,18 +304,15 @@ typedef struct sb_tr_param {
     bool required;
 } sb_tr_param_t;
 
-/* NULL when obj passes, else the error object (owned). */
+/* NULL when obj passes, else the error object (owned): the first parameter missing or of the
+ * wrong type (or too long), then the first out of its range. The one check of every
+ * request's parameters (the request table's, a room of the configuration file's). */
 json_t *sb_tr_params_check(json_t *obj, const sb_tr_param_t *params, size_t n);
 #define SB_TR_CHECK(obj, params) sb_tr_params_check(obj, params, sizeof(params) / sizeof(params[0]))
 /* {"textroom":"error","error_code":code,"error":text}. Owned. */
 json_t *sb_tr_error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* The room named by body's "room" (checked by the caller): the room, or NULL with the
- * 417 error in *err. */
-sb_tr_room_t *sb_tr_room_lookup(json_t *body, json_t **err);
 /* body's "room" as a table key (decimal text for integer ids). buf: 32 bytes at least. */
 const char *sb_tr_room_key(json_t *body, char *buf, size_t len);
-/* The room's secret against body's "secret": NULL (allowed), or the error (owned). */
-json_t *sb_tr_check_secret(const sb_tr_room_t *r, json_t *body);
 /* The plugin's admin_key against body's "admin_key" (required: creation; optional: list).
  * NULL (allowed, or not configured), or the error (owned). *admin: a right key was given. */
 json_t *sb_tr_check_admin_key(json_t *body, bool required, bool *admin);
@@ -323,10 +325,12 @@ void sb_tr_date(char *buf, size_t len);
 json_t *sb_tr_req_join(sb_tr_req_t *req);
 json_t *sb_tr_req_leave(sb_tr_req_t *req);
 json_t *sb_tr_req_message(sb_tr_req_t *req);
+/* A message's recipients ("to", "tos"), checked before its room: NULL or the error. */
+json_t *sb_tr_message_check(json_t *body);
 /* Under the lock: s leaves every room it is in; the others get "leave" (hangup, detach). */
 void sb_tr_session_leave_all(sb_tr_session_t *s, sb_tr_outbox_t *ob);
 
-/* admin.c: data channel and API. */
+/* admin.c: data channel and API. The checks each needs are the request table's. */
 json_t *sb_tr_req_list(sb_tr_req_t *req);
 json_t *sb_tr_req_exists(sb_tr_req_t *req);
 json_t *sb_tr_req_create(sb_tr_req_t *req);

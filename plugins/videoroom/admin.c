@@ -1,6 +1,8 @@
 /* VideoRoom synchronous requests: create, edit, destroy, exists, list, allowed, kick,
- * moderate, listparticipants. Each validates its body, acts on the rooms table and answers
- * at once; events for other participants go into the caller's outbox.
+ * moderate, listparticipants (and the ones known but not implemented). Each handler runs
+ * once the checks its entry of the request table declares passed (requests.c: the room it
+ * names, its secret, the declared parameters, the admin_key), acts on the rooms table and
+ * answers at once; events for other participants go into the request's outbox.
  *
  * Does not negotiate media nor touch the forwarding graph directly (publisher.c,
  * subscriber.c and forward.c do). Threads: a control thread, under the plugin lock. */
@@ -11,72 +13,14 @@
 #include "switchboard/error.h"
 #include "videoroom.h"
 
-sb_vr_room_t *sb_vr_room_lookup(json_t *body, json_t **err)
+json_t *sb_vr_req_create(sb_vr_sync_req_t *req)
 {
-    static const sb_vr_param_t params[] = {{"room", SB_VR_T_UINT, true}};
-    char text[256];
-    int code = SB_VR_CHECK(body, params, text);
-    if (code) {
-        *err = sb_vr_error_json(code, "%s", text);
-        return NULL;
-    }
-    uint64_t id = (uint64_t)json_integer_value(json_object_get(body, "room"));
-    sb_vr_room_t *r = sb_vr_room_find(id);
-    if (!r)
-        *err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room (%llu)",
-                                (unsigned long long)id);
-    return r;
-}
-
-json_t *sb_vr_room_check_secret(sb_vr_room_t *r, json_t *body)
-{
-    if (!r->o.secret)
-        return NULL;
-    json_t *secret = json_object_get(body, "secret");
-    if (!secret)
-        return sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "Missing mandatory element (secret)");
-    if (!json_is_string(secret))
-        return sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
-                                "Invalid element type (secret should be a string)");
-    if (strcmp(json_string_value(secret), r->o.secret) != 0)
-        return sb_vr_error_json(SB_VR_ERR_UNAUTHORIZED, "Unauthorized (wrong secret)");
-    return NULL;
-}
-
-/* The plugin's admin_key, when configured, gates room creation. */
-static json_t *sb_vr_check_admin_key(json_t *body)
-{
-    if (!sb_vr_config.admin_key)
-        return NULL;
-    json_t *key = json_object_get(body, "admin_key");
-    if (!key)
-        return sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT,
-                                "Missing mandatory element (admin_key)");
-    if (!json_is_string(key))
-        return sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
-                                "Invalid element type (admin_key should be a string)");
-    if (strcmp(json_string_value(key), sb_vr_config.admin_key) != 0)
-        return sb_vr_error_json(SB_VR_ERR_UNAUTHORIZED, "Unauthorized (wrong admin_key)");
-    return NULL;
-}
-
-json_t *sb_vr_req_create(json_t *body)
-{
-    static const sb_vr_param_t params[] = {
-        {"room", SB_VR_T_UINT, false},     {"permanent", SB_VR_T_BOOL, false},
-        {"allowed", SB_VR_T_ARRAY, false}, {"admin_key", SB_VR_T_STRING, false},
-    };
+    json_t *body = req->body;
     char err[256];
-    int code = SB_VR_CHECK(body, params, err);
-    if (code)
-        return sb_vr_error_json(code, "%s", err);
-    json_t *e = sb_vr_check_admin_key(body);
-    if (e)
-        return e;
     sb_vr_room_opts_t o;
     sb_vr_room_opts_defaults(&o);
     GPtrArray *allowed = NULL;
-    code = sb_vr_room_opts_apply(&o, body, "", false, err, sizeof(err));
+    int code = sb_vr_room_opts_apply(&o, body, "", false, err, sizeof(err));
     json_t *jallowed = json_object_get(body, "allowed");
     if (!code && jallowed)
         code = sb_vr_allowed_parse(jallowed, &allowed, err, sizeof(err));
@@ -117,14 +61,10 @@ static void sb_vr_room_bitrate_changed(sb_vr_room_t *r)
     }
 }
 
-json_t *sb_vr_req_edit(json_t *body)
+json_t *sb_vr_req_edit(sb_vr_sync_req_t *req)
 {
-    json_t *e = NULL;
-    sb_vr_room_t *r = sb_vr_room_lookup(body, &e);
-    if (!r)
-        return e;
-    if ((e = sb_vr_room_check_secret(r, body)))
-        return e;
+    json_t *body = req->body;
+    sb_vr_room_t *r = req->room;
     /* Validate on a scratch copy first, so a bad field changes nothing. */
     char err[256];
     sb_vr_room_opts_t scratch;
@@ -139,14 +79,10 @@ json_t *sb_vr_req_edit(json_t *body)
                      "permanent", false);
 }
 
-json_t *sb_vr_req_destroy(json_t *body, sb_vr_outbox_t *ob)
+json_t *sb_vr_req_destroy(sb_vr_sync_req_t *req)
 {
-    json_t *e = NULL;
-    sb_vr_room_t *r = sb_vr_room_lookup(body, &e);
-    if (!r)
-        return e;
-    if ((e = sb_vr_room_check_secret(r, body)))
-        return e;
+    sb_vr_room_t *r = req->room;
+    sb_vr_outbox_t *ob = req->ob;
     uint64_t id = r->o.room;
     sb_vr_room_ref(r);
     sb_vr_room_remove(r);
@@ -171,21 +107,16 @@ json_t *sb_vr_req_destroy(json_t *body, sb_vr_outbox_t *ob)
                      "permanent", false);
 }
 
-json_t *sb_vr_req_exists(json_t *body)
+json_t *sb_vr_req_exists(sb_vr_sync_req_t *req)
 {
-    static const sb_vr_param_t params[] = {{"room", SB_VR_T_UINT, true}};
-    char err[256];
-    int code = SB_VR_CHECK(body, params, err);
-    if (code)
-        return sb_vr_error_json(code, "%s", err);
-    json_int_t id = json_integer_value(json_object_get(body, "room"));
+    json_int_t id = json_integer_value(json_object_get(req->body, "room"));
     return json_pack("{s:s, s:I, s:b}", "videoroom", "success", "room", id, "exists",
                      sb_vr_room_find((uint64_t)id) != NULL);
 }
 
-json_t *sb_vr_req_list(json_t *body)
+json_t *sb_vr_req_list(sb_vr_sync_req_t *req)
 {
-    json_t *key = json_object_get(body, "admin_key");
+    json_t *key = json_object_get(req->body, "admin_key");
     bool admin = sb_vr_config.admin_key && json_is_string(key) &&
                  !strcmp(json_string_value(key), sb_vr_config.admin_key);
     json_t *list = json_array();
@@ -207,22 +138,12 @@ static json_t *sb_vr_allowed_json(const sb_vr_room_t *r)
     return a;
 }
 
-json_t *sb_vr_req_allowed(json_t *body)
+json_t *sb_vr_req_allowed(sb_vr_sync_req_t *req)
 {
-    json_t *e = NULL;
-    sb_vr_room_t *r = sb_vr_room_lookup(body, &e);
-    if (!r)
-        return e;
-    if ((e = sb_vr_room_check_secret(r, body)))
-        return e;
-    static const sb_vr_param_t params[] = {
-        {"action", SB_VR_T_STRING, true},
-        {"allowed", SB_VR_T_ARRAY, false},
-    };
+    json_t *body = req->body;
+    sb_vr_room_t *r = req->room;
     char err[256];
-    int code = SB_VR_CHECK(body, params, err);
-    if (code)
-        return sb_vr_error_json(code, "%s", err);
+    int code;
     const char *action = json_string_value(json_object_get(body, "action"));
     bool add = !strcmp(action, "add"), remove = !strcmp(action, "remove");
     if (!add && !remove && strcmp(action, "enable") && strcmp(action, "disable"))
@@ -254,16 +175,9 @@ json_t *sb_vr_req_allowed(json_t *body)
                      "allowed", sb_vr_allowed_json(r));
 }
 
-/* The participant named by body's "id" in r, with the reference's errors. */
+/* The participant named by body's "id" (checked) in r, or NULL and the reference's error. */
 static sb_vr_publisher_t *sb_vr_participant_lookup(sb_vr_room_t *r, json_t *body, json_t **err)
 {
-    static const sb_vr_param_t params[] = {{"id", SB_VR_T_UINT, true}};
-    char text[256];
-    int code = SB_VR_CHECK(body, params, text);
-    if (code) {
-        *err = sb_vr_error_json(code, "%s", text);
-        return NULL;
-    }
     uint64_t id = (uint64_t)json_integer_value(json_object_get(body, "id"));
     sb_vr_publisher_t *p = g_hash_table_lookup(r->participants, &id);
     if (!p)
@@ -272,39 +186,20 @@ static sb_vr_publisher_t *sb_vr_participant_lookup(sb_vr_room_t *r, json_t *body
     return p;
 }
 
-json_t *sb_vr_req_kick(json_t *body, sb_vr_outbox_t *ob)
+json_t *sb_vr_req_kick(sb_vr_sync_req_t *req)
 {
     json_t *e = NULL;
-    sb_vr_room_t *r = sb_vr_room_lookup(body, &e);
-    if (!r)
-        return e;
-    if ((e = sb_vr_room_check_secret(r, body)))
-        return e;
-    sb_vr_publisher_t *p = sb_vr_participant_lookup(r, body, &e);
+    sb_vr_publisher_t *p = sb_vr_participant_lookup(req->room, req->body, &e);
     if (!p)
         return e;
-    sb_vr_publisher_leave(p, ob, true, true);
+    sb_vr_publisher_leave(p, req->ob, true, true);
     return json_pack("{s:s}", "videoroom", "success");
 }
 
-json_t *sb_vr_req_moderate(json_t *body, sb_vr_outbox_t *ob)
+json_t *sb_vr_req_moderate(sb_vr_sync_req_t *req)
 {
-    json_t *e = NULL;
-    sb_vr_room_t *r = sb_vr_room_lookup(body, &e);
-    if (!r)
-        return e;
-    if ((e = sb_vr_room_check_secret(r, body)))
-        return e;
-    static const sb_vr_param_t params[] = {
-        {"id", SB_VR_T_UINT, true},
-        {"mid", SB_VR_T_STRING, true},
-        {"mute", SB_VR_T_BOOL, true},
-    };
-    char err[256];
-    int code = SB_VR_CHECK(body, params, err);
-    if (code)
-        return sb_vr_error_json(code, "%s", err);
-    sb_vr_publisher_t *p = sb_vr_participant_lookup(r, body, &e);
+    json_t *e = NULL, *body = req->body;
+    sb_vr_publisher_t *p = sb_vr_participant_lookup(req->room, body, &e);
     if (!p)
         return e;
     const char *mid = json_string_value(json_object_get(body, "mid"));
@@ -312,16 +207,13 @@ json_t *sb_vr_req_moderate(json_t *body, sb_vr_outbox_t *ob)
     if (idx < 0)
         return sb_vr_error_json(SB_VR_ERR_NO_SUCH_FEED, "No such stream %s", mid);
     sb_vr_publisher_moderate(p, (unsigned)idx, json_is_true(json_object_get(body, "mute")),
-                             ob);
+                             req->ob);
     return json_pack("{s:s}", "videoroom", "success");
 }
 
-json_t *sb_vr_req_listparticipants(json_t *body)
+json_t *sb_vr_req_listparticipants(sb_vr_sync_req_t *req)
 {
-    json_t *e = NULL;
-    sb_vr_room_t *r = sb_vr_room_lookup(body, &e);
-    if (!r)
-        return e;
+    sb_vr_room_t *r = req->room;
     json_t *list = json_array();
     GHashTableIter it;
     gpointer k, v;
@@ -342,4 +234,10 @@ json_t *sb_vr_req_listparticipants(json_t *body)
     }
     return json_pack("{s:s, s:I, s:o}", "videoroom", "participants", "room",
                      (json_int_t)r->o.room, "participants", list);
+}
+
+json_t *sb_vr_req_unsupported(sb_vr_sync_req_t *req)
+{
+    return sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "Unsupported request '%s'",
+                            json_string_value(json_object_get(req->body, "request")));
 }

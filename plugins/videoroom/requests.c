@@ -1,80 +1,33 @@
-/* VideoRoom requests: the request table (which requests are answered at once and which go
- * to the message thread), parameter validation with the reference's error codes and texts
- * (429 missing, 430 invalid), and the routing of asynchronous requests by role.
+/* VideoRoom requests: the request table (every request the plugin takes: which are answered
+ * at once and which go to the message thread, and what each needs checked before its handler
+ * runs), the checks themselves with the reference's error codes and texts (the room 426, its
+ * secret and the plugin's admin_key 433, parameters 429 missing and 430 invalid), and the
+ * routing of asynchronous requests by role.
  *
  * Does not implement any request itself (admin.c, publisher.c, subscriber.c do).
- * Threads: sb_vr_handle_message runs on a control thread (synchronous requests under the
- * plugin lock); sb_vr_process on the message thread. */
+ * Threads: sb_vr_handle_message and sb_vr_handle_admin_message run on a control thread
+ * (synchronous requests under the plugin lock); sb_vr_process on the message thread. */
 #include <stdio.h>
 #include <string.h>
 
 #include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "switchboard/log.h"
 #include "videoroom.h"
 
-/* ---- validation ----------------------------------------------------------------------- */
-
-static const char *sb_vr_type_text(int type)
-{
-    switch (type) {
-    case SB_VR_T_STRING:
-        return "a string";
-    case SB_VR_T_UINT:
-        return "a positive integer";
-    case SB_VR_T_INT:
-        return "an integer";
-    case SB_VR_T_BOOL:
-        return "a boolean";
-    case SB_VR_T_ARRAY:
-        return "an array";
-    case SB_VR_T_OBJECT:
-        return "an object";
-    default:
-        return "a string or a positive integer";
-    }
-}
-
-static bool sb_vr_type_ok(json_t *v, int type)
-{
-    switch (type) {
-    case SB_VR_T_STRING:
-        return json_is_string(v);
-    case SB_VR_T_UINT:
-        return json_is_integer(v) && json_integer_value(v) >= 0;
-    case SB_VR_T_INT:
-        return json_is_integer(v);
-    case SB_VR_T_BOOL:
-        return json_is_boolean(v);
-    case SB_VR_T_ARRAY:
-        return json_is_array(v);
-    case SB_VR_T_OBJECT:
-        return json_is_object(v);
-    default:
-        return json_is_string(v) || (json_is_integer(v) && json_integer_value(v) >= 0);
-    }
-}
+/* ---- parameters ----------------------------------------------------------------------- */
 
 int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char *err,
                        size_t err_len)
 {
     for (size_t i = 0; i < n; i++) {
-        json_t *v = json_object_get(obj, params[i].name);
-        if (!v) {
-            if (!params[i].required)
-                continue;
-            snprintf(err, err_len, "Missing mandatory element (%s)", params[i].name);
-            return SB_VR_ERR_MISSING_ELEMENT;
-        }
-        if (!sb_vr_type_ok(v, params[i].type)) {
-            snprintf(err, err_len, "Invalid element type (%s should be %s)", params[i].name,
-                     sb_vr_type_text(params[i].type));
-            return SB_VR_ERR_INVALID_ELEMENT;
-        }
-        if (json_is_string(v) && json_string_length(v) > SB_VR_MAX_STRING) {
-            snprintf(err, err_len, "Invalid element (%s longer than %d bytes)", params[i].name,
-                     SB_VR_MAX_STRING);
-            return SB_VR_ERR_INVALID_ELEMENT;
-        }
+        const sb_param_t p = {.name = params[i].name,
+                              .type = (sb_param_type_t)params[i].type,
+                              .required = params[i].required,
+                              .max_len = SB_VR_MAX_STRING};
+        int rc = sb_param_check(obj, &p, err, err_len);
+        if (rc)
+            return rc == SB_ENOENT ? SB_VR_ERR_MISSING_ELEMENT : SB_VR_ERR_INVALID_ELEMENT;
     }
     return 0;
 }
@@ -100,77 +53,163 @@ int sb_vr_items_check(json_t *arr, const sb_vr_param_t *params, size_t n, char *
     return 0;
 }
 
+/* ---- the checks requests share -------------------------------------------------------- */
+
+sb_vr_room_t *sb_vr_room_lookup(json_t *body, json_t **err)
+{
+    static const sb_vr_param_t params[] = {{"room", SB_VR_T_UINT, true}};
+    char text[256];
+    int code = SB_VR_CHECK(body, params, text);
+    if (code) {
+        *err = sb_vr_error_json(code, "%s", text);
+        return NULL;
+    }
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(body, "room"));
+    sb_vr_room_t *r = sb_vr_room_find(id);
+    if (!r)
+        *err = sb_vr_error_json(SB_VR_ERR_NO_SUCH_ROOM, "No such room (%llu)",
+                                (unsigned long long)id);
+    return r;
+}
+
+/* body's key against the value it must have (a room's secret, the plugin's admin_key): NULL,
+ * or the error (owned). */
+static json_t *sb_vr_check_key(json_t *body, const char *key, const char *want)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "Missing mandatory element (%s)", key);
+    if (!json_is_string(v))
+        return sb_vr_error_json(SB_VR_ERR_INVALID_ELEMENT,
+                                "Invalid element type (%s should be a string)", key);
+    if (strcmp(json_string_value(v), want) != 0)
+        return sb_vr_error_json(SB_VR_ERR_UNAUTHORIZED, "Unauthorized (wrong %s)", key);
+    return NULL;
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
-typedef json_t *(*sb_vr_sync_fn)(json_t *body, sb_vr_outbox_t *ob);
+/* What a request needs checked before its handler runs. The checks run in this order, the
+ * reference's: the room (body's "room" names one: 429, 430, 426), its secret when it has one
+ * (429, 430, 433), the declared parameters (429, 430), the plugin's admin_key when one is
+ * configured (429, 430, 433). */
+enum {
+    SB_VR_NEED_ROOM = 1 << 0,
+    SB_VR_NEED_SECRET = 1 << 1 | SB_VR_NEED_ROOM,
+    SB_VR_NEED_ADMIN_KEY = 1 << 2,
+};
 
-static json_t *sb_vr_sync_create(json_t *b, sb_vr_outbox_t *ob)
-{
-    (void)ob;
-    return sb_vr_req_create(b);
-}
-static json_t *sb_vr_sync_edit(json_t *b, sb_vr_outbox_t *ob)
-{
-    (void)ob;
-    return sb_vr_req_edit(b);
-}
-static json_t *sb_vr_sync_exists(json_t *b, sb_vr_outbox_t *ob)
-{
-    (void)ob;
-    return sb_vr_req_exists(b);
-}
-static json_t *sb_vr_sync_list(json_t *b, sb_vr_outbox_t *ob)
-{
-    (void)ob;
-    return sb_vr_req_list(b);
-}
-static json_t *sb_vr_sync_allowed(json_t *b, sb_vr_outbox_t *ob)
-{
-    (void)ob;
-    return sb_vr_req_allowed(b);
-}
-static json_t *sb_vr_sync_listparticipants(json_t *b, sb_vr_outbox_t *ob)
-{
-    (void)ob;
-    return sb_vr_req_listparticipants(b);
-}
-static json_t *sb_vr_sync_unsupported(json_t *b, sb_vr_outbox_t *ob)
-{
-    (void)ob;
-    return sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "Unsupported request '%s'",
-                            json_string_value(json_object_get(b, "request")));
-}
-
-static const struct {
+typedef struct sb_vr_request {
     const char *name;
-    sb_vr_sync_fn fn;
-} sb_vr_sync_table[] = {
-    {"create", sb_vr_sync_create},
-    {"edit", sb_vr_sync_edit},
-    {"destroy", sb_vr_req_destroy},
-    {"exists", sb_vr_sync_exists},
-    {"list", sb_vr_sync_list},
-    {"allowed", sb_vr_sync_allowed},
-    {"kick", sb_vr_req_kick},
-    {"moderate", sb_vr_req_moderate},
-    {"listparticipants", sb_vr_sync_listparticipants},
+    /* Synchronous: run under the lock, the answer returned at once (to the Admin API too).
+     * NULL: asynchronous, queued to the message thread and run by the session's role
+     * (sb_vr_process), where its parameters are checked. */
+    json_t *(*run)(sb_vr_sync_req_t *req);
+    unsigned needs; /* SB_VR_NEED_* (synchronous requests) */
+    const sb_vr_param_t *params;
+    size_t nparams;
+} sb_vr_request_t;
+
+#define SB_VR_PARAMS(a) a, G_N_ELEMENTS(a)
+
+static const sb_vr_param_t sb_vr_create_params[] = {
+    {"room", SB_VR_T_UINT, false},     {"permanent", SB_VR_T_BOOL, false},
+    {"allowed", SB_VR_T_ARRAY, false}, {"admin_key", SB_VR_T_STRING, false},
+};
+static const sb_vr_param_t sb_vr_exists_params[] = {{"room", SB_VR_T_UINT, true}};
+static const sb_vr_param_t sb_vr_allowed_params[] = {
+    {"action", SB_VR_T_STRING, true},
+    {"allowed", SB_VR_T_ARRAY, false},
+};
+static const sb_vr_param_t sb_vr_kick_params[] = {{"id", SB_VR_T_UINT, true}};
+static const sb_vr_param_t sb_vr_moderate_params[] = {
+    {"id", SB_VR_T_UINT, true},
+    {"mid", SB_VR_T_STRING, true},
+    {"mute", SB_VR_T_BOOL, true},
+};
+/* join and joinandconfigure, whatever the ptype (each role checks its own fields next). */
+static const sb_vr_param_t sb_vr_join_params[] = {
+    {"room", SB_VR_T_UINT, true},
+    {"ptype", SB_VR_T_STRING, true},
+};
+
+static const sb_vr_request_t sb_vr_requests[] = {
+    {"create", sb_vr_req_create, SB_VR_NEED_ADMIN_KEY, SB_VR_PARAMS(sb_vr_create_params)},
+    {"edit", sb_vr_req_edit, SB_VR_NEED_SECRET, NULL, 0},
+    {"destroy", sb_vr_req_destroy, SB_VR_NEED_SECRET, NULL, 0},
+    {"exists", sb_vr_req_exists, 0, SB_VR_PARAMS(sb_vr_exists_params)},
+    {"list", sb_vr_req_list, 0, NULL, 0}, /* the admin_key only shows private rooms */
+    {"allowed", sb_vr_req_allowed, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_allowed_params)},
+    {"kick", sb_vr_req_kick, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_kick_params)},
+    {"moderate", sb_vr_req_moderate, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_moderate_params)},
+    {"listparticipants", sb_vr_req_listparticipants, SB_VR_NEED_ROOM, NULL, 0},
     /* Not implemented yet: answered at once with a clear error. */
-    {"rtp_forward", sb_vr_sync_unsupported},
-    {"stop_rtp_forward", sb_vr_sync_unsupported},
-    {"listforwarders", sb_vr_sync_unsupported},
-    {"enable_recording", sb_vr_sync_unsupported},
+    {"rtp_forward", sb_vr_req_unsupported, 0, NULL, 0},
+    {"stop_rtp_forward", sb_vr_req_unsupported, 0, NULL, 0},
+    {"listforwarders", sb_vr_req_unsupported, 0, NULL, 0},
+    {"enable_recording", sb_vr_req_unsupported, 0, NULL, 0},
+    /* Asynchronous. */
+    {"join", NULL, 0, SB_VR_PARAMS(sb_vr_join_params)},
+    {"joinandconfigure", NULL, 0, SB_VR_PARAMS(sb_vr_join_params)},
+    {"configure", NULL, 0, NULL, 0},
+    {"publish", NULL, 0, NULL, 0},
+    {"unpublish", NULL, 0, NULL, 0},
+    {"start", NULL, 0, NULL, 0},
+    {"pause", NULL, 0, NULL, 0},
+    {"switch", NULL, 0, NULL, 0},
+    {"leave", NULL, 0, NULL, 0},
+    {"subscribe", NULL, 0, NULL, 0},
+    {"unsubscribe", NULL, 0, NULL, 0},
+    {"update", NULL, 0, NULL, 0},
 };
 
-static const char *const sb_vr_async_table[] = {
-    "join", "joinandconfigure", "configure", "publish", "unpublish", "start", "pause",
-    "switch", "leave", "subscribe", "unsubscribe", "update",
-};
-
-#define SB_VR_COUNT(a) (sizeof(a) / sizeof(a[0]))
-
-static sb_plugin_result_t sb_vr_sync_error(json_t *err)
+static const sb_vr_request_t *sb_vr_request_find(const char *name)
 {
-    return sb_plugin_ok(err);
+    for (size_t i = 0; i < G_N_ELEMENTS(sb_vr_requests); i++) {
+        if (!strcmp(name, sb_vr_requests[i].name))
+            return &sb_vr_requests[i];
+    }
+    return NULL;
+}
+
+/* The declared parameters of rq in body: NULL, or the error (owned). */
+static json_t *sb_vr_request_params(const sb_vr_request_t *rq, json_t *body)
+{
+    char text[256];
+    int code = sb_vr_params_check(body, rq->params, rq->nparams, text, sizeof(text));
+    return code ? sb_vr_error_json(code, "%s", text) : NULL;
+}
+
+/* What rq needs, in the order the table's comment gives; req->room set on the way. NULL, or
+ * the error (owned). Under the lock. */
+static json_t *sb_vr_request_check(const sb_vr_request_t *rq, sb_vr_sync_req_t *req)
+{
+    json_t *e = NULL;
+    if ((rq->needs & SB_VR_NEED_ROOM) && !(req->room = sb_vr_room_lookup(req->body, &e)))
+        return e;
+    if ((rq->needs & SB_VR_NEED_SECRET) == SB_VR_NEED_SECRET && req->room->o.secret &&
+        (e = sb_vr_check_key(req->body, "secret", req->room->o.secret)))
+        return e;
+    if ((e = sb_vr_request_params(rq, req->body)))
+        return e;
+    if ((rq->needs & SB_VR_NEED_ADMIN_KEY) && sb_vr_config.admin_key)
+        return sb_vr_check_key(req->body, "admin_key", sb_vr_config.admin_key);
+    return NULL;
+}
+
+/* A synchronous request answered at once: its answer (owned). */
+static json_t *sb_vr_sync_run(const sb_vr_request_t *rq, json_t *body)
+{
+    sb_vr_outbox_t ob;
+    sb_vr_outbox_init(&ob);
+    sb_vr_sync_req_t req = {.body = body, .room = NULL, .ob = &ob};
+    g_mutex_lock(&sb_vr_lock);
+    json_t *answer = sb_vr_request_check(rq, &req);
+    if (!answer)
+        answer = rq->run(&req);
+    g_mutex_unlock(&sb_vr_lock);
+    sb_vr_outbox_flush(&ob);
+    return answer;
 }
 
 /* The request name of body, or NULL with *err set (owned). */
@@ -186,33 +225,16 @@ static const char *sb_vr_request_name(json_t *body, json_t **err)
     return *err ? NULL : json_string_value(req);
 }
 
-/* A synchronous request (create, list, ...) answered at once: its answer (owned), or NULL
- * when name is not one of them. */
-static json_t *sb_vr_sync_request(json_t *body, const char *name)
-{
-    for (size_t i = 0; i < SB_VR_COUNT(sb_vr_sync_table); i++) {
-        if (strcmp(name, sb_vr_sync_table[i].name) != 0)
-            continue;
-        sb_vr_outbox_t ob;
-        sb_vr_outbox_init(&ob);
-        g_mutex_lock(&sb_vr_lock);
-        json_t *answer = sb_vr_sync_table[i].fn(body, &ob);
-        g_mutex_unlock(&sb_vr_lock);
-        sb_vr_outbox_flush(&ob);
-        return answer;
-    }
-    return NULL;
-}
-
 json_t *sb_vr_handle_admin_message(json_t *body)
 {
     json_t *err;
     const char *name = sb_vr_request_name(body, &err);
     if (!name)
         return err;
-    json_t *answer = sb_vr_sync_request(body, name);
-    return answer ? answer
-                  : sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "Unknown request '%s'", name);
+    const sb_vr_request_t *rq = sb_vr_request_find(name);
+    if (!rq || !rq->run)
+        return sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "Unknown request '%s'", name);
+    return sb_vr_sync_run(rq, body);
 }
 
 sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transaction,
@@ -221,24 +243,21 @@ sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transact
     json_t *err;
     const char *name = sb_vr_request_name(body, &err);
     if (!name)
-        return sb_vr_sync_error(err);
-    json_t *answer = sb_vr_sync_request(body, name);
-    if (answer)
-        return sb_plugin_ok(answer);
-    for (size_t i = 0; i < SB_VR_COUNT(sb_vr_async_table); i++) {
-        if (strcmp(name, sb_vr_async_table[i]) != 0)
-            continue;
-        sb_vr_msg_t *m = SB_NEW(sb_vr_msg_t);
-        sb_vr_session_ref(s);
-        m->s = s;
-        m->transaction = sb_strdup(transaction);
-        m->body = json_incref(body);
-        m->jsep = jsep ? json_incref(jsep) : NULL;
-        sb_vr_queue_msg(m);
-        return sb_plugin_wait();
-    }
-    return sb_vr_sync_error(
-        sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "Unknown request '%s'", name));
+        return sb_plugin_ok(err);
+    const sb_vr_request_t *rq = sb_vr_request_find(name);
+    if (!rq)
+        return sb_plugin_ok(
+            sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "Unknown request '%s'", name));
+    if (rq->run)
+        return sb_plugin_ok(sb_vr_sync_run(rq, body));
+    sb_vr_msg_t *m = SB_NEW(sb_vr_msg_t);
+    sb_vr_session_ref(s);
+    m->s = s;
+    m->transaction = sb_strdup(transaction);
+    m->body = json_incref(body);
+    m->jsep = jsep ? json_incref(jsep) : NULL;
+    sb_vr_queue_msg(m);
+    return sb_plugin_wait();
 }
 
 /* ---- asynchronous routing (message thread) --------------------------------------------- */
@@ -249,18 +268,9 @@ static void sb_vr_reply(sb_vr_msg_t *m, json_t *data)
     json_decref(data);
 }
 
+/* join and joinandconfigure, their parameters checked: by the ptype. */
 static void sb_vr_process_join(sb_vr_msg_t *m, bool and_configure)
 {
-    static const sb_vr_param_t params[] = {
-        {"room", SB_VR_T_UINT, true},
-        {"ptype", SB_VR_T_STRING, true},
-    };
-    char err[256];
-    int code = SB_VR_CHECK(m->body, params, err);
-    if (code) {
-        sb_vr_reply(m, sb_vr_error_json(code, "%s", err));
-        return;
-    }
     const char *ptype = json_string_value(json_object_get(m->body, "ptype"));
     g_mutex_lock(&sb_vr_lock);
     sb_vr_role_t role = m->s->role;
@@ -301,6 +311,11 @@ void sb_vr_process(sb_vr_msg_t *m)
     if (gone)
         return;
     const char *request = json_string_value(json_object_get(m->body, "request"));
+    json_t *err = sb_vr_request_params(sb_vr_request_find(request), m->body);
+    if (err) {
+        sb_vr_reply(m, err);
+        return;
+    }
     if (!strcmp(request, "join") || !strcmp(request, "joinandconfigure")) {
         sb_vr_process_join(m, !strcmp(request, "joinandconfigure"));
         return;

@@ -50,6 +50,7 @@
 #include "switchboard/plugin.h"
 #include "switchboard/codec.h"
 #include "switchboard/dd.h"
+#include "switchboard/params.h"
 #include "switchboard/seq_rewrite.h"
 #include "switchboard/simulcast.h"
 #include "switchboard/svc_select.h"
@@ -241,28 +242,30 @@ json_t *sb_vr_error_json(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* ---- requests (requests.c) ------------------------------------------------------------- */
 
-/* Parameter checks: SB_VR_T_* types, required or not. */
+/* Parameter checks: a request's parameters declared (name, SB_VR_T_* type, required; strings
+ * at most SB_VR_MAX_STRING bytes) as the SDK's switchboard/params.h takes them. */
 enum {
-    SB_VR_T_STRING = 1,
-    SB_VR_T_UINT,   /* JSON integer >= 0 ("positive integer") */
-    SB_VR_T_INT,
-    SB_VR_T_BOOL,
-    SB_VR_T_ARRAY,
-    SB_VR_T_OBJECT,
-    SB_VR_T_STRING_OR_UINT,
+    SB_VR_T_STRING = SB_PARAM_STRING,
+    SB_VR_T_UINT = SB_PARAM_UINT, /* JSON integer >= 0 ("positive integer") */
+    SB_VR_T_INT = SB_PARAM_INT,
+    SB_VR_T_BOOL = SB_PARAM_BOOL,
+    SB_VR_T_ARRAY = SB_PARAM_ARRAY,
+    SB_VR_T_OBJECT = SB_PARAM_OBJECT,
+    SB_VR_T_STRING_OR_UINT = SB_PARAM_STRING_OR_UINT,
 };
 typedef struct sb_vr_param {
     const char *name;
-    int type;
+    int type; /* SB_VR_T_* */
     bool required;
 } sb_vr_param_t;
 
-/* 0, or 429/430 with the reference's texts in err. */
+/* 0, or 429/430 with the reference's texts in err. The one check of every request's
+ * parameters (the request table's, and those of the requests that depend on the role). */
 int sb_vr_params_check(json_t *obj, const sb_vr_param_t *params, size_t n, char *err,
                        size_t err_len);
 /* Longest string a request or a room option may carry (display names, descriptions, pins,
  * secrets...): they are copied into events every participant gets. */
-#define SB_VR_MAX_STRING 1024
+#define SB_VR_MAX_STRING SB_PARAM_MAX_STRING_DEFAULT
 
 #define SB_VR_CHECK(obj, params, err) \
     sb_vr_params_check(obj, params, sizeof(params) / sizeof(params[0]), err, sizeof(err))
@@ -292,19 +295,28 @@ void sb_vr_process(sb_vr_msg_t *m);
 /* Queue a client message (taken) to the message thread (videoroom.c). */
 void sb_vr_queue_msg(sb_vr_msg_t *m);
 
-/* Synchronous requests (admin.c): return the answer's data (owned). Under the lock. */
-json_t *sb_vr_req_create(json_t *body);
-json_t *sb_vr_req_edit(json_t *body);
-json_t *sb_vr_req_destroy(json_t *body, sb_vr_outbox_t *ob);
-json_t *sb_vr_req_exists(json_t *body);
-json_t *sb_vr_req_list(json_t *body);
-json_t *sb_vr_req_allowed(json_t *body);
-json_t *sb_vr_req_kick(json_t *body, sb_vr_outbox_t *ob);
-json_t *sb_vr_req_moderate(json_t *body, sb_vr_outbox_t *ob);
-json_t *sb_vr_req_listparticipants(json_t *body);
-/* Secret check shared by admin requests: 0, or an error json (owned) in *err. */
-json_t *sb_vr_room_check_secret(sb_vr_room_t *r, json_t *body);
-/* Room lookup with the reference's 429/430/426 errors. Under the lock. */
+/* A synchronous request (create, edit, list, ...: answered at once, also over the Admin API)
+ * run by its handler once the checks its entry of the request table declares passed
+ * (requests.c). Stack-owned; under the lock. */
+typedef struct sb_vr_sync_req {
+    json_t *body;       /* borrowed */
+    sb_vr_room_t *room; /* the room the body names, when the entry needs one; borrowed */
+    sb_vr_outbox_t *ob; /* events for others, pushed once the lock is released */
+} sb_vr_sync_req_t;
+
+/* The handlers (admin.c): each returns the answer's data (owned). */
+json_t *sb_vr_req_create(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_edit(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_destroy(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_exists(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_list(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_allowed(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_kick(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_moderate(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_listparticipants(sb_vr_sync_req_t *req);
+json_t *sb_vr_req_unsupported(sb_vr_sync_req_t *req); /* known, not implemented */
+/* Room lookup with the reference's 429/430/426 errors (requests.c; joins use it too). Under
+ * the lock. */
 sb_vr_room_t *sb_vr_room_lookup(json_t *body, json_t **err);
 
 /* ---- publishers (publisher.c) ---------------------------------------------------------- */
