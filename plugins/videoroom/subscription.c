@@ -20,28 +20,32 @@ static json_t *sb_vr_sub_event(const sb_vr_subscriber_t *s, const char *key, con
                      (json_int_t)s->room->o.room, key, val);
 }
 
+/* A start's answer (jsep: an answer to our offer) given to the core; NULL, or the error to
+ * reply (owned). Outside the lock: the core waits for the handle's loop. */
+static json_t *sb_vr_sub_take_answer(sb_vr_subscriber_t *s, json_t *jsep)
+{
+    const char *type = json_string_value(json_object_get(jsep, "type"));
+    char reason[256] = "";
+    g_mutex_lock(&sb_vr_lock);
+    bool offered = sb_vr_sub_offer_out(s);
+    g_mutex_unlock(&sb_vr_lock);
+    if (strcmp(type, "answer") != 0)
+        return sb_vr_error_json(SB_VR_ERR_INVALID_SDP_TYPE, "Invalid SDP type (expected an "
+                                                            "answer)");
+    if (!offered)
+        return sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "No offer is waiting for an answer");
+    if (!sb_vr_core->process_answer)
+        return sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Media negotiation is not available in "
+                                                   "this build of the core");
+    if (sb_vr_core->process_answer(s->h, jsep, reason, sizeof(reason)) < 0)
+        return sb_vr_error_json(SB_VR_ERR_INVALID_SDP, "Error processing the answer: %s",
+                                reason);
+    return NULL;
+}
+
 static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
 {
-    json_t *err = NULL;
-    if (m->jsep) {
-        const char *type = json_string_value(json_object_get(m->jsep, "type"));
-        char reason[256] = "";
-        g_mutex_lock(&sb_vr_lock);
-        bool offered = sb_vr_sub_offer_out(s);
-        g_mutex_unlock(&sb_vr_lock);
-        if (strcmp(type, "answer") != 0)
-            err = sb_vr_error_json(SB_VR_ERR_INVALID_SDP_TYPE, "Invalid SDP type (expected an "
-                                                               "answer)");
-        else if (!offered)
-            err = sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST, "No offer is waiting for an "
-                                                              "answer");
-        else if (!sb_vr_core->process_answer)
-            err = sb_vr_error_json(SB_VR_ERR_UNKNOWN, "Media negotiation is not available in "
-                                                      "this build of the core");
-        else if (sb_vr_core->process_answer(s->h, m->jsep, reason, sizeof(reason)) < 0)
-            err = sb_vr_error_json(SB_VR_ERR_INVALID_SDP, "Error processing the answer: %s",
-                                   reason);
-    }
+    json_t *err = m->jsep ? sb_vr_sub_take_answer(s, m->jsep) : NULL;
     if (err) {
         sb_vr_sub_reply(s, m->transaction, err);
         return;
@@ -51,6 +55,13 @@ static void sb_vr_sub_start(sb_vr_msg_t *m, sb_vr_subscriber_t *s)
                      ? sb_vr_core->streams(s->h, neg, SB_MEDIA_MAX_STREAMS)
                      : 0;
     g_mutex_lock(&sb_vr_lock);
+    if (sb_vr_sub_left(s)) { /* it left while the core took its answer: nothing to start */
+        g_mutex_unlock(&sb_vr_lock);
+        sb_free(neg);
+        sb_vr_sub_reply(s, m->transaction, sb_vr_error_json(SB_VR_ERR_INVALID_REQUEST,
+                                                            "The subscription has ended"));
+        return;
+    }
     bool had_live = s->offered_live > 0 || !m->jsep;
     if (m->jsep) {
         sb_vr_sub_transition(s, SB_VR_SUB_EV_ANSWER);
