@@ -30,15 +30,21 @@ static struct {
     pthread_t thread;
 } q = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-static void job_push(job_t *j)
+/* Under q.lock. */
+static void job_append(job_t *j)
 {
-    pthread_mutex_lock(&q.lock);
     if (q.tail)
         q.tail->next = j;
     else
         q.head = j;
     q.tail = j;
     pthread_cond_signal(&q.wake);
+}
+
+static void job_push(job_t *j)
+{
+    pthread_mutex_lock(&q.lock);
+    job_append(j);
     pthread_mutex_unlock(&q.lock);
 }
 
@@ -119,26 +125,25 @@ void recorder_worker_request(recorder_session_t *s, const char *transaction, jso
     job_push(j);
 }
 
+/* One lock per packet: the bound is checked and the job queued together (when the queue is
+ * full, the retain and the job were for nothing, but that is the overload case only). */
 bool recorder_worker_packet(recorder_session_t *s, const sb_rtp_packet_t *pkt)
 {
-    pthread_mutex_lock(&q.lock);
-    bool full = q.packets >= RECORDER_QUEUE_MAX;
-    if (!full)
-        q.packets++; /* counted now: the bound holds however many loops push at once */
-    pthread_mutex_unlock(&q.lock);
-    if (full)
-        return false;
     sb_rtp_packet_t *kept = recorder_core->packet_retain(pkt);
-    if (!kept) { /* a packet with no core buffer: nothing to keep */
-        pthread_mutex_lock(&q.lock);
-        q.packets--;
-        pthread_mutex_unlock(&q.lock);
+    if (!kept) /* a packet with no core buffer: nothing to keep */
         return false;
-    }
     job_t *j = job_new(JOB_PACKET, s);
     j->pkt = kept;
-    job_push(j);
-    return true;
+    pthread_mutex_lock(&q.lock);
+    bool full = q.packets >= RECORDER_QUEUE_MAX;
+    if (!full) {
+        q.packets++;
+        job_append(j);
+    }
+    pthread_mutex_unlock(&q.lock);
+    if (full)
+        job_free(j);
+    return !full;
 }
 
 void recorder_worker_close(recorder_session_t *s)
