@@ -141,6 +141,31 @@ def layer_flow(kind, builddir, link, tap):
                      lambda page, out: layer_steps(kind, page, out))
 
 
+def wait_width(page, name, mid, width, limit):
+    """Polls what handle name decodes on mid until it is width wide (at most limit seconds),
+    then returns the last sizes: on a loaded machine Chromium's encoder and our estimate
+    take longer to reach a layer than a fixed sleep allows; the checks still see the size."""
+    deadline = time.time() + limit
+    while True:
+        got = page.call("sbVideo", {"name": name})
+        if got.get(mid, {}).get("w") == width or time.time() >= deadline:
+            return got
+        time.sleep(0.5)
+
+
+def wait_quiet(page, name, quiet, limit):
+    """Waits until handle name has had no layer event for quiet seconds (at most limit)."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        names = {int(k): v for k, v in page.call("sbHandles", {}).items()}
+        r = {"events": page.call("sbEvents", {}), "names": names, "marks": []}
+        ts = [t for t, e in events_of(r, name)
+              if {"substream", "temporal"} & set((e.get("plugindata") or {}).get("data") or {})]
+        if not ts or time.time() * 1000 - ts[-1] >= quiet * 1000:
+            return
+        time.sleep(0.5)
+
+
 def layer_steps(kind, page, out):
     def mark(what):
         out["marks"].append((time.time() * 1000, what))
@@ -164,11 +189,17 @@ def layer_steps(kind, page, out):
     out["v"] = page.call("sbSubscribe", {"name": "v", "room": ROOM, "streams": [
         {"feed": out["p1"]["id"], "mid": "1"}]}, timeout=40)
     time.sleep(4)
+    wait_width(page, "v", "0", WIDTH[2], 20)
+    wait_quiet(page, "v", 2.0, 15)
     out["v start size"] = page.call("sbVideo", {"name": "v"})
     mark("subscribe m")
     out["m"] = page.call("sbSubscribe", {"name": "m", "room": ROOM, "streams": [
         {"feed": out["p1"]["id"]}, {"feed": out["p2"]["id"]}]}, timeout=40)
-    time.sleep(4)
+    # Settled before the configures: ours climbs to the top layers as its estimate of the
+    # subscriber grows, and an event of that climb must not fall inside a configure's window.
+    time.sleep(2)
+    wait_width(page, "m", "1", WIDTH[2], 20)
+    wait_quiet(page, "m", 2.0, 15)
     steps = [("m", "configure mid 3 substream 0", {"mid": "3", "substream": 0}),
              ("m", "configure mid 1 temporal 0", {"mid": "1", "temporal": 0}),
              ("v", "configure substream 0", {"mid": "0", "substream": 0}),
@@ -177,7 +208,9 @@ def layer_steps(kind, page, out):
         mark("%s %s" % (who, name))
         page.call("sbConfigure", {"name": who, "streams": [stream]})
         time.sleep(3.5)
-        out["%s %s size" % (who, name)] = page.call("sbVideo", {"name": who})
+        want = WIDTH.get(stream.get("substream"))
+        out["%s %s size" % (who, name)] = (wait_width(page, who, stream["mid"], want, 10)
+                                           if who == "v" else page.call("sbVideo", {"name": who}))
     mark("p1 h off")
     page.call("sbEncoding", {"name": "p1", "rid": "h", "active": False})
     time.sleep(4)
@@ -344,8 +377,9 @@ def echo_steps(page, out):
     out["sizes"] = {}
     out["mark0"] = time.time() * 1000
     page.call("sbEcho", {"name": "e"}, timeout=40)
-    time.sleep(5)
-    out["sizes"]["start"] = page.call("sbVideo", {"name": "e"})
+    time.sleep(3)
+    got = page.call("sbVideo", {"name": "e"})
+    out["sizes"]["start"] = wait_width(page, "e", next(iter(got), "0"), WIDTH[2], 20)
     for name, body in ECHO_STEPS:
         out["marks"].append((time.time() * 1000, name))
         page.call("sbRequest", {"name": "e", "body": body, "until": "result"})
