@@ -31,7 +31,7 @@
 #include "switchboard/rtp.h"
 
 #define SB_PLUGIN_ABI_MAJOR 8
-#define SB_PLUGIN_ABI_MINOR 0
+#define SB_PLUGIN_ABI_MINOR 1
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -291,6 +291,12 @@ typedef struct sb_core_api {
     const int *log_level;
     /* One formatted line (no trailing newline needed), borrowed. */
     void (*log_line)(int level, const char *module, const char *line);
+
+    /* -- 8.1 -- */
+    /* Loop thread. request_keyframe for a receiver that has no picture yet (a new
+     * subscriber, one that resumed): asked at once even inside the rate limit, unless a
+     * request still on its way will bring the keyframe; the limit holds for repeats. */
+    void (*request_first_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
 } sb_core_api_t;
 
 /* True when the daemon's table has op: a plugin built for a later minor checks before it

@@ -335,8 +335,7 @@ void sb_vr_fwd_media_up(sb_vr_session_t *s)
             ss->loop.waiting_kf = true;
             ss->loop.cur_layer = -1; /* simulcast: restart at a keyframe too */
             ss->loop.last_kf_req_us = sb_now_us();
-            sb_vr_request_kf(ss->loop.src, ss->loop.cur_layer >= 0 ? ss->loop.cur_layer
-                                                                   : ss->loop.target_layer);
+            sb_vr_request_first_kf(ss->loop.src, ss->loop.target_layer);
         }
     }
 }

@@ -36,7 +36,7 @@ void sb_vr_post_to(int loop, void (*fn)(void *arg), void *arg)
     sb_vr_inline = was;
 }
 
-void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer)
+static void sb_vr_ask_kf(sb_vr_fanout_t *fan, int layer, bool first)
 {
     if (sb_vr_inline || !sb_vr_core->request_keyframe || fan->neg.kind != SB_MEDIA_VIDEO)
         return;
@@ -44,9 +44,21 @@ void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer)
     if (layer < 0 || layer >= layers)
         layer = layer < 0 ? 0 : layers - 1;
     if (fan->relay)
-        sb_vr_relay_request_kf(fan->relay, layer);
+        sb_vr_relay_request_kf(fan->relay, layer, first);
+    else if (first && SB_CORE_HAS(sb_vr_core, request_first_keyframe))
+        sb_vr_core->request_first_keyframe(fan->pub->h, fan->neg.index, (unsigned)layer);
     else
         sb_vr_core->request_keyframe(fan->pub->h, fan->neg.index, (unsigned)layer);
+}
+
+void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer)
+{
+    sb_vr_ask_kf(fan, layer, false);
+}
+
+void sb_vr_request_first_kf(sb_vr_fanout_t *fan, int layer)
+{
+    sb_vr_ask_kf(fan, layer, true);
 }
 
 /* ---- the graph (loop) -------------------------------------------------------------------- */
@@ -295,7 +307,7 @@ static void sb_vr_fwd_bind_run(void *arg)
         /* Not before the PeerConnection is up (media_up asks then): a keyframe made for
          * nobody would make Chromium ignore the one asked at webrtcup (one per 300 ms). */
         if (ss->loop.owner->loop_up) {
-            sb_vr_request_kf(fan, ss->loop.target_layer);
+            sb_vr_request_first_kf(fan, ss->loop.target_layer);
             ss->loop.last_kf_req_us = sb_now_us();
         }
     }
@@ -361,7 +373,7 @@ static void sb_vr_fwd_sub_config_run(void *arg)
         ss->loop.waiting_kf = true;
         ss->loop.cur_layer = -1;
         if (ss->loop.owner->loop_up) /* else media_up asks (see sb_vr_fwd_bind_run) */
-            sb_vr_request_kf(ss->loop.src, layers > 1 ? ss->loop.target_layer : 0);
+            sb_vr_request_first_kf(ss->loop.src, layers > 1 ? ss->loop.target_layer : 0);
     }
     sb_vr_op_free(op);
 }

@@ -98,6 +98,7 @@ typedef struct sb_vr_relay_op {
     sb_vr_publisher_t *pub; /* a reference or NULL */
     unsigned idx;
     int layer;
+    bool first; /* a keyframe request for a subscriber with no picture yet */
     sb_media_stream_t neg;
     bool muted;
 } sb_vr_relay_op_t;
@@ -439,15 +440,21 @@ static void sb_vr_relay_kf_run(void *arg)
 {
     sb_vr_relay_op_t *op = arg;
     sb_vr_publisher_t *p = op->pub;
-    if (op->idx < p->loop.nstreams)
-        sb_vr_request_kf(&p->streams[op->idx].loop.fan, op->layer);
+    if (op->idx < p->loop.nstreams) {
+        if (op->first)
+            sb_vr_request_first_kf(&p->streams[op->idx].loop.fan, op->layer);
+        else
+            sb_vr_request_kf(&p->streams[op->idx].loop.fan, op->layer);
+    }
     sb_vr_relay_op_free(op);
 }
 
-void sb_vr_relay_request_kf(sb_vr_relay_t *r, int layer)
+void sb_vr_relay_request_kf(sb_vr_relay_t *r, int layer, bool first)
 {
     int64_t now = sb_now_us();
-    if (layer < 0 || layer >= SB_MEDIA_MAX_LAYERS || now - r->kf_req_us[layer] < SB_VR_RELAY_KF_US)
+    /* The home loop's core applies the rate limit to first requests its own way. */
+    if (layer < 0 || layer >= SB_MEDIA_MAX_LAYERS ||
+        (!first && now - r->kf_req_us[layer] < SB_VR_RELAY_KF_US))
         return;
     r->kf_req_us[layer] = now;
     sb_vr_relay_op_t *op = sb_vr_relay_op_new(NULL);
@@ -455,6 +462,7 @@ void sb_vr_relay_request_kf(sb_vr_relay_t *r, int layer)
     op->pub = r->pub;
     op->idx = r->index;
     op->layer = layer;
+    op->first = first;
     if (sb_vr_core->loop_post(r->home, sb_vr_relay_kf_run, op) < 0)
         sb_vr_relay_op_free(op);
 }

@@ -598,6 +598,9 @@ void sb_vr_fwd_pub_keyframe(sb_vr_publisher_t *p, unsigned idx); /* ask for a ke
 /* The fan-out's loop: a keyframe request for its publisher stream, sent from the
  * publisher's loop (posted there from a relay's loop). No-op for audio or inline runs. */
 void sb_vr_request_kf(sb_vr_fanout_t *fan, int layer);
+/* The same for a subscriber stream that has no picture yet (bound, connected, resumed):
+ * the core asks at once even inside its rate limit (request_first_keyframe). */
+void sb_vr_request_first_kf(sb_vr_fanout_t *fan, int layer);
 
 /* ---- automatic layer choice (allocate.c), loop threads ------------------------------------- */
 
@@ -698,7 +701,7 @@ bool sb_vr_relays_push(sb_vr_pub_stream_t *ps, const sb_rtp_packet_t *pkt);
  * relays (unpublished). */
 void sb_vr_relays_detach(sb_vr_pub_stream_t *ps);
 /* Serving loop: a keyframe request for the relay's stream, posted to the home loop. */
-void sb_vr_relay_request_kf(sb_vr_relay_t *r, int layer);
+void sb_vr_relay_request_kf(sb_vr_relay_t *r, int layer, bool first);
 /* deinit: on every loop (sb_loop_call_sync), drop the loop's pending batches and its flush
  * source, so no plugin code is left attached to a loop. */
 void sb_vr_relays_loop_stop(void);

@@ -119,6 +119,7 @@ int sb_peer_send_rtp(sb_peer_t *p, unsigned stream, const uint8_t *data, size_t 
 int sb_peer_forward_rtp(sb_peer_t *p, unsigned stream, uint8_t *buf, size_t len, size_t cap,
                         const sb_rtp_packet_t *src);
 void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer);
+void sb_peer_request_first_keyframe(sb_peer_t *p, unsigned stream, unsigned layer);
 void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps);
 /* What the plugin would send the client if the estimate allowed (peer_cc.c probes). */
 void sb_peer_want_bitrate(sb_peer_t *p, uint32_t bitrate_bps);

@@ -40,6 +40,8 @@ typedef struct sb_peer_rx_layer {
     sb_nack_gen_t *nack; /* video with nack negotiated */
     int64_t last_packet_us;
     bool keyframe_pending; /* asked inside the rate limit: sent when it ends */
+    int64_t kf_asked_us;   /* the last PLI sent for this layer */
+    bool kf_answered;      /* a keyframe of this layer came since */
     bool receiving;        /* simulcast: the last "media" event of this layer said so */
     int64_t lost_counted;  /* of stats' cumulative loss, what /metrics has counted */
 } sb_peer_rx_layer_t;
@@ -171,6 +173,17 @@ void sb_peer_media_stop(sb_peer_t *p);   /* frees per-stream state */
 void sb_peer_media_map_streams(sb_peer_t *p);
 /* Protect and send one plaintext RTCP compound built in p->scratch (or elsewhere). */
 int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
+
+/* At most one PLI per stream (all its simulcast layers) per 350 ms: Chromium ignores a
+ * keyframe request that comes within 300 ms of the one it last took, whatever its layer, and
+ * answers one with keyframes on every layer (with a per-layer 100 ms limit, a subscriber's
+ * request for layer 0 right after one for layer 2 was dropped there and its first frame
+ * waited 500 ms for our retry). A request inside the window is kept and sent when it ends
+ * (unless that layer's keyframe came meanwhile), a little after Chromium's own window so it
+ * is taken (at exactly 300 ms, an ICE restart's second request was still dropped). */
+#define SB_PEER_PLI_MIN_US 350000
+/* A keyframe of the layer came: what was asked for is answered (peer_keyframe.c). */
+void sb_peer_keyframe_received(sb_peer_rx_layer_t *rx);
 void sb_peer_media_free_streams(sb_peer_t *p);
 
 /* peer_media.c: which stream sends one of OUR media SSRCs (what a client's RTCP names);

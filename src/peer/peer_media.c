@@ -18,14 +18,6 @@
 #include "proto/rtcp.h"
 
 #define SB_PEER_REPORT_US 1000000
-/* At most one PLI per stream (all its simulcast layers) per 350 ms: Chromium ignores a
- * keyframe request that comes within 300 ms of the one it last took, whatever its layer, and
- * answers one with keyframes on every layer (with a per-layer 100 ms limit, a subscriber's
- * request for layer 0 right after one for layer 2 was dropped there and its first frame
- * waited 500 ms for our retry). A request inside the window is kept and sent when it ends
- * (unless that layer's keyframe came meanwhile), a little after Chromium's own window so it
- * is taken (at exactly 300 ms, an ICE restart's second request was still dropped). */
-#define SB_PEER_PLI_MIN_US 350000
 #define SB_PEER_NOT_RECEIVING_US 1500000
 #define SB_PEER_SLOWLINK_NACKS 3         /* per second and stream, and ... */
 #define SB_PEER_SLOWLINK_SHARE 50        /* ... at least 1/50 (2%) of its packets */
@@ -362,7 +354,7 @@ void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len)
     pkt.arrival_us = now;
     sb_peer_fill_packet_info(p, &pkt);
     if (pkt.keyframe)
-        p->rt[m->stream].rx[m->layer].keyframe_pending = false;
+        sb_peer_keyframe_received(&p->rt[m->stream].rx[m->layer]);
     sb_peer_media_event(p, m->stream, m->layer, true);
     if (p->plugin->on_rtp)
         p->plugin->on_rtp(p->ph, &pkt);
@@ -620,27 +612,6 @@ static void sb_peer_resend(sb_peer_t *p, unsigned stream, const uint16_t *seqs, 
         if (sb_peer_protect_send(p, out, slen, sizeof(p->scratch)) == 0)
             p->stats.retransmitted++;
     }
-}
-
-void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer)
-{
-    if (p->state != SB_PEER_UP || stream >= p->nstreams || layer >= SB_MEDIA_MAX_LAYERS)
-        return;
-    sb_peer_rx_layer_t *rx = &p->rt[stream].rx[layer];
-    int64_t now = sb_now_us();
-    if (!rx->ssrc)
-        return;
-    int64_t *last = &p->rt[stream].last_pli_us;
-    if (now - *last < SB_PEER_PLI_MIN_US) {
-        rx->keyframe_pending = true;
-        return;
-    }
-    rx->keyframe_pending = false;
-    *last = now;
-    uint8_t buf[64];
-    int n = sb_rtcp_write_pli(buf, sizeof(buf), p->rtcp_ssrc, rx->ssrc);
-    if (n > 0 && sb_peer_send_rtcp(p, buf, (size_t)n) >= 0)
-        sb_counter_add(&p->metrics->pli[SB_METRIC_OUT], 1);
 }
 
 void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps)

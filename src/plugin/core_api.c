@@ -178,6 +178,14 @@ static void sb_core_request_keyframe(sb_plugin_handle_t *ph, unsigned stream, un
         sb_peer_request_keyframe(p, stream, layer);
 }
 
+static void sb_core_request_first_keyframe(sb_plugin_handle_t *ph, unsigned stream,
+                                           unsigned layer)
+{
+    sb_peer_t *p = sb_core_loop_peer(ph);
+    if (p)
+        sb_peer_request_first_keyframe(p, stream, layer);
+}
+
 static void sb_core_send_remb(sb_plugin_handle_t *ph, uint32_t bitrate_bps)
 {
     sb_peer_t *p = sb_core_loop_peer(ph);
@@ -254,6 +262,7 @@ static const sb_core_api_t sb_core_api_table = {
     .loop_call_sync = sb_core_loop_call_sync,
     .log_level = &sb_log_max_level,
     .log_line = sb_core_log_line,
+    .request_first_keyframe = sb_core_request_first_keyframe,
 };
 
 /* A plugin linked into the daemon (the fuzz targets' echotest) already shares the core's

@@ -163,9 +163,22 @@ static void pf_pool_run(void *arg)
 
 /* ---- the test's thread -------------------------------------------------------------------- */
 
+typedef struct pf_call {
+    void (*fn)(void *arg);
+    void *arg;
+} pf_call_t;
+
+static void pf_call_run(void *arg)
+{
+    pf_call_t *c = arg;
+    c->fn(c->arg);
+    pf_drain();
+}
+
 void pf_run(void (*fn)(void *arg), void *arg)
 {
-    assert_int_equal(sb_loop_call_sync(pf.loop, fn, arg), 0);
+    pf_call_t c = {fn, arg};
+    assert_int_equal(sb_loop_call_sync(pf.loop, pf_call_run, &c), 0);
 }
 
 sb_peer_t *pf_peer_new(unsigned slot, const sb_media_stream_t *streams, unsigned n)

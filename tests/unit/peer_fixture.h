@@ -56,7 +56,8 @@ int pf_slot_of(const sb_plugin_handle_t *ph);
 /* Close every peer and wait until the loop has freed them (and their send histories). */
 void pf_close_all(void);
 
-/* Run fn(arg) on the peers' loop and wait. */
+/* Run fn(arg) on the peers' loop and wait; what the peers sent meanwhile goes to the
+ * inboxes. */
 void pf_run(void (*fn)(void *arg), void *arg);
 
 /* The client of `slot` sends one plaintext RTP or RTCP packet: protected with its keys, then

@@ -12,7 +12,9 @@
  *   and shares the source packet's buffer among the subscribers (one buffer per packet, not
  *   one per subscriber); a NACK retransmits exactly what was forwarded (RTX-wrapped or as it
  *   was); the history is bounded (SB_PEER_SEND_HISTORY packets) and released when the peer
- *   goes. */
+ *   goes.
+ * - Keyframe requests: a repeat inside the rate limit waits for its end; a new receiver's
+ *   first request goes at once unless one still on its way will serve it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -508,6 +510,83 @@ static void test_send_history_bounded(void **state)
     assert_int_equal(pf_pool_in_use(), 0);
 }
 
+/* ---- keyframe requests ---------------------------------------------------------------------- */
+
+/* PLIs the publisher's client got since its inbox was cleared. */
+static unsigned plis_sent(void)
+{
+    const pf_inbox_t *box = pf_inbox(PUB);
+    unsigned n = 0;
+    for (unsigned i = 0; i < box->n; i++) {
+        const pf_packet_t *got = &box->pkts[i];
+        if (got->rtcp && got->len >= 12 && got->data[1] == 206 && (got->data[0] & 0x1f) == 1)
+            n++;
+    }
+    return n;
+}
+
+static void pub_send_frame(uint16_t seq, bool keyframe)
+{
+    uint8_t payload[40];
+    vp8_payload(seq, payload, sizeof(payload));
+    payload[4] = keyframe ? 0x00 : 0x01;
+    pub_send((pf_rtp_t){.ssrc = 0x3001, .pt = 98, .seq = seq, .mid = "2", .payload = payload,
+                        .payload_len = sizeof(payload)});
+}
+
+typedef struct kf_req {
+    bool first;
+} kf_req_t;
+
+static void kf_request_run(void *arg)
+{
+    const kf_req_t *r = arg;
+    if (r->first)
+        sb_peer_request_first_keyframe(pf_peer(PUB), 2, 0);
+    else
+        sb_peer_request_keyframe(pf_peer(PUB), 2, 0);
+}
+
+static void kf_request(bool first)
+{
+    kf_req_t r = {.first = first};
+    pf_run(kf_request_run, &r);
+}
+
+static void test_first_keyframe_request_not_held_back(void **state)
+{
+    (void)state;
+    sb_peer_t *p = pf_peer_new(PUB, pub_streams, 3);
+    pub_send_frame(1, false); /* the stream's SSRC is learnt */
+    pf_inbox_clear(PUB);
+    kf_request(false);
+    assert_int_equal(plis_sent(), 1);
+    /* A repeat inside the window waits for its end. */
+    kf_request(false);
+    assert_int_equal(plis_sent(), 1);
+    assert_true(p->rt[2].rx[0].keyframe_pending);
+    /* A new receiver while the asked keyframe is on its way: that one will serve it. */
+    kf_request(true);
+    assert_int_equal(plis_sent(), 1);
+    /* The keyframe came; a new receiver after it is asked for at once, inside the window,
+     * and the ordinary request stays due at the window's end (for a publisher that drops
+     * requests so close together). */
+    pub_send_frame(2, true);
+    assert_false(p->rt[2].rx[0].keyframe_pending);
+    kf_request(true);
+    assert_int_equal(plis_sent(), 2);
+    assert_true(p->rt[2].rx[0].keyframe_pending);
+    /* One extra request at a time: the next new receiver waits for its answer. */
+    kf_request(true);
+    assert_int_equal(plis_sent(), 2);
+    pub_send_frame(3, true);
+    kf_request(true);
+    assert_int_equal(plis_sent(), 3);
+    /* Repeats stay limited however many first requests went. */
+    kf_request(false);
+    assert_int_equal(plis_sent(), 3);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -533,6 +612,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rtx_too_short_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_shares_source_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_history_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_keyframe_request_not_held_back, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
