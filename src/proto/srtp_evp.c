@@ -28,6 +28,7 @@
 #include "switchboard/alloc.h"
 #include "switchboard/error.h"
 #include "proto/byteorder.h"
+#include "proto/hmac_sha1.h"
 #include "proto/srtp.h"
 
 #define SB_SRTP_EVP_AUTH_KEY_LEN 20 /* HMAC-SHA1 session key (RFC 3711 §4.2.1, n_a = 160) */
@@ -64,7 +65,7 @@ typedef struct sb_srtp_evp_stream {
 /* The session keys of one flow, RTP or RTCP (RFC 3711 §4.3.2 derives each its own). */
 typedef struct sb_srtp_evp_xform {
     EVP_CIPHER_CTX *aes; /* AES-CTR or AES-GCM keyed with the session key; IV set per packet */
-    EVP_MAC_CTX *hmac;   /* AES-CM only: HMAC-SHA1 keyed with the session auth key */
+    sb_hmac_sha1_t hmac; /* AES-CM only: HMAC-SHA1 keyed with the session auth key */
     uint8_t salt[14];    /* session salt: 14 bytes (AES-CM) or 12 (GCM) */
 } sb_srtp_evp_xform_t;
 
@@ -148,21 +149,13 @@ static int sb_srtp_evp_keys_cm(sb_srtp_evp_xform_t *x, const uint8_t master_key[
 {
     uint8_t enc[16], auth[SB_SRTP_EVP_AUTH_KEY_LEN];
     int rc = SB_EIO;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    x->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac); /* the context keeps its own reference */
-    if (!x->hmac || sb_srtp_evp_kdf(master_key, 16, master_salt, l->enc, enc, sizeof(enc)) ||
+    if (sb_srtp_evp_kdf(master_key, 16, master_salt, l->enc, enc, sizeof(enc)) ||
         sb_srtp_evp_kdf(master_key, 16, master_salt, l->auth, auth, sizeof(auth)) ||
         sb_srtp_evp_kdf(master_key, 16, master_salt, l->salt, x->salt, 14))
         goto out;
     if (EVP_EncryptInit_ex(x->aes, EVP_aes_128_ctr(), NULL, enc, NULL) != 1)
         goto out;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_MAC_init(x->hmac, auth, sizeof(auth), params) != 1)
-        goto out;
+    sb_hmac_sha1_init(&x->hmac, auth, sizeof(auth));
     rc = 0;
 out:
     OPENSSL_cleanse(enc, sizeof(enc));
@@ -208,7 +201,7 @@ static int sb_srtp_evp_xform_init(sb_srtp_evp_t *e, sb_srtp_evp_xform_t *x,
 static void sb_srtp_evp_xform_deinit(sb_srtp_evp_xform_t *x)
 {
     EVP_CIPHER_CTX_free(x->aes);
-    EVP_MAC_CTX_free(x->hmac);
+    sb_hmac_sha1_clear(&x->hmac);
     OPENSSL_cleanse(x->salt, sizeof(x->salt));
 }
 
@@ -329,11 +322,7 @@ static int sb_srtp_evp_mac(sb_srtp_evp_xform_t *x, const uint8_t *buf, size_t n,
                            const uint8_t *tail, size_t tail_len,
                            uint8_t mac[SB_SRTP_EVP_AUTH_KEY_LEN])
 {
-    size_t macl = 0;
-    if (EVP_MAC_init(x->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(x->hmac, buf, n) != 1 ||
-        (tail_len > 0 && EVP_MAC_update(x->hmac, tail, tail_len) != 1) ||
-        EVP_MAC_final(x->hmac, mac, &macl, SB_SRTP_EVP_AUTH_KEY_LEN) != 1)
-        return SB_EIO;
+    sb_hmac_sha1(&x->hmac, buf, n, tail, tail_len, mac);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "switchboard/error.h"
 #include "proto/byteorder.h"
 #include "proto/srtp.h"
+#include "proto/hmac_sha1.h"
 #include "proto/srtp_evp.h"
 
 static const sb_srtp_profile_t all_profiles[] = {
@@ -148,6 +149,46 @@ static int teardown(void **state)
 
 /* Every profile, both implementations, RTP and RTCP, in exactly sized heap buffers so the
  * sanitizer build catches any write past the declared overhead. */
+/* RFC 2202 §3's HMAC-SHA1 test cases 1, 2, 3 and 6 (a key longer than a block), the tag
+ * also taken over two pieces of the data, as SRTP passes packet and ROC. */
+static void test_hmac_sha1_rfc2202(void **state)
+{
+    (void)state;
+    uint8_t k1[20], k3[20], k6[80], d3[50];
+    memset(k1, 0x0b, sizeof(k1));
+    memset(k3, 0xaa, sizeof(k3));
+    memset(k6, 0xaa, sizeof(k6));
+    memset(d3, 0xdd, sizeof(d3));
+    const char *d6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    const struct {
+        const uint8_t *key;
+        size_t key_len;
+        const uint8_t *data;
+        size_t data_len;
+        const char *hex;
+    } cases[] = {
+        {k1, 20, (const uint8_t *)"Hi There", 8, "b617318655057264e28bc0b6fb378c8ef146be00"},
+        {(const uint8_t *)"Jefe", 4, (const uint8_t *)"what do ya want for nothing?", 28,
+         "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"},
+        {k3, 20, d3, 50, "125d7342b9ac11cd91a39af48aa17b4f63f175d3"},
+        {k6, 80, (const uint8_t *)d6, strlen(d6), "aa4ae5e15272d00e95705637ce8a3b55ed402112"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sb_hmac_sha1_t hm;
+        sb_hmac_sha1_init(&hm, cases[i].key, cases[i].key_len);
+        uint8_t tag[SB_HMAC_SHA1_LEN], split[SB_HMAC_SHA1_LEN];
+        char hex[2 * SB_HMAC_SHA1_LEN + 1];
+        sb_hmac_sha1(&hm, cases[i].data, cases[i].data_len, NULL, 0, tag);
+        for (size_t j = 0; j < sizeof(tag); j++)
+            snprintf(hex + 2 * j, 3, "%02x", tag[j]);
+        assert_string_equal(hex, cases[i].hex);
+        size_t cut = cases[i].data_len / 3;
+        sb_hmac_sha1(&hm, cases[i].data, cut, cases[i].data + cut, cases[i].data_len - cut, split);
+        assert_memory_equal(split, tag, sizeof(tag));
+        sb_hmac_sha1_clear(&hm);
+    }
+}
+
 static void test_roundtrip_all_profiles(void **state)
 {
     (void)state;
@@ -1089,6 +1130,7 @@ static void test_srtcp_ssrc_flood_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hmac_sha1_rfc2202),
         cmocka_unit_test(test_roundtrip_all_profiles),
         cmocka_unit_test(test_tamper_detected),
         cmocka_unit_test(test_replay_rejected),
