@@ -43,6 +43,7 @@ struct sb_fdwatch {
     sb_fdwatch_entry_t *live; /* every entry not removed */
     unsigned count;
     unsigned dispatching;     /* nesting depth of dispatch */
+    int firing_fd;            /* the fd whose callback runs, -1 outside one */
     sb_fdwatch_entry_t *dead; /* removed during a dispatch, freed after it */
 };
 
@@ -65,8 +66,12 @@ static gboolean sb_fdwatch_dispatch(GSource *source, GSourceFunc cb, gpointer da
     w->dispatching++;
     for (int i = 0; i < n; i++) {
         sb_fdwatch_entry_t *e = ev[i].data.ptr;
-        if (!e->dead)
-            e->fn(e->arg);
+        if (e->dead)
+            continue;
+        int outer = w->firing_fd;
+        w->firing_fd = e->fd;
+        e->fn(e->arg);
+        w->firing_fd = outer;
     }
     if (--w->dispatching == 0)
         sb_fdwatch_reap(w);
@@ -87,6 +92,7 @@ int sb_fdwatch_new(GMainContext *ctx, sb_fdwatch_t **out)
     }
     sb_fdwatch_t *w = SB_NEW(sb_fdwatch_t);
     w->epfd = epfd;
+    w->firing_fd = -1;
     w->source = g_source_new(&sb_fdwatch_funcs, sizeof(sb_fdwatch_source_t));
     ((sb_fdwatch_source_t *)w->source)->watch = w;
     g_source_set_name(w->source, "sb-fdwatch");
@@ -172,6 +178,11 @@ void sb_fdwatch_remove(sb_fdwatch_t *w, sb_fdwatch_entry_t *e)
     } else {
         sb_free(e);
     }
+}
+
+int sb_fdwatch_firing_fd(const sb_fdwatch_t *w)
+{
+    return w->firing_fd;
 }
 
 unsigned sb_fdwatch_count(const sb_fdwatch_t *w)

@@ -163,7 +163,24 @@ static void sb_subctx_sync_fds(sb_subctx_t *c, const GPollFD *fds, unsigned n)
     }
 }
 
-void sb_subctx_run(sb_subctx_t *c)
+/* Which of the context's fds are ready. The loop's epoll watches them for reading, level-
+ * triggered: the one it found readable (ready_fd, on the first pass) is, and one still
+ * readable after a dispatch, or not looked at here, comes back at the loop's next iteration,
+ * so the run needs no poll(2) of its own. Only a source waiting to write (ICE-TCP under
+ * back-pressure) needs one: the loop's epoll does not watch for that. */
+static void sb_subctx_mark_ready(GPollFD *fds, unsigned nfds, int ready_fd)
+{
+    for (unsigned j = 0; j < nfds; j++) {
+        if (fds[j].events & G_IO_OUT) {
+            g_poll(fds, nfds, 0);
+            return;
+        }
+    }
+    for (unsigned j = 0; j < nfds; j++)
+        fds[j].revents = fds[j].fd == ready_fd ? (gushort)(fds[j].events & G_IO_IN) : 0;
+}
+
+static void sb_subctx_run_ready(sb_subctx_t *c, int ready_fd)
 {
     if (c->running) {
         c->again = true;
@@ -182,8 +199,7 @@ void sb_subctx_run(sb_subctx_t *c)
         g_main_context_prepare(c->ctx, &prio);
         gint n = g_main_context_query(c->ctx, prio, &timeout, fds, SB_SUBCTX_MAX_FDS);
         nfds = n < SB_SUBCTX_MAX_FDS ? (unsigned)n : SB_SUBCTX_MAX_FDS;
-        if (nfds > 0)
-            g_poll(fds, nfds, 0);
+        sb_subctx_mark_ready(fds, nfds, pass == 0 ? ready_fd : -1);
         bool ready = g_main_context_check(c->ctx, prio, fds, (gint)nfds);
         if (ready)
             g_main_context_dispatch(c->ctx);
@@ -200,20 +216,26 @@ void sb_subctx_run(sb_subctx_t *c)
     sb_subctx_schedule(c, more ? now : timeout < 0 ? SB_SUBCTX_NEVER : now + (gint64)timeout * 1000);
 }
 
-/* Runs c, then frees it if it lingered to its end. */
-static void sb_subctx_run_and_reap(sb_subctx_t *c)
+void sb_subctx_run(sb_subctx_t *c)
+{
+    sb_subctx_run_ready(c, -1);
+}
+
+/* Runs c (ready_fd: readable, -1: none known), then frees it if it lingered to its end. */
+static void sb_subctx_run_and_reap(sb_subctx_t *c, int ready_fd)
 {
     if (c->lingering && g_get_monotonic_time() >= c->linger_until)
         c->done = true;
     if (!c->done)
-        sb_subctx_run(c);
+        sb_subctx_run_ready(c, ready_fd);
     if (c->lingering && c->done)
         sb_subctx_free(c);
 }
 
 static void sb_subctx_on_fd(void *arg)
 {
-    sb_subctx_run_and_reap(arg);
+    sb_subctx_t *c = arg;
+    sb_subctx_run_and_reap(c, sb_fdwatch_firing_fd(c->sched->watch));
 }
 
 static gboolean sb_subctx_timer_dispatch(GSource *source, GSourceFunc cb, gpointer data)
@@ -228,7 +250,7 @@ static gboolean sb_subctx_timer_dispatch(GSource *source, GSourceFunc cb, gpoint
         sb_subctx_t *c = s->heap[0];
         sb_subctx_heap_remove(s, c);
         c->deadline = SB_SUBCTX_NEVER;
-        sb_subctx_run_and_reap(c);
+        sb_subctx_run_and_reap(c, -1);
     }
     sb_subctx_rearm(s);
     return G_SOURCE_CONTINUE;

@@ -7,9 +7,10 @@
  * scheduler: the subctxs' fds sit in the loop's epoll (loop/fdwatch.h), their next timeouts
  * in a heap behind one GSource whose ready time is the earliest. A wake-up costs O(ready).
  *
- * A subctx is iterated by hand (prepare, query, poll without waiting, check, dispatch), which
- * tells its fds and its next timeout. After calling into the library that owns the subctx
- * from outside an iteration (it may have added a source), call sb_subctx_touch.
+ * A subctx is iterated by hand (prepare, query, check, dispatch), which tells its fds and its
+ * next timeout; the loop's epoll says which fd is ready, so a run polls nothing itself. After
+ * calling into the library that owns the subctx from outside an iteration (it may have added
+ * a source), call sb_subctx_touch.
  *
  * Thread: the thread iterating the loop's context, for every call and callback. */
 #ifndef SB_LOOP_SUBCTX_H
