@@ -1,13 +1,16 @@
 #!/bin/bash
 # Where does Switchboard spend its time per forwarded packet? See bench/README.md.
 #
-#   bench/profile.sh [BUILD_DIR] [--tool perf|callgrind|heaptrack] [--subscribers N] [--seconds S]
+#   bench/profile.sh [BUILD_DIR] [--tool perf|syscalls|callgrind|heaptrack] [--subscribers N] [--seconds S]
 #                    [--srtp gcm|cm] [--stages] [--out DIR] [-- extra sb-loadgen options]
 #
 # Runs Switchboard and sb-loadgen (fanout, 1 publisher -> N subscribers, default 50) in a
 # private network namespace; once the load is steady, profiles the server for S seconds:
 #  - perf: `perf record -e cpu-clock` (this machine has no hardware counters), flat profile by
 #    symbol, server threads only; µs per forwarded packet per symbol;
+#  - syscalls: `perf stat` of the server's system calls (tracepoints): all of them and the
+#    wake-up and packet ones by name (epoll_wait, poll, recvmsg/recvmmsg, sendto/sendmmsg,
+#    read/write of eventfds), per forwarded packet;
 #  - callgrind: the server runs under valgrind with instrumentation off until the load is
 #    steady, then on for S seconds; instructions per forwarded packet per function (repeatable
 #    whatever else the machine does). Under valgrind the server is ~50x slower: keep N small.
@@ -69,14 +72,14 @@ cmd=("$build/switchboard" --port 18088 --bind 127.0.0.1 --html-folder ""
 # Builds with a drain stop at once on SIGTERM only when told (older ones lack the flag).
 "$build/switchboard" --help | grep -q -- --drain-timeout && cmd+=(--drain-timeout 0)
 case "$tool" in
-perf) "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
+perf|syscalls) "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
 callgrind)
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/callgrind.out" \
         "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
 heaptrack)
     command -v heaptrack >/dev/null || { echo "apt-get install heaptrack" >&2; exit 2; }
     heaptrack -o "$out/heaptrack" "${cmd[@]}" >"$out/server.log" 2>&1 & ;;
-*) echo "--tool perf, callgrind or heaptrack" >&2; exit 2 ;;
+*) echo "--tool perf, syscalls, callgrind or heaptrack" >&2; exit 2 ;;
 esac
 server_pid=$!
 for _ in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:18088/janus/info && break; sleep 0.1; done
@@ -100,6 +103,16 @@ perf)
         perf record -e cpu-clock -F 4999 -p "$server_pid" -o "$out/perf.data" -- sleep "$secs" \
             >"$out/perf-record.log" 2>&1
     fi ;;
+syscalls)
+    # In-kernel tracepoint counts (no per-call tracing): every system call the server's
+    # threads made, and the ones a wake-up and a packet cost by name.
+    perf stat -x, -e raw_syscalls:sys_enter -e 'syscalls:sys_enter_epoll_wait' \
+        -e 'syscalls:sys_enter_poll' -e 'syscalls:sys_enter_ppoll' \
+        -e 'syscalls:sys_enter_recvmsg' -e 'syscalls:sys_enter_recvmmsg' \
+        -e 'syscalls:sys_enter_recvfrom' -e 'syscalls:sys_enter_sendto' \
+        -e 'syscalls:sys_enter_sendmsg' -e 'syscalls:sys_enter_sendmmsg' \
+        -e 'syscalls:sys_enter_read' -e 'syscalls:sys_enter_write' \
+        -p "$server_pid" -o "$out/perf-stat.csv" -- sleep "$secs" >/dev/null 2>&1 ;;
 callgrind)
     callgrind_control -i on "$server_pid" >/dev/null
     sleep "$secs"
@@ -128,6 +141,17 @@ rate=$(/usr/bin/python3 -c "import json;print(json.load(open('$out/loadgen.json'
 pkts=$(/usr/bin/python3 -c "print(int($rate * $secs))")
 echo "forwarded packets in the profiled interval: ~$pkts ($rate/s)"
 case "$tool" in
+syscalls)
+    echo "== system calls per forwarded packet (${secs} s, $pkts packets)"
+    /usr/bin/python3 - "$out/perf-stat.csv" "$pkts" <<'PY'
+import sys
+rows = [l.split(",") for l in open(sys.argv[1]) if l[:1].isdigit()]
+for r in rows:
+    n, name = int(r[0]), r[2].split(":")[-1].replace("sys_enter_", "")
+    print("%-16s %10d  %6.3f per packet" % ("all" if name == "sys_enter" else name, n,
+                                             n / float(sys.argv[2])))
+PY
+    ;;
 perf)
     perf report -i "$out/perf.data" --stdio --no-children -n --sort comm,dso,symbol \
         >"$out/perf-report.txt" 2>/dev/null

@@ -13,6 +13,8 @@
 #define SB_LOOP_FDWATCH_H
 
 #include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct sb_fdwatch sb_fdwatch_t;
 typedef struct sb_fdwatch_entry sb_fdwatch_entry_t;
@@ -35,6 +37,14 @@ void sb_fdwatch_remove(sb_fdwatch_t *w, sb_fdwatch_entry_t *e);
 /* Inside a callback: the fd found readable (a callback shared by several fds tells them
  * apart); -1 outside one. */
 int sb_fdwatch_firing_fd(const sb_fdwatch_t *w);
+/* Makes the watch poll its whole context, on the calling thread, which must be the one
+ * iterating it: GLib's other fds go into the same epoll, and a wake-up is one epoll_wait
+ * (GLib's poll(2) and the watch's own epoll_wait were two). False when this thread already
+ * has SB_FDWATCH_POLLERS such watches (then it stays as it was). Undone by free. */
+bool sb_fdwatch_own_poll(sb_fdwatch_t *w);
+void sb_fdwatch_release_poll(sb_fdwatch_t *w);
+/* epoll_wait calls so far (tests). */
+uint64_t sb_fdwatch_waits(const sb_fdwatch_t *w);
 /* Entries being watched (tests and stats). */
 unsigned sb_fdwatch_count(const sb_fdwatch_t *w);
 

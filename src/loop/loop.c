@@ -326,6 +326,7 @@ static void *sb_loop_thread(void *arg)
         SB_WARN("loop", "loop %u: no epoll, ICE agents run on the loop's context", loop->index);
     loop->mail_source = g_unix_fd_source_new(loop->efd, G_IO_IN);
     g_source_set_callback(loop->mail_source, G_SOURCE_FUNC(sb_loop_on_mail), loop, NULL);
+    g_source_set_can_recurse(loop->mail_source, TRUE); /* see sb_fdwatch_new: no wake-up writes */
     g_source_attach(loop->mail_source, loop->ctx);
 
     pthread_mutex_lock(&loop->start_lock);

@@ -30,6 +30,7 @@ struct sb_subctx {
     sb_fdwatch_entry_t *entries[SB_SUBCTX_MAX_FDS];
     unsigned n_fds;
     bool running, again;
+    guint recurse_scanned; /* source ids below this one were made recursable */
     bool lingering, done;
     gint64 linger_until;
     sb_subctx_t *prev, *next; /* every subctx of the scheduler */
@@ -134,9 +135,33 @@ static void sb_subctx_schedule(sb_subctx_t *c, gint64 deadline)
 
 static void sb_subctx_on_fd(void *arg);
 
+/* GLib takes a source's fds out of the poll set around each dispatch and puts them back
+ * unless the source may recurse, writing the context's wake-up eventfd each time: two
+ * write(2)s per socket dispatch (per packet received), then a read(2) and a wake-up of the
+ * loop for nothing. Nothing recurses into a subctx (it is iterated by hand; libnice's only
+ * recursive iteration is in blocking calls we never make), so every source that may hold an
+ * fd is made recursable: those attached since the last scan, found by id (GLib numbers a
+ * context's sources from 1; a probe source gives the next id). Runs when the fds changed, so
+ * new sockets are covered before they carry traffic. */
+static void sb_subctx_allow_recursion(sb_subctx_t *c)
+{
+    GSource *probe = g_idle_source_new();
+    guint next = g_source_attach(probe, c->ctx);
+    g_source_destroy(probe);
+    g_source_unref(probe);
+    guint from = next < c->recurse_scanned ? 1 : c->recurse_scanned; /* ids wrapped */
+    for (guint id = from ? from : 1; id < next; id++) {
+        GSource *src = g_main_context_find_source_by_id(c->ctx, id);
+        if (src && !g_source_is_destroyed(src))
+            g_source_set_can_recurse(src, TRUE);
+    }
+    c->recurse_scanned = next;
+}
+
 /* Watches exactly the fds the context polls. */
 static void sb_subctx_sync_fds(sb_subctx_t *c, const GPollFD *fds, unsigned n)
 {
+    bool changed = false;
     for (unsigned i = 0; i < c->n_fds;) {
         bool keep = false;
         for (unsigned j = 0; j < n && !keep; j++)
@@ -146,6 +171,7 @@ static void sb_subctx_sync_fds(sb_subctx_t *c, const GPollFD *fds, unsigned n)
             continue;
         }
         sb_fdwatch_remove(c->sched->watch, c->entries[i]);
+        changed = true;
         c->n_fds--;
         c->fds[i] = c->fds[c->n_fds];
         c->entries[i] = c->entries[c->n_fds];
@@ -159,8 +185,11 @@ static void sb_subctx_sync_fds(sb_subctx_t *c, const GPollFD *fds, unsigned n)
         if (e) {
             c->fds[c->n_fds] = fds[j].fd;
             c->entries[c->n_fds++] = e;
+            changed = true;
         }
     }
+    if (changed)
+        sb_subctx_allow_recursion(c);
 }
 
 /* Which of the context's fds are ready. The loop's epoll watches them for reading, level-
@@ -270,6 +299,8 @@ int sb_subctx_sched_new(GMainContext *ctx, sb_subctx_sched_t **out)
         sb_free(s);
         return SB_EIO;
     }
+    /* One epoll_wait per wake-up of the loop (the scheduler is made on its thread). */
+    sb_fdwatch_own_poll(s->watch);
     s->timer = g_source_new(&sb_subctx_timer_funcs, sizeof(sb_subctx_timer_t));
     ((sb_subctx_timer_t *)s->timer)->sched = s;
     g_source_set_name(s->timer, "sb-subctx");

@@ -1,6 +1,8 @@
 /* loop/fdwatch: readiness through one GSource, level-triggered; removal of another ready entry
  * (and of itself) from inside a callback; an fd number closed and reused by a newer entry;
- * free with entries left. Runs a private GMainContext on the test thread. */
+ * free with entries left; owning the context's poll (one epoll_wait per iteration, the
+ * context's own fd sources and timeouts as before). Runs a private GMainContext on the test
+ * thread. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +12,8 @@
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "loop/fdwatch.h"
 
@@ -163,12 +167,81 @@ static void test_fd_number_reused(void **state)
     g_main_context_unref(ctx);
 }
 
+static gboolean on_glib_fd(gint fd, GIOCondition cond, gpointer data)
+{
+    (void)cond;
+    uint64_t v;
+    assert_int_equal(read(fd, &v, sizeof(v)), sizeof(v));
+    (*(unsigned *)data)++;
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_timeout(gpointer data)
+{
+    (*(unsigned *)data)++;
+    return G_SOURCE_REMOVE;
+}
+
+/* The watch owns the context's poll: an iteration with an entry ready is one epoll_wait (the
+ * poll's; the dispatch takes what it found); the context's own fd source and a timeout still
+ * work; a source gone leaves the epoll (its fd, still readable, wakes nothing). */
+static void test_owned_poll(void **state)
+{
+    (void)state;
+    GMainContext *ctx = g_main_context_new();
+    sb_fdwatch_t *w = NULL;
+    assert_int_equal(sb_fdwatch_new(ctx, &w), 0);
+    assert_true(sb_fdwatch_own_poll(w));
+    watcher_t a = {.fd = new_ready_fd(), .drain = true};
+    assert_non_null(sb_fdwatch_add(w, a.fd, on_ready, &a));
+    uint64_t before = sb_fdwatch_waits(w);
+    g_main_context_iteration(ctx, FALSE);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(sb_fdwatch_waits(w) - before, 1);
+    /* A GLib fd source of the context: woken through the same epoll. */
+    unsigned glib_calls = 0;
+    int g = new_ready_fd();
+    GSource *src = g_unix_fd_source_new(g, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_glib_fd), &glib_calls, NULL);
+    g_source_attach(src, ctx);
+    g_main_context_iteration(ctx, FALSE);
+    assert_int_equal(glib_calls, 1);
+    assert_int_equal(a.calls, 1); /* drained: not called again */
+    /* Blocking iterations: a timeout ends the wait, then a readable entry does. */
+    unsigned fired = 0;
+    GSource *t = g_timeout_source_new(20);
+    g_source_set_callback(t, on_timeout, &fired, NULL);
+    g_source_attach(t, ctx);
+    g_source_unref(t);
+    while (!fired)
+        g_main_context_iteration(ctx, TRUE);
+    uint64_t one = 1;
+    assert_int_equal(write(a.fd, &one, sizeof(one)), sizeof(one));
+    g_main_context_iteration(ctx, TRUE);
+    assert_int_equal(a.calls, 2);
+    /* The source goes; its fd, readable again, must not keep waking the context. */
+    g_source_destroy(src);
+    g_source_unref(src);
+    assert_int_equal(write(g, &one, sizeof(one)), sizeof(one));
+    g_main_context_iteration(ctx, FALSE);
+    before = sb_fdwatch_waits(w);
+    assert_false(g_main_context_iteration(ctx, FALSE));
+    assert_int_equal(sb_fdwatch_waits(w) - before, 1);
+    assert_int_equal(glib_calls, 1);
+    sb_fdwatch_free(w); /* gives the context its poll back */
+    assert_true(g_main_context_get_poll_func(ctx) == g_poll);
+    close(a.fd);
+    close(g);
+    g_main_context_unref(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready_level_triggered),
         cmocka_unit_test(test_remove_inside_callback),
         cmocka_unit_test(test_fd_number_reused),
+        cmocka_unit_test(test_owned_poll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* loop/subctx: private contexts run by a scheduler on a main context. Timers fire on time
  * (not before, nor long after) though only the main context is iterated; an fd source fires
- * when readable; a source added from outside runs after sb_subctx_touch; a lingering subctx
+ * when readable, and its dispatch wakes nothing more; a source added from outside runs after sb_subctx_touch; a lingering subctx
  * keeps running until done (or its time is up) and is then freed; nested runs are safe. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,6 +131,9 @@ static void test_fd_source(void **state)
         h.fired = false;
         assert_true(pump_until(&h.fired, 1000000));
         assert_int_equal(h.count, i);
+        /* The dispatch woke nothing: GLib did not take the fd out of the poll set and put it
+         * back (each a write to the subctx's wake-up fd, a spurious run after). */
+        assert_false(g_main_context_iteration(main_ctx, FALSE));
     }
     g_source_destroy(src);
     g_source_unref(src);
