@@ -67,6 +67,9 @@ typedef struct lg_config {
      * in the server's offer (twcc) and then send feedback every 50 ms (twcc_feedback);
      * senders offer them and number every packet they send (twcc_send) */
     bool twcc, twcc_feedback, twcc_send;
+    /* publishers negotiate audio and video but send none (muted, as between talk-spurts):
+     * what a connected, idle PeerConnection costs the server */
+    bool idle;
     /* data channels (game, echo-data, or echo with --data) */
     bool data;            /* echo: a data m-line and a channel besides the media */
     bool data_unreliable; /* our channels: unordered, maxRetransmits 0 */

@@ -139,6 +139,8 @@ static void lg_usage(FILE *f)
             "  --quiet               no progress lines\n"
             "  --no-twcc-feedback    subscribers accept transport-wide CC but send no\n"
             "                        transport-cc feedback (default: every 50 ms, as Chromium)\n"
+            "  --idle                publishers send no media (muted): the cost of a connected,\n"
+            "                        idle PeerConnection (RTCP and ICE consent go on)\n"
             "  --no-twcc-publisher   publishers neither offer the transport-wide CC extension\n"
             "                        nor number their packets (default: both, as Chromium)\n"
             "  --no-twcc             no transport-wide CC at all, no RTX (a client without them)\n"
@@ -201,6 +203,7 @@ static int lg_parse_args(int argc, char **argv)
         O_NO_TWCC_FB,
         O_NO_TWCC_PUB,
         O_NO_TWCC,
+        O_IDLE,
         O_HELP
     };
     static const struct option opts[] = {
@@ -219,7 +222,7 @@ static int lg_parse_args(int argc, char **argv)
         {"msg-rate", 1, 0, O_MSG_RATE}, {"data-unreliable", 0, 0, O_DATA_UNREL},
         {"msg-size", 1, 0, O_MSG_SIZE}, {"data-window", 1, 0, O_DATA_WIN},
         {"no-twcc-feedback", 0, 0, O_NO_TWCC_FB}, {"no-twcc", 0, 0, O_NO_TWCC},
-        {"no-twcc-publisher", 0, 0, O_NO_TWCC_PUB},
+        {"no-twcc-publisher", 0, 0, O_NO_TWCC_PUB}, {"idle", 0, 0, O_IDLE},
         {"help", 0, 0, O_HELP},        {0, 0, 0, 0}};
     bool subs_set = false, rooms_set = false, size_set = false;
     int c;
@@ -325,6 +328,9 @@ static int lg_parse_args(int argc, char **argv)
             break;
         case O_NO_TWCC:
             lg_cfg.twcc = lg_cfg.twcc_feedback = lg_cfg.twcc_send = false;
+            break;
+        case O_IDLE:
+            lg_cfg.idle = true;
             break;
         case O_HELP:
             lg_usage(stdout);

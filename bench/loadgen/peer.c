@@ -288,7 +288,7 @@ lg_peer_t *lg_peer_new(unsigned loop, lg_peer_role_t role, uint32_t tag)
     p->media = !lg_cfg_data_only();
     p->want_data = lg_cfg_has_data();
     if (role != LG_PEER_SUBSCRIBER && p->media) {
-        p->send_audio = p->send_video = true;
+        p->send_audio = p->send_video = !lg_cfg.idle;
         p->audio = (lg_rtpgen_t){.ssrc = lg_rand32(),
                                  .pt = LG_PT_OPUS,
                                  .seq = (uint16_t)g_random_int(),

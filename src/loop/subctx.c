@@ -109,9 +109,25 @@ static void sb_subctx_rearm(sb_subctx_sched_t *s)
         g_source_set_ready_time(s->timer, t);
 }
 
+/* A deadline far enough away (a libnice keep-alive, a consent check, a TURN refresh: seconds)
+ * moves up to the next multiple of SB_SUBCTX_GRID_US, so the agents of a loop wake it
+ * together instead of one by one: with hundreds of idle PeerConnections a loop woke for each
+ * agent's timers. Near deadlines (connectivity checks, retransmissions) stay exact. */
+#define SB_SUBCTX_GRID_US 20000
+#define SB_SUBCTX_SLACK_FROM_US 200000
+
+static gint64 sb_subctx_coalesce(gint64 deadline)
+{
+    gint64 now = g_get_monotonic_time();
+    if (deadline == SB_SUBCTX_NEVER || deadline - now < SB_SUBCTX_SLACK_FROM_US)
+        return deadline;
+    return (deadline + SB_SUBCTX_GRID_US - 1) / SB_SUBCTX_GRID_US * SB_SUBCTX_GRID_US;
+}
+
 static void sb_subctx_schedule(sb_subctx_t *c, gint64 deadline)
 {
     sb_subctx_sched_t *s = c->sched;
+    deadline = sb_subctx_coalesce(deadline);
     if (c->lingering && c->linger_until < deadline)
         deadline = c->linger_until;
     bool queued = c->slot != SB_SUBCTX_NOT_QUEUED;
@@ -139,8 +155,8 @@ static void sb_subctx_on_fd(void *arg);
  * unless the source may recurse, writing the context's wake-up eventfd each time: two
  * write(2)s per socket dispatch (per packet received), then a read(2) and a wake-up of the
  * loop for nothing. Nothing recurses into a subctx (it is iterated by hand; libnice's only
- * recursive iteration is in blocking calls we never make), so every source that may hold an
- * fd is made recursable: those attached since the last scan, found by id (GLib numbers a
+ * recursive iteration is in blocking calls we never make), so every source but timers and
+ * idles is made recursable: those attached since the last scan, found by id (GLib numbers a
  * context's sources from 1; a probe source gives the next id). Runs when the fds changed, so
  * new sockets are covered before they carry traffic. */
 static void sb_subctx_allow_recursion(sb_subctx_t *c)
@@ -152,7 +168,10 @@ static void sb_subctx_allow_recursion(sb_subctx_t *c)
     guint from = next < c->recurse_scanned ? 1 : c->recurse_scanned; /* ids wrapped */
     for (guint id = from ? from : 1; id < next; id++) {
         GSource *src = g_main_context_find_source_by_id(c->ctx, id);
-        if (src && !g_source_is_destroyed(src))
+        /* Not timers and idles: a blocked timer re-arming itself in its own dispatch does
+         * not wake the context, a recursable one would. */
+        if (src && !g_source_is_destroyed(src) && src->source_funcs != &g_timeout_funcs &&
+            src->source_funcs != &g_idle_funcs)
             g_source_set_can_recurse(src, TRUE);
     }
     c->recurse_scanned = next;

@@ -242,6 +242,11 @@ static void sb_peer_cc_report(sb_peer_t *p, uint32_t est, int64_t now)
              (unsigned long long)p->cc.probe_packets);
 }
 
+bool sb_peer_cc_busy(const sb_peer_t *p)
+{
+    return p->cc.probe_left != 0;
+}
+
 void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
 {
     sb_peer_cc_send_feedback(p, now);

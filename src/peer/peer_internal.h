@@ -128,6 +128,11 @@ struct sb_peer {
     uint32_t rtcp_ssrc; /* our sender SSRC for feedback */
     int ticker_slot; /* index in its loop's ticker (peer_ticker.c), -1 when not ticking */
     int64_t last_report_us;
+    /* The tick skips NACK work for a peer that received no media for SB_PEER_NACK_IDLE_US
+     * (muted, a listener) unless a keyframe request waits (peer_media.c, peer_keyframe.c). */
+    int64_t media_in_us, media_out_us;
+    bool kf_pending_any;
+    int64_t idle_tick_us; /* an idle peer's next tick (sb_peer_media_tick) */
     int64_t last_event_report_us; /* media report for event handlers (peer_info.c) */
     uint32_t remb_bps;
 
@@ -182,6 +187,8 @@ int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
  * (unless that layer's keyframe came meanwhile), a little after Chromium's own window so it
  * is taken (at exactly 300 ms, an ICE restart's second request was still dropped). */
 #define SB_PEER_PLI_MIN_US 350000
+#define SB_PEER_NACK_IDLE_US 1000000
+#define SB_PEER_IDLE_TICK_US 250000
 /* A keyframe of the layer came: what was asked for is answered (peer_keyframe.c). */
 void sb_peer_keyframe_received(sb_peer_rx_layer_t *rx);
 void sb_peer_media_free_streams(sb_peer_t *p);
@@ -200,6 +207,8 @@ void sb_peer_cc_setup(sb_peer_t *p); /* after each negotiation */
 void sb_peer_cc_free(sb_peer_t *p);
 void sb_peer_cc_on_rtp(sb_peer_t *p, const sb_rtp_view_t *v, int64_t now);
 void sb_peer_cc_tick(sb_peer_t *p, int64_t now);
+/* A probe is under way: the peer ticks at the full rate. */
+bool sb_peer_cc_busy(const sb_peer_t *p);
 /* Our transport sequence number into a packet about to be protected, buf having cap bytes
  * of room (SRTP's trailer included): in place, the packet growing when it has no element for
  * it, or else rebuilt into the other scratch buffer. Returns where the packet is now. */

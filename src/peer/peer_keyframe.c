@@ -33,7 +33,7 @@ void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer)
     int64_t now = sb_now_us();
     int64_t *last = &p->rt[stream].last_pli_us;
     if (now - *last < SB_PEER_PLI_MIN_US) {
-        rx->keyframe_pending = true;
+        rx->keyframe_pending = p->kf_pending_any = true;
         return;
     }
     rx->keyframe_pending = false;
@@ -59,7 +59,7 @@ void sb_peer_request_first_keyframe(sb_peer_t *p, unsigned stream, unsigned laye
         sb_peer_request_keyframe(p, stream, layer);
         return;
     }
-    rx->keyframe_pending = true;
+    rx->keyframe_pending = p->kf_pending_any = true;
     if (!rx->kf_answered && now - rx->kf_asked_us < SB_PEER_PLI_MIN_US)
         return;
     sb_peer_send_pli(p, rx, now);

@@ -282,6 +282,7 @@ static void sb_peer_rx_account(sb_peer_t *p, const sb_peer_ssrc_map_t *m, sb_rtp
 {
     const sb_media_stream_t *s = &p->streams[m->stream];
     sb_peer_rx_layer_t *rx = &p->rt[m->stream].rx[m->layer];
+    p->media_in_us = now;
     if (!pkt->retransmission) {
         if (!rx->stats_ready) {
             sb_rtp_stats_init(&rx->stats, pkt->rtp.ssrc, 1);
@@ -523,7 +524,7 @@ static int sb_peer_send_prepared(sb_peer_t *p, unsigned stream, uint8_t *buf, si
     rt->tx_window++;
     rt->octets_sent += len - SB_RTP_HEADER_MIN;
     rt->last_rtp_ts = sb_be32(buf + 4);
-    rt->last_send_us = now;
+    rt->last_send_us = p->media_out_us = now;
     uint8_t *out = sb_peer_cc_stamp(p, buf, &len, cap, -1);
     if (out != buf)
         cap = sizeof(p->scratch);
@@ -635,11 +636,14 @@ void sb_peer_send_remb(sb_peer_t *p, uint32_t bitrate_bps)
 
 static void sb_peer_send_nacks(sb_peer_t *p, int64_t now)
 {
+    p->kf_pending_any = false; /* set again by each request still held back */
     for (unsigned i = 0; i < p->nstreams; i++) {
         for (unsigned l = 0; l < SB_MEDIA_MAX_LAYERS; l++) {
             sb_peer_rx_layer_t *rx = &p->rt[i].rx[l];
             if (rx->keyframe_pending && now - p->rt[i].last_pli_us >= SB_PEER_PLI_MIN_US)
                 sb_peer_request_keyframe(p, i, l);
+            else if (rx->keyframe_pending)
+                p->kf_pending_any = true;
             if (!rx->nack || !rx->ssrc)
                 continue;
             uint16_t seqs[64];
@@ -739,7 +743,18 @@ void sb_peer_media_tick(sb_peer_t *p, int64_t now)
 {
     if (p->state != SB_PEER_UP)
         return;
-    sb_peer_send_nacks(p, now);
+    /* No media either way for a second (muted, a listener between talk-spurts): nothing to
+     * NACK or acknowledge, no probe under way; reports, probes due and the estimate's
+     * report to the plugin keep to a 250 ms tick instead of 20 ms. */
+    bool recv_idle = now - p->media_in_us >= SB_PEER_NACK_IDLE_US;
+    if (recv_idle && now - p->media_out_us >= SB_PEER_NACK_IDLE_US && !p->kf_pending_any &&
+        !sb_peer_cc_busy(p)) {
+        if (now < p->idle_tick_us)
+            return;
+        p->idle_tick_us = now + SB_PEER_IDLE_TICK_US;
+    }
+    if (!recv_idle || p->kf_pending_any)
+        sb_peer_send_nacks(p, now);
     sb_peer_cc_tick(p, now);
     if (now - p->last_report_us >= SB_PEER_REPORT_US) {
         p->last_report_us = now;
