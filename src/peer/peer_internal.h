@@ -132,7 +132,8 @@ struct sb_peer {
      * (muted, a listener) unless a keyframe request waits (peer_media.c, peer_keyframe.c). */
     int64_t media_in_us, media_out_us;
     bool kf_pending_any;
-    int64_t idle_tick_us; /* an idle peer's next tick (sb_peer_media_tick) */
+    int64_t idle_tick_us;     /* an idle peer's next tick (sb_peer_media_tick) */
+    int64_t last_rtcp_out_us; /* our last report compound (every 1 s; idle, every 5 s) */
     int64_t last_event_report_us; /* media report for event handlers (peer_info.c) */
     uint32_t remb_bps;
 
@@ -189,6 +190,7 @@ int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
 #define SB_PEER_PLI_MIN_US 350000
 #define SB_PEER_NACK_IDLE_US 1000000
 #define SB_PEER_IDLE_TICK_US 250000
+#define SB_PEER_IDLE_REPORT_US 5000000
 /* A keyframe of the layer came: what was asked for is answered (peer_keyframe.c). */
 void sb_peer_keyframe_received(sb_peer_rx_layer_t *rx);
 void sb_peer_media_free_streams(sb_peer_t *p);

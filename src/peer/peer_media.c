@@ -708,6 +708,14 @@ static void sb_peer_send_reports(sb_peer_t *p, int64_t now)
         sb_peer_media_check_silence(p, i, now);
         sb_peer_check_slowlink(p, i, now);
     }
+    /* No media either way: nothing new to report, and RFC 3550 section 6.2's 5 s minimum
+     * interval is enough to say we are here (ICE consent says it too). The checks above
+     * keep their second. */
+    if (now - p->media_in_us >= SB_PEER_NACK_IDLE_US &&
+        now - p->media_out_us >= SB_PEER_NACK_IDLE_US &&
+        now - p->last_rtcp_out_us < SB_PEER_IDLE_REPORT_US)
+        return;
+    p->last_rtcp_out_us = now;
     uint8_t buf[1200];
     size_t off = 0;
     int n = sb_rtcp_write_rr(buf, sizeof(buf), p->rtcp_ssrc, rbs, nrb);

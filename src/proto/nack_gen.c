@@ -37,7 +37,7 @@ struct sb_nack_gen {
     bool keyframe;
     int64_t highest; /* extended seq of the highest received */
     sb_nack_entry_t *list;
-    unsigned count;
+    unsigned count, cap; /* cap grows with need, up to cfg.max_missing */
     sb_nack_gen_stats_t stats;
 };
 
@@ -62,8 +62,7 @@ int sb_nack_gen_new(const sb_nack_gen_config_t *cfg, sb_nack_gen_t **out)
     sb_nack_gen_t *g = SB_NEW(sb_nack_gen_t);
     g->cfg = c;
     g->rtt_us = c.initial_rtt_us;
-    g->list = sb_calloc(c.max_missing, sizeof(*g->list));
-    *out = g;
+    *out = g; /* the list comes with the first loss: most streams never lose a packet */
     return 0;
 }
 
@@ -93,6 +92,8 @@ static void sb_nack_gen_drop_front(sb_nack_gen_t *g, unsigned n)
 {
     if (n > g->count)
         n = g->count;
+    if (!n)
+        return; /* the list may not exist yet */
     memmove(g->list, g->list + n, (g->count - n) * sizeof(*g->list));
     g->count -= n;
     g->stats.lost += n;
@@ -115,6 +116,13 @@ static unsigned sb_nack_gen_add_gap(sb_nack_gen_t *g, int64_t from, int64_t to, 
         sb_nack_gen_drop_front(g, (unsigned)n - room);
         g->keyframe = true;
         g->stats.keyframes++;
+    }
+    if (g->count + (unsigned)n > g->cap) {
+        unsigned cap = g->cap ? g->cap : 16;
+        while (cap < g->count + (unsigned)n)
+            cap *= 2;
+        g->cap = cap < g->cfg.max_missing ? cap : g->cfg.max_missing;
+        g->list = sb_realloc(g->list, g->cap * sizeof(*g->list));
     }
     for (int64_t e = from; e < to; e++)
         g->list[g->count++] = (sb_nack_entry_t){.ext = e, .detected_us = now_us};
@@ -179,6 +187,8 @@ void sb_nack_gen_clear_before(sb_nack_gen_t *g, uint16_t seq)
     unsigned n = 0;
     while (n < g->count && g->list[n].ext < ext)
         n++;
+    if (!n)
+        return; /* the list may not exist yet */
     memmove(g->list, g->list + n, (g->count - n) * sizeof(*g->list));
     g->count -= n;
 }

@@ -384,12 +384,16 @@ def part_d(st, pub, sub):
         up = [v for t, v in ev if t >= t_lift and v == 2]
         check(down, "no substream event below 2 while limited")
         check(up, "no substream 2 event after the lift")
-        # Every layer decoded while limited, once the first switch is over (its event plus
-        # a second for the keyframe to be decoded; (b) allows it 5 s), was announced.
-        t_switched = min(t for t, v in ev if t_lim <= t < t_lift and v < 2) + 1000
+        # Every layer decoded while limited, once the first switch is over, was announced.
+        # The switch is over when the announced layer is first decoded: its keyframe crosses
+        # the limited link, and a lost one is asked for again ((b) allows it all 5 s).
+        def layer(w):
+            return cclab.LAYER_OF_RID.get(cclab.RID_OF_WIDTH.get(w), -1)
+        t_first = min(t for t, v in ev if t_lim <= t < t_lift and v < 2)
         s = sub.call("sbSamples", {"name": "auto"})
-        decoded = {cclab.LAYER_OF_RID.get(cclab.RID_OF_WIDTH.get(w), -1)
-                   for _, w in widths(s, t_switched, t_lift)}
+        t_switched = next((t for t, w in widths(s, t_first, t_lift) if layer(w) in down),
+                          t_first + 5000)
+        decoded = {layer(w) for _, w in widths(s, t_switched, t_lift)}
         check(decoded <= set(down), "layers decoded while limited %s, announced %s"
               % (sorted(decoded), down))
 
