@@ -14,7 +14,7 @@
 # through taskset, so the load generator never takes the server's core; its own CPU is
 # reported for every run (near 100 % would mean it, not the server, was the limit).
 # Results: one JSON per run, runs.txt (every run) and capacity.txt (the table) in --out.
-set -u
+set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=./build
 servers="switchboard janus"
