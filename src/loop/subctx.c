@@ -116,10 +116,9 @@ static void sb_subctx_rearm(sb_subctx_sched_t *s)
 #define SB_SUBCTX_GRID_US 20000
 #define SB_SUBCTX_SLACK_FROM_US 200000
 
-static gint64 sb_subctx_coalesce(gint64 deadline)
+static gint64 sb_subctx_coalesce(gint64 deadline, gint64 now)
 {
-    gint64 now = g_get_monotonic_time();
-    if (deadline == SB_SUBCTX_NEVER || deadline - now < SB_SUBCTX_SLACK_FROM_US)
+    if (deadline - now < SB_SUBCTX_SLACK_FROM_US)
         return deadline;
     return (deadline + SB_SUBCTX_GRID_US - 1) / SB_SUBCTX_GRID_US * SB_SUBCTX_GRID_US;
 }
@@ -127,7 +126,6 @@ static gint64 sb_subctx_coalesce(gint64 deadline)
 static void sb_subctx_schedule(sb_subctx_t *c, gint64 deadline)
 {
     sb_subctx_sched_t *s = c->sched;
-    deadline = sb_subctx_coalesce(deadline);
     if (c->lingering && c->linger_until < deadline)
         deadline = c->linger_until;
     bool queued = c->slot != SB_SUBCTX_NOT_QUEUED;
@@ -261,7 +259,9 @@ static void sb_subctx_run_ready(sb_subctx_t *c, int ready_fd)
     c->running = false;
     g_main_context_release(c->ctx);
     gint64 now = g_get_monotonic_time();
-    sb_subctx_schedule(c, more ? now : timeout < 0 ? SB_SUBCTX_NEVER : now + (gint64)timeout * 1000);
+    sb_subctx_schedule(c, more          ? now
+                          : timeout < 0 ? SB_SUBCTX_NEVER
+                                        : sb_subctx_coalesce(now + (gint64)timeout * 1000, now));
 }
 
 void sb_subctx_run(sb_subctx_t *c)
