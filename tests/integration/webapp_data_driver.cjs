@@ -340,7 +340,19 @@ async function main() {
           // Rates over a 5 s window (state counters at both ends, on each page's clock);
           // latency: the median of the figures each page shows every 500 ms meanwhile (one
           // figure is itself the median of the last 30 round trips), so that a moment of a
-          // loaded machine does not decide.
+          // loaded machine does not decide. A page's timers can stall on a loaded 2-core
+          // machine (three browsers and the server): a window fails only if two more fail too.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await gameWindow();
+              break;
+            } catch (e) {
+              if (attempt === 3) throw e;
+              report({ note: `game window ${attempt} of 3 missed: ${e.message}` });
+            }
+          }
+        });
+        async function gameWindow() {
           await sleep(1000);
           const a = [];
           for (let i = 0; i < 3; i++) a.push(await gameState(g[i]));
@@ -377,7 +389,7 @@ async function main() {
             lines.push(`${names[i]} sends ${sent.toFixed(1)}/s, ${s.me.stateBytes} B per state`);
           }
           for (const l of lines) report({ note: l });
-        });
+        }
         // Scores: first a player who does not own the dot (its claim goes to the owner on
         // the reliable "events" channel; the owner's "taken" comes back), then the owner.
         const catchDot = async (k, want, how) => {

@@ -4,6 +4,7 @@ import { JanusHandle, JanusSession } from './client';
 import { CallIce } from './iceServers';
 import { EMPTY_STATS, type LinkStats, StatsSampler } from '../media/stats';
 import { describeError } from '../lib/errors';
+import { withRemoteTrack } from '../media/remoteStream';
 
 export const ECHOTEST = 'janus.plugin.echotest';
 
@@ -78,8 +79,8 @@ export class EchoTestClient {
       });
       pc.onicecandidate = (e) => void h.trickle(e.candidate);
       pc.ontrack = (e) => {
-        const cur = this.snap.remoteStream?.getTracks().filter((t) => t.kind !== e.track.kind) ?? [];
-        this.emit({ remoteStream: new MediaStream([...cur, e.track]) });
+        // Same stream object: the <video> keeps playing (see withRemoteTrack).
+        this.emit({ remoteStream: withRemoteTrack(this.snap.remoteStream, e.track) });
       };
       pc.onconnectionstatechange = () => {
         if (pc.connectionState === 'connected') this.emit({ phase: 'running' });

@@ -10,6 +10,7 @@ import { CallIce } from './iceServers';
 import { EMPTY_STATS, type LinkStats, StatsSampler } from '../media/stats';
 import { cameraConstraints, micConstraints } from '../media/devices';
 import { describeError } from '../lib/errors';
+import { withRemoteTrack } from '../media/remoteStream';
 
 export const P2PCALL = 'switchboard.plugin.p2pcall';
 
@@ -230,8 +231,8 @@ export class P2PCallClient {
       else void this.sendCandidates([c]);
     };
     pc.ontrack = (e) => {
-      const cur = this.snap.remoteStream?.getTracks().filter((t) => t.kind !== e.track.kind) ?? [];
-      this.emit({ remoteStream: new MediaStream([...cur, e.track]) });
+      // Same stream object: the <video> keeps playing (see withRemoteTrack).
+      this.emit({ remoteStream: withRemoteTrack(this.snap.remoteStream, e.track) });
     };
     pc.onconnectionstatechange = () => {
       const st = pc.connectionState;

@@ -18,6 +18,7 @@ import { CallIce } from './iceServers';
 import { EMPTY_STATS, type LinkStats, StatsSampler } from '../media/stats';
 import { cameraConstraints, micConstraints } from '../media/devices';
 import { describeError } from '../lib/errors';
+import { withRemoteTrack, withoutRemoteTrack } from '../media/remoteStream';
 
 export const VIDEOROOM = 'janus.plugin.videoroom';
 
@@ -707,12 +708,12 @@ export class VideoRoomClient {
       pc.onicecandidate = (e) => void sub.handle.trickle(e.candidate);
       pc.ontrack = (e) => {
         const f = this.feeds.get(sub.feedId);
-        const tracks = (f?.stream?.getTracks() ?? []).filter((t) => t.kind !== e.track.kind);
-        this.setFeed(sub.feedId, { stream: new MediaStream([...tracks, e.track]) });
+        // Same stream object: the tile's <video> keeps playing (see withRemoteTrack).
+        this.setFeed(sub.feedId, { stream: withRemoteTrack(f?.stream ?? null, e.track) });
         e.track.addEventListener('ended', () => {
           const cur = this.feeds.get(sub.feedId)?.stream;
           if (cur?.getTracks().includes(e.track)) {
-            this.setFeed(sub.feedId, { stream: new MediaStream(cur.getTracks().filter((t) => t !== e.track)) });
+            this.setFeed(sub.feedId, { stream: withoutRemoteTrack(cur, e.track) });
           }
         });
       };
