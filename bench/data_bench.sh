@@ -60,100 +60,11 @@ fi
 if [ "${SB_BENCH_NS:-}" != 1 ]; then
     exec env SB_BENCH_NS=1 unshare --net -- "$0" "${args[@]}"
 fi
-ip link set lo up
-ip link add sbbr0 type bridge 2>/dev/null
-ip addr add 127.1.0.1/32 dev sbbr0 2>/dev/null
-ip link set sbbr0 up
-ulimit -n 65536 2>/dev/null || ulimit -n 4096
+. "$here/servers.sh"
 
 [ -n "$out" ] || out=/tmp/sb-data-bench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-work=$(mktemp -d /tmp/sb-data-bench-work.XXXXXX)
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-SB_PORT=18088
-JANUS_PORT=18089
-
-janus_config() {
-    local d=$work/janus lib=/usr/lib/x86_64-linux-gnu/janus
-    mkdir -p "$d/plugins" "$d/transports" "$d/none"
-    [ -d "$lib" ] || lib=$(dirname "$(dpkg -L janus | grep 'plugins/libjanus_videoroom.so$' | head -1)")/..
-    ln -sf "$lib/plugins/libjanus_videoroom.so" "$lib/plugins/libjanus_echotest.so" "$d/plugins/"
-    ln -sf "$lib/transports/libjanus_http.so" "$d/transports/"
-    cat > "$d/janus.jcfg" <<EOF
-general: {
-    configs_folder = "$d"
-    plugins_folder = "$d/plugins"
-    transports_folder = "$d/transports"
-    events_folder = "$d/none"
-    loggers_folder = "$d/none"
-    debug_level = 3
-    session_timeout = 60
-}
-media: { }
-nat: { ice_enforce_list = "sbbr0" }
-EOF
-    cat > "$d/janus.transport.http.jcfg" <<EOF
-general: { json = "compact" base_path = "/janus" http = true port = $JANUS_PORT ip = "127.0.0.1" https = false }
-admin: { admin_http = false }
-EOF
-    echo 'general: { }' > "$d/janus.plugin.videoroom.jcfg"
-    echo 'general: { }' > "$d/janus.plugin.echotest.jcfg"
-}
-
-start_server() {
-    case "$1" in
-    switchboard)
-        mkdir -p "$work/sbconf"
-        "$server_bin" --port $SB_PORT --bind 127.0.0.1 --html-folder "" \
-            --plugins-folder "$plugins" --configs-folder "$work/sbconf" \
-            --log-level warn --ws false >"$2" 2>&1 &
-        server_pid=$!
-        url=http://127.0.0.1:$SB_PORT/janus
-        allow=127.0.0.1 ;;
-    janus)
-        janus -F "$work/janus" -C "$work/janus/janus.jcfg" -o >"$2" 2>&1 &
-        server_pid=$!
-        url=http://127.0.0.1:$JANUS_PORT/janus
-        allow=sbbr0 ;;
-    esac
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "$url/info" && return 0
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
-stop_server() {
-    local status=ok rc
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        wait "$server_pid"; rc=$?
-        status="died during the run (exit $rc)"
-    else
-        kill -TERM "$server_pid"
-        for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$server_pid" 2>/dev/null; then
-            kill -KILL "$server_pid"
-            status="hung at shutdown (killed after 10 s)"
-        fi
-        wait "$server_pid"; rc=$?
-        [ "$status" = ok ] && [ "$rc" != 0 ] && status="exit $rc on SIGTERM"
-    fi
-    server_pid=""
-    echo "$status" > "$1"
-    [ "$status" = ok ]
-}
 
 case_args() {
     local mem="--scenario echo --subscribers 100 --video-kbps 100 --fps 10 --audio-kbps 16"

@@ -1,12 +1,13 @@
 #!/bin/bash
-# Sourced by the benchmarks that run Switchboard and the reference server (run.sh,
+# Sourced by the benchmarks that run Switchboard and the reference server (run.sh, data_bench.sh,
 # capacity.sh), inside their private network namespace: loopback and a bridge the reference
 # can gather on, a work folder removed at exit, and
 #   janus_config                   the reference's configuration in $work/janus
 #   start_server NAME LOG          switchboard | janus: sets server_pid, url, allow (on
 #                                  $SERVER_CPUS only when set)
 #   stop_server STATUSFILE         SIGTERM, 10 s grace, SIGKILL; the status in the file
-# Needs $build (Switchboard's build folder).
+# Needs $build (Switchboard's build folder); $server_bin and $plugins, when set, name another
+# Switchboard binary and plugin folder (a copy that a rebuild cannot change during the runs).
 ip link set lo up
 # The reference server gathers no candidate on a loopback interface and ignores loopback
 # candidates of its peers. A bridge without ports that holds another loopback address
@@ -81,9 +82,10 @@ start_server() {
         mkdir -p "$work/sbconf"
         # Builds with a drain stop at once on SIGTERM only when told (older ones lack it).
         local drain=()
-        "$build/switchboard" --help | grep -q -- --drain-timeout && drain=(--drain-timeout 0)
-        "${pin[@]}" "$build/switchboard" "${drain[@]}" --port $SB_PORT --bind 127.0.0.1 \
-            --html-folder "" --plugins-folder "$build/plugins" --configs-folder "$work/sbconf" \
+        local bin=${server_bin:-$build/switchboard}
+        "$bin" --help | grep -q -- --drain-timeout && drain=(--drain-timeout 0)
+        "${pin[@]}" "$bin" "${drain[@]}" --port $SB_PORT --bind 127.0.0.1 \
+            --html-folder "" --plugins-folder "${plugins:-$build/plugins}" --configs-folder "$work/sbconf" \
             --log-level warn --ws false >"$2" 2>&1 &
         server_pid=$!
         url=http://127.0.0.1:$SB_PORT/janus
