@@ -352,6 +352,11 @@ void sb_fdwatch_remove(sb_fdwatch_t *w, sb_fdwatch_entry_t *e)
     }
 }
 
+bool sb_fdwatch_entry_active(const sb_fdwatch_t *w, const sb_fdwatch_entry_t *e)
+{
+    return (size_t)e->fd < w->n_by_fd && w->by_fd[e->fd] == e;
+}
+
 int sb_fdwatch_firing_fd(const sb_fdwatch_t *w)
 {
     return w->firing_fd;

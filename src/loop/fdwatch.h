@@ -34,6 +34,8 @@ sb_fdwatch_entry_t *sb_fdwatch_add(sb_fdwatch_t *w, int fd, sb_fdwatch_fn fn, vo
  * itself). NULL is a no-op. */
 void sb_fdwatch_remove(sb_fdwatch_t *w, sb_fdwatch_entry_t *e);
 
+/* Whether e still has its fd: false once a newer entry took the same fd number. */
+bool sb_fdwatch_entry_active(const sb_fdwatch_t *w, const sb_fdwatch_entry_t *e);
 /* Inside a callback: the fd found readable (a callback shared by several fds tells them
  * apart); -1 outside one. */
 int sb_fdwatch_firing_fd(const sb_fdwatch_t *w);

@@ -180,9 +180,12 @@ static void sb_subctx_sync_fds(sb_subctx_t *c, const GPollFD *fds, unsigned n)
 {
     bool changed = false;
     for (unsigned i = 0; i < c->n_fds;) {
+        /* An entry whose fd another user of the watch took meanwhile (a socket read
+         * directly while its library's sources were parked) is made again. */
         bool keep = false;
         for (unsigned j = 0; j < n && !keep; j++)
             keep = fds[j].fd == c->fds[i];
+        keep = keep && sb_fdwatch_entry_active(c->sched->watch, c->entries[i]);
         if (keep) {
             i++;
             continue;
@@ -345,6 +348,11 @@ void sb_subctx_sched_free(sb_subctx_sched_t *s)
 unsigned sb_subctx_sched_count(const sb_subctx_sched_t *s)
 {
     return s->count;
+}
+
+sb_fdwatch_t *sb_subctx_sched_watch(sb_subctx_sched_t *s)
+{
+    return s->watch;
 }
 
 sb_subctx_t *sb_subctx_new(sb_subctx_sched_t *s)

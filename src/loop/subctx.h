@@ -29,6 +29,10 @@ void sb_subctx_sched_free(sb_subctx_sched_t *s);
 /* Subctxs in the scheduler, lingering ones included (tests and stats). */
 unsigned sb_subctx_sched_count(const sb_subctx_sched_t *s);
 
+/* The watch whose epoll holds the subctxs' fds: other fds of the loop may join it. */
+struct sb_fdwatch;
+struct sb_fdwatch *sb_subctx_sched_watch(sb_subctx_sched_t *s);
+
 /* A new empty context, scheduled by s. Owned by the caller until sb_subctx_free or
  * sb_subctx_linger. */
 sb_subctx_t *sb_subctx_new(sb_subctx_sched_t *s);

@@ -63,11 +63,12 @@ static void sb_ice_touch(sb_ice_t *ice)
 
 /* ---- calling out ---- */
 
-static void sb_ice_fail(sb_ice_t *ice, const char *reason)
+void sb_ice_fail(sb_ice_t *ice, const char *reason)
 {
     if (ice->failed)
         return;
     ice->failed = true;
+    sb_ice_fast_stop(ice, true); /* libnice's callback drops what comes now */
     SB_INFO("ice", "agent %p failed: %s", (void *)ice, reason);
     ice->in_callback++;
     ice->ops->on_failed(ice->opctx, reason);
@@ -167,6 +168,16 @@ static bool sb_ice_consent_renew(sb_ice_t *ice)
     int64_t silent = now - ice->consent_lapse_us + SB_ICE_LIBNICE_CONSENT_US;
     if (silent >= SB_ICE_CONSENT_TIMEOUT_US)
         return false;
+    ice->consent_renewed_us = now;
+    if (!sb_ice_reselect(ice))
+        return false;
+    SB_INFO("ice", "agent %p: no consent answer for %lld s: checking again", (void *)ice,
+            (long long)(silent / 1000000));
+    return true;
+}
+
+bool sb_ice_reselect(sb_ice_t *ice)
+{
     NiceCandidate *local = NULL, *remote = NULL;
     if (!nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local, &remote))
         return false;
@@ -174,13 +185,10 @@ static bool sb_ice_consent_renew(sb_ice_t *ice)
     gchar lf[NICE_CANDIDATE_MAX_FOUNDATION], rf[NICE_CANDIDATE_MAX_FOUNDATION];
     g_strlcpy(lf, local->foundation, sizeof(lf));
     g_strlcpy(rf, remote->foundation, sizeof(rf));
-    ice->consent_renewed_us = now;
     if (!nice_agent_set_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, lf, rf) ||
         !nice_agent_get_selected_pair(ice->agent, ice->stream, SB_ICE_COMPONENT, &local, &remote) ||
         !nice_address_equal(&remote->addr, &addr))
         return false;
-    SB_INFO("ice", "agent %p: no consent answer for %lld s: checking again", (void *)ice,
-            (long long)(silent / 1000000));
     sb_ice_touch(ice);
     return true;
 }
@@ -216,8 +224,13 @@ static void sb_ice_on_state(NiceAgent *agent, guint stream, guint component, gui
             sb_ice_fail(ice, "ice restart failed");
             break;
         }
-        if (ice->connected && ice->native_consent && sb_ice_consent_renew(ice))
+        if (ice->fast.entry) {
+            /* We read the pair: libnice never sees an answer to its checks. Ours decide. */
+            if (sb_ice_fast_consent_fresh(ice, sb_now_us()) && sb_ice_reselect(ice))
+                break;
+        } else if (ice->connected && ice->native_consent && sb_ice_consent_renew(ice)) {
             break;
+        }
         sb_ice_fail(ice, ice->connected ? "consent lost" : "ice failed");
         break;
     case NICE_COMPONENT_STATE_DISCONNECTED:
@@ -266,17 +279,46 @@ static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint compon
             ice->in_callback--;
         }
     }
+    if (ice->fast_fd >= 0)
+        sb_ice_fast_start(ice);
+    else
+        sb_ice_fast_stop(ice, true); /* relayed or TCP: libnice's to read */
+}
+
+void sb_ice_deliver(sb_ice_t *ice, uint8_t *buf, size_t len)
+{
+    if (ice->failed)
+        return;
+    ice->in_callback++;
+    ice->ops->on_recv(ice->opctx, buf, len);
+    ice->in_callback--;
 }
 
 static void sb_ice_on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf,
                            gpointer data)
 {
-    sb_ice_t *ice = data;
-    if (ice->failed)
-        return;
-    ice->in_callback++;
-    ice->ops->on_recv(ice->opctx, (uint8_t *)buf, len);
-    ice->in_callback--;
+    sb_ice_deliver(data, (uint8_t *)buf, len);
+}
+
+/* Where libnice's socket sources wait while we read the selected socket: a context nobody
+ * iterates (libnice would take a NULL one as the default context, which a thread may run). */
+static GMainContext *sb_ice_parking(void)
+{
+    static GMainContext *parked;
+    if (g_once_init_enter(&parked))
+        g_once_init_leave(&parked, g_main_context_new());
+    return parked;
+}
+
+void sb_ice_libnice_reads(sb_ice_t *ice, bool on)
+{
+    if (on)
+        nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, sb_ice_agent_ctx(ice),
+                               sb_ice_on_recv, ice);
+    else
+        nice_agent_attach_recv(ice->agent, ice->stream, SB_ICE_COMPONENT, sb_ice_parking(), NULL,
+                               NULL);
+    sb_ice_touch(ice); /* the agent's context has other fds now */
 }
 
 /* ---- timers ---- */
@@ -294,6 +336,8 @@ static gboolean sb_ice_on_watch(gpointer data)
     else if (!ice->native_consent && ice->unusable_since_us &&
              now - ice->unusable_since_us >= SB_ICE_CONSENT_TIMEOUT_US)
         sb_ice_fail(ice, "consent lost");
+    else
+        sb_ice_fast_tick(ice, now);
     return G_SOURCE_CONTINUE;
 }
 
@@ -435,6 +479,8 @@ static int sb_ice_create(sb_subctx_sched_t *sched, GMainContext *ctx, const sb_i
     ice->fast_fd = -1;
     ice->ctx = g_main_context_ref(ctx);
     ice->sub = sched ? sb_subctx_new(sched) : NULL;
+    ice->sched = sched;
+    ice->controlling = controlling;
     ice->ops = ops;
     ice->opctx = opctx;
     ice->ice_tcp = cfg->ice_tcp;
@@ -557,6 +603,7 @@ int sb_ice_restart(sb_ice_t *ice)
 {
     if (ice->failed || !ice->remote_ufrag)
         return SB_ESTATE;
+    sb_ice_fast_stop(ice, true); /* libnice runs the new checks on that socket too */
     if (!nice_agent_restart_stream(ice->agent, ice->stream))
         return SB_EIO;
     g_free(ice->ufrag);
@@ -698,6 +745,8 @@ void sb_ice_free(sb_ice_t *ice)
     SB_ASSERT(ice->in_callback == 0); /* never from inside our own callback chain */
     sb_ice_drop_source(&ice->idle);
     sb_ice_drop_source(&ice->watch);
+    sb_ice_fast_stop(ice, false); /* before libnice closes the socket */
+    sb_ice_fast_log(ice);
     bool linger = false;
     GMainContext *agent_ctx = sb_ice_agent_ctx(ice);
     if (ice->agent) {
@@ -726,6 +775,9 @@ void sb_ice_free(sb_ice_t *ice)
     sb_free(ice->remote_ufrag);
     sb_free(ice->remote_pwd);
     g_strfreev(ice->nat_mapping);
+    sb_free(ice->fast.username_in);
+    sb_hmac_sha1_clear(&ice->fast.our_key);
+    sb_hmac_sha1_clear(&ice->fast.their_key);
     g_main_context_unref(ice->ctx);
     sb_free(ice);
 }

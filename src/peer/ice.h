@@ -127,6 +127,25 @@ int sb_ice_selected_socket_fd(sb_ice_t *ice, struct sockaddr_storage *peer, sock
 
 bool sb_ice_is_connected(const sb_ice_t *ice);
 
+/* Reading the selected pair ourselves (agents made with sb_ice_new_in): once a UDP pair that
+ * is not relayed is selected, its socket is drained with recvmmsg from the loop's epoll, one
+ * read per wake-up, and the peer's checks and our consent checks (RFC 7675) are handled here;
+ * libnice keeps gathering, checks before selection, keepalives, TURN and TCP, and reads
+ * again from an ICE restart on. Counts since the agent was made: */
+typedef struct sb_ice_fast_stats {
+    bool reading;              /* we read the selected socket now */
+    uint64_t reads;            /* recvmmsg calls that returned datagrams */
+    uint64_t datagrams;        /* datagrams they returned */
+    uint64_t checks_answered;  /* the peer's Binding requests answered */
+    uint64_t consent_sent;     /* our consent checks */
+    uint64_t consent_answered; /* ... answered */
+    uint64_t foreign_dropped;  /* from another address than the selected remote */
+    uint64_t libnice_answers;  /* answers to libnice's consent checks (taken by us) */
+    uint64_t stun_dropped;     /* other STUN: failed its checks, or not for us */
+    uint64_t truncated;        /* larger than a read buffer (dropped) */
+} sb_ice_fast_stats_t;
+void sb_ice_fast_stats(const sb_ice_t *ice, sb_ice_fast_stats_t *out);
+
 /* Tear down (releasing TURN allocations asynchronously on ctx). Not from inside a callback of
  * this agent. NULL is a no-op. */
 void sb_ice_free(sb_ice_t *ice);

@@ -59,6 +59,17 @@ json_t *sb_ice_info(sb_ice_t *ice)
     char pair[200];
     if (sb_ice_selected_pair_text(ice, pair, sizeof(pair)))
         json_object_set_new(o, "selected-pair", json_string(pair));
+    sb_ice_fast_stats_t f;
+    sb_ice_fast_stats(ice, &f);
+    json_object_set_new(
+        o, "direct-read",
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "reading", f.reading,
+                  "reads", (json_int_t)f.reads, "datagrams", (json_int_t)f.datagrams,
+                  "checks-answered", (json_int_t)f.checks_answered, "consent-sent",
+                  (json_int_t)f.consent_sent, "consent-answered", (json_int_t)f.consent_answered,
+                  "libnice-answers", (json_int_t)f.libnice_answers, "foreign-dropped",
+                  (json_int_t)f.foreign_dropped, "stun-dropped", (json_int_t)f.stun_dropped,
+                  "truncated", (json_int_t)f.truncated));
     return o;
 }
 

@@ -10,10 +10,33 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "loop/fdwatch.h"
 #include "loop/subctx.h"
 #include "peer/ice.h"
+#include "proto/hmac_sha1.h"
+#include "proto/stun_ice.h"
 
 #define SB_ICE_COMPONENT 1
+#define SB_ICE_FAST_TXIDS 4 /* our consent checks still awaiting an answer */
+
+/* The selected UDP pair read by us (ice_fast.c): libnice's socket sources are parked, the
+ * loop's epoll watches the socket, and we answer the peer's checks and send our consent
+ * checks (RFC 7675) ourselves. */
+typedef struct sb_ice_fast {
+    sb_fdwatch_entry_t *entry;      /* non-NULL: we read fd */
+    int fd;                         /* the socket and peer we read, while entry */
+    struct sockaddr_storage peer;
+    sb_hmac_sha1_t our_key, their_key; /* short-term credentials: our pwd, the peer's */
+    char *username_in;              /* "<ours>:<theirs>", what the peer's checks carry */
+    uint8_t txids[SB_ICE_FAST_TXIDS][SB_STUN_ICE_TXID_LEN];
+    unsigned next_txid;
+    uint64_t tiebreaker;
+    int64_t answered_us;            /* our consent last answered (or reading began) */
+    int64_t next_check_us;          /* our next consent check */
+    int64_t reselected_us;          /* libnice's consent last renewed by a re-selection */
+    int64_t silence_logged_us;      /* a silence of over 10 s was logged (0: none now) */
+    sb_ice_fast_stats_t stats;
+} sb_ice_fast_t;
 
 /* Owned by the peer; its loop thread only. */
 struct sb_ice {
@@ -53,6 +76,33 @@ struct sb_ice {
     /* The agent's own context (sb_ice_new_in): its timers and sockets live there, run by the
      * loop's scheduler only when due or readable. NULL: everything sits on ctx. */
     sb_subctx_t *sub;
+    sb_subctx_sched_t *sched; /* NULL: sb_ice_new (nothing reads the socket but libnice) */
+    bool controlling;
+    sb_ice_fast_t fast;
 };
+
+/* ice.c, for ice_fast.c */
+void sb_ice_fail(sb_ice_t *ice, const char *reason);
+/* Whether libnice reads the component's sockets (its receive callback on the agent's
+ * context) or nobody does (they sit on libnice's own context, never iterated). */
+void sb_ice_libnice_reads(sb_ice_t *ice, bool on);
+/* Selects the selected pair again: libnice's consent timer starts anew. False when the pair
+ * is gone or changed. */
+bool sb_ice_reselect(sb_ice_t *ice);
+void sb_ice_deliver(sb_ice_t *ice, uint8_t *buf, size_t len);
+
+/* ice_fast.c */
+/* On a selected UDP pair that is not relayed (fast_fd >= 0): we read it from now on. Again
+ * for the same socket and peer: nothing changes. */
+void sb_ice_fast_start(sb_ice_t *ice);
+/* libnice reads again (reattach), or nobody does (the agent fails or goes). */
+void sb_ice_fast_stop(sb_ice_t *ice, bool reattach);
+/* The agent's 1 s watch: consent checks, expiry, libnice's consent renewal. */
+void sb_ice_fast_tick(sb_ice_t *ice, int64_t now);
+/* The closing line of what was read directly (none when nothing was). */
+void sb_ice_fast_log(const sb_ice_t *ice);
+/* Our consent was answered within RFC 7675's 30 s. */
+bool sb_ice_fast_consent_fresh(const sb_ice_t *ice, int64_t now);
+
 
 #endif

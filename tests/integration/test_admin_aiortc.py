@@ -137,6 +137,14 @@ async def admin_call_case(tap, a, sid, hid):
         check_eq(w.get("ice", {}).get("state"), "connected", "ICE state")
         check("<->" in w.get("ice", {}).get("selected-pair", ""), "selected pair")
         check(w.get("ice", {}).get("local-candidates"), "local candidates")
+        # The selected (UDP, host) pair is read by the server itself, not through libnice:
+        # what aiortc sent came that way, and aiortc's consent checks were answered there.
+        d = w.get("ice", {}).get("direct-read", {})
+        tap.note("direct read: %s" % json.dumps(d))
+        check(d.get("reading") is True and d.get("datagrams", 0) > 0 and d.get("reads", 0) > 0,
+              "the server reads the selected pair: %r" % d)
+        check(d.get("stun-dropped") == 0 and d.get("foreign-dropped") == 0 and
+              d.get("truncated") == 0, "nothing dropped on a clean call: %r" % d)
         check_eq(w.get("dtls", {}).get("dtls-state"), "connected", "DTLS state")
         check(w.get("dtls", {}).get("srtp-profile", "").startswith("SRTP_"), "SRTP profile")
         kinds = sorted(s.get("type") for s in media.values())

@@ -7,8 +7,10 @@ trickle test. Over HTTP long-poll and over WebSocket; once more with the server 
 server (the offer we send says a=setup:active), where the server picks the SRTP profile.
 The SRTP profile and DTLS role of each call are printed."""
 import os
+import re
 import shutil
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import sbchromium  # noqa: E402
@@ -81,6 +83,31 @@ def check_trickle(tap, out, name):
     check(done, "end of candidates was trickled")
 
 
+DIRECT = re.compile(r"read directly: (\d+) datagrams in (\d+) reads, (\d+) checks answered, "
+                    r"consent (\d+) sent (\d+) answered, dropped: (\d+) from elsewhere, "
+                    r"(\d+) stun, (\d+) too long")
+
+
+def check_direct_reads(tap, server, calls):
+    """The closing lines of src/peer/ice_fast.c, once every call has ended."""
+    deadline = time.time() + 10
+    while True:
+        with open(server.log_path) as f:
+            lines = [tuple(int(x) for x in m.groups()) for m in DIRECT.finditer(f.read())]
+        if len(lines) >= calls or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    for n, reads, answered, sent, acked, foreign, stun, long_ in lines:
+        tap.note("read directly: %d datagrams in %d reads; %d of Chromium's checks answered; "
+                 "our consent checks %d sent, %d answered" % (n, reads, answered, sent, acked))
+    check(len(lines) >= calls, "a closing line per call: %d of %d" % (len(lines), calls))
+    for n, reads, answered, sent, acked, foreign, stun, long_ in lines:
+        check(n > 0 and 0 < reads <= n, "datagrams read: %d in %d reads" % (n, reads))
+        check(answered >= 1, "Chromium's checks on the selected pair answered: %d" % answered)
+        check(sent >= 1 and acked >= 1, "our consent checks answered: %d of %d" % (acked, sent))
+        check(foreign == stun == long_ == 0, "nothing dropped: %d, %d, %d" % (foreign, stun, long_))
+
+
 def main():
     tap = Tap("echo-chromium")
     why = sbchromium.missing()
@@ -133,6 +160,9 @@ def main():
             prof, tr = seen["http, server as DTLS client"]
             check(tr.get("dtlsRole") == "server", "Chromium is the DTLS server: %r"
                   % tr.get("dtlsRole"))
+        with tap.case("each call's selected pair was read by the server itself: Chromium's "
+                      "checks answered, our consent checks answered, nothing dropped"):
+            check_direct_reads(tap, server, 5)
     finally:
         stop_and_report(tap, server)
         shutil.rmtree(html, ignore_errors=True)

@@ -153,6 +153,8 @@ static void test_fd_number_reused(void **state)
     watcher_t twin = {.fd = fresh.fd};
     sb_fdwatch_entry_t *etwin = sb_fdwatch_add(w, fresh.fd, on_ready, &twin);
     assert_non_null(etwin);
+    assert_false(sb_fdwatch_entry_active(w, efresh));
+    assert_true(sb_fdwatch_entry_active(w, etwin));
     iterate(ctx, 1);
     assert_int_equal(twin.calls, 1);
     assert_int_equal(fresh.calls, 2);

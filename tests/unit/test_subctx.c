@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "loop/fdwatch.h"
 #include "loop/subctx.h"
 
 static GMainContext *main_ctx;
@@ -103,6 +104,8 @@ static void test_touch_needed(void **state)
     sb_subctx_free(c);
 }
 
+static unsigned borrowed_reads;
+
 static gboolean on_fd(gint fd, GIOCondition cond, gpointer arg)
 {
     (void)cond;
@@ -135,6 +138,55 @@ static void test_fd_source(void **state)
          * back (each a write to the subctx's wake-up fd, a spurious run after). */
         assert_false(g_main_context_iteration(main_ctx, FALSE));
     }
+    g_source_destroy(src);
+    g_source_unref(src);
+    sb_subctx_free(c);
+    close(fd);
+}
+
+static void on_borrowed(void *arg)
+{
+    uint64_t v;
+    if (read(*(int *)arg, &v, sizeof(v)) == sizeof(v))
+        borrowed_reads++;
+}
+
+/* Someone else reads a subctx's fd for a while (ice_fast.c, with libnice's socket source
+ * parked elsewhere meanwhile): their entry takes the fd in the loop's watch. When they give it
+ * back and the source returns, the subctx watches the fd again, though it never ran in
+ * between (so never saw the fd leave its poll set). */
+static void test_fd_taken_and_given_back(void **state)
+{
+    (void)state;
+    sb_subctx_t *c = sb_subctx_new(sched);
+    hit_t h = {0};
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_fd), &h, NULL);
+    g_source_attach(src, sb_subctx_context(c));
+    sb_subctx_run(c); /* learns the fd */
+    g_source_destroy(src); /* parked: not in the subctx while borrowed */
+    g_source_unref(src);
+    sb_fdwatch_t *w = sb_subctx_sched_watch(sched);
+    sb_fdwatch_entry_t *mine = sb_fdwatch_add(w, fd, on_borrowed, &fd);
+    assert_non_null(mine);
+    uint64_t one = 1;
+    assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+    for (int i = 0; i < 50 && !borrowed_reads; i++) {
+        g_main_context_iteration(main_ctx, FALSE);
+        g_usleep(1000);
+    }
+    assert_int_equal(borrowed_reads, 1);
+    assert_true(sb_fdwatch_entry_active(w, mine));
+    sb_fdwatch_remove(w, mine);
+    src = g_unix_fd_source_new(fd, G_IO_IN); /* back in the subctx */
+    g_source_set_callback(src, G_SOURCE_FUNC(on_fd), &h, NULL);
+    g_source_attach(src, sb_subctx_context(c));
+    sb_subctx_touch(c);
+    assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+    assert_true(pump_until(&h.fired, 1000000));
+    assert_int_equal(h.count, 1);
+    assert_int_equal(borrowed_reads, 1);
     g_source_destroy(src);
     g_source_unref(src);
     sb_subctx_free(c);
@@ -218,7 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timer_on_time),  cmocka_unit_test(test_touch_needed),
         cmocka_unit_test(test_fd_source),      cmocka_unit_test(test_linger),
-        cmocka_unit_test(test_many_in_order),
+        cmocka_unit_test(test_many_in_order),  cmocka_unit_test(test_fd_taken_and_given_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
