@@ -28,93 +28,9 @@
 #include "loop/loop.h"
 #include "peer/ice.h"
 #include "peer/ice_iface.h"
-
-#if defined(__SANITIZE_ADDRESS__) && defined(SB_LSAN_SUPP)
-/* GLib type registrations and libnice static state live until exit: see tests/lsan.supp. */
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void)
-{
-    return "suppressions=" SB_LSAN_SUPP;
-}
-#endif
-
-#define MAX_CANDS 32
-
-typedef struct peer {
-    const char *name;
-    sb_ice_t *ice;
-    struct peer *other;
-    bool trickle; /* hand candidates to other as they come */
-    bool tcp_only; /* ...only the TCP ones (a network that drops UDP) */
-    char *cands[MAX_CANDS];
-    unsigned ncands;
-    bool gathered, connected, failed;
-    char reason[64];
-    unsigned restarted; /* on_restarted calls */
-    unsigned received;
-    char last[64];
-    size_t last_len;
-    unsigned bad_candidates;
-} peer_t;
+#include "ice_peer_fixture.h"
 
 static GMainContext *ctx;
-
-static void on_local_candidate(void *c, const char *cand)
-{
-    peer_t *p = c;
-    if (strncmp(cand, "candidate:", 10) != 0 || !strstr(cand, " typ "))
-        p->bad_candidates++;
-    if (p->ncands < MAX_CANDS)
-        p->cands[p->ncands++] = strdup(cand);
-    if (p->trickle && p->other && p->other->ice && (!p->tcp_only || strcasestr(cand, " tcp ")))
-        sb_ice_add_remote_candidate(p->other->ice, cand);
-}
-
-static void on_gathering_done(void *c)
-{
-    peer_t *p = c;
-    p->gathered = true;
-    if (p->trickle && p->other && p->other->ice)
-        sb_ice_remote_gathering_done(p->other->ice);
-}
-
-static void on_connected(void *c)
-{
-    ((peer_t *)c)->connected = true;
-}
-
-static void on_failed(void *c, const char *reason)
-{
-    peer_t *p = c;
-    p->failed = true;
-    snprintf(p->reason, sizeof(p->reason), "%s", reason);
-}
-
-static void on_recv(void *c, uint8_t *buf, size_t len)
-{
-    peer_t *p = c;
-    if (len > 0)
-        buf[0] ^= 0x20; /* in place is allowed */
-    snprintf(p->last, sizeof(p->last), "%.*s", (int)len, (const char *)buf);
-    p->last_len = len;
-    p->received++;
-}
-
-static void on_restarted(void *c)
-{
-    ((peer_t *)c)->restarted++;
-}
-
-static const sb_ice_ops_t ops = {
-    .on_restarted = on_restarted,
-    .on_local_candidate = on_local_candidate,
-    .on_gathering_done = on_gathering_done,
-    .on_connected = on_connected,
-    .on_failed = on_failed,
-    .on_recv = on_recv,
-};
-
-static const char *const allow_lo[] = {"lo", NULL};
 
 static bool pump(bool *flag_a, bool *flag_b, int timeout_ms)
 {
@@ -149,20 +65,6 @@ static void pump_for(int ms)
     }
 }
 
-static void peer_reset(peer_t *p, const char *name)
-{
-    memset(p, 0, sizeof(*p));
-    p->name = name;
-}
-
-static void peer_free(peer_t *p)
-{
-    sb_ice_free(p->ice);
-    for (unsigned i = 0; i < p->ncands; i++)
-        free(p->cands[i]);
-    peer_reset(p, NULL);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -188,8 +90,8 @@ static void make_pair(peer_t *a, peer_t *b, const sb_ice_config_t *cfg, const ch
     a->other = b;
     b->other = a;
     a->trickle = b->trickle = true;
-    assert_int_equal(sb_ice_new(ctx, cfg, true, &ops, a, &a->ice), 0);
-    assert_int_equal(sb_ice_new(ctx, cfg, false, &ops, b, &b->ice), 0);
+    assert_int_equal(sb_ice_new(ctx, cfg, true, &peer_ops, a, &a->ice), 0);
+    assert_int_equal(sb_ice_new(ctx, cfg, false, &peer_ops, b, &b->ice), 0);
     const char *ua, *pa, *ub, *pb;
     sb_ice_local_credentials(a->ice, &ua, &pa);
     sb_ice_local_credentials(b->ice, &ub, &pb);
@@ -278,7 +180,7 @@ static void test_deny_removes_loopback(void **state)
     for (size_t i = 0; i < 2; i++) {
         peer_t a;
         peer_reset(&a, "A");
-        assert_int_equal(sb_ice_new(ctx, &cfgs[i], true, &ops, &a, &a.ice), 0);
+        assert_int_equal(sb_ice_new(ctx, &cfgs[i], true, &peer_ops, &a, &a.ice), 0);
         assert_int_equal(sb_ice_gather(a.ice), 0);
         assert_false(a.gathered); /* never from inside the call */
         assert_true(pump(&a.gathered, NULL, 5000));
@@ -308,7 +210,7 @@ static void test_ipv6_loopback_gathered(void **state)
     peer_t a;
     peer_reset(&a, "A");
     sb_ice_config_t cfg = {.allow = allow_lo, .ipv6 = true, .port_min = 41000, .port_max = 41999};
-    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, &a, &a.ice), 0);
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &peer_ops, &a, &a.ice), 0);
     assert_int_equal(sb_ice_gather(a.ice), 0);
     assert_true(pump(&a.gathered, NULL, 5000));
     bool v4 = false, v6 = false;
@@ -334,7 +236,7 @@ static void test_remote_input_validation(void **state)
     peer_t a;
     peer_reset(&a, "A");
     sb_ice_config_t cfg = {.allow = allow_lo, .max_remote_candidates = 4};
-    assert_int_equal(sb_ice_new(ctx, &cfg, false, &ops, &a, &a.ice), 0);
+    assert_int_equal(sb_ice_new(ctx, &cfg, false, &peer_ops, &a, &a.ice), 0);
     sb_ice_t *ice = a.ice;
     /* before the credentials: held */
     assert_int_equal(sb_ice_add_remote_candidate(
@@ -399,9 +301,9 @@ static void test_bad_config(void **state)
         {.port_min = 5000, .port_max = 4000}, {.port_max = 4000},         {.allow = bad_list},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(sb_ice_new(ctx, &bad[i], true, &ops, &a, &ice), SB_EINVAL);
+        assert_int_equal(sb_ice_new(ctx, &bad[i], true, &peer_ops, &a, &ice), SB_EINVAL);
     sb_ice_config_t ok = {.allow = allow_lo};
-    sb_ice_ops_t no_recv = ops;
+    sb_ice_ops_t no_recv = peer_ops;
     no_recv.on_recv = NULL;
     assert_int_equal(sb_ice_new(ctx, &ok, true, &no_recv, &a, &ice), SB_EINVAL);
 }
@@ -478,14 +380,14 @@ static void loop_create(void *arg)
     loop_a.trickle = loop_b.trickle = true;
     sb_subctx_sched_t *sched = sb_loop_sched(arg);
     if (loop_use_watch) {
-        loop_rc = sb_ice_new_in(sched, lctx, &cfg, true, &ops, &loop_a, &loop_a.ice);
-        loop_rc |= sb_ice_new_in(sched, lctx, &cfg, false, &ops, &loop_b, &loop_b.ice);
+        loop_rc = sb_ice_new_in(sched, lctx, &cfg, true, &peer_ops, &loop_a, &loop_a.ice);
+        loop_rc |= sb_ice_new_in(sched, lctx, &cfg, false, &peer_ops, &loop_b, &loop_b.ice);
         sb_ice_t *none = NULL;
-        if (sb_ice_new_in(NULL, lctx, &cfg, false, &ops, &loop_b, &none) != SB_EINVAL || none)
+        if (sb_ice_new_in(NULL, lctx, &cfg, false, &peer_ops, &loop_b, &none) != SB_EINVAL || none)
             loop_rc |= SB_EIO;
     } else {
-        loop_rc = sb_ice_new(lctx, &cfg, true, &ops, &loop_a, &loop_a.ice);
-        loop_rc |= sb_ice_new(lctx, &cfg, false, &ops, &loop_b, &loop_b.ice);
+        loop_rc = sb_ice_new(lctx, &cfg, true, &peer_ops, &loop_a, &loop_a.ice);
+        loop_rc |= sb_ice_new(lctx, &cfg, false, &peer_ops, &loop_b, &loop_b.ice);
     }
     const char *ua, *pa, *ub, *pb;
     sb_ice_local_credentials(loop_a.ice, &ua, &pa);
@@ -651,8 +553,8 @@ static void test_ice_tcp(void **state)
     a.other = &b;
     b.other = &a;
     a.trickle = b.trickle = a.tcp_only = b.tcp_only = true;
-    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, &a, &a.ice), 0);
-    assert_int_equal(sb_ice_new(ctx, &cfg, false, &ops, &b, &b.ice), 0);
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &peer_ops, &a, &a.ice), 0);
+    assert_int_equal(sb_ice_new(ctx, &cfg, false, &peer_ops, &b, &b.ice), 0);
     const char *ua, *pa, *ub, *pb;
     sb_ice_local_credentials(a.ice, &ua, &pa);
     sb_ice_local_credentials(b.ice, &ub, &pb);
@@ -686,7 +588,7 @@ static void test_restart_needs_remote(void **state)
     peer_t a;
     peer_reset(&a, "A");
     sb_ice_config_t cfg = {.allow = allow_lo};
-    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, &a, &a.ice), 0);
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &peer_ops, &a, &a.ice), 0);
     assert_int_equal(sb_ice_restart(a.ice), SB_ESTATE);
     peer_free(&a);
 }
@@ -731,7 +633,7 @@ static void test_nat_mapping(void **state)
     static const char *const bad[] = {"example.org", NULL};
     sb_ice_config_t cfg = {.allow = allow_lo, .nat_mapping = bad};
     sb_ice_t *ice = NULL;
-    assert_int_equal(sb_ice_new(ctx, &cfg, true, &ops, NULL, &ice), SB_EINVAL);
+    assert_int_equal(sb_ice_new(ctx, &cfg, true, &peer_ops, NULL, &ice), SB_EINVAL);
 }
 
 /* RFC 7675: once B is gone, A loses consent within about 30 s. */

@@ -26,83 +26,13 @@
 #include "loop/subctx.h"
 #include "peer/ice.h"
 #include "proto/stun_ice.h"
+#include "ice_peer_fixture.h"
 
-#if defined(__SANITIZE_ADDRESS__) && defined(SB_LSAN_SUPP)
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void)
-{
-    return "suppressions=" SB_LSAN_SUPP;
-}
-#endif
-
-#define MAX_CANDS 16
 #define BURST 200
-
-typedef struct peer {
-    sb_ice_t *ice;
-    struct peer *other;
-    char *cands[MAX_CANDS];
-    unsigned ncands;
-    bool connected, failed;
-    char reason[64];
-    unsigned restarted, received;
-    char last[64];
-} peer_t;
 
 static peer_t A, B;
 static sb_loop_t *loop;
 static int rc;
-
-static void on_local_candidate(void *c, const char *cand)
-{
-    peer_t *p = c;
-    if (p->ncands < MAX_CANDS)
-        p->cands[p->ncands++] = strdup(cand);
-    if (p->other->ice)
-        sb_ice_add_remote_candidate(p->other->ice, cand);
-}
-
-static void on_gathering_done(void *c)
-{
-    peer_t *p = c;
-    if (p->other->ice)
-        sb_ice_remote_gathering_done(p->other->ice);
-}
-
-static void on_connected(void *c)
-{
-    ((peer_t *)c)->connected = true;
-}
-
-static void on_failed(void *c, const char *reason)
-{
-    peer_t *p = c;
-    p->failed = true;
-    snprintf(p->reason, sizeof(p->reason), "%s", reason);
-}
-
-static void on_recv(void *c, uint8_t *buf, size_t len)
-{
-    peer_t *p = c;
-    snprintf(p->last, sizeof(p->last), "%.*s", (int)len, (const char *)buf);
-    p->received++;
-}
-
-static void on_restarted(void *c)
-{
-    ((peer_t *)c)->restarted++;
-}
-
-static const sb_ice_ops_t ops = {
-    .on_local_candidate = on_local_candidate,
-    .on_gathering_done = on_gathering_done,
-    .on_connected = on_connected,
-    .on_failed = on_failed,
-    .on_recv = on_recv,
-    .on_restarted = on_restarted,
-};
-
-static const char *const allow_lo[] = {"lo", NULL};
 
 /* ---- on the loop ---- */
 
@@ -110,14 +40,15 @@ static void make_pair(void *arg)
 {
     (void)arg;
     static const sb_ice_config_t cfg = {.allow = allow_lo};
-    memset(&A, 0, sizeof(A));
-    memset(&B, 0, sizeof(B));
+    peer_reset(&A, "A");
+    peer_reset(&B, "B");
     A.other = &B;
     B.other = &A;
+    A.trickle = B.trickle = true;
     sb_subctx_sched_t *sched = sb_loop_sched(loop);
     GMainContext *lctx = sb_loop_context(loop);
-    rc = sb_ice_new_in(sched, lctx, &cfg, true, &ops, &A, &A.ice);
-    rc |= sb_ice_new_in(sched, lctx, &cfg, false, &ops, &B, &B.ice);
+    rc = sb_ice_new_in(sched, lctx, &cfg, true, &peer_ops, &A, &A.ice);
+    rc |= sb_ice_new_in(sched, lctx, &cfg, false, &peer_ops, &B, &B.ice);
     const char *ua, *pa, *ub, *pb;
     sb_ice_local_credentials(A.ice, &ua, &pa);
     sb_ice_local_credentials(B.ice, &ub, &pb);
@@ -130,13 +61,8 @@ static void make_pair(void *arg)
 static void free_pair(void *arg)
 {
     (void)arg;
-    for (peer_t *p = &A; p; p = p == &A ? &B : NULL) {
-        sb_ice_free(p->ice);
-        p->ice = NULL;
-        for (unsigned i = 0; i < p->ncands; i++)
-            free(p->cands[i]);
-        p->ncands = 0;
-    }
+    peer_free(&A);
+    peer_free(&B);
 }
 
 static void send_burst(void *arg)
@@ -241,7 +167,7 @@ static bool restarted_and_reading(void)
 
 static bool b_got_last(void)
 {
-    return !strcmp(snap_b.last, "after restart");
+    return !strcmp(snap_b.last, "After restart");
 }
 
 static bool a_failed(void)
@@ -276,7 +202,7 @@ static void test_reads_in_batches(void **state)
     sb_loop_call_sync(loop, send_burst, NULL);
     assert_int_equal(rc, 0);
     assert_true(wait_for(burst_in, 5000));
-    assert_string_equal(snap_b.last, "burst");
+    assert_string_equal(snap_b.last, "Burst"); /* the fixture flips the first byte */
     uint64_t reads = fb.reads - before.reads, dgrams = fb.datagrams - before.datagrams;
     print_message("%d datagrams sent in one go: %llu read in %llu recvmmsg calls\n", BURST,
                   (unsigned long long)dgrams, (unsigned long long)reads);

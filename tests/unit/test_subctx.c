@@ -116,6 +116,15 @@ static gboolean on_fd(gint fd, GIOCondition cond, gpointer arg)
     return G_SOURCE_CONTINUE;
 }
 
+/* A source in c calling on_fd when fd is readable. */
+static GSource *fd_source(sb_subctx_t *c, int fd, hit_t *h)
+{
+    GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_fd), h, NULL);
+    g_source_attach(src, sb_subctx_context(c));
+    return src;
+}
+
 /* An fd source: watched after the first run, dispatched when readable, several times. */
 static void test_fd_source(void **state)
 {
@@ -123,9 +132,7 @@ static void test_fd_source(void **state)
     sb_subctx_t *c = sb_subctx_new(sched);
     hit_t h = {0};
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(src, G_SOURCE_FUNC(on_fd), &h, NULL);
-    g_source_attach(src, sb_subctx_context(c));
+    GSource *src = fd_source(c, fd, &h);
     sb_subctx_run(c); /* learns the fd */
     assert_false(pump_until(&h.fired, 50000));
     for (unsigned i = 1; i <= 3; i++) {
@@ -161,9 +168,7 @@ static void test_fd_taken_and_given_back(void **state)
     sb_subctx_t *c = sb_subctx_new(sched);
     hit_t h = {0};
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(src, G_SOURCE_FUNC(on_fd), &h, NULL);
-    g_source_attach(src, sb_subctx_context(c));
+    GSource *src = fd_source(c, fd, &h);
     sb_subctx_run(c); /* learns the fd */
     g_source_destroy(src); /* parked: not in the subctx while borrowed */
     g_source_unref(src);
@@ -179,9 +184,7 @@ static void test_fd_taken_and_given_back(void **state)
     assert_int_equal(borrowed_reads, 1);
     assert_true(sb_fdwatch_entry_active(w, mine));
     sb_fdwatch_remove(w, mine);
-    src = g_unix_fd_source_new(fd, G_IO_IN); /* back in the subctx */
-    g_source_set_callback(src, G_SOURCE_FUNC(on_fd), &h, NULL);
-    g_source_attach(src, sb_subctx_context(c));
+    src = fd_source(c, fd, &h); /* back in the subctx */
     sb_subctx_touch(c);
     assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
     assert_true(pump_until(&h.fired, 1000000));
