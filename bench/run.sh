@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [BUILD_DIR] [--quick] [--scenarios "fanout mesh rooms"] [--repeat K]
 #                [--duration S] [--out DIR] [--no-janus] [--loadgen-loops N] [--video-kbps K]
+#                [--sizes "N ..."] [--srtp gcm|cm] [--server-bin PATH --plugins DIR]
 #
 # BUILD_DIR (default ./build) holds switchboard, plugins/ and bench/sb-loadgen. Everything
 # runs in a private network namespace (re-executed under `unshare --net` unless already
@@ -10,6 +11,9 @@
 # For each scenario and N, and each repetition, the servers run one after the other
 # (alternating): a fresh server per run, sb-loadgen against it with --server-pid, then
 # SIGTERM; a server that dies, exits non-zero or hangs at shutdown is reported.
+# --sizes replaces each scenario's list of sizes (people in rooms and meshes, subscribers of
+# a fan-out); --srtp is the profile the load generator accepts (the server's choice then);
+# --server-bin and --plugins run another Switchboard (an older build) under the same load.
 # Results: one JSON per run, results.csv, table.txt and plot.png in the output folder.
 set -u
 
@@ -23,6 +27,10 @@ out=""
 janus=1
 lg_loops=1
 video_kbps=""
+sizes=""
+srtp=gcm
+server_bin=""
+plugins=""
 args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,7 +42,11 @@ while [ $# -gt 0 ]; do
     --no-janus) janus=0 ;;
     --loadgen-loops) lg_loops="$2"; shift ;;
     --video-kbps) video_kbps="$2"; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --sizes) sizes="$2"; shift ;;
+    --srtp) srtp="$2"; shift ;;
+    --server-bin) server_bin="$2"; shift ;;
+    --plugins) plugins="$2"; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
     esac
@@ -61,6 +73,7 @@ out=$(cd "$out" && pwd)
 
 ns_for() {
     local scen=$1 server=$2
+    [ -n "$sizes" ] && { echo "$sizes"; return; }
     case "$scen" in
     fanout) if [ $quick = 1 ]; then echo "1 10"; else
                 echo "1 10 50"; [ "$server" = switchboard ] && echo 100; fi ;;
@@ -101,7 +114,7 @@ for scen in $scenarios; do
                 # shellcheck disable=SC2046
                 timeout 600 "$build/bench/sb-loadgen" --server "$url" --server-pid "$server_pid" \
                     --ice-allow "$allow" --duration "$duration" --loops "$lg_loops" --quiet \
-                    --json "$out/$tag.json" $(lg_args "$scen" "$n") \
+                    --json "$out/$tag.json" --srtp "$srtp" $(lg_args "$scen" "$n") \
                     ${video_kbps:+--video-kbps "$video_kbps"} \
                     >/dev/null 2>"$out/$tag.loadgen.log"
                 lg_rc=$?
