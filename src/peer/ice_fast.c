@@ -39,8 +39,11 @@
  * 110, local preference 65535): what a check on the selected pair carries. */
 #define SB_ICE_PRFLX_PRIORITY ((110u << 24) | (65535u << 8) | 255u)
 
-/* One loop thread reads one socket at a time: its buffers are the thread's. */
+/* One loop thread reads one socket at a time: its buffers are the thread's (busy while a
+ * batch is handed out: a nested read, were anything to iterate the loop from a callback,
+ * waits for the next wake-up rather than overwrite them). */
 static __thread struct {
+    bool busy;
     uint8_t data[SB_ICE_FAST_BATCH][SB_ICE_FAST_DGRAM];
     struct sockaddr_storage from[SB_ICE_FAST_BATCH];
     struct iovec iov[SB_ICE_FAST_BATCH];
@@ -141,6 +144,8 @@ static void sb_ice_fast_one(sb_ice_t *ice, unsigned i)
 static void sb_ice_fast_on_readable(void *arg)
 {
     sb_ice_t *ice = arg;
+    if (sb_ice_rx.busy)
+        return; /* level-triggered: the epoll reports the socket again */
     for (unsigned i = 0; i < SB_ICE_FAST_BATCH; i++) {
         sb_ice_rx.iov[i] = (struct iovec){sb_ice_rx.data[i], SB_ICE_FAST_DGRAM};
         sb_ice_rx.msgs[i].msg_hdr = (struct msghdr){
@@ -154,8 +159,10 @@ static void sb_ice_fast_on_readable(void *arg)
     ice->fast.stats.datagrams += (uint64_t)n;
     /* A datagram's callback may stop the fast path (a failure): the rest is dropped with
      * the agent. A full batch leaves the socket readable: the epoll comes back for it. */
+    sb_ice_rx.busy = true;
     for (int i = 0; i < n && ice->fast.entry && !ice->failed; i++)
         sb_ice_fast_one(ice, (unsigned)i);
+    sb_ice_rx.busy = false;
 }
 
 /* ---- start, stop, consent ---- */
