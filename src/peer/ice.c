@@ -264,10 +264,12 @@ static void sb_ice_on_selected_pair(NiceAgent *agent, guint stream, guint compon
         return;
     SB_DEBUG("ice", "agent %p: selected pair %s -> %s", (void *)ice, local->foundation,
              remote->foundation);
+    int was = ice->fast_fd;
     ice->fast_fd = -1; /* the lookup below runs with the pair libnice just selected */
     int fd = sb_ice_selected_socket_fd(ice, &ice->fast_peer, &ice->fast_peer_len);
     ice->fast_fd = fd >= 0 ? fd : -1;
-    sb_ice_fast_df(ice, true);
+    if (ice->fast_fd != was) /* the same pair selected again keeps what DF learnt */
+        sb_ice_fast_df(ice, true);
     sb_ice_set_connected(ice);
     if (ice->restarting && ice->remote_ufrag) {
         ice->restarting = false;
