@@ -2,7 +2,8 @@
  * server runs them (each in a context of the loop's scheduler), over loopback. Once a pair is
  * selected both read it themselves: a burst comes out of a few recvmmsg calls, not one read
  * per datagram; each answers the other's checks and gets answers to its own consent checks;
- * datagrams from any other address (data or STUN) are dropped and counted; past libnice's own
+ * datagrams from any other address (data or STUN), and STUN on the pair that fails its checks,
+ * are dropped and counted; past libnice's own
  * 10 s consent timeout nothing fails; an ICE restart hands the socket back to libnice and the
  * new pair is read by us again. SB_SLOW_TESTS=1 adds consent expiry (about 30 s).
  * Needs no root and only a loopback interface. */
@@ -244,6 +245,67 @@ static void test_foreign_dropped(void **state)
     assert_int_equal(fa.checks_answered, answered);
 }
 
+/* Hostile STUN on the pair itself (sent through B's socket, so from the right address): a
+ * check under a wrong password, one for someone else's ufrag, one without FINGERPRINT, an
+ * indication, a bare header and a short datagram are dropped and counted, never answered; an
+ * authentic answer to a transaction A did not make counts as libnice's, not as consent. */
+static uint64_t hostile_dropped, hostile_libnice;
+
+static void send_hostile(void *arg)
+{
+    (void)arg;
+    const char *ua, *pa, *ub, *pb;
+    sb_ice_local_credentials(A.ice, &ua, &pa);
+    sb_ice_local_credentials(B.ice, &ub, &pb);
+    struct sockaddr_storage to;
+    socklen_t tolen;
+    int fd = sb_ice_selected_socket_fd(B.ice, &to, &tolen);
+    sb_hmac_sha1_t wrong, a_key, b_key;
+    sb_hmac_sha1_init(&wrong, (const uint8_t *)"not-the-password-at-all", 23);
+    sb_hmac_sha1_init(&a_key, (const uint8_t *)pa, strlen(pa));
+    sb_hmac_sha1_init(&b_key, (const uint8_t *)pb, strlen(pb));
+    uint8_t m[7][SB_STUN_ICE_MAX_LEN], txid[SB_STUN_ICE_TXID_LEN] = {9, 9, 9};
+    size_t n[7];
+    n[0] = sb_stun_consent_request(m[0], sizeof(m[0]), txid, ua, ub, 1, false, 1, &wrong);
+    n[1] = sb_stun_consent_request(m[1], sizeof(m[1]), txid, "zzzz", ub, 1, false, 1, &a_key);
+    n[2] = sb_stun_consent_request(m[2], sizeof(m[2]), txid, ua, ub, 1, false, 1, &a_key) - 8;
+    m[2][3] = (uint8_t)(m[2][3] - 8); /* FINGERPRINT cut off, the length made to agree */
+    memcpy(m[3], m[2], n[2] + 8);
+    n[3] = n[2] + 8;
+    m[3][1] = 0x11; /* a Binding indication */
+    memcpy(m[4], m[2], 20);
+    m[4][2] = m[4][3] = 0; /* a bare header */
+    n[4] = 20;
+    memcpy(m[5], "\x01\x02\x03", 3);
+    n[5] = 3;
+    struct sockaddr_in somewhere = {.sin_family = AF_INET, .sin_port = htons(9)};
+    n[6] = sb_stun_binding_success(m[6], sizeof(m[6]), txid, (struct sockaddr *)&somewhere, &b_key);
+    sb_ice_fast_stats_t before;
+    sb_ice_fast_stats(A.ice, &before);
+    hostile_dropped = before.stun_dropped;
+    hostile_libnice = before.libnice_answers;
+    rc = fd < 0;
+    for (int i = 0; i < 7; i++)
+        rc |= sendto(fd, m[i], n[i], 0, (struct sockaddr *)&to, tolen) != (ssize_t)n[i];
+}
+
+static bool hostile_counted(void)
+{
+    return fa.stun_dropped >= hostile_dropped + 6 && fa.libnice_answers >= hostile_libnice + 1;
+}
+
+static void test_hostile_stun_on_the_pair(void **state)
+{
+    (void)state;
+    sb_loop_call_sync(loop, send_hostile, NULL);
+    assert_int_equal(rc, 0);
+    assert_true(wait_for(hostile_counted, 2000));
+    g_usleep(100000);
+    sb_loop_call_sync(loop, snapshot, NULL);
+    assert_int_equal(fa.stun_dropped, hostile_dropped + 6); /* no more: nothing else is */
+    assert_false(snap_a.failed || snap_b.failed);
+}
+
 /* libnice's own consent timer (10 s) never sees an answer while we read: we renew it. */
 static void test_outlives_libnice_consent(void **state)
 {
@@ -297,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_reads_in_batches),
         cmocka_unit_test(test_consent_both_ways),
         cmocka_unit_test(test_foreign_dropped),
+        cmocka_unit_test(test_hostile_stun_on_the_pair),
         cmocka_unit_test(test_outlives_libnice_consent),
         cmocka_unit_test(test_restart_hands_back),
         cmocka_unit_test(test_consent_expires),
