@@ -309,8 +309,11 @@ async function main() {
           for (const i of [1, 2]) before[i] = (await until(async () => (await seen(g[i], ids[0]))?.drawn, `${names[i]} draws ${names[0]}`, 10000)).x;
           await g[0].bringToFront();
           await g[0].keyboard.down(key);
-          await g[0].waitForTimeout(700);
+          // Held until she has gone 150 px (0.5 s at the game's speed; longer when a loaded
+          // machine fires the page's timers late), at most 4 s.
+          await until(async () => ((await gameState(g[0])).me.x - start.x) * sign > 150, `${names[0]} moving while the key is held`, 4000, 50).catch(() => {});
           await g[0].keyboard.up(key);
+          await g[0].waitForTimeout(100);
           const after = (await gameState(g[0])).me;
           check((after.x - start.x) * sign > 150, `${names[0]} moved on her own page: ${start.x.toFixed(0)} -> ${after.x.toFixed(0)}`);
           for (const i of [1, 2]) {

@@ -118,16 +118,22 @@ async function videoState(page, selector) {
   }, selector);
 }
 
-/** The video at selector has a size and its decoded frame count keeps growing. */
+/** The video at selector has a size and its decoded frame count keeps growing. Chromium
+ * restarts an element's counters when the stream it plays changes (a track added or
+ * replaced early in a call): a count that went back is a new start, measured again (at most
+ * four windows); a count that stands still fails. */
 async function expectPlaying(page, selector, what) {
-  const a = await until(async () => {
+  let a = await until(async () => {
     const s = await videoState(page, selector);
     return s && s.w > 0 && s.frames > 0 ? s : null;
   }, `${what}: video with a size`, 30000);
-  await page.waitForTimeout(1500);
-  const b = await videoState(page, selector);
-  check(b && b.frames > a.frames, `${what}: frames advance (${a.frames} -> ${b && b.frames})`);
-  return b;
+  for (let tries = 1; ; tries++) {
+    await page.waitForTimeout(1500);
+    const b = await videoState(page, selector);
+    if (b && b.frames > a.frames) return b;
+    check(b && b.frames < a.frames && tries < 4, `${what}: frames advance (${a.frames} -> ${b && b.frames})`);
+    a = b;
+  }
 }
 
 async function main() {
