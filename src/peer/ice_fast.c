@@ -19,7 +19,6 @@
 #define _GNU_SOURCE /* recvmmsg */
 #include "peer/ice_internal.h"
 
-#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,7 +42,7 @@
  * batch is handed out: a nested read, were anything to iterate the loop from a callback,
  * waits for the next wake-up rather than overwrite them). */
 static __thread struct {
-    bool busy;
+    bool ready, busy; /* ready: the headers point at the buffers */
     uint8_t data[SB_ICE_FAST_BATCH][SB_ICE_FAST_DGRAM];
     struct sockaddr_storage from[SB_ICE_FAST_BATCH];
     struct iovec iov[SB_ICE_FAST_BATCH];
@@ -61,13 +60,6 @@ static bool sb_ice_same_addr(const struct sockaddr_storage *a, const struct sock
     const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
     return a->ss_family == AF_INET6 && x->sin6_port == y->sin6_port &&
            !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-}
-
-static void sb_ice_fast_sendto(sb_ice_t *ice, const uint8_t *buf, size_t len)
-{
-    /* A full socket buffer drops it, as the network would. */
-    (void)sendto(ice->fast_fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&ice->fast_peer,
-                 ice->fast_peer_len);
 }
 
 /* ---- STUN on the selected pair ---- */
@@ -107,7 +99,7 @@ static void sb_ice_fast_stun(sb_ice_t *ice, const uint8_t *buf, size_t len)
         size_t n = sb_stun_binding_success(out, sizeof(out), m.txid,
                                            (const struct sockaddr *)&ice->fast_peer, &f->our_key);
         if (n)
-            sb_ice_fast_sendto(ice, out, n);
+            (void)sb_ice_send(ice, out, n); /* lost like any datagram when it cannot go */
         f->stats.checks_answered++;
         return;
     }
@@ -146,11 +138,14 @@ static void sb_ice_fast_on_readable(void *arg)
     sb_ice_t *ice = arg;
     if (sb_ice_rx.busy)
         return; /* level-triggered: the epoll reports the socket again */
-    for (unsigned i = 0; i < SB_ICE_FAST_BATCH; i++) {
-        sb_ice_rx.iov[i] = (struct iovec){sb_ice_rx.data[i], SB_ICE_FAST_DGRAM};
-        sb_ice_rx.msgs[i].msg_hdr = (struct msghdr){
-            .msg_name = &sb_ice_rx.from[i], .msg_namelen = sizeof(sb_ice_rx.from[i]),
-            .msg_iov = &sb_ice_rx.iov[i], .msg_iovlen = 1};
+    if (!sb_ice_rx.ready) {
+        for (unsigned i = 0; i < SB_ICE_FAST_BATCH; i++) {
+            sb_ice_rx.iov[i] = (struct iovec){sb_ice_rx.data[i], SB_ICE_FAST_DGRAM};
+            sb_ice_rx.msgs[i].msg_hdr = (struct msghdr){
+                .msg_name = &sb_ice_rx.from[i], .msg_namelen = sizeof(sb_ice_rx.from[i]),
+                .msg_iov = &sb_ice_rx.iov[i], .msg_iovlen = 1};
+        }
+        sb_ice_rx.ready = true;
     }
     int n = recvmmsg(ice->fast_fd, sb_ice_rx.msgs, SB_ICE_FAST_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
@@ -162,6 +157,8 @@ static void sb_ice_fast_on_readable(void *arg)
     sb_ice_rx.busy = true;
     for (int i = 0; i < n && ice->fast.entry && !ice->failed; i++)
         sb_ice_fast_one(ice, (unsigned)i);
+    for (int i = 0; i < n; i++) /* the one field a read wrote that the next one reads */
+        sb_ice_rx.msgs[i].msg_hdr.msg_namelen = sizeof(sb_ice_rx.from[i]);
     sb_ice_rx.busy = false;
 }
 
@@ -234,7 +231,7 @@ static void sb_ice_fast_check(sb_ice_t *ice, int64_t now)
                                        SB_ICE_PRFLX_PRIORITY, ice->controlling, f->tiebreaker,
                                        &f->their_key);
     if (n) {
-        sb_ice_fast_sendto(ice, out, n);
+        (void)sb_ice_send(ice, out, n);
         f->stats.consent_sent++;
     }
     uint32_t jitter;

@@ -84,7 +84,7 @@ struct sb_ice {
 /* ice.c, for ice_fast.c */
 void sb_ice_fail(sb_ice_t *ice, const char *reason);
 /* Whether libnice reads the component's sockets (its receive callback on the agent's
- * context) or nobody does (they sit on libnice's own context, never iterated). */
+ * context) or nobody does (their sources parked on a context nobody iterates). */
 void sb_ice_libnice_reads(sb_ice_t *ice, bool on);
 /* Selects the selected pair again: libnice's consent timer starts anew. False when the pair
  * is gone or changed. */
@@ -103,6 +103,5 @@ void sb_ice_fast_tick(sb_ice_t *ice, int64_t now);
 void sb_ice_fast_log(const sb_ice_t *ice);
 /* Our consent was answered within RFC 7675's 30 s. */
 bool sb_ice_fast_consent_fresh(const sb_ice_t *ice, int64_t now);
-
 
 #endif
