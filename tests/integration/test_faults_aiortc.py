@@ -285,7 +285,17 @@ def consent_expiry(tap, link, client, server, http):
         check(CONSENT_MIN_S <= secs <= CONSENT_MAX_S, "%s hung up %.1f s after the link went, "
               "want %d..%d s" % (leg, secs, CONSENT_MIN_S, CONSENT_MAX_S))
     lines = closing_lines(server, up["sessions"])
-    check(all(len(ls) == 1 and "closed (ICE failed)" in ls[0] for ls in lines.values()),
+    # The subscriber may have had a second PeerConnection: the publisher's consent expires in
+    # the same instant, the VideoRoom offers the subscriber the room without that feed, and
+    # the core makes that offer on a fresh PeerConnection when the failed one is already gone
+    # (as the reference does after a hangup). It carries nothing and is closed when the
+    # subscriber's own hangup arrives.
+    def expected(leg, ls):
+        later_ok = all(counts(ln).get("rtp out", 1) == 0 and counts(ln).get("rtp in", 1) == 0
+                       for ln in ls[1:])
+        return (ls and "closed (ICE failed)" in ls[0] and
+                (len(ls) == 1 or (leg == "vr" and len(ls) == 2 and later_ok)))
+    check(all(expected(leg, ls) for leg, ls in lines.items()),
           "one closing line per PeerConnection, for the ICE failure: %r" % lines)
     for leg, sid in up["sessions"].items():
         _, r = http.call("POST", "/janus/%d" % sid, {"janus": "keepalive", "transaction": "k"})
