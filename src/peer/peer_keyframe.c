@@ -34,6 +34,7 @@ void sb_peer_request_keyframe(sb_peer_t *p, unsigned stream, unsigned layer)
     int64_t *last = &p->rt[stream].last_pli_us;
     if (now - *last < SB_PEER_PLI_MIN_US) {
         rx->keyframe_pending = p->kf_pending_any = true;
+        sb_peer_ticker_wake(p);
         return;
     }
     rx->keyframe_pending = false;
@@ -60,6 +61,7 @@ void sb_peer_request_first_keyframe(sb_peer_t *p, unsigned stream, unsigned laye
         return;
     }
     rx->keyframe_pending = p->kf_pending_any = true;
+    sb_peer_ticker_wake(p);
     if (!rx->kf_answered && now - rx->kf_asked_us < SB_PEER_PLI_MIN_US)
         return;
     sb_peer_send_pli(p, rx, now);

@@ -282,6 +282,8 @@ static void sb_peer_rx_account(sb_peer_t *p, const sb_peer_ssrc_map_t *m, sb_rtp
 {
     const sb_media_stream_t *s = &p->streams[m->stream];
     sb_peer_rx_layer_t *rx = &p->rt[m->stream].rx[m->layer];
+    if (now - p->media_in_us >= SB_PEER_NACK_IDLE_US)
+        sb_peer_ticker_wake(p); /* media again: NACKs and feedback at 20 ms */
     p->media_in_us = now;
     if (!pkt->retransmission) {
         if (!rx->stats_ready) {
@@ -524,6 +526,8 @@ static int sb_peer_send_prepared(sb_peer_t *p, unsigned stream, uint8_t *buf, si
     rt->tx_window++;
     rt->octets_sent += len - SB_RTP_HEADER_MIN;
     rt->last_rtp_ts = sb_be32(buf + 4);
+    if (now - p->media_out_us >= SB_PEER_NACK_IDLE_US)
+        sb_peer_ticker_wake(p);
     rt->last_send_us = p->media_out_us = now;
     uint8_t *out = sb_peer_cc_stamp(p, buf, &len, cap, -1);
     if (out != buf)
@@ -747,18 +751,21 @@ static void sb_peer_send_reports(sb_peer_t *p, int64_t now)
         sb_peer_send_remb(p, p->remb_bps);
 }
 
-void sb_peer_media_tick(sb_peer_t *p, int64_t now)
+/* Returns whether p is busy: media either way in the last second, a keyframe request held
+ * back or a probe under way, for which the loop's ticker keeps its 20 ms period. */
+bool sb_peer_media_tick(sb_peer_t *p, int64_t now)
 {
     if (p->state != SB_PEER_UP)
-        return;
+        return false;
     /* No media either way for a second (muted, a listener between talk-spurts): nothing to
      * NACK or acknowledge, no probe under way; reports, probes due and the estimate's
-     * report to the plugin keep to a 250 ms tick instead of 20 ms. */
+     * report to the plugin keep to a 250 ms tick instead of 20 ms (within one 20 ms tick:
+     * the ticker itself may be on either period). */
     bool recv_idle = now - p->media_in_us >= SB_PEER_NACK_IDLE_US;
     if (recv_idle && now - p->media_out_us >= SB_PEER_NACK_IDLE_US && !p->kf_pending_any &&
         !sb_peer_cc_busy(p)) {
-        if (now < p->idle_tick_us)
-            return;
+        if (now < p->idle_tick_us - SB_PEER_TICK_US)
+            return false;
         p->idle_tick_us = now + SB_PEER_IDLE_TICK_US;
     }
     if (!recv_idle || p->kf_pending_any)
@@ -774,6 +781,7 @@ void sb_peer_media_tick(sb_peer_t *p, int64_t now)
         p->last_event_report_us = now;
         sb_peer_emit_reports(p);
     }
+    return sb_peer_media_busy(p, now);
 }
 
 void sb_peer_media_start(sb_peer_t *p)

@@ -14,7 +14,9 @@
  *   was); the history is bounded (SB_PEER_SEND_HISTORY packets) and released when the peer
  *   goes.
  * - Keyframe requests: a repeat inside the rate limit waits for its end; a new receiver's
- *   first request goes at once unless one still on its way will serve it. */
+ *   first request goes at once unless one still on its way will serve it.
+ * - The loop's ticker: every 250 ms once its peers are idle, every 20 ms again as soon as
+ *   media comes (a NACK for a gap right after a silence goes within a tick). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -587,6 +589,64 @@ static void test_first_keyframe_request_not_held_back(void **state)
     assert_int_equal(plis_sent(), 3);
 }
 
+/* ---- the loop's ticker: 250 ms while idle, 20 ms again at the first packet ------------- */
+
+static void ticker_start_run(void *arg)
+{
+    (void)arg;
+    sb_peer_media_start(pf_peer(PUB));
+}
+
+static void ticker_slow_run(void *arg)
+{
+    *(bool *)arg = sb_peer_ticker_slow(pf_peer(PUB));
+}
+
+static bool ticker_slow(void)
+{
+    bool slow = false;
+    pf_run(ticker_slow_run, &slow);
+    return slow;
+}
+
+static void noop_run(void *arg)
+{
+    (void)arg;
+}
+
+static unsigned nacks_sent(void)
+{
+    const pf_inbox_t *box = pf_inbox(PUB);
+    unsigned n = 0;
+    for (unsigned i = 0; i < box->n; i++) {
+        const pf_packet_t *got = &box->pkts[i];
+        if (got->rtcp && got->len >= 12 && got->data[1] == 205 && (got->data[0] & 0x1f) == 1)
+            n++;
+    }
+    return n;
+}
+
+static void test_idle_ticker_wakes_for_media(void **state)
+{
+    (void)state;
+    pf_peer_new(PUB, pub_streams, 3);
+    pf_run(ticker_start_run, NULL);
+    pub_send_frame(1, true);
+    assert_false(ticker_slow());
+    /* A second without media either way, then a tick: the loop slows down. */
+    g_usleep(1400 * 1000);
+    assert_true(ticker_slow());
+    /* Media again, with a packet missing: back to 20 ms at once, so the NACK goes within
+     * a tick or two, not after up to 250 ms. */
+    pub_send_frame(2, false);
+    assert_false(ticker_slow());
+    pf_inbox_clear(PUB);
+    pub_send_frame(4, false);
+    g_usleep(70 * 1000);
+    pf_run(noop_run, NULL);
+    assert_true(nacks_sent() >= 1);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -614,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_history_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_keyframe_request_not_held_back, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_idle_ticker_wakes_for_media, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
