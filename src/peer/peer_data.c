@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "switchboard/alloc.h"
 #include "switchboard/error.h"
@@ -61,22 +61,50 @@ struct sb_peer_data {
 static struct {
     pthread_t thread;
     bool running;
-    volatile bool stop;
-} sb_peer_data_g;
+    bool stop;               /* under lock */
+    unsigned associations;   /* under lock: live sb_sctp objects */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;     /* stop, or the first association */
+} sb_peer_data_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* ---- the timer thread: usrsctp's timers, which queue packets; owners drain on their loop */
+/* ---- the timer thread: usrsctp's timers, which queue packets; owners drain on their loop.
+ * Every 10 ms while an association lives; once none does, once a second (what usrsctp keeps
+ * of closed ones still times out), so a server with no data channel does not wake 100 times
+ * a second for nothing. */
 
 static void *sb_peer_data_ticker(void *unused)
 {
     (void)unused;
     int64_t last = sb_now_us();
+    pthread_mutex_lock(&sb_peer_data_g.lock);
     while (!sb_peer_data_g.stop) {
-        usleep(SB_PEER_DATA_TICK_MS * 1000);
+        int64_t wait_us = sb_peer_data_g.associations ? SB_PEER_DATA_TICK_MS * 1000 : 1000000;
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        int64_t ns = until.tv_nsec + wait_us * 1000;
+        until.tv_sec += ns / 1000000000;
+        until.tv_nsec = ns % 1000000000;
+        bool idle = !sb_peer_data_g.associations;
+        while (!sb_peer_data_g.stop && !(idle && sb_peer_data_g.associations) &&
+               pthread_cond_timedwait(&sb_peer_data_g.wake, &sb_peer_data_g.lock, &until) == 0)
+            ;
+        pthread_mutex_unlock(&sb_peer_data_g.lock);
         int64_t now = sb_now_us();
         sb_sctp_tick((uint32_t)((now - last) / 1000));
         last += ((now - last) / 1000) * 1000;
+        pthread_mutex_lock(&sb_peer_data_g.lock);
     }
+    pthread_mutex_unlock(&sb_peer_data_g.lock);
     return NULL;
+}
+
+static void sb_peer_data_count(int delta)
+{
+    pthread_mutex_lock(&sb_peer_data_g.lock);
+    sb_peer_data_g.associations += (unsigned)delta;
+    if (delta > 0 && sb_peer_data_g.associations == 1)
+        pthread_cond_signal(&sb_peer_data_g.wake); /* back to 10 ms at once */
+    pthread_mutex_unlock(&sb_peer_data_g.lock);
 }
 
 int sb_peer_data_global_start(void)
@@ -84,8 +112,15 @@ int sb_peer_data_global_start(void)
     if (sb_sctp_global_init() < 0)
         return SB_EIO;
     sb_peer_data_g.stop = false;
-    if (pthread_create(&sb_peer_data_g.thread, NULL, sb_peer_data_ticker, NULL) != 0)
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&sb_peer_data_g.wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&sb_peer_data_g.thread, NULL, sb_peer_data_ticker, NULL) != 0) {
+        pthread_cond_destroy(&sb_peer_data_g.wake);
         return SB_EIO;
+    }
     sb_peer_data_g.running = true;
     return 0;
 }
@@ -93,8 +128,12 @@ int sb_peer_data_global_start(void)
 void sb_peer_data_global_stop(void)
 {
     if (sb_peer_data_g.running) {
+        pthread_mutex_lock(&sb_peer_data_g.lock);
         sb_peer_data_g.stop = true;
+        pthread_cond_signal(&sb_peer_data_g.wake);
+        pthread_mutex_unlock(&sb_peer_data_g.lock);
         pthread_join(sb_peer_data_g.thread, NULL);
+        pthread_cond_destroy(&sb_peer_data_g.wake);
         sb_peer_data_g.running = false;
     }
     sb_sctp_global_deinit();
@@ -327,8 +366,10 @@ sb_peer_data_t *sb_peer_data_start(struct sb_peer *p, uint16_t remote_port,
     d->by_label = g_hash_table_new(g_str_hash, g_str_equal);
     d->by_key = g_hash_table_new(g_str_hash, g_str_equal);
     sb_sctp_config_t cfg = {.remote_port = remote_port, .max_message = sb_peer_data_max_message()};
-    if (sb_sctp_new(&cfg, &sb_peer_data_sctp_ops, d, &d->sctp) < 0 ||
-        sb_sctp_connect(d->sctp) < 0) {
+    int rc = sb_sctp_new(&cfg, &sb_peer_data_sctp_ops, d, &d->sctp);
+    if (rc == 0)
+        sb_peer_data_count(1);
+    if (rc < 0 || sb_sctp_connect(d->sctp) < 0) {
         SB_WARN("data", "cannot start the SCTP association");
         sb_peer_data_stop(d);
         return NULL;
@@ -545,6 +586,8 @@ void sb_peer_data_stop(sb_peer_data_t *d)
                 (unsigned long long)d->stats.reliable_dropped,
                 (unsigned long long)(d->stats.oversize_refused + st.oversize_refused),
                 (unsigned long long)st.outbox_dropped, (unsigned long long)st.reassembly_dropped);
+    if (d->sctp)
+        sb_peer_data_count(-1);
     sb_sctp_free(d->sctp); /* first: no wake-up can name d after this */
     g_hash_table_destroy(d->by_label);
     g_hash_table_destroy(d->by_key);
