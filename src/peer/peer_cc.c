@@ -24,6 +24,7 @@
 
 #define SB_PEER_CC_FEEDBACK_US 50000  /* feedback we send, at most this often */
 #define SB_PEER_CC_REPORT_US 200000   /* estimate to the plugin, at least this often */
+#define SB_PEER_CC_IDLE_REPORT_US 1000000 /* the same, with nothing sent for a second */
 #define SB_PEER_CC_PAD_BYTES 255      /* padding of one probe packet (RTP's maximum) */
 #define SB_PEER_CC_PROBE_MAX_PACKETS 400 /* ~8.8 Mbit/s over 100 ms */
 #define SB_PEER_CC_TICK_US 20000 /* a probe is paced in slices, one per tick (peer_ticker.c) */
@@ -267,7 +268,10 @@ void sb_peer_cc_tick(sb_peer_t *p, int64_t now)
         return;
     uint32_t last = p->cc.reported_bps;
     bool changed = est > last + last / 20 || est + last / 20 < last;
-    if ((changed || now - p->cc.reported_us >= SB_PEER_CC_REPORT_US) &&
+    /* Nothing sent for a second: the estimate cannot move, the same figure once a second. */
+    int64_t every = now - p->media_out_us >= SB_PEER_NACK_IDLE_US ? SB_PEER_CC_IDLE_REPORT_US
+                                                                   : SB_PEER_CC_REPORT_US;
+    if ((changed || now - p->cc.reported_us >= every) &&
         p->plugin->on_bitrate_estimate) {
         p->cc.reported_bps = est;
         p->cc.reported_us = now;
