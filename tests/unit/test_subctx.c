@@ -1,7 +1,9 @@
 /* loop/subctx: private contexts run by a scheduler on a main context. Timers fire on time
- * (not before, nor long after) though only the main context is iterated; an fd source fires
- * when readable, and its dispatch wakes nothing more; a source added from outside runs after sb_subctx_touch; a lingering subctx
- * keeps running until done (or its time is up) and is then freed; nested runs are safe. */
+ * (not before, nor long after; those a second or more away together, on a 250 ms grid)
+ * though only the main context is iterated; an fd source fires when readable, and its
+ * dispatch wakes nothing more; a source added from outside runs after sb_subctx_touch; a
+ * lingering subctx keeps running until done (or its time is up) and is then freed; nested
+ * runs are safe. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -85,6 +87,35 @@ static void test_timer_on_time(void **state)
     assert_int_equal(sb_subctx_sched_count(sched), 1);
     sb_subctx_free(c);
     assert_int_equal(sb_subctx_sched_count(sched), 0);
+}
+
+/* Timers a second or so away, in two agents' contexts and 180 ms apart, fire together at the
+ * next point of the 250 ms grid (not before their time): a loop with many idle agents wakes
+ * a few times a second for them. */
+static void test_far_timers_coalesced(void **state)
+{
+    (void)state;
+    sb_subctx_t *c[2];
+    hit_t h[2] = {{0}};
+    gint64 t0 = g_get_monotonic_time();
+    gint64 grid = (t0 + 1200000 + 249999) / 250000 * 250000;
+    const gint64 due[2] = {grid - 200000, grid - 20000};
+    for (int i = 0; i < 2; i++) {
+        c[i] = sb_subctx_new(sched);
+        GSource *t = g_timeout_source_new((guint)((due[i] - t0) / 1000));
+        g_source_set_callback(t, on_hit, &h[i], NULL);
+        g_source_attach(t, sb_subctx_context(c[i]));
+        g_source_unref(t);
+        sb_subctx_touch(c[i]);
+    }
+    assert_true(pump_until(&h[1].fired, 3000000));
+    assert_true(h[0].fired);
+    for (int i = 0; i < 2; i++) {
+        assert_true(h[i].at >= grid);
+        assert_true(h[i].at < grid + 50000);
+    }
+    for (int i = 0; i < 2; i++)
+        sb_subctx_free(c[i]);
 }
 
 /* Without the touch, the idle source is only found by the next run: none comes. With it, it
@@ -274,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_timer_on_time),  cmocka_unit_test(test_touch_needed),
         cmocka_unit_test(test_fd_source),      cmocka_unit_test(test_linger),
         cmocka_unit_test(test_many_in_order),  cmocka_unit_test(test_fd_taken_and_given_back),
+        cmocka_unit_test(test_far_timers_coalesced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
