@@ -128,6 +128,17 @@ def page_flow(kind, builddir, link, tap, what, body):
         out["failed"] = repr(ex)[:3000]
         if page:
             out["logs"] = page.logs()[-30:]
+            try:  # what the page heard (a hangup says why its PeerConnection went)
+                out["logs"] += ["event: " + json.dumps(x["e"])[:300] for x in
+                                page.call("sbEvents", {})
+                                if x["e"].get("janus") in ("hangup", "detached", "error")]
+            except Exception:  # noqa: BLE001 - the page itself may be gone
+                pass
+        log = getattr(srv, "log_path", None)
+        if log and os.path.exists(log):
+            with open(log, errors="replace") as fh:
+                out["logs"] += ["server: " + ln for ln in fh.read().splitlines()
+                                if " warn " in ln or "closed (" in ln or "hangup" in ln][-20:]
     finally:
         if page:
             page.close()
