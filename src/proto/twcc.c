@@ -12,7 +12,11 @@
 #include "proto/twcc.h"
 
 #define SB_TWCC_RECV_RING 1024u       /* arrivals kept: ~1 s at 1,000 packets/s */
-#define SB_TWCC_SEND_RING 2048u       /* packets sent we can still match to feedback */
+/* Packets sent we can still match to feedback: the ring starts small (a browser-rate call
+ * sends ~50-150 packets/s) and doubles whenever a feedback reaches back more than half of
+ * it, up to the most. */
+#define SB_TWCC_SEND_RING_MIN 256u
+#define SB_TWCC_SEND_RING_MAX 2048u
 #define SB_TWCC_MSG_MAX_PACKETS 512u  /* statuses in one feedback message we write */
 #define SB_TWCC_READ_MAX 2048u        /* statuses in one feedback message we read */
 #define SB_TWCC_DUE_PACKETS 100       /* this many waiting: feedback even before the interval */
@@ -255,36 +259,65 @@ typedef struct sb_twcc_sent {
     uint8_t state; /* sb_twcc_state_t */
 } sb_twcc_sent_t;
 
-/* What sb_twcc_send_next touches per packet (next, stats.sent) shares the first cache line
- * with the ring slot's neighbours: at a fan-out the state of each subscriber is cold by its
- * next packet, so every line touched is a miss. */
+/* What sb_twcc_send_next touches per packet: next, last_send_us, stats.sent and the ring
+ * pointer on one cache line, then the slot: at a fan-out the state of each subscriber is
+ * cold by its next packet, so every line touched is a miss. */
 struct sb_twcc_send {
     int64_t next; /* unwrapped number of the next packet */
     int64_t last_send_us; /* the newest send time: the others are read back against it */
-    sb_twcc_send_stats_t stats;
+    sb_twcc_sent_t *ring;
+    uint32_t ring_size; /* a power of two */
     bool have_ref;
     uint32_t last_ref;    /* 24-bit reference time of the last feedback */
     int64_t ref_unwrapped;
-    sb_twcc_sent_t ring[SB_TWCC_SEND_RING];
-    sb_rtcp_twcc_pkt_t statuses[SB_TWCC_READ_MAX]; /* decoding scratch, feedback only */
+    sb_twcc_send_stats_t stats;
 };
+
+/* Decoding scratch of a feedback message: the thread's (a decode runs to its end). */
+static __thread sb_rtcp_twcc_pkt_t sb_twcc_statuses[SB_TWCC_READ_MAX];
 
 sb_twcc_send_t *sb_twcc_send_new(void)
 {
     sb_twcc_send_t *s = sb_calloc(1, sizeof(*s));
     s->next = 1;
+    s->ring_size = SB_TWCC_SEND_RING_MIN;
+    s->ring = sb_calloc(s->ring_size, sizeof(*s->ring));
     return s;
 }
 
 void sb_twcc_send_free(sb_twcc_send_t *s)
 {
+    if (!s)
+        return;
+    sb_free(s->ring);
     sb_free(s);
+}
+
+/* A feedback reached back span packets: the ring twice that, within its most. What the old
+ * ring still holds moves over; what it had lost already stays lost (unknown to that
+ * feedback only: the next ones fit). */
+static void sb_twcc_send_fit(sb_twcc_send_t *s, int64_t span)
+{
+    uint32_t size = s->ring_size;
+    while (size < SB_TWCC_SEND_RING_MAX && (int64_t)size < 2 * span)
+        size *= 2;
+    if (size == s->ring_size)
+        return;
+    sb_twcc_sent_t *ring = sb_calloc(size, sizeof(*ring));
+    for (int64_t u = s->next - 1; u >= 1 && u > s->next - 1 - (int64_t)s->ring_size; u--) {
+        const sb_twcc_sent_t *e = &s->ring[(uint64_t)u & (s->ring_size - 1)];
+        if (e->seq == (uint32_t)u)
+            ring[(uint64_t)u & (size - 1)] = *e;
+    }
+    sb_free(s->ring);
+    s->ring = ring;
+    s->ring_size = size;
 }
 
 uint16_t sb_twcc_send_next(sb_twcc_send_t *s, int64_t send_us, uint32_t size, int probe)
 {
     int64_t u = s->next++;
-    sb_twcc_sent_t *e = &s->ring[(uint64_t)u & (SB_TWCC_SEND_RING - 1)];
+    sb_twcc_sent_t *e = &s->ring[(uint64_t)u & (s->ring_size - 1)];
     e->send_lo = (uint32_t)send_us;
     s->last_send_us = send_us;
     e->seq = (uint32_t)u;
@@ -316,23 +349,25 @@ int sb_twcc_send_on_feedback(sb_twcc_send_t *s, const sb_rtcp_twcc_t *fb, sb_bwe
                              size_t max)
 {
     s->stats.feedback++;
-    int n = sb_rtcp_twcc_decode(fb, s->statuses, SB_TWCC_READ_MAX);
+    int n = sb_rtcp_twcc_decode(fb, sb_twcc_statuses, SB_TWCC_READ_MAX);
     if (n < 0) {
         s->stats.malformed++;
         return n == SB_ERANGE ? 0 : SB_EPROTO;
     }
     int64_t last = s->next - 1;
     int64_t base = last - (uint16_t)((uint16_t)last - fb->base_seq);
+    if (2 * (last - base + 1) > (int64_t)s->ring_size)
+        sb_twcc_send_fit(s, last - base + 1);
     int64_t t = sb_twcc_send_ref_us(s, fb->ref_time);
     size_t w = 0;
     for (int i = 0; i < n; i++) {
-        const sb_rtcp_twcc_pkt_t *st = &s->statuses[i];
+        const sb_rtcp_twcc_pkt_t *st = &sb_twcc_statuses[i];
         bool received = st->status != SB_TWCC_NOT_RECEIVED;
         if (received)
             t += (int64_t)st->delta * SB_TWCC_DELTA_US;
         int64_t u = base + i;
-        sb_twcc_sent_t *e = &s->ring[(uint64_t)u & (SB_TWCC_SEND_RING - 1)];
-        if (u < 1 || u > last || u <= last - (int64_t)SB_TWCC_SEND_RING ||
+        sb_twcc_sent_t *e = &s->ring[(uint64_t)u & (s->ring_size - 1)];
+        if (u < 1 || u > last || u <= last - (int64_t)s->ring_size ||
             e->seq != (uint32_t)u) {
             s->stats.unknown++;
             continue;

@@ -301,6 +301,61 @@ static void test_sender_matches_feedback(void **state)
     sb_twcc_send_free(s);
 }
 
+/* Send the packets up to `upto` (all arrive), then feed back every one since `from`: how
+ * many the sender matched. */
+static int send_and_feed_back(sb_twcc_send_t *s, sb_twcc_recv_t *r, int64_t *t, int upto,
+                              int from)
+{
+    while (1) {
+        sb_twcc_send_stats_t st;
+        sb_twcc_send_get_stats(s, &st);
+        if ((int)st.sent >= upto)
+            break;
+        *t += 2 * MS;
+        uint16_t seq = sb_twcc_send_next(s, *t, 1000, -1);
+        if ((int)seq >= from)
+            sb_twcc_recv_packet(r, seq, *t + 30 * MS);
+    }
+    uint8_t buf[1200];
+    sb_bwe_result_t res[600];
+    int len, matched = 0;
+    while ((len = sb_twcc_recv_write(r, 0x1111, 0x2222, *t, buf, sizeof(buf))) > 0) {
+        sb_rtcp_twcc_t tw;
+        parse_msg(buf, len, &tw);
+        int n = sb_twcc_send_on_feedback(s, &tw, res, 600);
+        assert_true(n >= 0);
+        matched += n;
+    }
+    return matched;
+}
+
+/* The sender's memory of what it sent starts small and grows to what its feedback reaches
+ * back (twice that, within 2048 packets): a browser-rate call keeps 4 KB, and a fast sender
+ * whose feedback lags loses matches once, then matches every packet. (A hostile feedback
+ * reaching 65535 back: test_sender_hostile_feedback.) */
+static void test_sender_history_grows_to_feedback(void **state)
+{
+    (void)state;
+    sb_twcc_send_t *s = sb_twcc_send_new();
+    sb_twcc_recv_t *r = sb_twcc_recv_new();
+    int64_t t = 1000 * MS;
+    /* Feedback every 50 packets: the first ring (256) holds them all. */
+    for (int k = 1; k <= 6; k++)
+        assert_int_equal(send_and_feed_back(s, r, &t, 50 * k, 50 * (k - 1) + 1), 50);
+    /* 400 before the next feedback: the 256 it held newest match, the ring grows. */
+    assert_int_equal(send_and_feed_back(s, r, &t, 700, 301), 256);
+    /* Now 400 (and 700) at a time: all matched. */
+    assert_int_equal(send_and_feed_back(s, r, &t, 1100, 701), 400);
+    assert_int_equal(send_and_feed_back(s, r, &t, 1800, 1101), 700);
+    /* 1000 at once (our receiver keeps 1024 arrivals): the ring at its most, all matched. */
+    assert_int_equal(send_and_feed_back(s, r, &t, 2800, 1801), 1000);
+    sb_twcc_send_stats_t st;
+    sb_twcc_send_get_stats(s, &st);
+    assert_int_equal(st.unknown, 400 - 256);
+    sb_twcc_recv_free(r);
+    sb_twcc_send_free(s);
+}
+
 static void test_sender_hostile_feedback(void **state)
 {
     (void)state;
@@ -484,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_flush_in_compounds),
         cmocka_unit_test(test_jump_gives_up_old),
         cmocka_unit_test(test_sender_matches_feedback),
+        cmocka_unit_test(test_sender_history_grows_to_feedback),
         cmocka_unit_test(test_sender_hostile_feedback),
         cmocka_unit_test(test_stamp_in_place),
         cmocka_unit_test(test_stamp_refuses),
