@@ -514,17 +514,23 @@ static void test_send_history_bounded(void **state)
 
 /* ---- keyframe requests ---------------------------------------------------------------------- */
 
-/* PLIs the publisher's client got since its inbox was cleared. */
-static unsigned plis_sent(void)
+/* RTCP feedback of this packet type and format the publisher's client got since its inbox
+ * was cleared. */
+static unsigned feedback_sent(uint8_t type, uint8_t fmt)
 {
     const pf_inbox_t *box = pf_inbox(PUB);
     unsigned n = 0;
     for (unsigned i = 0; i < box->n; i++) {
         const pf_packet_t *got = &box->pkts[i];
-        if (got->rtcp && got->len >= 12 && got->data[1] == 206 && (got->data[0] & 0x1f) == 1)
+        if (got->rtcp && got->len >= 12 && got->data[1] == type && (got->data[0] & 0x1f) == fmt)
             n++;
     }
     return n;
+}
+
+static unsigned plis_sent(void)
+{
+    return feedback_sent(206, 1); /* PSFB, PLI */
 }
 
 static void pub_send_frame(uint16_t seq, bool keyframe)
@@ -616,14 +622,7 @@ static void noop_run(void *arg)
 
 static unsigned nacks_sent(void)
 {
-    const pf_inbox_t *box = pf_inbox(PUB);
-    unsigned n = 0;
-    for (unsigned i = 0; i < box->n; i++) {
-        const pf_packet_t *got = &box->pkts[i];
-        if (got->rtcp && got->len >= 12 && got->data[1] == 205 && (got->data[0] & 0x1f) == 1)
-            n++;
-    }
-    return n;
+    return feedback_sent(205, 1); /* RTPFB, generic NACK */
 }
 
 static void test_idle_ticker_wakes_for_media(void **state)
