@@ -52,6 +52,7 @@ static bool sb_peer_ticker_fire(void *arg)
 {
     sb_peer_ticker_t *t = arg;
     int64_t now = sb_now_us();
+    unsigned me = t->timer;
     bool busy = false;
     t->firing = true;
     t->woken = false;
@@ -59,8 +60,8 @@ static bool sb_peer_ticker_fire(void *arg)
         busy |= sb_peer_media_tick(t->peers[i], now);
     t->firing = false;
     busy |= t->woken;
-    if (!t->timer)
-        return false; /* the last peer went during the firing: the timer was removed */
+    if (t->timer != me)
+        return false; /* the last peer went during the firing: this timer was removed */
     if (busy != t->slow)
         return true;
     sb_peer_ticker_arm(t, !busy); /* this timer ends, one at the other period replaces it */
