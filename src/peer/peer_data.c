@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "switchboard/alloc.h"
 #include "switchboard/error.h"
@@ -61,11 +60,11 @@ struct sb_peer_data {
 static struct {
     pthread_t thread;
     bool running;
-    bool stop;               /* under lock */
-    unsigned associations;   /* under lock: live sb_sctp objects */
-    pthread_mutex_t lock;
-    pthread_cond_t wake;     /* stop, or the first association */
-} sb_peer_data_g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    bool stop;             /* under lock */
+    unsigned associations; /* under lock: live sb_sctp objects */
+    GMutex lock;
+    GCond wake;            /* stop, or the first association */
+} sb_peer_data_g;
 
 /* ---- the timer thread: usrsctp's timers, which queue packets; owners drain on their loop.
  * Every 10 ms while an association lives; once none does, once a second (what usrsctp keeps
@@ -76,35 +75,30 @@ static void *sb_peer_data_ticker(void *unused)
 {
     (void)unused;
     int64_t last = sb_now_us();
-    pthread_mutex_lock(&sb_peer_data_g.lock);
+    g_mutex_lock(&sb_peer_data_g.lock);
     while (!sb_peer_data_g.stop) {
-        int64_t wait_us = sb_peer_data_g.associations ? SB_PEER_DATA_TICK_MS * 1000 : 1000000;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        int64_t ns = until.tv_nsec + wait_us * 1000;
-        until.tv_sec += ns / 1000000000;
-        until.tv_nsec = ns % 1000000000;
         bool idle = !sb_peer_data_g.associations;
+        gint64 until = g_get_monotonic_time() + (idle ? 1000000 : SB_PEER_DATA_TICK_MS * 1000);
         while (!sb_peer_data_g.stop && !(idle && sb_peer_data_g.associations) &&
-               pthread_cond_timedwait(&sb_peer_data_g.wake, &sb_peer_data_g.lock, &until) == 0)
+               g_cond_wait_until(&sb_peer_data_g.wake, &sb_peer_data_g.lock, until))
             ;
-        pthread_mutex_unlock(&sb_peer_data_g.lock);
+        g_mutex_unlock(&sb_peer_data_g.lock);
         int64_t now = sb_now_us();
         sb_sctp_tick((uint32_t)((now - last) / 1000));
         last += ((now - last) / 1000) * 1000;
-        pthread_mutex_lock(&sb_peer_data_g.lock);
+        g_mutex_lock(&sb_peer_data_g.lock);
     }
-    pthread_mutex_unlock(&sb_peer_data_g.lock);
+    g_mutex_unlock(&sb_peer_data_g.lock);
     return NULL;
 }
 
 static void sb_peer_data_count(int delta)
 {
-    pthread_mutex_lock(&sb_peer_data_g.lock);
+    g_mutex_lock(&sb_peer_data_g.lock);
     sb_peer_data_g.associations += (unsigned)delta;
     if (delta > 0 && sb_peer_data_g.associations == 1)
-        pthread_cond_signal(&sb_peer_data_g.wake); /* back to 10 ms at once */
-    pthread_mutex_unlock(&sb_peer_data_g.lock);
+        g_cond_signal(&sb_peer_data_g.wake); /* back to 10 ms at once */
+    g_mutex_unlock(&sb_peer_data_g.lock);
 }
 
 int sb_peer_data_global_start(void)
@@ -112,15 +106,8 @@ int sb_peer_data_global_start(void)
     if (sb_sctp_global_init() < 0)
         return SB_EIO;
     sb_peer_data_g.stop = false;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&sb_peer_data_g.wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (pthread_create(&sb_peer_data_g.thread, NULL, sb_peer_data_ticker, NULL) != 0) {
-        pthread_cond_destroy(&sb_peer_data_g.wake);
+    if (pthread_create(&sb_peer_data_g.thread, NULL, sb_peer_data_ticker, NULL) != 0)
         return SB_EIO;
-    }
     sb_peer_data_g.running = true;
     return 0;
 }
@@ -128,12 +115,11 @@ int sb_peer_data_global_start(void)
 void sb_peer_data_global_stop(void)
 {
     if (sb_peer_data_g.running) {
-        pthread_mutex_lock(&sb_peer_data_g.lock);
+        g_mutex_lock(&sb_peer_data_g.lock);
         sb_peer_data_g.stop = true;
-        pthread_cond_signal(&sb_peer_data_g.wake);
-        pthread_mutex_unlock(&sb_peer_data_g.lock);
+        g_cond_signal(&sb_peer_data_g.wake);
+        g_mutex_unlock(&sb_peer_data_g.lock);
         pthread_join(sb_peer_data_g.thread, NULL);
-        pthread_cond_destroy(&sb_peer_data_g.wake);
         sb_peer_data_g.running = false;
     }
     sb_sctp_global_deinit();
