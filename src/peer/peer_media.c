@@ -762,8 +762,7 @@ bool sb_peer_media_tick(sb_peer_t *p, int64_t now)
      * report to the plugin keep to a 250 ms tick instead of 20 ms (within one 20 ms tick:
      * the ticker itself may be on either period). */
     bool recv_idle = now - p->media_in_us >= SB_PEER_NACK_IDLE_US;
-    if (recv_idle && now - p->media_out_us >= SB_PEER_NACK_IDLE_US && !p->kf_pending_any &&
-        !sb_peer_cc_busy(p)) {
+    if (!sb_peer_media_busy(p, now)) {
         if (now < p->idle_tick_us - SB_PEER_TICK_US)
             return false;
         p->idle_tick_us = now + SB_PEER_IDLE_TICK_US;
