@@ -52,7 +52,8 @@ static struct {
     size_t base_len;
     pthread_mutex_t polls_lock; /* guards polls list, every poll_state and stopping */
     bool stopping;              /* set once by sb_http_stop: no poll parks after it */
-    sb_http_req_t *polls;
+    /* Parked polls, earliest deadline first. */
+    sb_http_req_t *polls, *polls_tail;
 } sb_http = {.polls_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Queue a reply; extra_header ("Name: value" split at the colon) may be NULL. */
@@ -111,7 +112,28 @@ static void sb_http_poll_unlist(sb_http_req_t *r)
         sb_http.polls = r->next;
     if (r->next)
         r->next->prev = r->prev;
+    else if (sb_http.polls_tail == r)
+        sb_http.polls_tail = r->prev;
     r->prev = r->next = NULL;
+}
+
+/* In deadline order: after the last one due no later (almost always the tail: a deadline is
+ * the park time plus the configured timeout). */
+static void sb_http_poll_insert(sb_http_req_t *r)
+{
+    sb_http_req_t *before = sb_http.polls_tail;
+    while (before && before->deadline_us > r->deadline_us)
+        before = before->prev;
+    r->prev = before;
+    r->next = before ? before->next : sb_http.polls;
+    if (r->next)
+        r->next->prev = r;
+    else
+        sb_http.polls_tail = r;
+    if (before)
+        before->next = r;
+    else
+        sb_http.polls = r;
 }
 
 /* Lock order: sb_http.polls_lock, then a session's lock. on_linked runs under the session
@@ -134,11 +156,7 @@ static void sb_http_poll_list(sb_http_req_t *r)
         }
     } else if (r->poll_state == SB_POLL_NONE) { /* not woken in the meantime */
         r->poll_state = SB_POLL_PARKED;
-        r->next = sb_http.polls;
-        r->prev = NULL;
-        if (sb_http.polls)
-            sb_http.polls->prev = r;
-        sb_http.polls = r;
+        sb_http_poll_insert(r);
     }
     pthread_mutex_unlock(&sb_http.polls_lock);
 }
@@ -215,15 +233,15 @@ static enum MHD_Result sb_http_poll(struct MHD_Connection *conn, sb_http_req_t *
     return sb_http_poll_reply(conn, r);
 }
 
-/* Main thread: answer polls that waited longer than the long-poll timeout. */
+/* Main thread: answer polls that waited longer than the long-poll timeout (the list's
+ * first ones: the walk ends at the first not due). */
 static void sb_http_tick(int64_t now_us)
 {
     pthread_mutex_lock(&sb_http.polls_lock);
     sb_http_req_t *r = sb_http.polls;
-    while (r) {
+    while (r && r->deadline_us <= now_us) {
         sb_http_req_t *next = r->next;
-        if (r->deadline_us <= now_us && r->poll_state == SB_POLL_PARKED &&
-            sb_session_unwait(r->session, &r->waiter)) {
+        if (r->poll_state == SB_POLL_PARKED && sb_session_unwait(r->session, &r->waiter)) {
             sb_http_poll_unlist(r);
             r->poll_state = SB_POLL_EXPIRED;
             MHD_resume_connection(r->conn);

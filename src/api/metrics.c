@@ -21,6 +21,7 @@
 #include "sb_build.h"
 
 #define SB_METRICS_BUSY_PERIOD_US 5000000
+#define SB_METRICS_WATCHED_US 60000000 /* a scrape this recent: descriptors counted */
 /* One label, as sb_prom_* take labels. */
 #define SB_LABEL(name, value) ((const char *const[]){(name), (value), NULL})
 
@@ -38,8 +39,11 @@ static struct {
     atomic_ullong auth_failed[2];
     /* Open descriptors, counted by the main loop with the busy samples: reading
      * /proc/self/fd costs ~1 µs per descriptor (3.7 ms of a scrape with 1,000 PeerConnections),
-     * too much to do on every scrape. */
+     * too much to do on every scrape. Only while someone scrapes (within the last minute):
+     * otherwise it was an idle server's largest cost per PeerConnection after its sockets;
+     * the first scrape after a quiet spell counts them itself. */
     atomic_uint open_fds;
+    atomic_llong fds_counted_us, scraped_us;
 } sb_metrics = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static unsigned sb_metrics_count_fds(void)
@@ -53,6 +57,12 @@ static unsigned sb_metrics_count_fds(void)
         fds += e->d_name[0] != '.';
     closedir(d);
     return fds ? fds - 1 : 0; /* the directory's own descriptor */
+}
+
+static void sb_metrics_update_fds(int64_t now_us)
+{
+    atomic_store(&sb_metrics.open_fds, sb_metrics_count_fds());
+    atomic_store(&sb_metrics.fds_counted_us, now_us);
 }
 
 void sb_metrics_auth_failed(sb_auth_api_t api)
@@ -76,7 +86,8 @@ void sb_metrics_tick(int64_t now_us)
     if (sb_metrics.nsamples < 2)
         sb_metrics.nsamples++;
     pthread_mutex_unlock(&sb_metrics.lock);
-    atomic_store(&sb_metrics.open_fds, sb_metrics_count_fds());
+    if (now_us - atomic_load(&sb_metrics.scraped_us) < SB_METRICS_WATCHED_US)
+        sb_metrics_update_fds(now_us);
 }
 
 double sb_metrics_loop_busy(unsigned i)
@@ -262,6 +273,10 @@ static void sb_metrics_write_process(sb_prom_t *p)
                 break;
         fclose(f);
     }
+    int64_t now = sb_now_us();
+    atomic_store(&sb_metrics.scraped_us, now);
+    if (now - atomic_load(&sb_metrics.fds_counted_us) > 2 * SB_METRICS_BUSY_PERIOD_US)
+        sb_metrics_update_fds(now);
     unsigned fds = atomic_load(&sb_metrics.open_fds);
     struct rlimit rl = {0};
     getrlimit(RLIMIT_NOFILE, &rl);

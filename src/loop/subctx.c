@@ -33,6 +33,10 @@ struct sb_subctx {
     guint recurse_scanned; /* source ids below this one were made recursable */
     bool lingering, done;
     gint64 linger_until;
+    /* Held (sb_subctx_hold): not iterated; tick(tick_arg) runs at tick_due instead. */
+    sb_subctx_tick_fn tick;
+    void *tick_arg;
+    gint64 tick_due;
     sb_subctx_t *prev, *next; /* every subctx of the scheduler */
 };
 
@@ -153,6 +157,21 @@ static void sb_subctx_schedule(sb_subctx_t *c, gint64 deadline)
 
 /* ---- running one ---- */
 
+static void sb_subctx_unwatch(sb_subctx_t *c)
+{
+    for (unsigned i = 0; i < c->n_fds; i++)
+        sb_fdwatch_remove(c->sched->watch, c->entries[i]);
+    c->n_fds = 0;
+}
+
+/* A held subctx: none of its fds in the loop's epoll (a readable one would be reported at
+ * every wake-up, level-triggered, with nobody reading it), its tick next in the heap. */
+static void sb_subctx_park(sb_subctx_t *c)
+{
+    sb_subctx_unwatch(c);
+    sb_subctx_schedule(c, sb_subctx_coalesce(c->tick_due, g_get_monotonic_time()));
+}
+
 static void sb_subctx_on_fd(void *arg);
 
 /* GLib takes a source's fds out of the poll set around each dispatch and puts them back
@@ -264,9 +283,13 @@ static void sb_subctx_run_ready(sb_subctx_t *c, int ready_fd)
         if (!more)
             break;
     }
-    sb_subctx_sync_fds(c, fds, nfds);
     c->running = false;
     g_main_context_release(c->ctx);
+    if (c->tick) { /* held during the run */
+        sb_subctx_park(c);
+        return;
+    }
+    sb_subctx_sync_fds(c, fds, nfds);
     gint64 now = g_get_monotonic_time();
     sb_subctx_schedule(c, more          ? now
                           : timeout < 0 ? SB_SUBCTX_NEVER
@@ -275,12 +298,19 @@ static void sb_subctx_run_ready(sb_subctx_t *c, int ready_fd)
 
 void sb_subctx_run(sb_subctx_t *c)
 {
-    sb_subctx_run_ready(c, -1);
+    if (!c->tick)
+        sb_subctx_run_ready(c, -1);
 }
 
 /* Runs c (ready_fd: readable, -1: none known), then frees it if it lingered to its end. */
 static void sb_subctx_run_and_reap(sb_subctx_t *c, int ready_fd)
 {
+    if (c->tick) {
+        c->tick_due = c->tick(c->tick_arg, g_get_monotonic_time());
+        if (c->tick) /* still held: the tick may have released it */
+            sb_subctx_park(c);
+        return;
+    }
     if (c->lingering && g_get_monotonic_time() >= c->linger_until)
         c->done = true;
     if (!c->done)
@@ -383,6 +413,8 @@ GMainContext *sb_subctx_context(sb_subctx_t *c)
 
 void sb_subctx_touch(sb_subctx_t *c)
 {
+    if (c->tick)
+        return; /* held: sb_subctx_release runs it */
     if (c->running)
         c->again = true;
     else
@@ -395,8 +427,7 @@ void sb_subctx_free(sb_subctx_t *c)
         return;
     SB_ASSERT(!c->running);
     sb_subctx_sched_t *s = c->sched;
-    for (unsigned i = 0; i < c->n_fds; i++)
-        sb_fdwatch_remove(s->watch, c->entries[i]);
+    sb_subctx_unwatch(c);
     sb_subctx_heap_remove(s, c);
     sb_subctx_rearm(s);
     if (c->prev)
@@ -412,6 +443,7 @@ void sb_subctx_free(sb_subctx_t *c)
 
 void sb_subctx_linger(sb_subctx_t *c, gint64 max_us)
 {
+    c->tick = NULL; /* a held one runs again, to its end */
     c->lingering = true;
     c->linger_until = g_get_monotonic_time() + max_us;
     sb_subctx_touch(c);
@@ -422,4 +454,27 @@ void sb_subctx_done(sb_subctx_t *c)
     c->done = true;
     if (!c->running)
         sb_subctx_touch(c);
+}
+
+void sb_subctx_hold(sb_subctx_t *c, sb_subctx_tick_fn tick, void *arg, gint64 first)
+{
+    SB_ASSERT(tick && !c->lingering);
+    c->tick = tick;
+    c->tick_arg = arg;
+    c->tick_due = first;
+    if (!c->running) /* else at the end of the run */
+        sb_subctx_park(c);
+}
+
+void sb_subctx_release(sb_subctx_t *c)
+{
+    if (!c->tick)
+        return;
+    c->tick = NULL;
+    sb_subctx_touch(c); /* what was added meanwhile, and its fds again */
+}
+
+bool sb_subctx_held(const sb_subctx_t *c)
+{
+    return c->tick != NULL;
 }

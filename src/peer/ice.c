@@ -338,9 +338,7 @@ static gboolean sb_ice_on_watch(gpointer data)
     else if (!ice->native_consent && ice->unusable_since_us &&
              now - ice->unusable_since_us >= SB_ICE_CONSENT_TIMEOUT_US)
         sb_ice_fail(ice, "consent lost");
-    else
-        sb_ice_fast_tick(ice, now);
-    return G_SOURCE_CONTINUE;
+    return G_SOURCE_CONTINUE; /* not while we read the pair: the agent's context is held */
 }
 
 static gboolean sb_ice_on_idle_done(gpointer data)

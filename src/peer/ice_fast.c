@@ -7,11 +7,15 @@
  *
  * What libnice did on that socket after selection, we do: answer the peer's Binding requests
  * (its checks and consent checks) when they carry our credentials, and send consent checks of
- * our own every 4-6 s (RFC 7675 §5.1), failing the agent 30 s after the last answer. libnice's
- * own consent checks still go out, but their answers reach us, not libnice: its consent timer
- * (10 s) would lapse, so while ours holds we select the pair again every 8 s, which starts
- * libnice's anew (as ice.c's renewal does). Datagrams from any other address than the
- * selected remote are dropped and counted.
+ * our own every 4-6 s (RFC 7675 §5.1), failing the agent 30 s after the last answer.
+ * Datagrams from any other address than the selected remote are dropped and counted.
+ *
+ * Meanwhile the agent's context is held (loop/subctx.h): libnice's timers do not run, so it
+ * sends no consent checks of its own (their answers would reach us, not it: it retransmitted
+ * them and declared consent lost every 10 s, and an idle PeerConnection cost four runs of its
+ * context a second), and our 1 s tick is a call from the loop's scheduler, on the grid that
+ * has a loop's agents tick together. When libnice reads again, the pair is first selected
+ * again, which starts its consent timer anew (as ice.c's renewal does).
  *
  * libnice's socket sources are parked on a context nobody iterates (attached there with no
  * callback); an ICE restart, a relayed or TCP pair, or a failure gives the socket back.
@@ -32,7 +36,7 @@
 #define SB_ICE_FAST_DGRAM 2048 /* browsers and we keep datagrams under 1500 bytes */
 #define SB_ICE_CONSENT_EXPIRY_US (30 * 1000000LL)
 #define SB_ICE_CONSENT_SILENCE_LOG_US (10 * 1000000LL)
-#define SB_ICE_RESELECT_EVERY_US (8 * 1000000LL)
+#define SB_ICE_FAST_TICK_US 1000000LL
 #define SB_ICE_CONSENT_OVERDUE_US (7 * 1000000LL) /* past the 4-6 s of a regular check */
 /* A peer-reflexive candidate's priority for component 1 (RFC 8445 §5.1.2.1: type preference
  * 110, local preference 65535): what a check on the selected pair carries. */
@@ -164,6 +168,8 @@ static void sb_ice_fast_on_readable(void *arg)
 
 /* ---- start, stop, consent ---- */
 
+static gint64 sb_ice_fast_on_tick(void *arg, gint64 now);
+
 static void sb_ice_fast_keys(sb_ice_t *ice)
 {
     sb_ice_fast_t *f = &ice->fast;
@@ -199,9 +205,11 @@ void sb_ice_fast_start(sb_ice_t *ice)
     f->fd = ice->fast_fd;
     f->peer = ice->fast_peer;
     int64_t now = sb_now_us();
-    f->answered_us = f->reselected_us = now;
-    f->next_check_us = now; /* a first check at the next tick */
+    f->answered_us = now;
+    f->next_check_us = now; /* a first check at the first tick */
     f->silence_logged_us = 0;
+    sb_subctx_hold(ice->sub, sb_ice_fast_on_tick, ice,
+                   (now / SB_ICE_FAST_TICK_US + 1) * SB_ICE_FAST_TICK_US);
     SB_DEBUG("ice", "agent %p: reading the selected pair (fd %d)", (void *)ice, ice->fast_fd);
 }
 
@@ -210,10 +218,15 @@ void sb_ice_fast_stop(sb_ice_t *ice, bool reattach)
     sb_ice_fast_t *f = &ice->fast;
     if (!f->entry)
         return;
+    /* libnice's consent fresh before its timers run again; while we still read, so the
+     * selection it signals is the pair we read (sb_ice_fast_start: nothing changes). */
+    if (reattach && ice->connected && !ice->failed)
+        (void)sb_ice_reselect(ice);
     sb_fdwatch_remove(sb_subctx_sched_watch(ice->sched), f->entry);
     f->entry = NULL;
     if (reattach)
         sb_ice_libnice_reads(ice, true);
+    sb_subctx_release(ice->sub);
 }
 
 bool sb_ice_fast_consent_fresh(const sb_ice_t *ice, int64_t now)
@@ -225,7 +238,12 @@ static void sb_ice_fast_check(sb_ice_t *ice, int64_t now)
 {
     sb_ice_fast_t *f = &ice->fast;
     uint8_t *txid = f->txids[f->next_txid++ % SB_ICE_FAST_TXIDS];
-    sb_random_bytes(txid, SB_STUN_ICE_TXID_LEN);
+    struct {
+        uint8_t txid[SB_STUN_ICE_TXID_LEN];
+        uint32_t jitter;
+    } rnd; /* one read of the kernel's generator for both */
+    sb_random_bytes(&rnd, sizeof(rnd));
+    memcpy(txid, rnd.txid, SB_STUN_ICE_TXID_LEN);
     uint8_t out[SB_STUN_ICE_MAX_LEN];
     size_t n = sb_stun_consent_request(out, sizeof(out), txid, ice->remote_ufrag, ice->ufrag,
                                        SB_ICE_PRFLX_PRIORITY, ice->controlling, f->tiebreaker,
@@ -234,12 +252,11 @@ static void sb_ice_fast_check(sb_ice_t *ice, int64_t now)
         (void)sb_ice_send(ice, out, n);
         f->stats.consent_sent++;
     }
-    uint32_t jitter;
-    sb_random_bytes(&jitter, sizeof(jitter));
-    f->next_check_us = now + 4000000 + (int64_t)(jitter % 2000001); /* 4-6 s */
+    f->next_check_us = now + 4000000 + (int64_t)(rnd.jitter % 2000001); /* 4-6 s */
 }
 
-void sb_ice_fast_tick(sb_ice_t *ice, int64_t now)
+/* Every second while we read: consent checks and expiry. */
+static void sb_ice_fast_tick(sb_ice_t *ice, int64_t now)
 {
     sb_ice_fast_t *f = &ice->fast;
     if (!f->entry || ice->failed)
@@ -258,11 +275,14 @@ void sb_ice_fast_tick(sb_ice_t *ice, int64_t now)
      * 7675 §5.1 has consent checks retransmitted), so a lossy link keeps its consent. */
     if (now >= f->next_check_us || silent > SB_ICE_CONSENT_OVERDUE_US)
         sb_ice_fast_check(ice, now);
-    if (now - f->reselected_us >= SB_ICE_RESELECT_EVERY_US) {
-        f->reselected_us = now;
-        if (!sb_ice_reselect(ice))
-            sb_ice_fail(ice, "selected pair lost");
-    }
+}
+
+/* Ticks on whole seconds of the monotonic clock: every agent a loop reads for wakes it at the
+ * same instant, once a second for all of them. */
+static gint64 sb_ice_fast_on_tick(void *arg, gint64 now)
+{
+    sb_ice_fast_tick(arg, now);
+    return (now / SB_ICE_FAST_TICK_US + 1) * SB_ICE_FAST_TICK_US;
 }
 
 void sb_ice_fast_stats(const sb_ice_t *ice, sb_ice_fast_stats_t *out)

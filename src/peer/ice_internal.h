@@ -33,7 +33,6 @@ typedef struct sb_ice_fast {
     uint64_t tiebreaker;
     int64_t answered_us;            /* our consent last answered (or reading began) */
     int64_t next_check_us;          /* our next consent check */
-    int64_t reselected_us;          /* libnice's consent last renewed by a re-selection */
     int64_t silence_logged_us;      /* a silence of over 10 s was logged (0: none now) */
     sb_ice_fast_stats_t stats;
 } sb_ice_fast_t;
@@ -97,8 +96,6 @@ void sb_ice_deliver(sb_ice_t *ice, uint8_t *buf, size_t len);
 void sb_ice_fast_start(sb_ice_t *ice);
 /* libnice reads again (reattach), or nobody does (the agent fails or goes). */
 void sb_ice_fast_stop(sb_ice_t *ice, bool reattach);
-/* The agent's 1 s watch: consent checks, expiry, libnice's consent renewal. */
-void sb_ice_fast_tick(sb_ice_t *ice, int64_t now);
 /* The closing line of what was read directly (none when nothing was). */
 void sb_ice_fast_log(const sb_ice_t *ice);
 /* Our consent was answered within RFC 7675's 30 s. */

@@ -172,14 +172,14 @@ struct sb_peer {
 void sb_peer_media_on_rtp(sb_peer_t *p, uint8_t *buf, size_t len);
 void sb_peer_media_on_rtcp(sb_peer_t *p, uint8_t *buf, size_t len);
 void sb_peer_media_start(sb_peer_t *p);  /* after webrtcup: periodic RTCP */
-/* Every 20 ms, or 250 ms while no peer on the loop is busy (peer_ticker.c). */
+/* Every 20 ms, or every second while no peer on the loop is busy (peer_ticker.c). */
 bool sb_peer_media_tick(sb_peer_t *p, int64_t now);
 bool sb_peer_media_busy(const sb_peer_t *p, int64_t now);
 void sb_peer_ticker_add(sb_peer_t *p);
 void sb_peer_ticker_remove(sb_peer_t *p);
 /* p became busy (sb_peer_media_busy): its loop's ticker back to 20 ms. */
 void sb_peer_ticker_wake(sb_peer_t *p);
-/* p's loop's ticker is on its 250 ms period (for tests). */
+/* p's loop's ticker is on its idle period (for tests). */
 bool sb_peer_ticker_slow(const sb_peer_t *p);
 void sb_peer_media_stop(sb_peer_t *p);   /* frees per-stream state */
 void sb_peer_media_map_streams(sb_peer_t *p);
@@ -195,7 +195,7 @@ int sb_peer_send_rtcp(sb_peer_t *p, const uint8_t *data, size_t len);
  * is taken (at exactly 300 ms, an ICE restart's second request was still dropped). */
 #define SB_PEER_PLI_MIN_US 350000
 #define SB_PEER_NACK_IDLE_US 1000000
-#define SB_PEER_IDLE_TICK_US 250000
+#define SB_PEER_IDLE_TICK_US 1000000
 #define SB_PEER_TICK_US 20000
 #define SB_PEER_IDLE_REPORT_US 5000000
 /* A keyframe of the layer came: what was asked for is answered (peer_keyframe.c). */

@@ -759,7 +759,7 @@ bool sb_peer_media_tick(sb_peer_t *p, int64_t now)
         return false;
     /* No media either way for a second (muted, a listener between talk-spurts): nothing to
      * NACK or acknowledge, no probe under way; reports, probes due and the estimate's
-     * report to the plugin keep to a 250 ms tick instead of 20 ms (within one 20 ms tick:
+     * report to the plugin keep to a 1 s tick instead of 20 ms (within one 20 ms tick:
      * the ticker itself may be on either period). */
     bool recv_idle = now - p->media_in_us >= SB_PEER_NACK_IDLE_US;
     if (!sb_peer_media_busy(p, now)) {

@@ -2,8 +2,8 @@
  * one-second reports) of every peer on that loop. A timer per peer made GLib walk one more
  * source per peer on every wake-up of a busy loop; here a loop with no media peer has no
  * timer at all. The timer fires every 20 ms while a peer on the loop has media either way
- * (or a keyframe request or a probe under way), every 250 ms once none has: an idle loop
- * wakes 4 times a second, not 50 (bench/idle.sh). A peer whose media starts again wakes it
+ * (or a keyframe request or a probe under way), every second once none has: an idle loop
+ * wakes once a second, not 50 times (bench/idle.sh). A peer whose media starts again wakes it
  * (sb_peer_ticker_wake). Loop threads only: each loop touches its own slot. */
 #include "peer/peer_internal.h"
 
@@ -20,7 +20,7 @@ typedef struct sb_peer_ticker {
     unsigned n, cap;
     unsigned timer;
     sb_loop_t *loop;
-    bool slow;   /* the timer fires every 250 ms: no peer on the loop is busy */
+    bool slow;   /* the timer fires every second: no peer on the loop is busy */
     bool firing; /* in sb_peer_ticker_fire */
     bool woken;  /* a peer became busy during the firing */
 } sb_peer_ticker_t;

@@ -306,7 +306,8 @@ static void test_hostile_stun_on_the_pair(void **state)
     assert_false(snap_a.failed || snap_b.failed);
 }
 
-/* libnice's own consent timer (10 s) never sees an answer while we read: we renew it. */
+/* libnice's own consent timer (10 s) never runs while we read (its context is held): the
+ * agents outlive it. */
 static void test_outlives_libnice_consent(void **state)
 {
     (void)state;

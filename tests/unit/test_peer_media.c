@@ -15,7 +15,7 @@
  *   goes.
  * - Keyframe requests: a repeat inside the rate limit waits for its end; a new receiver's
  *   first request goes at once unless one still on its way will serve it.
- * - The loop's ticker: every 250 ms once its peers are idle, every 20 ms again as soon as
+ * - The loop's ticker: every second once its peers are idle, every 20 ms again as soon as
  *   media comes (a NACK for a gap right after a silence goes within a tick). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -595,7 +595,7 @@ static void test_first_keyframe_request_not_held_back(void **state)
     assert_int_equal(plis_sent(), 3);
 }
 
-/* ---- the loop's ticker: 250 ms while idle, 20 ms again at the first packet ------------- */
+/* ---- the loop's ticker: 1 s while idle, 20 ms again at the first packet ---------------- */
 
 static void ticker_start_run(void *arg)
 {
@@ -636,7 +636,7 @@ static void test_idle_ticker_wakes_for_media(void **state)
     g_usleep(1400 * 1000);
     assert_true(ticker_slow());
     /* Media again, with a packet missing: back to 20 ms at once, so the NACK goes within
-     * a tick or two, not after up to 250 ms. */
+     * a tick or two, not after up to a second. */
     pub_send_frame(2, false);
     assert_false(ticker_slow());
     pf_inbox_clear(PUB);

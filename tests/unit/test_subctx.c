@@ -3,7 +3,7 @@
  * though only the main context is iterated; an fd source fires when readable, and its
  * dispatch wakes nothing more; a source added from outside runs after sb_subctx_touch; a
  * lingering subctx keeps running until done (or its time is up) and is then freed; nested
- * runs are safe. */
+ * runs are safe; a held one runs none of its sources, only its tick, until released. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -299,13 +299,105 @@ static void test_many_in_order(void **state)
         sb_subctx_free(c[i]);
 }
 
+typedef struct {
+    unsigned ticks;
+    gint64 at;
+    sb_subctx_t *release_at; /* released by its third tick */
+} tick_t;
+
+static gint64 on_tick(void *arg, gint64 now)
+{
+    tick_t *t = arg;
+    t->ticks++;
+    t->at = now;
+    if (t->ticks == 3 && t->release_at)
+        sb_subctx_release(t->release_at);
+    return now + 30000;
+}
+
+/* Held: neither its timer nor its readable fd runs it (nor wakes the loop for nothing: the fd
+ * left the epoll), a touch does nothing, the tick comes every 30 ms. Released by its tick: the
+ * overdue timer fires once and the fd is read. */
+static void test_hold(void **state)
+{
+    (void)state;
+    sb_subctx_t *c = sb_subctx_new(sched);
+    hit_t timer = {0}, fd_hit = {0};
+    GSource *t = g_timeout_source_new(10);
+    g_source_set_callback(t, on_hit, &timer, NULL);
+    g_source_attach(t, sb_subctx_context(c));
+    g_source_unref(t);
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    GSource *src = fd_source(c, fd, &fd_hit);
+    sb_subctx_run(c); /* learns the fd */
+    tick_t tk = {0};
+    gint64 t0 = g_get_monotonic_time();
+    sb_subctx_hold(c, on_tick, &tk, t0 + 30000);
+    assert_true(sb_subctx_held(c));
+    uint64_t one = 1;
+    assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+    sb_subctx_touch(c);
+    sb_subctx_run(c);
+    gint64 end = t0 + 2000000;
+    while (tk.ticks < 2 && g_get_monotonic_time() < end)
+        g_main_context_iteration(main_ctx, TRUE);
+    assert_int_equal(tk.ticks, 2);
+    assert_true(tk.at - t0 >= 60000); /* on time, not driven by the readable fd */
+    assert_false(timer.fired);
+    assert_false(fd_hit.fired);
+    tk.release_at = c;
+    assert_true(pump_until(&fd_hit.fired, 1000000));
+    assert_true(pump_until(&timer.fired, 1000000));
+    assert_false(sb_subctx_held(c));
+    assert_int_equal(tk.ticks, 3);
+    assert_int_equal(timer.count, 1);
+    assert_int_equal(fd_hit.count, 1);
+    g_source_destroy(src);
+    g_source_unref(src);
+    sb_subctx_free(c);
+    close(fd);
+}
+
+static tick_t hold_inside_tick;
+static unsigned hold_inside_fired;
+
+static gboolean hold_inside(gpointer arg)
+{
+    hold_inside_fired++;
+    sb_subctx_hold(arg, on_tick, &hold_inside_tick, g_get_monotonic_time() + 30000);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Held from inside its own iteration (libnice selects the pair from a timer of its own): the
+ * run ends parked, and its timer, due again at once, does not fire again. */
+static void test_hold_inside_run(void **state)
+{
+    (void)state;
+    sb_subctx_t *c = sb_subctx_new(sched);
+    GSource *t = g_timeout_source_new(5);
+    g_source_set_callback(t, hold_inside, c, NULL);
+    g_source_attach(t, sb_subctx_context(c));
+    g_source_unref(t);
+    hold_inside_tick = (tick_t){0};
+    hold_inside_fired = 0;
+    sb_subctx_touch(c);
+    gint64 end = g_get_monotonic_time() + 2000000;
+    while (hold_inside_tick.ticks < 3 && g_get_monotonic_time() < end)
+        g_main_context_iteration(main_ctx, TRUE);
+    assert_int_equal(hold_inside_tick.ticks, 3);
+    assert_int_equal(hold_inside_fired, 1);
+    assert_true(sb_subctx_held(c));
+    sb_subctx_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timer_on_time),  cmocka_unit_test(test_touch_needed),
         cmocka_unit_test(test_fd_source),      cmocka_unit_test(test_linger),
         cmocka_unit_test(test_many_in_order),  cmocka_unit_test(test_fd_taken_and_given_back),
-        cmocka_unit_test(test_far_timers_coalesced),
+        cmocka_unit_test(test_far_timers_coalesced), cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_hold_inside_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
