@@ -4,6 +4,7 @@
 #   bench/run.sh [BUILD_DIR] [--quick] [--scenarios "fanout mesh rooms"] [--repeat K]
 #                [--duration S] [--out DIR] [--no-janus] [--loadgen-loops N] [--video-kbps K]
 #                [--sizes "N ..."] [--srtp gcm|cm] [--server-bin PATH --plugins DIR]
+#                [--keyframe-at-once]
 #
 # BUILD_DIR (default ./build) holds switchboard, plugins/ and bench/sb-loadgen. Everything
 # runs in a private network namespace (re-executed under `unshare --net` unless already
@@ -14,6 +15,8 @@
 # --sizes replaces each scenario's list of sizes (people in rooms and meshes, subscribers of
 # a fan-out); --srtp is the profile the load generator accepts (the server's choice then);
 # --server-bin and --plugins run another Switchboard (an older build) under the same load.
+# --keyframe-at-once: publishers answer a keyframe request at once rather than with their next
+# frame, so the first keyframe's time is the servers' request and forwarding paths alone.
 # Results: one JSON per run, results.csv, table.txt and plot.png in the output folder.
 set -u
 
@@ -31,6 +34,7 @@ sizes=""
 srtp=gcm
 server_bin=""
 plugins=""
+key_at_once=""
 args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -46,7 +50,8 @@ while [ $# -gt 0 ]; do
     --srtp) srtp="$2"; shift ;;
     --server-bin) server_bin="$2"; shift ;;
     --plugins) plugins="$2"; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --keyframe-at-once) key_at_once=--keyframe-at-once ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
     esac
@@ -115,7 +120,7 @@ for scen in $scenarios; do
                 timeout 600 "$build/bench/sb-loadgen" --server "$url" --server-pid "$server_pid" \
                     --ice-allow "$allow" --duration "$duration" --loops "$lg_loops" --quiet \
                     --json "$out/$tag.json" --srtp "$srtp" $(lg_args "$scen" "$n") \
-                    ${video_kbps:+--video-kbps "$video_kbps"} \
+                    ${video_kbps:+--video-kbps "$video_kbps"} $key_at_once \
                     >/dev/null 2>"$out/$tag.loadgen.log"
                 lg_rc=$?
                 if ! stop_server "$out/$tag.status"; then

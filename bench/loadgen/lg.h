@@ -70,6 +70,7 @@ typedef struct lg_config {
     /* publishers negotiate audio and video but send none (muted, as between talk-spurts):
      * what a connected, idle PeerConnection costs the server */
     bool idle;
+    bool keyframe_at_once; /* a PLI/FIR answered now, not at the next frame */
     /* data channels (game, echo-data, or echo with --data) */
     bool data;            /* echo: a data m-line and a channel besides the media */
     bool data_unreliable; /* our channels: unordered, maxRetransmits 0 */

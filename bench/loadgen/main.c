@@ -160,6 +160,10 @@ static void lg_usage(FILE *f)
             "  --fps F               video frames per second (default 30)\n"
             "  --audio-kbps K        Opus bitrate, 20 ms frames (default 48)\n"
             "  --keyframe-interval S periodic keyframes (default 5; 0: only on PLI/FIR)\n"
+            "  --keyframe-at-once    a publisher answers PLI/FIR with a keyframe at once, its\n"
+            "                        frame clock restarting there (default: with its next\n"
+            "                        frame, as an encoder does): the first keyframe's time is\n"
+            "                        then the servers' request and forwarding paths alone\n"
             "  --pacing F            video through a pacer at F x its bitrate in 5 ms steps,\n"
             "                        as libwebrtc's (2.5); 0: each frame in one burst (default)\n"
             "  --loops N             media loops in this process (default 1)\n"
@@ -238,6 +242,7 @@ static int lg_parse_args(int argc, char **argv)
         O_NO_TWCC_PUB,
         O_NO_TWCC,
         O_IDLE,
+        O_KEY_AT_ONCE,
         O_HELP
     };
     static const struct option opts[] = {
@@ -257,7 +262,7 @@ static int lg_parse_args(int argc, char **argv)
         {"msg-size", 1, 0, O_MSG_SIZE}, {"data-window", 1, 0, O_DATA_WIN},
         {"no-twcc-feedback", 0, 0, O_NO_TWCC_FB}, {"no-twcc", 0, 0, O_NO_TWCC},
         {"no-twcc-publisher", 0, 0, O_NO_TWCC_PUB}, {"idle", 0, 0, O_IDLE},
-        {"help", 0, 0, O_HELP},        {0, 0, 0, 0}};
+        {"keyframe-at-once", 0, 0, O_KEY_AT_ONCE}, {"help", 0, 0, O_HELP},        {0, 0, 0, 0}};
     bool subs_set = false, rooms_set = false, size_set = false;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -365,6 +370,9 @@ static int lg_parse_args(int argc, char **argv)
             break;
         case O_IDLE:
             lg_cfg.idle = true;
+            break;
+        case O_KEY_AT_ONCE:
+            lg_cfg.keyframe_at_once = true;
             break;
         case O_HELP:
             lg_usage(stdout);

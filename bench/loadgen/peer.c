@@ -129,6 +129,7 @@ static void lg_peer_dtls_connected(void *ctx, const sb_srtp_keys_t *keys)
     LG_CTR_ADD(c->dtls_up, 1);
     p->up = true;
     int64_t now = sb_now_us();
+    SB_DEBUG("loadgen", "peer %u: DTLS up", p->tag);
     atomic_store(&p->up_us, now);
     lg_peer_rtp_start(p, now);
     /* Its first packets leave after sb_dtls_handle returns (lg_peer_ice_recv flushes). */

@@ -404,6 +404,11 @@ void lg_peer_on_rtcp(lg_peer_t *p, uint8_t *buf, size_t len)
             SB_DEBUG("loadgen", "peer %u: %s received", p->tag,
                      pkt.count == SB_RTCP_FMT_PLI ? "PLI" : "FIR");
             p->want_key = true; /* answered with the next frame */
+            if (lg_cfg.keyframe_at_once && p->up && p->send_video) {
+                int64_t now = lg_now_us(); /* that frame now, the next a frame later */
+                p->next_video_us = now;
+                lg_peer_send_video(p, now);
+            }
         } else if (pkt.type == SB_RTCP_RTPFB && pkt.count == SB_RTCP_FMT_NACK) {
             LG_CTR_ADD(c->nacks_in, 1);
         }
