@@ -4,8 +4,9 @@
  * The control thread (this one) runs the HTTP client and every state machine; media runs on
  * Switchboard's loops (media.c). With --server-pid the server's CPU time (its threads' time on
  * a CPU from /proc/PID/task/{*}/schedstat, in ns; utime + stime from /proc/PID/stat, counted in
- * 10 ms clock ticks, where that is missing) and RSS are sampled at the edges of the measured window, so CPU per forwarded
- * packet is measured over exactly the packets the subscribers received in that window. */
+ * 10 ms clock ticks, where that is missing) and RSS are sampled at the edges of the measured
+ * window, so CPU per forwarded packet is measured over exactly the packets the subscribers
+ * received in that window. */
 #include <dirent.h>
 #include <getopt.h>
 #include <signal.h>

@@ -108,7 +108,7 @@ double sb_metrics_loop_busy(unsigned i)
 
 typedef struct sb_metrics_media {
     uint64_t rtp_packets[2], rtp_bytes[2], rtcp_packets[2], nack[2], pli[2];
-    uint64_t lost_in, srtp_failures, peers_up;
+    uint64_t lost_in, srtp_failures, ice_dropped, peers_up;
     uint64_t join[SB_HISTOGRAM_MAX_BOUNDS + 1], join_sum;
 } sb_metrics_media_t;
 
@@ -127,6 +127,7 @@ static void sb_metrics_sum_media(sb_metrics_media_t *m)
         }
         m->lost_in += sb_counter_get(&l->lost_in);
         m->srtp_failures += sb_counter_get(&l->srtp_failures);
+        m->ice_dropped += sb_counter_get(&l->ice_dropped);
         m->peers_up += sb_counter_get(&l->peers_up); /* two's complement: wraps back */
         sb_histogram_read(&l->join_us, m->join, &m->join_sum);
     }
@@ -169,6 +170,10 @@ static void sb_metrics_write_media(sb_prom_t *p)
                    "SRTP and SRTCP packets dropped for failing authentication or replay "
                    "checks (forged, replayed or corrupt).");
     sb_prom_u64(p, "switchboard_srtp_failures_total", NULL, m.srtp_failures);
+    sb_prom_family(p, "switchboard_ice_dropped_total", "counter",
+                   "Datagrams dropped on a selected pair we read ourselves: from another address "
+                   "than the peer's, STUN that failed its checks or was not for us, or too long.");
+    sb_prom_u64(p, "switchboard_ice_dropped_total", NULL, m.ice_dropped);
     sb_prom_family(p, "switchboard_join_seconds", "histogram",
                    "Time from a PeerConnection's offer to its first webrtcup.");
     sb_prom_histogram(p, "switchboard_join_seconds", NULL, sb_peer_join_bounds,

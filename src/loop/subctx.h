@@ -40,8 +40,9 @@ sb_subctx_t *sb_subctx_new(sb_subctx_sched_t *s);
 GMainContext *sb_subctx_context(sb_subctx_t *c);
 /* Iterate it at the loop's next iteration (sources may have been added from outside). */
 void sb_subctx_touch(sb_subctx_t *c);
-/* Iterate it now (not when held): every ready source runs, repeated while sources were ready (a burst of
- * datagrams is read in one go). A call from inside its own iteration asks for one more pass. */
+/* Iterate it now (not when held): every ready source runs, repeated while sources were ready
+ * (a burst of datagrams is read in one go). A call from inside its own iteration asks for one
+ * more pass. */
 void sb_subctx_run(sb_subctx_t *c);
 /* Frees it now (its context is unreffed; sources still in it never run again). Not from
  * inside its own iteration. NULL is a no-op. */
@@ -54,9 +55,10 @@ void sb_subctx_linger(sb_subctx_t *c, gint64 max_us);
  * selected pair we read ourselves: its consent and keep-alive timers would only run for
  * nothing): it is not iterated, its fds leave the loop's epoll and sb_subctx_touch does
  * nothing. Instead tick(arg, now) is called at `first` (g_get_monotonic_time µs, on the grid
- * of far deadlines) and returns when to call it next (it must not free c). sb_subctx_release (the tick may call
- * it) iterates it again at the loop's next iteration: its timers overdue by then fire once.
- * From inside its own iteration too; not on a lingering one (sb_subctx_linger releases). */
+ * of far deadlines) and returns when to call it next; it must not free c. sb_subctx_release
+ * (the tick may call it) iterates it again at the loop's next iteration: its timers overdue
+ * by then fire once. Also from inside its own iteration; not on a lingering one
+ * (sb_subctx_linger releases). */
 typedef gint64 (*sb_subctx_tick_fn)(void *arg, gint64 now);
 void sb_subctx_hold(sb_subctx_t *c, sb_subctx_tick_fn tick, void *arg, gint64 first);
 void sb_subctx_release(sb_subctx_t *c);

@@ -145,6 +145,10 @@ typedef struct sb_ice_fast_stats {
     uint64_t truncated;        /* larger than a read buffer (dropped) */
 } sb_ice_fast_stats_t;
 void sb_ice_fast_stats(const sb_ice_t *ice, sb_ice_fast_stats_t *out);
+/* Also adds every datagram the direct read drops (foreign, stun_dropped, truncated) to *c, a
+ * counter of the agent's loop (/metrics); NULL: none. */
+struct sb_counter;
+void sb_ice_set_drop_counter(sb_ice_t *ice, struct sb_counter *c);
 
 /* Tear down (releasing TURN allocations asynchronously on ctx). Not from inside a callback of
  * this agent. NULL is a no-op. */

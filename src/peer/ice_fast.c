@@ -30,6 +30,7 @@
 #include "switchboard/alloc.h"
 #include "switchboard/id.h"
 #include "switchboard/time.h"
+#include "base/counter.h"
 #include "base/log.h"
 
 #define SB_ICE_FAST_BATCH 16
@@ -68,6 +69,13 @@ static bool sb_ice_same_addr(const struct sockaddr_storage *a, const struct sock
 
 /* ---- STUN on the selected pair ---- */
 
+static void sb_ice_fast_drop(sb_ice_fast_t *f, uint64_t *why)
+{
+    (*why)++;
+    if (f->dropped)
+        sb_counter_add(f->dropped, 1);
+}
+
 static bool sb_ice_fast_our_txid(const sb_ice_fast_t *f, const uint8_t *txid)
 {
     for (unsigned i = 0; i < SB_ICE_FAST_TXIDS; i++) {
@@ -93,7 +101,7 @@ static void sb_ice_fast_stun(sb_ice_t *ice, const uint8_t *buf, size_t len)
     sb_ice_fast_t *f = &ice->fast;
     sb_stun_msg_t m;
     if (sb_stun_parse(buf, len, &m) != 0 || !sb_stun_fingerprint_ok(buf, len, &m)) {
-        f->stats.stun_dropped++;
+        sb_ice_fast_drop(f, &f->stats.stun_dropped);
         return;
     }
     size_t ulen = strlen(f->username_in);
@@ -114,7 +122,7 @@ static void sb_ice_fast_stun(sb_ice_t *ice, const uint8_t *buf, size_t len)
             f->stats.libnice_answers++;
         return;
     }
-    f->stats.stun_dropped++;
+    sb_ice_fast_drop(f, &f->stats.stun_dropped);
 }
 
 /* One datagram from the socket. */
@@ -123,11 +131,11 @@ static void sb_ice_fast_one(sb_ice_t *ice, unsigned i)
     struct msghdr *h = &sb_ice_rx.msgs[i].msg_hdr;
     size_t len = sb_ice_rx.msgs[i].msg_len;
     if (h->msg_flags & MSG_TRUNC) {
-        ice->fast.stats.truncated++;
+        sb_ice_fast_drop(&ice->fast, &ice->fast.stats.truncated);
         return;
     }
     if (!sb_ice_same_addr(&sb_ice_rx.from[i], &ice->fast_peer)) {
-        ice->fast.stats.foreign_dropped++;
+        sb_ice_fast_drop(&ice->fast, &ice->fast.stats.foreign_dropped);
         return;
     }
     uint8_t *buf = sb_ice_rx.data[i];
@@ -283,6 +291,11 @@ static gint64 sb_ice_fast_on_tick(void *arg, gint64 now)
 {
     sb_ice_fast_tick(arg, now);
     return (now / SB_ICE_FAST_TICK_US + 1) * SB_ICE_FAST_TICK_US;
+}
+
+void sb_ice_set_drop_counter(sb_ice_t *ice, struct sb_counter *c)
+{
+    ice->fast.dropped = c;
 }
 
 void sb_ice_fast_stats(const sb_ice_t *ice, sb_ice_fast_stats_t *out)

@@ -35,6 +35,7 @@ typedef struct sb_ice_fast {
     int64_t next_check_us;          /* our next consent check */
     int64_t silence_logged_us;      /* a silence of over 10 s was logged (0: none now) */
     sb_ice_fast_stats_t stats;
+    struct sb_counter *dropped; /* the loop's count of what the direct read drops, or NULL */
 } sb_ice_fast_t;
 
 /* Owned by the peer; its loop thread only. */

@@ -378,6 +378,7 @@ int sb_peer_new(sb_loop_t *loop, sb_peer_owner_t *owner, bool controlling, sb_pe
                  : sb_ice_new(sb_loop_context(loop), sb_peer_globals.ice, controlling,
                               &sb_peer_ice_ops, p, &p->ice);
     if (rc == 0) {
+        sb_ice_set_drop_counter(p->ice, &p->metrics->ice_dropped);
         sb_peer_emit(p, SB_EV_WEBRTC_ICE, "ice", "gathering"); /* before its candidates */
         rc = sb_ice_gather(p->ice);
     }

@@ -20,6 +20,9 @@ typedef struct sb_peer_metrics {
     sb_counter_t pli[2];  /* keyframe requests (PLI, FIR): clients' to us, ours to them */
     sb_counter_t lost_in; /* what clients sent that never reached us (our receiver reports) */
     sb_counter_t srtp_failures; /* what failed authentication: forged, replayed, corrupt */
+    /* Datagrams on a selected pair we read that we dropped: from another address, STUN that
+     * failed its checks or was not for us, too long (peer/ice.h, sb_ice_fast_stats). */
+    sb_counter_t ice_dropped;
     /* Gauges the loop moves up and down (two's complement adds; the sum over loops is the
      * value): PeerConnections alive on the loop, and of them those up (DTLS done). */
     sb_counter_t peers, peers_up;

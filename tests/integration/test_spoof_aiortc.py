@@ -9,7 +9,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from sbtest import Http, Server, Tap, builddir_from_argv, check, stop_and_report  # noqa: E402
+from sbtest import (HTTP_PORT, Http, Server, Tap, builddir_from_argv, check,  # noqa: E402
+                    stop_and_report)
 from spoof import Spoofer, forged_dtls_records, forged_stun  # noqa: E402
 from test_echo_aiortc import counter, echo_call, end_call, hang_up, until_decoded  # noqa: E402,E501
 
@@ -38,6 +39,14 @@ def forged_srtp():
     return out
 
 
+def ice_dropped():
+    """switchboard_ice_dropped_total from the server's /metrics (its admin port)."""
+    status, _, data = Http(port=HTTP_PORT - 1000, base="").raw("GET", "/metrics")
+    m = re.search(rb"^switchboard_ice_dropped_total (\d+)$", data or b"", re.M)
+    check(status == 200 and m, "/metrics has switchboard_ice_dropped_total (status %s)" % status)
+    return int(m.group(1)) if m else 0
+
+
 async def frames_in(decoded, seconds):
     before = decoded.get("video", 0)
     await asyncio.sleep(seconds)
@@ -55,6 +64,7 @@ async def main_async(tap, http, server):
             tap.note("client %s:%d, server %s:%d" % (client + srv))
             username = "%s:%s" % (ice_ufrag(pc.remoteDescription.sdp),
                                   ice_ufrag(pc.localDescription.sdp))
+            dropped_before = ice_dropped()
             rounds = 0
             t_end = time.time() + 3
             while time.time() < t_end:  # the whole set, again and again, for 3 s
@@ -63,6 +73,12 @@ async def main_async(tap, http, server):
                 rounds += 1
                 await asyncio.sleep(0.05)
             tap.note("%d spoofed datagrams in %d rounds" % (spoofer.sent, rounds))
+            # The forged STUN reaches the socket we read ourselves: each is dropped and counted
+            # (10 a round; half of them at least, should the kernel drop some on the way).
+            dropped = ice_dropped() - dropped_before
+            tap.note("switchboard_ice_dropped_total +%d" % dropped)
+            check(dropped >= 5 * rounds, "forged STUN counted in /metrics (+%d for %d rounds)"
+                  % (dropped, rounds))
             got = await frames_in(decoded, 3)
             tap.note("video frames decoded in the 3 s after the attack: %d" % got)
             check(got >= 20, "the call still decodes after the attack (%d frames)" % got)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "switchboard/error.h"
+#include "base/counter.h"
 #include "loop/loop.h"
 #include "loop/subctx.h"
 #include "peer/ice.h"
@@ -37,6 +38,8 @@ static int rc;
 
 /* ---- on the loop ---- */
 
+static sb_counter_t a_dropped; /* A's drops for /metrics */
+
 static void make_pair(void *arg)
 {
     (void)arg;
@@ -50,6 +53,8 @@ static void make_pair(void *arg)
     GMainContext *lctx = sb_loop_context(loop);
     rc = sb_ice_new_in(sched, lctx, &cfg, true, &peer_ops, &A, &A.ice);
     rc |= sb_ice_new_in(sched, lctx, &cfg, false, &peer_ops, &B, &B.ice);
+    if (rc == 0)
+        sb_ice_set_drop_counter(A.ice, &a_dropped);
     const char *ua, *pa, *ub, *pb;
     sb_ice_local_credentials(A.ice, &ua, &pa);
     sb_ice_local_credentials(B.ice, &ub, &pb);
@@ -303,6 +308,9 @@ static void test_hostile_stun_on_the_pair(void **state)
     g_usleep(100000);
     sb_loop_call_sync(loop, snapshot, NULL);
     assert_int_equal(fa.stun_dropped, hostile_dropped + 6); /* no more: nothing else is */
+    /* Every drop also went to the loop's counter behind /metrics. */
+    assert_int_equal(sb_counter_get(&a_dropped),
+                     fa.stun_dropped + fa.foreign_dropped + fa.truncated);
     assert_false(snap_a.failed || snap_b.failed);
 }
 
