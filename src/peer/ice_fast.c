@@ -178,6 +178,13 @@ static void sb_ice_fast_on_readable(void *arg)
 
 static gint64 sb_ice_fast_on_tick(void *arg, gint64 now);
 
+/* Ticks fall on whole seconds of the monotonic clock: every agent a loop reads for wakes it
+ * at the same instant, once a second for all of them. */
+static gint64 sb_ice_fast_next_tick(gint64 now)
+{
+    return (now / SB_ICE_FAST_TICK_US + 1) * SB_ICE_FAST_TICK_US;
+}
+
 static void sb_ice_fast_keys(sb_ice_t *ice)
 {
     sb_ice_fast_t *f = &ice->fast;
@@ -216,8 +223,7 @@ void sb_ice_fast_start(sb_ice_t *ice)
     f->answered_us = now;
     f->next_check_us = now; /* a first check at the first tick */
     f->silence_logged_us = 0;
-    sb_subctx_hold(ice->sub, sb_ice_fast_on_tick, ice,
-                   (now / SB_ICE_FAST_TICK_US + 1) * SB_ICE_FAST_TICK_US);
+    sb_subctx_hold(ice->sub, sb_ice_fast_on_tick, ice, sb_ice_fast_next_tick(now));
     SB_DEBUG("ice", "agent %p: reading the selected pair (fd %d)", (void *)ice, ice->fast_fd);
 }
 
@@ -285,12 +291,10 @@ static void sb_ice_fast_tick(sb_ice_t *ice, int64_t now)
         sb_ice_fast_check(ice, now);
 }
 
-/* Ticks on whole seconds of the monotonic clock: every agent a loop reads for wakes it at the
- * same instant, once a second for all of them. */
 static gint64 sb_ice_fast_on_tick(void *arg, gint64 now)
 {
     sb_ice_fast_tick(arg, now);
-    return (now / SB_ICE_FAST_TICK_US + 1) * SB_ICE_FAST_TICK_US;
+    return sb_ice_fast_next_tick(now);
 }
 
 void sb_ice_set_drop_counter(sb_ice_t *ice, struct sb_counter *c)
