@@ -12,7 +12,7 @@ packages=(
   libconfig-dev libcurl4-openssl-dev libcmocka-dev libgnutls28-dev openssl libusrsctp-dev
   python3 python3-aiortc python3-matplotlib chromium libjs-janus-gateway libjs-webrtc-adapter
   python3-prometheus-client janus janus-doc iproute2 util-linux curl wrk valgrind gdb coturn
-  nftables debhelper lintian man-db
+  nftables debhelper lintian man-db haproxy redis-server libhiredis-dev
 )
 # Node.js: keep the machine's own (nodesource node 20 ships npm); else Debian's.
 command -v node >/dev/null || packages+=(nodejs)
@@ -26,11 +26,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -q
-  # Tests start their own turnserver in a namespace: Debian's coturn.service would start
-  # at install (enabled, listening on every address; /etc/default/coturn only gates the
-  # SysV script). Mask it first: an admin's mask survives the package's postinst.
-  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
-    $sudo_cmd systemctl mask coturn.service >/dev/null
+  # Tests start their own turnserver, haproxy and redis-server in namespaces: Debian's
+  # services would start at install (coturn's listening on every address; /etc/default/coturn
+  # only gates the SysV script). Mask them first: an admin's mask survives the postinst.
+  if [ -d /run/systemd/system ]; then
+    for svc in coturn haproxy redis-server; do
+      if [[ " ${missing[*]} " == *" $svc "* ]]; then
+        $sudo_cmd systemctl mask "$svc.service" >/dev/null
+      fi
+    done
   fi
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
