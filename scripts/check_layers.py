@@ -5,7 +5,7 @@ Layers, lowest first (STYLE.md, docs/plugins.md):
   include/switchboard   the plugin SDK: includes only itself
   src/sdk               the SDK's plugin-side code
   src/base              allocation-free basics
-  src/config src/loop src/proto   siblings: each uses base, not one another
+  src/config src/loop src/proto src/cluster   siblings: each uses base, not one another
   src/peer              one PeerConnection: ICE, DTLS, SRTP, RTP/RTCP, SCTP
   src/session           the Janus session/handle model, JSEP and trickle
   src/plugin            the loader and the callback table plugins get
@@ -26,11 +26,15 @@ ALLOWED = {
     "src/config": SDK | {"base", "config"},
     "src/loop": SDK | {"base", "loop"},
     "src/proto": SDK | {"base", "proto"},
+    "src/cluster": SDK | {"base", "cluster"},  # the cluster's directory (Redis)
     "src/peer": SDK | {"base", "config", "loop", "proto", "peer"},
     "src/session": SDK | {"base", "config", "loop", "proto", "peer", "session"},
-    "src/plugin": SDK | {"base", "config", "loop", "proto", "peer", "session", "plugin"},
-    "src/api": SDK | {"base", "config", "loop", "proto", "peer", "session", "plugin", "api"},
-    "src": SDK | {"base", "config", "loop", "proto", "peer", "session", "plugin", "api"},
+    "src/plugin": SDK | {"base", "config", "loop", "proto", "peer", "session", "cluster",
+                         "plugin"},
+    "src/api": SDK | {"base", "config", "loop", "proto", "peer", "session", "cluster", "plugin",
+                      "api"},
+    "src": SDK | {"base", "config", "loop", "proto", "peer", "session", "cluster", "plugin",
+                  "api"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/metrics.h"
 #include "api/request.h"
 #include "api/tls.h"
 #include "api/tokens.h"
@@ -18,8 +19,11 @@
 #include "switchboard/alloc.h"
 #include "base/log.h"
 #include "base/sd_notify.h"
+#include "cluster/cluster.h"
+#include "cluster/rooms.h"
 #include "switchboard/time.h"
 #include "config/config.h"
+#include "loop/loop.h"
 #include "peer/events.h"
 #include "peer/media.h"
 #include "peer/peer_metrics.h"
@@ -135,6 +139,43 @@ static gboolean sb_main_tick(gpointer unused)
     return G_SOURCE_CONTINUE;
 }
 
+/* What this node tells the cluster in each heartbeat (cluster thread). */
+static void sb_main_cluster_load(sb_cluster_load_t *out)
+{
+    out->sessions = sb_sessions_count();
+    out->peers = (unsigned)sb_peer_metrics_peers();
+    out->draining = !sb_sessions_accepting();
+    unsigned n = sb_loops_count(), known = 0;
+    double sum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        double r = sb_metrics_loop_busy(i);
+        if (r >= 0) {
+            sum += r;
+            known++;
+        }
+    }
+    out->busy = known ? sum / known : 0;
+}
+
+/* The cluster, when configured: before the plugins, which use its directory from their
+ * init on. A node id another live node holds stops the start. */
+static int sb_main_start_cluster(const sb_config_t *cfg)
+{
+    char err[512] = "";
+    int rc = sb_cluster_start(&(sb_cluster_config_t){.redis = cfg->cluster_redis,
+                                                     .prefix = cfg->cluster_prefix,
+                                                     .address = cfg->cluster_address,
+                                                     .node_id = cfg->node_id,
+                                                     .version = PACKAGE_VERSION,
+                                                     .load = sb_main_cluster_load},
+                              err, sizeof(err));
+    if (rc < 0)
+        SB_ERROR("main", "cluster: %s", err);
+    else if (sb_cluster_enabled())
+        sb_rooms_init();
+    return rc;
+}
+
 static bool sb_main_is_dir(const char *path)
 {
     struct stat st;
@@ -229,6 +270,8 @@ static void sb_main_teardown(bool media_up)
     sb_tls_deinit();
     sb_sessions_deinit();
     sb_plugins_unload();
+    sb_cluster_stop();
+    sb_rooms_deinit();
     if (media_up)
         sb_media_stop();
     sb_webhook_stop(SB_MAIN_EVENTS_FLUSH_MS); /* sends what the shutdown left queued */
@@ -271,9 +314,10 @@ int main(int argc, char **argv)
     /* Before anything can emit: sessions, PeerConnections and plugins all may. */
     bool events_up = sb_webhook_start(&cfg) == 0;
     bool media_up = events_up && sb_media_start(&cfg) == 0;
-    if (media_up)
+    bool cluster_up = media_up && sb_main_start_cluster(&cfg) == 0;
+    if (cluster_up)
         sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
-    if (!media_up || sb_main_load_tls(&cfg) < 0 || sb_main_start_transports(&cfg) < 0) {
+    if (!cluster_up || sb_main_load_tls(&cfg) < 0 || sb_main_start_transports(&cfg) < 0) {
         exit_code = 1;
     } else {
         sb_main_serve(&cfg, loop);

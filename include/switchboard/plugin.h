@@ -31,7 +31,7 @@
 #include "switchboard/rtp.h"
 
 #define SB_PLUGIN_ABI_MAJOR 8
-#define SB_PLUGIN_ABI_MINOR 1
+#define SB_PLUGIN_ABI_MINOR 2
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -297,6 +297,40 @@ typedef struct sb_core_api {
      * subscriber, one that resumed): asked at once even inside the rate limit, unless a
      * request still on its way will bring the keyframe; the limit holds for repeats. */
     void (*request_first_keyframe)(sb_plugin_handle_t *h, unsigned stream, unsigned layer);
+
+    /* -- 8.2: the cluster (docs/scaling.md) --
+     * The directory of rooms in Redis, per plugin package: cluster-wide unique room ids,
+     * each room's home node and configuration (the plugin's JSON), and its members on every
+     * node. Not from a loop thread: the calls that answer wait for Redis (at most 250 ms)
+     * and answer SB_EAGAIN at once while Redis is away; without a cluster (cluster_node
+     * returns -1) they answer SB_ENOTSUP or NULL. Ids are strings of 1-255 bytes without a
+     * newline (SB_EINVAL otherwise). JSON arguments are borrowed, results owned. */
+    /* This node's id in the cluster, -1 when it runs alone. */
+    int (*cluster_node)(void);
+    /* True while the node has a heartbeat (a node gone or never seen: false). */
+    bool (*cluster_node_alive)(unsigned node);
+    /* Create the room unless its id is taken: 0 and *home (this node; the least loaded
+     * other node while this one is draining), SB_EEXIST and the existing room's *home. */
+    int (*dir_room_create)(const char *package, const char *room, json_t *config,
+                           unsigned *home);
+    /* The room's *home and *config (either may be NULL). adopt: a room whose home is gone
+     * or draining becomes this node's first (a join). 0 or SB_ENOENT. */
+    int (*dir_room_get)(const char *package, const char *room, bool adopt, unsigned *home,
+                        json_t **config);
+    /* A new configuration for the room. 0 or SB_ENOENT. */
+    int (*dir_room_update)(const char *package, const char *room, json_t *config);
+    /* The room and its members out of the directory. 0 or SB_ENOENT. */
+    int (*dir_room_remove)(const char *package, const char *room);
+    /* {"<room>": {"home": n, "config": ..., "members": n}} for every room of the package;
+     * NULL: away. */
+    json_t *(*dir_rooms)(const char *package);
+    /* A member on this node joined or changed (info: what the plugin wants others to read,
+     * the core adds "node"), or left. Never waits; said again after Redis comes back. */
+    void (*dir_member_set)(const char *package, const char *room, const char *member,
+                           json_t *info);
+    void (*dir_member_remove)(const char *package, const char *room, const char *member);
+    /* {"<member>": {"node": n, ...info}} for the room on every node; NULL: away. */
+    json_t *(*dir_members)(const char *package, const char *room);
 } sb_core_api_t;
 
 /* True when the daemon's table has op: a plugin built for a later minor checks before it

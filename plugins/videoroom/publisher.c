@@ -150,6 +150,7 @@ static void sb_vr_publisher_announce(sb_vr_publisher_t *p, sb_vr_outbox_t *ob)
                            (json_int_t)p->room->o.room, "publishers", list);
     sb_vr_broadcast(ob, p->room, ev, p);
     json_decref(ev);
+    sb_vr_cluster_member_update(p);
 }
 
 /* ---- unpublish and leave --------------------------------------------------------------- */
@@ -178,6 +179,8 @@ static void sb_vr_publisher_stop(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool 
         sb_vr_notify(NULL, "unpublished", p->room->o.room,
                      json_pack("{s:I}", "id", (json_int_t)p->id));
     }
+    if (was_live)
+        sb_vr_cluster_member_update(p);
     sb_vr_subscribers_feed_gone(p->room, p);
     sb_vr_fwd_pub_detach(p);
     for (unsigned i = 0; i < p->nstreams; i++) {
@@ -211,6 +214,7 @@ void sb_vr_publisher_leave(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool kicked
                          json_pack("{s:s, s:I, s:s, s:s}", "videoroom", "event", "room",
                                    (json_int_t)r->o.room, "leaving", "ok", "reason", "kicked"),
                          NULL);
+    sb_vr_cluster_member_gone(p);
     g_hash_table_remove(r->participants, &p->id); /* drops the room's reference */
 }
 
@@ -288,6 +292,7 @@ static json_t *sb_vr_publisher_enter(sb_vr_msg_t *m, sb_vr_outbox_t *ob)
                                 (unsigned long long)id);
     const char *display = json_string_value(json_object_get(m->body, "display"));
     sb_vr_publisher_t *p = sb_vr_publisher_new(m->s, r, id, display);
+    sb_vr_cluster_member_update(p);
     sb_vr_publisher_ref(p);
     m->pub = p; /* for joinandconfigure; released with the message */
     sb_vr_notify(m->s->h, "joined", r->o.room,
@@ -611,6 +616,7 @@ static void sb_vr_publisher_do_configure(sb_vr_msg_t *m, const char *request)
                                    (json_int_t)p->id, "display", p->display);
             sb_vr_broadcast(&ob, p->room, ev, p);
             json_decref(ev);
+            sb_vr_cluster_member_update(p);
         }
     }
     json_int_t room = (json_int_t)p->room->o.room;

@@ -108,9 +108,14 @@ typedef struct sb_vr_request {
     unsigned needs; /* SB_VR_NEED_* (synchronous requests) */
     const sb_vr_param_t *params;
     size_t nparams;
+    /* The cluster's part (cluster.c), without the lock: before the checks that need it
+     * (after the parameters and the admin_key), and after the handler. */
+    json_t *(*before)(sb_vr_sync_req_t *req);
+    void (*after)(sb_vr_sync_req_t *req, json_t **answer);
 } sb_vr_request_t;
 
 #define SB_VR_PARAMS(a) a, G_N_ELEMENTS(a)
+#define NO_HOOKS NULL, NULL
 
 static const sb_vr_param_t sb_vr_create_params[] = {
     {"room", SB_VR_T_UINT, false},     {"permanent", SB_VR_T_BOOL, false},
@@ -134,33 +139,38 @@ static const sb_vr_param_t sb_vr_join_params[] = {
 };
 
 static const sb_vr_request_t sb_vr_requests[] = {
-    {"create", sb_vr_req_create, SB_VR_NEED_ADMIN_KEY, SB_VR_PARAMS(sb_vr_create_params)},
-    {"edit", sb_vr_req_edit, SB_VR_NEED_SECRET, NULL, 0},
-    {"destroy", sb_vr_req_destroy, SB_VR_NEED_SECRET, NULL, 0},
-    {"exists", sb_vr_req_exists, 0, SB_VR_PARAMS(sb_vr_exists_params)},
-    {"list", sb_vr_req_list, 0, NULL, 0}, /* the admin_key only shows private rooms */
-    {"allowed", sb_vr_req_allowed, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_allowed_params)},
-    {"kick", sb_vr_req_kick, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_kick_params)},
-    {"moderate", sb_vr_req_moderate, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_moderate_params)},
-    {"listparticipants", sb_vr_req_listparticipants, SB_VR_NEED_ROOM, NULL, 0},
+    {"create", sb_vr_req_create, SB_VR_NEED_ADMIN_KEY, SB_VR_PARAMS(sb_vr_create_params),
+     sb_vr_cluster_create_before, sb_vr_cluster_create_after},
+    {"edit", sb_vr_req_edit, SB_VR_NEED_SECRET, NULL, 0, NO_HOOKS},
+    {"destroy", sb_vr_req_destroy, SB_VR_NEED_SECRET, NULL, 0, NULL, sb_vr_cluster_destroy_after},
+    {"exists", sb_vr_req_exists, 0, SB_VR_PARAMS(sb_vr_exists_params), NULL,
+     sb_vr_cluster_exists_after},
+    /* the admin_key only shows private rooms */
+    {"list", sb_vr_req_list, 0, NULL, 0, NULL, sb_vr_cluster_list_after},
+    {"allowed", sb_vr_req_allowed, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_allowed_params), NO_HOOKS},
+    {"kick", sb_vr_req_kick, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_kick_params), NO_HOOKS},
+    {"moderate", sb_vr_req_moderate, SB_VR_NEED_SECRET, SB_VR_PARAMS(sb_vr_moderate_params),
+     NO_HOOKS},
+    {"listparticipants", sb_vr_req_listparticipants, SB_VR_NEED_ROOM, NULL, 0, NULL,
+     sb_vr_cluster_participants_after},
     /* Not implemented yet: answered at once with a clear error. */
-    {"rtp_forward", sb_vr_req_unsupported, 0, NULL, 0},
-    {"stop_rtp_forward", sb_vr_req_unsupported, 0, NULL, 0},
-    {"listforwarders", sb_vr_req_unsupported, 0, NULL, 0},
-    {"enable_recording", sb_vr_req_unsupported, 0, NULL, 0},
+    {"rtp_forward", sb_vr_req_unsupported, 0, NULL, 0, NO_HOOKS},
+    {"stop_rtp_forward", sb_vr_req_unsupported, 0, NULL, 0, NO_HOOKS},
+    {"listforwarders", sb_vr_req_unsupported, 0, NULL, 0, NO_HOOKS},
+    {"enable_recording", sb_vr_req_unsupported, 0, NULL, 0, NO_HOOKS},
     /* Asynchronous. */
-    {"join", NULL, 0, SB_VR_PARAMS(sb_vr_join_params)},
-    {"joinandconfigure", NULL, 0, SB_VR_PARAMS(sb_vr_join_params)},
-    {"configure", NULL, 0, NULL, 0},
-    {"publish", NULL, 0, NULL, 0},
-    {"unpublish", NULL, 0, NULL, 0},
-    {"start", NULL, 0, NULL, 0},
-    {"pause", NULL, 0, NULL, 0},
-    {"switch", NULL, 0, NULL, 0},
-    {"leave", NULL, 0, NULL, 0},
-    {"subscribe", NULL, 0, NULL, 0},
-    {"unsubscribe", NULL, 0, NULL, 0},
-    {"update", NULL, 0, NULL, 0},
+    {"join", NULL, 0, SB_VR_PARAMS(sb_vr_join_params), NO_HOOKS},
+    {"joinandconfigure", NULL, 0, SB_VR_PARAMS(sb_vr_join_params), NO_HOOKS},
+    {"configure", NULL, 0, NULL, 0, NO_HOOKS},
+    {"publish", NULL, 0, NULL, 0, NO_HOOKS},
+    {"unpublish", NULL, 0, NULL, 0, NO_HOOKS},
+    {"start", NULL, 0, NULL, 0, NO_HOOKS},
+    {"pause", NULL, 0, NULL, 0, NO_HOOKS},
+    {"switch", NULL, 0, NULL, 0, NO_HOOKS},
+    {"leave", NULL, 0, NULL, 0, NO_HOOKS},
+    {"subscribe", NULL, 0, NULL, 0, NO_HOOKS},
+    {"unsubscribe", NULL, 0, NULL, 0, NO_HOOKS},
+    {"update", NULL, 0, NULL, 0, NO_HOOKS},
 };
 
 static const sb_vr_request_t *sb_vr_request_find(const char *name)
@@ -197,18 +207,35 @@ static json_t *sb_vr_request_check(const sb_vr_request_t *rq, sb_vr_sync_req_t *
     return NULL;
 }
 
+/* The checks of rq that need no lock (a before-hook runs after them): NULL or the error. */
+static json_t *sb_vr_request_check_unlocked(const sb_vr_request_t *rq, json_t *body)
+{
+    json_t *e = sb_vr_request_params(rq, body);
+    if (!e && (rq->needs & SB_VR_NEED_ADMIN_KEY) && sb_vr_config.admin_key)
+        e = sb_vr_check_key(body, "admin_key", sb_vr_config.admin_key);
+    return e;
+}
+
 /* A synchronous request answered at once: its answer (owned). */
 static json_t *sb_vr_sync_run(const sb_vr_request_t *rq, json_t *body)
 {
     sb_vr_outbox_t ob;
     sb_vr_outbox_init(&ob);
     sb_vr_sync_req_t req = {.body = body, .room = NULL, .ob = &ob};
-    g_mutex_lock(&sb_vr_lock);
-    json_t *answer = sb_vr_request_check(rq, &req);
-    if (!answer)
-        answer = rq->run(&req);
-    g_mutex_unlock(&sb_vr_lock);
+    json_t *answer = NULL;
+    if (rq->before && !(answer = sb_vr_request_check_unlocked(rq, body)))
+        answer = rq->before(&req);
+    if (!answer) {
+        g_mutex_lock(&sb_vr_lock);
+        answer = sb_vr_request_check(rq, &req);
+        if (!answer)
+            answer = rq->run(&req);
+        g_mutex_unlock(&sb_vr_lock);
+    }
     sb_vr_outbox_flush(&ob);
+    if (rq->after)
+        rq->after(&req, &answer);
+    json_decref(req.copy);
     return answer;
 }
 

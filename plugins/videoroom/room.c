@@ -440,7 +440,11 @@ int sb_vr_room_pick_loop(sb_vr_room_t *r, int home)
 
 json_t *sb_vr_room_json(const sb_vr_room_t *r)
 {
-    const sb_vr_room_opts_t *o = &r->o;
+    return sb_vr_room_opts_json(&r->o, g_hash_table_size(r->participants));
+}
+
+json_t *sb_vr_room_opts_json(const sb_vr_room_opts_t *o, unsigned participants)
+{
     json_t *j = json_pack(
         "{s:I, s:s, s:b, s:b, s:i, s:I, s:b, s:I, s:b, s:b, s:b, s:b, s:s, s:s, s:b, s:b, s:b,"
         " s:b, s:b, s:b, s:b, s:b, s:i}",
@@ -453,8 +457,7 @@ json_t *sb_vr_room_json(const sb_vr_room_t *r)
         "record", false, "lock_record", o->lock_record, "audiolevel_ext", o->audiolevel_ext,
         "audiolevel_event", o->audiolevel_event, "videoorient_ext", o->videoorient_ext,
         "playoutdelay_ext", o->playoutdelay_ext, "transport_wide_cc_ext",
-        o->transport_wide_cc_ext, "num_participants",
-        (int)g_hash_table_size(r->participants));
+        o->transport_wide_cc_ext, "num_participants", (int)participants);
     if (!o->bitrate_cap)
         json_object_del(j, "bitrate_cap");
     if (o->opus_dtx)
@@ -591,8 +594,18 @@ static int sb_vr_conf_room(const char *path, config_setting_t *g)
     }
     if (!code && allowed)
         code = sb_vr_allowed_parse(allowed, &tokens, err, sizeof(err));
+    json_t *config = NULL;
+    if (!code) { /* the directory's copy: what another node needs to make the same room */
+        config = json_deep_copy(obj);
+        json_object_set_new(config, "room", json_integer((json_int_t)o.room));
+        if (allowed)
+            json_object_set(config, "allowed", allowed);
+    }
     if (!code) /* tokens is set only when everything before passed */
         code = sb_vr_conf_room_add(&o, tokens, err, sizeof(err));
+    if (!code)
+        sb_vr_cluster_static_room(config);
+    json_decref(config);
     sb_vr_room_opts_deinit(&o);
     json_decref(allowed);
     json_decref(obj);

@@ -178,6 +178,8 @@ int sb_vr_allowed_parse(json_t *arr, GPtrArray **out, char *err, size_t err_len)
 bool sb_vr_room_token_ok(const sb_vr_room_t *r, const char *token);
 /* The room's entry in a "list" answer. Owned. */
 json_t *sb_vr_room_json(const sb_vr_room_t *r);
+/* The same from a room's options and its number of participants. Owned. */
+json_t *sb_vr_room_opts_json(const sb_vr_room_opts_t *o, unsigned participants);
 /* The media loop the room is pinned to, or -1. Any thread. */
 int sb_vr_room_loop(sb_vr_room_t *r);
 /* Pin the room to the loop of a handle's PeerConnection if not pinned yet. Any thread. */
@@ -299,9 +301,11 @@ void sb_vr_queue_msg(sb_vr_msg_t *m);
  * run by its handler once the checks its entry of the request table declares passed
  * (requests.c). Stack-owned; under the lock. */
 typedef struct sb_vr_sync_req {
-    json_t *body;       /* borrowed */
+    json_t *body;       /* borrowed (or copy) */
     sb_vr_room_t *room; /* the room the body names, when the entry needs one; borrowed */
     sb_vr_outbox_t *ob; /* events for others, pushed once the lock is released */
+    json_t *copy;       /* owned: a body a before-hook rewrote (the room id it reserved) */
+    uint64_t reserved;  /* a room id the cluster's directory took for this create */
 } sb_vr_sync_req_t;
 
 /* The handlers (admin.c): each returns the answer's data (owned). */
@@ -315,6 +319,23 @@ json_t *sb_vr_req_kick(sb_vr_sync_req_t *req);
 json_t *sb_vr_req_moderate(sb_vr_sync_req_t *req);
 json_t *sb_vr_req_listparticipants(sb_vr_sync_req_t *req);
 json_t *sb_vr_req_unsupported(sb_vr_sync_req_t *req); /* known, not implemented */
+/* ---- the cluster (cluster.c): rooms in the cluster's directory -------------------------
+ * Hooks of synchronous requests, run without the lock (they wait for Redis): before the
+ * handler (an answer ends the request there) and after it (they amend the answer). */
+bool sb_vr_clustered(void);
+json_t *sb_vr_cluster_create_before(sb_vr_sync_req_t *req);
+void sb_vr_cluster_create_after(sb_vr_sync_req_t *req, json_t **answer);
+void sb_vr_cluster_destroy_after(sb_vr_sync_req_t *req, json_t **answer);
+void sb_vr_cluster_exists_after(sb_vr_sync_req_t *req, json_t **answer);
+void sb_vr_cluster_list_after(sb_vr_sync_req_t *req, json_t **answer);
+void sb_vr_cluster_participants_after(sb_vr_sync_req_t *req, json_t **answer);
+/* A participant joined or changed (name, publishing), or left: the directory hears of it
+ * (never waits: any thread, under the lock too). */
+void sb_vr_cluster_member_update(const sb_vr_publisher_t *p);
+void sb_vr_cluster_member_gone(const sb_vr_publisher_t *p);
+/* A room of the configuration file (its create-style JSON, borrowed) into the directory. */
+void sb_vr_cluster_static_room(json_t *config);
+
 /* Room lookup with the reference's 429/430/426 errors (requests.c; joins use it too). Under
  * the lock. */
 sb_vr_room_t *sb_vr_room_lookup(json_t *body, json_t **err);

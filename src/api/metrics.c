@@ -17,6 +17,7 @@
 #include "peer/events.h"
 #include "peer/peer_metrics.h"
 #include "session/session.h"
+#include "cluster/cluster.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
 
@@ -329,6 +330,18 @@ void sb_metrics_write(sb_prom_t *p)
                 sb_webhook_posts_ok());
     sb_prom_u64(p, "switchboard_webhook_posts_total", SB_LABEL("result", "failed"),
                 sb_webhook_posts_failed());
+    if (sb_cluster_enabled()) {
+        sb_prom_family(p, "switchboard_cluster_up", "gauge",
+                       "1 while this node is in the cluster (Redis answers its heartbeat and its "
+                       "id is its own), 0 while not.");
+        sb_prom_u64(p, "switchboard_cluster_up", NULL, sb_cluster_up());
+        sb_prom_family(p, "switchboard_cluster_nodes", "gauge",
+                       "Nodes with a heartbeat in the cluster's directory, this one included.");
+        sb_prom_u64(p, "switchboard_cluster_nodes", NULL, sb_cluster_live_nodes());
+        sb_prom_family(p, "switchboard_cluster_redis_errors_total", "counter",
+                       "Connections to Redis and commands that failed.");
+        sb_prom_u64(p, "switchboard_cluster_redis_errors_total", NULL, sb_cluster_redis_errors());
+    }
     sb_prom_family(p, "switchboard_http_requests_total", "counter",
                    "HTTP replies of the API listeners (Janus API, web app, WebSocket "
                    "handshakes, Admin API, metrics), by status.");

@@ -74,6 +74,8 @@ void sb_config_defaults(sb_config_t *cfg)
     cfg->events_timeout_ms = 5000;
     cfg->events_media_period_s = 5;
     cfg->events_emitter = sb_strdup("Switchboard");
+    cfg->cluster_prefix = sb_strdup("sb");
+    cfg->cluster_address = sb_strdup("127.0.0.1");
 }
 
 void sb_config_deinit(sb_config_t *cfg)
@@ -88,7 +90,8 @@ void sb_config_deinit(sb_config_t *cfg)
                         &cfg->turn_rest_secret, &cfg->turn_rest_uris, &cfg->stun_uris,
                         &cfg->nat_1_1_mapping, &cfg->admin_bind, &cfg->admin_base_path,
                         &cfg->admin_secret, &cfg->token_auth_secret, &cfg->events_webhook,
-                        &cfg->events_types, &cfg->events_emitter,
+                        &cfg->events_types, &cfg->events_emitter, &cfg->cluster_redis,
+                        &cfg->cluster_prefix, &cfg->cluster_secret, &cfg->cluster_address,
                         &cfg->loaded_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         sb_free(*strings[i]);
@@ -189,6 +192,10 @@ static const sb_config_key_t sb_config_keys[] = {
     SB_KEY("events.timeout_ms", SB_CFG_UINT, events_timeout_ms, 60000),
     SB_KEY("events.emitter", SB_CFG_STR, events_emitter, 0),
     SB_KEY("events.media_stats_period", SB_CFG_UINT, events_media_period_s, 3600),
+    SB_KEY("cluster.redis", SB_CFG_STR, cluster_redis, 0),
+    SB_KEY("cluster.prefix", SB_CFG_STR, cluster_prefix, 0),
+    SB_KEY("cluster.secret", SB_CFG_STR, cluster_secret, 0),
+    SB_KEY("cluster.address", SB_CFG_STR, cluster_address, 0),
     SB_KEY("tls.cert", SB_CFG_STR, tls_cert, 0),
     SB_KEY("tls.key", SB_CFG_STR, tls_key, 0),
     SB_KEY("ice_servers.turn_secret", SB_CFG_STR, turn_rest_secret, 0),

@@ -90,6 +90,11 @@ typedef struct sb_config {
     unsigned events_retries, events_backoff_ms, events_timeout_ms;
     unsigned events_media_period_s; /* media reports (type 32/3) per PeerConnection; 0: none */
     char *events_emitter; /* "emitter" of every event; NULL or "": none */
+    /* cluster (docs/scaling.md): several nodes, a directory in Redis */
+    char *cluster_redis;   /* "host:port" or a unix socket path; NULL or "": one node alone */
+    char *cluster_prefix;  /* of every Redis key and channel */
+    char *cluster_secret;  /* shared by the nodes: authenticates node-to-node messages */
+    char *cluster_address; /* where other nodes reach this one (media between nodes) */
     /* drain: after SIGTERM (or accept_new_sessions false), calls may go on this long */
     unsigned drain_timeout_s;
     /* set by the loader */

@@ -1,4 +1,6 @@
 /* The callback table plugins get at init (see plugin.h): thin bridges onto handles. */
+#include "cluster/cluster.h"
+#include "cluster/rooms.h"
 #include "switchboard/error.h"
 #include "base/log.h"
 #include <stdatomic.h>
@@ -228,6 +230,11 @@ static void sb_core_notify_event(const char *package, sb_plugin_handle_t *ph, js
         sb_events_emit(SB_EV_PLUGIN, 0, 0, 0, NULL, body);
 }
 
+static int sb_core_cluster_node(void)
+{
+    return sb_cluster_enabled() ? (int)sb_cluster_node_id() : -1;
+}
+
 static const sb_core_api_t sb_core_api_table = {
     .abi_major = SB_PLUGIN_ABI_MAJOR,
     .abi_minor = SB_PLUGIN_ABI_MINOR,
@@ -263,6 +270,16 @@ static const sb_core_api_t sb_core_api_table = {
     .log_level = &sb_log_max_level,
     .log_line = sb_core_log_line,
     .request_first_keyframe = sb_core_request_first_keyframe,
+    .cluster_node = sb_core_cluster_node,
+    .cluster_node_alive = sb_cluster_node_alive,
+    .dir_room_create = sb_rooms_create,
+    .dir_room_get = sb_rooms_get,
+    .dir_room_update = sb_rooms_update,
+    .dir_room_remove = sb_rooms_remove,
+    .dir_rooms = sb_rooms_list,
+    .dir_member_set = sb_rooms_member_set,
+    .dir_member_remove = sb_rooms_member_remove,
+    .dir_members = sb_rooms_members,
 };
 
 /* A plugin linked into the daemon (the fuzz targets' echotest) already shares the core's

@@ -77,3 +77,42 @@ def wait_until(pred, timeout, step=0.1):
             return True
         time.sleep(step)
     return pred()
+
+
+class Redis:
+    """redis-server on 127.0.0.1:port with nothing saved: a restart comes back empty, the
+    worst case for the nodes (they must say again what they had put there)."""
+
+    def __init__(self, port=6379):
+        self.port = port
+        self.tmp = tempfile.mkdtemp(prefix="sbtest-redis-")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "redis.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.tmp], stdin=subprocess.DEVNULL,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_port(self.port, proc=self.proc)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip()
+
+    def cleanup(self):
+        self.stop()
+        if not os.environ.get("SB_TEST_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def cluster_args(redis_port=6379):
+    return ["--cluster-redis", "127.0.0.1:%d" % redis_port]
