@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,9 +18,11 @@
 #include "api/transport.h"
 #include "api/webhook.h"
 #include "switchboard/alloc.h"
+#include "switchboard/error.h"
 #include "base/log.h"
 #include "base/sd_notify.h"
 #include "cluster/cluster.h"
+#include "cluster/messages.h"
 #include "cluster/rooms.h"
 #include "switchboard/time.h"
 #include "config/config.h"
@@ -157,11 +160,43 @@ static void sb_main_cluster_load(sb_cluster_load_t *out)
     out->busy = known ? sum / known : 0;
 }
 
+/* The cluster's messages and node changes, for the plugin of their package (the cluster's
+ * threads). Not once the plugins are going. */
+static atomic_bool sb_main_plugins_live;
+
+static void sb_main_cluster_message(unsigned from, const char *package, json_t *body)
+{
+    const sb_plugin_t *p = atomic_load(&sb_main_plugins_live) ? sb_plugins_find(package) : NULL;
+    if (p && p->on_cluster_message)
+        p->on_cluster_message(from, body);
+}
+
+static void sb_main_node_change_one(void *ctx, const sb_plugin_t *p)
+{
+    const unsigned *change = ctx;
+    if (p->on_node_change)
+        p->on_node_change(change[0], change[1]);
+}
+
+static void sb_main_node_change(void *unused, unsigned node, bool alive)
+{
+    (void)unused;
+    unsigned change[2] = {node, alive};
+    if (atomic_load(&sb_main_plugins_live))
+        sb_plugins_each(sb_main_node_change_one, change);
+}
+
 /* The cluster, when configured: before the plugins, which use its directory from their
  * init on. A node id another live node holds stops the start. */
 static int sb_main_start_cluster(const sb_config_t *cfg)
 {
     char err[512] = "";
+    if (cfg->cluster_redis && *cfg->cluster_redis &&
+        (!cfg->cluster_secret || !*cfg->cluster_secret)) {
+        SB_ERROR("main", "cluster: cluster.secret (--cluster-secret) is needed with "
+                         "cluster.redis: nodes sign what they say to each other with it");
+        return SB_EINVAL;
+    }
     int rc = sb_cluster_start(&(sb_cluster_config_t){.redis = cfg->cluster_redis,
                                                      .prefix = cfg->cluster_prefix,
                                                      .address = cfg->cluster_address,
@@ -169,11 +204,15 @@ static int sb_main_start_cluster(const sb_config_t *cfg)
                                                      .version = PACKAGE_VERSION,
                                                      .load = sb_main_cluster_load},
                               err, sizeof(err));
-    if (rc < 0)
+    if (rc < 0) {
         SB_ERROR("main", "cluster: %s", err);
-    else if (sb_cluster_enabled())
-        sb_rooms_init();
-    return rc;
+        return rc;
+    }
+    if (!sb_cluster_enabled())
+        return 0;
+    sb_rooms_init();
+    sb_cluster_watch_nodes(sb_main_node_change, NULL);
+    return sb_cluster_messages_start(cfg->cluster_secret, sb_main_cluster_message);
 }
 
 static bool sb_main_is_dir(const char *path)
@@ -268,7 +307,9 @@ static void sb_main_teardown(bool media_up)
     for (size_t i = SB_NTRANSPORTS; i-- > 0;)
         sb_transports[i]->stop();
     sb_tls_deinit();
+    sb_cluster_messages_stop();
     sb_sessions_deinit();
+    atomic_store(&sb_main_plugins_live, false);
     sb_plugins_unload();
     sb_cluster_stop();
     sb_rooms_deinit();
@@ -315,8 +356,10 @@ int main(int argc, char **argv)
     bool events_up = sb_webhook_start(&cfg) == 0;
     bool media_up = events_up && sb_media_start(&cfg) == 0;
     bool cluster_up = media_up && sb_main_start_cluster(&cfg) == 0;
-    if (cluster_up)
+    if (cluster_up) {
         sb_plugins_load(cfg.plugins_folder, cfg.configs_folder);
+        atomic_store(&sb_main_plugins_live, true);
+    }
     if (!cluster_up || sb_main_load_tls(&cfg) < 0 || sb_main_start_transports(&cfg) < 0) {
         exit_code = 1;
     } else {

@@ -31,7 +31,7 @@
 #include "switchboard/rtp.h"
 
 #define SB_PLUGIN_ABI_MAJOR 8
-#define SB_PLUGIN_ABI_MINOR 2
+#define SB_PLUGIN_ABI_MINOR 3
 
 /* The core's view of one handle, shared with the plugin that owns it. Created by the
  * core before create_handle(); its memory stays valid while the plugin holds a
@@ -331,6 +331,18 @@ typedef struct sb_core_api {
     void (*dir_member_remove)(const char *package, const char *room, const char *member);
     /* {"<member>": {"node": n, ...info}} for the room on every node; NULL: away. */
     json_t *(*dir_members)(const char *package, const char *room);
+
+    /* -- 8.3: rooms that span nodes (docs/scaling.md) -- */
+    /* A handle of the plugin's own, with no client behind it (e.g. media from or to another
+     * node over a PeerConnection between nodes): create_handle runs for it as for an attach,
+     * events pushed to it are dropped, it never times out, and end_handle detaches it. Not
+     * from a loop thread. 0 and *out (valid until destroy_handle), or SB_E*. */
+    int (*handle_new_internal)(const char *package, sb_plugin_handle_t **out);
+    /* A message to the same plugin on another node (on_cluster_message there): body is
+     * borrowed, signed with the cluster's secret, queued (never waits); messages from one
+     * node arrive in order. 0, SB_EAGAIN (Redis away: not sent), SB_EINVAL (over 256 KiB,
+     * this node, or no such node), SB_ENOTSUP (no cluster). */
+    int (*cluster_send)(unsigned node, const char *package, json_t *body);
 } sb_core_api_t;
 
 /* True when the daemon's table has op: a plugin built for a later minor checks before it
@@ -405,6 +417,14 @@ typedef struct sb_plugin {
      * change while running (rooms new in it); log what was not applied. 0, or SB_E* with
      * nothing changed. Optional. */
     int (*reload)(const char *config_dir);
+
+    /* -- 8.3 -- */
+    /* The cluster's thread of messages: a message of this plugin's from another node (body
+     * borrowed), authenticated. Must not block (queue the work). Optional. */
+    void (*on_cluster_message)(unsigned from, json_t *body);
+    /* The cluster's thread: a node came or is gone (its heartbeat stopped: what it held is
+     * gone with it). Must not block. Optional. */
+    void (*on_node_change)(unsigned node, bool alive);
 } sb_plugin_t;
 
 #define SB_PLUGIN_HEADER \

@@ -18,6 +18,7 @@
 #include "peer/peer_metrics.h"
 #include "session/session.h"
 #include "cluster/cluster.h"
+#include "cluster/messages.h"
 #include "plugin/loader.h"
 #include "sb_build.h"
 
@@ -341,6 +342,15 @@ void sb_metrics_write(sb_prom_t *p)
         sb_prom_family(p, "switchboard_cluster_redis_errors_total", "counter",
                        "Connections to Redis and commands that failed.");
         sb_prom_u64(p, "switchboard_cluster_redis_errors_total", NULL, sb_cluster_redis_errors());
+        sb_prom_family(p, "switchboard_cluster_messages_total", "counter",
+                       "Messages between nodes: sent, received, and rejected (a bad signature, "
+                       "not for this node, too old, a replay, malformed: dropped).");
+        sb_prom_u64(p, "switchboard_cluster_messages_total", SB_LABEL("result", "sent"),
+                    sb_cluster_messages_sent());
+        sb_prom_u64(p, "switchboard_cluster_messages_total", SB_LABEL("result", "received"),
+                    sb_cluster_messages_received());
+        sb_prom_u64(p, "switchboard_cluster_messages_total", SB_LABEL("result", "rejected"),
+                    sb_cluster_messages_rejected());
     }
     sb_prom_family(p, "switchboard_http_requests_total", "counter",
                    "HTTP replies of the API listeners (Janus API, web app, WebSocket "

@@ -68,7 +68,7 @@ typedef struct sb_cluster_hook {
 
 static struct {
     bool enabled;
-    char *prefix, *address, *version;
+    char *prefix, *address, *version, *where;
     unsigned node_id;
     char token[33]; /* this run's, in the heartbeat: tells our own claim from another's */
     void (*load)(sb_cluster_load_t *out);
@@ -125,6 +125,11 @@ uint64_t sb_cluster_redis_errors(void)
 unsigned sb_cluster_live_nodes(void)
 {
     return atomic_load(&sb_cluster.live);
+}
+
+sb_redis_t *sb_cluster_redis_new(void)
+{
+    return sb_redis_new(sb_cluster.where, SB_CLUSTER_TIMEOUT_MS);
 }
 
 /* ---- the node table ---- */
@@ -485,6 +490,7 @@ int sb_cluster_start(const sb_cluster_config_t *cfg, char *err, size_t err_len)
         snprintf(sb_cluster.token + 2 * i, 3, "%02x", raw[i]);
     g_mutex_init(&sb_cluster.nodes_lock);
     sb_cluster.backoff_ms = SB_CLUSTER_BACKOFF_MIN_MS;
+    sb_cluster.where = sb_strdup(cfg->redis);
     sb_cluster.redis = sb_redis_new(cfg->redis, SB_CLUSTER_TIMEOUT_MS);
     int rc = sb_cluster_first_claim(err, err_len);
     if (rc == 0) {
@@ -495,6 +501,8 @@ int sb_cluster_start(const sb_cluster_config_t *cfg, char *err, size_t err_len)
         sb_redis_free(sb_cluster.redis);
         sb_cluster.redis = NULL;
         sb_cluster.enabled = false;
+        sb_free(sb_cluster.where);
+        sb_cluster.where = NULL;
         return SB_EEXIST;
     }
     if (rc < 0) {
@@ -543,6 +551,7 @@ void sb_cluster_stop(void)
     sb_free(sb_cluster.prefix);
     sb_free(sb_cluster.address);
     sb_free(sb_cluster.version);
-    sb_cluster.prefix = sb_cluster.address = sb_cluster.version = NULL;
+    sb_free(sb_cluster.where);
+    sb_cluster.prefix = sb_cluster.address = sb_cluster.version = sb_cluster.where = NULL;
     sb_cluster.enabled = false;
 }

@@ -92,6 +92,9 @@ void sb_cluster_job_unref(sb_cluster_job_t *job);
  * each time Redis comes back (and the id is claimed), before any queued job. */
 int sb_cluster_on_reconnect(sb_cluster_job_fn fn, void *arg);
 
+/* Another connection to the cluster's Redis (a pub/sub reader's), not connected yet. */
+sb_redis_t *sb_cluster_redis_new(void);
+
 /* For /metrics. */
 uint64_t sb_cluster_redis_errors(void); /* commands or connections that failed */
 unsigned sb_cluster_live_nodes(void);

@@ -1,5 +1,6 @@
 /* The callback table plugins get at init (see plugin.h): thin bridges onto handles. */
 #include "cluster/cluster.h"
+#include "cluster/messages.h"
 #include "cluster/rooms.h"
 #include "switchboard/error.h"
 #include "base/log.h"
@@ -12,6 +13,7 @@
 #include "peer/peer.h"
 #include "session/handle.h"
 #include "session/handle_media.h"
+#include "session/session.h"
 #include "plugin/loader.h"
 
 static int sb_core_push_event(sb_plugin_handle_t *ph, const char *transaction, json_t *data,
@@ -235,6 +237,24 @@ static int sb_core_cluster_node(void)
     return sb_cluster_enabled() ? (int)sb_cluster_node_id() : -1;
 }
 
+static int sb_core_handle_new_internal(const char *package, sb_plugin_handle_t **out)
+{
+    const sb_plugin_t *p = package ? sb_plugins_find(package) : NULL;
+    if (!p)
+        return SB_ENOENT;
+    sb_session_t *s = sb_sessions_internal();
+    if (!s)
+        return SB_ESTATE;
+    sb_handle_t *h;
+    int rc = sb_handle_create(s, p, "internal", &h);
+    sb_session_unref(s);
+    if (rc < 0)
+        return rc;
+    *out = sb_handle_plugin_handle(h);
+    sb_handle_unref(h); /* the session holds it until it is detached */
+    return 0;
+}
+
 static const sb_core_api_t sb_core_api_table = {
     .abi_major = SB_PLUGIN_ABI_MAJOR,
     .abi_minor = SB_PLUGIN_ABI_MINOR,
@@ -280,6 +300,8 @@ static const sb_core_api_t sb_core_api_table = {
     .dir_member_set = sb_rooms_member_set,
     .dir_member_remove = sb_rooms_member_remove,
     .dir_members = sb_rooms_members,
+    .handle_new_internal = sb_core_handle_new_internal,
+    .cluster_send = sb_cluster_send,
 };
 
 /* A plugin linked into the daemon (the fuzz targets' echotest) already shares the core's

@@ -24,6 +24,7 @@ struct sb_session {
     pthread_mutex_t lock; /* guards everything below */
     bool destroyed;
     bool timed_out; /* event handlers heard "timeout": no "destroyed" after it */
+    bool internal;  /* the plugins' own (sb_session_create_internal): set at creation */
     sb_fifo_t events;     /* json_t* not yet polled */
     size_t event_bytes;   /* their serialized size */
     uint64_t events_dropped;
@@ -42,6 +43,7 @@ static struct {
     atomic_bool refusing; /* accept_new_sessions false, or draining */
     atomic_uint handles;  /* attached to a session, every session together */
     atomic_ullong events_dropped;
+    sb_session_t *internal; /* the plugins' own, once made (the table's reference) */
 } sb_sessions = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static guint sb_session_id_hash(gconstpointer key)
@@ -142,11 +144,12 @@ static void sb_session_queue_push(sb_session_t *s, json_t *ev)
                 (unsigned long long)s->id, (unsigned long long)s->events_dropped);
 }
 
-int sb_session_create(sb_event_sink_t *sink, sb_session_t **out)
+static int sb_session_create_as(sb_event_sink_t *sink, bool internal, sb_session_t **out)
 {
-    if (atomic_load(&sb_sessions.refusing))
+    if (atomic_load(&sb_sessions.refusing) && !internal)
         return SB_ESTATE;
     sb_session_t *s = SB_NEW(sb_session_t);
+    s->internal = internal;
     sb_refcount_init(&s->ref);
     pthread_mutex_init(&s->lock, NULL);
     sb_fifo_init(&s->events, sb_sessions.cfg.event_queue_max, sb_session_free_event);
@@ -172,6 +175,30 @@ int sb_session_create(sb_event_sink_t *sink, sb_session_t **out)
     pthread_mutex_unlock(&sb_sessions.lock);
     *out = s;
     return 0;
+}
+
+int sb_session_create(sb_event_sink_t *sink, sb_session_t **out)
+{
+    return sb_session_create_as(sink, false, out);
+}
+
+sb_session_t *sb_sessions_internal(void)
+{
+    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&once);
+    pthread_mutex_lock(&sb_sessions.lock);
+    sb_session_t *s = sb_sessions.table ? sb_sessions.internal : NULL;
+    bool make = sb_sessions.table && !s;
+    if (s)
+        sb_refcount_inc(&s->ref);
+    pthread_mutex_unlock(&sb_sessions.lock);
+    if (make && sb_session_create_as(NULL, true, &s) == 0) {
+        pthread_mutex_lock(&sb_sessions.lock);
+        sb_sessions.internal = s; /* borrowed: the table holds it */
+        pthread_mutex_unlock(&sb_sessions.lock);
+    }
+    pthread_mutex_unlock(&once);
+    return s;
 }
 
 sb_session_t *sb_session_find(uint64_t id)
@@ -238,6 +265,8 @@ void sb_session_destroy(sb_session_t *s)
     bool in_table = g_hash_table_lookup(sb_sessions.table, &s->id) == s;
     if (in_table)
         g_hash_table_remove(sb_sessions.table, &s->id);
+    if (sb_sessions.internal == s)
+        sb_sessions.internal = NULL;
     pthread_mutex_unlock(&sb_sessions.lock);
 
     pthread_mutex_lock(&s->lock);
@@ -283,6 +312,10 @@ void sb_session_destroy(sb_session_t *s)
 
 void sb_session_push(sb_session_t *s, json_t *event)
 {
+    if (s->internal) { /* no client reads it */
+        json_decref(event);
+        return;
+    }
     pthread_mutex_lock(&s->lock);
     sb_event_sink_t *sink = s->sink;
     if (sink && !s->destroyed) {
@@ -424,7 +457,7 @@ int sb_session_add_handle(sb_session_t *s, sb_handle_t *h)
         pthread_mutex_unlock(&s->lock);
         return SB_ENOENT;
     }
-    if (s->nhandles >= sb_sessions.cfg.max_handles_per_session) {
+    if (s->nhandles >= sb_sessions.cfg.max_handles_per_session && !s->internal) {
         pthread_mutex_unlock(&s->lock);
         return SB_ENOMEM;
     }
@@ -482,7 +515,7 @@ unsigned sb_sessions_sweep(void)
     g_hash_table_iter_init(&it, sb_sessions.table);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         sb_session_t *s = value;
-        if (atomic_load(&s->last_activity_us) < deadline) {
+        if (atomic_load(&s->last_activity_us) < deadline && !s->internal) {
             sb_refcount_inc(&s->ref);
             g_ptr_array_add(expired, s);
         }
@@ -568,5 +601,6 @@ void sb_sessions_deinit(void)
     pthread_mutex_lock(&sb_sessions.lock);
     g_hash_table_destroy(sb_sessions.table);
     sb_sessions.table = NULL;
+    sb_sessions.internal = NULL;
     pthread_mutex_unlock(&sb_sessions.lock);
 }

@@ -68,6 +68,10 @@ void sb_sessions_deinit(void);
  * own). SB_ENOMEM when max_sessions is reached, SB_ESTATE while new ones are refused
  * (sb_sessions_set_accepting). */
 int sb_session_create(sb_event_sink_t *sink, sb_session_t **out);
+/* The plugins' own session, with no client (made at first use): created even while new
+ * sessions are refused, never timed out, any number of handles, its events dropped. An
+ * owned reference; NULL once the sessions are gone (deinit). */
+sb_session_t *sb_sessions_internal(void);
 /* Owned reference or NULL. Does not count as activity. */
 sb_session_t *sb_session_find(uint64_t id);
 void sb_session_ref(sb_session_t *s);

@@ -89,6 +89,30 @@ def main():
                 check_eq(metric(n, "switchboard_cluster_nodes"), 3, "nodes seen by node %d" % n)
                 check_eq(metric(n, "switchboard_cluster_up"), 1, "node %d up" % n)
 
+        with tap.case("forged messages to a node are dropped and counted, and change "
+                      "nothing"):
+            forged = [
+                "garbage",
+                "0" * 64 + "\n" + '{"from":1,"to":2,"boot":"b","seq":1,"ts":1,"pkg":"%s",'
+                '"body":{"type":"destroyed","room":1}}' % VR,
+                "x" * 100000,
+            ]
+            before = metric(2, "switchboard_cluster_messages_total") or 0
+            for f in forged:
+                redis.cli("PUBLISH", "sb:msg:2", f)
+
+            def counted():
+                from prometheus_client.parser import text_string_to_metric_families
+                status, _, data = Http(port=node_ports(2)[2], base="").raw("GET", "/metrics")
+                for fam in text_string_to_metric_families(data.decode()):
+                    for smp in fam.samples:
+                        if smp.name == "switchboard_cluster_messages_total" and \
+                                smp.labels.get("result") == "rejected":
+                            return smp.value >= len(forged)
+                return False
+            check(wait_until(counted, 3), "rejected messages not counted (before: %r)" % before)
+            check(nodes[2].alive(), "node 2 running")
+
         vr = {n: Node(n) for n in NODES}
         with tap.case("room ids are unique cluster-wide: a room made on node 1 cannot be "
                       "made again on node 2, and one made without an id gets a free one"):

@@ -114,5 +114,8 @@ class Redis:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def cluster_args(redis_port=6379):
-    return ["--cluster-redis", "127.0.0.1:%d" % redis_port]
+SECRET = "the cluster's test secret"
+
+
+def cluster_args(redis_port=6379, secret=SECRET):
+    return ["--cluster-redis", "127.0.0.1:%d" % redis_port, "--cluster-secret", secret]
