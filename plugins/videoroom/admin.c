@@ -85,6 +85,7 @@ json_t *sb_vr_req_destroy(sb_vr_sync_req_t *req)
     sb_vr_outbox_t *ob = req->ob;
     uint64_t id = r->o.room;
     sb_vr_room_ref(r);
+    sb_vr_span_destroyed(r);
     sb_vr_room_remove(r);
     json_t *ev = json_pack("{s:s, s:I}", "videoroom", "destroyed", "room", (json_int_t)id);
     /* Everyone learns it, then is taken out and has their PeerConnection closed. */

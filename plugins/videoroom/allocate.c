@@ -595,6 +595,6 @@ void sb_vr_layer_event(sb_vr_sub_stream_t *ss, int substream, int temporal)
         json_object_set_new(ev, "substream", json_integer(substream));
     if (temporal >= 0)
         json_object_set_new(ev, "temporal", json_integer(temporal));
-    sb_vr_core->push_event(sub->h, NULL, ev, NULL);
+    sb_vr_push_event(sub->h, NULL, ev, NULL);
     json_decref(ev);
 }

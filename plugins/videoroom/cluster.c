@@ -220,11 +220,21 @@ void sb_vr_cluster_participants_after(sb_vr_sync_req_t *req, json_t **answer)
         return;
     }
     int me = sb_vr_core->cluster_node();
+    GHashTable *listed = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        gint64 pid = json_integer_value(json_object_get(v, "id"));
+        g_hash_table_add(listed, g_memdup2(&pid, sizeof(pid)));
+    }
     const char *mid;
     json_t *info;
     json_object_foreach(members, mid, info) {
-        if (json_integer_value(json_object_get(info, "node")) == me)
-            continue; /* this node's are in the list already, with their live state */
+        gint64 pid = (gint64)strtoull(mid, NULL, 10);
+        /* This node's, and other nodes' shown here, are in the list already, live. */
+        if (json_integer_value(json_object_get(info, "node")) == me ||
+            g_hash_table_contains(listed, &pid))
+            continue;
         json_t *j = json_pack("{s:I, s:b}", "id", (json_int_t)strtoull(mid, NULL, 10), "publisher",
                               json_is_true(json_object_get(info, "publisher")));
         json_t *display = json_object_get(info, "display");
@@ -232,6 +242,7 @@ void sb_vr_cluster_participants_after(sb_vr_sync_req_t *req, json_t **answer)
             json_object_set(j, "display", display);
         json_array_append_new(list, j);
     }
+    g_hash_table_destroy(listed);
     json_decref(members);
 }
 
@@ -239,7 +250,7 @@ void sb_vr_cluster_participants_after(sb_vr_sync_req_t *req, json_t **answer)
 
 void sb_vr_cluster_member_update(const sb_vr_publisher_t *p)
 {
-    if (!sb_vr_clustered())
+    if (!sb_vr_clustered() || sb_vr_pub_remote(p)) /* its own node says it */
         return;
     char room[24], member[24];
     sb_vr_cluster_id(room, sizeof(room), p->room->o.room);
@@ -253,7 +264,7 @@ void sb_vr_cluster_member_update(const sb_vr_publisher_t *p)
 
 void sb_vr_cluster_member_gone(const sb_vr_publisher_t *p)
 {
-    if (!sb_vr_clustered())
+    if (!sb_vr_clustered() || sb_vr_pub_remote(p))
         return;
     char room[24], member[24];
     sb_vr_cluster_id(room, sizeof(room), p->room->o.room);

@@ -134,7 +134,7 @@ static void sb_vr_data_report(sb_vr_subscriber_t *s, uint64_t feed, int64_t now)
     json_t *ev = json_pack("{s:s, s:I, s:I, s:I}", "videoroom", "event", "room",
                            (json_int_t)s->room->o.room, "data_dropped", (json_int_t)dropped,
                            "feed", (json_int_t)feed);
-    sb_vr_core->push_event(s->h, NULL, ev, NULL);
+    sb_vr_push_event(s->h, NULL, ev, NULL);
     json_decref(ev);
     SB_DEBUG("videoroom", "subscriber %llu does not keep up with reliable data (%llu dropped)",
              (unsigned long long)s->h->handle_id, (unsigned long long)dropped);

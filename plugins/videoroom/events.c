@@ -65,7 +65,7 @@ void sb_vr_outbox_flush(sb_vr_outbox_t *ob)
 {
     for (guint i = 0; i < ob->items->len; i++) {
         sb_vr_event_t *e = g_ptr_array_index(ob->items, i);
-        sb_vr_core->push_event(e->h, e->transaction, e->data, e->jsep);
+        sb_vr_push_event(e->h, e->transaction, e->data, e->jsep);
         sb_vr_core->handle_unref(e->h);
         sb_free(e->transaction);
         json_decref(e->data);

@@ -151,6 +151,8 @@ static void sb_vr_publisher_announce(sb_vr_publisher_t *p, sb_vr_outbox_t *ob)
     sb_vr_broadcast(ob, p->room, ev, p);
     json_decref(ev);
     sb_vr_cluster_member_update(p);
+    if (sb_vr_pub_live(p))
+        sb_vr_span_live(p);
 }
 
 /* ---- unpublish and leave --------------------------------------------------------------- */
@@ -179,8 +181,10 @@ static void sb_vr_publisher_stop(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool 
         sb_vr_notify(NULL, "unpublished", p->room->o.room,
                      json_pack("{s:I}", "id", (json_int_t)p->id));
     }
-    if (was_live)
+    if (was_live) {
         sb_vr_cluster_member_update(p);
+        sb_vr_span_unpublished(p);
+    }
     sb_vr_subscribers_feed_gone(p->room, p);
     sb_vr_fwd_pub_detach(p);
     for (unsigned i = 0; i < p->nstreams; i++) {
@@ -215,6 +219,7 @@ void sb_vr_publisher_leave(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool kicked
                                    (json_int_t)r->o.room, "leaving", "ok", "reason", "kicked"),
                          NULL);
     sb_vr_cluster_member_gone(p);
+    sb_vr_span_left(p, kicked, ob);
     g_hash_table_remove(r->participants, &p->id); /* drops the room's reference */
 }
 
@@ -332,16 +337,19 @@ void sb_vr_publisher_join(sb_vr_msg_t *m, bool and_configure)
     if (code) {
         reply = sb_vr_error_json(code, "%s", err);
     } else {
+        sb_vr_span_ensure_room(m->body);
         g_mutex_lock(&sb_vr_lock);
         reply = sb_vr_publisher_enter(m, &ob);
         g_mutex_unlock(&sb_vr_lock);
     }
     sb_vr_outbox_flush(&ob);
+    if (m->pub && json_object_get(reply, "id"))
+        sb_vr_span_joined(m->pub);
     if (and_configure && json_object_get(reply, "id") && m->jsep) {
         sb_vr_publisher_configure(m, reply, false);
         return;
     }
-    sb_vr_core->push_event(m->s->h, m->transaction, reply, NULL);
+    sb_vr_push_event(m->s->h, m->transaction, reply, NULL);
     json_decref(reply);
 }
 
@@ -632,7 +640,7 @@ static void sb_vr_publisher_do_configure(sb_vr_msg_t *m, const char *request)
             return;
         }
     }
-    sb_vr_core->push_event(m->s->h, m->transaction, reply, NULL);
+    sb_vr_push_event(m->s->h, m->transaction, reply, NULL);
     json_decref(reply);
 }
 
@@ -670,7 +678,7 @@ void sb_vr_publisher_request(sb_vr_msg_t *m, const char *request)
     }
     g_mutex_unlock(&sb_vr_lock);
     /* The answer goes before the events, and before the PeerConnection closes. */
-    sb_vr_core->push_event(m->s->h, m->transaction, reply, NULL);
+    sb_vr_push_event(m->s->h, m->transaction, reply, NULL);
     json_decref(reply);
     sb_vr_outbox_flush(&ob);
 }

@@ -291,7 +291,7 @@ sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transact
 
 static void sb_vr_reply(sb_vr_msg_t *m, json_t *data)
 {
-    sb_vr_core->push_event(m->s->h, m->transaction, data, NULL);
+    sb_vr_push_event(m->s->h, m->transaction, data, NULL);
     json_decref(data);
 }
 

@@ -307,6 +307,7 @@ void sb_vr_room_unref(sb_vr_room_t *r)
     g_ptr_array_unref(r->allowed);
     g_hash_table_destroy(r->participants);
     g_ptr_array_unref(r->subscribers);
+    sb_vr_span_free(r);
     sb_free(r);
 }
 

@@ -38,7 +38,7 @@ void sb_vr_subscriber_unref(sb_vr_subscriber_t *s)
 
 void sb_vr_sub_reply(sb_vr_subscriber_t *s, const char *transaction, json_t *data)
 {
-    sb_vr_core->push_event(s->h, transaction, data, NULL);
+    sb_vr_push_event(s->h, transaction, data, NULL);
     json_decref(data);
 }
 
@@ -610,7 +610,7 @@ void sb_vr_subscriber_join(sb_vr_msg_t *m)
     else if ((!items || json_array_size(items) == 0) && !feed)
         err = sb_vr_error_json(SB_VR_ERR_MISSING_ELEMENT, "Missing mandatory element (feed)");
     if (err) {
-        sb_vr_core->push_event(m->s->h, m->transaction, err, NULL);
+        sb_vr_push_event(m->s->h, m->transaction, err, NULL);
         json_decref(err);
         return;
     }
@@ -626,6 +626,7 @@ void sb_vr_subscriber_join(sb_vr_msg_t *m)
                 json_object_set(json_array_get(legacy, 0), keys[k], v);
         }
     }
+    sb_vr_span_ensure_room(m->body);
     g_mutex_lock(&sb_vr_lock);
     sb_vr_subscriber_t *s = sb_vr_subscriber_enter(m, items, &err);
     json_t *reply = s ? json_pack("{s:s, s:I}", "videoroom", "attached", "room",
@@ -640,7 +641,7 @@ void sb_vr_subscriber_join(sb_vr_msg_t *m)
     }
     json_decref(legacy);
     if (!s) {
-        sb_vr_core->push_event(m->s->h, m->transaction, err, NULL);
+        sb_vr_push_event(m->s->h, m->transaction, err, NULL);
         json_decref(err);
         return;
     }

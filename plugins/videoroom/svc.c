@@ -66,7 +66,7 @@ static void sb_vr_svc_event(sb_vr_sub_stream_t *ss, unsigned flags)
         json_object_set_new(ev, "spatial_layer", json_integer(ss->loop.svc.reported_spatial));
     if (flags & SB_SVC_TEMPORAL_CHANGED)
         json_object_set_new(ev, "temporal_layer", json_integer(ss->loop.svc.reported_temporal));
-    sb_vr_core->push_event(sub->h, NULL, ev, NULL);
+    sb_vr_push_event(sub->h, NULL, ev, NULL);
     json_decref(ev);
 }
 

@@ -39,6 +39,7 @@ void sb_vr_session_unref(sb_vr_session_t *s)
     if (!s || !sb_refcount_dec(&s->ref))
         return;
     sb_vr_core->handle_unref(s->h);
+    sb_free(s->link);
     sb_free(s);
 }
 
@@ -326,6 +327,8 @@ static const sb_plugin_t sb_vr_plugin = {
     .handle_admin_message = sb_vr_handle_admin_message,
     .counts = sb_vr_counts,
     .reload = sb_vr_rooms_reload,
+    .on_cluster_message = sb_vr_span_on_message,
+    .on_node_change = sb_vr_span_on_node,
 };
 
 SB_PLUGIN_DEFINE(sb_vr_plugin)

@@ -125,6 +125,7 @@ struct sb_vr_room {
     GPtrArray *subscribers;   /* sb_vr_subscriber_t* (a reference each) */
     bool destroyed;
     atomic_int loop; /* media loop of the room's publishers; -1 until the first one */
+    struct sb_vr_span *span; /* in a cluster: the room's other nodes (span.c); owned */
 };
 
 /* Plugin configuration (general section). Owned by videoroom.c; read-only after init. */
@@ -209,6 +210,9 @@ struct sb_vr_session {
     sb_vr_subscriber_t *sub; /* role SUBSCRIBER: a reference, dropped at destroy_handle */
     bool destroyed;
     int loop; /* loop its PeerConnection was put on, -1 none (where to free it) */
+    /* A handle of our own for media between nodes (span.c), NULL for a client's. Set
+     * before the first request on it, then read-only; owned. */
+    struct sb_vr_span_link *link;
     /* loop (the session's) */
     sb_vr_publisher_t *loop_pub;  /* what on_rtp forwards for; a reference */
     sb_vr_subscriber_t *loop_sub; /* what on_keyframe_request maps; a reference */
@@ -335,6 +339,50 @@ void sb_vr_cluster_member_update(const sb_vr_publisher_t *p);
 void sb_vr_cluster_member_gone(const sb_vr_publisher_t *p);
 /* A room of the configuration file (its create-style JSON, borrowed) into the directory. */
 void sb_vr_cluster_static_room(json_t *config);
+
+/* ---- rooms that span nodes (span.c, span_sdp.c) ----------------------------------------
+ * Every node with participants in a room holds an instance of it; the instances tell each
+ * other their participants (signed cluster messages), and each publisher's media goes once
+ * to each other node over a PeerConnection between the nodes: on the publisher's node a
+ * subscriber of our own (a link) with one m-line per stream and simulcast layer, on the
+ * other a publisher of our own that its clients subscribe to like any other. */
+#define SB_VR_SPAN_MAX_MLINES (SB_MEDIA_MAX_STREAMS * SB_MEDIA_MAX_LAYERS)
+/* An m-line of a link on the publisher's node: the publisher's stream (mid) and layer. */
+typedef struct sb_vr_span_map {
+    char mid[64];
+    unsigned layer;
+} sb_vr_span_map_t;
+/* The link's offer in the other node's shape (one m-line per stream, the layers an
+ * ssrc-group:SIM, the publisher's mids), and its answer back in the link's shape (mids: the
+ * link's own, one per map entry). Owned (g_free), NULL when the SDP does not fit. */
+char *sb_vr_span_sdp_merge(const char *offer, const sb_vr_span_map_t *map, unsigned nmap);
+char *sb_vr_span_sdp_split(const char *answer, const sb_vr_span_map_t *map, unsigned nmap,
+                           const char *const *link_mids);
+/* The mids of an SDP's m-lines, in order; how many. */
+unsigned sb_vr_span_sdp_mids(const char *sdp, char mids[][64], unsigned max);
+
+/* Hooks of the room's life (under the lock unless said). */
+void sb_vr_span_live(sb_vr_publisher_t *p);                /* published (media up) */
+void sb_vr_span_unpublished(sb_vr_publisher_t *p);         /* stopped publishing */
+void sb_vr_span_left(sb_vr_publisher_t *p, bool kicked, sb_vr_outbox_t *ob); /* left */
+void sb_vr_span_destroyed(sb_vr_room_t *r);                /* the room is destroyed here */
+void sb_vr_span_free(sb_vr_room_t *r);                     /* the room's memory goes */
+/* Message thread, no lock: a participant of this node joined (first in the room here: the
+ * room's other nodes are found and greeted). */
+void sb_vr_span_joined(sb_vr_publisher_t *p);
+/* Message thread, no lock: the room a join names, made here from the cluster's directory
+ * when another node has it. */
+void sb_vr_span_ensure_room(json_t *body);
+/* Events of our own handles go to span.c instead of a client (any thread, no lock). */
+bool sb_vr_span_on_event(sb_vr_session_t *s, json_t *data, json_t *jsep);
+/* The plugin's cluster ops (the cluster's threads). */
+void sb_vr_span_on_message(unsigned from, json_t *body);
+void sb_vr_span_on_node(unsigned node, bool alive);
+/* A participant that is another node's (a publisher of our own). */
+bool sb_vr_pub_remote(const sb_vr_publisher_t *p);
+/* push_event, or span.c for a handle of our own. Any thread. */
+void sb_vr_push_event(sb_plugin_handle_t *h, const char *transaction, json_t *data,
+                      json_t *jsep);
 
 /* Room lookup with the reference's 429/430/426 errors (requests.c; joins use it too). Under
  * the lock. */
