@@ -23,11 +23,11 @@ def node_ports(n):
     return 8100 + n, 8200 + n, 7100 + n
 
 
-def start_node(builddir, n, args=()):
+def start_node(builddir, n, args=(), html_folder=""):
     http, ws, admin = node_ports(n)
     assert admin == http - 1000  # Server puts the admin listener there
     return Server(builddir, ["--node-id", str(n)] + list(args), http_port=http, ws_port=ws,
-                  name="node%d" % n)
+                  name="node%d" % n, html_folder=html_folder)
 
 
 class HAProxy:

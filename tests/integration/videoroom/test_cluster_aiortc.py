@@ -2,8 +2,8 @@
 """A room that spans two nodes (docs/scaling.md), with real aiortc clients: node 1 and
 node 2 share a Redis started here; a participant publishes on each node; each sees the
 other's publisher announced, a subscriber on each node decodes the other node's video (the
-right colour) and its audio, and a publisher that leaves is announced as leaving on the
-other node.
+right colour) and its audio, Redis restarting empty mid-call stops no call and a room can be
+made once it is back, and a publisher that leaves is announced as leaving on the other node.
 
 usage: test_cluster_aiortc.py <path to switchboard>
 """
@@ -55,6 +55,7 @@ def announced(feed):
 
 async def main():
     admin = Session(c1)
+    admin2 = Session(c2)
     r = c1.message(admin.sid, admin.h, {"request": "create", "room": ROOM}, None, "c")
     t.eq(r.get("plugindata", {}).get("data", {}).get("videoroom"), "created",
          "room made on node 1")
@@ -95,6 +96,29 @@ async def main():
             t.ok(False, "a subscriber on %s decodes the other node's video and audio" % where,
                  str(e)[:1500])
 
+    # Redis restarts (empty) mid-call: the calls go on, and once it is back a new room can
+    # be made (the nodes said again what they had put there).
+    global redis
+    redis.kill()
+    redis.wait()
+    await asyncio.sleep(1.5)
+    got = await sub2.frames_at_least(30, 20, 10)
+    t.ok(got, "with Redis away, node 2's subscriber still decodes node 1's publisher",
+         repr(sub2.frames))
+    redis = start_redis()
+    deadline = time.time() + 10
+    made = None
+    while time.time() < deadline:
+        r = c2.message(admin2.sid, admin2.h, {"request": "create", "room": ROOM + 1}, None, "c2")
+        made = r.get("plugindata", {}).get("data", {})
+        if made.get("videoroom") == "created":
+            break
+        await asyncio.sleep(0.5)
+    t.eq(made.get("videoroom"), "created", "a new room once Redis is back")
+    got = await sub1.frames_at_least(30, 20, 10)
+    t.ok(got, "after the Redis restart, node 1's subscriber still decodes node 2's publisher",
+         repr(sub1.frames))
+
     await red.close()
     try:
         await blue.s.vr(lambda d: d.get("leaving") == red.id or d.get("unpublished") == red.id,
@@ -105,6 +129,7 @@ async def main():
     for x in (sub1, sub2, blue):
         await x.close()
     await admin.close()
+    await admin2.close()
 
 
 try:

@@ -7,6 +7,11 @@
 // "destroy") and the two others must see it go; then they must still decode each other
 // (round.leave "none": no leave, the round ends after the decoding samples). round.codecs,
 // when given, is each page's janus.js video codec (one per page).
+// In a cluster (test_cluster_chromium.py), opts.pin is the balancer's admin URL: the pages
+// start one after another, and each page's node stops taking new sessions (Admin API
+// accept_new_sessions, through the balancer) before the next page starts, as long as another
+// node takes them, so the pages' sessions land on different nodes; round.leave "kill" kills
+// the third page's node (opts.nodePids) with SIGKILL instead of leaving.
 // Prints one JSON line: {"rounds": [...]} or {"error": ..., "logs": [...]}; the test
 // script (test_three_chromium.py) judges the data.
 //
@@ -62,6 +67,43 @@ function rates(a, b, ids, who) {
     return out;
 }
 
+const NODE_SHIFT = 2 ** 45; /* include/switchboard/id.h */
+const nodeOf = (id) => Math.floor(id / NODE_SHIFT) % 256;
+
+async function adminCall(node, body) {
+    const res = await fetch(`${opts.pin}/node/${node}/admin`, { method: "POST",
+        body: JSON.stringify(Object.assign({ transaction: "pin" }, body)) });
+    return res.json();
+}
+
+/* Node n takes no new session until the balancer has taken it out of the pool. */
+async function pinOut(n) {
+    await adminCall(n, { janus: "accept_new_sessions", accept: false });
+    await sleep(2500); /* two failed checks a second apart */
+}
+
+async function startPages(pages, r) {
+    const cfg = (i) => Object.assign({ server: opts.server, room: r.room, mode: r.mode,
+                                       legacyFeed: r.mode === "perfeed",
+                                       codec: r.codecs ? r.codecs[i] : undefined }, PEOPLE[i]);
+    if (!opts.pin)
+        return Promise.all(pages.map((p, i) => p.evaluate((c) => window.sbStart(c), cfg(i))));
+    const starts = [], out = [];
+    for (let i = 0; i < pages.length; i++) {
+        starts.push(await pages[i].evaluate((c) => window.sbStart(c), cfg(i)));
+        const n = nodeOf(await pages[i].evaluate(() => window.sbSession()));
+        starts[i].node = n;
+        const live = (opts.liveNodes || []).filter((x) => !out.includes(x) && x !== n);
+        if (i + 1 < pages.length && live.length) {
+            out.push(n);
+            await pinOut(n);
+        }
+    }
+    for (const n of out)
+        await adminCall(n, { janus: "accept_new_sessions", accept: true });
+    return starts;
+}
+
 async function round(browser, r) {
     const res = { mode: r.mode, leave: r.leave, room: r.room, t: {} };
     const t0 = Date.now();
@@ -78,12 +120,9 @@ async function round(browser, r) {
             await page.goto(opts.url);
             pages.push(page);
         }
-        const starts = await Promise.all(pages.map((p, i) => p.evaluate((cfg) =>
-            window.sbStart(cfg), Object.assign({ server: opts.server, room: r.room,
-                                                 mode: r.mode, legacyFeed: r.mode === "perfeed",
-                                                 codec: r.codecs ? r.codecs[i] : undefined },
-                                               PEOPLE[i]))));
+        const starts = await startPages(pages, r);
         const ids = starts.map((s) => s.id);
+        res.nodes = starts.map((s) => s.node);
         res.ids = ids;
         res.people = PEOPLE;
         res.t.published = Date.now() - t0;
@@ -115,7 +154,15 @@ async function round(browser, r) {
         /* the third one goes */
         const gone = ids[2];
         const tLeave = Date.now();
-        res.leaveReply = (await pages[2].evaluate((how) => window.sbLeave(how), r.leave)).reply;
+        if (r.leave === "kill") {
+            process.kill(opts.nodePids[res.nodes[2]], "SIGKILL");
+            await pages[2].evaluate(() => window.sbAbandon());
+            res.killed = res.nodes[2];
+            opts.liveNodes = (opts.liveNodes || []).filter((n) => n !== res.killed);
+        } else {
+            res.leaveReply = (await pages[2].evaluate((how) => window.sbLeave(how),
+                                                      r.leave)).reply;
+        }
         const lend = Date.now() + r.leaveMs;
         let after;
         for (;;) {
