@@ -219,8 +219,12 @@ void sb_vr_publisher_leave(sb_vr_publisher_t *p, sb_vr_outbox_t *ob, bool kicked
                                    (json_int_t)r->o.room, "leaving", "ok", "reason", "kicked"),
                          NULL);
     sb_vr_cluster_member_gone(p);
-    sb_vr_span_left(p, kicked, ob);
+    sb_vr_span_left(p, kicked);
+    sb_vr_room_ref(r);
     g_hash_table_remove(r->participants, &p->id); /* drops the room's reference */
+    if (!sb_vr_pub_remote(p))
+        sb_vr_span_idle_check(r, ob);
+    sb_vr_room_unref(r);
 }
 
 /* ---- join ----------------------------------------------------------------------------- */

@@ -27,25 +27,7 @@
 #include "switchboard/log.h"
 #include "videoroom.h"
 
-#define SB_VR_SPAN_NODES 256
-
-/* A room's other nodes. Under the lock. */
-typedef struct sb_vr_span {
-    bool active;                   /* this node has participants in the room */
-    bool peer[SB_VR_SPAN_NODES];   /* nodes whose instance we know */
-    GHashTable *remote;            /* feed id -> sb_vr_session_t* (ours, a reference) */
-    GHashTable *links;             /* "feed:node" -> sb_vr_session_t* (ours, a reference) */
-} sb_vr_span_t;
-
-/* What one of our handles is (see sb_vr_session_t.link). */
-typedef struct sb_vr_span_link {
-    bool remote_pub; /* another node's publisher here; else a link subscriber to node */
-    uint64_t room, feed;
-    unsigned node;
-    unsigned nmap;
-    sb_vr_span_map_t map[SB_VR_SPAN_MAX_MLINES];
-    char link_mids[SB_VR_SPAN_MAX_MLINES][64]; /* remote_pub: the link's own m-lines */
-} sb_vr_span_link_t;
+#include "span_internal.h"
 
 bool sb_vr_pub_remote(const sb_vr_publisher_t *p)
 {
@@ -81,7 +63,7 @@ void sb_vr_span_free(sb_vr_room_t *r)
 
 /* ---- sending ---- */
 
-static void sb_vr_span_send(unsigned node, const char *type, uint64_t room, json_t *extra)
+void sb_vr_span_send(unsigned node, const char *type, uint64_t room, json_t *extra)
 {
     json_t *body = extra ? extra : json_object();
     json_object_set_new(body, "type", json_string(type));
@@ -106,7 +88,7 @@ static void sb_vr_span_broadcast(sb_vr_room_t *r, const char *type, json_t *extr
 
 /* A request on one of our handles, as if a client had sent it (queued: in order with every
  * other). body and jsep stolen. */
-static void sb_vr_span_request(sb_vr_session_t *s, json_t *body, json_t *jsep)
+void sb_vr_span_request(sb_vr_session_t *s, json_t *body, json_t *jsep)
 {
     sb_vr_msg_t *m = SB_NEW(sb_vr_msg_t);
     sb_vr_session_ref(s);
@@ -150,7 +132,7 @@ static sb_vr_session_t *sb_vr_span_handle(sb_vr_span_link_t *link)
     return s;
 }
 
-static char *sb_vr_span_link_key(uint64_t feed, unsigned node)
+char *sb_vr_span_link_key(uint64_t feed, unsigned node)
 {
     return g_strdup_printf("%llu:%u", (unsigned long long)feed, node);
 }
@@ -159,7 +141,7 @@ static char *sb_vr_span_link_key(uint64_t feed, unsigned node)
 
 /* Another node's participant in r: a publisher of our own joins for it. Under the lock;
  * the handle is made outside it. Returns its session (borrowed) or NULL. */
-static sb_vr_session_t *sb_vr_span_remote_add(uint64_t room, unsigned node, uint64_t id,
+sb_vr_session_t *sb_vr_span_remote_add(uint64_t room, unsigned node, uint64_t id,
                                               const char *display)
 {
     g_mutex_lock(&sb_vr_lock);
@@ -196,7 +178,7 @@ static sb_vr_session_t *sb_vr_span_remote_add(uint64_t room, unsigned node, uint
 }
 
 /* Our publisher of another node's participant, or NULL. Under the lock. */
-static sb_vr_session_t *sb_vr_span_remote_find(sb_vr_room_t *r, uint64_t id, unsigned node)
+sb_vr_session_t *sb_vr_span_remote_find(sb_vr_room_t *r, uint64_t id, unsigned node)
 {
     sb_vr_session_t *s = r && r->span ? g_hash_table_lookup(r->span->remote, &id) : NULL;
     return s && s->link->node == node ? s : NULL;
@@ -204,7 +186,7 @@ static sb_vr_session_t *sb_vr_span_remote_find(sb_vr_room_t *r, uint64_t id, uns
 
 /* It left (or its node did): gone from here, with the events a leave makes. Under the
  * lock. */
-static void sb_vr_span_remote_remove(sb_vr_room_t *r, uint64_t id, bool kicked,
+void sb_vr_span_remote_remove(sb_vr_room_t *r, uint64_t id, bool kicked,
                                      sb_vr_outbox_t *ob)
 {
     sb_vr_session_t *s = g_hash_table_lookup(r->span->remote, &id);
@@ -305,7 +287,7 @@ static void sb_vr_span_open_run(void *arg)
     }
 }
 
-static void sb_vr_span_open(uint64_t room, uint64_t feed)
+void sb_vr_span_open(uint64_t room, uint64_t feed)
 {
     sb_vr_span_open_t *o = SB_NEW(sb_vr_span_open_t);
     o->room = room;
@@ -314,7 +296,7 @@ static void sb_vr_span_open(uint64_t room, uint64_t feed)
 }
 
 /* Our links of feed (to node, or to every node when node is -1) go. Under the lock. */
-static void sb_vr_span_close_links(sb_vr_room_t *r, uint64_t feed, int node)
+void sb_vr_span_close_links(sb_vr_room_t *r, uint64_t feed, int node)
 {
     if (!r->span)
         return;
@@ -346,7 +328,7 @@ void sb_vr_span_unpublished(sb_vr_publisher_t *p)
     sb_vr_span_broadcast(p->room, "unpublished", json_pack("{s:I}", "id", (json_int_t)p->id));
 }
 
-void sb_vr_span_left(sb_vr_publisher_t *p, bool kicked, sb_vr_outbox_t *ob)
+void sb_vr_span_left(sb_vr_publisher_t *p, bool kicked)
 {
     if (!sb_vr_span_on() || sb_vr_pub_remote(p) || p->session->link)
         return;
@@ -354,22 +336,6 @@ void sb_vr_span_left(sb_vr_publisher_t *p, bool kicked, sb_vr_outbox_t *ob)
     sb_vr_span_close_links(r, p->id, -1);
     sb_vr_span_broadcast(r, "left",
                          json_pack("{s:I, s:b}", "id", (json_int_t)p->id, "kicked", kicked));
-    /* The last of this node's participants: the room's other nodes no longer hear of it. */
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, r->participants);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        if (v != p && !sb_vr_pub_remote(v))
-            return;
-    if (!r->span || !r->span->active)
-        return;
-    sb_vr_span_broadcast(r, "bye", NULL);
-    r->span->active = false;
-    memset(r->span->peer, 0, sizeof(r->span->peer));
-    GList *ids = g_hash_table_get_keys(r->span->remote);
-    for (GList *l = ids; l; l = l->next)
-        sb_vr_span_remote_remove(r, *(uint64_t *)l->data, false, ob);
-    g_list_free(ids);
 }
 
 void sb_vr_span_destroyed(sb_vr_room_t *r)
@@ -389,7 +355,7 @@ void sb_vr_span_destroyed(sb_vr_room_t *r)
 }
 
 /* This node's participants in r, as a hello lists them. Under the lock. */
-static json_t *sb_vr_span_locals(sb_vr_room_t *r)
+json_t *sb_vr_span_locals(sb_vr_room_t *r)
 {
     json_t *list = json_array();
     GHashTableIter it;
@@ -407,29 +373,21 @@ static json_t *sb_vr_span_locals(sb_vr_room_t *r)
     return list;
 }
 
-void sb_vr_span_joined(sb_vr_publisher_t *p)
+/* This node's first participant (or subscriber) in the room: greet the nodes the directory
+ * says have members in it (this node's member was queued before this read, so of two nodes
+ * that join at the same time one sees the other). Message thread, no lock. */
+static void sb_vr_span_activate(uint64_t room)
 {
-    if (!sb_vr_span_on() || sb_vr_pub_remote(p) || p->session->link)
-        return;
-    char key[24];
-    snprintf(key, sizeof(key), "%llu", (unsigned long long)p->room->o.room);
     g_mutex_lock(&sb_vr_lock);
-    sb_vr_room_t *r = p->room;
-    bool first = !r->destroyed && !sb_vr_span_of(r)->active;
-    if (!first && !r->destroyed) {
-        json_t *extra = json_pack("{s:I}", "id", (json_int_t)p->id);
-        if (p->display)
-            json_object_set_new(extra, "display", json_string(p->display));
-        sb_vr_span_broadcast(r, "joined", extra);
-    }
+    sb_vr_room_t *r = sb_vr_room_find(room);
+    bool first = r && !r->destroyed && !sb_vr_span_of(r)->active;
     if (first)
         r->span->active = true;
     g_mutex_unlock(&sb_vr_lock);
     if (!first)
         return;
-    /* The first here: greet the nodes the directory says have members in the room (this
-     * node's member was queued before this read, so a node that joins at the same time sees
-     * us, or we see it). */
+    char key[24];
+    snprintf(key, sizeof(key), "%llu", (unsigned long long)room);
     json_t *members = sb_vr_core->dir_members(SB_VR_PACKAGE, key);
     int me = sb_vr_core->cluster_node();
     bool nodes[SB_VR_SPAN_NODES] = {false};
@@ -437,12 +395,14 @@ void sb_vr_span_joined(sb_vr_publisher_t *p)
     json_t *info;
     json_object_foreach(members, mid, info) {
         json_int_t n = json_integer_value(json_object_get(info, "node"));
-        if (n >= 0 && n < SB_VR_SPAN_NODES && n != me && sb_vr_core->cluster_node_alive((unsigned)n))
+        if (n >= 0 && n < SB_VR_SPAN_NODES && n != me &&
+            sb_vr_core->cluster_node_alive((unsigned)n))
             nodes[n] = true;
     }
     json_decref(members);
     g_mutex_lock(&sb_vr_lock);
-    if (!r->destroyed && r->span) {
+    r = sb_vr_room_find(room);
+    if (r && !r->destroyed && r->span) {
         json_t *extra = json_pack("{s:o, s:b}", "participants", sb_vr_span_locals(r), "reply",
                                   false);
         for (unsigned n = 0; n < SB_VR_SPAN_NODES; n++) {
@@ -454,6 +414,91 @@ void sb_vr_span_joined(sb_vr_publisher_t *p)
         json_decref(extra);
     }
     g_mutex_unlock(&sb_vr_lock);
+}
+
+void sb_vr_span_joined(sb_vr_publisher_t *p)
+{
+    if (!sb_vr_span_on() || sb_vr_pub_remote(p) || p->session->link)
+        return;
+    g_mutex_lock(&sb_vr_lock);
+    sb_vr_room_t *r = p->room;
+    uint64_t room = r->o.room;
+    bool first = !r->destroyed && !sb_vr_span_of(r)->active;
+    if (!first && !r->destroyed) {
+        json_t *extra = json_pack("{s:I}", "id", (json_int_t)p->id);
+        if (p->display)
+            json_object_set_new(extra, "display", json_string(p->display));
+        sb_vr_span_broadcast(r, "joined", extra);
+    }
+    g_mutex_unlock(&sb_vr_lock);
+    if (first)
+        sb_vr_span_activate(room);
+}
+
+/* A subscriber that names feeds this node does not show yet: the room's instance here
+ * greets the others, whose publishers then come (a link each); the request runs again in
+ * SB_VR_SPAN_RETRY_MS, at most SB_VR_SPAN_RETRIES times, then answers as it can. */
+#define SB_VR_SPAN_RETRY_MS 100
+#define SB_VR_SPAN_RETRIES 60
+
+static gboolean sb_vr_span_retry(gpointer arg)
+{
+    sb_vr_queue_msg(arg);
+    return G_SOURCE_REMOVE;
+}
+
+bool sb_vr_span_wait_feeds(sb_vr_msg_t *m, json_t *items)
+{
+    if (!sb_vr_span_on() || m->s->link || m->retries >= SB_VR_SPAN_RETRIES)
+        return false;
+    uint64_t room = (uint64_t)json_integer_value(json_object_get(m->body, "room"));
+    bool missing = false;
+    g_mutex_lock(&sb_vr_lock);
+    sb_vr_room_t *r = sb_vr_room_find(room);
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        uint64_t feed = (uint64_t)json_integer_value(json_object_get(it, "feed"));
+        sb_vr_publisher_t *p = r && feed ? g_hash_table_lookup(r->participants, &feed) : NULL;
+        missing = missing || (r && feed && (!p || !sb_vr_pub_live(p)));
+    }
+    g_mutex_unlock(&sb_vr_lock);
+    if (!missing)
+        return false;
+    sb_vr_span_activate(room);
+    sb_vr_msg_t *again = SB_NEW(sb_vr_msg_t);
+    sb_vr_session_ref(m->s);
+    again->s = m->s;
+    again->transaction = sb_strdup(m->transaction);
+    again->body = json_incref(m->body);
+    again->jsep = m->jsep ? json_incref(m->jsep) : NULL;
+    again->retries = m->retries + 1;
+    g_timeout_add(SB_VR_SPAN_RETRY_MS, sb_vr_span_retry, again);
+    return true;
+}
+
+void sb_vr_span_idle_check(sb_vr_room_t *r, sb_vr_outbox_t *ob)
+{
+    if (!sb_vr_span_on() || !r->span || !r->span->active)
+        return;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, r->participants);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (!sb_vr_pub_remote(v) && !((sb_vr_publisher_t *)v)->session->link &&
+            sb_vr_pub_in_room(v))
+            return;
+    for (guint i = 0; i < r->subscribers->len; i++)
+        if (!((sb_vr_subscriber_t *)g_ptr_array_index(r->subscribers, i))->session->link)
+            return;
+    /* Nobody of this node is left: the room's other nodes no longer hear of it. */
+    sb_vr_span_broadcast(r, "bye", NULL);
+    r->span->active = false;
+    memset(r->span->peer, 0, sizeof(r->span->peer));
+    GList *ids = g_hash_table_get_keys(r->span->remote);
+    for (GList *l = ids; l; l = l->next)
+        sb_vr_span_remote_remove(r, *(uint64_t *)l->data, false, ob);
+    g_list_free(ids);
 }
 
 void sb_vr_span_ensure_room(json_t *body)
@@ -578,223 +623,3 @@ void sb_vr_push_event(sb_plugin_handle_t *h, const char *transaction, json_t *da
     sb_vr_core->push_event(h, transaction, data, jsep);
 }
 
-/* ---- messages from the other nodes (message thread) ---- */
-
-static void sb_vr_span_hello(unsigned from, uint64_t room, json_t *body)
-{
-    json_t *list = json_object_get(body, "participants");
-    g_mutex_lock(&sb_vr_lock);
-    sb_vr_room_t *r = sb_vr_room_find(room);
-    bool active = r && !r->destroyed && r->span && r->span->active;
-    json_t *locals = NULL;
-    if (active) {
-        r->span->peer[from] = true;
-        if (!json_is_true(json_object_get(body, "reply")))
-            locals = sb_vr_span_locals(r);
-    }
-    g_mutex_unlock(&sb_vr_lock);
-    if (!active)
-        return; /* no participant here any more: the sender hears "bye" from nobody */
-    if (locals)
-        sb_vr_span_send(from, "hello", room,
-                        json_pack("{s:o, s:b}", "participants", locals, "reply", true));
-    size_t i;
-    json_t *it;
-    json_array_foreach(list, i, it) {
-        uint64_t id = (uint64_t)json_integer_value(json_object_get(it, "id"));
-        if (id)
-            sb_vr_span_remote_add(room, from, id,
-                                  json_string_value(json_object_get(it, "display")));
-    }
-    /* Our live publishers' media to the new node. */
-    g_mutex_lock(&sb_vr_lock);
-    r = sb_vr_room_find(room);
-    GHashTableIter hit;
-    gpointer k, v;
-    if (r)
-        g_hash_table_iter_init(&hit, r->participants);
-    while (r && g_hash_table_iter_next(&hit, &k, &v)) {
-        sb_vr_publisher_t *p = v;
-        if (!sb_vr_pub_remote(p) && !p->session->link && sb_vr_pub_live(p))
-            sb_vr_span_open(room, p->id);
-    }
-    g_mutex_unlock(&sb_vr_lock);
-}
-
-static void sb_vr_span_link_offer(unsigned from, uint64_t room, json_t *body)
-{
-    uint64_t feed = (uint64_t)json_integer_value(json_object_get(body, "feed"));
-    json_t *map = json_object_get(body, "map"), *mids = json_object_get(body, "link_mids");
-    const char *sdp = json_string_value(json_object_get(body, "sdp"));
-    size_t n = json_array_size(map);
-    if (!feed || !sdp || !n || n > SB_VR_SPAN_MAX_MLINES || json_array_size(mids) != n)
-        return;
-    g_mutex_lock(&sb_vr_lock);
-    sb_vr_session_t *s = sb_vr_span_remote_find(sb_vr_room_find(room), feed, from);
-    if (s) {
-        sb_vr_span_link_t *l = s->link;
-        l->nmap = (unsigned)n;
-        for (size_t k = 0; k < n; k++) {
-            json_t *e = json_array_get(map, k);
-            snprintf(l->map[k].mid, sizeof(l->map[k].mid), "%s",
-                     json_string_value(json_array_get(e, 0)) ?: "");
-            l->map[k].layer = (unsigned)json_integer_value(json_array_get(e, 1));
-            snprintf(l->link_mids[k], sizeof(l->link_mids[k]), "%s",
-                     json_string_value(json_array_get(mids, k)) ?: "");
-        }
-        sb_vr_session_ref(s);
-    }
-    g_mutex_unlock(&sb_vr_lock);
-    if (!s)
-        return;
-    sb_vr_span_request(s, json_pack("{s:s}", "request", "configure"),
-                       json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp));
-    sb_vr_session_unref(s);
-}
-
-static void sb_vr_span_link_answer(unsigned from, uint64_t room, json_t *body)
-{
-    uint64_t feed = (uint64_t)json_integer_value(json_object_get(body, "feed"));
-    const char *sdp = json_string_value(json_object_get(body, "sdp"));
-    if (!sdp)
-        return;
-    char *key = sb_vr_span_link_key(feed, from);
-    g_mutex_lock(&sb_vr_lock);
-    sb_vr_room_t *r = sb_vr_room_find(room);
-    sb_vr_session_t *s = r && r->span ? g_hash_table_lookup(r->span->links, key) : NULL;
-    if (s)
-        sb_vr_session_ref(s);
-    g_mutex_unlock(&sb_vr_lock);
-    g_free(key);
-    if (!s)
-        return;
-    sb_vr_span_request(s, json_pack("{s:s}", "request", "start"),
-                       json_pack("{s:s, s:s}", "type", "answer", "sdp", sdp));
-    sb_vr_session_unref(s);
-}
-
-/* Another node's participant left, stopped publishing, or the node said bye (id 0: all of
- * that node's). Message thread. */
-static void sb_vr_span_gone(unsigned from, uint64_t room, uint64_t id, const char *what)
-{
-    sb_vr_outbox_t ob;
-    sb_vr_outbox_init(&ob);
-    g_mutex_lock(&sb_vr_lock);
-    sb_vr_room_t *r = sb_vr_room_find(room);
-    if (r && r->span) {
-        if (!strcmp(what, "unpublished")) {
-            sb_vr_session_t *s = sb_vr_span_remote_find(r, id, from);
-            if (s && s->pub)
-                sb_vr_publisher_unpublish(s->pub, &ob);
-        } else if (!strcmp(what, "bye") || !strcmp(what, "node")) {
-            r->span->peer[from] = false;
-            sb_vr_span_close_links(r, 0, (int)from);
-            GList *ids = g_hash_table_get_keys(r->span->remote);
-            for (GList *l = ids; l; l = l->next)
-                if (sb_vr_span_remote_find(r, *(uint64_t *)l->data, from))
-                    sb_vr_span_remote_remove(r, *(uint64_t *)l->data, false, &ob);
-            g_list_free(ids);
-        } else if (sb_vr_span_remote_find(r, id, from)) {
-            sb_vr_span_remote_remove(r, id, !strcmp(what, "kicked"), &ob);
-        }
-    }
-    g_mutex_unlock(&sb_vr_lock);
-    sb_vr_outbox_flush(&ob);
-}
-
-static void sb_vr_span_destroy_here(uint64_t room)
-{
-    sb_vr_outbox_t ob;
-    sb_vr_outbox_init(&ob);
-    g_mutex_lock(&sb_vr_lock);
-    sb_vr_room_t *r = sb_vr_room_find(room);
-    json_t *answer = NULL;
-    if (r) {
-        if (r->span) /* the others know already */
-            memset(r->span->peer, 0, sizeof(r->span->peer));
-        sb_vr_sync_req_t req = {.body = NULL, .room = r, .ob = &ob};
-        answer = sb_vr_req_destroy(&req);
-    }
-    g_mutex_unlock(&sb_vr_lock);
-    sb_vr_outbox_flush(&ob);
-    json_decref(answer);
-}
-
-typedef struct sb_vr_span_in {
-    unsigned from;
-    json_t *body;
-} sb_vr_span_in_t;
-
-static void sb_vr_span_in_free(void *arg)
-{
-    sb_vr_span_in_t *in = arg;
-    json_decref(in->body);
-    sb_free(in);
-}
-
-static void sb_vr_span_in_run(void *arg)
-{
-    sb_vr_span_in_t *in = arg;
-    const char *type = json_string_value(json_object_get(in->body, "type"));
-    uint64_t room = (uint64_t)json_integer_value(json_object_get(in->body, "room"));
-    uint64_t id = (uint64_t)json_integer_value(json_object_get(in->body, "id"));
-    if (!type || !room)
-        return;
-    if (!strcmp(type, "hello"))
-        sb_vr_span_hello(in->from, room, in->body);
-    else if (!strcmp(type, "joined") && id)
-        sb_vr_span_remote_add(room, in->from, id,
-                              json_string_value(json_object_get(in->body, "display")));
-    else if (!strcmp(type, "link_offer"))
-        sb_vr_span_link_offer(in->from, room, in->body);
-    else if (!strcmp(type, "link_answer"))
-        sb_vr_span_link_answer(in->from, room, in->body);
-    else if (!strcmp(type, "left"))
-        sb_vr_span_gone(in->from, room, id,
-                        json_is_true(json_object_get(in->body, "kicked")) ? "kicked" : "left");
-    else if (!strcmp(type, "unpublished") || !strcmp(type, "bye"))
-        sb_vr_span_gone(in->from, room, id, type);
-    else if (!strcmp(type, "destroyed"))
-        sb_vr_span_destroy_here(room);
-}
-
-void sb_vr_span_on_message(unsigned from, json_t *body)
-{
-    if (from >= SB_VR_SPAN_NODES)
-        return;
-    sb_vr_span_in_t *in = SB_NEW(sb_vr_span_in_t);
-    in->from = from;
-    in->body = json_incref(body);
-    sb_vr_defer(sb_vr_span_in_run, in, sb_vr_span_in_free);
-}
-
-typedef struct sb_vr_span_node {
-    unsigned node;
-} sb_vr_span_node_t;
-
-static void sb_vr_span_node_run(void *arg)
-{
-    unsigned node = ((sb_vr_span_node_t *)arg)->node;
-    g_mutex_lock(&sb_vr_lock);
-    GPtrArray *rooms = sb_vr_rooms_all();
-    GArray *ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-    for (guint i = 0; i < rooms->len; i++) {
-        sb_vr_room_t *r = g_ptr_array_index(rooms, i);
-        if (r->span)
-            g_array_append_val(ids, r->o.room);
-    }
-    g_ptr_array_unref(rooms);
-    g_mutex_unlock(&sb_vr_lock);
-    for (guint i = 0; i < ids->len; i++)
-        sb_vr_span_gone(node, g_array_index(ids, uint64_t, i), 0, "node");
-    g_array_free(ids, TRUE);
-}
-
-void sb_vr_span_on_node(unsigned node, bool alive)
-{
-    if (alive || node >= SB_VR_SPAN_NODES)
-        return;
-    sb_vr_span_node_t *n = SB_NEW(sb_vr_span_node_t);
-    n->node = node;
-    sb_vr_defer(sb_vr_span_node_run, n, sb_free);
-}

@@ -627,6 +627,10 @@ void sb_vr_subscriber_join(sb_vr_msg_t *m)
         }
     }
     sb_vr_span_ensure_room(m->body);
+    if (sb_vr_span_wait_feeds(m, items)) {
+        json_decref(legacy);
+        return;
+    }
     g_mutex_lock(&sb_vr_lock);
     sb_vr_subscriber_t *s = sb_vr_subscriber_enter(m, items, &err);
     json_t *reply = s ? json_pack("{s:s, s:I}", "videoroom", "attached", "room",
@@ -667,7 +671,13 @@ void sb_vr_subscriber_leave(sb_vr_subscriber_t *s, sb_vr_outbox_t *ob)
     sb_vr_fwd_sub_detach(s);
     if (!s->session->destroyed)
         sb_vr_outbox_close_pc(ob, s->h);
-    g_ptr_array_remove(s->room->subscribers, s); /* drops the room's reference */
+    sb_vr_room_t *r = s->room;
+    bool ours = s->session->link != NULL;
+    sb_vr_room_ref(r);
+    g_ptr_array_remove(r->subscribers, s); /* drops the room's reference */
+    if (!ours)
+        sb_vr_span_idle_check(r, ob);
+    sb_vr_room_unref(r);
 }
 
 void sb_vr_subscriber_hangup_media(sb_vr_session_t *ses)

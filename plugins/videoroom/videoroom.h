@@ -289,6 +289,7 @@ typedef struct sb_vr_msg {
     char *transaction;
     json_t *body;
     json_t *jsep; /* NULL or {"type","sdp"} */
+    unsigned retries; /* span.c: ran again while another node's feeds came */
 } sb_vr_msg_t;
 
 /* Control thread: route one message (sync answer, or queue). */
@@ -364,7 +365,7 @@ unsigned sb_vr_span_sdp_mids(const char *sdp, char mids[][64], unsigned max);
 /* Hooks of the room's life (under the lock unless said). */
 void sb_vr_span_live(sb_vr_publisher_t *p);                /* published (media up) */
 void sb_vr_span_unpublished(sb_vr_publisher_t *p);         /* stopped publishing */
-void sb_vr_span_left(sb_vr_publisher_t *p, bool kicked, sb_vr_outbox_t *ob); /* left */
+void sb_vr_span_left(sb_vr_publisher_t *p, bool kicked);   /* left the room */
 void sb_vr_span_destroyed(sb_vr_room_t *r);                /* the room is destroyed here */
 void sb_vr_span_free(sb_vr_room_t *r);                     /* the room's memory goes */
 /* Message thread, no lock: a participant of this node joined (first in the room here: the
@@ -373,6 +374,11 @@ void sb_vr_span_joined(sb_vr_publisher_t *p);
 /* Message thread, no lock: the room a join names, made here from the cluster's directory
  * when another node has it. */
 void sb_vr_span_ensure_room(json_t *body);
+/* Message thread, no lock: a subscriber's join names feeds of other nodes not shown here
+ * yet; true when it will run again (after greeting the room's other nodes). */
+bool sb_vr_span_wait_feeds(sb_vr_msg_t *m, json_t *items);
+/* Under the lock: nobody of this node is left in r (after a leave): the others hear "bye". */
+void sb_vr_span_idle_check(sb_vr_room_t *r, sb_vr_outbox_t *ob);
 /* Events of our own handles go to span.c instead of a client (any thread, no lock). */
 bool sb_vr_span_on_event(sb_vr_session_t *s, json_t *data, json_t *jsep);
 /* The plugin's cluster ops (the cluster's threads). */
