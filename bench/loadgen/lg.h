@@ -59,6 +59,7 @@ typedef struct lg_config {
     const char *srtp;         /* "gcm" (Chromium-like), "cm" (aiortc-like), "any" */
     const char *ice_allow;    /* comma-separated interface allow list for our candidates */
     int server_pid;           /* 0: no server CPU/RSS sampling */
+    int more_pids[8];         /* a cluster's other nodes: their CPU counts too (0: none) */
     const char *json_path;    /* also write the summary there */
     unsigned room_base;       /* first room id */
     bool quiet;               /* no progress lines */

@@ -134,6 +134,9 @@ static lg_proc_t lg_proc_sample(int pid)
     s.ok = true;
     double precise = lg_proc_cpu_ns_s(pid);
     s.cpu_s = precise >= 0 ? precise : (double)(ut + st) / (double)hz;
+    for (unsigned i = 0; pid == lg_cfg.server_pid && i < G_N_ELEMENTS(lg_cfg.more_pids); i++)
+        if (lg_cfg.more_pids[i] > 0)
+            s.cpu_s += MAX(lg_proc_cpu_ns_s(lg_cfg.more_pids[i]), 0.0);
     s.rss_kb = rss_pages * (sysconf(_SC_PAGESIZE) / 1024);
     s.threads = threads;
     return s;
@@ -171,6 +174,8 @@ static void lg_usage(FILE *f)
             "  --srtp P              gcm | cm | any: SRTP profiles we accept (default gcm)\n"
             "  --ice-allow LIST      interfaces/addresses for our candidates (127.0.0.1)\n"
             "  --server-pid PID      sample the server's CPU and RSS over the window\n"
+            "                        (PID,PID,...: a cluster's nodes, whose CPU adds up;\n"
+            "                        RSS and UDP drops are the first's)\n"
             "  --room-base ID        first room id (default 4242)\n"
             "  --json FILE           also write the summary to FILE\n"
             "  --teardown MODE       together (close peers and destroy sessions at once, as\n"
@@ -322,9 +327,13 @@ static int lg_parse_args(int argc, char **argv)
         case O_ALLOW:
             lg_cfg.ice_allow = optarg;
             break;
-        case O_PID:
-            lg_cfg.server_pid = atoi(optarg);
+        case O_PID: {
+            char *next = optarg;
+            lg_cfg.server_pid = (int)strtol(next, &next, 10);
+            for (unsigned i = 0; *next == ',' && i < G_N_ELEMENTS(lg_cfg.more_pids); i++)
+                lg_cfg.more_pids[i] = (int)strtol(next + 1, &next, 10);
             break;
+        }
         case O_BASE:
             lg_cfg.room_base = (unsigned)atoi(optarg);
             break;
