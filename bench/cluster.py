@@ -2,7 +2,9 @@
 """What spanning nodes costs (docs/scaling.md): the same sb-loadgen load on one node, and
 through HAProxy (the shipped conf/haproxy.cfg) on three nodes whose sessions the balancer
 spreads (least connections), so each room spans nodes and each publisher's media crosses a
-link per other node. Per layout: one-way latency p50/p99 (sb-loadgen's clock, sender to
+link per other node; and the same people on three nodes in rooms that do not span (one room
+per node, "three apart"), which tells what three processes sharing this box cost apart from
+the links. Per layout: one-way latency p50/p99 (sb-loadgen's clock, sender to
 receiver), and the servers' CPU per delivered packet (every node's threads, schedstat, over
 the measured window, divided by the packets sb-loadgen received). Then joins: the echo
 scenario's offer-to-webrtcup p50 through the balancer and straight to a node.
@@ -56,6 +58,49 @@ def loadgen(build, url, pids, extra, seconds):
             os.unlink(out)
 
 
+def loadgen_apart(build, c, extra, seconds, persons):
+    """The same people in rooms that do not span: one room per node, each room's people on
+    its node (one sb-loadgen per node, straight to it), so three processes share the box as
+    in the spanning layout but nothing crosses between nodes. One summary, its CPU over
+    every node, its packets those of all three."""
+    from clusterlab import node_ports
+    procs, outs = [], []
+    per = max(1, persons // len(c.nodes))
+    for i in range(len(c.nodes)):
+        out = tempfile.mktemp(prefix="sb-cluster-bench-", suffix=".json")
+        cmd = [os.path.join(build, "bench", "sb-loadgen"), "--server",
+               "http://127.0.0.1:%d/janus" % node_ports(i + 1)[0], "--quiet", "--warmup", "3",
+               "--duration", str(seconds), "--join-rate", "20", "--json", out,
+               "--room-base", str(7000 + 100 * i)] + extra
+        cmd[cmd.index("--subscribers") + 1] = str(per)
+        if i == 0:
+            cmd += ["--server-pid", ",".join(str(p) for p in c.pids())]
+        procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE))
+        outs.append(out)
+    sums = []
+    for p, out in zip(procs, outs):
+        p.wait(timeout=seconds + 180)
+        try:
+            with open(out) as f:
+                sums.append(json.load(f))
+        except (OSError, ValueError):
+            sums.append(None)
+        finally:
+            if os.path.exists(out):
+                os.unlink(out)
+    if not all(sums) or "server_process" not in sums[0]:
+        return None
+    s = sums[0]
+    recv = sum(x["window"]["received_per_s"] for x in sums)
+    cpu_per_s = s["server_process"]["cpu_s"] / s["window_s"]
+    s["server_process"]["cpu_us_per_pkt"] = cpu_per_s * 1e6 / recv if recv else 0
+    s["window"]["received_per_s"] = recv
+    s["window"]["lost"] = sum(x["window"]["lost"] for x in sums)
+    s["peerconnections"]["up"] = sum(x["peerconnections"]["up"] for x in sums)
+    return s
+
+
 class Cluster:
     """Redis, n nodes and (for n > 1) HAProxy with the shipped configuration."""
 
@@ -102,12 +147,16 @@ def main():
     reexec_in_netns()
     rooms = ["--scenario", a.scenario, "--subscribers", str(a.persons), "--rooms", str(a.rooms),
              "--video-kbps", str(a.video_kbps), "--pacing", "2.5"]
-    figures = {"one node": [], "three nodes": [], "joins direct": [], "joins balancer": []}
+    figures = {"one node": [], "three nodes": [], "three apart": [], "joins direct": [],
+               "joins balancer": []}
     for run in range(1, a.runs + 1):
-        for name, n in (("one node", 1), ("three nodes", 3)):
+        for name, n in (("one node", 1), ("three nodes", 3), ("three apart", 3)):
             c = Cluster(build, n, a.loops)
             try:
-                s = loadgen(build, c.url(), c.pids(), rooms, a.seconds)
+                if name == "three apart":
+                    s = loadgen_apart(build, c, rooms, a.seconds, a.persons)
+                else:
+                    s = loadgen(build, c.url(), c.pids(), rooms, a.seconds)
             finally:
                 c.stop()
             if not s or "server_process" not in s:
@@ -136,14 +185,18 @@ def main():
             c.stop()
     med = lambda rows, k: statistics.median(r[k] for r in rows) if rows else float("nan")  # noqa
     print("medians of %d runs:" % a.runs)
-    for name in ("one node", "three nodes"):
+    for name in ("one node", "three nodes", "three apart"):
         rows = figures[name]
         print("  %-12s latency p50 %.2f ms, p99 %.2f ms; %.1f us per delivered packet" % (
             name, med(rows, "p50"), med(rows, "p99"), med(rows, "us_per_pkt")))
-    one, three = figures["one node"], figures["three nodes"]
+    one, three, apart = figures["one node"], figures["three nodes"], figures["three apart"]
     if one and three:
         print("  the hop adds %.2f ms at p50; CPU per delivered packet x%.2f" % (
             med(three, "p50") - med(one, "p50"), med(three, "us_per_pkt") / med(one, "us_per_pkt")))
+    if one and apart and three:
+        print("  three processes on this box, nothing crossing: x%.2f; the links on top: x%.2f" % (
+            med(apart, "us_per_pkt") / med(one, "us_per_pkt"),
+            med(three, "us_per_pkt") / med(apart, "us_per_pkt")))
     print("  joins, offer to webrtcup p50: direct %.1f ms, through the balancer %.1f ms" % (
         med(figures["joins direct"], "p50"), med(figures["joins balancer"], "p50")))
 
