@@ -212,7 +212,10 @@ static int sb_main_start_cluster(const sb_config_t *cfg)
         return 0;
     sb_rooms_init();
     sb_cluster_watch_nodes(sb_main_node_change, NULL);
-    return sb_cluster_messages_start(cfg->cluster_secret, sb_main_cluster_message);
+    rc = sb_cluster_messages_start(cfg->cluster_secret, sb_main_cluster_message);
+    if (rc < 0)
+        SB_ERROR("main", "cluster: cluster.secret must be 1 to 255 bytes");
+    return rc;
 }
 
 static bool sb_main_is_dir(const char *path)

@@ -30,8 +30,13 @@ typedef struct sb_msg_seen {
     uint64_t seq;
 } sb_msg_seen_t;
 
+#define SB_MSG_SECRET_MAX 256
+
 static struct {
-    char *secret;
+    /* Kept for the process's life once set (no free): a sender racing the stop at
+     * shutdown still reads valid bytes; its message is dropped with the cluster's queue. */
+    char secret[SB_MSG_SECRET_MAX];
+    atomic_bool ready;
     char boot[SB_MSG_BOOT_LEN];
     atomic_ullong seq;
     sb_cluster_msg_fn handler;
@@ -159,7 +164,7 @@ static int sb_msg_publish(sb_redis_t *r, void *arg)
 
 int sb_cluster_send(unsigned node, const char *package, json_t *body)
 {
-    if (!sb_cluster_enabled() || !sb_msgs.secret)
+    if (!sb_cluster_enabled() || !atomic_load(&sb_msgs.ready))
         return SB_ENOTSUP;
     if (node >= SB_CLUSTER_MAX_NODES || node == sb_cluster_node_id() || !package ||
         strlen(package) >= SB_CLUSTER_MSG_PACKAGE_MAX || !json_is_object(body))
@@ -269,9 +274,10 @@ int sb_cluster_messages_start(const char *secret, sb_cluster_msg_fn handler)
 {
     if (!sb_cluster_enabled())
         return 0;
-    if (!secret || !*secret)
+    if (!secret || !*secret || strlen(secret) >= SB_MSG_SECRET_MAX)
         return SB_EINVAL;
-    sb_msgs.secret = sb_strdup(secret);
+    snprintf(sb_msgs.secret, sizeof(sb_msgs.secret), "%s", secret);
+    atomic_store(&sb_msgs.ready, true);
     sb_msgs.handler = handler;
     uint8_t raw[16];
     sb_random_bytes(raw, sizeof(raw));
@@ -289,6 +295,5 @@ void sb_cluster_messages_stop(void)
     atomic_store(&sb_msgs.stopping, true);
     g_thread_join(sb_msgs.reader);
     sb_msgs.reader = NULL;
-    sb_free(sb_msgs.secret);
-    sb_msgs.secret = NULL;
+    atomic_store(&sb_msgs.ready, false);
 }

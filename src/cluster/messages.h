@@ -25,7 +25,8 @@
 /* A verified message for package from node from; body borrowed. Must not block. */
 typedef void (*sb_cluster_msg_fn)(unsigned from, const char *package, json_t *body);
 
-/* After sb_cluster_start. secret: the cluster's (non-empty). 0 or SB_E*. */
+/* After sb_cluster_start. secret: the cluster's (1 to 255 bytes; else SB_EINVAL). 0 or
+ * SB_E*. */
 int sb_cluster_messages_start(const char *secret, sb_cluster_msg_fn handler);
 void sb_cluster_messages_stop(void);
 
