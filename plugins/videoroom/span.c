@@ -441,12 +441,6 @@ void sb_vr_span_joined(sb_vr_publisher_t *p)
 #define SB_VR_SPAN_RETRY_MS 100
 #define SB_VR_SPAN_RETRIES 60
 
-static gboolean sb_vr_span_retry(gpointer arg)
-{
-    sb_vr_queue_msg(arg);
-    return G_SOURCE_REMOVE;
-}
-
 bool sb_vr_span_wait_feeds(sb_vr_msg_t *m, json_t *items)
 {
     if (!sb_vr_span_on() || m->s->link || m->retries >= SB_VR_SPAN_RETRIES)
@@ -473,7 +467,7 @@ bool sb_vr_span_wait_feeds(sb_vr_msg_t *m, json_t *items)
     again->body = json_incref(m->body);
     again->jsep = m->jsep ? json_incref(m->jsep) : NULL;
     again->retries = m->retries + 1;
-    g_timeout_add(SB_VR_SPAN_RETRY_MS, sb_vr_span_retry, again);
+    sb_vr_queue_msg_later(again, SB_VR_SPAN_RETRY_MS);
     return true;
 }
 

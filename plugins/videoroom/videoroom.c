@@ -21,10 +21,13 @@ typedef struct sb_vr_work {
     void (*fn)(void *arg);
     void *arg;
     void (*done)(void *arg);
+    int64_t due_us; /* sb_vr_later: when it runs */
 } sb_vr_work_t;
 
 static GAsyncQueue *sb_vr_queue;
 static GThread *sb_vr_thread;
+/* Work the message thread runs later (sb_vr_queue_msg_later), soonest first. Its own. */
+static GQueue sb_vr_later = G_QUEUE_INIT;
 static sb_vr_work_t sb_vr_stop_work; /* sentinel */
 
 /* ---- sessions ------------------------------------------------------------------------- */
@@ -76,14 +79,51 @@ void sb_vr_queue_msg(sb_vr_msg_t *m)
     sb_vr_defer(sb_vr_msg_run, m, sb_vr_msg_free);
 }
 
+static gint sb_vr_later_cmp(gconstpointer a, gconstpointer b, gpointer unused)
+{
+    (void)unused;
+    int64_t x = ((const sb_vr_work_t *)a)->due_us, y = ((const sb_vr_work_t *)b)->due_us;
+    return x < y ? -1 : x > y;
+}
+
+void sb_vr_queue_msg_later(sb_vr_msg_t *m, unsigned ms)
+{
+    sb_vr_work_t *w = SB_NEW(sb_vr_work_t);
+    w->fn = sb_vr_msg_run;
+    w->arg = m;
+    w->done = sb_vr_msg_free;
+    w->due_us = g_get_monotonic_time() + (int64_t)ms * 1000;
+    g_queue_insert_sorted(&sb_vr_later, w, sb_vr_later_cmp, NULL);
+}
+
+static void sb_vr_work_run(sb_vr_work_t *w)
+{
+    w->fn(w->arg);
+    if (w->done)
+        w->done(w->arg);
+    sb_free(w);
+}
+
 static gpointer sb_vr_thread_run(gpointer unused)
 {
     (void)unused;
     for (;;) {
-        sb_vr_work_t *w = g_async_queue_pop(sb_vr_queue);
+        sb_vr_work_t *next = g_queue_peek_head(&sb_vr_later);
+        int64_t wait = next ? next->due_us - g_get_monotonic_time() : -1;
+        sb_vr_work_t *w = !next      ? g_async_queue_pop(sb_vr_queue)
+                          : wait > 0 ? g_async_queue_timeout_pop(sb_vr_queue, (guint64)wait)
+                                     : g_async_queue_try_pop(sb_vr_queue);
         if (w == &sb_vr_stop_work)
             break;
-        w->fn(w->arg);
+        if (w)
+            sb_vr_work_run(w);
+        int64_t now = g_get_monotonic_time();
+        while ((next = g_queue_peek_head(&sb_vr_later)) && next->due_us <= now)
+            sb_vr_work_run(g_queue_pop_head(&sb_vr_later));
+    }
+    /* What was due later is dropped with the plugin. */
+    sb_vr_work_t *w;
+    while ((w = g_queue_pop_head(&sb_vr_later))) {
         if (w->done)
             w->done(w->arg);
         sb_free(w);

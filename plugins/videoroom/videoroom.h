@@ -301,6 +301,8 @@ sb_plugin_result_t sb_vr_handle_message(sb_vr_session_t *s, const char *transact
 void sb_vr_process(sb_vr_msg_t *m);
 /* Queue a client message (taken) to the message thread (videoroom.c). */
 void sb_vr_queue_msg(sb_vr_msg_t *m);
+/* The same, run in ms milliseconds. Message thread only (dropped if the plugin stops). */
+void sb_vr_queue_msg_later(sb_vr_msg_t *m, unsigned ms);
 
 /* A synchronous request (create, edit, list, ...: answered at once, also over the Admin API)
  * run by its handler once the checks its entry of the request table declares passed
