@@ -123,6 +123,14 @@ static json_t *sb_vr_room_publishers_json(sb_vr_room_t *r, const sb_vr_publisher
     return list;
 }
 
+json_t *sb_vr_participant_json(const sb_vr_publisher_t *p)
+{
+    json_t *j = json_pack("{s:I}", "id", (json_int_t)p->id);
+    if (p->display)
+        json_object_set_new(j, "display", json_string(p->display));
+    return j;
+}
+
 static json_t *sb_vr_room_attendees_json(sb_vr_room_t *r, const sb_vr_publisher_t *skip)
 {
     json_t *list = json_array();
@@ -133,10 +141,7 @@ static json_t *sb_vr_room_attendees_json(sb_vr_room_t *r, const sb_vr_publisher_
         sb_vr_publisher_t *p = v;
         if (p == skip || sb_vr_pub_live(p))
             continue;
-        json_t *a = json_pack("{s:I}", "id", (json_int_t)p->id);
-        if (p->display)
-            json_object_set_new(a, "display", json_string(p->display));
-        json_array_append_new(list, a);
+        json_array_append_new(list, sb_vr_participant_json(p));
     }
     return list;
 }
@@ -313,11 +318,8 @@ static json_t *sb_vr_publisher_enter(sb_vr_msg_t *m, sb_vr_outbox_t *ob)
                                "publishers", sb_vr_room_publishers_json(r, p));
     if (r->o.notify_joining) {
         json_object_set_new(joined, "attendees", sb_vr_room_attendees_json(r, p));
-        json_t *who = json_pack("{s:I}", "id", (json_int_t)p->id);
-        if (display)
-            json_object_set_new(who, "display", json_string(display));
         json_t *ev = json_pack("{s:s, s:I, s:o}", "videoroom", "event", "room",
-                               (json_int_t)r->o.room, "joining", who);
+                               (json_int_t)r->o.room, "joining", sb_vr_participant_json(p));
         sb_vr_broadcast(ob, r, ev, p);
         json_decref(ev);
     }

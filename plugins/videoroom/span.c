@@ -316,13 +316,13 @@ void sb_vr_span_close_links(sb_vr_room_t *r, uint64_t feed, int node)
 
 void sb_vr_span_live(sb_vr_publisher_t *p)
 {
-    if (sb_vr_span_on() && !sb_vr_pub_remote(p) && !p->session->link && p->room->span)
+    if (sb_vr_span_on() && !sb_vr_pub_remote(p) && p->room->span)
         sb_vr_span_open(p->room->o.room, p->id);
 }
 
 void sb_vr_span_unpublished(sb_vr_publisher_t *p)
 {
-    if (!sb_vr_span_on() || sb_vr_pub_remote(p) || p->session->link)
+    if (!sb_vr_span_on() || sb_vr_pub_remote(p))
         return;
     sb_vr_span_close_links(p->room, p->id, -1);
     sb_vr_span_broadcast(p->room, "unpublished", json_pack("{s:I}", "id", (json_int_t)p->id));
@@ -330,7 +330,7 @@ void sb_vr_span_unpublished(sb_vr_publisher_t *p)
 
 void sb_vr_span_left(sb_vr_publisher_t *p, bool kicked)
 {
-    if (!sb_vr_span_on() || sb_vr_pub_remote(p) || p->session->link)
+    if (!sb_vr_span_on() || sb_vr_pub_remote(p))
         return;
     sb_vr_room_t *r = p->room;
     sb_vr_span_close_links(r, p->id, -1);
@@ -363,12 +363,8 @@ json_t *sb_vr_span_locals(sb_vr_room_t *r)
     g_hash_table_iter_init(&it, r->participants);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         sb_vr_publisher_t *p = v;
-        if (sb_vr_pub_remote(p) || p->session->link)
-            continue;
-        json_t *j = json_pack("{s:I}", "id", (json_int_t)p->id);
-        if (p->display)
-            json_object_set_new(j, "display", json_string(p->display));
-        json_array_append_new(list, j);
+        if (!sb_vr_pub_remote(p))
+            json_array_append_new(list, sb_vr_participant_json(p));
     }
     return list;
 }
@@ -418,17 +414,14 @@ static void sb_vr_span_activate(uint64_t room)
 
 void sb_vr_span_joined(sb_vr_publisher_t *p)
 {
-    if (!sb_vr_span_on() || sb_vr_pub_remote(p) || p->session->link)
+    if (!sb_vr_span_on() || sb_vr_pub_remote(p))
         return;
     g_mutex_lock(&sb_vr_lock);
     sb_vr_room_t *r = p->room;
     uint64_t room = r->o.room;
     bool first = !r->destroyed && !sb_vr_span_of(r)->active;
     if (!first && !r->destroyed) {
-        json_t *extra = json_pack("{s:I}", "id", (json_int_t)p->id);
-        if (p->display)
-            json_object_set_new(extra, "display", json_string(p->display));
-        sb_vr_span_broadcast(r, "joined", extra);
+        sb_vr_span_broadcast(r, "joined", sb_vr_participant_json(p));
     }
     g_mutex_unlock(&sb_vr_lock);
     if (first)
@@ -479,8 +472,7 @@ void sb_vr_span_idle_check(sb_vr_room_t *r, sb_vr_outbox_t *ob)
     gpointer k, v;
     g_hash_table_iter_init(&it, r->participants);
     while (g_hash_table_iter_next(&it, &k, &v))
-        if (!sb_vr_pub_remote(v) && !((sb_vr_publisher_t *)v)->session->link &&
-            sb_vr_pub_in_room(v))
+        if (!sb_vr_pub_remote(v) && sb_vr_pub_in_room(v))
             return;
     for (guint i = 0; i < r->subscribers->len; i++)
         if (!((sb_vr_subscriber_t *)g_ptr_array_index(r->subscribers, i))->session->link)

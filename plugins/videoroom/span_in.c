@@ -44,7 +44,7 @@ static void sb_vr_span_hello(unsigned from, uint64_t room, json_t *body)
         g_hash_table_iter_init(&hit, r->participants);
     while (r && g_hash_table_iter_next(&hit, &k, &v)) {
         sb_vr_publisher_t *p = v;
-        if (!sb_vr_pub_remote(p) && !p->session->link && sb_vr_pub_live(p))
+        if (!sb_vr_pub_remote(p) && sb_vr_pub_live(p))
             sb_vr_span_open(room, p->id);
     }
     g_mutex_unlock(&sb_vr_lock);

@@ -386,7 +386,11 @@ bool sb_vr_span_on_event(sb_vr_session_t *s, json_t *data, json_t *jsep);
 /* The plugin's cluster ops (the cluster's threads). */
 void sb_vr_span_on_message(unsigned from, json_t *body);
 void sb_vr_span_on_node(unsigned node, bool alive);
-/* A participant that is another node's (a publisher of our own). */
+/* {"id", "display"?} of a participant, as attendees, joining events and hellos list it.
+ * Owned. Under the lock. */
+json_t *sb_vr_participant_json(const sb_vr_publisher_t *p);
+/* A participant that is another node's (a publisher of our own: the only publishers with a
+ * link). */
 bool sb_vr_pub_remote(const sb_vr_publisher_t *p);
 /* push_event, or span.c for a handle of our own. Any thread. */
 void sb_vr_push_event(sb_plugin_handle_t *h, const char *transaction, json_t *data,
